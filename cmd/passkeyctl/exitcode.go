@@ -1,0 +1,67 @@
+package main
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/passkeyctl/passkeyctl/internal/db"
+)
+
+// Exit codes: a small documented table that scripts rely on (README "Exit
+// codes", `passkeyctl --help`).
+const (
+	exitOK             = 0
+	exitFailure        = 1 // database unreachable, SQL error, anything unexpected
+	exitUsage          = 2 // bad flags or arguments, refused without --yes/--force
+	exitNotFound       = 3 // user or credential not found
+	exitSchemaNotReady = 4 // pending migration, drift, Auth.js tables missing
+	exitCeremony       = 5 // ceremony failed, cancelled or timed out
+)
+
+const exitCodesHelp = `Exit codes:
+  0  success
+  1  failure (database unreachable, SQL error)
+  2  usage error, or refused without --yes/--force
+  3  not found (user, credential)
+  4  schema not ready (pending migration, drift, Auth.js tables missing)
+  5  ceremony failed or timed out`
+
+// usageError marks an error as the caller's fault (exit 2).
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+// errCeremony marks a failed, cancelled or timed-out ceremony (exit 5).
+var errCeremony = errors.New("ceremony failed")
+
+// exitCode maps an error to the documented exit code, in one place.
+func exitCode(err error) int {
+	var ue usageError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &ue), errors.Is(err, db.ErrInvalid), errors.Is(err, db.ErrRefused):
+		return exitUsage
+	case errors.Is(err, errCeremony):
+		return exitCeremony
+	case errors.Is(err, db.ErrNotFound):
+		return exitNotFound
+	case errors.Is(err, db.ErrSchemaNotReady), errors.Is(err, db.ErrDrift):
+		return exitSchemaNotReady
+	}
+	return exitFailure
+}
+
+// errorLine is the one line (or short block, for drift lists) printed for
+// err. Sentinel suffixes that only repeat what the message says are trimmed.
+func errorLine(err error) string {
+	msg := err.Error()
+	for _, s := range []string{": " + db.ErrNotFound.Error(), ": " + db.ErrInvalid.Error()} {
+		msg = strings.TrimSuffix(msg, s)
+	}
+	for _, s := range []string{db.ErrInvalid.Error() + ": ", db.ErrRefused.Error() + ": "} {
+		msg = strings.TrimPrefix(msg, s)
+	}
+	return db.Redact(msg)
+}

@@ -1,0 +1,299 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/passkeyctl/passkeyctl/internal/db"
+	"github.com/passkeyctl/passkeyctl/schema"
+	"github.com/spf13/cobra"
+)
+
+// MigrateOptions are the inputs of `passkeyctl migrate`.
+type MigrateOptions struct {
+	IO          *IOStreams
+	DB          func(context.Context, db.OpenOptions) (*db.DB, error)
+	Output      string
+	Now         func() time.Time
+	Core        bool
+	DryRun      bool
+	LockTimeout time.Duration
+}
+
+func newCmdMigrate(f *Factory, runF func(context.Context, *MigrateOptions) error) *cobra.Command {
+	opts := &MigrateOptions{IO: f.IO, DB: f.DB, Now: f.Now}
+	cmd := &cobra.Command{
+		Use:   "migrate",
+		Short: "Create or adopt the Auth.js Authenticator table",
+		Long: `Apply passkeyctl's migrations: create the Auth.js Authenticator table (composite
+primary key, unique credentialID, foreign key to User ON DELETE CASCADE) in the
+naming the database already uses (Prisma's "User" or Drizzle's "user").
+
+An Authenticator table that already exists in a known shape (current, legacy "id",
+Drizzle) is adopted: recorded, not recreated. One that differs is drift: nothing is
+changed and each difference is listed (exit 4).
+
+Each applied or adopted migration is recorded with its SHA-256: in the schema
+"passkeyctl" on PostgreSQL, in the table _passkeyctl_migrations on MySQL and SQLite.
+Concurrent runs are safe: a database lock makes them apply the schema exactly once.`,
+		Example: `  # New app or demo: create the Auth.js core tables too
+  passkeyctl --dsn sqlite:auth.db migrate --core
+
+  # See the exact SQL first
+  passkeyctl --dsn "$DATABASE_URL" migrate --dry-run
+
+  # In CI: fail (exit 4) unless the schema is up to date
+  passkeyctl --dsn "$DATABASE_URL" migrate status`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Output = f.Output()
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return migrateRun(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().BoolVar(&opts.Core, "core", false, "also create the Auth.js core tables (User, Account, Session, VerificationToken) when absent")
+	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "print the SQL that would run and change nothing")
+	cmd.Flags().DurationVar(&opts.LockTimeout, "lock-timeout", 60*time.Second, "how long to wait for another migrate holding the lock")
+	cmd.AddCommand(newCmdMigrateStatus(f, nil))
+	cmd.AddCommand(newCmdMigrateDown(f, nil))
+	return cmd
+}
+
+func migrateRun(ctx context.Context, opts *MigrateOptions) error {
+	d, err := opts.DB(ctx, db.OpenOptions{CreateSQLite: !opts.DryRun})
+	if err != nil {
+		return err
+	}
+	fsys, err := schema.FS(d.Dialect.Name)
+	if err != nil {
+		return err
+	}
+	res, err := d.Migrate(ctx, fsys, db.MigrateOptions{Core: opts.Core, DryRun: opts.DryRun, LockTimeout: opts.LockTimeout, Now: opts.Now})
+	if err != nil {
+		return err
+	}
+	printWarnings(opts.IO, res.Warnings)
+	switch opts.Output {
+	case outputJSON, outputJSONL:
+		if opts.Output == outputJSONL {
+			return newJSONLines(opts.IO.Out).Write(res)
+		}
+		return writeJSON(opts.IO.Out, res)
+	}
+	out := opts.IO.Out
+	if opts.DryRun {
+		if len(res.SQL) == 0 && len(res.Adopted) == 0 {
+			fmt.Fprintln(opts.IO.ErrOut, "-- dry run: the schema is up to date, nothing would change")
+			return nil
+		}
+		for _, s := range res.SQL {
+			fmt.Fprintf(out, "%s;\n", s)
+		}
+		for _, name := range res.Adopted {
+			fmt.Fprintf(opts.IO.ErrOut, "-- would adopt the existing Authenticator table as %s\n", name)
+		}
+		fmt.Fprintln(opts.IO.ErrOut, "-- dry run: nothing was changed")
+		return nil
+	}
+	for _, name := range res.Applied {
+		fmt.Fprintf(out, "applied  %s\n", name)
+	}
+	for _, name := range res.Adopted {
+		fmt.Fprintf(out, "adopted  %s (existing Authenticator table, variant %s)\n", name, res.Variant)
+	}
+	if len(res.Applied)+len(res.Adopted) == 0 {
+		fmt.Fprintln(out, "schema is up to date")
+	}
+	return nil
+}
+
+func printWarnings(io *IOStreams, ws []db.Warning) {
+	for _, w := range ws {
+		fmt.Fprintf(io.ErrOut, "warning: %s\n", w.Message)
+		if w.FixSQL != "" {
+			fmt.Fprintf(io.ErrOut, "  fix: %s\n", w.FixSQL)
+		}
+	}
+}
+
+// MigrateStatusOptions are the inputs of `passkeyctl migrate status`.
+type MigrateStatusOptions struct {
+	IO     *IOStreams
+	DB     func(context.Context, db.OpenOptions) (*db.DB, error)
+	Output string
+}
+
+func newCmdMigrateStatus(f *Factory, runF func(context.Context, *MigrateStatusOptions) error) *cobra.Command {
+	opts := &MigrateStatusOptions{IO: f.IO, DB: f.DB}
+	return &cobra.Command{
+		Use:   "status",
+		Short: "Show the detected schema and each migration's state (exit 4 unless up to date)",
+		Example: `  passkeyctl --dsn sqlite:auth.db migrate status
+  passkeyctl migrate status -o json | jq .variant`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Output = f.Output()
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return migrateStatusRun(cmd.Context(), opts)
+		},
+	}
+}
+
+func migrateStatusRun(ctx context.Context, opts *MigrateStatusOptions) error {
+	d, err := opts.DB(ctx, db.OpenOptions{})
+	if err != nil {
+		return err
+	}
+	fsys, err := schema.FS(d.Dialect.Name)
+	if err != nil {
+		return err
+	}
+	st, err := d.MigrationStatus(ctx, fsys)
+	if err != nil {
+		return err
+	}
+	switch opts.Output {
+	case outputJSON:
+		err = writeJSON(opts.IO.Out, struct {
+			*db.Status
+			UpToDate bool `json:"upToDate"`
+		}{st, st.UpToDate()})
+	case outputJSONL:
+		err = newJSONLines(opts.IO.Out).Write(struct {
+			*db.Status
+			UpToDate bool `json:"upToDate"`
+		}{st, st.UpToDate()})
+	default:
+		printStatusTable(opts.IO, st)
+	}
+	if err != nil {
+		return err
+	}
+	if !st.UpToDate() {
+		return fmt.Errorf("%w: %s", db.ErrSchemaNotReady, statusSummary(st))
+	}
+	return nil
+}
+
+func printStatusTable(io *IOStreams, st *db.Status) {
+	out := io.Out
+	variant := string(st.Variant)
+	if variant == "" {
+		variant = "none (no Authenticator table)"
+	}
+	fmt.Fprintf(out, "dialect:      %s\n", st.Dialect)
+	fmt.Fprintf(out, "naming:       %s\n", st.Naming)
+	fmt.Fprintf(out, "core tables:  %s\n", map[bool]string{true: "present", false: "missing"}[st.CoreTables])
+	fmt.Fprintf(out, "variant:      %s\n\n", variant)
+	tw := newTable(out)
+	fmt.Fprintln(tw, "MIGRATION\tSTATE\tAPPLIED AT\tCHECKSUM")
+	for _, m := range st.Migrations {
+		at := "-"
+		if m.AppliedAt != nil {
+			at = m.AppliedAt.UTC().Format(time.RFC3339)
+		}
+		state := string(m.State)
+		if m.Action == "adopt" {
+			state += " (adopt)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", m.Name, state, at, m.Checksum[:12])
+	}
+	tw.Flush()
+	for _, dr := range st.Drift {
+		fmt.Fprintf(out, "drift: %s\n", dr)
+	}
+	for _, w := range st.Warnings {
+		fmt.Fprintf(out, "warning: %s\n", w.Message)
+		if w.FixSQL != "" {
+			fmt.Fprintf(out, "  fix: %s\n", w.FixSQL)
+		}
+	}
+}
+
+func statusSummary(st *db.Status) string {
+	var parts []string
+	if !st.CoreTables {
+		parts = append(parts, "Auth.js core tables missing (run your app's migrations, or migrate --core)")
+	}
+	if len(st.Drift) > 0 {
+		parts = append(parts, fmt.Sprintf("%d drift difference(s)", len(st.Drift)))
+	}
+	var pending, changed int
+	for _, m := range st.Migrations {
+		switch m.State {
+		case db.StatePending:
+			pending++
+		case db.StateChecksumChanged:
+			changed++
+		}
+	}
+	if pending > 0 {
+		parts = append(parts, fmt.Sprintf("%d migration(s) pending (run: passkeyctl migrate)", pending))
+	}
+	if changed > 0 {
+		parts = append(parts, fmt.Sprintf("%d migration(s) with a changed checksum", changed))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// MigrateDownOptions are the inputs of `passkeyctl migrate down`.
+type MigrateDownOptions struct {
+	IO    *IOStreams
+	DB    func(context.Context, db.OpenOptions) (*db.DB, error)
+	Force bool
+	Yes   bool
+}
+
+func newCmdMigrateDown(f *Factory, runF func(context.Context, *MigrateDownOptions) error) *cobra.Command {
+	opts := &MigrateDownOptions{IO: f.IO, DB: f.DB}
+	cmd := &cobra.Command{
+		Use:   "down",
+		Short: "Drop the Authenticator table (refuses while it holds passkeys unless --force)",
+		Example: `  passkeyctl migrate down --yes
+  passkeyctl migrate down --force --yes   # also when passkeys exist: they are lost`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return migrateDownRun(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().BoolVar(&opts.Force, "force", false, "drop the table even though it holds passkeys")
+	cmd.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "do not ask for confirmation")
+	return cmd
+}
+
+func migrateDownRun(ctx context.Context, opts *MigrateDownOptions) error {
+	d, err := opts.DB(ctx, db.OpenOptions{})
+	if err != nil {
+		return err
+	}
+	plan, err := d.MigrateDownPlan(ctx)
+	if err != nil {
+		return err
+	}
+	if plan.Rows > 0 && !opts.Force {
+		return fmt.Errorf("%w: %s holds %d passkey(s); dropping it signs every one of them out for good. Export or revoke them first, or pass --force", db.ErrRefused, plan.Table, plan.Rows)
+	}
+	if !opts.Yes {
+		ok, err := opts.IO.Confirm(fmt.Sprintf("Drop table %s with %d passkey(s)?", plan.Table, plan.Rows))
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("%w: not confirmed; nothing was changed", db.ErrRefused)
+		}
+	}
+	if err := d.MigrateDown(ctx, plan); err != nil {
+		return err
+	}
+	fmt.Fprintf(opts.IO.Out, "dropped  %s (%d passkey(s))\n", plan.Table, plan.Rows)
+	return nil
+}

@@ -1,0 +1,322 @@
+package db
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// Naming is how an app named its Auth.js tables.
+type Naming string
+
+const (
+	// NamingPrisma is @auth/prisma-adapter's PascalCase: "User", "Account",
+	// "Session", "VerificationToken", "Authenticator".
+	NamingPrisma Naming = "prisma"
+	// NamingDrizzle is @auth/drizzle-adapter's lower case: "user",
+	// "account", "session", "verificationToken", "authenticator".
+	NamingDrizzle Naming = "drizzle"
+)
+
+// Variant is the shape of an existing Authenticator table.
+type Variant string
+
+const (
+	// VariantNone means there is no Authenticator table.
+	VariantNone Variant = ""
+	// VariantCurrent is the Auth.js docs' schema since May 2024: primary key
+	// (userId, credentialID) and a unique credentialID.
+	VariantCurrent Variant = "current"
+	// VariantLegacy has an extra "id" primary key column (a Prisma cuid).
+	VariantLegacy Variant = "legacy"
+	// VariantDrizzle is @auth/drizzle-adapter's lower-case authenticator
+	// table.
+	VariantDrizzle Variant = "drizzle"
+	// VariantDrift is a table that matches no known variant.
+	VariantDrift Variant = "drift"
+)
+
+// Table is one table as introspected.
+type Table struct {
+	Name        string
+	Columns     []Column
+	Keys        []UniqueKey
+	ForeignKeys []ForeignKey
+}
+
+// Column returns the named column. Column names are compared exactly:
+// Auth.js's camelCase names are case-sensitive in PostgreSQL.
+func (t *Table) Column(name string) (Column, bool) {
+	if t == nil {
+		return Column{}, false
+	}
+	for _, c := range t.Columns {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	return Column{}, false
+}
+
+// Has reports whether the table has the column.
+func (t *Table) Has(name string) bool { _, ok := t.Column(name); return ok }
+
+// IsUnique reports whether a primary key or unique index covers exactly
+// the given columns (in any order).
+func (t *Table) IsUnique(cols ...string) bool {
+	if t == nil {
+		return false
+	}
+	for _, k := range t.Keys {
+		if len(k.Columns) == len(cols) && containsAll(k.Columns, cols) {
+			return true
+		}
+	}
+	return false
+}
+
+// PrimaryKey returns the primary key's columns, or nil.
+func (t *Table) PrimaryKey() []string {
+	if t == nil {
+		return nil
+	}
+	for _, k := range t.Keys {
+		if k.Primary {
+			return k.Columns
+		}
+	}
+	return nil
+}
+
+// NeedsValue reports whether an INSERT must supply the column: it exists,
+// is NOT NULL and has no database default.
+func (t *Table) NeedsValue(name string) bool {
+	c, ok := t.Column(name)
+	return ok && !c.Nullable && !c.HasDefault
+}
+
+func containsAll(have, want []string) bool {
+	for _, w := range want {
+		if !slices.Contains(have, w) {
+			return false
+		}
+	}
+	return true
+}
+
+// Warning is a problem that does not stop passkeyctl but that the operator
+// should fix, with the SQL that fixes it when there is one.
+type Warning struct {
+	Message string `json:"message"`
+	FixSQL  string `json:"fixSQL,omitempty"`
+}
+
+// Schema is the one detected description of the Auth.js tables that every
+// command uses; nothing else in passkeyctl guesses table or column names.
+type Schema struct {
+	Dialect string
+	Naming  Naming
+	// Tables that are absent are nil.
+	User, Account, Session, VerificationToken, Authenticator *Table
+	// Variant is the shape of the Authenticator table.
+	Variant Variant
+	// Drift lists each difference between an existing Authenticator table
+	// and the variant it resembles most; empty unless Variant is
+	// VariantDrift.
+	Drift []string
+	// Warnings are narrow columns, case-insensitive collations and other
+	// problems that do not block adoption.
+	Warnings []Warning
+}
+
+// Table names for each naming.
+func (n Naming) tableNames() (user, account, session, verificationToken, authenticator string) {
+	if n == NamingDrizzle {
+		return "user", "account", "session", "verificationToken", "authenticator"
+	}
+	return "User", "Account", "Session", "VerificationToken", "Authenticator"
+}
+
+// TableNames returns the names of the core tables and the Authenticator
+// table for the schema's naming, whether or not they exist yet.
+func (s *Schema) TableNames() (user, account, session, verificationToken, authenticator string) {
+	return s.Naming.tableNames()
+}
+
+// MaxCredentialIDChars is the longest standard base64 credential ID: the
+// WebAuthn spec allows 1023 bytes.
+const MaxCredentialIDChars = 1364
+
+// Detect introspects the database and returns the one Schema value later
+// commands use.
+func (d *DB) Detect(ctx context.Context) (*Schema, error) {
+	return detect(ctx, d.Dialect, d.X)
+}
+
+func detect(ctx context.Context, dia *Dialect, q sqlx.QueryerContext) (*Schema, error) {
+	tables, err := dia.listTables(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("list tables: %w", err)
+	}
+	s := &Schema{Dialect: dia.Name, Naming: NamingPrisma}
+	// Prisma naming wins when both exist: "User" is unambiguous, while a
+	// lower-case "user" may be another app's (Better Auth's) table.
+	if !slices.Contains(tables, "User") && slices.Contains(tables, "user") &&
+		(slices.Contains(tables, "authenticator") || slices.Contains(tables, "account") && !slices.Contains(tables, "Account")) {
+		s.Naming = NamingDrizzle
+	}
+	userName, accountName, sessionName, vtName, authName := s.Naming.tableNames()
+	load := func(name string) (*Table, error) {
+		if !slices.Contains(tables, name) {
+			return nil, nil
+		}
+		t := &Table{Name: name}
+		var err error
+		if t.Columns, err = dia.listColumns(ctx, q, name); err != nil {
+			return nil, fmt.Errorf("columns of %s: %w", name, err)
+		}
+		if t.Keys, err = dia.listUniqueKeys(ctx, q, name); err != nil {
+			return nil, fmt.Errorf("keys of %s: %w", name, err)
+		}
+		if t.ForeignKeys, err = dia.listForeignKeys(ctx, q, name); err != nil {
+			return nil, fmt.Errorf("foreign keys of %s: %w", name, err)
+		}
+		return t, nil
+	}
+	for _, p := range []struct {
+		dst  **Table
+		name string
+	}{{&s.User, userName}, {&s.Account, accountName}, {&s.Session, sessionName}, {&s.VerificationToken, vtName}, {&s.Authenticator, authName}} {
+		if *p.dst, err = load(p.name); err != nil {
+			return nil, err
+		}
+	}
+	s.classify()
+	return s, nil
+}
+
+// typeClass groups the database types that Auth.js's adapters use for one
+// logical type.
+func typeClass(c Column) string {
+	switch c.Type {
+	case "text", "varchar", "char", "character", "tinytext", "mediumtext", "longtext", "citext":
+		return "string"
+	case "integer", "int", "int4", "int8", "bigint", "smallint", "mediumint", "numeric", "decimal":
+		return "integer"
+	case "boolean", "bool":
+		return "boolean"
+	case "tinyint":
+		// MySQL's BOOLEAN is TINYINT(1).
+		return "boolean"
+	}
+	return c.Type
+}
+
+// authenticatorColumns is what every known variant has.
+var authenticatorColumns = []struct {
+	name, class string
+	nullable    bool
+}{
+	{"credentialID", "string", false},
+	{"userId", "string", false},
+	{"providerAccountId", "string", false},
+	{"credentialPublicKey", "string", false},
+	{"counter", "integer", false},
+	{"credentialDeviceType", "string", false},
+	{"credentialBackedUp", "boolean", false},
+	{"transports", "string", true},
+}
+
+func (s *Schema) classify() {
+	a := s.Authenticator
+	if a == nil {
+		s.Variant = VariantNone
+		return
+	}
+	for _, want := range authenticatorColumns {
+		c, ok := a.Column(want.name)
+		if !ok {
+			s.Drift = append(s.Drift, fmt.Sprintf("%s.%s: column missing", a.Name, want.name))
+			continue
+		}
+		cls := typeClass(c)
+		if s.Dialect == "sqlite" && want.class == "boolean" && cls == "integer" {
+			cls = "boolean" // Drizzle's SQLite booleans are integers.
+		}
+		if cls != want.class {
+			s.Drift = append(s.Drift, fmt.Sprintf("%s.%s: type %s, want a %s type", a.Name, want.name, c.FullType, want.class))
+		}
+		if !want.nullable && c.Nullable && !slices.Contains(a.PrimaryKey(), want.name) {
+			s.Drift = append(s.Drift, fmt.Sprintf("%s.%s: nullable, want NOT NULL", a.Name, want.name))
+		}
+	}
+	if !a.IsUnique("credentialID") && !a.IsUnique("id") {
+		s.Warnings = append(s.Warnings, Warning{Message: fmt.Sprintf("%s.credentialID has no unique index: nothing stops a duplicate credential", a.Name)})
+	}
+	switch {
+	case len(s.Drift) > 0:
+		s.Variant = VariantDrift
+	case a.Has("id"):
+		s.Variant = VariantLegacy
+	case s.Naming == NamingDrizzle:
+		s.Variant = VariantDrizzle
+	default:
+		s.Variant = VariantCurrent
+	}
+	s.Warnings = append(s.Warnings, s.widthWarnings()...)
+}
+
+// widthWarnings reports string columns too narrow for a valid credential,
+// and case-insensitive collations on credential ID columns, with the exact
+// ALTER TABLE that fixes them (MySQL/MariaDB only: PostgreSQL and SQLite
+// tables use TEXT).
+func (s *Schema) widthWarnings() []Warning {
+	if s.Dialect != "mysql" {
+		return nil
+	}
+	var out []Warning
+	idType := fmt.Sprintf("VARCHAR(%d) CHARACTER SET ascii COLLATE ascii_bin NOT NULL", MaxCredentialIDChars)
+	var mods, problems []string
+	a := s.Authenticator
+	for _, name := range []string{"credentialID", "providerAccountId"} {
+		c, ok := a.Column(name)
+		if !ok {
+			continue
+		}
+		narrow := c.MaxLength > 0 && c.MaxLength < MaxCredentialIDChars
+		ci := strings.HasSuffix(c.Collation, "_ci")
+		if narrow || ci {
+			mods = append(mods, fmt.Sprintf("MODIFY %s %s", MySQL.Quote(name), idType))
+			if narrow {
+				problems = append(problems, fmt.Sprintf("%s.%s holds %d characters; a credential ID can take %d", a.Name, name, c.MaxLength, MaxCredentialIDChars))
+			}
+			if ci {
+				problems = append(problems, fmt.Sprintf("%s.%s uses the case-insensitive collation %s; base64 is case-sensitive", a.Name, name, c.Collation))
+			}
+		}
+	}
+	if c, ok := a.Column("credentialPublicKey"); ok && c.MaxLength > 0 {
+		mods = append(mods, fmt.Sprintf("MODIFY %s TEXT NOT NULL", MySQL.Quote("credentialPublicKey")))
+		problems = append(problems, fmt.Sprintf("%s.credentialPublicKey holds %d characters; an RSA-2048 key takes 364", a.Name, c.MaxLength))
+	}
+	if c, ok := a.Column("transports"); ok && c.MaxLength > 0 && c.MaxLength < 255 {
+		mods = append(mods, fmt.Sprintf("MODIFY %s VARCHAR(255) NULL", MySQL.Quote("transports")))
+		problems = append(problems, fmt.Sprintf("%s.transports holds %d characters", a.Name, c.MaxLength))
+	}
+	if len(mods) > 0 {
+		out = append(out, Warning{
+			Message: strings.Join(problems, "; "),
+			FixSQL:  fmt.Sprintf("ALTER TABLE %s %s;", MySQL.Quote(a.Name), strings.Join(mods, ", ")),
+		})
+	}
+	if c, ok := s.Account.Column("providerAccountId"); ok && c.MaxLength > 0 && c.MaxLength < MaxCredentialIDChars {
+		out = append(out, Warning{
+			Message: fmt.Sprintf("%s.providerAccountId holds %d characters; a passkey's credential ID can take %d", s.Account.Name, c.MaxLength, MaxCredentialIDChars),
+			FixSQL:  fmt.Sprintf("ALTER TABLE %s MODIFY %s %s;", MySQL.Quote(s.Account.Name), MySQL.Quote("providerAccountId"), idType),
+		})
+	}
+	return out
+}

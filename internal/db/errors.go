@@ -1,0 +1,29 @@
+// Package db is passkeyctl's database layer: it opens a DSN, detects which
+// Auth.js schema the database holds, applies the Authenticator migration and
+// reads and writes passkeys exactly as Auth.js does. The SQL dialects
+// (PostgreSQL, MySQL/MariaDB, SQLite) hide behind the Dialect value; the rest
+// of the package is written once.
+package db
+
+import "errors"
+
+// Domain errors. Callers test them with errors.Is; every wrap adds the
+// context a user needs ("revoke INbb...: credential not found").
+var (
+	// ErrNotFound means a user or credential does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrSchemaNotReady means the Auth.js tables or the Authenticator
+	// migration are missing, pending or drifted.
+	ErrSchemaNotReady = errors.New("schema not ready")
+	// ErrDrift means a table exists but differs from every known variant.
+	ErrDrift = errors.New("schema drift")
+	// ErrLocked means the migration lock could not be taken in time.
+	ErrLocked = errors.New("migration lock not acquired")
+	// ErrConflict means a write would duplicate an existing row.
+	ErrConflict = errors.New("conflict")
+	// ErrInvalid means the caller passed a value the operation cannot use
+	// (a malformed DSN, credential ID or user reference).
+	ErrInvalid = errors.New("invalid input")
+	// ErrRefused means the operation would destroy data and was not forced.
+	ErrRefused = errors.New("refused")
+)

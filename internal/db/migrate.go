@@ -1,0 +1,682 @@
+package db
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"regexp"
+	"slices"
+	"strings"
+	"text/template"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+)
+
+// Migration is one embedded .sql file.
+type Migration struct {
+	// Name is the file name, e.g. "0001_authenticator.sql".
+	Name string
+	// Checksum is the hex SHA-256 of the file as embedded (before its
+	// table names are filled in).
+	Checksum string
+	text     string
+}
+
+// CoreMigration is the name of the file that creates the Auth.js core tables.
+const CoreMigration = "core.sql"
+
+var numbered = regexp.MustCompile(`^\d{4}_[a-z0-9_]+\.sql$`)
+
+// LoadMigrations reads core.sql and the numbered migrations, in order, from
+// one dialect's folder.
+func LoadMigrations(fsys fs.FS) (core Migration, steps []Migration, err error) {
+	entries, err := fs.ReadDir(fsys, ".")
+	if err != nil {
+		return core, nil, fmt.Errorf("read migrations: %w", err)
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if e.IsDir() || !(name == CoreMigration || numbered.MatchString(name)) {
+			continue
+		}
+		b, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return core, nil, fmt.Errorf("read migration %s: %w", name, err)
+		}
+		sum := sha256.Sum256(b)
+		m := Migration{Name: name, Checksum: hex.EncodeToString(sum[:]), text: string(b)}
+		if name == CoreMigration {
+			core = m
+		} else {
+			steps = append(steps, m)
+		}
+	}
+	if core.Name == "" {
+		return core, nil, fmt.Errorf("read migrations: %s missing", CoreMigration)
+	}
+	slices.SortFunc(steps, func(a, b Migration) int { return strings.Compare(a.Name, b.Name) })
+	return core, steps, nil
+}
+
+// templateData fills a migration's table names for the detected naming.
+type templateData struct {
+	User, Authenticator, AuthenticatorName, UserIDType string
+}
+
+// Statements renders the migration for the schema and splits it into
+// statements.
+func (m Migration) Statements(d *Dialect, s *Schema) ([]string, error) {
+	userName, _, _, _, authName := s.TableNames()
+	data := templateData{User: d.Quote(userName), Authenticator: d.Quote(authName), AuthenticatorName: authName, UserIDType: "VARCHAR(191)"}
+	if c, ok := s.User.Column("id"); ok && d == MySQL {
+		data.UserIDType = strings.ToUpper(c.FullType)
+		if c.Charset != "" {
+			data.UserIDType += " CHARACTER SET " + c.Charset + " COLLATE " + c.Collation
+		}
+	}
+	tmpl, err := template.New(m.Name).Option("missingkey=error").Parse(m.text)
+	if err != nil {
+		return nil, fmt.Errorf("migration %s: %w", m.Name, err)
+	}
+	var buf bytes.Buffer
+	if err := tmpl.Execute(&buf, data); err != nil {
+		return nil, fmt.Errorf("migration %s: %w", m.Name, err)
+	}
+	return splitStatements(buf.String()), nil
+}
+
+// splitStatements drops comment lines and splits at semicolons that end a
+// line. passkeyctl's own files never put a semicolon inside a statement.
+func splitStatements(sqlText string) []string {
+	var out []string
+	var cur strings.Builder
+	for _, line := range strings.Split(sqlText, "\n") {
+		trimmed := strings.TrimSpace(line)
+		if trimmed == "" || strings.HasPrefix(trimmed, "--") {
+			continue
+		}
+		cur.WriteString(strings.TrimRight(line, " \t\r"))
+		if strings.HasSuffix(trimmed, ";") {
+			out = append(out, strings.TrimSuffix(strings.TrimSpace(cur.String()), ";"))
+			cur.Reset()
+			continue
+		}
+		cur.WriteString("\n")
+	}
+	if rest := strings.TrimSpace(cur.String()); rest != "" {
+		out = append(out, rest)
+	}
+	return out
+}
+
+// MigrationState says where one migration stands.
+type MigrationState string
+
+const (
+	// StateApplied: passkeyctl ran the migration.
+	StateApplied MigrationState = "applied"
+	// StateAdopted: the objects existed and were recorded, not recreated.
+	StateAdopted MigrationState = "adopted"
+	// StatePending: not yet applied.
+	StatePending MigrationState = "pending"
+	// StateChecksumChanged: recorded with a different checksum than the
+	// file passkeyctl now embeds. It is reported, never re-run.
+	StateChecksumChanged MigrationState = "checksum-changed"
+)
+
+// MigrationStatus is one migration's row in `migrate status`.
+type MigrationStatus struct {
+	Name     string         `json:"name"`
+	State    MigrationState `json:"state"`
+	Checksum string         `json:"checksum"`
+	// RecordedChecksum is set when it differs from Checksum.
+	RecordedChecksum string `json:"recordedChecksum,omitempty"`
+	// Action is what migrate would do with a pending migration: "create"
+	// or "adopt".
+	Action    string     `json:"action,omitempty"`
+	AppliedAt *time.Time `json:"appliedAt,omitempty"`
+}
+
+// Status is the whole answer of `migrate status`.
+type Status struct {
+	Dialect    string            `json:"dialect"`
+	Naming     Naming            `json:"naming"`
+	Variant    Variant           `json:"variant"`
+	CoreTables bool              `json:"coreTables"`
+	Migrations []MigrationStatus `json:"migrations"`
+	Drift      []string          `json:"drift"`
+	Warnings   []Warning         `json:"warnings"`
+}
+
+// UpToDate reports whether nothing is pending, drifted or changed.
+func (s *Status) UpToDate() bool {
+	if !s.CoreTables || len(s.Drift) > 0 {
+		return false
+	}
+	for _, m := range s.Migrations {
+		if m.State == StatePending || m.State == StateChecksumChanged {
+			return false
+		}
+	}
+	return true
+}
+
+// MigrateOptions tunes Migrate.
+type MigrateOptions struct {
+	// Core creates the Auth.js core tables when they are absent.
+	Core bool
+	// DryRun computes the SQL and changes nothing.
+	DryRun bool
+	// LockTimeout bounds the wait for another migrate to finish.
+	LockTimeout time.Duration
+	// Now is the clock for history rows.
+	Now func() time.Time
+
+	// afterStatement is a test hook run after each executed statement; an
+	// error from it simulates a crash at that point.
+	afterStatement func(stmt string) error
+}
+
+// MigrateResult says what Migrate did (or, with DryRun, would do).
+type MigrateResult struct {
+	Applied  []string  `json:"applied"`
+	Adopted  []string  `json:"adopted"`
+	SQL      []string  `json:"sql"`
+	Warnings []Warning `json:"warnings"`
+	DryRun   bool      `json:"dryRun"`
+	Variant  Variant   `json:"variant"`
+	Naming   Naming    `json:"naming"`
+}
+
+// execQuerier is what migration steps run on: a transaction or, for MySQL,
+// a pinned connection.
+type execQuerier interface {
+	sqlx.QueryerContext
+	sqlx.ExecerContext
+}
+
+type historyRow struct {
+	Name      string    `db:"name"`
+	Checksum  string    `db:"checksum"`
+	Kind      string    `db:"kind"`
+	AppliedAt time.Time `db:"applied_at"`
+}
+
+// historyTable is where passkeyctl records migrations: its own PostgreSQL
+// schema (out of Prisma's sight), a prefixed table elsewhere.
+func (d *DB) historyTable() string {
+	if d.Dialect == Postgres {
+		return `passkeyctl.schema_migrations`
+	}
+	return "_passkeyctl_migrations"
+}
+
+func (d *DB) createHistorySQL() []string {
+	switch d.Dialect {
+	case Postgres:
+		return []string{
+			`CREATE SCHEMA IF NOT EXISTS passkeyctl`,
+			// One database may hold several apps in separate schemas
+			// (Prisma's ?schema=): history is kept per target schema.
+			`CREATE TABLE IF NOT EXISTS passkeyctl.schema_migrations (target_schema TEXT NOT NULL, name TEXT NOT NULL, checksum TEXT NOT NULL, kind TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL, PRIMARY KEY (target_schema, name))`,
+		}
+	case MySQL:
+		return []string{"CREATE TABLE IF NOT EXISTS `_passkeyctl_migrations` (`name` VARCHAR(191) NOT NULL PRIMARY KEY, `checksum` CHAR(64) NOT NULL, `kind` VARCHAR(16) NOT NULL, `applied_at` DATETIME(3) NOT NULL) DEFAULT CHARACTER SET utf8mb4"}
+	default:
+		return []string{`CREATE TABLE IF NOT EXISTS "_passkeyctl_migrations" ("name" TEXT NOT NULL PRIMARY KEY, "checksum" TEXT NOT NULL, "kind" TEXT NOT NULL, "applied_at" TEXT NOT NULL)`}
+	}
+}
+
+func (d *DB) historyExists(ctx context.Context, q sqlx.QueryerContext) (bool, error) {
+	if d.Dialect == Postgres {
+		var ok bool
+		err := sqlx.GetContext(ctx, q, &ok, `SELECT to_regclass('passkeyctl.schema_migrations') IS NOT NULL`)
+		return ok, err
+	}
+	tables, err := d.Dialect.listTables(ctx, q)
+	return slices.Contains(tables, "_passkeyctl_migrations"), err
+}
+
+func (d *DB) readHistory(ctx context.Context, q sqlx.QueryerContext) (map[string]historyRow, error) {
+	ok, err := d.historyExists(ctx, q)
+	if err != nil || !ok {
+		return map[string]historyRow{}, err
+	}
+	query := `SELECT name, checksum, kind, applied_at FROM ` + d.historyTable()
+	var args []any
+	if d.Dialect == Postgres {
+		query += ` WHERE target_schema = current_schema()`
+	}
+	rows, err := q.QueryxContext(ctx, query, args...)
+	if err != nil {
+		return nil, d.Err("read migration history", err)
+	}
+	defer rows.Close()
+	out := map[string]historyRow{}
+	for rows.Next() {
+		var r historyRow
+		var at any
+		if err := rows.Scan(&r.Name, &r.Checksum, &r.Kind, &at); err != nil {
+			return nil, d.Err("read migration history", err)
+		}
+		r.AppliedAt = parseTime(at)
+		out[r.Name] = r
+	}
+	return out, rows.Err()
+}
+
+func parseTime(v any) time.Time {
+	switch t := v.(type) {
+	case time.Time:
+		return t.UTC()
+	case string:
+		if p, err := time.Parse(time.RFC3339Nano, t); err == nil {
+			return p.UTC()
+		}
+	case []byte:
+		return parseTime(string(t))
+	}
+	return time.Time{}
+}
+
+func (d *DB) recordSQL(name, checksum, kind string, at time.Time) (string, []any) {
+	if d.Dialect == Postgres {
+		return `INSERT INTO passkeyctl.schema_migrations (target_schema, name, checksum, kind, applied_at) VALUES (current_schema(), $1, $2, $3, $4)`,
+			[]any{name, checksum, kind, at}
+	}
+	var ts any = at
+	if d.Dialect == SQLite {
+		ts = at.UTC().Format(time.RFC3339Nano)
+	}
+	return d.Dialect.Rebind(`INSERT INTO ` + d.Q("_passkeyctl_migrations") + ` (name, checksum, kind, applied_at) VALUES (?, ?, ?, ?)`),
+		[]any{name, checksum, kind, ts}
+}
+
+// plan is what one migrate run would do, computed under the lock.
+type plan struct {
+	schema   *Schema
+	history  map[string]historyRow
+	status   Status
+	coreM    Migration
+	core     []string // core.sql statements, when --core creates tables
+	steps    []plannedStep
+	adopt    []Migration
+	warnings []Warning
+}
+
+type plannedStep struct {
+	m     Migration
+	stmts []string
+}
+
+// makePlan compares the files, the history and the detected schema.
+func (d *DB) makePlan(ctx context.Context, q sqlx.QueryerContext, fsys fs.FS, wantCore bool) (*plan, error) {
+	coreM, steps, err := LoadMigrations(fsys)
+	if err != nil {
+		return nil, err
+	}
+	s, err := detect(ctx, d.Dialect, q)
+	if err != nil {
+		return nil, d.Err("detect schema", err)
+	}
+	hist, err := d.readHistory(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	p := &plan{schema: s, history: hist, coreM: coreM}
+	p.status = Status{Dialect: d.Dialect.Name, Naming: s.Naming, Variant: s.Variant, CoreTables: s.User != nil && s.Account != nil, Drift: s.Drift, Warnings: s.Warnings}
+	if r, ok := hist[CoreMigration]; ok {
+		p.status.Migrations = append(p.status.Migrations, statusFromHistory(coreM, r))
+	}
+	if !p.status.CoreTables && wantCore {
+		stmts, err := coreM.Statements(d.Dialect, s)
+		if err != nil {
+			return nil, err
+		}
+		p.core = stmts
+	}
+	for _, m := range steps {
+		if r, ok := hist[m.Name]; ok {
+			ms := statusFromHistory(m, r)
+			if ms.State == StateChecksumChanged {
+				p.warnings = append(p.warnings, Warning{Message: fmt.Sprintf("migration %s was recorded with checksum %s but passkeyctl now embeds %s; it is not re-run", m.Name, short(r.Checksum), short(m.Checksum))})
+			}
+			p.status.Migrations = append(p.status.Migrations, ms)
+			continue
+		}
+		ms := MigrationStatus{Name: m.Name, State: StatePending, Checksum: m.Checksum, Action: "create"}
+		if m.Name == "0001_authenticator.sql" && s.Authenticator != nil {
+			ms.Action = "adopt"
+			if s.Variant != VariantDrift {
+				p.adopt = append(p.adopt, m)
+			}
+		} else {
+			stmts, err := m.Statements(d.Dialect, s)
+			if err != nil {
+				return nil, err
+			}
+			p.steps = append(p.steps, plannedStep{m: m, stmts: stmts})
+		}
+		p.status.Migrations = append(p.status.Migrations, ms)
+	}
+	p.status.Warnings = append(p.status.Warnings, p.warnings...)
+	return p, nil
+}
+
+func statusFromHistory(m Migration, r historyRow) MigrationStatus {
+	at := r.AppliedAt
+	ms := MigrationStatus{Name: m.Name, State: MigrationState(r.Kind), Checksum: m.Checksum, AppliedAt: &at}
+	if r.Checksum != m.Checksum {
+		ms.State = StateChecksumChanged
+		ms.RecordedChecksum = r.Checksum
+	}
+	return ms
+}
+
+func short(sum string) string {
+	if len(sum) > 12 {
+		return sum[:12]
+	}
+	return sum
+}
+
+// MigrationStatus reports the detected schema and where each migration
+// stands, without changing anything or taking a lock.
+func (d *DB) MigrationStatus(ctx context.Context, fsys fs.FS) (*Status, error) {
+	p, err := d.makePlan(ctx, d.X, fsys, false)
+	if err != nil {
+		return nil, err
+	}
+	return &p.status, nil
+}
+
+// Migrate applies the pending migrations under a database lock so that
+// concurrent runs apply them exactly once. On PostgreSQL and SQLite all
+// steps run in one transaction; on MySQL, whose DDL commits implicitly,
+// each step is one atomic CREATE TABLE followed by its history row, and a
+// re-run after a crash adopts what the crashed run created.
+func (d *DB) Migrate(ctx context.Context, fsys fs.FS, opts MigrateOptions) (*MigrateResult, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.LockTimeout <= 0 {
+		opts.LockTimeout = 60 * time.Second
+	}
+	if opts.DryRun {
+		p, err := d.makePlan(ctx, d.X, fsys, opts.Core)
+		if err != nil {
+			return nil, err
+		}
+		res, err := d.checkPlan(p, opts)
+		if err != nil {
+			return nil, err
+		}
+		res.DryRun = true
+		return res, nil
+	}
+	conn, err := d.X.Connx(ctx)
+	if err != nil {
+		return nil, d.Err("connect", err)
+	}
+	defer conn.Close()
+	switch d.Dialect {
+	case MySQL:
+		return d.migrateMySQL(ctx, conn, fsys, opts)
+	default:
+		return d.migrateInTx(ctx, conn, fsys, opts)
+	}
+}
+
+// checkPlan turns a plan into a result or a domain error: missing core
+// tables and drift stop everything before any change.
+func (d *DB) checkPlan(p *plan, opts MigrateOptions) (*MigrateResult, error) {
+	s := p.schema
+	userName, accountName, _, _, authName := s.TableNames()
+	if !p.status.CoreTables && len(p.core) == 0 {
+		missing := userName
+		if s.User != nil {
+			missing = accountName
+		}
+		return nil, fmt.Errorf("%w: the Auth.js table %s does not exist: create the Auth.js tables first (run your app's migrations, e.g. `prisma migrate deploy`), or pass --core to create them", ErrSchemaNotReady, missing)
+	}
+	if s.Variant == VariantDrift {
+		return nil, fmt.Errorf("%w: table %s exists but matches no known Auth.js variant; nothing was changed:\n  - %s", ErrDrift, authName, strings.Join(s.Drift, "\n  - "))
+	}
+	res := &MigrateResult{Variant: s.Variant, Naming: s.Naming, Warnings: append(slices.Clone(s.Warnings), p.warnings...), Applied: []string{}, Adopted: []string{}, SQL: []string{}}
+	if len(p.core) > 0 {
+		res.Applied = append(res.Applied, CoreMigration)
+		res.SQL = append(res.SQL, p.core...)
+	}
+	for _, st := range p.steps {
+		res.Applied = append(res.Applied, st.m.Name)
+		res.SQL = append(res.SQL, st.stmts...)
+	}
+	for _, m := range p.adopt {
+		res.Adopted = append(res.Adopted, m.Name)
+	}
+	return res, nil
+}
+
+func (d *DB) migrateInTx(ctx context.Context, conn *sqlx.Conn, fsys fs.FS, opts MigrateOptions) (*MigrateResult, error) {
+	if d.Dialect == SQLite {
+		// busy_timeout is how long BEGIN IMMEDIATE waits for another
+		// writer: the SQLite form of the lock timeout.
+		if _, err := conn.ExecContext(ctx, fmt.Sprintf("PRAGMA busy_timeout = %d", opts.LockTimeout.Milliseconds())); err != nil {
+			return nil, d.Err("set busy timeout", err)
+		}
+	}
+	tx, err := conn.BeginTxx(ctx, nil)
+	if err != nil {
+		if isSQLiteBusy(err) {
+			return nil, fmt.Errorf("%w: another process held the SQLite database for %s", ErrLocked, opts.LockTimeout)
+		}
+		return nil, d.Err("begin", err)
+	}
+	defer tx.Rollback()
+	if d.Dialect == Postgres {
+		// A transaction-level advisory lock is released at COMMIT or
+		// ROLLBACK, so it works behind transaction-pooling proxies.
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf("SET LOCAL lock_timeout = %d", opts.LockTimeout.Milliseconds())); err != nil {
+			return nil, d.Err("set lock timeout", err)
+		}
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext('passkeyctl migrate ' || current_database() || '.' || current_schema()))`); err != nil {
+			var pe *pq.Error
+			if errors.As(err, &pe) && pe.Code == "55P03" {
+				return nil, fmt.Errorf("%w: another passkeyctl migrate held the lock for %s", ErrLocked, opts.LockTimeout)
+			}
+			return nil, d.Err("take migration lock", err)
+		}
+		// DDL below must not give up on the lock timeout meant for the
+		// advisory lock.
+		if _, err := tx.ExecContext(ctx, "SET LOCAL lock_timeout = 0"); err != nil {
+			return nil, d.Err("reset lock timeout", err)
+		}
+	}
+	for _, stmt := range d.createHistorySQL() {
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return nil, d.Err("create migration history", err)
+		}
+	}
+	p, err := d.makePlan(ctx, tx, fsys, opts.Core)
+	if err != nil {
+		return nil, err
+	}
+	res, err := d.checkPlan(p, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := d.runPlan(ctx, tx, p, opts); err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, d.Err("commit migration", err)
+	}
+	return res, nil
+}
+
+func isSQLiteBusy(err error) bool {
+	return err != nil && (strings.Contains(err.Error(), "SQLITE_BUSY") || strings.Contains(err.Error(), "database is locked"))
+}
+
+// runPlan executes the plan's statements and history rows on q.
+func (d *DB) runPlan(ctx context.Context, q execQuerier, p *plan, opts MigrateOptions) error {
+	now := opts.Now().UTC().Truncate(time.Millisecond)
+	exec := func(stmt string) error {
+		if _, err := q.ExecContext(ctx, stmt); err != nil {
+			return d.Err("migration statement failed ("+firstLine(stmt)+")", err)
+		}
+		if opts.afterStatement != nil {
+			return opts.afterStatement(stmt)
+		}
+		return nil
+	}
+	record := func(m Migration, kind string) error {
+		query, args := d.recordSQL(m.Name, m.Checksum, kind, now)
+		if _, err := q.ExecContext(ctx, query, args...); err != nil {
+			return d.Err("record migration "+m.Name, err)
+		}
+		return nil
+	}
+	if len(p.core) > 0 {
+		for _, stmt := range p.core {
+			if err := exec(stmt); err != nil {
+				return err
+			}
+		}
+		if _, done := p.history[CoreMigration]; !done {
+			if err := record(p.coreM, string(StateApplied)); err != nil {
+				return err
+			}
+		}
+	}
+	for _, st := range p.steps {
+		// The core tables may have just been created: render against them.
+		for _, stmt := range st.stmts {
+			if err := exec(stmt); err != nil {
+				return err
+			}
+		}
+		if err := record(st.m, string(StateApplied)); err != nil {
+			return err
+		}
+	}
+	for _, m := range p.adopt {
+		if err := record(m, string(StateAdopted)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return strings.TrimSpace(line)
+}
+
+// migrateMySQL holds GET_LOCK on one pinned connection while it runs the
+// steps. Each step is idempotent or atomic, so a crash half-way leaves a
+// state that the next run completes.
+func (d *DB) migrateMySQL(ctx context.Context, conn *sqlx.Conn, fsys fs.FS, opts MigrateOptions) (*MigrateResult, error) {
+	secs := int(opts.LockTimeout.Round(time.Second).Seconds())
+	if secs < 1 {
+		secs = 1
+	}
+	var got sql.NullInt64
+	if err := conn.QueryRowxContext(ctx, `SELECT GET_LOCK(CONCAT('passkeyctl_migrate_', DATABASE()), ?)`, secs).Scan(&got); err != nil {
+		return nil, d.Err("take migration lock", err)
+	}
+	if !got.Valid || got.Int64 != 1 {
+		return nil, fmt.Errorf("%w: another passkeyctl migrate held the lock for %s (GET_LOCK timed out; raise --lock-timeout or find the other process)", ErrLocked, opts.LockTimeout)
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), `DO RELEASE_LOCK(CONCAT('passkeyctl_migrate_', DATABASE()))`)
+	for _, stmt := range d.createHistorySQL() {
+		if _, err := conn.ExecContext(ctx, stmt); err != nil {
+			return nil, d.Err("create migration history", err)
+		}
+	}
+	p, err := d.makePlan(ctx, conn, fsys, opts.Core)
+	if err != nil {
+		return nil, err
+	}
+	res, err := d.checkPlan(p, opts)
+	if err != nil {
+		return nil, err
+	}
+	if len(p.core) > 0 {
+		// After the core tables exist, re-plan: the Authenticator DDL
+		// repeats User.id's exact type, which only now can be read.
+		core := &plan{schema: p.schema, history: p.history, coreM: p.coreM, core: p.core}
+		if err := d.runPlan(ctx, conn, core, opts); err != nil {
+			return nil, err
+		}
+		if p, err = d.makePlan(ctx, conn, fsys, false); err != nil {
+			return nil, err
+		}
+		if _, err := d.checkPlan(p, opts); err != nil {
+			return nil, err
+		}
+	}
+	if err := d.runPlan(ctx, conn, p, opts); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// DownPlan is what `migrate down` would drop.
+type DownPlan struct {
+	Table string
+	Rows  int64
+}
+
+// MigrateDownPlan finds the Authenticator table and counts its rows.
+func (d *DB) MigrateDownPlan(ctx context.Context) (DownPlan, error) {
+	s, err := d.Detect(ctx)
+	if err != nil {
+		return DownPlan{}, d.Err("detect schema", err)
+	}
+	if s.Authenticator == nil {
+		_, _, _, _, name := s.TableNames()
+		return DownPlan{}, fmt.Errorf("table %s: %w (nothing to drop)", name, ErrNotFound)
+	}
+	p := DownPlan{Table: s.Authenticator.Name}
+	if err := d.X.GetContext(ctx, &p.Rows, "SELECT COUNT(*) FROM "+d.Q(p.Table)); err != nil {
+		return DownPlan{}, d.Err("count passkeys", err)
+	}
+	return p, nil
+}
+
+// MigrateDown drops the Authenticator table and forgets the migrations that
+// created or adopted it, in one transaction where the database allows.
+func (d *DB) MigrateDown(ctx context.Context, p DownPlan) error {
+	tx, err := d.X.BeginTxx(ctx, nil)
+	if err != nil {
+		return d.Err("begin", err)
+	}
+	defer tx.Rollback()
+	// The history rows go first: on MySQL the DROP commits implicitly, and
+	// a crash after it must not leave a history that claims the table.
+	ok, err := d.historyExists(ctx, tx)
+	if err != nil {
+		return d.Err("read migration history", err)
+	}
+	if ok {
+		q := "DELETE FROM " + d.historyTable() + " WHERE name <> ?"
+		if d.Dialect == Postgres {
+			q += " AND target_schema = current_schema()"
+		}
+		if _, err := tx.ExecContext(ctx, d.Dialect.Rebind(q), CoreMigration); err != nil {
+			return d.Err("update migration history", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, "DROP TABLE "+d.Q(p.Table)); err != nil {
+		return d.Err("drop "+p.Table, err)
+	}
+	return d.Err("commit", tx.Commit())
+}

@@ -1,0 +1,108 @@
+package db
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	_ "github.com/go-sql-driver/mysql" // MySQL/MariaDB driver
+	"github.com/jmoiron/sqlx"
+	_ "github.com/lib/pq"  // PostgreSQL driver
+	_ "modernc.org/sqlite" // SQLite driver, pure Go
+)
+
+// DB is an open database with its dialect. Open does not detect the schema;
+// commands call Detect when they need it, once.
+type DB struct {
+	X       *sqlx.DB
+	Dialect *Dialect
+	Target  Target
+}
+
+// OpenOptions tunes Open.
+type OpenOptions struct {
+	// CreateSQLite allows Open to create a missing SQLite file (migrate
+	// does; list and revoke must not silently make an empty database).
+	CreateSQLite bool
+}
+
+// Open parses dsn, connects and checks the connection. Its errors never
+// contain the DSN's password.
+func Open(ctx context.Context, dsn string, opts OpenOptions) (*DB, error) {
+	t, err := ParseDSN(dsn)
+	if err != nil {
+		return nil, err
+	}
+	driverDSN := t.DriverDSN
+	if t.Dialect == SQLite && !opts.CreateSQLite {
+		path := sqlitePath(driverDSN)
+		if path != "" && path != ":memory:" {
+			if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+				return nil, fmt.Errorf("%w: SQLite database %s does not exist (create it with: passkeyctl migrate --core)", ErrSchemaNotReady, path)
+			}
+		}
+	}
+	if t.Dialect == Postgres && t.SearchPath != "" {
+		// Prisma's ?schema= selects the PostgreSQL schema; lib/pq sends
+		// unknown parameters as run-time settings at connection start.
+		u, _ := url.Parse(driverDSN)
+		q := u.Query()
+		q.Set("search_path", t.SearchPath)
+		u.RawQuery = q.Encode()
+		driverDSN = u.String()
+	}
+	x, err := sqlx.Open(t.Dialect.DriverName, driverDSN)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %s", t.Redacted, t.Scrub(err.Error()))
+	}
+	x.SetConnMaxIdleTime(time.Minute)
+	if t.Dialect == SQLite {
+		// One writer at a time is SQLite's rule; a small pool keeps a
+		// streaming read and a write from deadlocking each other.
+		x.SetMaxOpenConns(4)
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if err := x.PingContext(pingCtx); err != nil {
+		x.Close()
+		return nil, fmt.Errorf("cannot connect to %s: %s", t.Redacted, t.Scrub(err.Error()))
+	}
+	return &DB{X: x, Dialect: t.Dialect, Target: t}, nil
+}
+
+// Close closes the connection pool.
+func (d *DB) Close() error { return d.X.Close() }
+
+// Q quotes an identifier in the database's dialect.
+func (d *DB) Q(ident string) string { return d.Dialect.Quote(ident) }
+
+// Err scrubs any password from a driver error and adds context. It returns
+// nil for a nil err.
+func (d *DB) Err(context string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &scrubbedError{msg: context + ": " + d.Target.Scrub(err.Error()), err: err}
+}
+
+// scrubbedError keeps the driver error for errors.Is/As while printing a
+// message without a password.
+type scrubbedError struct {
+	msg string
+	err error
+}
+
+func (e *scrubbedError) Error() string { return e.msg }
+func (e *scrubbedError) Unwrap() error { return e.err }
+
+func sqlitePath(driverDSN string) string {
+	p := strings.TrimPrefix(driverDSN, "file:")
+	if i := strings.IndexByte(p, '?'); i >= 0 {
+		p = p[:i]
+	}
+	return p
+}
