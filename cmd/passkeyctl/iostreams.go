@@ -87,3 +87,16 @@ func ellipsize(s string, n int) string {
 	}
 	return string(r[:n-1]) + "…"
 }
+
+// marshalIndent is json.MarshalIndent for one element of an indented array,
+// without HTML escaping.
+func marshalIndent(v any) ([]byte, error) {
+	var buf strings.Builder
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("  ", "  ")
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return []byte(strings.TrimRight(buf.String(), "\n")), nil
+}

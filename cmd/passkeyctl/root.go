@@ -165,6 +165,7 @@ file, in that order.`,
 	pf.String(keyProviderID, "passkey", "Auth.js provider id written to Account.provider")
 	f.flags = pf
 
+	// One line per command; each command lives in its own file.
 	root.AddCommand(newCmdMigrate(f, nil))
 	root.AddCommand(newCmdVersion(f))
 	return root
