@@ -11,6 +11,7 @@ package dbtest
 
 import (
 	"context"
+	"errors"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -58,49 +59,62 @@ func ForEach(t *testing.T, fn func(t *testing.T, dsn string)) {
 // passkeyctl's own form. The database is dropped when the test ends.
 func New(t testing.TB, dialect string) string {
 	t.Helper()
-	name := uniqueName()
-	switch dialect {
-	case "sqlite":
-		return "sqlite:" + filepath.Join(t.TempDir(), name+".db")
-	case "postgres", "mysql":
-	default:
-		t.Fatalf("dbtest: unknown dialect %q", dialect)
+	if dialect == "sqlite" {
+		return "sqlite:" + filepath.Join(t.TempDir(), uniqueName()+".db")
 	}
-	admin := adminDB(t, dialect)
-	ctx := context.Background()
-	if _, err := admin.X.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatalf("dbtest: create database %s: %v", name, err)
+	dsn, drop, err := Create(dialect)
+	if err != nil {
+		if errors.Is(err, errUnreachable) && os.Getenv("PASSKEYCTL_TEST_SKIP_UNREACHABLE") == "1" {
+			t.Skipf("dbtest: %v (skipping because PASSKEYCTL_TEST_SKIP_UNREACHABLE=1)", err)
+		}
+		t.Fatalf("dbtest: %v", err)
 	}
 	t.Cleanup(func() {
-		drop := "DROP DATABASE IF EXISTS " + name
-		if dialect == "postgres" {
-			drop += " WITH (FORCE)"
+		if err := drop(); err != nil {
+			t.Errorf("dbtest: %v", err)
 		}
-		if _, err := admin.X.ExecContext(context.Background(), drop); err != nil {
-			t.Errorf("dbtest: drop database %s: %v", name, err)
-		}
-		admin.Close()
 	})
-	u, err := url.Parse(serverDSN(dialect))
-	if err != nil {
-		t.Fatalf("dbtest: server DSN: %v", err)
-	}
-	u.Path = "/" + name
-	return u.String()
+	return dsn
 }
 
-func adminDB(t testing.TB, dialect string) *db.DB {
-	t.Helper()
+var errUnreachable = errors.New("server unreachable")
+
+// Create makes an empty, uniquely named PostgreSQL or MySQL database and
+// returns its DSN and a function that drops it. For harnesses without a
+// testing.TB (testscript); tests use New.
+func Create(dialect string) (dsn string, drop func() error, err error) {
+	if dialect != "postgres" && dialect != "mysql" {
+		return "", nil, fmt.Errorf("unknown server dialect %q", dialect)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	d, err := db.Open(ctx, serverDSN(dialect), db.OpenOptions{})
+	admin, err := db.Open(ctx, serverDSN(dialect), db.OpenOptions{})
 	if err != nil {
-		if os.Getenv("PASSKEYCTL_TEST_SKIP_UNREACHABLE") == "1" {
-			t.Skipf("dbtest: %s server unreachable (skipping because PASSKEYCTL_TEST_SKIP_UNREACHABLE=1): %v", dialect, err)
-		}
-		t.Fatalf("dbtest: %s server unreachable: %v (start it, or set PASSKEYCTL_TEST_SKIP_UNREACHABLE=1 to skip)", dialect, err)
+		return "", nil, fmt.Errorf("%s %w: %v (start it, or set PASSKEYCTL_TEST_SKIP_UNREACHABLE=1 to skip)", dialect, errUnreachable, err)
 	}
-	return d
+	name := uniqueName()
+	if _, err := admin.X.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+		admin.Close()
+		return "", nil, fmt.Errorf("create database %s: %v", name, err)
+	}
+	drop = func() error {
+		defer admin.Close()
+		q := "DROP DATABASE IF EXISTS " + name
+		if dialect == "postgres" {
+			q += " WITH (FORCE)"
+		}
+		if _, err := admin.X.ExecContext(context.Background(), q); err != nil {
+			return fmt.Errorf("drop database %s: %v", name, err)
+		}
+		return nil
+	}
+	u, err := url.Parse(serverDSN(dialect))
+	if err != nil {
+		drop()
+		return "", nil, err
+	}
+	u.Path = "/" + name
+	return u.String(), drop, nil
 }
 
 func uniqueName() string {
