@@ -1,0 +1,246 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// passkeyColumns are the Authenticator columns a Passkey is read from.
+// Every known variant has them; a drifted table that lacks one cannot be
+// read.
+var passkeyColumns = []string{
+	"credentialID", "userId", "providerAccountId", "credentialPublicKey",
+	"counter", "credentialDeviceType", "credentialBackedUp", "transports",
+}
+
+// passkeyQuery is the one SELECT that reads passkeys with everything their
+// status needs, built from the detected Schema. list, list --user, get and
+// revoke all add a WHERE/ORDER BY to it, so the status is computed the same
+// way everywhere.
+type passkeyQuery struct {
+	// sel is "SELECT ... FROM Authenticator a LEFT JOIN ...", with the
+	// provider placeholders of the Account join; args are their values.
+	sel  string
+	args []any
+	d    *DB
+}
+
+// passkeyQueryFor builds the SELECT for s. The Account join is the one
+// Auth.js makes at sign-in: provider = providerID and providerAccountId =
+// the Authenticator row's providerAccountId, compared byte-exactly.
+func (d *DB) passkeyQueryFor(s *Schema, providerID string) (*passkeyQuery, error) {
+	if err := readable(s); err != nil {
+		return nil, err
+	}
+	q := d.Q
+	col := func(alias, name string) string { return alias + "." + q(name) }
+	email := "NULL"
+	userJoin := ""
+	if s.User != nil && s.User.Has("id") && s.User.Has("email") {
+		email = col("u", "email")
+		userJoin = " LEFT JOIN " + q(s.User.Name) + " u ON " + col("u", "id") + " = " + col("a", "userId")
+	}
+	accountUser := "NULL"
+	accountJoin := ""
+	var args []any
+	if s.Account != nil && s.Account.Has("provider") && s.Account.Has("providerAccountId") && s.Account.Has("userId") {
+		accountUser = col("ac", "userId")
+		// The plain "=" lets MySQL use Account's (provider,
+		// providerAccountId) key; under Prisma's utf8mb4_unicode_ci it also
+		// matches IDs that differ in case, which BINARY then rules out.
+		// Comparing an ascii_bin column with a utf8mb4 one is allowed:
+		// MySQL converts the ASCII side.
+		on := d.ExactEq(col("ac", "provider")) + " AND " + col("ac", "providerAccountId") + " = " + col("a", "providerAccountId")
+		if d.Dialect == MySQL {
+			on += " AND BINARY " + col("ac", "providerAccountId") + " = BINARY " + col("a", "providerAccountId")
+		}
+		accountJoin = " LEFT JOIN " + q(s.Account.Name) + " ac ON " + on
+		args = append(args, providerID, providerID)
+	}
+	cols := make([]string, 0, len(passkeyColumns)+2)
+	for _, c := range passkeyColumns {
+		cols = append(cols, col("a", c))
+	}
+	cols = append(cols, email, accountUser)
+	sel := "SELECT " + strings.Join(cols, ", ") + " FROM " + q(s.Authenticator.Name) + " a" + userJoin + accountJoin
+	return &passkeyQuery{sel: sel, args: args, d: d}, nil
+}
+
+// readable reports whether s has an Authenticator table passkeyctl can
+// read: a drifted table is read as long as the columns are there.
+func readable(s *Schema) error {
+	if s == nil || s.Authenticator == nil {
+		return fmt.Errorf("%w: the Authenticator table does not exist (create it with: passkeyctl migrate)", ErrSchemaNotReady)
+	}
+	var missing []string
+	for _, c := range passkeyColumns {
+		if !s.Authenticator.Has(c) {
+			missing = append(missing, c)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("%w: table %s has no column %s (see: passkeyctl migrate status)", ErrDrift, s.Authenticator.Name, strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+// where returns the full query text (rebound for the dialect) and its
+// arguments for a condition and tail ("ORDER BY ...") with their own
+// arguments.
+func (pq *passkeyQuery) build(where, tail string, args ...any) (string, []any) {
+	query := pq.sel
+	if where != "" {
+		query += " WHERE " + where
+	}
+	if tail != "" {
+		query += " " + tail
+	}
+	all := make([]any, 0, len(pq.args)+len(args))
+	all = append(append(all, pq.args...), args...)
+	return pq.d.Dialect.Rebind(query), all
+}
+
+// each runs the query and calls fn for every row, streaming: rows are
+// scanned one at a time and never collected.
+func (pq *passkeyQuery) each(ctx context.Context, q sqlx.QueryerContext, query string, args []any, fn func(Passkey) error) error {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return pq.d.Err("read passkeys", err)
+	}
+	defer rows.Close()
+	var r passkeyRow
+	dst := r.dest()
+	for rows.Next() {
+		if err := rows.Scan(dst...); err != nil {
+			return pq.d.Err("read passkeys", err)
+		}
+		if err := fn(r.passkey()); err != nil {
+			return err
+		}
+	}
+	return pq.d.Err("read passkeys", rows.Err())
+}
+
+// passkeyRow holds one scanned row of passkeyQuery. Non-key columns are
+// scanned as nullable so that a drifted table with a NULL in them is still
+// listed rather than aborting the whole listing.
+type passkeyRow struct {
+	credentialID, userID, providerAccountID string
+	publicKey, deviceType, transports       sql.NullString
+	counter                                 sql.NullInt64
+	backedUp                                sql.NullBool
+	email, accountUserID                    sql.NullString
+}
+
+func (r *passkeyRow) dest() []any {
+	return []any{&r.credentialID, &r.userID, &r.providerAccountID, &r.publicKey, &r.counter,
+		&r.deviceType, &r.backedUp, &r.transports, &r.email, &r.accountUserID}
+}
+
+// passkey turns the row into a Passkey with Algorithm and Status computed
+// the way Auth.js would fare signing in with it.
+func (r *passkeyRow) passkey() Passkey {
+	p := Passkey{
+		CredentialID:         r.credentialID,
+		UserID:               r.userID,
+		Email:                nullable(r.email),
+		Counter:              r.counter.Int64,
+		CredentialDeviceType: r.deviceType.String,
+		CredentialBackedUp:   r.backedUp.Bool,
+		Transports:           SplitTransports(r.transports),
+		PublicKey:            r.publicKey.String,
+		ProviderAccountID:    r.providerAccountID,
+	}
+	alg, algErr := KeyAlgorithm(p.PublicKey)
+	if algErr != nil {
+		alg = "unknown"
+	}
+	p.Algorithm = alg
+	switch {
+	case !r.accountUserID.Valid:
+		p.Status = StatusNoAccount
+	case r.accountUserID.String != r.userID:
+		p.Status = StatusAccountUserMismatch
+	case algErr != nil:
+		p.Status = StatusBadPublicKey
+	default:
+		p.Status = StatusOK
+	}
+	return p
+}
+
+// GetPasskey returns the passkey whose credential ID is raw (compared
+// byte-exactly against the stored standard-base64 form, using the index),
+// with Email, Algorithm and Status filled. ErrNotFound if none.
+func (d *DB) GetPasskey(ctx context.Context, s *Schema, raw []byte, providerID string) (Passkey, error) {
+	return d.getPasskey(ctx, d.X, s, raw, providerID)
+}
+
+func (d *DB) getPasskey(ctx context.Context, q sqlx.QueryerContext, s *Schema, raw []byte, providerID string) (Passkey, error) {
+	stored := AuthjsCredentialID(raw)
+	pq, err := d.passkeyQueryFor(s, providerID)
+	if err != nil {
+		return Passkey{}, err
+	}
+	query, args := pq.build(d.ExactEq("a."+d.Q("credentialID")), "", stored, stored)
+	var found []Passkey
+	err = pq.each(ctx, q, query, args, func(p Passkey) error {
+		found = append(found, p)
+		return nil
+	})
+	if err != nil {
+		return Passkey{}, err
+	}
+	if len(found) == 0 {
+		return Passkey{}, fmt.Errorf("credential %s: %w", stored, ErrNotFound)
+	}
+	// Without a unique index a credential may be stored twice; the first
+	// is the one Auth.js would find, but say nothing silently wrong: the
+	// schema warning already reports the missing index.
+	return found[0], nil
+}
+
+// ListOptions selects the passkeys ListPasskeys returns.
+type ListOptions struct {
+	// ProviderID is Account.provider of the Auth.js Passkey provider.
+	ProviderID string
+	// UserID limits the listing to one user (compared byte-exactly); ""
+	// lists everyone.
+	UserID string
+	// Limit caps the number of passkeys; 0 means no limit.
+	Limit int
+}
+
+// ListPasskeys calls fn for each passkey, ordered by user ID then
+// credential ID, with Email, Algorithm and Status filled. Rows stream from
+// one cursor and are never collected, so memory stays flat however large
+// the table; fn's error stops the listing and is returned as is.
+func (d *DB) ListPasskeys(ctx context.Context, s *Schema, opts ListOptions, fn func(Passkey) error) error {
+	return d.listPasskeys(ctx, d.X, s, opts, fn)
+}
+
+func (d *DB) listPasskeys(ctx context.Context, q sqlx.QueryerContext, s *Schema, opts ListOptions, fn func(Passkey) error) error {
+	if opts.Limit < 0 {
+		return fmt.Errorf("%w: negative limit %d", ErrInvalid, opts.Limit)
+	}
+	pq, err := d.passkeyQueryFor(s, opts.ProviderID)
+	if err != nil {
+		return err
+	}
+	var where string
+	var args []any
+	if opts.UserID != "" {
+		where = d.ExactEq("a." + d.Q("userId"))
+		args = append(args, opts.UserID, opts.UserID)
+	}
+	tail := "ORDER BY a." + d.Q("userId") + ", a." + d.Q("credentialID")
+	if opts.Limit > 0 {
+		tail += fmt.Sprintf(" LIMIT %d", opts.Limit)
+	}
+	query, args := pq.build(where, tail, args...)
+	return pq.each(ctx, q, query, args, fn)
+}
