@@ -167,6 +167,8 @@ file, in that order.`,
 
 	// One line per command; each command lives in its own file.
 	root.AddCommand(newCmdMigrate(f, nil))
+	root.AddCommand(newCmdList(f, nil))
+	root.AddCommand(newCmdRevoke(f, nil))
 	root.AddCommand(newCmdVersion(f))
 	return root
 }

@@ -244,3 +244,83 @@ func (d *DB) listPasskeys(ctx context.Context, q sqlx.QueryerContext, s *Schema,
 	query, args := pq.build(where, tail, args...)
 	return pq.each(ctx, q, query, args, fn)
 }
+
+// Orphan is an Account row of type "webauthn" for the Passkey provider
+// whose Authenticator row is missing: what Auth.js leaves behind when a
+// registration fails half-way (it writes the two rows without a
+// transaction). Auth.js cannot sign in with it. The JSON field names are a
+// documented, stable interface.
+type Orphan struct {
+	// CredentialID is Account.providerAccountId, which Auth.js sets to the
+	// credential ID.
+	CredentialID string  `json:"credentialID"`
+	UserID       string  `json:"userId"`
+	Email        *string `json:"email"`
+	Provider     string  `json:"provider"`
+	// Status is always StatusNoAuthenticator, so that orphans and passkeys
+	// can be told apart when their outputs are combined.
+	Status string `json:"status"`
+}
+
+// StatusNoAuthenticator is the status of an Orphan.
+const StatusNoAuthenticator = "no-authenticator"
+
+// ListOrphans calls fn for each orphan Account row (see Orphan) of
+// opts.ProviderID, ordered by user ID then credential ID, streaming like
+// ListPasskeys. opts.UserID limits it to one user.
+//
+// An Account belongs to the Authenticator whose credentialID equals its
+// providerAccountId (Auth.js writes the same string to both); the test
+// uses the credentialID unique index, so it stays fast on large tables.
+func (d *DB) ListOrphans(ctx context.Context, s *Schema, opts ListOptions, fn func(Orphan) error) error {
+	if err := readable(s); err != nil {
+		return err
+	}
+	if s.Account == nil {
+		return fmt.Errorf("%w: the Auth.js Account table does not exist", ErrSchemaNotReady)
+	}
+	if opts.Limit < 0 {
+		return fmt.Errorf("%w: negative limit %d", ErrInvalid, opts.Limit)
+	}
+	q := d.Q
+	col := func(alias, name string) string { return alias + "." + q(name) }
+	email, userJoin := "NULL", ""
+	if s.User != nil && s.User.Has("email") {
+		email = col("u", "email")
+		userJoin = " LEFT JOIN " + q(s.User.Name) + " u ON " + col("u", "id") + " = " + col("ac", "userId")
+	}
+	match := col("a", "credentialID") + " = " + col("ac", "providerAccountId")
+	if d.Dialect == MySQL {
+		match += " AND BINARY " + col("a", "credentialID") + " = BINARY " + col("ac", "providerAccountId")
+	}
+	where := d.ExactEq(col("ac", "provider")) + " AND " + col("ac", "type") + " = 'webauthn'" +
+		" AND NOT EXISTS (SELECT 1 FROM " + q(s.Authenticator.Name) + " a WHERE " + match + ")"
+	args := []any{opts.ProviderID, opts.ProviderID}
+	if opts.UserID != "" {
+		where += " AND " + d.ExactEq(col("ac", "userId"))
+		args = append(args, opts.UserID, opts.UserID)
+	}
+	query := "SELECT " + col("ac", "providerAccountId") + ", " + col("ac", "userId") + ", " + email + ", " + col("ac", "provider") +
+		" FROM " + q(s.Account.Name) + " ac" + userJoin + " WHERE " + where +
+		" ORDER BY " + col("ac", "userId") + ", " + col("ac", "providerAccountId")
+	if opts.Limit > 0 {
+		query += fmt.Sprintf(" LIMIT %d", opts.Limit)
+	}
+	rows, err := d.X.QueryContext(ctx, d.Dialect.Rebind(query), args...)
+	if err != nil {
+		return d.Err("read orphan accounts", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		o := Orphan{Status: StatusNoAuthenticator}
+		var e sql.NullString
+		if err := rows.Scan(&o.CredentialID, &o.UserID, &e, &o.Provider); err != nil {
+			return d.Err("read orphan accounts", err)
+		}
+		o.Email = nullable(e)
+		if err := fn(o); err != nil {
+			return err
+		}
+	}
+	return d.Err("read orphan accounts", rows.Err())
+}

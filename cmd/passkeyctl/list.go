@@ -1,0 +1,219 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/passkeyctl/passkeyctl/internal/db"
+	"github.com/spf13/cobra"
+)
+
+// ListOptions are the inputs of `passkeyctl list`.
+type ListOptions struct {
+	IO         *IOStreams
+	DB         func(context.Context, db.OpenOptions) (*db.DB, error)
+	Output     string
+	ProviderID string
+
+	User    string
+	Limit   int
+	Wide    bool
+	Orphans bool
+}
+
+func newCmdList(f *Factory, runF func(context.Context, *ListOptions) error) *cobra.Command {
+	opts := &ListOptions{IO: f.IO, DB: f.DB}
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List passkeys (Authenticator rows) with their owner and sign-in status",
+		Long: `List the passkeys in the Authenticator table, ordered by user ID then credential
+ID, with the owner's e-mail, the key algorithm and a status read from the rows:
+
+  ok                     Auth.js can sign in with it
+  no-account             no Account row (provider = --provider-id, providerAccountId =
+                         the credential ID): Auth.js cannot sign in with it
+  account-user-mismatch  the Account row belongs to another user than the passkey
+  bad-public-key         credentialPublicKey is not a decodable COSE key
+
+The listing streams: memory stays flat however many passkeys there are.
+
+--user takes a User.id or an e-mail address (matched exactly, then ignoring case).
+
+--orphans lists instead the Account rows of type "webauthn" (provider = --provider-id)
+that have no Authenticator row, which Auth.js leaves behind when a registration fails
+half-way. Their fields: credentialID (the Account's providerAccountId), userId, email,
+provider, status ("no-authenticator").
+
+Output: -o table (on a terminal credential IDs are shortened; --wide shows them in
+full, as does any table written to a pipe or file), -o json (one array), -o jsonl
+(one object per line). JSON fields: credentialID, userId, email, counter,
+credentialDeviceType, credentialBackedUp, transports, algorithm, status.`,
+		Example: `  # Who has passkeys
+  passkeyctl list
+
+  # One user's passkeys, by e-mail or User.id
+  passkeyctl list --user alice@example.com
+  passkeyctl list --user cmwvgemvd0000l07d4xrhgdsb -o json
+
+  # Passkeys Auth.js cannot sign in with
+  passkeyctl list -o jsonl | jq -c 'select(.status != "ok")'
+
+  # Account rows left behind by failed registrations
+  passkeyctl list --orphans`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if opts.Limit < 0 {
+				return usageError{fmt.Errorf("invalid --limit %d: use a positive number, or 0 for no limit", opts.Limit)}
+			}
+			opts.Output = f.Output()
+			opts.ProviderID = f.ProviderID()
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return listRun(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVarP(&opts.User, "user", "u", "", "only this user's passkeys: a User.id or e-mail address")
+	fl.IntVar(&opts.Limit, "limit", 0, "print at most `N` passkeys (0: no limit)")
+	fl.BoolVar(&opts.Wide, "wide", false, "show full credential IDs in the table")
+	fl.BoolVar(&opts.Orphans, "orphans", false, `list "webauthn" Account rows that have no Authenticator row`)
+	return cmd
+}
+
+func listRun(ctx context.Context, opts *ListOptions) error {
+	d, err := opts.DB(ctx, db.OpenOptions{})
+	if err != nil {
+		return err
+	}
+	s, err := d.Detect(ctx)
+	if err != nil {
+		return d.Err("detect schema", err)
+	}
+	lo := db.ListOptions{ProviderID: opts.ProviderID, Limit: opts.Limit}
+	who := ""
+	if opts.User != "" {
+		u, err := d.FindUser(ctx, s, opts.User)
+		if err != nil {
+			return err
+		}
+		lo.UserID = u.ID
+		who = " of user " + describeUser(u.ID, u.Email)
+	}
+	if opts.Orphans {
+		w := newOrphanWriter(opts.IO, opts.Output, opts.Wide)
+		if err := d.ListOrphans(ctx, s, lo, w.Write); err != nil {
+			return err
+		}
+		if err := w.Close(); err != nil {
+			return err
+		}
+		if w.count == 0 && opts.Output == outputTable {
+			fmt.Fprintf(opts.IO.ErrOut, "no orphan Account rows%s\n", who)
+		}
+		return nil
+	}
+	w := newPasskeyWriter(opts.IO, opts.Output, opts.Wide)
+	if err := d.ListPasskeys(ctx, s, lo, w.Write); err != nil {
+		return err
+	}
+	if err := w.Close(); err != nil {
+		return err
+	}
+	if w.Count() == 0 && opts.Output == outputTable {
+		fmt.Fprintf(opts.IO.ErrOut, "no passkeys%s\n", who)
+	}
+	return nil
+}
+
+// describeUser is "id <email>" for messages.
+func describeUser(id string, email *string) string {
+	if email == nil || *email == "" {
+		return id
+	}
+	return id + " <" + *email + ">"
+}
+
+// orphanWriter prints orphan Account rows in every output format,
+// streaming like passkeyWriter.
+type orphanWriter struct {
+	out    io.Writer
+	format string
+	wide   bool
+	tw     *tabwriter.Writer
+	jl     *jsonLines
+	count  int
+}
+
+func newOrphanWriter(s *IOStreams, format string, wide bool) *orphanWriter {
+	return &orphanWriter{out: s.Out, format: format, wide: wide || !s.OutTTY}
+}
+
+// Write prints one orphan.
+func (w *orphanWriter) Write(o db.Orphan) error {
+	w.count++
+	switch w.format {
+	case outputJSONL:
+		if w.jl == nil {
+			w.jl = newJSONLines(w.out)
+		}
+		return w.jl.Write(o)
+	case outputJSON:
+		prefix := ",\n"
+		if w.count == 1 {
+			prefix = "[\n"
+		}
+		b, err := marshalIndent(o)
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(w.out, "%s  %s", prefix, b)
+		return err
+	default:
+		if w.tw == nil {
+			w.tw = newTable(w.out)
+			fmt.Fprintln(w.tw, "CREDENTIAL ID\tUSER ID\tEMAIL\tPROVIDER\tSTATUS")
+		}
+		id := o.CredentialID
+		if !w.wide {
+			id = ellipsize(id, credentialIDWidth)
+		}
+		email := "-"
+		if o.Email != nil {
+			email = *o.Email
+		}
+		_, err := fmt.Fprintf(w.tw, "%s\t%s\t%s\t%s\t%s\n", id, o.UserID, email, o.Provider, o.Status)
+		return err
+	}
+}
+
+// Close ends the array or flushes the table.
+func (w *orphanWriter) Close() error {
+	switch w.format {
+	case outputJSON:
+		if w.count == 0 {
+			_, err := fmt.Fprintln(w.out, "[]")
+			return err
+		}
+		_, err := fmt.Fprintln(w.out, "\n]")
+		return err
+	case outputJSONL:
+		return nil
+	default:
+		if w.tw != nil {
+			return w.tw.Flush()
+		}
+		return nil
+	}
+}
+
+// plural returns "1 passkey" or "n passkeys".
+func plural(n int, one string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %ss", n, strings.TrimSuffix(one, "s"))
+}

@@ -1,0 +1,318 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/passkeyctl/passkeyctl/internal/db"
+	"github.com/spf13/cobra"
+)
+
+// RevokeOptions are the inputs of `passkeyctl revoke`.
+type RevokeOptions struct {
+	IO         *IOStreams
+	DB         func(context.Context, db.OpenOptions) (*db.DB, error)
+	Output     string
+	ProviderID string
+
+	IDs            []string
+	User           string
+	All            bool
+	FromFile       string
+	RevokeSessions bool
+	Yes            bool
+	DryRun         bool
+	Wide           bool
+}
+
+func newCmdRevoke(f *Factory, runF func(context.Context, *RevokeOptions) error) *cobra.Command {
+	opts := &RevokeOptions{IO: f.IO, DB: f.DB}
+	cmd := &cobra.Command{
+		Use:   "revoke [flags] -- CREDENTIAL_ID...",
+		Short: "Remove passkeys: the Authenticator row and its Account row, in one transaction",
+		Long: `Revoke passkeys the way they must go: each one's Authenticator row and its Account
+row (type "webauthn", provider = --provider-id, providerAccountId = the credential ID)
+are deleted together, in one transaction. Every DELETE is scoped by the passkey's
+user: no other user's rows are ever touched.
+
+A credential ID may be given as stored (standard base64), as base64url (what browsers
+and logs show), with or without padding, or in hex ("hex:" forces hex). A base64url ID
+can start with "-": put the IDs after "--" so they are not read as flags.
+
+All or nothing: every ID is looked up first; if one matches no passkey, the command
+exits 3 and nothing is revoked. The deletes then run in a single transaction (in
+batches of 500 rows per statement), so a failure part-way leaves the database as it
+was.
+
+--from-file reads one credential ID per line ("-" for stdin); blank lines and lines
+starting with "#" are skipped. --user USER --all revokes every passkey of one user;
+--user with IDs only accepts that user's passkeys.
+
+--revoke-sessions also deletes the users' Session rows, which signs them out
+everywhere when the app uses the database session strategy. JWT sessions live in
+the browser's cookie and cannot be revoked server-side: they stay valid until they
+expire.
+
+On a terminal the command shows what will be removed and asks first; --yes skips
+the question. Without a terminal it refuses (exit 2) unless --yes is given.
+--dry-run shows what would be removed and changes nothing (it runs the deletes in a
+transaction and rolls it back, so the counts are exact).
+
+The output lists the revoked passkeys as "passkeyctl list" shows them (-o json: an
+array of the same objects); a summary, and a note for every user left with no
+passkey and no other Account, goes to stderr.`,
+		Example: `  # A laptop was stolen: remove its passkey and sign the user out
+  passkeyctl revoke --revoke-sessions -- INbbybromzQQ0aFYQlauAYFzl2U=
+
+  # IDs as logs show them (base64url) may start with "-"
+  passkeyctl revoke --yes -- -NbbybromzQQ0aFYQlauAYFzl2U
+
+  # Offboard a user
+  passkeyctl revoke --user alice@example.com --all --revoke-sessions
+
+  # Bulk, from a script: see first, then do
+  passkeyctl revoke --from-file ids.txt --dry-run
+  passkeyctl revoke --from-file ids.txt --yes -o json > revoked.json`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.IDs = args
+			if err := opts.check(); err != nil {
+				return usageError{err}
+			}
+			opts.Output = f.Output()
+			opts.ProviderID = f.ProviderID()
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return revokeRun(cmd.Context(), opts)
+		},
+	}
+	// A base64url credential ID that starts with "-" reaches cobra as an
+	// unknown flag: say how to pass it.
+	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return usageError{fmt.Errorf("%v (a credential ID that starts with \"-\" must come after --: passkeyctl revoke -- ID...)", err)}
+	})
+	fl := cmd.Flags()
+	fl.StringVarP(&opts.User, "user", "u", "", "the passkeys' owner: a User.id or e-mail address (with --all: every passkey of the user)")
+	fl.BoolVar(&opts.All, "all", false, "revoke every passkey of --user")
+	fl.StringVar(&opts.FromFile, "from-file", "", "read credential IDs from `PATH`, one per line (\"-\": stdin)")
+	fl.BoolVar(&opts.RevokeSessions, "revoke-sessions", false, "also delete the users' database sessions (JWT sessions cannot be revoked server-side)")
+	fl.BoolVarP(&opts.Yes, "yes", "y", false, "do not ask for confirmation")
+	fl.BoolVar(&opts.DryRun, "dry-run", false, "show what would be revoked and change nothing")
+	fl.BoolVar(&opts.Wide, "wide", false, "show full credential IDs in the table")
+	return cmd
+}
+
+// check validates the combination of arguments and flags.
+func (o *RevokeOptions) check() error {
+	sources := 0
+	if len(o.IDs) > 0 {
+		sources++
+	}
+	if o.FromFile != "" {
+		sources++
+	}
+	if o.All {
+		sources++
+		if o.User == "" {
+			return errors.New("--all needs --user USER")
+		}
+	}
+	switch {
+	case sources == 0 && o.User != "":
+		return errors.New("--user needs --all, or the credential IDs to revoke")
+	case sources == 0:
+		return errors.New("nothing to revoke: give credential IDs (after --), --from-file PATH, or --user USER --all")
+	case sources > 1:
+		return errors.New("give credential IDs, --from-file or --user --all, not several")
+	}
+	if o.FromFile == "-" && !o.Yes && !o.DryRun {
+		return errors.New("--from-file - reads the IDs from stdin, which cannot also answer the confirmation: add --yes (or --dry-run)")
+	}
+	// Refuse before touching the database: a script must never hang on,
+	// or half-pass, a prompt.
+	if !o.Yes && !o.DryRun && !o.IO.InTTY {
+		return fmt.Errorf("%w: refusing to revoke without confirmation: stdin is not a terminal; pass --yes (or --dry-run to see what would be removed)", db.ErrRefused)
+	}
+	return nil
+}
+
+func revokeRun(ctx context.Context, opts *RevokeOptions) error {
+	ids := opts.IDs
+	if opts.FromFile != "" {
+		var err error
+		if ids, err = readCredentialIDs(opts.FromFile, opts.IO.In); err != nil {
+			return err
+		}
+		if len(ids) == 0 {
+			return usageError{fmt.Errorf("--from-file %s: no credential IDs in it", opts.FromFile)}
+		}
+	}
+	d, err := opts.DB(ctx, db.OpenOptions{})
+	if err != nil {
+		return err
+	}
+	s, err := d.Detect(ctx)
+	if err != nil {
+		return d.Err("detect schema", err)
+	}
+	var user *db.User
+	if opts.User != "" {
+		u, err := d.FindUser(ctx, s, opts.User)
+		if err != nil {
+			return err
+		}
+		user = &u
+	}
+	var passkeys []db.Passkey
+	if opts.All {
+		err := d.ListPasskeys(ctx, s, db.ListOptions{ProviderID: opts.ProviderID, UserID: user.ID}, func(p db.Passkey) error {
+			passkeys = append(passkeys, p)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if len(passkeys) == 0 {
+			return fmt.Errorf("revoke --all: user %s has no passkeys: %w", describeUser(user.ID, user.Email), db.ErrNotFound)
+		}
+	} else {
+		if passkeys, err = d.ResolveCredentials(ctx, s, ids, opts.ProviderID); err != nil {
+			return err
+		}
+		if user != nil {
+			for _, p := range passkeys {
+				if p.UserID != user.ID {
+					return fmt.Errorf("revoke %s: credential is not a passkey of user %s: %w; nothing was revoked", p.CredentialID, describeUser(user.ID, user.Email), db.ErrNotFound)
+				}
+			}
+		}
+	}
+	if !opts.Yes && !opts.DryRun {
+		previewRevoke(opts.IO.ErrOut, passkeys, opts.RevokeSessions)
+		ok, err := opts.IO.Confirm(fmt.Sprintf("Revoke %s?", plural(len(passkeys), "passkey")))
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("%w: not confirmed; nothing was revoked", db.ErrRefused)
+		}
+	}
+	res, err := d.Revoke(ctx, s, passkeys, db.RevokeOptions{ProviderID: opts.ProviderID, RevokeSessions: opts.RevokeSessions, DryRun: opts.DryRun})
+	if err != nil {
+		return err
+	}
+	w := newPasskeyWriter(opts.IO, opts.Output, opts.Wide)
+	for _, p := range res.Passkeys {
+		if err := w.Write(p); err != nil {
+			return err
+		}
+	}
+	if err := w.Close(); err != nil {
+		return err
+	}
+	printRevokeSummary(opts.IO.ErrOut, res, opts.RevokeSessions)
+	return nil
+}
+
+// readCredentialIDs reads one ID per line from path ("-": stdin), skipping
+// blank lines and "#" comments. A malformed line is reported with its
+// number before anything is looked up.
+func readCredentialIDs(path string, stdin io.Reader) ([]string, error) {
+	var r io.Reader = stdin
+	name := "stdin"
+	if path != "-" {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, usageError{fmt.Errorf("--from-file: %v", unwrapPathError(err))}
+		}
+		defer f.Close()
+		r, name = f, path
+	}
+	var ids []string
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if _, err := db.CredentialIDCandidates(line); err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", name, n, err)
+		}
+		ids = append(ids, line)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read %s: %v", name, err)
+	}
+	return ids, nil
+}
+
+// previewLimit is how many passkeys the confirmation lists before "... and
+// N more".
+const previewLimit = 20
+
+// previewRevoke shows on the terminal what a revoke will remove.
+func previewRevoke(w io.Writer, passkeys []db.Passkey, sessions bool) {
+	users := usersOf(passkeys)
+	fmt.Fprintf(w, "This will revoke %s of %s:\n", plural(len(passkeys), "passkey"), plural(len(users), "user"))
+	tw := newTable(w)
+	fmt.Fprintln(tw, "  USER ID\tEMAIL\tCREDENTIAL ID\tDEVICE TYPE\tSTATUS")
+	for i, p := range passkeys {
+		if i == previewLimit {
+			break
+		}
+		email := "-"
+		if p.Email != nil {
+			email = *p.Email
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", p.UserID, email, p.CredentialID, p.CredentialDeviceType, p.Status)
+	}
+	tw.Flush()
+	if len(passkeys) > previewLimit {
+		fmt.Fprintf(w, "  ... and %d more\n", len(passkeys)-previewLimit)
+	}
+	if sessions {
+		fmt.Fprintf(w, "and delete every database session of %s.\n", plural(len(users), "user"))
+	}
+}
+
+// usersOf returns the distinct user IDs of passkeys in first-seen order.
+func usersOf(passkeys []db.Passkey) []string {
+	seen := map[string]bool{}
+	var users []string
+	for _, p := range passkeys {
+		if !seen[p.UserID] {
+			seen[p.UserID] = true
+			users = append(users, p.UserID)
+		}
+	}
+	return users
+}
+
+// printRevokeSummary says on stderr what was (or would be) removed, and
+// which users can no longer sign in with a passkey or another account.
+func printRevokeSummary(w io.Writer, res *db.RevokeResult, sessions bool) {
+	users := usersOf(res.Passkeys)
+	verb, del, note := "Revoked", "deleted", ""
+	if res.DryRun {
+		verb, del, note = "Dry run: would revoke", "would delete", "; nothing was changed"
+	}
+	extra := del + " " + plural(int(res.Accounts), "Account row")
+	if sessions {
+		extra += " and " + plural(int(res.Sessions), "session")
+	}
+	fmt.Fprintf(w, "%s %s of %s (%s)%s.\n", verb, plural(len(res.Passkeys), "passkey"), plural(len(users), "user"), extra, note)
+	for _, p := range res.Passkeys {
+		if p.Status == db.StatusAccountUserMismatch {
+			fmt.Fprintf(w, "note: the Account row of %s belongs to another user and was left alone\n", p.CredentialID)
+		}
+	}
+	for _, u := range res.Stranded {
+		fmt.Fprintf(w, "note: user %s has no passkey and no other Account left: they cannot sign in with a passkey or an OAuth provider\n", describeUser(u.ID, u.Email))
+	}
+}

@@ -1,0 +1,340 @@
+package db
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// batchSize is how many rows one lookup or DELETE statement covers. It
+// keeps every statement far below the placeholder limits (65535 on
+// PostgreSQL and MySQL, 32766 on SQLite) with up to eight placeholders per
+// row, while 10,000 revocations still take only a few dozen statements.
+const batchSize = 500
+
+// ResolveCredentials looks up every credential ID given, in any form
+// CredentialIDCandidates accepts (standard base64 as stored, base64url,
+// padded or not, hex), and returns the matching passkeys in the order
+// given, each once. It is all or nothing: when any ID matches no passkey
+// the error (ErrNotFound) names them and no passkey is returned; a
+// malformed ID, or one whose base64 and hex readings both match a stored
+// credential, is ErrInvalid.
+func (d *DB) ResolveCredentials(ctx context.Context, s *Schema, ids []string, providerID string) ([]Passkey, error) {
+	pq, err := d.passkeyQueryFor(s, providerID)
+	if err != nil {
+		return nil, err
+	}
+	// Every stored form each ID may denote.
+	cands := make([][]string, len(ids))
+	var all []string
+	seen := map[string]bool{}
+	for i, id := range ids {
+		raws, err := CredentialIDCandidates(id)
+		if err != nil {
+			return nil, err
+		}
+		for _, raw := range raws {
+			stored := AuthjsCredentialID(raw)
+			cands[i] = append(cands[i], stored)
+			if !seen[stored] {
+				seen[stored] = true
+				all = append(all, stored)
+			}
+		}
+	}
+	found := make(map[string]Passkey, len(ids))
+	for start := 0; start < len(all); start += batchSize {
+		batch := all[start:min(start+batchSize, len(all))]
+		args := make([]any, len(batch))
+		for i, v := range batch {
+			args[i] = v
+		}
+		query, qargs := pq.build("a."+d.Q("credentialID")+" IN ("+marks(len(batch))+")", "", args...)
+		err := pq.each(ctx, d.X, query, qargs, func(p Passkey) error {
+			// IN compares under the column's collation, which on MySQL may
+			// ignore case; only the byte-exact match counts.
+			if seen[p.CredentialID] {
+				found[p.CredentialID] = p
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	var out []Passkey
+	var missing []string
+	done := map[string]bool{}
+	for i, id := range ids {
+		var hits []string
+		for _, c := range cands[i] {
+			if _, ok := found[c]; ok {
+				hits = append(hits, c)
+			}
+		}
+		switch len(hits) {
+		case 0:
+			missing = append(missing, strings.TrimSpace(id))
+			continue
+		case 1:
+		default:
+			return nil, fmt.Errorf("%w: credential ID %q is ambiguous: as base64 it is %s, as hex %s; give it as stored, or prefix hex with \"hex:\"", ErrInvalid, strings.TrimSpace(id), hits[0], hits[1])
+		}
+		if !done[hits[0]] {
+			done[hits[0]] = true
+			out = append(out, found[hits[0]])
+		}
+	}
+	if len(missing) > 0 {
+		return nil, notFoundError(missing)
+	}
+	return out, nil
+}
+
+// notFoundError names the unknown IDs (the first few of a long list).
+func notFoundError(missing []string) error {
+	const show = 5
+	if len(missing) == 1 {
+		return fmt.Errorf("revoke %s: credential %w; nothing was revoked", missing[0], ErrNotFound)
+	}
+	list := missing
+	more := ""
+	if len(list) > show {
+		list, more = list[:show], fmt.Sprintf(" and %d more", len(missing)-show)
+	}
+	return fmt.Errorf("revoke: %d credential IDs %w: %s%s; nothing was revoked", len(missing), ErrNotFound, strings.Join(list, ", "), more)
+}
+
+// RevokeOptions tunes Revoke.
+type RevokeOptions struct {
+	// ProviderID is Account.provider of the Auth.js Passkey provider.
+	ProviderID string
+	// RevokeSessions also deletes the Session rows of every user whose
+	// passkey is revoked (the database session strategy; JWT sessions live
+	// in cookies and cannot be revoked server-side).
+	RevokeSessions bool
+	// DryRun runs every statement and rolls the transaction back, so the
+	// result counts exactly what would be removed and nothing changes.
+	DryRun bool
+}
+
+// RevokeResult is what Revoke removed (or, for a dry run, would remove).
+type RevokeResult struct {
+	// Passkeys are the revoked passkeys as they were before revocation.
+	Passkeys []Passkey `json:"passkeys"`
+	// Accounts is how many Account rows were deleted. It is below
+	// len(Passkeys) when a passkey had no Account, or its Account belonged
+	// to another user and was left alone.
+	Accounts int64 `json:"accounts"`
+	// Sessions is how many Session rows were deleted.
+	Sessions int64 `json:"sessions"`
+	// Stranded are the users left with no passkey and no Account at all.
+	Stranded []User `json:"stranded"`
+	// DryRun is true when nothing was committed.
+	DryRun bool `json:"dryRun"`
+}
+
+// Revoke deletes each passkey's Authenticator row and its Account row (type
+// "webauthn", provider opts.ProviderID, providerAccountId the credential
+// ID) in one transaction, in batches. Every DELETE is scoped by the
+// passkey's userId, so no other user's rows are ever touched: an Account
+// that belongs to another user (status account-user-mismatch) stays.
+//
+// It is all or nothing: if any Authenticator row is gone or changed owner
+// since the passkeys were read, the transaction is rolled back and the
+// error is ErrConflict.
+func (d *DB) Revoke(ctx context.Context, s *Schema, passkeys []Passkey, opts RevokeOptions) (*RevokeResult, error) {
+	if err := readable(s); err != nil {
+		return nil, err
+	}
+	if opts.RevokeSessions && s.Session == nil {
+		return nil, fmt.Errorf("%w: --revoke-sessions: the Auth.js Session table does not exist", ErrSchemaNotReady)
+	}
+	res := &RevokeResult{Passkeys: passkeys, Stranded: []User{}, DryRun: opts.DryRun}
+	if len(passkeys) == 0 {
+		return res, nil
+	}
+	tx, err := d.X.BeginTxx(ctx, nil)
+	if err != nil {
+		return nil, d.Err("revoke: begin transaction", err)
+	}
+	defer tx.Rollback()
+	if err := d.revokeTx(ctx, tx, s, passkeys, opts, res); err != nil {
+		return nil, err
+	}
+	if opts.DryRun {
+		return res, d.Err("revoke: roll back dry run", tx.Rollback())
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, d.Err("revoke: commit", err)
+	}
+	return res, nil
+}
+
+func (d *DB) revokeTx(ctx context.Context, tx *sqlx.Tx, s *Schema, passkeys []Passkey, opts RevokeOptions, res *RevokeResult) error {
+	// Authenticator rows, each by (userId, credentialID).
+	auth := make([][]string, len(passkeys))
+	for i, p := range passkeys {
+		auth[i] = []string{p.UserID, p.CredentialID}
+	}
+	n, err := d.deleteTuples(ctx, tx, s.Authenticator.Name, "", nil, []string{"userId", "credentialID"}, auth)
+	if err != nil {
+		return err
+	}
+	if n != int64(len(passkeys)) {
+		return fmt.Errorf("revoke: %d of %d passkeys changed or were removed since they were read: %w; nothing was revoked, run the command again", int64(len(passkeys))-n, len(passkeys), ErrConflict)
+	}
+	// Account rows. Auth.js joins on the Authenticator's providerAccountId;
+	// the credentialID is the same string in every row Auth.js writes, and
+	// an Account left with it would become an orphan, so both go.
+	if s.Account != nil {
+		var acc [][]string
+		for _, p := range passkeys {
+			acc = append(acc, []string{p.UserID, p.ProviderAccountID})
+			if p.CredentialID != p.ProviderAccountID {
+				acc = append(acc, []string{p.UserID, p.CredentialID})
+			}
+		}
+		fixed := d.ExactEq(d.Q("provider")) + " AND " + d.Q("type") + " = 'webauthn'"
+		n, err := d.deleteTuples(ctx, tx, s.Account.Name, fixed, []any{opts.ProviderID, opts.ProviderID}, []string{"userId", "providerAccountId"}, acc)
+		if err != nil {
+			return err
+		}
+		res.Accounts = n
+	}
+	users, emails := distinctUsers(passkeys)
+	if opts.RevokeSessions {
+		tuples := make([][]string, len(users))
+		for i, u := range users {
+			tuples[i] = []string{u}
+		}
+		n, err := d.deleteTuples(ctx, tx, s.Session.Name, "", nil, []string{"userId"}, tuples)
+		if err != nil {
+			return err
+		}
+		res.Sessions = n
+	}
+	left, err := d.usersWithRows(ctx, tx, s, users)
+	if err != nil {
+		return err
+	}
+	for _, u := range users {
+		if !left[u] {
+			res.Stranded = append(res.Stranded, User{ID: u, Email: emails[u]})
+		}
+	}
+	return nil
+}
+
+// deleteTuples deletes from table the rows whose cols equal one of tuples
+// (byte-exactly), batchSize tuples per statement, each statement also
+// restricted by fixed (with fixedArgs). It returns the rows deleted.
+func (d *DB) deleteTuples(ctx context.Context, tx *sqlx.Tx, table, fixed string, fixedArgs []any, cols []string, tuples [][]string) (int64, error) {
+	var total int64
+	for start := 0; start < len(tuples); start += batchSize {
+		batch := tuples[start:min(start+batchSize, len(tuples))]
+		where, args := d.anyTuple(cols, batch)
+		if fixed != "" {
+			where = fixed + " AND (" + where + ")"
+			args = append(append([]any{}, fixedArgs...), args...)
+		}
+		r, err := tx.ExecContext(ctx, d.Dialect.Rebind("DELETE FROM "+d.Q(table)+" WHERE "+where), args...)
+		if err != nil {
+			return 0, d.Err("revoke: delete from "+table, err)
+		}
+		n, err := r.RowsAffected()
+		if err != nil {
+			return 0, d.Err("revoke: delete from "+table, err)
+		}
+		total += n
+	}
+	return total, nil
+}
+
+// anyTuple returns "(c1 = v AND c2 = v) OR (...)" for tuples, with each
+// comparison byte-exact (ExactEq) and still able to use the indexes.
+func (d *DB) anyTuple(cols []string, tuples [][]string) (string, []any) {
+	var b strings.Builder
+	args := make([]any, 0, len(tuples)*len(cols)*2)
+	for i, t := range tuples {
+		if i > 0 {
+			b.WriteString(" OR ")
+		}
+		b.WriteString("(")
+		for j, c := range cols {
+			if j > 0 {
+				b.WriteString(" AND ")
+			}
+			b.WriteString(d.ExactEq(d.Q(c)))
+			args = append(args, t[j], t[j])
+		}
+		b.WriteString(")")
+	}
+	return b.String(), args
+}
+
+// usersWithRows returns which of users still own an Authenticator or an
+// Account row.
+func (d *DB) usersWithRows(ctx context.Context, q sqlx.QueryerContext, s *Schema, users []string) (map[string]bool, error) {
+	left := map[string]bool{}
+	tables := []string{s.Authenticator.Name}
+	if s.Account != nil {
+		tables = append(tables, s.Account.Name)
+	}
+	for start := 0; start < len(users); start += batchSize {
+		batch := users[start:min(start+batchSize, len(users))]
+		args := make([]any, len(batch))
+		for i, u := range batch {
+			args[i] = u
+		}
+		var parts []string
+		var all []any
+		for _, t := range tables {
+			parts = append(parts, "SELECT "+d.Q("userId")+" FROM "+d.Q(t)+" WHERE "+d.Q("userId")+" IN ("+marks(len(batch))+")")
+			all = append(all, args...)
+		}
+		rows, err := q.QueryContext(ctx, d.Dialect.Rebind(strings.Join(parts, " UNION ")), all...)
+		if err != nil {
+			return nil, d.Err("revoke: check remaining sign-in methods", err)
+		}
+		for rows.Next() {
+			var u string
+			if err := rows.Scan(&u); err != nil {
+				rows.Close()
+				return nil, d.Err("revoke: check remaining sign-in methods", err)
+			}
+			left[u] = true
+		}
+		if err := rows.Close(); err != nil {
+			return nil, d.Err("revoke: check remaining sign-in methods", err)
+		}
+		if err := rows.Err(); err != nil {
+			return nil, d.Err("revoke: check remaining sign-in methods", err)
+		}
+	}
+	return left, nil
+}
+
+// distinctUsers returns the passkeys' user IDs in first-seen order and
+// their e-mails.
+func distinctUsers(passkeys []Passkey) ([]string, map[string]*string) {
+	var users []string
+	emails := map[string]*string{}
+	for _, p := range passkeys {
+		if _, ok := emails[p.UserID]; !ok {
+			users = append(users, p.UserID)
+			emails[p.UserID] = p.Email
+		}
+	}
+	return users, emails
+}
+
+// marks returns n comma-separated "?" placeholders.
+func marks(n int) string {
+	if n <= 0 {
+		return ""
+	}
+	return strings.Repeat("?, ", n-1) + "?"
+}
