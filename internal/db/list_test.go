@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fxamacker/cbor/v2"
+
 	"github.com/passkeyctl/passkeyctl/internal/db"
 	"github.com/passkeyctl/passkeyctl/internal/db/dbtest"
 )
@@ -199,5 +201,231 @@ func TestGetPasskey_fixture(t *testing.T) {
 				t.Fatalf("case-flipped ID: want ErrNotFound, got %v", err)
 			}
 		})
+	}
+}
+
+// coseKey returns a base64 COSE_Key of the given COSE algorithm, shaped as
+// an authenticator would send it (the key bytes are not a valid point: only
+// the algorithm matters to list).
+func coseKey(t testing.TB, alg int) string {
+	t.Helper()
+	var m map[int]any
+	switch alg {
+	case -8: // EdDSA over Ed25519: OKP
+		m = map[int]any{1: 1, 3: -8, -1: 6, -2: make([]byte, 32)}
+	case -7: // ES256: EC2 P-256
+		m = map[int]any{1: 2, 3: -7, -1: 1, -2: make([]byte, 32), -3: make([]byte, 32)}
+	case -257: // RS256: RSA-2048
+		m = map[int]any{1: 3, 3: -257, -1: make([]byte, 256), -2: []byte{1, 0, 1}}
+	default:
+		m = map[int]any{1: 2, 3: alg}
+	}
+	b, err := cbor.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return base64.StdEncoding.EncodeToString(b)
+}
+
+// seed is a small, known population of passkeys, one per status.
+type seed struct {
+	alice, bob, carol                      string // user ids
+	ok, noAccount, mismatch, badKey, eddsa string
+}
+
+// seedStatuses writes three users and five passkeys covering every status
+// and algorithm listing must report, plus an OAuth Account and a session
+// for bob, an orphan webauthn Account for carol and a verification token.
+func seedStatuses(t testing.TB, d *db.DB, s *db.Schema) seed {
+	t.Helper()
+	sd := seed{
+		alice: "user_alice", bob: "user_bob", carol: "user_carol",
+		ok:        db.AuthjsCredentialID([]byte("alice-ok-credential")),
+		eddsa:     db.AuthjsCredentialID([]byte("alice-eddsa-credential")),
+		noAccount: db.AuthjsCredentialID([]byte("bob-no-account")),
+		mismatch:  db.AuthjsCredentialID([]byte("bob-mismatch")),
+		badKey:    db.AuthjsCredentialID([]byte("carol-bad-key")),
+	}
+	insert(t, d, s, "User", map[string]any{"id": sd.alice, "email": "Alice@Example.com"})
+	insert(t, d, s, "User", map[string]any{"id": sd.bob, "email": "bob@example.com"})
+	insert(t, d, s, "User", map[string]any{"id": sd.carol, "email": "carol@example.com"})
+	pk := func(user, id, key string, transports any) {
+		insert(t, d, s, "Authenticator", map[string]any{"credentialID": id, "userId": user, "providerAccountId": id,
+			"credentialPublicKey": key, "counter": 7, "credentialDeviceType": "singleDevice", "credentialBackedUp": false, "transports": transports})
+	}
+	acct := func(user, id, typ, provider string) {
+		insert(t, d, s, "Account", map[string]any{"userId": user, "type": typ, "provider": provider, "providerAccountId": id})
+	}
+	pk(sd.alice, sd.ok, coseKey(t, -7), "usb")
+	acct(sd.alice, sd.ok, "webauthn", "passkey")
+	pk(sd.alice, sd.eddsa, coseKey(t, -8), nil)
+	acct(sd.alice, sd.eddsa, "webauthn", "passkey")
+	pk(sd.bob, sd.noAccount, coseKey(t, -7), "internal,hybrid")
+	pk(sd.bob, sd.mismatch, coseKey(t, -7), "internal")
+	acct(sd.carol, sd.mismatch, "webauthn", "passkey") // carol's Account for bob's passkey
+	acct(sd.bob, "github-12345", "oauth", "github")
+	pk(sd.carol, sd.badKey, base64.StdEncoding.EncodeToString([]byte("not a COSE key")), nil)
+	acct(sd.carol, sd.badKey, "webauthn", "passkey")
+	acct(sd.carol, db.AuthjsCredentialID([]byte("carol-orphan")), "webauthn", "passkey")
+	insert(t, d, s, "Session", map[string]any{"sessionToken": "tok-bob", "userId": sd.bob})
+	insert(t, d, s, "Session", map[string]any{"sessionToken": "tok-alice", "userId": sd.alice})
+	insert(t, d, s, "VerificationToken", map[string]any{"identifier": "bob@example.com", "token": "vt1"})
+	return sd
+}
+
+func listAll(t testing.TB, d *db.DB, s *db.Schema, opts db.ListOptions) []db.Passkey {
+	t.Helper()
+	var out []db.Passkey
+	if err := d.ListPasskeys(context.Background(), s, opts, func(p db.Passkey) error {
+		out = append(out, p)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestListPasskeys_statuses(t *testing.T) {
+	for _, dialect := range dbtest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			_, d := dbtest.Migrated(t, dialect)
+			s := detect(t, d)
+			sd := seedStatuses(t, d, s)
+			got := listAll(t, d, s, db.ListOptions{ProviderID: "passkey"})
+			type row struct{ user, id, alg, status string }
+			want := []row{
+				{sd.alice, sd.ok, "ES256", db.StatusOK},
+				{sd.alice, sd.eddsa, "EdDSA", db.StatusOK},
+				{sd.bob, sd.mismatch, "ES256", db.StatusAccountUserMismatch},
+				{sd.bob, sd.noAccount, "ES256", db.StatusNoAccount},
+				{sd.carol, sd.badKey, "unknown", db.StatusBadPublicKey},
+			}
+			// Ordered by user, then credential ID.
+			sort.SliceStable(want, func(i, j int) bool {
+				if want[i].user != want[j].user {
+					return want[i].user < want[j].user
+				}
+				return want[i].id < want[j].id
+			})
+			var have []row
+			for _, p := range got {
+				have = append(have, row{p.UserID, p.CredentialID, p.Algorithm, p.Status})
+			}
+			if !reflect.DeepEqual(have, want) {
+				t.Fatalf("list:\n got %v\nwant %v", have, want)
+			}
+			if p := got[0]; p.Email == nil || *p.Email != "Alice@Example.com" || p.Counter != 7 || p.CredentialDeviceType != "singleDevice" || p.CredentialBackedUp {
+				t.Fatalf("alice's first passkey: %+v", p)
+			}
+			for _, p := range got {
+				if p.Transports == nil {
+					t.Fatalf("%s: transports nil, want a list", p.CredentialID)
+				}
+			}
+
+			// --user, byte-exact.
+			bobs := listAll(t, d, s, db.ListOptions{ProviderID: "passkey", UserID: sd.bob})
+			if len(bobs) != 2 || bobs[0].UserID != sd.bob || bobs[1].UserID != sd.bob {
+				t.Fatalf("bob's passkeys: %+v", bobs)
+			}
+			if n := len(listAll(t, d, s, db.ListOptions{ProviderID: "passkey", UserID: strings.ToUpper(sd.bob)})); n != 0 {
+				t.Fatalf("user id in other case matched %d passkeys", n)
+			}
+			// --limit.
+			if n := len(listAll(t, d, s, db.ListOptions{ProviderID: "passkey", Limit: 2})); n != 2 {
+				t.Fatalf("limit 2: %d rows", n)
+			}
+			// Another provider id: no passkey has an Account.
+			for _, p := range listAll(t, d, s, db.ListOptions{ProviderID: "webauthn"}) {
+				if p.Status != db.StatusNoAccount {
+					t.Fatalf("provider webauthn: %s has status %s", p.CredentialID, p.Status)
+				}
+			}
+			// The callback's error stops the listing and comes back as is.
+			stop := errors.New("stop")
+			calls := 0
+			err := d.ListPasskeys(context.Background(), s, db.ListOptions{ProviderID: "passkey"}, func(db.Passkey) error { calls++; return stop })
+			if !errors.Is(err, stop) || calls != 1 {
+				t.Fatalf("callback error: err %v after %d calls", err, calls)
+			}
+		})
+	}
+}
+
+func TestListOrphans(t *testing.T) {
+	for _, dialect := range dbtest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			_, d := dbtest.Migrated(t, dialect)
+			s := detect(t, d)
+			sd := seedStatuses(t, d, s)
+			list := func(opts db.ListOptions) []db.Orphan {
+				var out []db.Orphan
+				if err := d.ListOrphans(context.Background(), s, opts, func(o db.Orphan) error { out = append(out, o); return nil }); err != nil {
+					t.Fatal(err)
+				}
+				return out
+			}
+			got := list(db.ListOptions{ProviderID: "passkey"})
+			email := "carol@example.com"
+			want := []db.Orphan{{CredentialID: db.AuthjsCredentialID([]byte("carol-orphan")), UserID: sd.carol, Email: &email, Provider: "passkey", Status: db.StatusNoAuthenticator}}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("orphans:\n got %+v\nwant %+v", got, want)
+			}
+			if n := len(list(db.ListOptions{ProviderID: "passkey", UserID: sd.alice})); n != 0 {
+				t.Fatalf("alice has %d orphans", n)
+			}
+			// The OAuth Account is never an orphan, whatever the provider.
+			if n := len(list(db.ListOptions{ProviderID: "github"})); n != 0 {
+				t.Fatalf("github: %d orphans", n)
+			}
+		})
+	}
+}
+
+func TestPasskey_JSONFieldNames(t *testing.T) {
+	email := "a@example.com"
+	b, err := json.Marshal(db.Passkey{CredentialID: "x", Email: &email, Transports: []string{}, PublicKey: "secret?", ProviderAccountID: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	want := []string{"algorithm", "counter", "credentialBackedUp", "credentialDeviceType", "credentialID", "email", "status", "transports", "userId"}
+	if !reflect.DeepEqual(keys, want) {
+		t.Fatalf("Passkey JSON fields %v, want %v", keys, want)
+	}
+	b, _ = json.Marshal(db.Orphan{})
+	m = nil
+	json.Unmarshal(b, &m)
+	keys = nil
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	if want := []string{"credentialID", "email", "provider", "status", "userId"}; !reflect.DeepEqual(keys, want) {
+		t.Fatalf("Orphan JSON fields %v, want %v", keys, want)
+	}
+}
+
+func TestListPasskeys_schemaNotReady(t *testing.T) {
+	d := dbtest.Open(t, dbtest.New(t, "sqlite"))
+	dbtest.Exec(t, d, `CREATE TABLE "User" ("id" TEXT PRIMARY KEY, "email" TEXT)`)
+	s := detect(t, d)
+	err := d.ListPasskeys(context.Background(), s, db.ListOptions{ProviderID: "passkey"}, func(db.Passkey) error { return nil })
+	if !errors.Is(err, db.ErrSchemaNotReady) {
+		t.Fatalf("no Authenticator table: want ErrSchemaNotReady, got %v", err)
+	}
+	// A drifted table without a column passkeyctl reads is ErrDrift.
+	dbtest.Exec(t, d, `CREATE TABLE "Authenticator" ("credentialID" TEXT PRIMARY KEY, "userId" TEXT NOT NULL)`)
+	s = detect(t, d)
+	if _, err := d.GetPasskey(context.Background(), s, []byte("x"), "passkey"); !errors.Is(err, db.ErrDrift) {
+		t.Fatalf("drifted table: want ErrDrift, got %v", err)
 	}
 }
