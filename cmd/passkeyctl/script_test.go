@@ -25,7 +25,8 @@ func TestMain(m *testing.M) {
 // environment without DATABASE_URL or PASSKEYCTL_*.
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
-		Dir: "testdata/script",
+		Dir:  "testdata/script",
+		Cmds: scriptCmds,
 		Setup: func(env *testscript.Env) error {
 			for _, d := range []struct{ name, dialect string }{{"PG_DSN", "postgres"}, {"MYSQL_DSN", "mysql"}} {
 				dsn, drop, err := dbtest.Create(d.dialect)

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os/exec"
+	"strconv"
+	"strings"
+
+	"github.com/passkeyctl/passkeyctl/internal/db"
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+// scriptCmds are the commands testscript scripts may use besides the
+// built-in ones and passkeyctl itself.
+var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []string){
+	"sql":      cmdSQL,
+	"exitcode": cmdExitCode,
+}
+
+// cmdSQL runs SQL against a test database, so scripts can seed rows and
+// count them:
+//
+//	sql DSN 'STATEMENT' ... | sql DSN @FILE
+//
+// Identifiers are double-quoted in every dialect (MySQL runs the session
+// with ANSI_QUOTES), string literals single-quoted. A FILE holds statements
+// each ending with ";" at the end of a line. A statement that returns rows
+// prints them to stdout, one per line, columns separated by a tab, NULL as
+// NULL.
+func cmdSQL(ts *testscript.TestScript, neg bool, args []string) {
+	if neg {
+		ts.Fatalf("unsupported: ! sql")
+	}
+	if len(args) < 2 {
+		ts.Fatalf("usage: sql DSN 'STATEMENT'... | sql DSN @FILE")
+	}
+	ctx := context.Background()
+	d, err := db.Open(ctx, args[0], db.OpenOptions{CreateSQLite: true})
+	ts.Check(err)
+	defer d.Close()
+	conn, err := d.X.Conn(ctx)
+	ts.Check(err)
+	defer conn.Close()
+	if d.Dialect == db.MySQL {
+		_, err := conn.ExecContext(ctx, "SET SESSION sql_mode = CONCAT(@@sql_mode, ',ANSI_QUOTES')")
+		ts.Check(err)
+	}
+	var stmts []string
+	for _, a := range args[1:] {
+		if file, ok := strings.CutPrefix(a, "@"); ok {
+			for _, s := range strings.Split(ts.ReadFile(file), ";\n") {
+				if s = strings.TrimSpace(s); s != "" && !strings.HasPrefix(s, "--") {
+					stmts = append(stmts, strings.TrimSuffix(s, ";"))
+				}
+			}
+			continue
+		}
+		stmts = append(stmts, a)
+	}
+	for _, s := range stmts {
+		if !strings.HasPrefix(strings.ToUpper(strings.TrimSpace(s)), "SELECT") {
+			if _, err := conn.ExecContext(ctx, s); err != nil {
+				ts.Fatalf("sql %q: %v", s, err)
+			}
+			continue
+		}
+		rows, err := conn.QueryContext(ctx, s)
+		if err != nil {
+			ts.Fatalf("sql %q: %v", s, err)
+		}
+		cols, _ := rows.Columns()
+		for rows.Next() {
+			vals := make([]sql.NullString, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			ts.Check(rows.Scan(ptrs...))
+			out := make([]string, len(vals))
+			for i, v := range vals {
+				out[i] = "NULL"
+				if v.Valid {
+					out[i] = v.String
+				}
+			}
+			fmt.Fprintln(ts.Stdout(), strings.Join(out, "\t"))
+		}
+		ts.Check(rows.Err())
+		rows.Close()
+	}
+}
+
+// cmdExitCode runs a program and checks its exit status, which `exec` and
+// `! exec` cannot tell apart beyond zero and non-zero; stdout and stderr
+// stay available to the next commands:
+//
+//	exitcode N PROGRAM ARGS...
+func cmdExitCode(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: exitcode N PROGRAM ARGS...")
+	}
+	want, err := strconv.Atoi(args[0])
+	ts.Check(err)
+	got := 0
+	if err := ts.Exec(args[1], args[2:]...); err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			ts.Fatalf("exitcode: %v", err)
+		}
+		got = ee.ExitCode()
+	}
+	if got != want {
+		ts.Fatalf("exit code %d, want %d", got, want)
+	}
+}
