@@ -1,0 +1,104 @@
+package ceremony
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/passkeyctl/passkeyctl/internal/db"
+)
+
+// DBStore is the Store over passkeyctl's database layer: it reads and
+// writes the Authenticator and Account rows exactly as Auth.js does. The
+// SQL lives in package db; this only adapts types and errors.
+type DBStore struct {
+	DB     *db.DB
+	Schema *db.Schema
+	// ProviderID is Account.provider of the app's Passkey provider.
+	ProviderID string
+	// Now and Rand feed generated ids and timestamps.
+	Now  func() time.Time
+	Rand io.Reader
+}
+
+// CredentialIDs implements Store.
+func (s *DBStore) CredentialIDs(ctx context.Context, userID string) ([][]byte, error) {
+	return s.DB.UserCredentialIDs(ctx, s.Schema, userID)
+}
+
+// Save implements Store with one transaction (db.CreatePasskey).
+func (s *DBStore) Save(ctx context.Context, c NewCredential) error {
+	opts := db.EnrollOptions{ProviderID: s.ProviderID, Now: s.Now, Rand: s.Rand}
+	if c.User.Create {
+		opts.CreateUser = &db.NewUser{ID: c.User.ID, Email: c.User.Email}
+	}
+	_, err := s.DB.CreatePasskey(ctx, s.Schema, db.NewPasskey{
+		UserID:         c.User.ID,
+		CredentialID:   c.ID,
+		PublicKey:      c.PublicKey,
+		Counter:        c.Counter,
+		BackupEligible: c.BackupEligible,
+		BackupState:    c.BackupState,
+		Transports:     c.Transports,
+	}, opts)
+	if errors.Is(err, db.ErrNotFound) {
+		return fmt.Errorf("the user was deleted during the ceremony: %w", err)
+	}
+	return storeErr(err)
+}
+
+// Find implements Store: the row Auth.js finds by the standard padded
+// base64 of the raw ID, usable only when its Account row pairs with it.
+func (s *DBStore) Find(ctx context.Context, rawID []byte) (StoredCredential, error) {
+	p, err := s.DB.GetPasskey(ctx, s.Schema, rawID, s.ProviderID)
+	if err != nil {
+		return StoredCredential{}, storeErr(err)
+	}
+	switch p.Status {
+	case db.StatusOK:
+	case db.StatusNoAccount:
+		return StoredCredential{}, fmt.Errorf("%w: passkey %s has no Account row with provider %q, so Auth.js cannot sign in with it (see: passkeyctl list)", ErrUnusable, p.CredentialID, s.ProviderID)
+	case db.StatusAccountUserMismatch:
+		return StoredCredential{}, fmt.Errorf("%w: the Account row of passkey %s belongs to another user than its Authenticator row (see: passkeyctl list)", ErrUnusable, p.CredentialID)
+	default:
+		return StoredCredential{}, fmt.Errorf("%w: passkey %s has status %s (see: passkeyctl list)", ErrUnusable, p.CredentialID, p.Status)
+	}
+	key, err := db.DecodeBase64(p.PublicKey)
+	if err != nil {
+		return StoredCredential{}, fmt.Errorf("%w: the public key of passkey %s is not base64", ErrUnusable, p.CredentialID)
+	}
+	if p.Counter < 0 || p.Counter > 0xffffffff {
+		return StoredCredential{}, fmt.Errorf("%w: passkey %s has counter %d, outside the WebAuthn range", ErrUnusable, p.CredentialID, p.Counter)
+	}
+	return StoredCredential{
+		ID:             rawID,
+		UserID:         p.UserID,
+		PublicKey:      key,
+		Counter:        uint32(p.Counter),
+		BackupEligible: p.CredentialDeviceType == "multiDevice",
+		BackupState:    p.CredentialBackedUp,
+	}, nil
+}
+
+// UpdateCounter implements Store.
+func (s *DBStore) UpdateCounter(ctx context.Context, rawID []byte, counter uint32) error {
+	return storeErr(s.DB.UpdateCounter(ctx, s.Schema, rawID, counter))
+}
+
+// storeErr adds the ceremony's error kinds to the database's, keeping both
+// for errors.Is (passkeyctl maps db.ErrSchemaNotReady to exit 4).
+func storeErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, db.ErrNotFound):
+		return fmt.Errorf("%w: %w", ErrUnknownCredential, err)
+	case errors.Is(err, db.ErrConflict):
+		return fmt.Errorf("%w: %w", ErrDuplicate, err)
+	case errors.Is(err, db.ErrSchemaNotReady), errors.Is(err, db.ErrDrift):
+		return fmt.Errorf("%w: %w", ErrSchema, err)
+	}
+	return err
+}

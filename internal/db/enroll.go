@@ -1,0 +1,513 @@
+package db
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// NewPasskey is a verified new credential, to be stored exactly as the
+// Auth.js Passkey provider stores it at registration.
+type NewPasskey struct {
+	// UserID is the owner's User.id.
+	UserID string
+	// CredentialID is the raw credential ID.
+	CredentialID []byte
+	// PublicKey is the credential's COSE_Key.
+	PublicKey []byte
+	// Counter is the signature counter the authenticator reported.
+	Counter uint32
+	// BackupEligible and BackupState are the BE and BS flags of the
+	// registration's authenticator data.
+	BackupEligible, BackupState bool
+	// Transports are what the browser reported, in its order.
+	Transports []string
+}
+
+// NewUser is a User row created in the same transaction as the passkey
+// (serve --enroll --create-user).
+type NewUser struct {
+	// ID is the new User.id; see NewUserID.
+	ID    string
+	Email string
+}
+
+// EnrollOptions tunes CreatePasskey.
+type EnrollOptions struct {
+	// ProviderID is Account.provider: the Auth.js Passkey provider's id.
+	ProviderID string
+	// Now is the clock for createdAt/updatedAt; time.Now when nil.
+	Now func() time.Time
+	// Rand is the source of generated ids (a legacy Authenticator.id, the
+	// MySQL docs schema's Account.id).
+	Rand io.Reader
+	// CreateUser, when set, is inserted before the passkey, in the same
+	// transaction, so a failed enrolment leaves no user behind either.
+	CreateUser *NewUser
+}
+
+// Columns passkeyctl knows how to fill, per table. Any other NOT NULL
+// column without a database default is one the app fills in its own code:
+// writing the row without it would fail, or worse, succeed with a value the
+// app does not expect, so enrolment refuses up front.
+var (
+	enrollAuthenticatorColumns = []string{"id", "credentialID", "userId", "providerAccountId", "credentialPublicKey", "counter", "credentialDeviceType", "credentialBackedUp", "transports"}
+	enrollAccountColumns       = []string{"id", "userId", "type", "provider", "providerAccountId", "createdAt", "updatedAt"}
+	enrollUserColumns          = []string{"id", "email", "createdAt", "updatedAt"}
+)
+
+// CheckEnroll reports whether a new passkey for userID can be stored as
+// Auth.js stores it, before any ceremony starts: the tables exist in a
+// known shape, every NOT NULL column without a default is one passkeyctl
+// can fill, and the MySQL docs schema's UNIQUE Account.userId does not
+// already hold an Account of this user. newUser says the user will be
+// created with the passkey (so it has no Account yet, and User's columns
+// must be fillable too). Problems are ErrSchemaNotReady or ErrDrift (exit
+// 4) and carry the SQL that fixes them where there is one.
+func (d *DB) CheckEnroll(ctx context.Context, s *Schema, userID string, newUser bool) error {
+	return d.checkEnroll(ctx, d.X, s, userID, newUser)
+}
+
+func (d *DB) checkEnroll(ctx context.Context, q sqlx.QueryerContext, s *Schema, userID string, newUser bool) error {
+	if s.User == nil || s.Account == nil {
+		return fmt.Errorf("%w: the Auth.js User and Account tables do not exist (run the app's migrations, or: passkeyctl migrate --core)", ErrSchemaNotReady)
+	}
+	if err := readable(s); err != nil {
+		return err
+	}
+	if s.Variant == VariantDrift {
+		return fmt.Errorf("%w: table %s differs from every Auth.js schema (%s); passkeyctl writes only tables Auth.js can read (see: passkeyctl migrate status)", ErrDrift, s.Authenticator.Name, strings.Join(s.Drift, "; "))
+	}
+	for _, c := range []string{"userId", "type", "provider", "providerAccountId"} {
+		if !s.Account.Has(c) {
+			return fmt.Errorf("%w: table %s has no column %s, which Auth.js needs for a passkey", ErrDrift, s.Account.Name, c)
+		}
+	}
+	if !s.User.Has("id") || !s.User.Has("email") {
+		return fmt.Errorf("%w: table %s has no id or email column", ErrDrift, s.User.Name)
+	}
+	tables := []struct {
+		t     *Table
+		known []string
+	}{{s.Authenticator, enrollAuthenticatorColumns}, {s.Account, enrollAccountColumns}}
+	if newUser {
+		tables = append(tables, struct {
+			t     *Table
+			known []string
+		}{s.User, enrollUserColumns})
+	}
+	for _, tk := range tables {
+		for _, c := range tk.t.Columns {
+			if tk.t.NeedsValue(c.Name) && !slices.Contains(tk.known, c.Name) {
+				return fmt.Errorf("%w: %s.%s is NOT NULL without a default and is not an Auth.js column; passkeyctl cannot know what your app writes there (give it a DEFAULT or make it NULL)", ErrSchemaNotReady, tk.t.Name, c.Name)
+			}
+		}
+	}
+	if newUser || !s.Account.IsUnique("userId") {
+		return nil
+	}
+	var n int
+	query := d.Dialect.Rebind("SELECT COUNT(*) FROM " + d.Q(s.Account.Name) + " WHERE " + d.ExactEq(d.Q("userId")))
+	if err := sqlx.GetContext(ctx, q, &n, query, userID, userID); err != nil {
+		return d.Err("check Account", err)
+	}
+	if n == 0 {
+		return nil
+	}
+	fix, err := d.dropUniqueUserIDSQL(ctx, q, s.Account)
+	if err != nil {
+		return err
+	}
+	return fmt.Errorf("%w: %s.userId is UNIQUE (the Auth.js MySQL docs schema), so a user can own one Account, and user %s already has one: a passkey needs an Account row of its own. Fix: %s (and remove @unique from Account.userId in schema.prisma)",
+		ErrSchemaNotReady, s.Account.Name, userID, fix)
+}
+
+// dropUniqueUserIDSQL is the SQL that lets a user own several Account
+// rows while keeping userId indexed for its foreign key (MySQL refuses to
+// drop the only index of a foreign key column, so it adds one in the same
+// statement unless a plain index already exists).
+func (d *DB) dropUniqueUserIDSQL(ctx context.Context, q sqlx.QueryerContext, account *Table) (string, error) {
+	name := account.Name + "_userId_key"
+	for _, k := range account.Keys {
+		if !k.Primary && len(k.Columns) == 1 && k.Columns[0] == "userId" {
+			name = k.Name
+		}
+	}
+	idx := account.Name + "_userId_idx"
+	switch d.Dialect {
+	case MySQL:
+		var plain int
+		err := sqlx.GetContext(ctx, q, &plain, `SELECT COUNT(*) FROM information_schema.STATISTICS
+			WHERE TABLE_SCHEMA = DATABASE() AND BINARY TABLE_NAME = ? AND NON_UNIQUE = 1 AND COLUMN_NAME = 'userId' AND SEQ_IN_INDEX = 1`, account.Name)
+		if err != nil {
+			return "", d.Err("read Account indexes", err)
+		}
+		if plain > 0 {
+			return fmt.Sprintf("ALTER TABLE %s DROP INDEX %s;", d.Q(account.Name), d.Q(name)), nil
+		}
+		return fmt.Sprintf("ALTER TABLE %s ADD INDEX %s (%s), DROP INDEX %s;", d.Q(account.Name), d.Q(idx), d.Q("userId"), d.Q(name)), nil
+	case Postgres:
+		return fmt.Sprintf("ALTER TABLE %s DROP CONSTRAINT IF EXISTS %s; DROP INDEX IF EXISTS %s; CREATE INDEX IF NOT EXISTS %s ON %s (%s);",
+			d.Q(account.Name), d.Q(name), d.Q(name), d.Q(idx), d.Q(account.Name), d.Q("userId")), nil
+	}
+	if strings.HasPrefix(name, "sqlite_autoindex_") {
+		return fmt.Sprintf("recreate table %s without UNIQUE on userId (SQLite cannot drop an inline constraint)", d.Q(account.Name)), nil
+	}
+	return fmt.Sprintf("DROP INDEX %s; CREATE INDEX IF NOT EXISTS %s ON %s (%s);", d.Q(name), d.Q(idx), d.Q(account.Name), d.Q("userId")), nil
+}
+
+// fitCheck is one value that must fit its column.
+type fitCheck struct {
+	table *Table
+	col   string
+	value string
+	// what names the value for the error message.
+	what string
+}
+
+// checkWidths refuses a credential whose encoded ID, key or transports do
+// not fit the columns (Prisma's VARCHAR(191) on MySQL holds neither an RSA
+// key nor a long credential ID; a strict-mode server would reject the row,
+// a lax one would truncate it silently).
+func (d *DB) checkWidths(s *Schema, checks []fitCheck) error {
+	var problems, fixes []string
+	for _, c := range checks {
+		col, ok := c.table.Column(c.col)
+		if !ok || col.MaxLength == 0 || len(c.value) <= col.MaxLength {
+			continue
+		}
+		problems = append(problems, fmt.Sprintf("%s.%s holds %d characters, %s takes %d", c.table.Name, c.col, col.MaxLength, c.what, len(c.value)))
+		fixes = append(fixes, d.widenSQL(c.table, col))
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: this credential does not fit the schema: %s; nothing was written. Fix: %s", ErrSchemaNotReady, strings.Join(problems, "; "), strings.Join(fixes, " "))
+}
+
+// widenSQL is the ALTER TABLE that makes col wide enough for any valid
+// credential, in the dialect's terms.
+func (d *DB) widenSQL(t *Table, col Column) string {
+	if d.Dialect == MySQL {
+		typ := "TEXT NOT NULL"
+		switch col.Name {
+		case "credentialID", "providerAccountId":
+			typ = fmt.Sprintf("VARCHAR(%d) CHARACTER SET ascii COLLATE ascii_bin NOT NULL", MaxCredentialIDChars)
+		case "transports":
+			typ = "VARCHAR(255) NULL"
+		}
+		return fmt.Sprintf("ALTER TABLE %s MODIFY %s %s;", d.Q(t.Name), d.Q(col.Name), typ)
+	}
+	return fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s TYPE TEXT;", d.Q(t.Name), d.Q(col.Name))
+}
+
+// CreatePasskey stores p in one transaction, as the Auth.js Passkey
+// provider does at registration: the Authenticator row (credentialID and
+// providerAccountId in standard padded base64, the COSE key in standard
+// padded base64, counter, credentialDeviceType "multiDevice" iff BE,
+// credentialBackedUp = BS, transports comma-joined or NULL, a generated id
+// for the legacy schema) and the Account row (type "webauthn", provider
+// ProviderID, providerAccountId = the credential ID, plus id/createdAt/
+// updatedAt when the schema needs them). With opts.CreateUser the User row
+// is inserted first. It refuses, writing nothing, when the credential is
+// already stored (ErrConflict) or does not fit the schema
+// (ErrSchemaNotReady, with the fixing SQL). It returns the stored passkey
+// as list shows it.
+func (d *DB) CreatePasskey(ctx context.Context, s *Schema, p NewPasskey, opts EnrollOptions) (Passkey, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Rand == nil {
+		return Passkey{}, errors.New("create passkey: no random source")
+	}
+	if opts.ProviderID == "" {
+		return Passkey{}, fmt.Errorf("%w: empty provider id", ErrInvalid)
+	}
+	if len(p.CredentialID) == 0 || len(p.PublicKey) == 0 {
+		return Passkey{}, fmt.Errorf("%w: credential without an ID or public key", ErrInvalid)
+	}
+	if p.Counter > math.MaxInt32 {
+		// Auth.js's counter column is a signed 32-bit INT.
+		return Passkey{}, fmt.Errorf("%w: signature counter %d does not fit Authenticator.counter (a 32-bit INT)", ErrSchemaNotReady, p.Counter)
+	}
+	userID := p.UserID
+	if opts.CreateUser != nil {
+		userID = opts.CreateUser.ID
+		if p.UserID != "" && p.UserID != userID {
+			return Passkey{}, fmt.Errorf("%w: passkey user %s is not the user to create %s", ErrInvalid, p.UserID, userID)
+		}
+	}
+	credID := AuthjsCredentialID(p.CredentialID)
+	publicKey := AuthjsCredentialID(p.PublicKey) // the same encoding: standard, padded
+	transports := JoinTransports(p.Transports)
+	deviceType := "singleDevice"
+	if p.BackupEligible {
+		deviceType = "multiDevice"
+	}
+	alg, err := KeyAlgorithm(publicKey)
+	if err != nil {
+		return Passkey{}, fmt.Errorf("create passkey: %w", err)
+	}
+	checks := []fitCheck{
+		{s.Authenticator, "credentialID", credID, "this credential ID"},
+		{s.Authenticator, "providerAccountId", credID, "this credential ID"},
+		{s.Authenticator, "credentialPublicKey", publicKey, "this " + alg + " public key"},
+		{s.Authenticator, "transports", transports.String, "its transports"},
+		{s.Account, "providerAccountId", credID, "this credential ID"},
+	}
+	if opts.CreateUser != nil {
+		checks = append(checks, fitCheck{s.User, "email", opts.CreateUser.Email, "the e-mail address"})
+	}
+	if err := d.checkWidths(s, checks); err != nil {
+		return Passkey{}, err
+	}
+	now := opts.Now().UTC().Truncate(time.Millisecond)
+
+	tx, err := d.X.BeginTxx(ctx, nil)
+	if err != nil {
+		return Passkey{}, d.Err("begin transaction", err)
+	}
+	defer tx.Rollback()
+
+	if err := d.checkEnroll(ctx, tx, s, userID, opts.CreateUser != nil); err != nil {
+		return Passkey{}, err
+	}
+	if opts.CreateUser != nil {
+		if err := d.insertUser(ctx, tx, s, *opts.CreateUser, now); err != nil {
+			return Passkey{}, err
+		}
+	} else if _, err := d.findUser(ctx, tx, s, userID); err != nil {
+		return Passkey{}, err
+	}
+	if err := d.refuseDuplicate(ctx, tx, s, credID, opts.ProviderID); err != nil {
+		return Passkey{}, err
+	}
+
+	auth := newRow()
+	if s.Authenticator.NeedsValue("id") {
+		id, err := NewCUID(now, opts.Rand)
+		if err != nil {
+			return Passkey{}, err
+		}
+		auth.add("id", id)
+	}
+	auth.add("credentialID", credID)
+	auth.add("userId", userID)
+	auth.add("providerAccountId", credID)
+	auth.add("credentialPublicKey", publicKey)
+	auth.add("counter", int64(p.Counter))
+	auth.add("credentialDeviceType", deviceType)
+	auth.add("credentialBackedUp", p.BackupState)
+	auth.add("transports", transports)
+
+	acct := newRow()
+	if s.Account.NeedsValue("id") {
+		id, err := NewCUID(now, opts.Rand)
+		if err != nil {
+			return Passkey{}, err
+		}
+		acct.add("id", id)
+	}
+	acct.add("userId", userID)
+	acct.add("type", "webauthn")
+	acct.add("provider", opts.ProviderID)
+	acct.add("providerAccountId", credID)
+	for _, c := range []string{"createdAt", "updatedAt"} {
+		if s.Account.NeedsValue(c) {
+			col, _ := s.Account.Column(c)
+			acct.add(c, d.timeValue(col, now))
+		}
+	}
+	// Auth.js creates the Account first (linkAccount) and then the
+	// Authenticator; the order matters only to triggers, but keep it.
+	if err := d.insertRow(ctx, tx, s.Account.Name, acct); err != nil {
+		return Passkey{}, d.conflictOr(err, credID, "insert Account")
+	}
+	if err := d.insertRow(ctx, tx, s.Authenticator.Name, auth); err != nil {
+		return Passkey{}, d.conflictOr(err, credID, "insert Authenticator")
+	}
+	if err := tx.Commit(); err != nil {
+		return Passkey{}, d.Err("commit passkey", err)
+	}
+	return d.GetPasskey(ctx, s, p.CredentialID, opts.ProviderID)
+}
+
+// refuseDuplicate returns ErrConflict when the credential ID is already in
+// the Authenticator table or in an Account row of the provider.
+func (d *DB) refuseDuplicate(ctx context.Context, q sqlx.QueryerContext, s *Schema, credID, providerID string) error {
+	var n int
+	query := d.Dialect.Rebind("SELECT COUNT(*) FROM " + d.Q(s.Authenticator.Name) + " WHERE " + d.ExactEq(d.Q("credentialID")))
+	if err := sqlx.GetContext(ctx, q, &n, query, credID, credID); err != nil {
+		return d.Err("check credential", err)
+	}
+	if n > 0 {
+		return fmt.Errorf("credential %s is already registered (it is in table %s): %w", credID, s.Authenticator.Name, ErrConflict)
+	}
+	query = d.Dialect.Rebind("SELECT COUNT(*) FROM " + d.Q(s.Account.Name) + " WHERE " + d.ExactEq(d.Q("provider")) + " AND " + d.ExactEq(d.Q("providerAccountId")))
+	if err := sqlx.GetContext(ctx, q, &n, query, providerID, providerID, credID, credID); err != nil {
+		return d.Err("check credential", err)
+	}
+	if n > 0 {
+		return fmt.Errorf("credential %s already has an Account row (provider %q) without an Authenticator row; remove the orphan first (passkeyctl revoke): %w", credID, providerID, ErrConflict)
+	}
+	return nil
+}
+
+// conflictOr maps a duplicate-key error to ErrConflict, which also covers a
+// race with another writer and, on MySQL, a case-insensitive collation
+// that thinks two different IDs are equal.
+func (d *DB) conflictOr(err error, credID, context string) error {
+	if d.Dialect.IsDuplicateKey(err) {
+		return fmt.Errorf("credential %s: a unique key already holds an equal value (%s): %w", credID, d.Target.Scrub(err.Error()), ErrConflict)
+	}
+	return d.Err(context, err)
+}
+
+// insertUser creates the User row with every NOT NULL column that has no
+// database default.
+func (d *DB) insertUser(ctx context.Context, tx *sqlx.Tx, s *Schema, u NewUser, now time.Time) error {
+	if _, err := d.findUser(ctx, tx, s, u.ID); err == nil {
+		return fmt.Errorf("create user %s: a user with this id already exists: %w", u.ID, ErrConflict)
+	}
+	if _, err := d.findUser(ctx, tx, s, u.Email); err == nil {
+		return fmt.Errorf("create user %s: a user with this e-mail already exists: %w", u.Email, ErrConflict)
+	} else if !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	r := newRow()
+	r.add("id", u.ID)
+	r.add("email", u.Email)
+	for _, c := range []string{"createdAt", "updatedAt"} {
+		if s.User.NeedsValue(c) {
+			col, _ := s.User.Column(c)
+			r.add(c, d.timeValue(col, now))
+		}
+	}
+	if err := d.insertRow(ctx, tx, s.User.Name, r); err != nil {
+		if d.Dialect.IsDuplicateKey(err) {
+			return fmt.Errorf("create user %s: %w", u.Email, ErrConflict)
+		}
+		return d.Err("insert User", err)
+	}
+	return nil
+}
+
+// row is an INSERT's columns and values, in order.
+type row struct {
+	cols []string
+	vals []any
+}
+
+func newRow() *row { return &row{} }
+
+func (r *row) add(col string, v any) { r.cols, r.vals = append(r.cols, col), append(r.vals, v) }
+
+func (d *DB) insertRow(ctx context.Context, tx *sqlx.Tx, table string, r *row) error {
+	quoted := make([]string, len(r.cols))
+	for i, c := range r.cols {
+		quoted[i] = d.Q(c)
+	}
+	query := "INSERT INTO " + d.Q(table) + " (" + strings.Join(quoted, ", ") + ") VALUES (" + strings.TrimSuffix(strings.Repeat("?, ", len(r.cols)), ", ") + ")"
+	_, err := tx.ExecContext(ctx, d.Dialect.Rebind(query), r.vals...)
+	return err
+}
+
+// timeValue is t in the form the app's ORM writes into col: a timestamp on
+// PostgreSQL and MySQL; on SQLite, where Prisma stores DateTime as integer
+// milliseconds since the epoch, milliseconds, or an ISO 8601 string for a
+// TEXT column.
+func (d *DB) timeValue(col Column, t time.Time) any {
+	if d.Dialect != SQLite {
+		return t
+	}
+	if typeClass(col) == "string" {
+		return t.Format("2006-01-02T15:04:05.000Z07:00")
+	}
+	return t.UnixMilli()
+}
+
+// UpdateCounter writes the signature counter after a successful
+// verification, as Auth.js does, to the row whose credentialID is the
+// standard padded base64 of raw.
+func (d *DB) UpdateCounter(ctx context.Context, s *Schema, raw []byte, counter uint32) error {
+	if err := readable(s); err != nil {
+		return err
+	}
+	if counter > math.MaxInt32 {
+		return fmt.Errorf("%w: signature counter %d does not fit Authenticator.counter (a 32-bit INT)", ErrSchemaNotReady, counter)
+	}
+	id := AuthjsCredentialID(raw)
+	query := d.Dialect.Rebind("UPDATE " + d.Q(s.Authenticator.Name) + " SET " + d.Q("counter") + " = ? WHERE " + d.ExactEq(d.Q("credentialID")))
+	res, err := d.X.ExecContext(ctx, query, int64(counter), id, id)
+	if err != nil {
+		return d.Err("update counter", err)
+	}
+	// MySQL reports changed rows, not matched ones: writing the same
+	// counter (0 after 0) affects none, so only the others can tell.
+	if n, err := res.RowsAffected(); err == nil && n == 0 && d.Dialect != MySQL {
+		return fmt.Errorf("update counter of %s: %w", id, ErrNotFound)
+	}
+	return nil
+}
+
+// UserCredentialIDs returns the raw IDs of the user's passkeys, for
+// excludeCredentials at registration and allowCredentials at a test. IDs
+// that are not base64 are skipped: no browser could match them anyway.
+func (d *DB) UserCredentialIDs(ctx context.Context, s *Schema, userID string) ([][]byte, error) {
+	var ids [][]byte
+	err := d.ListPasskeys(ctx, s, ListOptions{UserID: userID}, func(p Passkey) error {
+		if raw, err := DecodeBase64(p.CredentialID); err == nil && len(raw) > 0 {
+			ids = append(ids, raw)
+		}
+		return nil
+	})
+	return ids, err
+}
+
+// NewUserID returns an id for a new User row in the form the app's adapter
+// generates: a cuid for Prisma (@default(cuid())), a UUID for Drizzle
+// (crypto.randomUUID()).
+func NewUserID(s *Schema, now time.Time, r io.Reader) (string, error) {
+	if s.Naming == NamingDrizzle {
+		b := make([]byte, 16)
+		if _, err := io.ReadFull(r, b); err != nil {
+			return "", fmt.Errorf("generate id: %w", err)
+		}
+		b[6] = b[6]&0x0f | 0x40
+		b[8] = b[8]&0x3f | 0x80
+		return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:]), nil
+	}
+	return NewCUID(now, r)
+}
+
+// NewCUID returns a 25-character id shaped like Prisma's cuid(): "c", the
+// time in base 36 and 16 random base-36 characters. Prisma generates these
+// on the client, so the column has no database default.
+func NewCUID(now time.Time, r io.Reader) (string, error) {
+	const alphabet = "0123456789abcdefghijklmnopqrstuvwxyz"
+	b := make([]byte, 16)
+	if _, err := io.ReadFull(r, b); err != nil {
+		return "", fmt.Errorf("generate id: %w", err)
+	}
+	ts := strconv.FormatInt(now.UnixMilli(), 36)
+	if len(ts) < 8 {
+		ts = strings.Repeat("0", 8-len(ts)) + ts
+	}
+	var sb strings.Builder
+	sb.WriteString("c")
+	sb.WriteString(ts[len(ts)-8:])
+	for _, c := range b {
+		// The modulo bias (256 is not a multiple of 36) does not matter
+		// for an id, which is unique, not secret.
+		sb.WriteByte(alphabet[int(c)%36])
+	}
+	return sb.String(), nil
+}
