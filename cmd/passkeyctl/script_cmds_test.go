@@ -27,7 +27,8 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 //
 // Identifiers are double-quoted in every dialect (MySQL runs the session
 // with ANSI_QUOTES), string literals single-quoted. A FILE holds statements
-// each ending with ";" at the end of a line. A statement that returns rows
+// each ending with ";" at the end of a line; lines starting with "--" are
+// comments. A statement that returns rows
 // prints them to stdout, one per line, columns separated by a tab, NULL as
 // NULL.
 func cmdSQL(ts *testscript.TestScript, neg bool, args []string) {
@@ -52,7 +53,13 @@ func cmdSQL(ts *testscript.TestScript, neg bool, args []string) {
 	for _, a := range args[1:] {
 		if file, ok := strings.CutPrefix(a, "@"); ok {
 			for _, s := range strings.Split(ts.ReadFile(file), ";\n") {
-				if s = strings.TrimSpace(s); s != "" && !strings.HasPrefix(s, "--") {
+				var lines []string
+				for _, l := range strings.Split(s, "\n") {
+					if !strings.HasPrefix(strings.TrimSpace(l), "--") {
+						lines = append(lines, l)
+					}
+				}
+				if s = strings.TrimSpace(strings.Join(lines, "\n")); s != "" {
 					stmts = append(stmts, strings.TrimSuffix(s, ";"))
 				}
 			}

@@ -231,6 +231,9 @@ var authenticatorColumns = []struct {
 }
 
 func (s *Schema) classify() {
+	// Account problems matter before the Authenticator table exists: they
+	// decide whether the passkeys migrate is about to enable will fit.
+	defer func() { s.Warnings = append(s.Warnings, s.accountWarnings()...) }()
 	a := s.Authenticator
 	if a == nil {
 		s.Variant = VariantNone
@@ -302,21 +305,36 @@ func (s *Schema) widthWarnings() []Warning {
 		mods = append(mods, fmt.Sprintf("MODIFY %s TEXT NOT NULL", MySQL.Quote("credentialPublicKey")))
 		problems = append(problems, fmt.Sprintf("%s.credentialPublicKey holds %d characters; an RSA-2048 key takes 364", a.Name, c.MaxLength))
 	}
-	if c, ok := a.Column("transports"); ok && c.MaxLength > 0 && c.MaxLength < 255 {
-		mods = append(mods, fmt.Sprintf("MODIFY %s VARCHAR(255) NULL", MySQL.Quote("transports")))
-		problems = append(problems, fmt.Sprintf("%s.transports holds %d characters", a.Name, c.MaxLength))
-	}
+	// transports needs at most 45 characters (every transport joined), so
+	// Prisma's VARCHAR(191) is left alone.
 	if len(mods) > 0 {
 		out = append(out, Warning{
 			Message: strings.Join(problems, "; "),
 			FixSQL:  fmt.Sprintf("ALTER TABLE %s %s;", MySQL.Quote(a.Name), strings.Join(mods, ", ")),
 		})
 	}
-	if c, ok := s.Account.Column("providerAccountId"); ok && c.MaxLength > 0 && c.MaxLength < MaxCredentialIDChars {
+	return out
+}
+
+// accountWarnings reports Account shapes that limit passkeys: a
+// providerAccountId too narrow for a long credential ID (MySQL), and the
+// Prisma MySQL docs schema's UNIQUE userId, which lets a user own one
+// Account row and so one passkey (and no OAuth account beside it).
+func (s *Schema) accountWarnings() []Warning {
+	acc := s.Account
+	if acc == nil {
+		return nil
+	}
+	var out []Warning
+	if c, ok := acc.Column("providerAccountId"); ok && s.Dialect == "mysql" && c.MaxLength > 0 && c.MaxLength < MaxCredentialIDChars {
+		idType := fmt.Sprintf("VARCHAR(%d) CHARACTER SET ascii COLLATE ascii_bin NOT NULL", MaxCredentialIDChars)
 		out = append(out, Warning{
-			Message: fmt.Sprintf("%s.providerAccountId holds %d characters; a passkey's credential ID can take %d", s.Account.Name, c.MaxLength, MaxCredentialIDChars),
-			FixSQL:  fmt.Sprintf("ALTER TABLE %s MODIFY %s %s;", MySQL.Quote(s.Account.Name), MySQL.Quote("providerAccountId"), idType),
+			Message: fmt.Sprintf("%s.providerAccountId holds %d characters; a passkey's credential ID can take %d", acc.Name, c.MaxLength, MaxCredentialIDChars),
+			FixSQL:  fmt.Sprintf("ALTER TABLE %s MODIFY %s %s;", MySQL.Quote(acc.Name), MySQL.Quote("providerAccountId"), idType),
 		})
+	}
+	if acc.IsUnique("userId") {
+		out = append(out, Warning{Message: fmt.Sprintf("%s.userId is UNIQUE (the Prisma MySQL docs schema): each user can own one Account row, so one passkey and no other sign-in method; drop @unique from Account.userId in the Prisma schema to allow more", acc.Name)})
 	}
 	return out
 }

@@ -2,7 +2,9 @@ package db
 
 import (
 	"context"
+	"database/sql"
 	"errors"
+	"slices"
 	"strings"
 
 	"github.com/go-sql-driver/mysql"
@@ -100,8 +102,11 @@ var Postgres = &Dialect{
 		return names, err
 	},
 	listColumns: func(ctx context.Context, q sqlx.QueryerContext, table string) ([]Column, error) {
-		rows, err := q.QueryxContext(ctx, `SELECT column_name, data_type, COALESCE(character_maximum_length, 0),
-			is_nullable = 'YES', column_default IS NOT NULL OR is_identity = 'YES'
+		// data_type says only USER-DEFINED for extension types such as
+		// citext: udt_name names them.
+		rows, err := q.QueryxContext(ctx, `SELECT column_name, CASE WHEN data_type = 'USER-DEFINED' THEN udt_name ELSE data_type END,
+			COALESCE(character_maximum_length, 0),
+			is_nullable = 'YES', column_default IS NOT NULL OR is_identity = 'YES' OR is_generated = 'ALWAYS'
 			FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1
 			ORDER BY ordinal_position`, table)
 		if err != nil {
@@ -128,7 +133,7 @@ var Postgres = &Dialect{
 			JOIN pg_class ic ON ic.oid = i.indexrelid
 			CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
 			JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum
-			WHERE n.nspname = current_schema() AND t.relname = $1 AND i.indisunique AND i.indpred IS NULL
+			WHERE n.nspname = current_schema() AND t.relname = $1 AND i.indisunique AND i.indpred IS NULL AND i.indexprs IS NULL
 			ORDER BY i.indisprimary DESC, ic.relname, k.ord`, table)
 		if err != nil {
 			return nil, err
@@ -176,8 +181,9 @@ var MySQL = &Dialect{
 	},
 	listTables: func(ctx context.Context, q sqlx.QueryerContext) ([]string, error) {
 		var names []string
+		// MariaDB lists system-versioned tables with their own type.
 		err := sqlx.SelectContext(ctx, q, &names, `SELECT TABLE_NAME FROM information_schema.TABLES
-			WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME`)
+			WHERE TABLE_SCHEMA = DATABASE() AND TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED') ORDER BY TABLE_NAME`)
 		return names, err
 	},
 	listColumns: func(ctx context.Context, q sqlx.QueryerContext, table string) ([]Column, error) {
@@ -200,11 +206,11 @@ var MySQL = &Dialect{
 				return nil, err
 			}
 			c.MaxLength = int(maxLen)
+			c.Type = strings.ToLower(c.Type)
+			c.FullType = strings.ToLower(c.FullType)
 			if c.Type == "text" || c.Type == "mediumtext" || c.Type == "longtext" {
 				c.MaxLength = 0 // far beyond any credential
 			}
-			c.Type = strings.ToLower(c.Type)
-			c.FullType = strings.ToLower(c.FullType)
 			cols = append(cols, c)
 		}
 		return cols, rows.Err()
@@ -314,21 +320,30 @@ var SQLite = &Dialect{
 	},
 }
 
+// collectKeys groups (index, primary, column) rows into keys. An index with
+// an expression part (a NULL column name on MySQL 8 and SQLite) is left out:
+// it does not make its plain columns unique.
 func collectKeys(rows *sqlx.Rows) ([]UniqueKey, error) {
 	defer rows.Close()
 	var keys []UniqueKey
+	expr := map[string]bool{}
 	for rows.Next() {
-		var name, col string
+		var name string
+		var col sql.NullString
 		var primary bool
 		if err := rows.Scan(&name, &primary, &col); err != nil {
 			return nil, err
 		}
+		if !col.Valid {
+			expr[name] = true
+		}
 		if n := len(keys); n > 0 && keys[n-1].Name == name {
-			keys[n-1].Columns = append(keys[n-1].Columns, col)
+			keys[n-1].Columns = append(keys[n-1].Columns, col.String)
 			continue
 		}
-		keys = append(keys, UniqueKey{Name: name, Primary: primary, Columns: []string{col}})
+		keys = append(keys, UniqueKey{Name: name, Primary: primary, Columns: []string{col.String}})
 	}
+	keys = slices.DeleteFunc(keys, func(k UniqueKey) bool { return expr[k.Name] })
 	return keys, rows.Err()
 }
 

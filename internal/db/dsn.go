@@ -4,7 +4,10 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/go-sql-driver/mysql"
 )
@@ -22,21 +25,53 @@ type Target struct {
 	// SearchPath is the PostgreSQL schema named by Prisma's ?schema=
 	// parameter, or "".
 	SearchPath string
-	// password is kept only to scrub it from driver errors, which may quote
-	// the DSN in forms Redact does not know.
-	password string
+	// SQLitePath is the SQLite database file, or "".
+	SQLitePath string
+	// passwords holds the DSN's password in each form a message may quote
+	// it (decoded, as written, and re-encoded), only to scrub it from driver
+	// errors, which may quote the DSN in forms Redact does not know.
+	passwords []string
 }
 
 // Scrub removes the DSN's password, literally and in every DSN form, from a
 // message.
 func (t Target) Scrub(msg string) string {
-	if t.password != "" {
-		msg = strings.ReplaceAll(msg, t.password, "xxxxx")
-		if esc := url.QueryEscape(t.password); esc != t.password {
-			msg = strings.ReplaceAll(msg, esc, "xxxxx")
-		}
+	for _, pw := range t.passwords {
+		msg = strings.ReplaceAll(msg, pw, "xxxxx")
 	}
 	return Redact(msg)
+}
+
+// passwordForms lists pw decoded and in every encoding a DSN or an error may
+// show it in, longest first so that a form is never half-replaced by a
+// shorter one it contains.
+func passwordForms(pw, asWritten string) []string {
+	if pw == "" {
+		return nil
+	}
+	var out []string
+	for _, f := range []string{pw, asWritten, url.QueryEscape(pw), url.PathEscape(pw), strings.TrimPrefix(url.UserPassword("", pw).String(), ":")} {
+		if f != "" && !slices.Contains(out, f) {
+			out = append(out, f)
+		}
+	}
+	slices.SortFunc(out, func(a, b string) int { return len(b) - len(a) })
+	return out
+}
+
+// rawPassword returns the password exactly as written in a URL DSN, still
+// percent-encoded, or "".
+func rawPassword(raw string) string {
+	_, rest, ok := strings.Cut(raw, "://")
+	if !ok {
+		return ""
+	}
+	userinfo, ok := urlUserinfo(rest)
+	if !ok {
+		return ""
+	}
+	_, pw, _ := strings.Cut(userinfo, ":")
+	return pw
 }
 
 // prismaOnlyParams are query parameters that Prisma understands and the
@@ -45,6 +80,7 @@ func (t Target) Scrub(msg string) string {
 var prismaOnlyParams = []string{
 	"schema", "connection_limit", "pool_timeout", "pgbouncer", "socket_timeout",
 	"connect_timeout_ms", "statement_cache_size", "sslaccept", "sslidentity", "sslpassword",
+	"max_idle_connection_lifetime", "sslcert",
 }
 
 // AcceptedDSNForms is shown in every DSN usage error.
@@ -68,7 +104,7 @@ func ParseDSN(raw string) (Target, error) {
 	case "mysql", "mariadb":
 		return parseMySQL(raw, redacted)
 	case "sqlite", "sqlite3", "file":
-		return parseSQLite(strings.ToLower(scheme), rest, redacted)
+		return parseSQLite(rest, redacted)
 	default:
 		return Target{}, fmt.Errorf("%w: unsupported DSN scheme %q in %q; accepted forms: %s", ErrInvalid, scheme, redacted, AcceptedDSNForms)
 	}
@@ -81,18 +117,34 @@ func parsePostgres(raw, redacted string) (Target, error) {
 	}
 	q := u.Query()
 	searchPath := q.Get("schema")
+	// Prisma's sslcert is the server's CA certificate (lib/pq's
+	// sslrootcert); lib/pq's own sslcert is a client certificate.
+	if ca := q.Get("sslcert"); ca != "" && q.Get("sslrootcert") == "" {
+		q.Set("sslrootcert", ca)
+	}
 	for _, p := range prismaOnlyParams {
 		q.Del(p)
 	}
-	if q.Get("sslmode") == "" && isLocalHost(u.Hostname()) {
-		// Local servers rarely speak TLS; lib/pq's default (require) would
-		// fail where Prisma's (prefer) succeeds.
-		q.Set("sslmode", "disable")
+	if q.Get("sslmode") == "" {
+		if isLocalHost(u.Hostname()) {
+			// Local servers rarely speak TLS.
+			q.Set("sslmode", "disable")
+		} else {
+			// Prisma's and libpq's default; lib/pq's own (require) would
+			// fail on a server without TLS where the app succeeds.
+			q.Set("sslmode", "prefer")
+		}
+	}
+	if searchPath != "" {
+		// lib/pq sends unknown parameters as run-time settings at
+		// connection start. The schema name is quoted: Prisma's names are
+		// case-sensitive, and search_path would fold them to lower case.
+		q.Set("search_path", `"`+strings.ReplaceAll(searchPath, `"`, `""`)+`"`)
 	}
 	u.Scheme = "postgres"
 	u.RawQuery = q.Encode()
 	pw, _ := u.User.Password()
-	return Target{Dialect: Postgres, DriverDSN: u.String(), Redacted: redacted, SearchPath: searchPath, password: pw}, nil
+	return Target{Dialect: Postgres, DriverDSN: u.String(), Redacted: redacted, SearchPath: searchPath, passwords: passwordForms(pw, rawPassword(raw))}, nil
 }
 
 func parseMySQL(raw, redacted string) (Target, error) {
@@ -123,23 +175,55 @@ func parseMySQL(raw, redacted string) (Target, error) {
 	cfg.MultiStatements = false
 	cfg.Params = map[string]string{}
 	for k, v := range u.Query() {
+		val := ""
+		if len(v) > 0 {
+			val = v[0]
+		}
 		switch k {
-		case "connection_limit", "pool_timeout", "socket_timeout", "connect_timeout", "sslaccept", "sslcert", "sslidentity", "sslpassword":
-			// Prisma-only parameters.
-		case "ssl-mode", "sslmode":
-			if len(v) > 0 && !strings.EqualFold(v[0], "disabled") {
-				cfg.TLSConfig = "preferred"
+		case "connection_limit", "pool_timeout", "socket_timeout", "sslcert", "sslidentity", "sslpassword", "max_idle_connection_lifetime", "statement_cache_size", "pgbouncer", "schema":
+			// Prisma-only parameters: go-sql-driver would send them to the
+			// server as system variables, which it rejects.
+		case "connect_timeout":
+			// Prisma's connect timeout, in seconds.
+			if secs, err := strconv.Atoi(val); err == nil && secs > 0 {
+				cfg.Timeout = time.Duration(secs) * time.Second
 			}
+		case "socket":
+			// Prisma's form for a Unix socket.
+			cfg.Net, cfg.Addr = "unix", val
+		case "sslaccept":
+			// Prisma: strict verifies the certificate, accept_invalid_certs
+			// only encrypts.
+			if strings.EqualFold(val, "accept_invalid_certs") {
+				cfg.TLSConfig = "skip-verify"
+			} else {
+				cfg.TLSConfig = "true"
+			}
+		case "ssl-mode", "sslmode", "ssl":
+			cfg.TLSConfig = mysqlTLSMode(val)
 		default:
-			if len(v) > 0 {
-				cfg.Params[k] = v[0]
-			}
+			cfg.Params[k] = val
 		}
 	}
-	return Target{Dialect: MySQL, DriverDSN: cfg.FormatDSN(), Redacted: redacted, password: cfg.Passwd}, nil
+	return Target{Dialect: MySQL, DriverDSN: cfg.FormatDSN(), Redacted: redacted, passwords: passwordForms(cfg.Passwd, rawPassword(raw))}, nil
 }
 
-func parseSQLite(scheme, rest, redacted string) (Target, error) {
+// mysqlTLSMode maps the MySQL client's --ssl-mode values (and mysql2's
+// ssl={...}) to go-sql-driver's tls parameter.
+func mysqlTLSMode(v string) string {
+	switch strings.ToUpper(v) {
+	case "DISABLED", "DISABLE", "FALSE", "0":
+		return "false"
+	case "PREFERRED", "PREFER":
+		return "preferred"
+	case "REQUIRED", "REQUIRE":
+		return "skip-verify"
+	}
+	// VERIFY_CA, VERIFY_IDENTITY, true, or mysql2's JSON object: verify.
+	return "true"
+}
+
+func parseSQLite(rest, redacted string) (Target, error) {
 	path := rest
 	// sqlite:///abs/path and file:///abs/path are URL forms of an absolute path.
 	if strings.HasPrefix(path, "//") {
@@ -152,15 +236,22 @@ func parseSQLite(scheme, rest, redacted string) (Target, error) {
 	if path == "" {
 		return Target{}, fmt.Errorf("%w: SQLite DSN %q names no file (sqlite:PATH)", ErrInvalid, redacted)
 	}
-	_ = scheme
-	// Foreign keys are off by default in SQLite; Auth.js's ON DELETE CASCADE
-	// needs them on. The busy timeout lets concurrent processes wait for the
-	// write lock instead of failing at once.
-	params := "_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)&_txlock=immediate"
+	// Every write transaction starts with BEGIN IMMEDIATE: it takes the
+	// write lock at once (waiting up to the busy timeout), so two writers
+	// never both read and then fail to upgrade with SQLITE_BUSY. It comes
+	// first because the driver reads the first _txlock. Foreign keys are off
+	// by default in SQLite; Auth.js's ON DELETE CASCADE needs them on. The
+	// busy timeout lets concurrent processes wait for the write lock instead
+	// of failing at once.
+	params := "_txlock=immediate"
 	if query != "" {
-		params = query + "&" + params
+		params += "&" + query
 	}
-	return Target{Dialect: SQLite, DriverDSN: "file:" + path + "?" + params, Redacted: redacted}, nil
+	params += "&_pragma=foreign_keys(1)"
+	if !strings.Contains(query, "busy_timeout") {
+		params += "&_pragma=busy_timeout(10000)"
+	}
+	return Target{Dialect: SQLite, DriverDSN: "file:" + path + "?" + params, Redacted: redacted, SQLitePath: path}, nil
 }
 
 func isLocalHost(h string) bool {
@@ -168,17 +259,65 @@ func isLocalHost(h string) bool {
 }
 
 var (
-	urlPassword = regexp.MustCompile(`(://[^:/@\s]*):([^@\s]*)@`)
-	kvPassword  = regexp.MustCompile(`(?i)((?:password|passwd|pwd)\s*=\s*)('[^']*'|[^\s&;]*)`)
-	goMySQLPass = regexp.MustCompile(`^([^:/@\s]+):([^@\s]*)@(tcp|unix)\(`)
+	kvPassword  = regexp.MustCompile(`(?i)((?:password|passwd|pwd)\s*=\s*)('[^']*'|"[^"]*"|[^\s&;,]*)`)
+	goMySQLPass = regexp.MustCompile(`(^|[\s"'(])([^:/@\s"'(]+):([^\s"']*)@(tcp|unix)\(`)
 )
 
 // Redact replaces every password that a DSN, or any text that contains
 // one, may carry with "xxxxx". It is applied to DSNs before they are shown
 // and to driver errors before they are wrapped.
 func Redact(s string) string {
-	s = urlPassword.ReplaceAllString(s, "${1}:xxxxx@")
+	s = redactURLPasswords(s)
 	s = kvPassword.ReplaceAllString(s, "${1}xxxxx")
-	s = goMySQLPass.ReplaceAllString(s, "${1}:xxxxx@${3}(")
+	s = goMySQLPass.ReplaceAllString(s, "${1}${2}:xxxxx@${4}(")
 	return s
+}
+
+// redactURLPasswords replaces the password of every scheme://user:pass@host
+// in s. A password may hold a raw "@", "/", "?" or ":" that its writer did
+// not percent-encode, so the password runs to the last "@" of the URL's
+// authority rather than to the first.
+func redactURLPasswords(s string) string {
+	var b strings.Builder
+	for {
+		i := strings.Index(s, "://")
+		if i < 0 {
+			b.WriteString(s)
+			return b.String()
+		}
+		b.WriteString(s[:i+3])
+		s = s[i+3:]
+		userinfo, ok := urlUserinfo(s)
+		user, _, hasPW := strings.Cut(userinfo, ":")
+		if !ok || !hasPW {
+			continue
+		}
+		b.WriteString(user + ":xxxxx")
+		s = s[len(userinfo):]
+	}
+}
+
+// urlUserinfo returns the user:password part of a URL whose "scheme://" has
+// been cut off, without the "@". The URL ends at white space or a quote; its
+// userinfo ends at the last "@" before the query (a "?" or "#" after the
+// first "@").
+func urlUserinfo(rest string) (string, bool) {
+	u := rest
+	if end := strings.IndexAny(u, " \t\r\n\"'`"); end >= 0 {
+		u = u[:end]
+	}
+	first := strings.IndexByte(u, '@')
+	if first < 0 {
+		return "", false
+	}
+	if q := strings.IndexAny(u[first:], "?#"); q >= 0 {
+		u = u[:first+q]
+	}
+	userinfo := u[:strings.LastIndexByte(u, '@')]
+	// A user name cannot hold "/", "?" or "#" (they end the authority): the
+	// "@" then belongs to a path or a query, not to the userinfo.
+	if user, _, _ := strings.Cut(userinfo, ":"); user != "" && strings.ContainsAny(user, "/?#") || userinfo == "" {
+		return "", false
+	}
+	return userinfo, true
 }

@@ -70,12 +70,19 @@ type templateData struct {
 	User, Authenticator, AuthenticatorName, UserIDType string
 }
 
+// coreUserIDType is User.id as schema/mysql/core.sql creates it: the type
+// the Authenticator's userId repeats when --core creates User in the same
+// run, so that the dry run prints exactly what the real run executes.
+const coreUserIDType = "VARCHAR(191) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+
 // Statements renders the migration for the schema and splits it into
 // statements.
 func (m Migration) Statements(d *Dialect, s *Schema) ([]string, error) {
 	userName, _, _, _, authName := s.TableNames()
-	data := templateData{User: d.Quote(userName), Authenticator: d.Quote(authName), AuthenticatorName: authName, UserIDType: "VARCHAR(191)"}
+	data := templateData{User: d.Quote(userName), Authenticator: d.Quote(authName), AuthenticatorName: authName, UserIDType: coreUserIDType}
 	if c, ok := s.User.Column("id"); ok && d == MySQL {
+		// The foreign key column must repeat the referenced column's type,
+		// character set and collation exactly, or MySQL refuses the key.
 		data.UserIDType = strings.ToUpper(c.FullType)
 		if c.Charset != "" {
 			data.UserIDType += " CHARACTER SET " + c.Charset + " COLLATE " + c.Collation
@@ -146,13 +153,25 @@ type MigrationStatus struct {
 
 // Status is the whole answer of `migrate status`.
 type Status struct {
-	Dialect    string            `json:"dialect"`
-	Naming     Naming            `json:"naming"`
-	Variant    Variant           `json:"variant"`
-	CoreTables bool              `json:"coreTables"`
+	// Dialect is postgres, mysql or sqlite.
+	Dialect string `json:"dialect"`
+	// Naming is prisma ("User", "Authenticator") or drizzle ("user",
+	// "authenticator").
+	Naming Naming `json:"naming"`
+	// Variant is the shape of the Authenticator table: current, legacy,
+	// drizzle, drift, or "" when there is none.
+	Variant Variant `json:"variant"`
+	// CoreTables is true when the Auth.js User and Account tables exist.
+	CoreTables bool `json:"coreTables"`
+	// Migrations lists core.sql (when passkeyctl applied it) and every
+	// numbered migration, in order.
 	Migrations []MigrationStatus `json:"migrations"`
-	Drift      []string          `json:"drift"`
-	Warnings   []Warning         `json:"warnings"`
+	// Drift lists each difference between the Authenticator table and the
+	// known variants.
+	Drift []string `json:"drift"`
+	// Warnings are problems that do not block, each with the SQL that fixes
+	// it when there is one.
+	Warnings []Warning `json:"warnings"`
 }
 
 // UpToDate reports whether nothing is pending, drifted or changed.
@@ -186,13 +205,25 @@ type MigrateOptions struct {
 
 // MigrateResult says what Migrate did (or, with DryRun, would do).
 type MigrateResult struct {
-	Applied  []string  `json:"applied"`
-	Adopted  []string  `json:"adopted"`
-	SQL      []string  `json:"sql"`
+	// Applied are the migrations run, in order (core.sql first with --core).
+	Applied []string `json:"applied"`
+	// Adopted are the migrations whose table already existed and was
+	// recorded, not recreated.
+	Adopted []string `json:"adopted"`
+	// SQL is every schema statement executed (or, with DryRun, that would
+	// be), without passkeyctl's own history bookkeeping.
+	SQL []string `json:"sql"`
+	// Warnings are problems that do not block, with their fix when known.
 	Warnings []Warning `json:"warnings"`
-	DryRun   bool      `json:"dryRun"`
-	Variant  Variant   `json:"variant"`
-	Naming   Naming    `json:"naming"`
+	// DryRun is true when nothing was changed.
+	DryRun bool `json:"dryRun"`
+	// Variant is the Authenticator table's shape after the run (with
+	// DryRun: after the run that would happen).
+	Variant Variant `json:"variant"`
+	// Naming is the detected table naming, prisma or drizzle.
+	Naming Naming `json:"naming"`
+	// HistoryTable is where the run is (or would be) recorded.
+	HistoryTable string `json:"historyTable"`
 }
 
 // execQuerier is what migration steps run on: a transaction or, for MySQL,
@@ -210,7 +241,8 @@ type historyRow struct {
 }
 
 // historyTable is where passkeyctl records migrations: its own PostgreSQL
-// schema (out of Prisma's sight), a prefixed table elsewhere.
+// schema (out of Prisma's sight, which would report any extra table in the
+// app's schema as drift), a prefixed table elsewhere.
 func (d *DB) historyTable() string {
 	if d.Dialect == Postgres {
 		return `passkeyctl.schema_migrations`
@@ -246,15 +278,17 @@ func (d *DB) historyExists(ctx context.Context, q sqlx.QueryerContext) (bool, er
 
 func (d *DB) readHistory(ctx context.Context, q sqlx.QueryerContext) (map[string]historyRow, error) {
 	ok, err := d.historyExists(ctx, q)
-	if err != nil || !ok {
-		return map[string]historyRow{}, err
+	if err != nil {
+		return nil, d.Err("read migration history", err)
+	}
+	if !ok {
+		return map[string]historyRow{}, nil
 	}
 	query := `SELECT name, checksum, kind, applied_at FROM ` + d.historyTable()
-	var args []any
 	if d.Dialect == Postgres {
 		query += ` WHERE target_schema = current_schema()`
 	}
-	rows, err := q.QueryxContext(ctx, query, args...)
+	rows, err := q.QueryxContext(ctx, query)
 	if err != nil {
 		return nil, d.Err("read migration history", err)
 	}
@@ -269,7 +303,7 @@ func (d *DB) readHistory(ctx context.Context, q sqlx.QueryerContext) (map[string
 		r.AppliedAt = parseTime(at)
 		out[r.Name] = r
 	}
-	return out, rows.Err()
+	return out, d.Err("read migration history", rows.Err())
 }
 
 func parseTime(v any) time.Time {
@@ -286,29 +320,42 @@ func parseTime(v any) time.Time {
 	return time.Time{}
 }
 
-func (d *DB) recordSQL(name, checksum, kind string, at time.Time) (string, []any) {
+// recordSQL returns the statements that record one migration: the row is
+// replaced, so that re-creating a table that was dropped outside passkeyctl
+// does not collide with its old row.
+func (d *DB) recordSQL(name, checksum, kind string, at time.Time) (del string, ins string, args []any) {
 	if d.Dialect == Postgres {
-		return `INSERT INTO passkeyctl.schema_migrations (target_schema, name, checksum, kind, applied_at) VALUES (current_schema(), $1, $2, $3, $4)`,
+		return `DELETE FROM passkeyctl.schema_migrations WHERE target_schema = current_schema() AND name = $1`,
+			`INSERT INTO passkeyctl.schema_migrations (target_schema, name, checksum, kind, applied_at) VALUES (current_schema(), $1, $2, $3, $4)`,
 			[]any{name, checksum, kind, at}
 	}
 	var ts any = at
 	if d.Dialect == SQLite {
 		ts = at.UTC().Format(time.RFC3339Nano)
 	}
-	return d.Dialect.Rebind(`INSERT INTO ` + d.Q("_passkeyctl_migrations") + ` (name, checksum, kind, applied_at) VALUES (?, ?, ?, ?)`),
+	t := d.Q("_passkeyctl_migrations")
+	return `DELETE FROM ` + t + ` WHERE name = ?`,
+		`INSERT INTO ` + t + ` (name, checksum, kind, applied_at) VALUES (?, ?, ?, ?)`,
 		[]any{name, checksum, kind, ts}
 }
 
+// authenticatorMigration is the migration that creates the Authenticator
+// table: an existing table is adopted instead.
+const authenticatorMigration = "0001_authenticator.sql"
+
 // plan is what one migrate run would do, computed under the lock.
 type plan struct {
-	schema   *Schema
-	history  map[string]historyRow
-	status   Status
-	coreM    Migration
-	core     []string // core.sql statements, when --core creates tables
-	steps    []plannedStep
-	adopt    []Migration
-	warnings []Warning
+	schema  *Schema
+	history map[string]historyRow
+	status  Status
+	coreM   Migration
+	// core holds core.sql's statements when --core creates the tables.
+	core  []string
+	steps []plannedStep
+	adopt []Migration
+	// missingSchema is the PostgreSQL schema that ?schema= names and that
+	// does not exist yet.
+	missingSchema string
 }
 
 type plannedStep struct {
@@ -316,11 +363,42 @@ type plannedStep struct {
 	stmts []string
 }
 
+// empty reports whether the plan changes nothing.
+func (p *plan) empty() bool { return len(p.core) == 0 && len(p.steps) == 0 && len(p.adopt) == 0 }
+
+// variantAfter is the Authenticator table's variant once the plan has run.
+func (p *plan) variantAfter() Variant {
+	for _, st := range p.steps {
+		if st.m.Name == authenticatorMigration {
+			if p.schema.Naming == NamingDrizzle {
+				return VariantDrizzle
+			}
+			return VariantCurrent
+		}
+	}
+	return p.schema.Variant
+}
+
 // makePlan compares the files, the history and the detected schema.
 func (d *DB) makePlan(ctx context.Context, q sqlx.QueryerContext, fsys fs.FS, wantCore bool) (*plan, error) {
 	coreM, steps, err := LoadMigrations(fsys)
 	if err != nil {
 		return nil, err
+	}
+	p := &plan{coreM: coreM}
+	if d.Dialect == Postgres {
+		// current_schema() is NULL when no schema of the search path
+		// exists: Prisma's ?schema= names one that was never created.
+		var cur sql.NullString
+		if err := sqlx.GetContext(ctx, q, &cur, `SELECT current_schema()`); err != nil {
+			return nil, d.Err("read current schema", err)
+		}
+		if !cur.Valid {
+			p.missingSchema = d.Target.SearchPath
+			if p.missingSchema == "" {
+				p.missingSchema = "public"
+			}
+		}
 	}
 	s, err := detect(ctx, d.Dialect, q)
 	if err != nil {
@@ -330,8 +408,18 @@ func (d *DB) makePlan(ctx context.Context, q sqlx.QueryerContext, fsys fs.FS, wa
 	if err != nil {
 		return nil, err
 	}
-	p := &plan{schema: s, history: hist, coreM: coreM}
-	p.status = Status{Dialect: d.Dialect.Name, Naming: s.Naming, Variant: s.Variant, CoreTables: s.User != nil && s.Account != nil, Drift: s.Drift, Warnings: s.Warnings}
+	p.schema, p.history = s, hist
+	p.status = Status{
+		Dialect: d.Dialect.Name, Naming: s.Naming, Variant: s.Variant,
+		CoreTables: s.User != nil && s.Account != nil,
+		Migrations: []MigrationStatus{}, Drift: slices.Clone(s.Drift), Warnings: slices.Clone(s.Warnings),
+	}
+	if p.status.Drift == nil {
+		p.status.Drift = []string{}
+	}
+	if p.status.Warnings == nil {
+		p.status.Warnings = []Warning{}
+	}
 	if r, ok := hist[CoreMigration]; ok {
 		p.status.Migrations = append(p.status.Migrations, statusFromHistory(coreM, r))
 	}
@@ -340,19 +428,34 @@ func (d *DB) makePlan(ctx context.Context, q sqlx.QueryerContext, fsys fs.FS, wa
 		if err != nil {
 			return nil, err
 		}
+		if p.missingSchema != "" {
+			// Prisma creates the schema it is pointed at; so does --core.
+			stmts = append([]string{"CREATE SCHEMA IF NOT EXISTS " + d.Q(p.missingSchema)}, stmts...)
+		}
 		p.core = stmts
 	}
 	for _, m := range steps {
 		if r, ok := hist[m.Name]; ok {
 			ms := statusFromHistory(m, r)
-			if ms.State == StateChecksumChanged {
-				p.warnings = append(p.warnings, Warning{Message: fmt.Sprintf("migration %s was recorded with checksum %s but passkeyctl now embeds %s; it is not re-run", m.Name, short(r.Checksum), short(m.Checksum))})
+			switch {
+			case ms.State == StateChecksumChanged:
+				p.status.Warnings = append(p.status.Warnings, d.checksumWarning(m, r))
+				p.status.Migrations = append(p.status.Migrations, ms)
+				continue
+			case m.Name == authenticatorMigration && s.Authenticator == nil:
+				// Recorded, but the table was dropped outside passkeyctl:
+				// pending again, and migrate re-creates it.
+				_, _, _, _, authName := s.TableNames()
+				p.status.Warnings = append(p.status.Warnings, Warning{Message: fmt.Sprintf(
+					"migration %s is recorded as %s on %s, but the table %s does not exist (dropped outside passkeyctl?); `passkeyctl migrate` creates it again",
+					m.Name, r.Kind, r.AppliedAt.Format(time.RFC3339), authName)})
+			default:
+				p.status.Migrations = append(p.status.Migrations, ms)
+				continue
 			}
-			p.status.Migrations = append(p.status.Migrations, ms)
-			continue
 		}
 		ms := MigrationStatus{Name: m.Name, State: StatePending, Checksum: m.Checksum, Action: "create"}
-		if m.Name == "0001_authenticator.sql" && s.Authenticator != nil {
+		if m.Name == authenticatorMigration && s.Authenticator != nil {
 			ms.Action = "adopt"
 			if s.Variant != VariantDrift {
 				p.adopt = append(p.adopt, m)
@@ -366,8 +469,21 @@ func (d *DB) makePlan(ctx context.Context, q sqlx.QueryerContext, fsys fs.FS, wa
 		}
 		p.status.Migrations = append(p.status.Migrations, ms)
 	}
-	p.status.Warnings = append(p.status.Warnings, p.warnings...)
 	return p, nil
+}
+
+// checksumWarning explains a recorded checksum that differs from the
+// embedded file, with the UPDATE that accepts the new file once the operator
+// has checked that the table is right.
+func (d *DB) checksumWarning(m Migration, r historyRow) Warning {
+	where := "name = '" + m.Name + "'"
+	if d.Dialect == Postgres {
+		where = "target_schema = current_schema() AND " + where
+	}
+	return Warning{
+		Message: fmt.Sprintf("migration %s was recorded with checksum %s but this passkeyctl embeds %s: the file changed since it ran; it is never re-run. Compare the table with the file, then accept it with the SQL below", m.Name, short(r.Checksum), short(m.Checksum)),
+		FixSQL:  fmt.Sprintf("UPDATE %s SET checksum = '%s' WHERE %s;", d.historyTable(), m.Checksum, where),
+	}
 }
 
 func statusFromHistory(m Migration, r historyRow) MigrationStatus {
@@ -401,7 +517,8 @@ func (d *DB) MigrationStatus(ctx context.Context, fsys fs.FS) (*Status, error) {
 // concurrent runs apply them exactly once. On PostgreSQL and SQLite all
 // steps run in one transaction; on MySQL, whose DDL commits implicitly,
 // each step is one atomic CREATE TABLE followed by its history row, and a
-// re-run after a crash adopts what the crashed run created.
+// re-run after a crash adopts what the crashed run created. Missing core
+// tables and drift are found before anything is changed.
 func (d *DB) Migrate(ctx context.Context, fsys fs.FS, opts MigrateOptions) (*MigrateResult, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -414,11 +531,15 @@ func (d *DB) Migrate(ctx context.Context, fsys fs.FS, opts MigrateOptions) (*Mig
 		if err != nil {
 			return nil, err
 		}
-		res, err := d.checkPlan(p, opts)
+		res, err := d.checkPlan(p)
 		if err != nil {
 			return nil, err
 		}
 		res.DryRun = true
+		res.Variant = p.variantAfter()
+		for _, st := range p.steps {
+			res.SQL = append(res.SQL, st.stmts...)
+		}
 		return res, nil
 	}
 	conn, err := d.X.Connx(ctx)
@@ -426,20 +547,22 @@ func (d *DB) Migrate(ctx context.Context, fsys fs.FS, opts MigrateOptions) (*Mig
 		return nil, d.Err("connect", err)
 	}
 	defer conn.Close()
-	switch d.Dialect {
-	case MySQL:
+	if d.Dialect == MySQL {
 		return d.migrateMySQL(ctx, conn, fsys, opts)
-	default:
-		return d.migrateInTx(ctx, conn, fsys, opts)
 	}
+	return d.migrateInTx(ctx, conn, fsys, opts)
 }
 
 // checkPlan turns a plan into a result or a domain error: missing core
-// tables and drift stop everything before any change.
-func (d *DB) checkPlan(p *plan, opts MigrateOptions) (*MigrateResult, error) {
+// tables and drift stop everything before any change. The result's SQL
+// holds core.sql's statements only; each path adds the steps it runs.
+func (d *DB) checkPlan(p *plan) (*MigrateResult, error) {
 	s := p.schema
 	userName, accountName, _, _, authName := s.TableNames()
 	if !p.status.CoreTables && len(p.core) == 0 {
+		if p.missingSchema != "" {
+			return nil, fmt.Errorf("%w: the PostgreSQL schema %q (from the DSN's ?schema=) does not exist: create the Auth.js tables first (run your app's migrations, e.g. `prisma migrate deploy`), or pass --core to create the schema and the tables", ErrSchemaNotReady, p.missingSchema)
+		}
 		missing := userName
 		if s.User != nil {
 			missing = accountName
@@ -449,14 +572,16 @@ func (d *DB) checkPlan(p *plan, opts MigrateOptions) (*MigrateResult, error) {
 	if s.Variant == VariantDrift {
 		return nil, fmt.Errorf("%w: table %s exists but matches no known Auth.js variant; nothing was changed:\n  - %s", ErrDrift, authName, strings.Join(s.Drift, "\n  - "))
 	}
-	res := &MigrateResult{Variant: s.Variant, Naming: s.Naming, Warnings: append(slices.Clone(s.Warnings), p.warnings...), Applied: []string{}, Adopted: []string{}, SQL: []string{}}
+	res := &MigrateResult{
+		Variant: s.Variant, Naming: s.Naming, Warnings: slices.Clone(p.status.Warnings),
+		Applied: []string{}, Adopted: []string{}, SQL: []string{}, HistoryTable: d.historyTable(),
+	}
 	if len(p.core) > 0 {
 		res.Applied = append(res.Applied, CoreMigration)
 		res.SQL = append(res.SQL, p.core...)
 	}
 	for _, st := range p.steps {
 		res.Applied = append(res.Applied, st.m.Name)
-		res.SQL = append(res.SQL, st.stmts...)
 	}
 	for _, m := range p.adopt {
 		res.Adopted = append(res.Adopted, m.Name)
@@ -472,24 +597,27 @@ func (d *DB) migrateInTx(ctx context.Context, conn *sqlx.Conn, fsys fs.FS, opts 
 			return nil, d.Err("set busy timeout", err)
 		}
 	}
+	// On SQLite the DSN's _txlock=immediate makes this BEGIN IMMEDIATE: the
+	// write lock is the migration lock.
 	tx, err := conn.BeginTxx(ctx, nil)
 	if err != nil {
 		if isSQLiteBusy(err) {
-			return nil, fmt.Errorf("%w: another process held the SQLite database for %s", ErrLocked, opts.LockTimeout)
+			return nil, fmt.Errorf("%w: another process held the SQLite database's write lock for %s (raise --lock-timeout or find the other process)", ErrLocked, opts.LockTimeout)
 		}
 		return nil, d.Err("begin", err)
 	}
 	defer tx.Rollback()
 	if d.Dialect == Postgres {
 		// A transaction-level advisory lock is released at COMMIT or
-		// ROLLBACK, so it works behind transaction-pooling proxies.
+		// ROLLBACK, so it works behind transaction-pooling proxies. One
+		// lock per database, not per schema: the history schema is shared.
 		if _, err := tx.ExecContext(ctx, fmt.Sprintf("SET LOCAL lock_timeout = %d", opts.LockTimeout.Milliseconds())); err != nil {
 			return nil, d.Err("set lock timeout", err)
 		}
-		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext('passkeyctl migrate ' || current_database() || '.' || current_schema()))`); err != nil {
+		if _, err := tx.ExecContext(ctx, pgLockSQL); err != nil {
 			var pe *pq.Error
 			if errors.As(err, &pe) && pe.Code == "55P03" {
-				return nil, fmt.Errorf("%w: another passkeyctl migrate held the lock for %s", ErrLocked, opts.LockTimeout)
+				return nil, fmt.Errorf("%w: another passkeyctl migrate held the lock for %s (raise --lock-timeout or find the other process)", ErrLocked, opts.LockTimeout)
 			}
 			return nil, d.Err("take migration lock", err)
 		}
@@ -499,20 +627,23 @@ func (d *DB) migrateInTx(ctx context.Context, conn *sqlx.Conn, fsys fs.FS, opts 
 			return nil, d.Err("reset lock timeout", err)
 		}
 	}
-	for _, stmt := range d.createHistorySQL() {
-		if _, err := tx.ExecContext(ctx, stmt); err != nil {
-			return nil, d.Err("create migration history", err)
-		}
-	}
 	p, err := d.makePlan(ctx, tx, fsys, opts.Core)
 	if err != nil {
 		return nil, err
 	}
-	res, err := d.checkPlan(p, opts)
+	res, err := d.checkPlan(p)
 	if err != nil {
 		return nil, err
 	}
-	if err := d.runPlan(ctx, tx, p, opts); err != nil {
+	if p.empty() {
+		return res, nil
+	}
+	executed, err := d.runPlan(ctx, tx, p, opts)
+	if err != nil {
+		return nil, err
+	}
+	res.SQL = append(res.SQL, executed...)
+	if res.Variant, err = d.variantNow(ctx, tx); err != nil {
 		return nil, err
 	}
 	if err := tx.Commit(); err != nil {
@@ -521,12 +652,33 @@ func (d *DB) migrateInTx(ctx context.Context, conn *sqlx.Conn, fsys fs.FS, opts 
 	return res, nil
 }
 
+// pgLockSQL takes the PostgreSQL migration lock for the current database.
+const pgLockSQL = `SELECT pg_advisory_xact_lock(hashtext('passkeyctl migrate ' || current_database()))`
+
+// mysqlLockName is the GET_LOCK name for the current database. MySQL 8
+// limits lock names to 64 characters, so a long database name is hashed.
+const mysqlLockName = `CONCAT('passkeyctl_migrate_', SHA1(DATABASE()))`
+
+func (d *DB) variantNow(ctx context.Context, q sqlx.QueryerContext) (Variant, error) {
+	s, err := detect(ctx, d.Dialect, q)
+	if err != nil {
+		return "", d.Err("detect schema", err)
+	}
+	return s.Variant, nil
+}
+
 func isSQLiteBusy(err error) bool {
 	return err != nil && (strings.Contains(err.Error(), "SQLITE_BUSY") || strings.Contains(err.Error(), "database is locked"))
 }
 
-// runPlan executes the plan's statements and history rows on q.
-func (d *DB) runPlan(ctx context.Context, q execQuerier, p *plan, opts MigrateOptions) error {
+// runPlan executes the plan's statements and history rows on q, and
+// returns the schema statements it executed (core.sql's excepted).
+func (d *DB) runPlan(ctx context.Context, q execQuerier, p *plan, opts MigrateOptions) ([]string, error) {
+	for _, stmt := range d.createHistorySQL() {
+		if _, err := q.ExecContext(ctx, stmt); err != nil {
+			return nil, d.Err("create migration history", err)
+		}
+	}
 	now := opts.Now().UTC().Truncate(time.Millisecond)
 	exec := func(stmt string) error {
 		if _, err := q.ExecContext(ctx, stmt); err != nil {
@@ -537,9 +689,12 @@ func (d *DB) runPlan(ctx context.Context, q execQuerier, p *plan, opts MigrateOp
 		}
 		return nil
 	}
-	record := func(m Migration, kind string) error {
-		query, args := d.recordSQL(m.Name, m.Checksum, kind, now)
-		if _, err := q.ExecContext(ctx, query, args...); err != nil {
+	record := func(m Migration, kind MigrationState) error {
+		del, ins, args := d.recordSQL(m.Name, m.Checksum, string(kind), now)
+		if _, err := q.ExecContext(ctx, d.Dialect.Rebind(del), m.Name); err != nil {
+			return d.Err("record migration "+m.Name, err)
+		}
+		if _, err := q.ExecContext(ctx, d.Dialect.Rebind(ins), args...); err != nil {
 			return d.Err("record migration "+m.Name, err)
 		}
 		return nil
@@ -547,32 +702,31 @@ func (d *DB) runPlan(ctx context.Context, q execQuerier, p *plan, opts MigrateOp
 	if len(p.core) > 0 {
 		for _, stmt := range p.core {
 			if err := exec(stmt); err != nil {
-				return err
+				return nil, err
 			}
 		}
-		if _, done := p.history[CoreMigration]; !done {
-			if err := record(p.coreM, string(StateApplied)); err != nil {
-				return err
-			}
+		if err := record(p.coreM, StateApplied); err != nil {
+			return nil, err
 		}
 	}
+	var executed []string
 	for _, st := range p.steps {
-		// The core tables may have just been created: render against them.
 		for _, stmt := range st.stmts {
 			if err := exec(stmt); err != nil {
-				return err
+				return nil, err
 			}
+			executed = append(executed, stmt)
 		}
-		if err := record(st.m, string(StateApplied)); err != nil {
-			return err
+		if err := record(st.m, StateApplied); err != nil {
+			return nil, err
 		}
 	}
 	for _, m := range p.adopt {
-		if err := record(m, string(StateAdopted)); err != nil {
-			return err
+		if err := record(m, StateAdopted); err != nil {
+			return nil, err
 		}
 	}
-	return nil
+	return executed, nil
 }
 
 func firstLine(s string) string {
@@ -581,49 +735,53 @@ func firstLine(s string) string {
 }
 
 // migrateMySQL holds GET_LOCK on one pinned connection while it runs the
-// steps. Each step is idempotent or atomic, so a crash half-way leaves a
-// state that the next run completes.
+// steps. Each step is idempotent (core.sql's CREATE TABLE IF NOT EXISTS) or
+// one atomic CREATE TABLE that a re-run adopts, so a crash half-way leaves a
+// state that the next run completes without any manual step.
 func (d *DB) migrateMySQL(ctx context.Context, conn *sqlx.Conn, fsys fs.FS, opts MigrateOptions) (*MigrateResult, error) {
 	secs := int(opts.LockTimeout.Round(time.Second).Seconds())
 	if secs < 1 {
 		secs = 1
 	}
 	var got sql.NullInt64
-	if err := conn.QueryRowxContext(ctx, `SELECT GET_LOCK(CONCAT('passkeyctl_migrate_', DATABASE()), ?)`, secs).Scan(&got); err != nil {
+	if err := conn.QueryRowxContext(ctx, `SELECT GET_LOCK(`+mysqlLockName+`, ?)`, secs).Scan(&got); err != nil {
 		return nil, d.Err("take migration lock", err)
 	}
 	if !got.Valid || got.Int64 != 1 {
 		return nil, fmt.Errorf("%w: another passkeyctl migrate held the lock for %s (GET_LOCK timed out; raise --lock-timeout or find the other process)", ErrLocked, opts.LockTimeout)
 	}
-	defer conn.ExecContext(context.WithoutCancel(ctx), `DO RELEASE_LOCK(CONCAT('passkeyctl_migrate_', DATABASE()))`)
-	for _, stmt := range d.createHistorySQL() {
-		if _, err := conn.ExecContext(ctx, stmt); err != nil {
-			return nil, d.Err("create migration history", err)
-		}
-	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), `DO RELEASE_LOCK(`+mysqlLockName+`)`)
 	p, err := d.makePlan(ctx, conn, fsys, opts.Core)
 	if err != nil {
 		return nil, err
 	}
-	res, err := d.checkPlan(p, opts)
+	res, err := d.checkPlan(p)
 	if err != nil {
 		return nil, err
 	}
+	if p.empty() {
+		return res, nil
+	}
 	if len(p.core) > 0 {
-		// After the core tables exist, re-plan: the Authenticator DDL
+		// After the core tables exist, plan again: the Authenticator DDL
 		// repeats User.id's exact type, which only now can be read.
 		core := &plan{schema: p.schema, history: p.history, coreM: p.coreM, core: p.core}
-		if err := d.runPlan(ctx, conn, core, opts); err != nil {
+		if _, err := d.runPlan(ctx, conn, core, opts); err != nil {
 			return nil, err
 		}
 		if p, err = d.makePlan(ctx, conn, fsys, false); err != nil {
 			return nil, err
 		}
-		if _, err := d.checkPlan(p, opts); err != nil {
+		if _, err := d.checkPlan(p); err != nil {
 			return nil, err
 		}
 	}
-	if err := d.runPlan(ctx, conn, p, opts); err != nil {
+	executed, err := d.runPlan(ctx, conn, p, opts)
+	if err != nil {
+		return nil, err
+	}
+	res.SQL = append(res.SQL, executed...)
+	if res.Variant, err = d.variantNow(ctx, conn); err != nil {
 		return nil, err
 	}
 	return res, nil
@@ -631,8 +789,10 @@ func (d *DB) migrateMySQL(ctx context.Context, conn *sqlx.Conn, fsys fs.FS, opts
 
 // DownPlan is what `migrate down` would drop.
 type DownPlan struct {
+	// Table is the Authenticator table's name.
 	Table string
-	Rows  int64
+	// Rows is how many passkeys it held when the plan was made.
+	Rows int64
 }
 
 // MigrateDownPlan finds the Authenticator table and counts its rows.
@@ -653,13 +813,28 @@ func (d *DB) MigrateDownPlan(ctx context.Context) (DownPlan, error) {
 }
 
 // MigrateDown drops the Authenticator table and forgets the migrations that
-// created or adopted it, in one transaction where the database allows.
+// created or adopted it, in one transaction where the database allows. It
+// refuses with ErrConflict when the table no longer holds p.Rows rows: the
+// operator confirmed a different table.
 func (d *DB) MigrateDown(ctx context.Context, p DownPlan) error {
 	tx, err := d.X.BeginTxx(ctx, nil)
 	if err != nil {
 		return d.Err("begin", err)
 	}
 	defer tx.Rollback()
+	if d.Dialect == Postgres {
+		// No passkey may be written between the count and the DROP.
+		if _, err := tx.ExecContext(ctx, "LOCK TABLE "+d.Q(p.Table)+" IN ACCESS EXCLUSIVE MODE"); err != nil {
+			return d.Err("lock "+p.Table, err)
+		}
+	}
+	var rows int64
+	if err := tx.GetContext(ctx, &rows, "SELECT COUNT(*) FROM "+d.Q(p.Table)); err != nil {
+		return d.Err("count passkeys", err)
+	}
+	if rows != p.Rows {
+		return fmt.Errorf("%w: %s now holds %d passkey(s), not %d as when you confirmed; nothing was changed, run the command again", ErrConflict, p.Table, rows, p.Rows)
+	}
 	// The history rows go first: on MySQL the DROP commits implicitly, and
 	// a crash after it must not leave a history that claims the table.
 	ok, err := d.historyExists(ctx, tx)

@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -28,6 +28,10 @@ type OpenOptions struct {
 	// CreateSQLite allows Open to create a missing SQLite file (migrate
 	// does; list and revoke must not silently make an empty database).
 	CreateSQLite bool
+	// MissingSQLiteAsEmpty opens a private in-memory database in place of
+	// a SQLite file that does not exist, so that `migrate --dry-run` can
+	// plan against an empty database without creating the file.
+	MissingSQLiteAsEmpty bool
 }
 
 // Open parses dsn, connects and checks the connection. Its errors never
@@ -38,22 +42,23 @@ func Open(ctx context.Context, dsn string, opts OpenOptions) (*DB, error) {
 		return nil, err
 	}
 	driverDSN := t.DriverDSN
-	if t.Dialect == SQLite && !opts.CreateSQLite {
-		path := sqlitePath(driverDSN)
-		if path != "" && path != ":memory:" {
-			if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-				return nil, fmt.Errorf("%w: SQLite database %s does not exist (create it with: passkeyctl migrate --core)", ErrSchemaNotReady, path)
+	if path := t.SQLitePath; t.Dialect == SQLite && path != ":memory:" && !strings.HasPrefix(path, ":memory:") {
+		_, err := os.Stat(path)
+		switch {
+		case errors.Is(err, os.ErrNotExist) && opts.MissingSQLiteAsEmpty:
+			// Every connection to ":memory:" is a new empty database: one
+			// connection keeps the plan consistent.
+			driverDSN = "file::memory:?" + strings.SplitN(driverDSN, "?", 2)[1]
+			opts.CreateSQLite = true
+		case errors.Is(err, os.ErrNotExist) && !opts.CreateSQLite:
+			return nil, fmt.Errorf("%w: SQLite database %s does not exist (create it with: passkeyctl migrate --core)", ErrSchemaNotReady, path)
+		case errors.Is(err, os.ErrNotExist):
+			if _, err := os.Stat(filepath.Dir(path)); err != nil {
+				return nil, fmt.Errorf("%w: cannot create SQLite database %s: folder %s does not exist", ErrInvalid, path, filepath.Dir(path))
 			}
+		case err != nil:
+			return nil, fmt.Errorf("cannot open SQLite database %s: %v", path, unwrapPathError(err))
 		}
-	}
-	if t.Dialect == Postgres && t.SearchPath != "" {
-		// Prisma's ?schema= selects the PostgreSQL schema; lib/pq sends
-		// unknown parameters as run-time settings at connection start.
-		u, _ := url.Parse(driverDSN)
-		q := u.Query()
-		q.Set("search_path", t.SearchPath)
-		u.RawQuery = q.Encode()
-		driverDSN = u.String()
 	}
 	x, err := sqlx.Open(t.Dialect.DriverName, driverDSN)
 	if err != nil {
@@ -64,6 +69,10 @@ func Open(ctx context.Context, dsn string, opts OpenOptions) (*DB, error) {
 		// One writer at a time is SQLite's rule; a small pool keeps a
 		// streaming read and a write from deadlocking each other.
 		x.SetMaxOpenConns(4)
+		if strings.HasPrefix(driverDSN, "file::memory:") {
+			x.SetMaxOpenConns(1)
+			x.SetConnMaxIdleTime(0)
+		}
 	}
 	pingCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
@@ -99,10 +108,10 @@ type scrubbedError struct {
 func (e *scrubbedError) Error() string { return e.msg }
 func (e *scrubbedError) Unwrap() error { return e.err }
 
-func sqlitePath(driverDSN string) string {
-	p := strings.TrimPrefix(driverDSN, "file:")
-	if i := strings.IndexByte(p, '?'); i >= 0 {
-		p = p[:i]
+func unwrapPathError(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
 	}
-	return p
+	return err
 }
