@@ -242,7 +242,8 @@ func readCredentialIDs(path string, stdin io.Reader) ([]string, error) {
 			continue
 		}
 		if _, err := db.CredentialIDCandidates(line); err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", name, n, err)
+			// ErrInvalid leads so the printed line starts with the place.
+			return nil, fmt.Errorf("%w: %s:%d: %s", db.ErrInvalid, name, n, strings.TrimPrefix(err.Error(), db.ErrInvalid.Error()+": "))
 		}
 		ids = append(ids, line)
 	}
