@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"github.com/passkeyctl/passkeyctl/internal/ceremony/softauth"
 	"io"
 	"net/http"
 	"sync"
@@ -193,14 +194,14 @@ func reply(t *testing.T, b []byte) apiReply {
 
 // enrol runs a whole registration with the software authenticator, as the
 // page does, and returns the finish reply.
-func (r *running) enrol(a *softAuthenticator) (int, apiReply) {
+func (r *running) enrol(a *softauth.Authenticator) (int, apiReply) {
 	r.t.Helper()
 	st, opts := r.post("api/begin", []byte("{}"))
 	if st != http.StatusOK {
 		r.t.Fatalf("begin: %d %s", st, opts)
 	}
-	a.origin = r.Origins()[0]
-	resp, err := a.create(opts)
+	a.Origin = r.Origins()[0]
+	resp, err := a.Create(opts)
 	if err != nil {
 		r.t.Fatalf("authenticator: %v", err)
 	}
@@ -209,14 +210,14 @@ func (r *running) enrol(a *softAuthenticator) (int, apiReply) {
 }
 
 // test runs a whole authentication with the software authenticator.
-func (r *running) test(a *softAuthenticator) (int, apiReply) {
+func (r *running) test(a *softauth.Authenticator) (int, apiReply) {
 	r.t.Helper()
 	st, opts := r.post("api/begin", []byte("{}"))
 	if st != http.StatusOK {
 		r.t.Fatalf("begin: %d %s", st, opts)
 	}
-	a.origin = r.Origins()[0]
-	resp, err := a.get(opts)
+	a.Origin = r.Origins()[0]
+	resp, err := a.Get(opts)
 	if err != nil {
 		r.t.Fatalf("authenticator: %v", err)
 	}
@@ -236,4 +237,14 @@ func challengeOf(t *testing.T, opts []byte) string {
 		t.Fatalf("no challenge in %s (%v)", opts, err)
 	}
 	return o.PublicKey.Challenge
+}
+
+// newSoft returns a software authenticator with a fresh key of alg.
+func newSoft(t testing.TB, alg int64) *softauth.Authenticator {
+	t.Helper()
+	a, err := softauth.New(alg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
 }

@@ -102,7 +102,9 @@ func New(cfg Config, store Store) (*Server, error) {
 	if store == nil {
 		return nil, configErr("no store")
 	}
-	s := &Server{cfg: cfg, store: store, done: make(chan outcome, 1)}
+	// Serve restarts the deadline; setting it here keeps a Server that is
+	// driven without Serve (tests) from expiring at once.
+	s := &Server{cfg: cfg, store: store, done: make(chan outcome, 1), deadline: cfg.Now().Add(cfg.Timeout)}
 	var tlsConfig *tls.Config
 	if cfg.TLSCert != "" {
 		pair, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"github.com/passkeyctl/passkeyctl/internal/ceremony/softauth"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -17,7 +18,7 @@ func TestServer_enrolAndTest(t *testing.T) {
 	for _, alg := range []int64{-8, -7, -257} {
 		t.Run(algName(alg), func(t *testing.T) {
 			st := newMemStore()
-			a := newSoftAuthenticator(t, alg)
+			a := newSoft(t, alg)
 
 			r := start(t, testConfig(ModeEnroll), st)
 			code, rep := r.enrol(a)
@@ -28,10 +29,10 @@ func TestServer_enrolAndTest(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Serve: %v", err)
 			}
-			if !bytes.Equal(res.CredentialID, a.credID) || res.UserID != "u-alice" || res.Mode != ModeEnroll {
+			if !bytes.Equal(res.CredentialID, a.CredID) || res.UserID != "u-alice" || res.Mode != ModeEnroll {
 				t.Fatalf("result %+v", res)
 			}
-			if len(st.saved) != 1 || !bytes.Equal(st.saved[0].PublicKey, a.coseKey()) || !st.saved[0].BackupEligible || !st.saved[0].BackupState {
+			if len(st.saved) != 1 || !bytes.Equal(st.saved[0].PublicKey, a.COSEKey()) || !st.saved[0].BackupEligible || !st.saved[0].BackupState {
 				t.Fatalf("saved %+v", st.saved)
 			}
 			if got := strings.Join(st.saved[0].Transports, ","); got != "hybrid,internal" {
@@ -39,8 +40,8 @@ func TestServer_enrolAndTest(t *testing.T) {
 			}
 			// The user handle is 64 lower-case hex characters, as Auth.js
 			// makes it.
-			if len(a.userHandle) != 64 || strings.Trim(string(a.userHandle), "0123456789abcdef") != "" {
-				t.Errorf("user handle %q", a.userHandle)
+			if len(a.UserHandle) != 64 || strings.Trim(string(a.UserHandle), "0123456789abcdef") != "" {
+				t.Errorf("user handle %q", a.UserHandle)
 			}
 
 			cfg := testConfig(ModeTest)
@@ -54,7 +55,7 @@ func TestServer_enrolAndTest(t *testing.T) {
 			if err != nil || res.Counter != 1 || res.Mode != ModeTest {
 				t.Fatalf("Serve: %+v %v", res, err)
 			}
-			if c, _ := st.Find(context.Background(), a.credID); c.Counter != 1 {
+			if c, _ := st.Find(context.Background(), a.CredID); c.Counter != 1 {
 				t.Errorf("stored counter %d, want 1", c.Counter)
 			}
 		})
@@ -172,7 +173,7 @@ func TestServer_requestChecks(t *testing.T) {
 		})
 	}
 	// None of it ended the ceremony.
-	if code, _ := r.enrol(newSoftAuthenticator(t, -7)); code != 200 {
+	if code, _ := r.enrol(newSoft(t, -7)); code != 200 {
 		t.Fatalf("enrol after the checks: %d", code)
 	}
 }
@@ -268,9 +269,9 @@ func TestServer_oneCeremonyOnly(t *testing.T) {
 		t.Fatalf("finish before begin: %d %s", code, rep)
 	}
 	_, opts := r.post("api/begin", []byte("{}"))
-	a := newSoftAuthenticator(t, -8)
-	a.origin = r.Origins()[0]
-	answer, err := a.create(opts)
+	a := newSoft(t, -8)
+	a.Origin = r.Origins()[0]
+	answer, err := a.Create(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -307,9 +308,9 @@ func TestServer_oldChallengeRejected(t *testing.T) {
 	if challengeOf(t, first) == challengeOf(t, second) {
 		t.Fatal("challenge reused")
 	}
-	a := newSoftAuthenticator(t, -7)
-	a.origin = r.Origins()[0]
-	answer, _ := a.create(first)
+	a := newSoft(t, -7)
+	a.Origin = r.Origins()[0]
+	answer, _ := a.Create(first)
 	if code, b := r.post("api/finish", answer); code != http.StatusUnprocessableEntity {
 		t.Fatalf("stale answer: %d %s", code, b)
 	}
@@ -345,9 +346,9 @@ func TestServer_challengeExpires(t *testing.T) {
 	cfg.Now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	r := start(t, cfg, newMemStore())
 	_, opts := r.post("api/begin", []byte("{}"))
-	a := newSoftAuthenticator(t, -7)
-	a.origin = r.Origins()[0]
-	answer, _ := a.create(opts)
+	a := newSoft(t, -7)
+	a.Origin = r.Origins()[0]
+	answer, _ := a.Create(opts)
 	mu.Lock()
 	now = now.Add(cfg.Timeout + time.Second)
 	mu.Unlock()
@@ -371,7 +372,7 @@ func TestServer_browserErrorAllowsRetry(t *testing.T) {
 	if logs := r.logs.String(); !strings.Contains(logs, "NotAllowedError") || strings.Contains(logs, "\x1b") {
 		t.Errorf("log %q", logs)
 	}
-	if code, rep := r.enrol(newSoftAuthenticator(t, -8)); code != 200 {
+	if code, rep := r.enrol(newSoft(t, -8)); code != 200 {
 		t.Fatalf("retry: %d %+v", code, rep)
 	}
 	if _, err := r.wait(); err != nil {
@@ -383,17 +384,17 @@ func TestServer_browserErrorAllowsRetry(t *testing.T) {
 // authenticator twice.
 func TestServer_excludedCredentialRefused(t *testing.T) {
 	st := newMemStore()
-	a := newSoftAuthenticator(t, -7)
-	st.creds[string(a.credID)] = StoredCredential{ID: a.credID, UserID: "u-alice"}
+	a := newSoft(t, -7)
+	st.creds[string(a.CredID)] = StoredCredential{ID: a.CredID, UserID: "u-alice"}
 	r := start(t, testConfig(ModeEnroll), st)
 	_, opts := r.post("api/begin", []byte("{}"))
-	a.origin = r.Origins()[0]
-	if _, err := a.create(opts); !errors.Is(err, errExcluded) {
+	a.Origin = r.Origins()[0]
+	if _, err := a.Create(opts); !errors.Is(err, softauth.ErrExcluded) {
 		t.Fatalf("authenticator not excluded: %v", err)
 	}
 	// Forge the answer without the exclusion check.
 	opts = bytes.Replace(opts, []byte("excludeCredentials"), []byte("ignored"), 1)
-	answer, err := a.create(opts)
+	answer, err := a.Create(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -411,8 +412,8 @@ func TestServer_excludedCredentialRefused(t *testing.T) {
 
 // Auth.js requires user verification, at registration and sign-in.
 func TestServer_userVerificationRequired(t *testing.T) {
-	a := newSoftAuthenticator(t, -8)
-	a.uv = false
+	a := newSoft(t, -8)
+	a.UV = false
 	r := start(t, testConfig(ModeEnroll), newMemStore())
 	code, rep := r.enrol(a)
 	if code != http.StatusUnprocessableEntity || !strings.Contains(rep.Message, "did not verify you") {
@@ -426,11 +427,11 @@ func TestServer_userVerificationRequired(t *testing.T) {
 // An answer made for another origin fails, even with a valid signature.
 func TestServer_wrongOriginInClientData(t *testing.T) {
 	st := newMemStore()
-	a := newSoftAuthenticator(t, -7)
+	a := newSoft(t, -7)
 	r := start(t, testConfig(ModeEnroll), st)
 	_, opts := r.post("api/begin", []byte("{}"))
-	a.origin = "http://localhost:1"
-	answer, _ := a.create(opts)
+	a.Origin = "http://localhost:1"
+	answer, _ := a.Create(opts)
 	code, b := r.post("api/finish", answer)
 	if code != http.StatusUnprocessableEntity || !strings.Contains(reply(t, b).Message, "address") {
 		t.Fatalf("%d %s", code, b)

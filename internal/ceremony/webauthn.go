@@ -252,7 +252,7 @@ func (s *Server) finishTest(ctx context.Context, p *pending, body []byte) (Resul
 	if err != nil {
 		switch {
 		case errors.Is(err, ErrUnknownCredential):
-			return Result{}, s.fail(http.StatusNotFound, "This passkey is not registered in the app's database, so the app would refuse it.", fmt.Errorf("passkey %s is not in the database (Auth.js looks it up by credentialID = %s)", base64.RawURLEncoding.EncodeToString(raw), id))
+			return Result{}, s.fail(http.StatusNotFound, "This passkey is not registered in the app's database, so the app would refuse it.", fmt.Errorf("%w: no Authenticator row has credentialID %s, where Auth.js looks for the browser's passkey %s", ErrUnknownCredential, id, base64.RawURLEncoding.EncodeToString(raw)))
 		case errors.Is(err, ErrUnusable):
 			return Result{}, s.fail(http.StatusConflict, "This passkey is in the database, but the app could not sign in with it. The terminal running passkeyctl shows why.", err)
 		}
