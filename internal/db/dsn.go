@@ -113,7 +113,10 @@ func ParseDSN(raw string) (Target, error) {
 func parsePostgres(raw, redacted string) (Target, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return Target{}, fmt.Errorf("%w: cannot parse PostgreSQL DSN %q", ErrInvalid, redacted)
+		// Neither the DSN nor url.Parse's reason is shown: a password with
+		// raw special characters is what usually breaks parsing, and either
+		// could quote part of it.
+		return Target{}, fmt.Errorf("%w: cannot parse PostgreSQL DSN %s://...: use postgres://USER:PASSWORD@HOST:PORT/DB and percent-encode special characters in the user name and password (@ as %%40, / as %%2F, ? as %%3F, # as %%23, %% as %%25)", ErrInvalid, strings.ToLower(u0scheme(raw)))
 	}
 	q := u.Query()
 	searchPath := q.Get("schema")
@@ -150,7 +153,7 @@ func parsePostgres(raw, redacted string) (Target, error) {
 func parseMySQL(raw, redacted string) (Target, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return Target{}, fmt.Errorf("%w: cannot parse MySQL DSN %q", ErrInvalid, redacted)
+		return Target{}, fmt.Errorf("%w: cannot parse MySQL DSN %s://...: use mysql://USER:PASSWORD@HOST:PORT/DB and percent-encode special characters in the user name and password (@ as %%40, / as %%2F, ? as %%3F, # as %%23, %% as %%25)", ErrInvalid, strings.ToLower(u0scheme(raw)))
 	}
 	cfg := mysql.NewConfig()
 	if u.User != nil {
@@ -206,6 +209,12 @@ func parseMySQL(raw, redacted string) (Target, error) {
 		}
 	}
 	return Target{Dialect: MySQL, DriverDSN: cfg.FormatDSN(), Redacted: redacted, passwords: passwordForms(cfg.Passwd, rawPassword(raw))}, nil
+}
+
+// u0scheme is the DSN's scheme, the part before the first ":".
+func u0scheme(raw string) string {
+	scheme, _, _ := strings.Cut(raw, ":")
+	return scheme
 }
 
 // mysqlTLSMode maps the MySQL client's --ssl-mode values (and mysql2's

@@ -2,6 +2,7 @@ package db_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -690,4 +691,80 @@ func tableName(d *db.DB, name string) string {
 		return "public." + name
 	}
 	return name
+}
+
+// The rows a real Auth.js (Prisma adapter) wrote at registration insert
+// unchanged into the table `passkeyctl migrate` creates next to core tables
+// made by Auth.js's own Prisma schema, and read back identical.
+func TestMigrate_authjsFixtureRowsInsertUnchanged(t *testing.T) {
+	b, err := os.ReadFile("testdata/authjs-registration-postgres.json")
+	if err != nil {
+		if b, err = os.ReadFile("/work/shared/fixtures/authjs-registration-postgres.json"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var f struct {
+		Registration struct {
+			RowsWritten map[string][]map[string]any `json:"rowsWritten"`
+		} `json:"registration"`
+	}
+	if err := json.Unmarshal(b, &f); err != nil {
+		t.Fatal(err)
+	}
+	rows := f.Registration.RowsWritten
+	dbtest.ForEach(t, func(t *testing.T, dsn string) {
+		d := dbtest.Open(t, dsn)
+		loadDDL(t, d, "prisma", false)
+		migRun(t, d, db.MigrateOptions{})
+		s := migDetect(t, d)
+		for _, table := range []string{"User", "Account", "Authenticator"} {
+			row := rows[table][0]
+			var cols, marks []string
+			var args []any
+			for k, v := range row {
+				if n, ok := v.(float64); ok {
+					v = int64(n)
+				}
+				cols, marks, args = append(cols, d.Q(k)), append(marks, "?"), append(args, v)
+			}
+			// What Prisma fills on the client, which the fixture leaves
+			// out: the MySQL docs schema's Account.id, and updatedAt.
+			tbl := map[string]*db.Table{"User": s.User, "Account": s.Account, "Authenticator": s.Authenticator}[table]
+			for _, extra := range []string{"id", "updatedAt"} {
+				if _, given := row[extra]; !given && tbl.NeedsValue(extra) {
+					cols, marks = append(cols, d.Q(extra)), append(marks, "?")
+					if extra == "id" {
+						args = append(args, "cmwvgemvd0001l07dacc00001")
+					} else {
+						args = append(args, time.Now().UTC())
+					}
+				}
+			}
+			if table == "Authenticator" && len(cols) != 8 {
+				t.Fatalf("the Authenticator row needed extra columns: %v", cols)
+			}
+			q := "INSERT INTO " + d.Q(table) + " (" + strings.Join(cols, ", ") + ") VALUES (" + strings.Join(marks, ", ") + ")"
+			if _, err := d.X.ExecContext(ctx, d.Dialect.Rebind(q), args...); err != nil {
+				t.Fatalf("insert the fixture's %s row: %v", table, err)
+			}
+		}
+		want := rows["Authenticator"][0]
+		var got struct {
+			CredentialID, UserID, ProviderAccountID, PublicKey, DeviceType string
+			Counter                                                        int64
+			BackedUp                                                       bool
+			Transports                                                     *string
+		}
+		err := d.X.QueryRowContext(ctx, `SELECT `+d.Q("credentialID")+`, `+d.Q("userId")+`, `+d.Q("providerAccountId")+`, `+d.Q("credentialPublicKey")+`, `+
+			d.Q("credentialDeviceType")+`, `+d.Q("counter")+`, `+d.Q("credentialBackedUp")+`, `+d.Q("transports")+` FROM `+d.Q("Authenticator")).
+			Scan(&got.CredentialID, &got.UserID, &got.ProviderAccountID, &got.PublicKey, &got.DeviceType, &got.Counter, &got.BackedUp, &got.Transports)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.CredentialID != want["credentialID"] || got.UserID != want["userId"] || got.ProviderAccountID != want["providerAccountId"] ||
+			got.PublicKey != want["credentialPublicKey"] || got.DeviceType != want["credentialDeviceType"] ||
+			float64(got.Counter) != want["counter"] || got.BackedUp != want["credentialBackedUp"] || got.Transports == nil || *got.Transports != want["transports"] {
+			t.Errorf("read back %+v, want %v", got, want)
+		}
+	})
 }

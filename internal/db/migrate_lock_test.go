@@ -1,0 +1,189 @@
+package db_test
+
+import (
+	"database/sql"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/passkeyctl/passkeyctl/internal/db"
+	"github.com/passkeyctl/passkeyctl/internal/db/dbtest"
+)
+
+// holdMigrationLock takes the lock a running migrate would hold, from
+// another connection, until the test ends.
+func holdMigrationLock(t *testing.T, dsn string) {
+	t.Helper()
+	other := dbtest.Open(t, dsn)
+	conn, err := other.X.Connx(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	switch other.Dialect {
+	case db.Postgres:
+		// The session-level lock conflicts with migrate's transaction-level
+		// lock on the same key.
+		q := strings.Replace(db.PGLockSQL, "pg_advisory_xact_lock", "pg_advisory_lock", 1)
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	case db.MySQL:
+		var got sql.NullInt64
+		if err := conn.QueryRowContext(ctx, `SELECT GET_LOCK(`+db.MySQLLockName+`, 0)`).Scan(&got); err != nil || got.Int64 != 1 {
+			t.Fatalf("GET_LOCK: %v %v", got, err)
+		}
+	case db.SQLite:
+		tx, err := conn.BeginTx(ctx, nil) // BEGIN IMMEDIATE: the write lock
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { tx.Rollback() })
+	}
+}
+
+// Another migrate holding the lock makes migrate give up after
+// --lock-timeout with ErrLocked and a message that says what to do.
+func TestMigrate_lockTimeout(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, dsn string) {
+		d := dbtest.Open(t, dsn)
+		migRun(t, d, db.MigrateOptions{Core: true}) // the SQLite file must exist before the lock is taken
+		dbtest.Exec(t, d, "DROP TABLE "+d.Q("Authenticator"))
+		holdMigrationLock(t, dsn)
+		start := time.Now()
+		_, err := d.Migrate(ctx, migrations(t, d), db.MigrateOptions{LockTimeout: time.Second})
+		took := time.Since(start)
+		if !errors.Is(err, db.ErrLocked) {
+			t.Fatalf("err %v, want ErrLocked", err)
+		}
+		if !strings.Contains(err.Error(), "--lock-timeout") || !strings.Contains(err.Error(), "1s") {
+			t.Errorf("message %q does not say which timeout to raise", err)
+		}
+		if took < 900*time.Millisecond || took > 10*time.Second {
+			t.Errorf("gave up after %v, want about 1s", took)
+		}
+		if slices.Contains(migTables(t, d), tableName(d, "Authenticator")) {
+			t.Error("the table was created without the lock")
+		}
+	})
+}
+
+// A run interrupted after its first statement (a crash, a killed process,
+// a lost connection), then re-run, converges to the right schema without a
+// manual step. On MySQL the DDL has committed; elsewhere it rolled back.
+func TestMigrate_crashThenRerun(t *testing.T) {
+	crash := errors.New("simulated crash")
+	for _, c := range []struct {
+		name    string
+		core    bool
+		crashAt string
+	}{
+		{"authenticator", false, "CREATE TABLE"},
+		{"core_after_User", true, "User"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dbtest.ForEach(t, func(t *testing.T, dsn string) {
+				d := dbtest.Open(t, dsn)
+				if !c.core {
+					loadDDL(t, d, "prisma", false)
+				}
+				var ran []string
+				opts := db.WithAfterStatement(db.MigrateOptions{Core: c.core}, func(stmt string) error {
+					ran = append(ran, stmt)
+					if strings.Contains(firstLineOf(stmt), c.crashAt) {
+						return crash
+					}
+					return nil
+				})
+				if _, err := d.Migrate(ctx, migrations(t, d), opts); !errors.Is(err, crash) {
+					t.Fatalf("err %v, want the simulated crash", err)
+				}
+				if len(ran) != 1 {
+					t.Fatalf("crashed after %d statements, want 1: %q", len(ran), ran)
+				}
+				tablesAfterCrash := migTables(t, d)
+				wantTable := tableName(d, "User")
+				if !c.core {
+					wantTable = tableName(d, "Authenticator")
+				}
+				if committed := slices.Contains(tablesAfterCrash, wantTable); committed != (d.Dialect == db.MySQL) {
+					t.Errorf("after the crash %s exists = %v; MySQL DDL commits, PostgreSQL and SQLite roll back", wantTable, committed)
+				}
+
+				res := migRun(t, d, db.MigrateOptions{Core: c.core})
+				st := migStatus(t, d)
+				if !st.UpToDate() || st.Variant != db.VariantCurrent {
+					t.Fatalf("after the re-run: %+v (result %+v)", st, res)
+				}
+				for _, w := range st.Warnings {
+					// Prisma's MySQL Account table is narrow; the
+					// Authenticator table must not be.
+					if strings.Contains(w.Message, "Authenticator") {
+						t.Errorf("warning %+v", w)
+					}
+				}
+				s := migDetect(t, d)
+				if d.Dialect == db.MySQL {
+					// The table the crashed run created is the wide one.
+					if c, _ := s.Authenticator.Column("credentialID"); c.MaxLength != db.MaxCredentialIDChars {
+						t.Errorf("credentialID %s", c.FullType)
+					}
+				}
+				want := []string{"0001_authenticator.sql=applied"}
+				if c.core {
+					want = append(want, "core.sql=applied")
+				}
+				if d.Dialect == db.MySQL && !c.core {
+					// The crashed run's table is adopted: recorded, not
+					// created twice.
+					want[0] = "0001_authenticator.sql=adopted"
+				}
+				if got := migHistoryKinds(migHistory(t, d)); !slices.Equal(got, want) {
+					t.Errorf("history %v, want %v", got, want)
+				}
+				if c.core {
+					for _, name := range []string{"User", "Account", "Session", "VerificationToken"} {
+						if !slices.Contains(migTables(t, d), tableName(d, name)) {
+							t.Errorf("%s missing", name)
+						}
+					}
+				}
+			})
+		})
+	}
+}
+
+func firstLineOf(s string) string {
+	l, _, _ := strings.Cut(s, "\n")
+	return l
+}
+
+// The SQLite DSN makes every write transaction BEGIN IMMEDIATE (the
+// _txlock parameter of modernc.org/sqlite): a second writer waits at BEGIN
+// for the busy timeout and fails there, rather than starting, reading, and
+// failing to upgrade half-way.
+func TestSQLite_beginImmediate(t *testing.T) {
+	dsn := dbtest.New(t, "sqlite")
+	a := dbtest.Open(t, dsn)
+	b := dbtest.Open(t, dsn+"?_pragma=busy_timeout(200)")
+	dbtest.Exec(t, a, `CREATE TABLE t (x INTEGER)`)
+	txA, err := a.X.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer txA.Rollback()
+	start := time.Now()
+	txB, err := b.X.BeginTx(ctx, nil)
+	if err == nil {
+		txB.Rollback()
+		t.Fatal("a second BEGIN succeeded while the first transaction held nothing but its BEGIN: the transaction is DEFERRED")
+	}
+	if !strings.Contains(err.Error(), "database is locked") && !strings.Contains(err.Error(), "SQLITE_BUSY") {
+		t.Fatalf("err %v, want SQLITE_BUSY", err)
+	}
+	if took := time.Since(start); took < 150*time.Millisecond {
+		t.Errorf("gave up after %v; the busy timeout is 200ms", took)
+	}
+}
