@@ -130,6 +130,13 @@ type Schema struct {
 	// Warnings are narrow columns, case-insensitive collations and other
 	// problems that do not block adoption.
 	Warnings []Warning
+	// App is the application commands work on (--schema, else the one
+	// whose tables exist); Apps lists every app whose tables were found.
+	App  App
+	Apps []App
+	// BetterAuth describes Better Auth's tables when the database has them
+	// (betterauth.go).
+	BetterAuth *BetterAuthSchema
 }
 
 // Table names for each naming.
@@ -151,9 +158,13 @@ func (s *Schema) TableNames() (user, account, session, verificationToken, authen
 const MaxCredentialIDChars = 1364
 
 // Detect introspects the database and returns the one Schema value later
-// commands use.
+// commands use, with d.SchemaOptions (--schema, --tables) applied.
 func (d *DB) Detect(ctx context.Context) (*Schema, error) {
-	return detect(ctx, d.Dialect, d.X)
+	s, err := detect(ctx, d.Dialect, d.X)
+	if err != nil {
+		return nil, err
+	}
+	return d.detectWith(ctx, s, d.SchemaOptions)
 }
 
 func detect(ctx context.Context, dia *Dialect, q sqlx.QueryerContext) (*Schema, error) {
@@ -164,8 +175,9 @@ func detect(ctx context.Context, dia *Dialect, q sqlx.QueryerContext) (*Schema, 
 	s := &Schema{Dialect: dia.Name, Naming: NamingPrisma}
 	// Prisma naming wins when both exist: "User" is unambiguous, while a
 	// lower-case "user" may be another app's (Better Auth's) table.
-	if !slices.Contains(tables, "User") && slices.Contains(tables, "user") &&
-		(slices.Contains(tables, "authenticator") || slices.Contains(tables, "account") && !slices.Contains(tables, "Account")) {
+	if drizzle, err := isDrizzleAuthjs(ctx, dia, q, tables); err != nil {
+		return nil, err
+	} else if drizzle {
 		s.Naming = NamingDrizzle
 	}
 	userName, accountName, sessionName, vtName, authName := s.Naming.tableNames()
@@ -195,6 +207,13 @@ func detect(ctx context.Context, dia *Dialect, q sqlx.QueryerContext) (*Schema, 
 		}
 	}
 	s.classify()
+	if err := s.detectBetterAuth(ctx, dia, q, tables, SchemaOptions{}); err != nil {
+		return nil, err
+	}
+	s.App = AppAuthjs
+	if len(s.Apps) == 1 {
+		s.App = s.Apps[0]
+	}
 	return s, nil
 }
 

@@ -21,6 +21,9 @@ type DB struct {
 	X       *sqlx.DB
 	Dialect *Dialect
 	Target  Target
+	// SchemaOptions overrides schema detection (--schema, --tables); the
+	// zero value detects.
+	SchemaOptions SchemaOptions
 }
 
 // OpenOptions tunes Open.

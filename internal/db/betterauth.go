@@ -1,0 +1,1231 @@
+package db
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// App is the application whose tables passkeyctl reads and writes.
+type App string
+
+const (
+	// AppAuthjs is Auth.js (NextAuth v5): Authenticator + Account rows.
+	AppAuthjs App = "authjs"
+	// AppBetterAuth is Better Auth's passkey plugin: one passkey row.
+	AppBetterAuth App = "better-auth"
+)
+
+// ParseApp parses the --schema value: "authjs", "better-auth" or "" (detect).
+func ParseApp(s string) (App, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "":
+		return "", nil
+	case "authjs", "auth.js", "nextauth":
+		return AppAuthjs, nil
+	case "better-auth", "betterauth":
+		return AppBetterAuth, nil
+	}
+	return "", fmt.Errorf("%w: --schema %q: use authjs or better-auth", ErrInvalid, s)
+}
+
+// SchemaOptions overrides what Detect would find: the --schema and --tables
+// flags. The zero value detects everything.
+type SchemaOptions struct {
+	// App chooses the application when the database holds the tables of
+	// both, or forces one.
+	App App
+	// PasskeyTable and UserTable name Better Auth tables that the app
+	// renamed (modelName in its config).
+	PasskeyTable, UserTable string
+}
+
+// ParseTables parses the --tables value "passkey=NAME,user=NAME".
+func ParseTables(s string, into *SchemaOptions) error {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil
+	}
+	for _, part := range strings.Split(s, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
+		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+		if !ok || v == "" {
+			return fmt.Errorf("%w: --tables %q: want MODEL=TABLE pairs such as passkey=passkeys,user=users", ErrInvalid, s)
+		}
+		switch k {
+		case "passkey":
+			into.PasskeyTable = v
+		case "user":
+			into.UserTable = v
+		default:
+			return fmt.Errorf("%w: --tables: unknown model %q (known: passkey, user)", ErrInvalid, k)
+		}
+	}
+	return nil
+}
+
+// BetterAuthNaming is how an app named Better Auth's columns.
+type BetterAuthNaming string
+
+const (
+	// BetterAuthCamel is Better Auth's own migrator and Prisma: publicKey,
+	// credentialID, userId...
+	BetterAuthCamel BetterAuthNaming = "camelCase"
+	// BetterAuthSnake is Better Auth's Drizzle generator: public_key,
+	// credential_id, user_id...
+	BetterAuthSnake BetterAuthNaming = "snake_case"
+)
+
+// IDMode is how Better Auth generates a table's primary key (its
+// advanced.database.generateId option).
+type IDMode string
+
+const (
+	// IDText is the default: 32 random [A-Za-z0-9] characters.
+	IDText IDMode = "text"
+	// IDUUID is generateId: "uuid".
+	IDUUID IDMode = "uuid"
+	// IDInteger is generateId: "serial": the database numbers rows.
+	IDInteger IDMode = "integer"
+)
+
+// TimeForm is how a date column stores a time.
+type TimeForm string
+
+const (
+	// TimeNative is a timestamp / timestamptz / datetime column.
+	TimeNative TimeForm = "timestamp"
+	// TimeISO is ISO 8601 text ("2026-11-25T01:52:45.510Z"): Better Auth on
+	// SQLite.
+	TimeISO TimeForm = "iso-text"
+	// TimeMillis is integer milliseconds since the epoch: Drizzle on
+	// SQLite.
+	TimeMillis TimeForm = "unix-ms"
+)
+
+// BetterAuthPasskeyColumns maps each field of Better Auth's passkey model to
+// the column that holds it; optional fields the table lacks are "".
+type BetterAuthPasskeyColumns struct {
+	ID, Name, PublicKey, UserID, CredentialID, Counter, DeviceType, BackedUp, Transports, CreatedAt, AAGUID string
+}
+
+// BetterAuthUserColumns maps each field of Better Auth's user model to its
+// column; absent optional fields are "".
+type BetterAuthUserColumns struct {
+	ID, Name, Email, EmailVerified, Image, CreatedAt, UpdatedAt string
+}
+
+// BetterAuthSchema is the detected description of a Better Auth app's
+// tables: which table and column holds each field, and how ids and dates
+// are written. Nothing else in passkeyctl guesses Better Auth names.
+type BetterAuthSchema struct {
+	Naming BetterAuthNaming
+	// User, Account and Passkey are nil when absent.
+	User, Account, Passkey *Table
+	// P and U are the column names of the passkey and user tables.
+	P BetterAuthPasskeyColumns
+	U BetterAuthUserColumns
+	// IDMode and UserIDMode are how passkey.id and user.id are generated.
+	IDMode, UserIDMode IDMode
+	// CreatedAt is the form of passkey.createdAt.
+	CreatedAt TimeForm
+	// Candidates lists the tables shaped like the passkey table when there
+	// are several and none was chosen (--tables passkey=NAME).
+	Candidates []string
+	// Drift lists each required passkey column that is missing.
+	Drift []string
+	// Warnings are problems that do not stop passkeyctl: no unique index
+	// on credentialID, a case-insensitive collation, narrow columns.
+	Warnings []Warning
+}
+
+// betterAuthField is one logical field with its camelCase and snake_case
+// column names.
+type betterAuthField struct {
+	camel, snake string
+	required     bool
+}
+
+var (
+	baPasskeyFields = map[string]betterAuthField{
+		"ID":           {"id", "id", true},
+		"Name":         {"name", "name", false},
+		"PublicKey":    {"publicKey", "public_key", true},
+		"UserID":       {"userId", "user_id", true},
+		"CredentialID": {"credentialID", "credential_id", true},
+		"Counter":      {"counter", "counter", true},
+		"DeviceType":   {"deviceType", "device_type", true},
+		"BackedUp":     {"backedUp", "backed_up", true},
+		"Transports":   {"transports", "transports", false},
+		"CreatedAt":    {"createdAt", "created_at", false},
+		"AAGUID":       {"aaguid", "aaguid", false},
+	}
+	baUserFields = map[string]betterAuthField{
+		"ID":            {"id", "id", true},
+		"Name":          {"name", "name", true},
+		"Email":         {"email", "email", true},
+		"EmailVerified": {"emailVerified", "email_verified", true},
+		"Image":         {"image", "image", false},
+		"CreatedAt":     {"createdAt", "created_at", false},
+		"UpdatedAt":     {"updatedAt", "updated_at", false},
+	}
+)
+
+// resolve finds the column of field f in t: camelCase first, then
+// snake_case; "" when absent.
+func (f betterAuthField) resolve(t *Table) string {
+	for _, n := range []string{f.camel, f.snake} {
+		if t.Has(n) {
+			return n
+		}
+	}
+	return ""
+}
+
+// tablesWithColumnSQL finds, in one query per dialect, the tables that have
+// a column named like a credential ID; passkey tables renamed by the app
+// are found without reading every table's columns.
+var tablesWithColumnSQL = map[string]string{
+	"postgres": `SELECT DISTINCT c.table_name FROM information_schema.columns c
+		JOIN information_schema.tables t ON t.table_schema = c.table_schema AND t.table_name = c.table_name AND t.table_type = 'BASE TABLE'
+		WHERE c.table_schema = current_schema() AND c.column_name IN ('credentialID', 'credential_id') ORDER BY 1`,
+	"mysql": `SELECT DISTINCT c.TABLE_NAME FROM information_schema.COLUMNS c
+		JOIN information_schema.TABLES t ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME AND t.TABLE_TYPE = 'BASE TABLE'
+		WHERE c.TABLE_SCHEMA = DATABASE() AND BINARY c.COLUMN_NAME IN ('credentialID', 'credential_id') ORDER BY 1`,
+	"sqlite": `SELECT DISTINCT m.name FROM sqlite_master m JOIN pragma_table_info(m.name) p
+		WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND p.name IN ('credentialID', 'credential_id') ORDER BY 1`,
+}
+
+// loadTable introspects one table.
+func loadTable(ctx context.Context, dia *Dialect, q sqlx.QueryerContext, name string) (*Table, error) {
+	t := &Table{Name: name}
+	var err error
+	if t.Columns, err = dia.listColumns(ctx, q, name); err != nil {
+		return nil, fmt.Errorf("columns of %s: %w", name, err)
+	}
+	if t.Keys, err = dia.listUniqueKeys(ctx, q, name); err != nil {
+		return nil, fmt.Errorf("keys of %s: %w", name, err)
+	}
+	if t.ForeignKeys, err = dia.listForeignKeys(ctx, q, name); err != nil {
+		return nil, fmt.Errorf("foreign keys of %s: %w", name, err)
+	}
+	return t, nil
+}
+
+// isDrizzleAuthjs reports whether lower-case "user"/"account" tables are
+// @auth/drizzle-adapter's. Better Auth also has "user" and "account", so an
+// "account" table counts only with Auth.js's providerAccountId column
+// (Better Auth's has accountId/providerId).
+func isDrizzleAuthjs(ctx context.Context, dia *Dialect, q sqlx.QueryerContext, tables []string) (bool, error) {
+	if slices.Contains(tables, "User") || !slices.Contains(tables, "user") {
+		return false, nil
+	}
+	if slices.Contains(tables, "authenticator") {
+		return true, nil
+	}
+	if !slices.Contains(tables, "account") || slices.Contains(tables, "Account") {
+		return false, nil
+	}
+	cols, err := dia.listColumns(ctx, q, "account")
+	if err != nil {
+		return false, fmt.Errorf("columns of account: %w", err)
+	}
+	return slices.ContainsFunc(cols, func(c Column) bool { return c.Name == "providerAccountId" }), nil
+}
+
+// isBetterAuthAccount reports whether t is Better Auth's account table.
+func isBetterAuthAccount(t *Table) bool {
+	return t != nil && (t.Has("providerId") || t.Has("provider_id")) && (t.Has("accountId") || t.Has("account_id"))
+}
+
+// isBetterAuthPasskey reports whether t has the columns of Better Auth's
+// passkey model (in either naming). Auth.js's Authenticator has
+// credentialPublicKey instead of publicKey and never matches.
+func isBetterAuthPasskey(t *Table) bool {
+	for _, f := range []string{"PublicKey", "CredentialID", "DeviceType", "BackedUp"} {
+		if baPasskeyFields[f].resolve(t) == "" {
+			return false
+		}
+	}
+	return true
+}
+
+// detectBetterAuth fills s.BetterAuth when the database holds Better Auth
+// tables, and s.Apps with every app whose tables were found. tables is
+// the list of the database's tables.
+func (s *Schema) detectBetterAuth(ctx context.Context, dia *Dialect, q sqlx.QueryerContext, tables []string, opts SchemaOptions) error {
+	ba := &BetterAuthSchema{}
+	// The passkey table: the override, else "passkey", else the one table
+	// shaped like it.
+	switch {
+	case opts.PasskeyTable != "":
+		if !slices.Contains(tables, opts.PasskeyTable) {
+			return fmt.Errorf("%w: --tables passkey=%s: no such table", ErrSchemaNotReady, opts.PasskeyTable)
+		}
+		t, err := loadTable(ctx, dia, q, opts.PasskeyTable)
+		if err != nil {
+			return err
+		}
+		ba.Passkey = t
+	case slices.Contains(tables, "passkey"):
+		t, err := loadTable(ctx, dia, q, "passkey")
+		if err != nil {
+			return err
+		}
+		if isBetterAuthPasskey(t) {
+			ba.Passkey = t
+		}
+	}
+	if ba.Passkey == nil && opts.PasskeyTable == "" {
+		var names []string
+		if err := sqlx.SelectContext(ctx, q, &names, tablesWithColumnSQL[dia.Name]); err != nil {
+			return fmt.Errorf("find passkey tables: %w", err)
+		}
+		var found []*Table
+		for _, n := range names {
+			t, err := loadTable(ctx, dia, q, n)
+			if err != nil {
+				return err
+			}
+			if isBetterAuthPasskey(t) {
+				found = append(found, t)
+			}
+		}
+		switch len(found) {
+		case 0:
+		case 1:
+			ba.Passkey = found[0]
+		default:
+			// Reported when a command needs the table, so that commands
+			// that do not (migrate status) still run.
+			for _, t := range found {
+				ba.Candidates = append(ba.Candidates, t.Name)
+			}
+		}
+	}
+	// The user table: the override, else what passkey.userId references,
+	// else "user".
+	userName := opts.UserTable
+	if userName == "" && ba.Passkey != nil {
+		uid := baPasskeyFields["UserID"].resolve(ba.Passkey)
+		for _, fk := range ba.Passkey.ForeignKeys {
+			if len(fk.Columns) == 1 && fk.Columns[0] == uid {
+				userName = fk.RefTable
+			}
+		}
+	}
+	if userName == "" {
+		userName = "user"
+	}
+	if slices.Contains(tables, userName) {
+		t, err := loadTable(ctx, dia, q, userName)
+		if err != nil {
+			return err
+		}
+		ba.User = t
+	} else if opts.UserTable != "" {
+		return fmt.Errorf("%w: --tables user=%s: no such table", ErrSchemaNotReady, opts.UserTable)
+	}
+	if slices.Contains(tables, "account") {
+		t, err := loadTable(ctx, dia, q, "account")
+		if err != nil {
+			return err
+		}
+		if isBetterAuthAccount(t) {
+			ba.Account = t
+		}
+	}
+	authjs := s.Authenticator != nil || (s.User != nil && s.Account != nil)
+	// A Drizzle Auth.js "user" table is not Better Auth's, however its
+	// columns look.
+	if s.User != nil && ba.User != nil && s.User.Name == ba.User.Name && ba.Passkey == nil && ba.Account == nil {
+		ba.User = nil
+	}
+	present := ba.Passkey != nil || ba.Account != nil || len(ba.Candidates) > 0 || opts.App == AppBetterAuth && ba.User != nil
+	s.Apps = nil
+	if authjs {
+		s.Apps = append(s.Apps, AppAuthjs)
+	}
+	if present {
+		s.Apps = append(s.Apps, AppBetterAuth)
+		ba.classify(ctx, dia, q)
+		s.BetterAuth = ba
+	} else {
+		s.BetterAuth = nil
+	}
+	return nil
+}
+
+// classify resolves column names, id modes and date forms, and collects
+// drift and warnings.
+func (ba *BetterAuthSchema) classify(ctx context.Context, dia *Dialect, q sqlx.QueryerContext) {
+	ba.Naming = BetterAuthCamel
+	ba.Drift, ba.Warnings = nil, nil
+	if p := ba.Passkey; p != nil {
+		cols := map[string]*string{
+			"ID": &ba.P.ID, "Name": &ba.P.Name, "PublicKey": &ba.P.PublicKey, "UserID": &ba.P.UserID,
+			"CredentialID": &ba.P.CredentialID, "Counter": &ba.P.Counter, "DeviceType": &ba.P.DeviceType,
+			"BackedUp": &ba.P.BackedUp, "Transports": &ba.P.Transports, "CreatedAt": &ba.P.CreatedAt, "AAGUID": &ba.P.AAGUID,
+		}
+		for _, k := range slices.Sorted(maps.Keys(baPasskeyFields)) {
+			f := baPasskeyFields[k]
+			*cols[k] = f.resolve(p)
+			if *cols[k] == "" && f.required {
+				ba.Drift = append(ba.Drift, fmt.Sprintf("%s.%s: column missing", p.Name, f.camel))
+			}
+		}
+		if ba.P.CredentialID == "credential_id" {
+			ba.Naming = BetterAuthSnake
+		}
+		ba.IDMode = idModeOf(ctx, dia, q, p, ba.P.ID)
+		if c, ok := p.Column(ba.P.CreatedAt); ok {
+			ba.CreatedAt = timeFormOf(dia, c)
+		}
+		ba.Warnings = append(ba.Warnings, ba.passkeyWarnings(dia)...)
+	}
+	if u := ba.User; u != nil {
+		cols := map[string]*string{
+			"ID": &ba.U.ID, "Name": &ba.U.Name, "Email": &ba.U.Email, "EmailVerified": &ba.U.EmailVerified,
+			"Image": &ba.U.Image, "CreatedAt": &ba.U.CreatedAt, "UpdatedAt": &ba.U.UpdatedAt,
+		}
+		for k, f := range baUserFields {
+			*cols[k] = f.resolve(u)
+		}
+		if ba.Passkey == nil && ba.U.EmailVerified == "email_verified" {
+			ba.Naming = BetterAuthSnake
+		}
+		ba.UserIDMode = idModeOf(ctx, dia, q, u, ba.U.ID)
+	}
+}
+
+// passkeyWarnings reports what Better Auth's default passkey table lacks:
+// a unique credentialID, a case-sensitive comparison on MySQL, room for
+// long IDs and RSA keys.
+func (ba *BetterAuthSchema) passkeyWarnings(dia *Dialect) []Warning {
+	p := ba.Passkey
+	var out []Warning
+	if ba.P.CredentialID != "" && !p.IsUnique(ba.P.CredentialID) {
+		idx := p.Name + "_" + ba.P.CredentialID + "_key"
+		fix := fmt.Sprintf("CREATE UNIQUE INDEX %s ON %s (%s);", dia.Quote(idx), dia.Quote(p.Name), dia.Quote(ba.P.CredentialID))
+		out = append(out, Warning{
+			Message: fmt.Sprintf("%s.%s has no unique index (Better Auth's default): nothing in the database stops a duplicate credential; passkeyctl refuses duplicates itself", p.Name, ba.P.CredentialID),
+			FixSQL:  fix,
+		})
+	}
+	if dia != MySQL {
+		return out
+	}
+	if c, ok := p.Column(ba.P.CredentialID); ok {
+		var problems []string
+		if c.MaxLength > 0 && c.MaxLength < MaxBase64URLCredentialIDChars {
+			problems = append(problems, fmt.Sprintf("%s.%s holds %d characters; a credential ID can take %d", p.Name, c.Name, c.MaxLength, MaxBase64URLCredentialIDChars))
+		}
+		if strings.HasSuffix(c.Collation, "_ci") {
+			problems = append(problems, fmt.Sprintf("%s.%s uses the case-insensitive collation %s; base64url is case-sensitive (passkeyctl compares exactly)", p.Name, c.Name, c.Collation))
+		}
+		if len(problems) > 0 {
+			out = append(out, Warning{
+				Message: strings.Join(problems, "; "),
+				FixSQL:  fmt.Sprintf("ALTER TABLE %s MODIFY %s VARCHAR(%d) CHARACTER SET ascii COLLATE ascii_bin NOT NULL;", MySQL.Quote(p.Name), MySQL.Quote(c.Name), MaxBase64URLCredentialIDChars),
+			})
+		}
+	}
+	return out
+}
+
+// MaxBase64URLCredentialIDChars is the longest base64url (unpadded)
+// credential ID: 1023 bytes.
+const MaxBase64URLCredentialIDChars = 1364
+
+// idModeOf tells the id mode of a table's id column: uuid and integer
+// types say it outright; a text column holding UUIDs is uuid mode too (on
+// MySQL and SQLite both modes use a string column).
+func idModeOf(ctx context.Context, dia *Dialect, q sqlx.QueryerContext, t *Table, idCol string) IDMode {
+	c, ok := t.Column(idCol)
+	if !ok {
+		return IDText
+	}
+	switch {
+	case c.Type == "uuid":
+		return IDUUID
+	case typeClass(c) == "integer", c.Type == "serial", c.Type == "bigserial":
+		return IDInteger
+	}
+	var sample sql.NullString
+	query := "SELECT " + dia.Quote(idCol) + " FROM " + dia.Quote(t.Name) + " LIMIT 1"
+	if err := sqlx.GetContext(ctx, q, &sample, query); err == nil && uuidPattern.MatchString(sample.String) {
+		return IDUUID
+	}
+	return IDText
+}
+
+var uuidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+// timeFormOf is how a date column stores times: natively on PostgreSQL and
+// MySQL; on SQLite integer milliseconds (Drizzle) in an integer column and
+// ISO text (Better Auth's Kysely adapter) otherwise.
+func timeFormOf(dia *Dialect, c Column) TimeForm {
+	if dia != SQLite {
+		return TimeNative
+	}
+	if typeClass(c) == "integer" {
+		return TimeMillis
+	}
+	return TimeISO
+}
+
+// isoMillis is JavaScript's Date.toISOString() layout, which Better Auth
+// writes on SQLite.
+const isoMillis = "2006-01-02T15:04:05.000Z"
+
+// timeArg is t in the column's form, for an INSERT argument.
+func timeArg(form TimeForm, t time.Time) any {
+	t = t.UTC().Truncate(time.Millisecond)
+	switch form {
+	case TimeISO:
+		return t.Format(isoMillis)
+	case TimeMillis:
+		return t.UnixMilli()
+	}
+	return t
+}
+
+// scanTime turns a scanned date value of any form into a time; nil for
+// NULL or an unreadable value.
+func scanTime(v any) *time.Time {
+	var t time.Time
+	switch x := v.(type) {
+	case nil:
+		return nil
+	case time.Time:
+		t = x
+	case int64:
+		t = time.UnixMilli(x)
+	case float64:
+		t = time.UnixMilli(int64(x))
+	case []byte:
+		return scanTime(string(x))
+	case string:
+		if n, err := strconv.ParseInt(x, 10, 64); err == nil {
+			t = time.UnixMilli(n)
+			break
+		}
+		var err error
+		for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04:05.999999999Z07:00", "2006-01-02 15:04:05.999999999", "2006-01-02T15:04:05.999999999"} {
+			if t, err = time.Parse(layout, x); err == nil {
+				break
+			}
+		}
+		if err != nil {
+			return nil
+		}
+	default:
+		return nil
+	}
+	t = t.UTC()
+	return &t
+}
+
+// chooseApp applies the --schema choice to a detected schema: an explicit
+// choice wins; a database holding both apps' tables needs one.
+func (s *Schema) chooseApp(opts SchemaOptions) error {
+	switch {
+	case opts.App != "":
+		s.App = opts.App
+	case len(s.Apps) > 1:
+		return fmt.Errorf("%w: this database holds both Auth.js tables (%s) and Better Auth tables (%s): choose one with --schema authjs or --schema better-auth",
+			ErrInvalid, s.authjsTableList(), s.BetterAuth.tableList())
+	case len(s.Apps) == 1:
+		s.App = s.Apps[0]
+	default:
+		s.App = AppAuthjs
+	}
+	if s.App == AppAuthjs && (opts.PasskeyTable != "" || opts.UserTable != "") {
+		return fmt.Errorf("%w: --tables names Better Auth tables; it cannot be used with --schema authjs", ErrInvalid)
+	}
+	return nil
+}
+
+func (s *Schema) authjsTableList() string {
+	var ns []string
+	for _, t := range []*Table{s.User, s.Account, s.Authenticator} {
+		if t != nil {
+			ns = append(ns, t.Name)
+		}
+	}
+	return strings.Join(ns, ", ")
+}
+
+func (ba *BetterAuthSchema) tableList() string {
+	if ba == nil {
+		return ""
+	}
+	var ns []string
+	for _, t := range []*Table{ba.User, ba.Account, ba.Passkey} {
+		if t != nil {
+			ns = append(ns, t.Name)
+		}
+	}
+	return strings.Join(ns, ", ")
+}
+
+// detectWith is Detect with explicit choices: it re-reads the Better Auth
+// tables when they were renamed, then applies the --schema choice.
+func (d *DB) detectWith(ctx context.Context, s *Schema, opts SchemaOptions) (*Schema, error) {
+	if opts.PasskeyTable != "" || opts.UserTable != "" || opts.App == AppBetterAuth {
+		tables, err := d.Dialect.listTables(ctx, d.X)
+		if err != nil {
+			return nil, d.Err("list tables", err)
+		}
+		if err := s.detectBetterAuth(ctx, d.Dialect, d.X, tables, opts); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.chooseApp(opts); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// PasskeyTableReady returns the Better Auth schema when its passkey table
+// exists in a shape passkeyctl can use, else ErrSchemaNotReady or ErrDrift
+// saying how to get there.
+func (s *Schema) PasskeyTableReady() (*BetterAuthSchema, error) {
+	ba := s.BetterAuth
+	if ba != nil && len(ba.Candidates) > 0 {
+		return nil, fmt.Errorf("%w: several tables look like Better Auth's passkey table (%s): choose one with --tables passkey=NAME", ErrInvalid, strings.Join(ba.Candidates, ", "))
+	}
+	if ba == nil || ba.Passkey == nil {
+		return nil, fmt.Errorf("%w: Better Auth's passkey table does not exist: add the passkey plugin to the app and run Better Auth's migrator (npx @better-auth/cli migrate); passkeyctl does not create Better Auth tables", ErrSchemaNotReady)
+	}
+	if len(ba.Drift) > 0 {
+		return nil, fmt.Errorf("%w: table %s lacks columns Better Auth's passkey plugin needs: %s", ErrDrift, ba.Passkey.Name, strings.Join(ba.Drift, "; "))
+	}
+	if ba.User == nil {
+		return nil, fmt.Errorf("%w: Better Auth's user table was not found (name it with --tables user=NAME)", ErrSchemaNotReady)
+	}
+	if ba.U.ID == "" || ba.U.Email == "" {
+		return nil, fmt.Errorf("%w: table %s has no id or email column", ErrDrift, ba.User.Name)
+	}
+	return ba, nil
+}
+
+// BetterAuthPasskey is one row of Better Auth's passkey table, in the
+// encodings Better Auth stores: CredentialID base64url without padding,
+// PublicKey standard padded base64 of the COSE key, Transports
+// comma-joined ("" when the browser sent none, nil for NULL).
+type BetterAuthPasskey struct {
+	// ID is the row's primary key, as text also in integer mode.
+	ID           string
+	Name         *string
+	PublicKey    string
+	UserID       string
+	CredentialID string
+	Counter      int64
+	DeviceType   string
+	BackedUp     bool
+	Transports   *string
+	CreatedAt    *time.Time
+	AAGUID       *string
+}
+
+// BetterAuthPasskeyRow is a passkey with its owner, as read for list and
+// export. User fields are nil when the user row is missing.
+type BetterAuthPasskeyRow struct {
+	BetterAuthPasskey
+	Email         *string
+	UserName      *string
+	EmailVerified bool
+	// UserFound is false when no user row has the passkey's userId.
+	UserFound bool
+}
+
+// StatusNoUser is the status of a passkey whose user row is missing: no
+// app can sign anyone in with it.
+const StatusNoUser = "no-user"
+
+// Status is the passkey's status as `list` shows it.
+func (r BetterAuthPasskeyRow) Status() string {
+	if !r.UserFound {
+		return StatusNoUser
+	}
+	if _, err := KeyAlgorithm(r.PublicKey); err != nil {
+		return StatusBadPublicKey
+	}
+	return StatusOK
+}
+
+// baPasskeySelect is the SELECT list of a passkey row joined with its
+// user, in the order scan expects.
+func (d *DB) baPasskeySelect(ba *BetterAuthSchema) string {
+	q := d.Q
+	p := func(c string) string {
+		if c == "" {
+			return "NULL"
+		}
+		return "p." + q(c)
+	}
+	u := func(c string) string {
+		if c == "" {
+			return "NULL"
+		}
+		return "u." + q(c)
+	}
+	emailVerified := "NULL"
+	if ba.U.EmailVerified != "" {
+		emailVerified = u(ba.U.EmailVerified)
+	}
+	cols := []string{p(ba.P.ID), p(ba.P.Name), p(ba.P.PublicKey), p(ba.P.UserID), p(ba.P.CredentialID), p(ba.P.Counter),
+		p(ba.P.DeviceType), p(ba.P.BackedUp), p(ba.P.Transports), p(ba.P.CreatedAt), p(ba.P.AAGUID),
+		u(ba.U.ID), u(ba.U.Email), u(ba.U.Name), emailVerified}
+	return "SELECT " + strings.Join(cols, ", ") + " FROM " + q(ba.Passkey.Name) + " p LEFT JOIN " + q(ba.User.Name) +
+		" u ON u." + q(ba.U.ID) + " = p." + q(ba.P.UserID)
+}
+
+// baScanner scans rows of baPasskeySelect.
+type baScanner struct {
+	id, userID                   sql.NullString
+	name, publicKey, credID      sql.NullString
+	counter                      sql.NullInt64
+	deviceType, transports       sql.NullString
+	backedUp, emailVerified      sql.NullBool
+	createdAt                    any
+	aaguid, uid, email, userName sql.NullString
+}
+
+func (s *baScanner) dest() []any {
+	return []any{&s.id, &s.name, &s.publicKey, &s.userID, &s.credID, &s.counter, &s.deviceType, &s.backedUp,
+		&s.transports, &s.createdAt, &s.aaguid, &s.uid, &s.email, &s.userName, &s.emailVerified}
+}
+
+func (s *baScanner) row() BetterAuthPasskeyRow {
+	r := BetterAuthPasskeyRow{
+		BetterAuthPasskey: BetterAuthPasskey{
+			ID: s.id.String, Name: nullable(s.name), PublicKey: s.publicKey.String, UserID: s.userID.String,
+			CredentialID: s.credID.String, Counter: s.counter.Int64, DeviceType: s.deviceType.String,
+			BackedUp: s.backedUp.Bool, Transports: nullable(s.transports), CreatedAt: scanTime(s.createdAt),
+			AAGUID: nullable(s.aaguid),
+		},
+		Email: nullable(s.email), UserName: nullable(s.userName), EmailVerified: s.emailVerified.Bool, UserFound: s.uid.Valid,
+	}
+	return r
+}
+
+// BetterAuthListOptions selects the passkeys BetterAuthPasskeys returns.
+type BetterAuthListOptions struct {
+	// UserID limits the listing to one user, compared exactly; "" lists
+	// everyone.
+	UserID string
+	// Limit caps the number of passkeys; 0 means no limit.
+	Limit int
+}
+
+// BetterAuthPasskeys calls fn for each passkey of Better Auth's passkey
+// table with its user, ordered by user id then credential ID. Rows stream
+// from one cursor, so memory stays flat.
+func (d *DB) BetterAuthPasskeys(ctx context.Context, s *Schema, opts BetterAuthListOptions, fn func(BetterAuthPasskeyRow) error) error {
+	ba, err := s.PasskeyTableReady()
+	if err != nil {
+		return err
+	}
+	if opts.Limit < 0 {
+		return fmt.Errorf("%w: negative limit %d", ErrInvalid, opts.Limit)
+	}
+	query := d.baPasskeySelect(ba)
+	var args []any
+	if opts.UserID != "" {
+		query += " WHERE " + d.ExactEq("p."+d.Q(ba.P.UserID))
+		args = append(args, opts.UserID, opts.UserID)
+	}
+	query += " ORDER BY p." + d.Q(ba.P.UserID) + ", p." + d.Q(ba.P.CredentialID)
+	if opts.Limit > 0 {
+		query += fmt.Sprintf(" LIMIT %d", opts.Limit)
+	}
+	return d.eachBetterAuth(ctx, d.X, query, args, fn)
+}
+
+func (d *DB) eachBetterAuth(ctx context.Context, q sqlx.QueryerContext, query string, args []any, fn func(BetterAuthPasskeyRow) error) error {
+	rows, err := q.QueryContext(ctx, d.Dialect.Rebind(query), args...)
+	if err != nil {
+		return d.Err("read passkeys", err)
+	}
+	defer rows.Close()
+	var sc baScanner
+	dst := sc.dest()
+	for rows.Next() {
+		sc.createdAt = nil
+		if err := rows.Scan(dst...); err != nil {
+			return d.Err("read passkeys", err)
+		}
+		if err := fn(sc.row()); err != nil {
+			return err
+		}
+	}
+	return d.Err("read passkeys", rows.Err())
+}
+
+// GetBetterAuthPasskey returns the passkey whose credentialID is
+// credentialID exactly (Better Auth's lookup: the browser's base64url id as
+// sent). ErrNotFound if none; ErrConflict if the table holds it twice.
+func (d *DB) GetBetterAuthPasskey(ctx context.Context, s *Schema, credentialID string) (BetterAuthPasskeyRow, error) {
+	return d.getBetterAuthPasskey(ctx, d.X, s, credentialID)
+}
+
+func (d *DB) getBetterAuthPasskey(ctx context.Context, q sqlx.QueryerContext, s *Schema, credentialID string) (BetterAuthPasskeyRow, error) {
+	ba, err := s.PasskeyTableReady()
+	if err != nil {
+		return BetterAuthPasskeyRow{}, err
+	}
+	query := d.baPasskeySelect(ba) + " WHERE " + d.ExactEq("p."+d.Q(ba.P.CredentialID))
+	var found []BetterAuthPasskeyRow
+	err = d.eachBetterAuth(ctx, q, query, []any{credentialID, credentialID}, func(r BetterAuthPasskeyRow) error {
+		found = append(found, r)
+		return nil
+	})
+	if err != nil {
+		return BetterAuthPasskeyRow{}, err
+	}
+	switch len(found) {
+	case 0:
+		return BetterAuthPasskeyRow{}, fmt.Errorf("credential %s: %w", credentialID, ErrNotFound)
+	case 1:
+		return found[0], nil
+	}
+	ids := make([]string, len(found))
+	for i, r := range found {
+		ids[i] = r.ID
+	}
+	return BetterAuthPasskeyRow{}, fmt.Errorf("credential %s is stored %d times in %s (ids %s); Better Auth uses whichever the database returns first: delete the extra rows: %w",
+		credentialID, len(found), ba.Passkey.Name, strings.Join(ids, ", "), ErrConflict)
+}
+
+// BetterAuthInsertOptions tunes InsertBetterAuthPasskey.
+type BetterAuthInsertOptions struct {
+	// Now is the clock for createdAt; time.Now when nil.
+	Now func() time.Time
+	// Rand is the source of generated ids; crypto/rand when nil.
+	Rand io.Reader
+}
+
+// InsertBetterAuthPasskey stores p as Better Auth's passkey plugin does, in
+// one transaction: it refuses a credential ID already present (compared
+// exactly; the table has no unique index) with ErrConflict, checks the
+// user exists (ErrNotFound), generates p.ID in the table's id mode when
+// empty (the database numbers rows in integer mode) and fills CreatedAt
+// when nil. Transports nil is written as "" (Better Auth's "none"). It
+// returns the row as stored.
+func (d *DB) InsertBetterAuthPasskey(ctx context.Context, s *Schema, p BetterAuthPasskey, opts BetterAuthInsertOptions) (BetterAuthPasskeyRow, error) {
+	ba, err := s.PasskeyTableReady()
+	if err != nil {
+		return BetterAuthPasskeyRow{}, err
+	}
+	if p.Transports == nil {
+		empty := ""
+		p.Transports = &empty
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if p.CreatedAt == nil {
+		t := opts.Now().UTC().Truncate(time.Millisecond)
+		p.CreatedAt = &t
+	}
+	if err := checkBetterAuthPasskey(&p); err != nil {
+		return BetterAuthPasskeyRow{}, err
+	}
+	tx, err := d.X.BeginTxx(ctx, nil)
+	if err != nil {
+		return BetterAuthPasskeyRow{}, d.Err("begin transaction", err)
+	}
+	defer tx.Rollback()
+	if _, err := d.getBetterAuthPasskey(ctx, tx, s, p.CredentialID); err == nil {
+		return BetterAuthPasskeyRow{}, fmt.Errorf("credential %s is already registered (table %s): %w", p.CredentialID, ba.Passkey.Name, ErrConflict)
+	} else if !isNotFound(err) {
+		return BetterAuthPasskeyRow{}, err
+	}
+	if _, err := d.findBetterAuthUser(ctx, tx, ba, p.UserID, true); err != nil {
+		return BetterAuthPasskeyRow{}, fmt.Errorf("passkey owner: %w", err)
+	}
+	w := newBetterAuthWriter(d, ba, opts.Rand)
+	if err := w.insert(ctx, tx, []*BetterAuthPasskey{&p}); err != nil {
+		return BetterAuthPasskeyRow{}, err
+	}
+	if err := tx.Commit(); err != nil {
+		return BetterAuthPasskeyRow{}, d.Err("commit passkey", err)
+	}
+	return d.GetBetterAuthPasskey(ctx, s, p.CredentialID)
+}
+
+// checkBetterAuthPasskey validates a row before it is written.
+func checkBetterAuthPasskey(p *BetterAuthPasskey) error {
+	raw, err := DecodeBase64(p.CredentialID)
+	if err != nil || len(raw) == 0 {
+		return fmt.Errorf("%w: credential ID %q is not base64url", ErrInvalid, p.CredentialID)
+	}
+	if Base64URL(raw) != p.CredentialID {
+		return fmt.Errorf("%w: credential ID %q is not in Better Auth's form (base64url without padding: %s)", ErrInvalid, p.CredentialID, Base64URL(raw))
+	}
+	if p.UserID == "" {
+		return fmt.Errorf("%w: passkey %s has no user", ErrInvalid, p.CredentialID)
+	}
+	if k, err := DecodeBase64(p.PublicKey); err != nil || len(k) == 0 {
+		return fmt.Errorf("%w: public key of %s is not base64", ErrInvalid, p.CredentialID)
+	}
+	if p.DeviceType != "singleDevice" && p.DeviceType != "multiDevice" {
+		return fmt.Errorf("%w: device type %q of %s: want singleDevice or multiDevice", ErrInvalid, p.DeviceType, p.CredentialID)
+	}
+	if p.Counter < 0 || p.Counter > 1<<32-1 {
+		return fmt.Errorf("%w: counter %d of %s is not a 32-bit unsigned signature counter", ErrInvalid, p.Counter, p.CredentialID)
+	}
+	if p.AAGUID != nil {
+		a := strings.ToLower(*p.AAGUID)
+		if !uuidPattern.MatchString(a) {
+			return fmt.Errorf("%w: aaguid %q of %s is not a UUID", ErrInvalid, *p.AAGUID, p.CredentialID)
+		}
+		p.AAGUID = &a
+	}
+	return nil
+}
+
+// betterAuthWriter inserts passkey rows in the table's encodings, many per
+// statement. A nil CreatedAt is written as NULL (a passkey moved from
+// Auth.js, which never stored it).
+type betterAuthWriter struct {
+	d    *DB
+	ba   *BetterAuthSchema
+	rand io.Reader
+}
+
+func newBetterAuthWriter(d *DB, ba *BetterAuthSchema, r io.Reader) *betterAuthWriter {
+	if r == nil {
+		r = rand.Reader
+	}
+	return &betterAuthWriter{d: d, ba: ba, rand: r}
+}
+
+// columns returns the passkey columns an INSERT writes, in order; the id
+// is left to the database in integer mode.
+func (w *betterAuthWriter) columns() []string {
+	c := w.ba.P
+	cols := []string{}
+	if w.ba.IDMode != IDInteger {
+		cols = append(cols, c.ID)
+	}
+	cols = append(cols, c.PublicKey, c.UserID, c.CredentialID, c.Counter, c.DeviceType, c.BackedUp)
+	for _, opt := range []string{c.Name, c.Transports, c.CreatedAt, c.AAGUID} {
+		if opt != "" {
+			cols = append(cols, opt)
+		}
+	}
+	return cols
+}
+
+// values fills p's generated fields and returns its INSERT arguments in
+// the order of columns.
+func (w *betterAuthWriter) values(p *BetterAuthPasskey) ([]any, error) {
+	c := w.ba.P
+	var out []any
+	if w.ba.IDMode != IDInteger {
+		if p.ID == "" {
+			id, err := NewBetterAuthID(w.ba.IDMode, w.rand)
+			if err != nil {
+				return nil, err
+			}
+			p.ID = id
+		}
+		out = append(out, p.ID)
+	}
+	out = append(out, p.PublicKey, p.UserID, p.CredentialID, p.Counter, p.DeviceType, p.BackedUp)
+	if c.Name != "" {
+		out = append(out, nullString(p.Name))
+	}
+	if c.Transports != "" {
+		out = append(out, nullString(p.Transports))
+	}
+	if c.CreatedAt != "" {
+		var v any
+		if p.CreatedAt != nil {
+			v = timeArg(w.ba.CreatedAt, *p.CreatedAt)
+		}
+		out = append(out, v)
+	}
+	if c.AAGUID != "" {
+		out = append(out, nullString(p.AAGUID))
+	}
+	return out, nil
+}
+
+// insert writes ps with multi-row INSERTs on q.
+func (w *betterAuthWriter) insert(ctx context.Context, q sqlx.ExecerContext, ps []*BetterAuthPasskey) error {
+	cols := w.columns()
+	var rows [][]any
+	for _, p := range ps {
+		v, err := w.values(p)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, v)
+	}
+	return w.d.insertRows(ctx, q, w.ba.Passkey.Name, cols, rows, "insert passkey")
+}
+
+// insertRows runs INSERT INTO table (cols) VALUES (...), (...) in chunks
+// that stay under every dialect's placeholder limit.
+func (d *DB) insertRows(ctx context.Context, q sqlx.ExecerContext, table string, cols []string, rows [][]any, what string) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	quoted := make([]string, len(cols))
+	for i, c := range cols {
+		quoted[i] = d.Q(c)
+	}
+	head := "INSERT INTO " + d.Q(table) + " (" + strings.Join(quoted, ", ") + ") VALUES "
+	tuple := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
+	per := max(1, 30000/max(1, len(cols)))
+	for start := 0; start < len(rows); start += per {
+		chunk := rows[start:min(len(rows), start+per)]
+		var sb strings.Builder
+		sb.WriteString(head)
+		args := make([]any, 0, len(chunk)*len(cols))
+		for i, r := range chunk {
+			if i > 0 {
+				sb.WriteString(", ")
+			}
+			sb.WriteString(tuple)
+			args = append(args, r...)
+		}
+		if _, err := q.ExecContext(ctx, d.Dialect.Rebind(sb.String()), args...); err != nil {
+			if d.Dialect.IsDuplicateKey(err) {
+				return fmt.Errorf("%s into %s: %s: %w", what, table, d.Target.Scrub(err.Error()), ErrConflict)
+			}
+			return d.Err(what+" into "+table, err)
+		}
+	}
+	return nil
+}
+
+func nullString(s *string) sql.NullString {
+	if s == nil {
+		return sql.NullString{}
+	}
+	return sql.NullString{String: *s, Valid: true}
+}
+
+// DeleteBetterAuthPasskey deletes the one passkey row whose credentialID is
+// credentialID exactly, and returns it. ErrNotFound if none; ErrConflict,
+// deleting nothing, if the ID is stored more than once.
+func (d *DB) DeleteBetterAuthPasskey(ctx context.Context, s *Schema, credentialID string) (BetterAuthPasskeyRow, error) {
+	ba, err := s.PasskeyTableReady()
+	if err != nil {
+		return BetterAuthPasskeyRow{}, err
+	}
+	tx, err := d.X.BeginTxx(ctx, nil)
+	if err != nil {
+		return BetterAuthPasskeyRow{}, d.Err("begin transaction", err)
+	}
+	defer tx.Rollback()
+	r, err := d.getBetterAuthPasskey(ctx, tx, s, credentialID)
+	if err != nil {
+		return BetterAuthPasskeyRow{}, err
+	}
+	query := "DELETE FROM " + d.Q(ba.Passkey.Name) + " WHERE " + d.Q(ba.P.ID) + " = ? AND " + d.ExactEq(d.Q(ba.P.CredentialID))
+	res, err := tx.ExecContext(ctx, d.Dialect.Rebind(query), r.ID, credentialID, credentialID)
+	if err != nil {
+		return BetterAuthPasskeyRow{}, d.Err("delete passkey", err)
+	}
+	if n, err := res.RowsAffected(); err == nil && n != 1 {
+		return BetterAuthPasskeyRow{}, fmt.Errorf("delete passkey %s: %d rows matched, want 1; nothing was deleted: %w", credentialID, n, ErrConflict)
+	}
+	if err := tx.Commit(); err != nil {
+		return BetterAuthPasskeyRow{}, d.Err("commit", err)
+	}
+	return r, nil
+}
+
+// UpdateBetterAuthCounter writes the signature counter after a successful
+// sign-in, as Better Auth does, to the row whose credentialID is
+// credentialID exactly. ErrNotFound if none.
+func (d *DB) UpdateBetterAuthCounter(ctx context.Context, s *Schema, credentialID string, counter uint32) error {
+	ba, err := s.PasskeyTableReady()
+	if err != nil {
+		return err
+	}
+	query := "UPDATE " + d.Q(ba.Passkey.Name) + " SET " + d.Q(ba.P.Counter) + " = ? WHERE " + d.ExactEq(d.Q(ba.P.CredentialID))
+	res, err := d.X.ExecContext(ctx, d.Dialect.Rebind(query), int64(counter), credentialID, credentialID)
+	if err != nil {
+		return d.Err("update counter", err)
+	}
+	// MySQL counts changed rows, not matched ones: the same counter again
+	// (0 after 0) changes none.
+	if n, err := res.RowsAffected(); err == nil && n == 0 && d.Dialect != MySQL {
+		return fmt.Errorf("update counter of %s: %w", credentialID, ErrNotFound)
+	}
+	return nil
+}
+
+// NewBetterAuthID returns a primary key in Better Auth's form for the mode:
+// 32 random [A-Za-z0-9] characters (its generateId default) or a version 4
+// UUID. Integer mode has no client-side id.
+func NewBetterAuthID(mode IDMode, r io.Reader) (string, error) {
+	if r == nil {
+		r = rand.Reader
+	}
+	switch mode {
+	case IDUUID:
+		b := make([]byte, 16)
+		if _, err := io.ReadFull(r, b); err != nil {
+			return "", fmt.Errorf("generate id: %w", err)
+		}
+		b[6] = b[6]&0x0f | 0x40
+		b[8] = b[8]&0x3f | 0x80
+		return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:]), nil
+	case IDInteger:
+		return "", fmt.Errorf("generate id: integer ids are generated by the database")
+	}
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+	out := make([]byte, 0, 32)
+	buf := make([]byte, 64)
+	for len(out) < 32 {
+		if _, err := io.ReadFull(r, buf); err != nil {
+			return "", fmt.Errorf("generate id: %w", err)
+		}
+		for _, c := range buf {
+			// 248 = 4*62: rejecting the rest keeps every character
+			// equally likely.
+			if c < 248 && len(out) < 32 {
+				out = append(out, alphabet[c%62])
+			}
+		}
+	}
+	return string(out), nil
+}
+
+// findBetterAuthUser resolves a user reference in Better Auth's user table:
+// the id exactly, else the e-mail exactly, else case-insensitively (Better
+// Auth lower-cases e-mails, older rows may not be). byIDOnly skips the
+// e-mail forms.
+func (d *DB) findBetterAuthUser(ctx context.Context, q sqlx.QueryerContext, ba *BetterAuthSchema, ref string, byIDOnly bool) (User, error) {
+	ref = strings.TrimSpace(ref)
+	if ref == "" {
+		return User{}, fmt.Errorf("%w: empty user", ErrInvalid)
+	}
+	if ba.User == nil {
+		return User{}, fmt.Errorf("%w: Better Auth's user table does not exist", ErrSchemaNotReady)
+	}
+	col := func(c string) string {
+		if c == "" {
+			return "NULL"
+		}
+		return d.Q(c)
+	}
+	ev := "NULL"
+	if ba.U.EmailVerified != "" {
+		ev = d.Q(ba.U.EmailVerified)
+	}
+	base := "SELECT " + d.Q(ba.U.ID) + ", " + col(ba.U.Email) + ", " + col(ba.U.Name) + ", " + ev + " FROM " + d.Q(ba.User.Name) + " WHERE "
+	scan := func(query string, args ...any) ([]User, error) {
+		rows, err := q.QueryContext(ctx, d.Dialect.Rebind(query), args...)
+		if err != nil {
+			return nil, d.Err("find user", err)
+		}
+		defer rows.Close()
+		var out []User
+		for rows.Next() {
+			var u User
+			var email, name sql.NullString
+			var verified sql.NullBool
+			if err := rows.Scan(&u.ID, &email, &name, &verified); err != nil {
+				return nil, d.Err("find user", err)
+			}
+			u.Email, u.Name, u.EmailVerified = nullable(email), nullable(name), verified.Bool
+			out = append(out, u)
+			if len(out) > 20 {
+				break
+			}
+		}
+		return out, d.Err("find user", rows.Err())
+	}
+	var users []User
+	var err error
+	if id, ok := ba.UserIDMode.usable(ref); ok {
+		if users, err = scan(base+d.ExactEq(d.Q(ba.U.ID)), id, id); err != nil {
+			return User{}, err
+		}
+	}
+	if len(users) == 0 && !byIDOnly {
+		if users, err = scan(base+d.ExactEq(d.Q(ba.U.Email)), ref, ref); err != nil {
+			return User{}, err
+		}
+		if len(users) == 0 {
+			if users, err = scan(base+"LOWER("+d.Q(ba.U.Email)+") = LOWER(?)", ref); err != nil {
+				return User{}, err
+			}
+		}
+	}
+	switch len(users) {
+	case 0:
+		return User{}, fmt.Errorf("user not found: %s: %w", ref, ErrNotFound)
+	case 1:
+		return users[0], nil
+	}
+	var ids []string
+	for _, u := range users {
+		e := ""
+		if u.Email != nil {
+			e = " <" + *u.Email + ">"
+		}
+		ids = append(ids, u.ID+e)
+	}
+	return User{}, fmt.Errorf("%w: %q matches %d users (%s); give the user id instead", ErrInvalid, ref, len(users), strings.Join(ids, ", "))
+}
+
+// FindAppUser resolves a user reference (id, else e-mail) in the user table
+// of the schema's app.
+func (d *DB) FindAppUser(ctx context.Context, s *Schema, ref string) (User, error) {
+	if s.App == AppBetterAuth {
+		if s.BetterAuth == nil {
+			return User{}, fmt.Errorf("%w: Better Auth's user table does not exist", ErrSchemaNotReady)
+		}
+		return d.findBetterAuthUser(ctx, d.X, s.BetterAuth, ref, false)
+	}
+	return d.FindUser(ctx, s, ref)
+}
+
+// usable returns id in the form an id column of the mode can be compared
+// with, or false when no row of such a column can have it: PostgreSQL
+// refuses to compare a uuid or integer column with other text.
+func (m IDMode) usable(id string) (string, bool) {
+	switch m {
+	case IDInteger:
+		return id, isDigits(id)
+	case IDUUID:
+		id = strings.ToLower(id)
+		return id, uuidPattern.MatchString(id)
+	}
+	return id, id != ""
+}
+
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func isNotFound(err error) bool { return errors.Is(err, ErrNotFound) }

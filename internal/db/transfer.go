@@ -1,0 +1,1437 @@
+package db
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// ExportFormatVersion is the version of passkeyctl's export format, carried
+// by every line. Readers accept unknown fields within a version (fields may
+// be added); a change that alters the meaning of a field gets a new version.
+const ExportFormatVersion = 1
+
+// ExportRecord is one passkey in passkeyctl's export format: JSON Lines,
+// one object per passkey, in encodings that neither app owns. The JSON
+// field names are a documented, stable interface (README "Export format").
+type ExportRecord struct {
+	// Version is ExportFormatVersion.
+	Version int `json:"version"`
+	// CredentialID is the raw credential ID in base64url without padding:
+	// the form browsers send.
+	CredentialID string `json:"credentialID"`
+	// PublicKey is the COSE_Key in standard padded base64, the form both
+	// apps store.
+	PublicKey string `json:"publicKey"`
+	// Counter is the signature counter.
+	Counter int64 `json:"counter"`
+	// DeviceType is "singleDevice" or "multiDevice" (the BE flag).
+	DeviceType string `json:"deviceType"`
+	// BackedUp is the BS flag at registration.
+	BackedUp bool `json:"backedUp"`
+	// Transports is the browser's list; [] when the source stored "" and
+	// null when it stored NULL.
+	Transports []string `json:"transports"`
+	// Name, CreatedAt (RFC 3339 with milliseconds, UTC) and AAGUID
+	// (lower-case UUID) are Better Auth's; null from Auth.js.
+	Name      *string `json:"name"`
+	CreatedAt *string `json:"createdAt"`
+	AAGUID    *string `json:"aaguid"`
+	// User is the owner as the source knows them.
+	User ExportUser `json:"user"`
+	// Status is "ok", or the ownership problem that stops the passkey from
+	// signing in at the source (see `list`); import leaves such records
+	// out.
+	Status string `json:"status"`
+}
+
+// ExportUser is a passkey owner in the export format.
+type ExportUser struct {
+	ID            string  `json:"id"`
+	Email         *string `json:"email"`
+	Name          *string `json:"name"`
+	EmailVerified bool    `json:"emailVerified"`
+}
+
+// formatTime is the export format's time layout (JavaScript's
+// toISOString()).
+func formatTime(t *time.Time) *string {
+	if t == nil {
+		return nil
+	}
+	s := t.UTC().Format(isoMillis)
+	return &s
+}
+
+// ExportRecordFromBetterAuth converts a Better Auth passkey row.
+func ExportRecordFromBetterAuth(r BetterAuthPasskeyRow) ExportRecord {
+	rec := ExportRecord{
+		Version:      ExportFormatVersion,
+		CredentialID: r.CredentialID,
+		PublicKey:    r.PublicKey,
+		Counter:      r.Counter,
+		DeviceType:   r.DeviceType,
+		BackedUp:     r.BackedUp,
+		Transports:   splitTransportsNullable(r.Transports),
+		Name:         r.Name,
+		CreatedAt:    formatTime(r.CreatedAt),
+		AAGUID:       r.AAGUID,
+		User:         ExportUser{ID: r.UserID, Email: r.Email, Name: r.UserName, EmailVerified: r.EmailVerified},
+		Status:       r.Status(),
+	}
+	if raw, err := DecodeBase64(r.CredentialID); err == nil && len(raw) > 0 {
+		rec.CredentialID = Base64URL(raw)
+	}
+	if rec.AAGUID != nil {
+		a := strings.ToLower(*rec.AAGUID)
+		rec.AAGUID = &a
+	}
+	return rec
+}
+
+// AuthjsExportRow is an Auth.js passkey with what the export format needs
+// beyond `list`: whether transports is NULL and the owner's details.
+type AuthjsExportRow struct {
+	Passkey
+	// TransportsNull is true when the transports column is NULL.
+	TransportsNull bool
+	User           ExportUser
+}
+
+// ExportRecordFromAuthjs converts an Auth.js Authenticator row (with its
+// status as `list` computes it).
+func ExportRecordFromAuthjs(r AuthjsExportRow) ExportRecord {
+	rec := ExportRecord{
+		Version:      ExportFormatVersion,
+		CredentialID: r.CredentialID,
+		PublicKey:    r.PublicKey,
+		Counter:      r.Counter,
+		DeviceType:   r.CredentialDeviceType,
+		BackedUp:     r.CredentialBackedUp,
+		Transports:   r.Transports,
+		User:         r.User,
+		Status:       r.Status,
+	}
+	if r.TransportsNull {
+		rec.Transports = nil
+	} else if rec.Transports == nil {
+		rec.Transports = []string{}
+	}
+	if raw, err := DecodeBase64(r.CredentialID); err == nil && len(raw) > 0 {
+		rec.CredentialID = Base64URL(raw)
+	}
+	return rec
+}
+
+func splitTransportsNullable(s *string) []string {
+	if s == nil {
+		return nil
+	}
+	return SplitTransports(sql.NullString{String: *s, Valid: true})
+}
+
+// normalized is a validated record with its decoded parts.
+type normalized struct {
+	rec       ExportRecord
+	rawID     []byte
+	publicKey string // standard padded base64
+	createdAt *time.Time
+	line      int
+}
+
+// validate checks a record read from line and decodes its fields.
+func (rec ExportRecord) validate(line int) (*normalized, error) {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: line %d: %s", ErrInvalid, line, fmt.Sprintf(format, args...))
+	}
+	if rec.Version == 0 {
+		return nil, bad("not a passkeyctl export record (no \"version\"); write one with: passkeyctl export")
+	}
+	if rec.Version > ExportFormatVersion {
+		return nil, bad("export format version %d is newer than this passkeyctl understands (%d): upgrade passkeyctl", rec.Version, ExportFormatVersion)
+	}
+	raw, err := DecodeBase64(rec.CredentialID)
+	if err != nil || len(raw) == 0 {
+		return nil, bad("credentialID %q is not base64url", rec.CredentialID)
+	}
+	if len(raw) > 1023 {
+		return nil, bad("credentialID is %d bytes; WebAuthn allows at most 1023", len(raw))
+	}
+	key, err := DecodeBase64(rec.PublicKey)
+	if err != nil || len(key) == 0 {
+		return nil, bad("publicKey of %s is not base64", rec.CredentialID)
+	}
+	if rec.DeviceType != "singleDevice" && rec.DeviceType != "multiDevice" {
+		return nil, bad("deviceType %q of %s: want singleDevice or multiDevice", rec.DeviceType, rec.CredentialID)
+	}
+	if rec.Counter < 0 || rec.Counter > 1<<32-1 {
+		return nil, bad("counter %d of %s is not a 32-bit unsigned signature counter", rec.Counter, rec.CredentialID)
+	}
+	if strings.TrimSpace(rec.User.ID) == "" && (rec.User.Email == nil || strings.TrimSpace(*rec.User.Email) == "") {
+		return nil, bad("passkey %s has neither a user id nor an e-mail", rec.CredentialID)
+	}
+	for _, t := range rec.Transports {
+		if t == "" || strings.ContainsAny(t, ", ") {
+			return nil, bad("transport %q of %s is not a WebAuthn transport name", t, rec.CredentialID)
+		}
+	}
+	n := &normalized{rec: rec, rawID: raw, publicKey: base64.StdEncoding.EncodeToString(key), line: line}
+	if rec.CreatedAt != nil {
+		t, err := time.Parse(time.RFC3339Nano, *rec.CreatedAt)
+		if err != nil {
+			return nil, bad("createdAt %q of %s is not an RFC 3339 time", *rec.CreatedAt, rec.CredentialID)
+		}
+		t = t.UTC()
+		n.createdAt = &t
+	}
+	if rec.AAGUID != nil {
+		a := strings.ToLower(*rec.AAGUID)
+		if !uuidPattern.MatchString(a) {
+			return nil, bad("aaguid %q of %s is not a UUID", *rec.AAGUID, rec.CredentialID)
+		}
+		n.rec.AAGUID = &a
+	}
+	if n.rec.Status == "" {
+		n.rec.Status = StatusOK
+	}
+	return n, nil
+}
+
+// BetterAuthPasskey converts the record into the row Better Auth stores
+// for it: base64url credentialID, the COSE key unchanged (standard padded
+// base64), transports comma-joined with NULL kept NULL, id left to the
+// writer.
+func (rec ExportRecord) BetterAuthPasskey(userID string) (BetterAuthPasskey, error) {
+	n, err := rec.validate(0)
+	if err != nil {
+		return BetterAuthPasskey{}, err
+	}
+	return n.betterAuth(userID), nil
+}
+
+func (n *normalized) betterAuth(userID string) BetterAuthPasskey {
+	p := BetterAuthPasskey{
+		Name:         n.rec.Name,
+		PublicKey:    n.publicKey,
+		UserID:       userID,
+		CredentialID: Base64URL(n.rawID),
+		Counter:      n.rec.Counter,
+		DeviceType:   n.rec.DeviceType,
+		BackedUp:     n.rec.BackedUp,
+		CreatedAt:    n.createdAt,
+		AAGUID:       n.rec.AAGUID,
+	}
+	if n.rec.Transports != nil {
+		t := strings.Join(n.rec.Transports, ",")
+		p.Transports = &t
+	}
+	return p
+}
+
+// AuthjsAuthenticator is an Authenticator row as Auth.js writes it.
+type AuthjsAuthenticator struct {
+	CredentialID         string
+	UserID               string
+	ProviderAccountID    string
+	CredentialPublicKey  string
+	Counter              int64
+	CredentialDeviceType string
+	CredentialBackedUp   bool
+	Transports           sql.NullString
+}
+
+// AuthjsAuthenticator converts the record into the Authenticator row
+// Auth.js stores for it: credentialID and providerAccountId in standard
+// padded base64, transports comma-joined or NULL.
+func (rec ExportRecord) AuthjsAuthenticator(userID string) (AuthjsAuthenticator, error) {
+	n, err := rec.validate(0)
+	if err != nil {
+		return AuthjsAuthenticator{}, err
+	}
+	return n.authjs(userID), nil
+}
+
+func (n *normalized) authjs(userID string) AuthjsAuthenticator {
+	id := AuthjsCredentialID(n.rawID)
+	return AuthjsAuthenticator{
+		CredentialID:         id,
+		UserID:               userID,
+		ProviderAccountID:    id,
+		CredentialPublicKey:  n.publicKey,
+		Counter:              n.rec.Counter,
+		CredentialDeviceType: n.rec.DeviceType,
+		CredentialBackedUp:   n.rec.BackedUp,
+		Transports:           JoinTransports(n.rec.Transports),
+	}
+}
+
+// ExportWriter writes records as JSON Lines.
+type ExportWriter struct {
+	enc *json.Encoder
+}
+
+// NewExportWriter returns a writer of the export format on w.
+func NewExportWriter(w io.Writer) *ExportWriter {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return &ExportWriter{enc: enc}
+}
+
+// Write writes one record as one line.
+func (w *ExportWriter) Write(rec ExportRecord) error { return w.enc.Encode(rec) }
+
+// ExportReader reads the export format one record at a time; blank lines
+// are skipped.
+type ExportReader struct {
+	sc   *bufio.Scanner
+	line int
+}
+
+// NewExportReader returns a reader of the export format on r.
+func NewExportReader(r io.Reader) *ExportReader {
+	sc := bufio.NewScanner(r)
+	// A record is a few hundred bytes; an RSA key and a 1023-byte ID stay
+	// far below this.
+	sc.Buffer(make([]byte, 64*1024), 1<<20)
+	return &ExportReader{sc: sc}
+}
+
+// Next returns the next record and its line number, or io.EOF.
+func (r *ExportReader) Next() (ExportRecord, int, error) {
+	for r.sc.Scan() {
+		r.line++
+		b := bytes.TrimSpace(r.sc.Bytes())
+		if len(b) == 0 {
+			continue
+		}
+		var rec ExportRecord
+		if err := json.Unmarshal(b, &rec); err != nil {
+			return ExportRecord{}, r.line, fmt.Errorf("%w: line %d: not a JSON object of the export format: %v", ErrInvalid, r.line, err)
+		}
+		return rec, r.line, nil
+	}
+	if err := r.sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			return ExportRecord{}, r.line + 1, fmt.Errorf("%w: line %d is longer than 1 MiB: not the export format", ErrInvalid, r.line+1)
+		}
+		return ExportRecord{}, r.line, fmt.Errorf("read input: %w", err)
+	}
+	return ExportRecord{}, r.line, io.EOF
+}
+
+// ExportOptions selects what ExportPasskeys reads.
+type ExportOptions struct {
+	// ProviderID is the Auth.js Account.provider of passkeys.
+	ProviderID string
+	// UserID limits the export to one user (compared exactly); "" exports
+	// everyone.
+	UserID string
+}
+
+// ExportPasskeys calls fn with every passkey of the schema's app as an
+// export record, broken ones included (Status says which), ordered by user
+// then credential ID. Rows stream from one cursor, so memory stays flat.
+func (d *DB) ExportPasskeys(ctx context.Context, s *Schema, opts ExportOptions, fn func(ExportRecord) error) error {
+	if s.App == AppBetterAuth {
+		return d.BetterAuthPasskeys(ctx, s, BetterAuthListOptions{UserID: opts.UserID}, func(r BetterAuthPasskeyRow) error {
+			return fn(ExportRecordFromBetterAuth(r))
+		})
+	}
+	return d.authjsExportRows(ctx, s, opts, func(r AuthjsExportRow) error {
+		return fn(ExportRecordFromAuthjs(r))
+	})
+}
+
+// authjsExportRows reads Authenticator rows joined, as Auth.js joins them
+// at sign-in, with the Account of the provider (for the status) and with
+// the owner's User row.
+func (d *DB) authjsExportRows(ctx context.Context, s *Schema, opts ExportOptions, fn func(AuthjsExportRow) error) error {
+	if err := readable(s); err != nil {
+		return err
+	}
+	q := d.Q
+	col := func(alias, name string) string { return alias + "." + q(name) }
+	cols := make([]string, 0, len(passkeyColumns)+5)
+	for _, c := range passkeyColumns {
+		cols = append(cols, col("a", c))
+	}
+	userCols := []string{"NULL", "NULL", "NULL", "NULL"}
+	userJoin := ""
+	if s.User != nil && s.User.Has("id") {
+		userJoin = " LEFT JOIN " + q(s.User.Name) + " u ON " + col("u", "id") + " = " + col("a", "userId")
+		userCols[0] = col("u", "id")
+		if s.User.Has("email") {
+			userCols[1] = col("u", "email")
+		}
+		if s.User.Has("name") {
+			userCols[2] = col("u", "name")
+		}
+		if s.User.Has("emailVerified") {
+			userCols[3] = "CASE WHEN " + col("u", "emailVerified") + " IS NULL THEN 0 ELSE 1 END"
+		}
+	}
+	accountUser, accountJoin := "NULL", ""
+	var args []any
+	if s.Account != nil && s.Account.Has("provider") && s.Account.Has("providerAccountId") && s.Account.Has("userId") {
+		accountUser = col("ac", "userId")
+		// The same join as list's: "=" uses Account's key, BINARY rules
+		// out MySQL's case-insensitive matches.
+		on := d.ExactEq(col("ac", "provider")) + " AND " + col("ac", "providerAccountId") + " = " + col("a", "providerAccountId")
+		if d.Dialect == MySQL {
+			on += " AND BINARY " + col("ac", "providerAccountId") + " = BINARY " + col("a", "providerAccountId")
+		}
+		accountJoin = " LEFT JOIN " + q(s.Account.Name) + " ac ON " + on
+		args = append(args, opts.ProviderID, opts.ProviderID)
+	}
+	cols = append(cols, userCols[1], accountUser, userCols[0], userCols[2], userCols[3])
+	query := "SELECT " + strings.Join(cols, ", ") + " FROM " + q(s.Authenticator.Name) + " a" + userJoin + accountJoin
+	if opts.UserID != "" {
+		query += " WHERE " + d.ExactEq(col("a", "userId"))
+		args = append(args, opts.UserID, opts.UserID)
+	}
+	query += " ORDER BY " + col("a", "userId") + ", " + col("a", "credentialID")
+	rows, err := d.X.QueryContext(ctx, d.Dialect.Rebind(query), args...)
+	if err != nil {
+		return d.Err("read passkeys", err)
+	}
+	defer rows.Close()
+	var r passkeyRow
+	var uid, name sql.NullString
+	var verified sql.NullInt64
+	dst := append(r.dest(), &uid, &name, &verified)
+	for rows.Next() {
+		if err := rows.Scan(dst...); err != nil {
+			return d.Err("read passkeys", err)
+		}
+		p := r.passkey()
+		out := AuthjsExportRow{
+			Passkey:        p,
+			TransportsNull: !r.transports.Valid,
+			User:           ExportUser{ID: p.UserID, Email: p.Email, Name: nullable(name), EmailVerified: verified.Int64 == 1},
+		}
+		if !uid.Valid && s.User != nil && p.Status == StatusOK {
+			p.Status = StatusNoUser
+			out.Passkey = p
+		}
+		if err := fn(out); err != nil {
+			return err
+		}
+	}
+	return d.Err("read passkeys", rows.Err())
+}
+
+// ConflictPolicy is what import does with a credential ID the target
+// already holds.
+type ConflictPolicy string
+
+const (
+	// ConflictFail stops the import; nothing is written.
+	ConflictFail ConflictPolicy = "fail"
+	// ConflictSkip keeps the target's row.
+	ConflictSkip ConflictPolicy = "skip"
+	// ConflictUpdate writes the record's counter and flags
+	// (deviceType/backedUp) into the target's row of the same user.
+	ConflictUpdate ConflictPolicy = "update"
+)
+
+// ParseConflictPolicy parses --on-conflict.
+func ParseConflictPolicy(s string) (ConflictPolicy, error) {
+	switch p := ConflictPolicy(s); p {
+	case ConflictFail, ConflictSkip, ConflictUpdate:
+		return p, nil
+	}
+	return "", fmt.Errorf("%w: --on-conflict %q: use fail, skip or update", ErrInvalid, s)
+}
+
+// ImportOptions tunes Import.
+type ImportOptions struct {
+	// ProviderID is Account.provider for an Auth.js target.
+	ProviderID string
+	// CreateUsers creates the users that are not in the target.
+	CreateUsers bool
+	// OnConflict is what to do with a credential ID already present.
+	OnConflict ConflictPolicy
+	// DryRun reads and checks everything and writes nothing.
+	DryRun bool
+	// BatchSize is how many passkeys one round of lookups and multi-row
+	// INSERTs handles; 500 when 0.
+	BatchSize int
+	// Now is the clock for createdAt/updatedAt; time.Now when nil.
+	Now func() time.Time
+	// Rand is the source of generated ids; crypto/rand when nil.
+	Rand io.Reader
+	// Warn receives one line per record left out (broken at the source).
+	Warn func(string)
+}
+
+// ImportResult says what Import wrote (or, with DryRun, would write). The
+// JSON field names are a documented, stable interface.
+type ImportResult struct {
+	App    App  `json:"app"`
+	DryRun bool `json:"dryRun"`
+	// Read counts the records read.
+	Read     int `json:"read"`
+	Inserted int `json:"inserted"`
+	Updated  int `json:"updated"`
+	// Skipped counts credentials already present (--on-conflict skip).
+	Skipped int `json:"skipped"`
+	// Broken counts records whose status was not "ok": left out.
+	Broken int `json:"broken"`
+	// UsersMatched counts distinct input users found in the target.
+	UsersMatched int `json:"usersMatched"`
+	// UsersCreated lists the users created (--create-users).
+	UsersCreated []ImportUser `json:"usersCreated"`
+	// Unmatched lists input users not found in the target; Conflicts the
+	// credentials already present. Either makes the import write nothing.
+	Unmatched []ImportUser     `json:"unmatched"`
+	Conflicts []ImportConflict `json:"conflicts"`
+}
+
+// ImportUser is an input user and what became of them.
+type ImportUser struct {
+	// Line is the first input line with this user.
+	Line   int     `json:"line"`
+	ID     string  `json:"id"`
+	Email  *string `json:"email"`
+	Reason string  `json:"reason,omitempty"`
+	// TargetID is the id in the target (created users).
+	TargetID string `json:"targetId,omitempty"`
+}
+
+// ImportConflict is a credential the target already holds.
+type ImportConflict struct {
+	Line         int    `json:"line"`
+	CredentialID string `json:"credentialID"`
+	Reason       string `json:"reason"`
+}
+
+// maxReported caps the problems an import collects before it stops
+// reading: enough to fix a batch of them at once.
+const maxReported = 1000
+
+// Import reads the export format from r and writes every passkey into the
+// schema's app in the exact encoding that app expects: for Auth.js the
+// Authenticator + Account pair, for Better Auth one passkey row. Users are
+// matched by id, then by e-mail case-insensitively. Everything happens in
+// one transaction: when a user is missing (ErrNotFound), a credential
+// conflicts (ErrConflict, with OnConflict fail) or a line is invalid
+// (ErrInvalid), nothing is written, and the result lists every problem
+// found.
+func (d *DB) Import(ctx context.Context, s *Schema, r io.Reader, opts ImportOptions) (*ImportResult, error) {
+	imp, err := d.newImporter(s, opts)
+	if err != nil {
+		return nil, err
+	}
+	tx, err := d.X.BeginTxx(ctx, nil)
+	if err != nil {
+		return nil, d.Err("begin transaction", err)
+	}
+	defer tx.Rollback()
+	imp.tx = tx
+	err = imp.run(ctx, NewExportReader(r))
+	slices.SortStableFunc(imp.res.Unmatched, func(a, b ImportUser) int { return a.Line - b.Line })
+	slices.SortStableFunc(imp.res.Conflicts, func(a, b ImportConflict) int { return a.Line - b.Line })
+	if err != nil {
+		return imp.res, err
+	}
+	if len(imp.res.Unmatched) > 0 {
+		return imp.res, imp.unmatchedError()
+	}
+	if len(imp.res.Conflicts) > 0 {
+		return imp.res, imp.conflictError()
+	}
+	if opts.DryRun {
+		return imp.res, nil
+	}
+	if err := tx.Commit(); err != nil {
+		return imp.res, d.Err("commit import", err)
+	}
+	return imp.res, nil
+}
+
+// importer is one Import run.
+type importer struct {
+	d    *DB
+	s    *Schema
+	ba   *BetterAuthSchema
+	opts ImportOptions
+	tx   *sqlx.Tx
+	res  *ImportResult
+	now  time.Time
+
+	// users maps an input user (userKey) to the target user id; failed
+	// users map to "".
+	users map[string]string
+	// byEmail maps lower-cased e-mails of users created in this run to
+	// their id, so later records of the same person find them.
+	byEmail map[string]string
+	// known maps each credential ID (base64url) written or planned in this
+	// run to its owner in the target and its first line.
+	known map[string]knownCredential
+	batch []*normalized
+}
+
+type knownCredential struct {
+	line  int
+	owner string
+}
+
+func userKey(u ExportUser) string {
+	e := ""
+	if u.Email != nil {
+		e = strings.ToLower(*u.Email)
+	}
+	return u.ID + "\x00" + e
+}
+
+// authjsFillable are the Auth.js columns import knows how to fill.
+var (
+	importAuthenticatorColumns = []string{"id", "credentialID", "userId", "providerAccountId", "credentialPublicKey", "counter", "credentialDeviceType", "credentialBackedUp", "transports"}
+	importAccountColumns       = []string{"id", "userId", "type", "provider", "providerAccountId", "createdAt", "updatedAt"}
+	importAuthjsUserColumns    = []string{"id", "email", "name", "emailVerified", "createdAt", "updatedAt"}
+)
+
+func (d *DB) newImporter(s *Schema, opts ImportOptions) (*importer, error) {
+	if opts.OnConflict == "" {
+		opts.OnConflict = ConflictFail
+	}
+	if opts.BatchSize <= 0 {
+		opts.BatchSize = 500
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Rand == nil {
+		opts.Rand = rand.Reader
+	}
+	if opts.Warn == nil {
+		opts.Warn = func(string) {}
+	}
+	imp := &importer{
+		d: d, s: s, opts: opts, now: opts.Now().UTC().Truncate(time.Millisecond),
+		res:   &ImportResult{App: s.App, DryRun: opts.DryRun, UsersCreated: []ImportUser{}, Unmatched: []ImportUser{}, Conflicts: []ImportConflict{}},
+		users: map[string]string{}, byEmail: map[string]string{}, known: map[string]knownCredential{},
+	}
+	// Refuse up front what would fail half-way: missing tables, drift, and
+	// NOT NULL columns without a default that no app column explains.
+	type need struct {
+		t     *Table
+		known []string
+	}
+	var needs []need
+	if s.App == AppBetterAuth {
+		ba, err := s.PasskeyTableReady()
+		if err != nil {
+			return nil, err
+		}
+		imp.ba = ba
+		if ba.IDMode == IDInteger {
+			// SQLite numbers an INTEGER PRIMARY KEY itself (the rowid).
+			rowid := d.Dialect == SQLite && slices.Equal(ba.Passkey.PrimaryKey(), []string{ba.P.ID})
+			if c, ok := ba.Passkey.Column(ba.P.ID); ok && !c.HasDefault && !rowid {
+				return nil, fmt.Errorf("%w: %s.%s is an integer without a default: Better Auth's serial ids need one", ErrSchemaNotReady, ba.Passkey.Name, ba.P.ID)
+			}
+		}
+		p := ba.P
+		needs = append(needs, need{ba.Passkey, []string{p.ID, p.Name, p.PublicKey, p.UserID, p.CredentialID, p.Counter, p.DeviceType, p.BackedUp, p.Transports, p.CreatedAt, p.AAGUID}})
+		if opts.CreateUsers {
+			u := ba.U
+			if u.Name == "" || u.EmailVerified == "" {
+				return nil, fmt.Errorf("%w: table %s lacks Better Auth's name or emailVerified column; cannot create users", ErrDrift, ba.User.Name)
+			}
+			needs = append(needs, need{ba.User, []string{u.ID, u.Name, u.Email, u.EmailVerified, u.Image, u.CreatedAt, u.UpdatedAt}})
+		}
+	} else {
+		if s.User == nil || s.Account == nil {
+			return nil, fmt.Errorf("%w: the Auth.js User and Account tables do not exist (run the app's migrations, or: passkeyctl migrate --core)", ErrSchemaNotReady)
+		}
+		if err := readable(s); err != nil {
+			return nil, err
+		}
+		if s.Variant == VariantDrift {
+			return nil, fmt.Errorf("%w: table %s differs from every Auth.js schema (%s); passkeyctl writes only tables Auth.js can read (see: passkeyctl migrate status)", ErrDrift, s.Authenticator.Name, strings.Join(s.Drift, "; "))
+		}
+		for _, c := range []string{"userId", "type", "provider", "providerAccountId"} {
+			if !s.Account.Has(c) {
+				return nil, fmt.Errorf("%w: table %s has no column %s, which Auth.js needs for a passkey", ErrDrift, s.Account.Name, c)
+			}
+		}
+		if opts.ProviderID == "" {
+			return nil, fmt.Errorf("%w: empty provider id", ErrInvalid)
+		}
+		needs = append(needs, need{s.Authenticator, importAuthenticatorColumns}, need{s.Account, importAccountColumns})
+		if opts.CreateUsers {
+			needs = append(needs, need{s.User, importAuthjsUserColumns})
+		}
+	}
+	for _, n := range needs {
+		for _, c := range n.t.Columns {
+			if n.t.NeedsValue(c.Name) && !containsAll(n.known, []string{c.Name}) {
+				return nil, fmt.Errorf("%w: %s.%s is NOT NULL without a default and is not a column of the app's schema; passkeyctl cannot know what your app writes there (give it a DEFAULT or make it NULL)", ErrSchemaNotReady, n.t.Name, c.Name)
+			}
+		}
+	}
+	return imp, nil
+}
+
+func (imp *importer) run(ctx context.Context, rd *ExportReader) error {
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		rec, line, err := rd.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		imp.res.Read++
+		n, err := rec.validate(line)
+		if err != nil {
+			return err
+		}
+		if n.rec.Status != StatusOK {
+			imp.res.Broken++
+			imp.opts.Warn(fmt.Sprintf("line %d: passkey %s left out: status %s at the source (it could not sign in there)", line, n.rec.CredentialID, n.rec.Status))
+			continue
+		}
+		imp.batch = append(imp.batch, n)
+		if len(imp.batch) >= imp.opts.BatchSize {
+			if err := imp.flush(ctx); err != nil {
+				return err
+			}
+		}
+		if imp.tooMany() {
+			break
+		}
+	}
+	return imp.flush(ctx)
+}
+
+func (imp *importer) tooMany() bool {
+	return len(imp.res.Unmatched) >= maxReported || len(imp.res.Conflicts) >= maxReported
+}
+
+// failed reports whether the import will write nothing: from then on it
+// only reads, to report every problem.
+func (imp *importer) failed() bool {
+	return len(imp.res.Unmatched) > 0 || len(imp.res.Conflicts) > 0
+}
+
+// writing reports whether statements that change the target run.
+func (imp *importer) writing() bool { return !imp.opts.DryRun && !imp.failed() }
+
+// flush handles the batch: users, conflicts, then the writes.
+func (imp *importer) flush(ctx context.Context) error {
+	batch := imp.batch
+	imp.batch = nil
+	if len(batch) == 0 {
+		return nil
+	}
+	if err := imp.resolveUsers(ctx, batch); err != nil {
+		return err
+	}
+	existing, err := imp.existing(ctx, batch)
+	if err != nil {
+		return err
+	}
+	var inserts, updates []*normalized
+	owners := map[*normalized]string{}
+	for _, n := range batch {
+		owner := imp.users[userKey(n.rec.User)]
+		if owner == "" {
+			continue
+		}
+		owners[n] = owner
+		id := Base64URL(n.rawID)
+		where := ""
+		ex, found := existing[id]
+		if k, ok := imp.known[id]; ok {
+			ex, found = existingCredential{owner: k.owner, authenticator: true}, true
+			where = fmt.Sprintf("line %d of the input", k.line)
+		} else if found {
+			where = imp.tableName()
+		}
+		switch {
+		case !found || !ex.authenticator && ex.owner == owner:
+			// New; an Auth.js Account left behind without its
+			// Authenticator (same user) is reused.
+			inserts = append(inserts, n)
+			imp.known[id] = knownCredential{line: n.line, owner: owner}
+		case !ex.authenticator:
+			imp.conflict(n, fmt.Sprintf("an Account row of another user (%s) holds this credential ID without an Authenticator", ex.owner))
+		case imp.opts.OnConflict == ConflictSkip:
+			imp.res.Skipped++
+		case imp.opts.OnConflict == ConflictUpdate && ex.owner == owner:
+			updates = append(updates, n)
+		case imp.opts.OnConflict == ConflictUpdate:
+			imp.conflict(n, fmt.Sprintf("already in %s, owned by another user (%s); revoke it there first", where, ex.owner))
+		default:
+			imp.conflict(n, "already in "+where)
+		}
+	}
+	if !imp.failed() {
+		imp.res.Inserted += len(inserts)
+		imp.res.Updated += len(updates)
+	}
+	if !imp.writing() {
+		return nil
+	}
+	if err := imp.insert(ctx, inserts, owners, existing); err != nil {
+		return err
+	}
+	return imp.update(ctx, updates)
+}
+
+func (imp *importer) conflict(n *normalized, reason string) {
+	if len(imp.res.Conflicts) < maxReported {
+		imp.res.Conflicts = append(imp.res.Conflicts, ImportConflict{Line: n.line, CredentialID: n.rec.CredentialID, Reason: reason})
+	}
+}
+
+func (imp *importer) tableName() string {
+	if imp.ba != nil {
+		return imp.ba.Passkey.Name
+	}
+	return imp.s.Authenticator.Name
+}
+
+// userCols are the user table's id, email, name and emailVerified columns
+// for the target app.
+func (imp *importer) userTable() (table *Table, id, email string) {
+	if imp.ba != nil {
+		return imp.ba.User, imp.ba.U.ID, imp.ba.U.Email
+	}
+	return imp.s.User, "id", "email"
+}
+
+type targetUser struct{ id, email string }
+
+// resolveUsers maps every new input user of the batch to a target user:
+// by id (with the e-mail, when both sides have one, agreeing), else by
+// e-mail case-insensitively, else by creating them (CreateUsers).
+func (imp *importer) resolveUsers(ctx context.Context, batch []*normalized) error {
+	type pending struct {
+		u    ExportUser
+		line int
+	}
+	var todo []pending
+	seen := map[string]bool{}
+	for _, n := range batch {
+		k := userKey(n.rec.User)
+		if _, ok := imp.users[k]; ok || seen[k] {
+			continue
+		}
+		seen[k] = true
+		todo = append(todo, pending{n.rec.User, n.line})
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	table, idCol, emailCol := imp.userTable()
+	mode := IDText
+	if imp.ba != nil {
+		mode = imp.ba.UserIDMode
+	}
+	// By id.
+	var ids []string
+	for _, p := range todo {
+		if id, ok := mode.usable(p.u.ID); ok {
+			ids = append(ids, id)
+		}
+	}
+	byID, err := imp.lookupUsers(ctx, table, idCol, emailCol, idCol, ids, false)
+	if err != nil {
+		return err
+	}
+	var rest []pending
+	for _, p := range todo {
+		k := userKey(p.u)
+		id, _ := mode.usable(p.u.ID)
+		if tu, ok := byID[id]; ok && len(tu) == 1 {
+			t := tu[0]
+			if p.u.Email != nil && t.email != "" && !strings.EqualFold(*p.u.Email, t.email) {
+				imp.unmatched(p.u, p.line, fmt.Sprintf("the target's user %s has the e-mail %s, not %s", t.id, t.email, *p.u.Email))
+				imp.users[k] = ""
+				continue
+			}
+			imp.users[k] = t.id
+			imp.res.UsersMatched++
+			continue
+		}
+		rest = append(rest, p)
+	}
+	// By e-mail: exact first (the index), then case-insensitively.
+	var emails []string
+	for _, p := range rest {
+		if p.u.Email != nil && *p.u.Email != "" {
+			emails = append(emails, *p.u.Email)
+		}
+	}
+	byEmail, err := imp.lookupUsers(ctx, table, idCol, emailCol, emailCol, emails, true)
+	if err != nil {
+		return err
+	}
+	var missing []string
+	for _, e := range emails {
+		if len(byEmail[strings.ToLower(e)]) == 0 {
+			missing = append(missing, strings.ToLower(e))
+		}
+	}
+	if len(missing) > 0 {
+		more, err := imp.lookupUsers(ctx, table, idCol, emailCol, "LOWER("+imp.d.Q(emailCol)+")", missing, true)
+		if err != nil {
+			return err
+		}
+		for k, v := range more {
+			byEmail[k] = v
+		}
+	}
+	var create, later []pending
+	creating := map[string]bool{}
+	for _, p := range rest {
+		k := userKey(p.u)
+		email := ""
+		if p.u.Email != nil {
+			email = strings.ToLower(*p.u.Email)
+		}
+		if id, ok := imp.byEmail[email]; ok && email != "" {
+			imp.users[k] = id
+			continue
+		}
+		switch tu := byEmail[email]; {
+		case email != "" && len(tu) == 1:
+			imp.users[k] = tu[0].id
+			imp.res.UsersMatched++
+		case email != "" && len(tu) > 1:
+			var ids []string
+			for _, t := range tu {
+				ids = append(ids, t.id)
+			}
+			imp.unmatched(p.u, p.line, fmt.Sprintf("the e-mail matches %d users in the target (%s)", len(tu), strings.Join(ids, ", ")))
+			imp.users[k] = ""
+		case !imp.opts.CreateUsers:
+			imp.unmatched(p.u, p.line, "")
+			imp.users[k] = ""
+		case email == "":
+			imp.unmatched(p.u, p.line, "no e-mail in the input: cannot create the user")
+			imp.users[k] = ""
+		case creating[email]:
+			// The same person under another input id: one user.
+			later = append(later, p)
+		default:
+			creating[email] = true
+			create = append(create, p)
+		}
+	}
+	var us []ExportUser
+	var lines []int
+	for _, p := range create {
+		us = append(us, p.u)
+		lines = append(lines, p.line)
+	}
+	if err := imp.createUsers(ctx, us, lines); err != nil {
+		return err
+	}
+	for _, p := range later {
+		imp.users[userKey(p.u)] = imp.byEmail[strings.ToLower(*p.u.Email)]
+	}
+	return nil
+}
+
+func (imp *importer) unmatched(u ExportUser, line int, reason string) {
+	if len(imp.res.Unmatched) < maxReported {
+		imp.res.Unmatched = append(imp.res.Unmatched, ImportUser{Line: line, ID: u.ID, Email: u.Email, Reason: reason})
+	}
+}
+
+// lookupUsers finds users whose match column (an id or e-mail column, or
+// an expression) is one of values, and returns them keyed by the value
+// (lower-cased when lower). Values are compared exactly in Go as well:
+// MySQL's collations match case-insensitively.
+func (imp *importer) lookupUsers(ctx context.Context, t *Table, idCol, emailCol, match string, values []string, lower bool) (map[string][]targetUser, error) {
+	out := map[string][]targetUser{}
+	if len(values) == 0 {
+		return out, nil
+	}
+	d := imp.d
+	expr := match
+	if !strings.Contains(match, "(") {
+		expr = d.Q(match)
+	}
+	for start := 0; start < len(values); start += 500 {
+		chunk := values[start:min(len(values), start+500)]
+		args := make([]any, len(chunk))
+		for i, v := range chunk {
+			args[i] = v
+		}
+		query := "SELECT " + d.Q(idCol) + ", " + d.Q(emailCol) + " FROM " + d.Q(t.Name) + " WHERE " + expr + " IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(chunk)), ", ") + ")"
+		rows, err := imp.tx.QueryContext(ctx, d.Dialect.Rebind(query), args...)
+		if err != nil {
+			return nil, d.Err("find users", err)
+		}
+		want := map[string]bool{}
+		for _, v := range chunk {
+			if lower {
+				v = strings.ToLower(v)
+			}
+			want[v] = true
+		}
+		for rows.Next() {
+			var id string
+			var email sql.NullString
+			if err := rows.Scan(&id, &email); err != nil {
+				rows.Close()
+				return nil, d.Err("find users", err)
+			}
+			key := id
+			if match != idCol {
+				key = email.String
+			}
+			if lower {
+				key = strings.ToLower(key)
+			}
+			if !want[key] {
+				continue
+			}
+			out[key] = append(out[key], targetUser{id: id, email: email.String})
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, d.Err("find users", err)
+		}
+	}
+	return out, nil
+}
+
+// createUsers inserts the users (in batches, or one by one when the
+// database numbers them) and records them. Ids are kept from the input
+// where the target's id mode allows it, so a re-import matches by id.
+func (imp *importer) createUsers(ctx context.Context, us []ExportUser, lines []int) error {
+	d := imp.d
+	var cols []string
+	var rows [][]any
+	for i, u := range us {
+		email := strings.TrimSpace(*u.Email)
+		var vals []any
+		var id string
+		if imp.ba != nil {
+			ba := imp.ba
+			email = strings.ToLower(email)
+			name := email
+			if at := strings.IndexByte(email, '@'); at > 0 {
+				name = email[:at]
+			}
+			if u.Name != nil && strings.TrimSpace(*u.Name) != "" {
+				name = *u.Name
+			}
+			cols = []string{}
+			switch ba.UserIDMode {
+			case IDInteger:
+			case IDUUID:
+				id = strings.ToLower(u.ID)
+				if !uuidPattern.MatchString(id) {
+					var err error
+					if id, err = NewBetterAuthID(IDUUID, imp.opts.Rand); err != nil {
+						return err
+					}
+				}
+			default:
+				id = u.ID
+				if c, _ := ba.User.Column(ba.U.ID); id == "" || c.MaxLength > 0 && len(id) > c.MaxLength {
+					var err error
+					if id, err = NewBetterAuthID(IDText, imp.opts.Rand); err != nil {
+						return err
+					}
+				}
+			}
+			if ba.UserIDMode != IDInteger {
+				cols, vals = append(cols, ba.U.ID), append(vals, id)
+			}
+			cols = append(cols, ba.U.Name, ba.U.Email, ba.U.EmailVerified)
+			vals = append(vals, name, email, u.EmailVerified)
+			for _, c := range []string{ba.U.CreatedAt, ba.U.UpdatedAt} {
+				if c != "" && ba.User.NeedsValue(c) {
+					col, _ := ba.User.Column(c)
+					cols, vals = append(cols, c), append(vals, timeArg(timeFormOf(d.Dialect, col), imp.now))
+				}
+			}
+		} else {
+			s := imp.s
+			id = u.ID
+			if id == "" {
+				var err error
+				if id, err = newCUIDLike(imp.now, imp.opts.Rand); err != nil {
+					return err
+				}
+			}
+			cols, vals = []string{"id", "email"}, []any{id, email}
+			if s.User.Has("name") {
+				cols, vals = append(cols, "name"), append(vals, nullString(u.Name))
+			}
+			if s.User.Has("emailVerified") {
+				var v any
+				if u.EmailVerified {
+					col, _ := s.User.Column("emailVerified")
+					v = authjsTimeArg(d.Dialect, col, imp.now)
+				}
+				cols, vals = append(cols, "emailVerified"), append(vals, v)
+			}
+			for _, c := range []string{"createdAt", "updatedAt"} {
+				if s.User.NeedsValue(c) {
+					col, _ := s.User.Column(c)
+					cols, vals = append(cols, c), append(vals, authjsTimeArg(d.Dialect, col, imp.now))
+				}
+			}
+		}
+		if imp.writing() && imp.ba != nil && imp.ba.UserIDMode == IDInteger {
+			var err error
+			if id, err = imp.insertReturningID(ctx, imp.ba.User.Name, imp.ba.U.ID, cols, vals); err != nil {
+				return err
+			}
+		} else if imp.ba != nil && imp.ba.UserIDMode == IDInteger {
+			id = fmt.Sprintf("(new %d)", len(imp.res.UsersCreated)+1)
+		} else {
+			rows = append(rows, vals)
+		}
+		imp.users[userKey(u)] = id
+		imp.byEmail[strings.ToLower(email)] = id
+		imp.res.UsersCreated = append(imp.res.UsersCreated, ImportUser{Line: lines[i], ID: u.ID, Email: u.Email, TargetID: id})
+	}
+	if !imp.writing() || len(rows) == 0 {
+		return nil
+	}
+	table, _, _ := imp.userTable()
+	return d.insertRows(ctx, imp.tx, table.Name, cols, rows, "create users")
+}
+
+// insertReturningID inserts one row and returns the id the database gave
+// it.
+func (imp *importer) insertReturningID(ctx context.Context, table, idCol string, cols []string, vals []any) (string, error) {
+	d := imp.d
+	quoted := make([]string, len(cols))
+	for i, c := range cols {
+		quoted[i] = d.Q(c)
+	}
+	query := "INSERT INTO " + d.Q(table) + " (" + strings.Join(quoted, ", ") + ") VALUES (" + strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
+	if d.Dialect == MySQL {
+		res, err := imp.tx.ExecContext(ctx, query, vals...)
+		if err != nil {
+			return "", d.Err("create user", err)
+		}
+		id, err := res.LastInsertId()
+		if err != nil {
+			return "", d.Err("create user", err)
+		}
+		return fmt.Sprint(id), nil
+	}
+	var id string
+	if err := imp.tx.QueryRowContext(ctx, d.Dialect.Rebind(query+" RETURNING "+d.Q(idCol)), vals...).Scan(&id); err != nil {
+		return "", d.Err("create user", err)
+	}
+	return id, nil
+}
+
+// authjsTimeArg is t as Prisma writes a DateTime into col: natively on
+// PostgreSQL and MySQL; on SQLite integer milliseconds (Prisma's
+// encoding), or ISO text in a text column.
+func authjsTimeArg(dia *Dialect, col Column, t time.Time) any {
+	if dia != SQLite {
+		return t.UTC()
+	}
+	if typeClass(col) == "string" {
+		return t.UTC().Format(isoMillis)
+	}
+	return t.UnixMilli()
+}
+
+// newCUIDLike returns a 25-character id shaped like Prisma's cuid(): "c",
+// the time in base 36 and 16 random base-36 characters, for the columns
+// Prisma fills on the client (a legacy Authenticator.id, the MySQL docs
+// schema's Account.id, a created User.id).
+func newCUIDLike(now time.Time, r io.Reader) (string, error) {
+	const alphabet = "0123456789abcdefghijklmnopqrstuvwxyz"
+	b := make([]byte, 16)
+	if _, err := io.ReadFull(r, b); err != nil {
+		return "", fmt.Errorf("generate id: %w", err)
+	}
+	ts := strconv.FormatInt(now.UnixMilli(), 36)
+	if len(ts) < 8 {
+		ts = strings.Repeat("0", 8-len(ts)) + ts
+	}
+	var sb strings.Builder
+	sb.WriteString("c")
+	sb.WriteString(ts[len(ts)-8:])
+	for _, c := range b {
+		// The modulo bias does not matter for an id: it must be unique,
+		// not secret.
+		sb.WriteByte(alphabet[int(c)%36])
+	}
+	return sb.String(), nil
+}
+
+// existingCredential is a credential the target already holds.
+type existingCredential struct {
+	owner string
+	// authenticator is false for an Auth.js Account row whose
+	// Authenticator is missing.
+	authenticator bool
+}
+
+// existing returns the batch's credentials that the target already holds,
+// keyed by base64url ID, compared exactly.
+func (imp *importer) existing(ctx context.Context, batch []*normalized) (map[string]existingCredential, error) {
+	out := map[string]existingCredential{}
+	var stored []string
+	toURL := map[string]string{}
+	for _, n := range batch {
+		var v string
+		if imp.ba != nil {
+			v = Base64URL(n.rawID)
+		} else {
+			v = AuthjsCredentialID(n.rawID)
+		}
+		stored = append(stored, v)
+		toURL[v] = Base64URL(n.rawID)
+	}
+	table, credCol, userCol := imp.tableName(), "credentialID", "userId"
+	if imp.ba != nil {
+		credCol, userCol = imp.ba.P.CredentialID, imp.ba.P.UserID
+	}
+	scan := func(query string, pre []any, accountRows bool) error {
+		args := append(append([]any{}, pre...), anySlice(stored)...)
+		rows, err := imp.tx.QueryContext(ctx, imp.d.Dialect.Rebind(query), args...)
+		if err != nil {
+			return imp.d.Err("check existing credentials", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id, owner string
+			if err := rows.Scan(&id, &owner); err != nil {
+				return imp.d.Err("check existing credentials", err)
+			}
+			u, ok := toURL[id]
+			if !ok {
+				continue // a case-insensitive match on MySQL
+			}
+			if prev, dup := out[u]; dup && prev.authenticator {
+				continue
+			}
+			out[u] = existingCredential{owner: owner, authenticator: !accountRows}
+		}
+		return imp.d.Err("check existing credentials", rows.Err())
+	}
+	in := " IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(stored)), ", ") + ")"
+	q := imp.d.Q
+	if imp.ba == nil {
+		// Account rows first: an Authenticator row found next overrides.
+		query := "SELECT " + q("providerAccountId") + ", " + q("userId") + " FROM " + q(imp.s.Account.Name) +
+			" WHERE " + imp.d.ExactEq(q("provider")) + " AND " + q("providerAccountId") + in
+		if err := scan(query, []any{imp.opts.ProviderID, imp.opts.ProviderID}, true); err != nil {
+			return nil, err
+		}
+	}
+	query := "SELECT " + q(credCol) + ", " + q(userCol) + " FROM " + q(table) + " WHERE " + q(credCol) + in
+	if err := scan(query, nil, false); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func anySlice(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
+
+// insert writes the new passkeys: one passkey row each for Better Auth;
+// the Account (unless one of the same user is already there) and the
+// Authenticator for Auth.js, Account first as Auth.js does.
+func (imp *importer) insert(ctx context.Context, ns []*normalized, owners map[*normalized]string, existing map[string]existingCredential) error {
+	if len(ns) == 0 {
+		return nil
+	}
+	if imp.ba != nil {
+		w := newBetterAuthWriter(imp.d, imp.ba, imp.opts.Rand)
+		ps := make([]*BetterAuthPasskey, len(ns))
+		for i, n := range ns {
+			p := n.betterAuth(owners[n])
+			ps[i] = &p
+		}
+		if err := imp.checkWidths(ns, imp.ba.Passkey, map[string]func(*normalized) string{
+			imp.ba.P.CredentialID: func(n *normalized) string { return Base64URL(n.rawID) },
+			imp.ba.P.PublicKey:    func(n *normalized) string { return n.publicKey },
+		}); err != nil {
+			return err
+		}
+		return w.insert(ctx, imp.tx, ps)
+	}
+	s := imp.s
+	if err := imp.checkWidths(ns, s.Authenticator, map[string]func(*normalized) string{
+		"credentialID":        func(n *normalized) string { return AuthjsCredentialID(n.rawID) },
+		"providerAccountId":   func(n *normalized) string { return AuthjsCredentialID(n.rawID) },
+		"credentialPublicKey": func(n *normalized) string { return n.publicKey },
+		"transports":          func(n *normalized) string { return JoinTransports(n.rec.Transports).String },
+	}); err != nil {
+		return err
+	}
+	if err := imp.checkWidths(ns, s.Account, map[string]func(*normalized) string{
+		"providerAccountId": func(n *normalized) string { return AuthjsCredentialID(n.rawID) },
+	}); err != nil {
+		return err
+	}
+	authCols := []string{"credentialID", "userId", "providerAccountId", "credentialPublicKey", "counter", "credentialDeviceType", "credentialBackedUp", "transports"}
+	authID := s.Authenticator.NeedsValue("id")
+	if authID {
+		authCols = append([]string{"id"}, authCols...)
+	}
+	acctCols := []string{"userId", "type", "provider", "providerAccountId"}
+	acctID := s.Account.NeedsValue("id")
+	if acctID {
+		acctCols = append([]string{"id"}, acctCols...)
+	}
+	var acctTimes []string
+	for _, c := range []string{"createdAt", "updatedAt"} {
+		if s.Account.NeedsValue(c) {
+			acctTimes = append(acctTimes, c)
+			acctCols = append(acctCols, c)
+		}
+	}
+	var authRows, acctRows [][]any
+	for _, n := range ns {
+		a := n.authjs(owners[n])
+		var row []any
+		if authID {
+			id, err := newCUIDLike(imp.now, imp.opts.Rand)
+			if err != nil {
+				return err
+			}
+			row = append(row, id)
+		}
+		row = append(row, a.CredentialID, a.UserID, a.ProviderAccountID, a.CredentialPublicKey, a.Counter, a.CredentialDeviceType, a.CredentialBackedUp, a.Transports)
+		authRows = append(authRows, row)
+		if ex, ok := existing[Base64URL(n.rawID)]; ok && !ex.authenticator {
+			continue // the user's own Account row is already there
+		}
+		var arow []any
+		if acctID {
+			id, err := newCUIDLike(imp.now, imp.opts.Rand)
+			if err != nil {
+				return err
+			}
+			arow = append(arow, id)
+		}
+		arow = append(arow, a.UserID, "webauthn", imp.opts.ProviderID, a.ProviderAccountID)
+		for _, c := range acctTimes {
+			col, _ := s.Account.Column(c)
+			arow = append(arow, authjsTimeArg(imp.d.Dialect, col, imp.now))
+		}
+		acctRows = append(acctRows, arow)
+	}
+	if err := imp.d.insertRows(ctx, imp.tx, s.Account.Name, acctCols, acctRows, "insert Account"); err != nil {
+		if errors.Is(err, ErrConflict) && s.Account.IsUnique("userId") {
+			return fmt.Errorf("%w (%s.userId is UNIQUE, as in the Auth.js MySQL docs schema: a user can own only one passkey there; drop that unique index)", err, s.Account.Name)
+		}
+		return err
+	}
+	return imp.d.insertRows(ctx, imp.tx, s.Authenticator.Name, authCols, authRows, "insert Authenticator")
+}
+
+// checkWidths refuses values that do not fit narrow columns (Prisma's
+// VARCHAR(191) on MySQL): a strict server would reject the row, a lax one
+// would truncate it and the passkey would never work.
+func (imp *importer) checkWidths(ns []*normalized, t *Table, values map[string]func(*normalized) string) error {
+	for colName, f := range values {
+		c, ok := t.Column(colName)
+		if !ok || c.MaxLength == 0 {
+			continue
+		}
+		for _, n := range ns {
+			if v := f(n); len(v) > c.MaxLength {
+				return fmt.Errorf("%w: line %d: %s.%s holds %d characters, passkey %s needs %d; nothing was written. Widen the column (see: passkeyctl migrate status)",
+					ErrSchemaNotReady, n.line, t.Name, colName, c.MaxLength, n.rec.CredentialID, len(v))
+			}
+		}
+	}
+	return nil
+}
+
+// update writes the counter and flags of passkeys the target already holds
+// for the same user.
+func (imp *importer) update(ctx context.Context, ns []*normalized) error {
+	if len(ns) == 0 {
+		return nil
+	}
+	d := imp.d
+	table, cred, counter, dev, backed := imp.tableName(), "credentialID", "counter", "credentialDeviceType", "credentialBackedUp"
+	if imp.ba != nil {
+		cred, counter, dev, backed = imp.ba.P.CredentialID, imp.ba.P.Counter, imp.ba.P.DeviceType, imp.ba.P.BackedUp
+	}
+	query := d.Dialect.Rebind("UPDATE " + d.Q(table) + " SET " + d.Q(counter) + " = ?, " + d.Q(dev) + " = ?, " + d.Q(backed) + " = ? WHERE " + d.ExactEq(d.Q(cred)))
+	stmt, err := imp.tx.PreparexContext(ctx, query)
+	if err != nil {
+		return d.Err("update passkeys", err)
+	}
+	defer stmt.Close()
+	for _, n := range ns {
+		id := AuthjsCredentialID(n.rawID)
+		if imp.ba != nil {
+			id = Base64URL(n.rawID)
+		}
+		if _, err := stmt.ExecContext(ctx, n.rec.Counter, n.rec.DeviceType, n.rec.BackedUp, id, id); err != nil {
+			return d.Err("update passkey "+id, err)
+		}
+	}
+	return nil
+}
+
+func (imp *importer) unmatchedError() error {
+	u := imp.res.Unmatched
+	var ex []string
+	for _, x := range u[:min(3, len(u))] {
+		s := x.ID
+		if x.Email != nil {
+			s += " <" + *x.Email + ">"
+		}
+		if x.Reason != "" {
+			s += ": " + x.Reason
+		}
+		ex = append(ex, s)
+	}
+	more := ""
+	if len(u) > 3 {
+		more = fmt.Sprintf(" and %d more", len(u)-3)
+	}
+	return fmt.Errorf("import: %d user(s) of the input are not in the target (%s%s); nothing was written. Create them first or pass --create-users: %w",
+		len(u), strings.Join(ex, "; "), more, ErrNotFound)
+}
+
+func (imp *importer) conflictError() error {
+	c := imp.res.Conflicts
+	var ex []string
+	for _, x := range c[:min(3, len(c))] {
+		ex = append(ex, fmt.Sprintf("line %d: %s %s", x.Line, x.CredentialID, x.Reason))
+	}
+	more := ""
+	if len(c) > 3 {
+		more = fmt.Sprintf(" and %d more", len(c)-3)
+	}
+	return fmt.Errorf("import: %d credential(s) are already in the target (%s%s); nothing was written. Pass --on-conflict skip or --on-conflict update: %w",
+		len(c), strings.Join(ex, "; "), more, ErrConflict)
+}
