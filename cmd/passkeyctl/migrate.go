@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -35,9 +36,25 @@ An Authenticator table that already exists in a known shape (current, legacy "id
 Drizzle) is adopted: recorded, not recreated. One that differs is drift: nothing is
 changed and each difference is listed (exit 4).
 
+The Auth.js tables (User, Account) must exist first: run the app's own migrations,
+or pass --core to create them in Prisma's shape (new apps, demos, tests). Without
+them migrate exits 4 and changes nothing.
+
 Each applied or adopted migration is recorded with its SHA-256: in the schema
-"passkeyctl" on PostgreSQL, in the table _passkeyctl_migrations on MySQL and SQLite.
-Concurrent runs are safe: a database lock makes them apply the schema exactly once.`,
+"passkeyctl" on PostgreSQL (per target schema, so Prisma sees no extra table), in
+the table _passkeyctl_migrations on MySQL and SQLite. A recorded migration whose
+file changed is reported, never re-run.
+
+Concurrent runs are safe: a database lock (PostgreSQL advisory lock, MySQL
+GET_LOCK, SQLite write lock) makes them apply the schema exactly once; a run that
+waits longer than --lock-timeout fails. On MySQL, whose DDL cannot be rolled back,
+each step is one atomic CREATE TABLE: a run interrupted half-way is completed by
+running migrate again.
+
+With -o json it prints one object: applied, adopted (migration names), sql (the
+schema statements run, or with --dry-run that would run), warnings ({message,
+fixSQL}), dryRun, variant (the Authenticator table's shape afterwards: current,
+legacy, drizzle), naming (prisma, drizzle), historyTable.`,
 		Example: `  # New app or demo: create the Auth.js core tables too
   passkeyctl --dsn sqlite:auth.db migrate --core
 
@@ -64,7 +81,9 @@ Concurrent runs are safe: a database lock makes them apply the schema exactly on
 }
 
 func migrateRun(ctx context.Context, opts *MigrateOptions) error {
-	d, err := opts.DB(ctx, db.OpenOptions{CreateSQLite: !opts.DryRun})
+	// A dry run against a SQLite file that does not exist yet plans against
+	// an empty database and leaves no file behind.
+	d, err := opts.DB(ctx, db.OpenOptions{CreateSQLite: !opts.DryRun, MissingSQLiteAsEmpty: opts.DryRun})
 	if err != nil {
 		return err
 	}
@@ -90,12 +109,15 @@ func migrateRun(ctx context.Context, opts *MigrateOptions) error {
 			fmt.Fprintln(opts.IO.ErrOut, "-- dry run: the schema is up to date, nothing would change")
 			return nil
 		}
+		// stdout stays valid SQL (a DBA may review or apply it); what
+		// passkeyctl records besides is said in comments.
 		for _, s := range res.SQL {
 			fmt.Fprintf(out, "%s;\n", s)
 		}
 		for _, name := range res.Adopted {
-			fmt.Fprintf(opts.IO.ErrOut, "-- would adopt the existing Authenticator table as %s\n", name)
+			fmt.Fprintf(out, "-- adopt the existing Authenticator table (variant %s) as %s\n", res.Variant, name)
 		}
+		fmt.Fprintf(out, "-- then record %s in %s\n", strings.Join(append(slices.Clone(res.Applied), res.Adopted...), ", "), res.HistoryTable)
 		fmt.Fprintln(opts.IO.ErrOut, "-- dry run: nothing was changed")
 		return nil
 	}
@@ -106,7 +128,7 @@ func migrateRun(ctx context.Context, opts *MigrateOptions) error {
 		fmt.Fprintf(out, "adopted  %s (existing Authenticator table, variant %s)\n", name, res.Variant)
 	}
 	if len(res.Applied)+len(res.Adopted) == 0 {
-		fmt.Fprintln(out, "schema is up to date")
+		fmt.Fprintf(out, "schema is up to date (variant %s)\n", res.Variant)
 	}
 	return nil
 }
@@ -132,6 +154,20 @@ func newCmdMigrateStatus(f *Factory, runF func(context.Context, *MigrateStatusOp
 	return &cobra.Command{
 		Use:   "status",
 		Short: "Show the detected schema and each migration's state (exit 4 unless up to date)",
+		Long: `Show the detected Auth.js schema (dialect, naming, whether the core tables exist, the
+Authenticator table's variant), each migration's state, drift and warnings. Nothing
+is changed and no lock is taken.
+
+A migration is applied (passkeyctl created it), adopted (the table existed and was
+recorded), pending (with the action migrate would take: create or adopt), or
+checksum-changed (recorded with another SHA-256 than the file this passkeyctl
+embeds; never re-run). Exit 0 when up to date, 4 when anything is pending, drifted,
+changed or the core tables are missing.
+
+With -o json it prints one object: dialect, naming, variant ("" when there is no
+Authenticator table), coreTables, upToDate, migrations [{name, state, checksum,
+recordedChecksum, action, appliedAt}], drift [strings], warnings [{message,
+fixSQL}].`,
 		Example: `  passkeyctl --dsn sqlite:auth.db migrate status
   passkeyctl migrate status -o json | jq .variant`,
 		Args: cobra.NoArgs,
@@ -255,6 +291,12 @@ func newCmdMigrateDown(f *Factory, runF func(context.Context, *MigrateDownOption
 	cmd := &cobra.Command{
 		Use:   "down",
 		Short: "Drop the Authenticator table (refuses while it holds passkeys unless --force)",
+		Long: `Drop the Authenticator table and forget the migrations that created or adopted it.
+The core tables and their Account rows are left alone.
+
+It refuses (exit 2) while the table holds passkeys unless --force: dropping it
+signs every one of them out for good. On a terminal it asks for confirmation
+unless --yes; without a terminal it refuses unless --yes.`,
 		Example: `  passkeyctl migrate down --yes
   passkeyctl migrate down --force --yes   # also when passkeys exist: they are lost`,
 		Args: cobra.NoArgs,

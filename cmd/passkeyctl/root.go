@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -169,6 +170,7 @@ file, in that order.`,
 	root.AddCommand(newCmdMigrate(f, nil))
 	root.AddCommand(newCmdList(f, nil))
 	root.AddCommand(newCmdRevoke(f, nil))
+	root.AddCommand(newCmdServe(f, nil))
 	root.AddCommand(newCmdVersion(f))
 	return root
 }
@@ -203,12 +205,28 @@ func (f *Factory) loadConfig() error {
 		return usageError{fmt.Errorf("read config %s: %v", path, unwrapPathError(err))}
 	}
 	for _, k := range v.AllKeys() {
-		if f.flags.Lookup(k) == nil && !configOnlyKeys[k] {
-			return usageError{fmt.Errorf("config %s: unknown key %q (known: dsn, output, provider-id, schema)", path, k)}
+		if (f.flags.Lookup(k) == nil || k == "config" || k == "env-file") && !configOnlyKeys[k] {
+			return usageError{fmt.Errorf("config %s: unknown key %q (known: %s)", path, k, strings.Join(f.configKeys(), ", "))}
 		}
 	}
 	f.viper = v
 	return nil
+}
+
+// configKeys lists the keys a config file may set: every global flag but
+// --config and --env-file, and configOnlyKeys.
+func (f *Factory) configKeys() []string {
+	var keys []string
+	f.flags.VisitAll(func(fl *pflag.Flag) {
+		if fl.Name != "config" && fl.Name != "env-file" && fl.Name != "help" {
+			keys = append(keys, fl.Name)
+		}
+	})
+	for k := range configOnlyKeys {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }
 
 // configOnlyKeys are accepted in the config file without a root flag.
