@@ -170,6 +170,7 @@ file, in that order.`,
 	root.AddCommand(newCmdMigrate(f, nil))
 	root.AddCommand(newCmdList(f, nil))
 	root.AddCommand(newCmdRevoke(f, nil))
+	root.AddCommand(newCmdServe(f, nil))
 	root.AddCommand(newCmdVersion(f))
 	return root
 }

@@ -1,0 +1,404 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"net/mail"
+	"os/exec"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/passkeyctl/passkeyctl/internal/ceremony"
+	"github.com/passkeyctl/passkeyctl/internal/db"
+	"github.com/spf13/cobra"
+)
+
+// ServeOptions are the inputs of `passkeyctl serve`.
+type ServeOptions struct {
+	IO         *IOStreams
+	DB         func(context.Context, db.OpenOptions) (*db.DB, error)
+	Output     string
+	ProviderID string
+	Now        func() time.Time
+	// Rand feeds the URL token, challenges, user handles and ids.
+	Rand io.Reader
+	// OpenBrowser opens a URL for --open.
+	OpenBrowser func(url string) error
+
+	Enroll     bool
+	Test       bool
+	User       string
+	CreateUser bool
+	Credential string
+	RPID       string
+	RPName     string
+	Origins    []string
+	Listen     string
+	Timeout    time.Duration
+	TLSCert    string
+	TLSKey     string
+	Open       bool
+}
+
+func newCmdServe(f *Factory, runF func(context.Context, *ServeOptions) error) *cobra.Command {
+	opts := &ServeOptions{IO: f.IO, DB: f.DB, Now: f.Now, Rand: rand.Reader, OpenBrowser: openBrowser}
+	cmd := &cobra.Command{
+		Use:   "serve (--enroll --user USER | --test [--user USER | --credential ID])",
+		Short: "Enrol or test one passkey through a one-shot local WebAuthn page",
+		Long: `Run one WebAuthn ceremony in a browser, the way the app's Auth.js Passkey provider
+does, on a temporary page served by passkeyctl.
+
+  --enroll  creates a passkey for --user and writes it exactly as Auth.js does: the
+            Authenticator row and its Account row, in one transaction.
+  --test    checks that a stored passkey signs in as Auth.js would (stored key, user
+            verification, counter rule) and updates its counter, as a sign-in does.
+
+The page's URL, with a random one-time token, is the first line on stdout; open it
+in a browser (--open does). Messages go to stderr. Exactly one ceremony runs: on
+success the passkey is printed as 'list' shows it and the exit code is 0; a failure,
+Ctrl-C or --timeout exits 5 and writes nothing. With -o json or -o jsonl, stdout is
+JSON lines: {"event":"listening","url":...}, then {"event":"enrolled"|"verified",
+"passkey":{...list fields...}} or {"event":"failed","error":...}.
+
+A passkey works only in apps whose rpID (the host name of AUTH_URL) is the one it was
+created for, and browsers create passkeys only on pages whose host is the rpID or a
+subdomain of it, over https:// (or on http://localhost). So:
+  - the default, --rp-id localhost, makes passkeys for an app on http://localhost;
+  - for production, pass --rp-id example.com and --origin https://<host under
+    example.com>, and serve the page there: either with TLS on this host
+    (--listen 0.0.0.0:443 --tls-cert --tls-key), or behind the app's reverse proxy,
+    which terminates TLS and forwards to --listen (it must pass the Host header on).
+A --listen address other machines can reach needs --tls-cert/--tls-key, or an
+https --origin served through such a proxy.
+
+The options mirror the Auth.js Passkey provider: resident key and user verification
+required, attestation none, algorithms EdDSA, ES256 and RS256, the user's passkeys in
+excludeCredentials, and a fresh random 64-hex-character user handle (never stored).
+
+USER is a User.id or an e-mail address. --create-user creates the User row (with that
+e-mail) in the same transaction as the passkey when no such user exists. A
+credential ID for --credential may be base64, base64url or hex; one that starts
+with "-" must be given as --credential=-...`,
+		Example: `  # Enrol a passkey for Alice in the app running on http://localhost:3000
+  passkeyctl serve --enroll --user alice@example.com --open
+
+  # A new user, created together with the passkey
+  passkeyctl serve --enroll --user bob@example.com --create-user
+
+  # Prove that a stored passkey still signs in (any passkey, or one user's)
+  passkeyctl serve --test
+  passkeyctl serve --test --user alice@example.com
+
+  # Production: TLS on this host, the page at https://passkeys.example.com
+  passkeyctl serve --enroll --user alice@example.com --rp-id example.com \
+    --origin https://passkeys.example.com --listen 0.0.0.0:443 \
+    --tls-cert cert.pem --tls-key key.pem
+
+  # Production: behind the app's reverse proxy (passkeys.example.com -> 127.0.0.1:8080)
+  passkeyctl serve --enroll --user alice@example.com --rp-id example.com \
+    --origin https://passkeys.example.com --listen 127.0.0.1:8080
+
+  # In a script: the URL is the first line of stdout
+  passkeyctl serve --test -o json | head -1 | jq -r .url`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			switch {
+			case opts.Enroll == opts.Test:
+				return usageError{errors.New("choose one of --enroll and --test")}
+			case opts.Enroll && opts.User == "":
+				return usageError{errors.New("--enroll needs --user USER (a User.id or e-mail address)")}
+			case opts.Enroll && opts.Credential != "":
+				return usageError{errors.New("--credential goes with --test; an enrolment makes a new credential")}
+			case opts.Test && opts.CreateUser:
+				return usageError{errors.New("--create-user goes with --enroll")}
+			case opts.User != "" && opts.Credential != "":
+				return usageError{errors.New("give --user or --credential, not both")}
+			case opts.Timeout <= 0:
+				return usageError{fmt.Errorf("invalid --timeout %s: give a positive duration such as 5m", opts.Timeout)}
+			}
+			opts.Output = f.Output()
+			opts.ProviderID = f.ProviderID()
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return serveRun(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.BoolVar(&opts.Enroll, "enroll", false, "create a passkey for --user and store it as Auth.js does")
+	fl.BoolVar(&opts.Test, "test", false, "check that a stored passkey signs in as Auth.js would")
+	fl.StringVarP(&opts.User, "user", "u", "", "the passkey's owner: a User.id or e-mail address")
+	fl.BoolVar(&opts.CreateUser, "create-user", false, "with --enroll: create the User (by e-mail) with the passkey when it does not exist")
+	fl.StringVar(&opts.Credential, "credential", "", "with --test: accept only this passkey (credential ID in base64, base64url or hex)")
+	fl.StringVar(&opts.RPID, "rp-id", "localhost", "relying party ID: the host name of the app (AUTH_URL) the passkey is for")
+	fl.StringVar(&opts.RPName, "rp-name", "", "relying party name some authenticators show (default: the rpID)")
+	fl.StringArrayVar(&opts.Origins, "origin", nil, "origin the page is opened at, https://... or http://localhost... (repeatable; default http://localhost:<port>)")
+	fl.StringVar(&opts.Listen, "listen", ceremony.DefaultListen, "address to listen on; other than loopback needs TLS here or behind a proxy")
+	fl.DurationVar(&opts.Timeout, "timeout", 5*time.Minute, "give up, writing nothing, after this long")
+	fl.StringVar(&opts.TLSCert, "tls-cert", "", "serve https with this PEM certificate (with --tls-key)")
+	fl.StringVar(&opts.TLSKey, "tls-key", "", "the PEM private key of --tls-cert")
+	fl.BoolVar(&opts.Open, "open", false, "open the URL in the default browser")
+	return cmd
+}
+
+// ceremonyFailure marks a failed, cancelled or timed-out ceremony (exit 5)
+// without changing its message.
+type ceremonyFailure struct{ err error }
+
+func (e ceremonyFailure) Error() string   { return e.err.Error() }
+func (e ceremonyFailure) Unwrap() []error { return []error{e.err, errCeremony} }
+
+// serveEvent is one JSON line of `serve -o json`.
+type serveEvent struct {
+	Event   string      `json:"event"`
+	URL     string      `json:"url,omitempty"`
+	Mode    string      `json:"mode,omitempty"`
+	RPID    string      `json:"rpId,omitempty"`
+	Passkey *db.Passkey `json:"passkey,omitempty"`
+	Error   string      `json:"error,omitempty"`
+}
+
+func serveRun(ctx context.Context, opts *ServeOptions) error {
+	jsonOut := opts.Output == outputJSON || opts.Output == outputJSONL
+	events := newJSONLines(opts.IO.Out)
+	err := serveCeremony(ctx, opts, func(e serveEvent) error {
+		if jsonOut {
+			return events.Write(e)
+		}
+		switch e.Event {
+		case "listening":
+			_, err := fmt.Fprintln(opts.IO.Out, e.URL)
+			return err
+		case "enrolled", "verified":
+			w := newPasskeyWriter(opts.IO, outputTable, true)
+			if err := w.Write(*e.Passkey); err != nil {
+				return err
+			}
+			return w.Close()
+		}
+		return nil
+	})
+	if err != nil && jsonOut {
+		events.Write(serveEvent{Event: "failed", Error: errorLine(err)})
+	}
+	return err
+}
+
+// serveCeremony prepares, runs and reports the one ceremony; emit prints
+// the stdout events.
+func serveCeremony(ctx context.Context, opts *ServeOptions, emit func(serveEvent) error) error {
+	cfg := ceremony.Config{
+		Mode:    ceremony.ModeTest,
+		RPID:    opts.RPID,
+		RPName:  opts.RPName,
+		Origins: opts.Origins,
+		Listen:  opts.Listen,
+		Timeout: opts.Timeout,
+		TLSCert: opts.TLSCert,
+		TLSKey:  opts.TLSKey,
+		Now:     opts.Now,
+		Rand:    opts.Rand,
+		Logf: func(format string, args ...any) {
+			fmt.Fprintf(opts.IO.ErrOut, format+"\n", args...)
+		},
+	}
+	if opts.Enroll {
+		cfg.Mode = ceremony.ModeEnroll
+	}
+	// The browser's rules need no database: check them first, with a
+	// stand-in user, so a configuration that cannot work fails at once.
+	probe := cfg
+	if opts.Enroll {
+		probe.User = &ceremony.User{ID: "probe"}
+	}
+	if err := probe.Check(); err != nil {
+		return usageError{err}
+	}
+
+	d, err := opts.DB(ctx, db.OpenOptions{})
+	if err != nil {
+		return err
+	}
+	s, err := d.Detect(ctx)
+	if err != nil {
+		return err
+	}
+	if opts.Enroll {
+		if cfg.User, err = enrolUser(ctx, opts, d, s); err != nil {
+			return err
+		}
+		if err := d.CheckEnroll(ctx, s, cfg.User.ID, cfg.User.Create); err != nil {
+			return err
+		}
+		printWarnings(opts.IO, s.Warnings)
+	} else if err := testTarget(ctx, opts, d, s, &cfg); err != nil {
+		return err
+	}
+
+	store := &ceremony.DBStore{DB: d, Schema: s, ProviderID: opts.ProviderID, Now: opts.Now, Rand: opts.Rand}
+	srv, err := ceremony.New(cfg, store)
+	if err != nil {
+		if errors.Is(err, ceremony.ErrConfig) {
+			return usageError{err}
+		}
+		return err
+	}
+	if err := emit(serveEvent{Event: "listening", URL: srv.URL(), Mode: string(cfg.Mode), RPID: srv.RPID()}); err != nil {
+		srv.Close()
+		return err
+	}
+	what := "to test a passkey"
+	if opts.Enroll {
+		what = "to create a passkey for " + userLabel(cfg.User)
+	}
+	fmt.Fprintf(opts.IO.ErrOut, "Open the URL above in a browser %s. Waiting up to %s; Ctrl-C cancels.\n", what, opts.Timeout)
+	fmt.Fprintf(opts.IO.ErrOut, "note: passkeys made here work only in an app whose rpID is %q (the host name of its AUTH_URL).\n", srv.RPID())
+	if opts.Open {
+		if err := opts.OpenBrowser(srv.URL()); err != nil {
+			fmt.Fprintf(opts.IO.ErrOut, "could not open a browser (%v); open the URL yourself.\n", err)
+		}
+	}
+
+	res, err := srv.Serve(ctx)
+	if err != nil {
+		if errors.Is(err, ceremony.ErrSchema) {
+			return err // exit 4, with the SQL that fixes it
+		}
+		return ceremonyFailure{err}
+	}
+	p, err := d.GetPasskey(context.WithoutCancel(ctx), s, res.CredentialID, opts.ProviderID)
+	if err != nil {
+		return fmt.Errorf("the ceremony succeeded but the passkey cannot be read back: %w", err)
+	}
+	if res.Mode == ceremony.ModeEnroll {
+		fmt.Fprintf(opts.IO.ErrOut, "Enrolled %s passkey %s for %s.\n", p.Algorithm, p.CredentialID, userLabel(cfg.User))
+		return emit(serveEvent{Event: "enrolled", Passkey: &p})
+	}
+	fmt.Fprintf(opts.IO.ErrOut, "Verified passkey %s of user %s: Auth.js would accept it. Counter now %d.\n", p.CredentialID, p.UserID, p.Counter)
+	return emit(serveEvent{Event: "verified", Passkey: &p})
+}
+
+// enrolUser resolves --user for an enrolment, or prepares the user that
+// --create-user creates with the passkey.
+func enrolUser(ctx context.Context, opts *ServeOptions, d *db.DB, s *db.Schema) (*ceremony.User, error) {
+	u, err := d.FindUser(ctx, s, opts.User)
+	if err == nil {
+		return &ceremony.User{ID: u.ID, Email: deref(u.Email)}, nil
+	}
+	if !errors.Is(err, db.ErrNotFound) {
+		return nil, err
+	}
+	if !opts.CreateUser {
+		return nil, fmt.Errorf("user %s does not exist; to create it with the passkey, add --create-user: %w", opts.User, db.ErrNotFound)
+	}
+	email := strings.TrimSpace(opts.User)
+	if a, err := mail.ParseAddress(email); err != nil || a.Address != email {
+		return nil, usageError{fmt.Errorf("--create-user needs --user to be an e-mail address, not %q", opts.User)}
+	}
+	if s.User == nil {
+		return nil, fmt.Errorf("%w: the Auth.js User table does not exist (run the app's migrations, or: passkeyctl migrate --core)", db.ErrSchemaNotReady)
+	}
+	id, err := db.NewUserID(s, opts.Now(), opts.Rand)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(opts.IO.ErrOut, "User %s does not exist: it will be created (id %s) together with the passkey.\n", email, id)
+	return &ceremony.User{ID: id, Email: email, Create: true}, nil
+}
+
+// testTarget limits a test to --user's or --credential's passkeys, and
+// refuses at once when there is nothing to test.
+func testTarget(ctx context.Context, opts *ServeOptions, d *db.DB, s *db.Schema, cfg *ceremony.Config) error {
+	if s.Authenticator == nil {
+		return fmt.Errorf("%w: the Authenticator table does not exist (create it with: passkeyctl migrate)", db.ErrSchemaNotReady)
+	}
+	switch {
+	case opts.Credential != "":
+		cands, err := db.CredentialIDCandidates(opts.Credential)
+		if err != nil {
+			return err
+		}
+		var found []db.Passkey
+		for _, raw := range cands {
+			p, err := d.GetPasskey(ctx, s, raw, opts.ProviderID)
+			if errors.Is(err, db.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			found = append(found, p)
+			cfg.CredentialID = raw
+		}
+		switch len(found) {
+		case 0:
+			return fmt.Errorf("credential %s is not in the Authenticator table: %w", opts.Credential, db.ErrNotFound)
+		case 1:
+			fmt.Fprintf(opts.IO.ErrOut, "Testing passkey %s of user %s.\n", found[0].CredentialID, found[0].UserID)
+			return nil
+		}
+		return fmt.Errorf("%w: %q names two stored credentials (read as base64 and as hex); prefix it with hex: or give the base64 form", db.ErrInvalid, opts.Credential)
+	case opts.User != "":
+		u, err := d.FindUser(ctx, s, opts.User)
+		if err != nil {
+			return err
+		}
+		ids, err := d.UserCredentialIDs(ctx, s, u.ID)
+		if err != nil {
+			return err
+		}
+		if len(ids) == 0 {
+			return fmt.Errorf("user %s has no passkeys to test (enrol one with: passkeyctl serve --enroll --user %s): %w", opts.User, opts.User, db.ErrNotFound)
+		}
+		cfg.User = &ceremony.User{ID: u.ID, Email: deref(u.Email)}
+		return nil
+	}
+	some := false
+	err := d.ListPasskeys(ctx, s, db.ListOptions{ProviderID: opts.ProviderID, Limit: 1}, func(db.Passkey) error {
+		some = true
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if !some {
+		return fmt.Errorf("there are no passkeys to test: %w", db.ErrNotFound)
+	}
+	return nil
+}
+
+func userLabel(u *ceremony.User) string {
+	if u.Email != "" {
+		return u.Email
+	}
+	return u.ID
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// openBrowser opens url in the desktop's default browser.
+func openBrowser(url string) error {
+	var cmd *exec.Cmd
+	switch runtime.GOOS {
+	case "darwin":
+		cmd = exec.Command("open", url)
+	case "windows":
+		cmd = exec.Command("rundll32", "url.dll,FileProtocolHandler", url)
+	default:
+		cmd = exec.Command("xdg-open", url)
+	}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	go cmd.Wait()
+	return nil
+}
