@@ -94,11 +94,18 @@ func storeErr(err error) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, db.ErrNotFound):
-		return fmt.Errorf("%w: %w", ErrUnknownCredential, err)
+		return kindError{ErrUnknownCredential, err}
 	case errors.Is(err, db.ErrConflict):
-		return fmt.Errorf("%w: %w", ErrDuplicate, err)
+		return kindError{ErrDuplicate, err}
 	case errors.Is(err, db.ErrSchemaNotReady), errors.Is(err, db.ErrDrift):
-		return fmt.Errorf("%w: %w", ErrSchema, err)
+		return kindError{ErrSchema, err}
 	}
 	return err
 }
+
+// kindError files err under a ceremony error kind without repeating the
+// kind's text in the message.
+type kindError struct{ kind, err error }
+
+func (e kindError) Error() string   { return e.err.Error() }
+func (e kindError) Unwrap() []error { return []error{e.kind, e.err} }
