@@ -116,7 +116,7 @@ func parsePostgres(raw, redacted string) (Target, error) {
 		// Neither the DSN nor url.Parse's reason is shown: a password with
 		// raw special characters is what usually breaks parsing, and either
 		// could quote part of it.
-		return Target{}, fmt.Errorf("%w: cannot parse PostgreSQL DSN %s://...: use postgres://USER:PASSWORD@HOST:PORT/DB and percent-encode special characters in the user name and password (@ as %%40, / as %%2F, ? as %%3F, # as %%23, %% as %%25)", ErrInvalid, strings.ToLower(u0scheme(raw)))
+		return Target{}, fmt.Errorf("%w: cannot parse PostgreSQL DSN %s://...: use postgres://USER@HOST:PORT/DB (password after the user name) and percent-encode special characters in the user name and password (@ as %%40, / as %%2F, ? as %%3F, # as %%23, %% as %%25)", ErrInvalid, strings.ToLower(u0scheme(raw)))
 	}
 	q := u.Query()
 	searchPath := q.Get("schema")
@@ -153,7 +153,7 @@ func parsePostgres(raw, redacted string) (Target, error) {
 func parseMySQL(raw, redacted string) (Target, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return Target{}, fmt.Errorf("%w: cannot parse MySQL DSN %s://...: use mysql://USER:PASSWORD@HOST:PORT/DB and percent-encode special characters in the user name and password (@ as %%40, / as %%2F, ? as %%3F, # as %%23, %% as %%25)", ErrInvalid, strings.ToLower(u0scheme(raw)))
+		return Target{}, fmt.Errorf("%w: cannot parse MySQL DSN %s://...: use mysql://USER@HOST:PORT/DB (password after the user name) and percent-encode special characters in the user name and password (@ as %%40, / as %%2F, ? as %%3F, # as %%23, %% as %%25)", ErrInvalid, strings.ToLower(u0scheme(raw)))
 	}
 	cfg := mysql.NewConfig()
 	if u.User != nil {
@@ -172,7 +172,7 @@ func parseMySQL(raw, redacted string) (Target, error) {
 	cfg.Addr = host + ":" + port
 	cfg.DBName = strings.TrimPrefix(u.Path, "/")
 	if cfg.DBName == "" {
-		return Target{}, fmt.Errorf("%w: MySQL DSN %q names no database (mysql://user:pass@host:3306/DB)", ErrInvalid, redacted)
+		return Target{}, fmt.Errorf("%w: MySQL DSN %q names no database (mysql://USER@HOST:3306/DB)", ErrInvalid, redacted)
 	}
 	cfg.ParseTime = true
 	cfg.MultiStatements = false

@@ -61,7 +61,7 @@ func TestParseDSN_errors(t *testing.T) {
 		{"hunter2", "has no scheme"},
 		{"mysql://root:hunter2@127.0.0.1:3306", "names no database"},
 		{"sqlite:", "names no file"},
-		{"postgres://u:hunter2@host:port/db", "cannot parse PostgreSQL DSN postgres://...: use postgres://USER:PASSWORD@HOST:PORT/DB and percent-encode"},
+		{"postgres://u:hunter2@host:port/db", "cannot parse PostgreSQL DSN postgres://...: use postgres://USER@HOST:PORT/DB (password after the user name) and percent-encode"},
 		{"mysql://u:hunter2%zz@host/db", "cannot parse MySQL DSN mysql://..."},
 	} {
 		t.Run(c.dsn, func(t *testing.T) {
