@@ -98,8 +98,14 @@ var (
 	ErrCancelled = errors.New("ceremony cancelled")
 )
 
+// configError is an ErrConfig whose message is the rule alone.
+type configError struct{ msg string }
+
+func (e configError) Error() string        { return e.msg }
+func (e configError) Is(target error) bool { return target == ErrConfig }
+
 func configErr(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", ErrConfig, fmt.Sprintf(format, args...))
+	return configError{fmt.Sprintf(format, args...)}
 }
 
 // DefaultListen is the address used when Config.Listen is empty: loopback
