@@ -768,3 +768,22 @@ func TestMigrate_authjsFixtureRowsInsertUnchanged(t *testing.T) {
 		}
 	})
 }
+
+// An expression index does not make its plain columns unique: a unique
+// index on ("userId", lower("credentialID")) must not read as a unique
+// userId (PostgreSQL and SQLite; MariaDB has no expression indexes).
+func TestDetect_expressionIndexIsNotAUniqueKey(t *testing.T) {
+	for _, dialect := range []string{"postgres", "sqlite"} {
+		t.Run(dialect, func(t *testing.T) {
+			d := dbtest.Open(t, dbtest.New(t, dialect))
+			loadDDL(t, d, "prisma", false)
+			dbtest.Exec(t, d,
+				`CREATE TABLE "Authenticator" ("credentialID" TEXT NOT NULL, "userId" TEXT NOT NULL, "providerAccountId" TEXT NOT NULL, "credentialPublicKey" TEXT NOT NULL, "counter" INTEGER NOT NULL, "credentialDeviceType" TEXT NOT NULL, "credentialBackedUp" BOOLEAN NOT NULL, "transports" TEXT)`,
+				`CREATE UNIQUE INDEX "Authenticator_expr" ON "Authenticator" ("userId", lower("credentialID"))`)
+			a := migDetect(t, d).Authenticator
+			if a.IsUnique("userId") || a.IsUnique("credentialID") || len(a.Keys) != 0 {
+				t.Errorf("keys %+v", a.Keys)
+			}
+		})
+	}
+}
