@@ -8,11 +8,13 @@
 package ceremony
 
 import (
+	cryptotls "crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -81,6 +83,9 @@ type Config struct {
 	// Logf prints progress for the operator (passkeyctl: stderr); may be
 	// nil.
 	Logf func(format string, args ...any)
+
+	// tlsPair is the loaded TLSCert/TLSKey, set by Check.
+	tlsPair *cryptotls.Certificate
 }
 
 // Errors Serve and New return. Callers map them to exit codes with
@@ -159,6 +164,14 @@ func (c *Config) Check() error {
 		return configErr("--tls-cert and --tls-key go together")
 	}
 	tls := c.TLSCert != ""
+	if tls {
+		// Read now, so a wrong path fails before anything else happens.
+		pair, err := cryptotls.LoadX509KeyPair(c.TLSCert, c.TLSKey)
+		if err != nil {
+			return configErr("cannot load --tls-cert %s / --tls-key %s: %v", c.TLSCert, c.TLSKey, unwrapPathError(err))
+		}
+		c.tlsPair = &pair
+	}
 	if c.Listen == "" {
 		c.Listen = DefaultListen
 	}
@@ -253,4 +266,12 @@ func normaliseHost(h string) string {
 		h = strings.TrimSuffix(h, p)
 	}
 	return h
+}
+
+func unwrapPathError(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("%s: %w", pe.Path, pe.Err)
+	}
+	return err
 }

@@ -1,15 +1,26 @@
 package ceremony
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
+	"math/big"
+	"net/http"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestConfig_Check(t *testing.T) {
+	cert, key, _ := selfSigned(t)
 	for _, tc := range []struct {
 		name    string
 		edit    func(*Config)
@@ -44,12 +55,13 @@ func TestConfig_Check(t *testing.T) {
 			c.Listen, c.RPID, c.Origins = "0.0.0.0:8080", "example.com", []string{"https://passkeys.example.com"}
 		}, "", []string{"https://passkeys.example.com"}},
 		{"public listener with TLS", func(c *Config) {
-			c.Listen, c.TLSCert, c.TLSKey = "0.0.0.0:8443", "c.pem", "k.pem"
+			c.Listen, c.TLSCert, c.TLSKey = "0.0.0.0:8443", cert, key
 		}, "", nil},
 		{"TLS with an http origin", func(c *Config) {
-			c.TLSCert, c.TLSKey, c.Origins = "c.pem", "k.pem", []string{"http://localhost:8443"}
+			c.TLSCert, c.TLSKey, c.Origins = cert, key, []string{"http://localhost:8443"}
 		}, "served over https", nil},
-		{"cert without key", func(c *Config) { c.TLSCert = "c.pem" }, "go together", nil},
+		{"cert without key", func(c *Config) { c.TLSCert = cert }, "go together", nil},
+		{"missing cert file", func(c *Config) { c.TLSCert, c.TLSKey = "nope.pem", key }, "cannot load --tls-cert nope.pem", nil},
 		{"bad listen", func(c *Config) { c.Listen = "8443" }, "is not HOST:PORT", nil},
 		{"zero timeout", func(c *Config) { c.Timeout = 0 }, "timeout", nil},
 		{"enrol without user", func(c *Config) { c.User = nil }, "needs the user", nil},
@@ -82,6 +94,61 @@ func TestNew_TLS(t *testing.T) {
 	os.WriteFile(cfg.TLSKey, []byte("not a key"), 0o600)
 	if _, err := New(cfg, newMemStore()); !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "cannot load --tls-cert") {
 		t.Fatalf("%v", err)
+	}
+}
+
+// selfSigned writes a certificate and key for localhost and returns their
+// paths and a pool that trusts the certificate.
+func selfSigned(t *testing.T) (certFile, keyFile string, pool *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "localhost"},
+		DNSNames:     []string{"localhost"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
+	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0o600)
+	c, _ := x509.ParseCertificate(der)
+	pool = x509.NewCertPool()
+	pool.AddCert(c)
+	return certFile, keyFile, pool
+}
+
+// With --tls-cert/--tls-key the page is served over https, the default
+// origin is https://localhost:<port>, and a whole enrolment works.
+func TestServer_TLS(t *testing.T) {
+	cert, key, pool := selfSigned(t)
+	cfg := testConfig(ModeEnroll)
+	cfg.TLSCert, cfg.TLSKey = cert, key
+	st := newMemStore()
+	r := start(t, cfg, st)
+	if !strings.HasPrefix(r.URL(), "https://localhost:") {
+		t.Fatalf("URL %s", r.URL())
+	}
+	r.hc.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}
+	if code, rep := r.enrol(newSoft(t, -8)); code != 200 {
+		t.Fatalf("%d %+v", code, rep)
+	}
+	if _, err := r.wait(); err != nil || len(st.saved) != 1 {
+		t.Fatalf("%v, %d saved", err, len(st.saved))
 	}
 }
 

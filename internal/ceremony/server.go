@@ -106,12 +106,8 @@ func New(cfg Config, store Store) (*Server, error) {
 	// driven without Serve (tests) from expiring at once.
 	s := &Server{cfg: cfg, store: store, done: make(chan outcome, 1), deadline: cfg.Now().Add(cfg.Timeout)}
 	var tlsConfig *tls.Config
-	if cfg.TLSCert != "" {
-		pair, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
-		if err != nil {
-			return nil, configErr("cannot load --tls-cert %s / --tls-key %s: %v", cfg.TLSCert, cfg.TLSKey, err)
-		}
-		tlsConfig = &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
+	if cfg.tlsPair != nil {
+		tlsConfig = &tls.Config{Certificates: []tls.Certificate{*cfg.tlsPair}, MinVersion: tls.VersionTLS12}
 	}
 	tok := make([]byte, tokenBytes)
 	if _, err := io.ReadFull(cfg.Rand, tok); err != nil {
