@@ -84,10 +84,15 @@ func (f *Factory) DB(ctx context.Context, opts db.OpenOptions) (*db.DB, error) {
 	if dsn == "" {
 		return nil, usageError{errors.New("no database: pass --dsn, set PASSKEYCTL_DSN or DATABASE_URL, use --env-file with the app's .env, or put dsn: in passkeyctl.yaml")}
 	}
+	so, err := f.schemaOptions()
+	if err != nil {
+		return nil, err
+	}
 	d, err := db.Open(ctx, dsn, opts)
 	if err != nil {
 		return nil, err
 	}
+	d.SchemaOptions = so
 	f.db = d
 	return d, nil
 }
@@ -164,6 +169,8 @@ file, in that order.`,
 	pf.String("config", "", "YAML config file (default ./passkeyctl.yaml when present)")
 	pf.StringP(keyOutput, "o", outputTable, "output format: table, json or jsonl")
 	pf.String(keyProviderID, "passkey", "Auth.js provider id written to Account.provider")
+	pf.String(keySchema, "", "app whose tables to use: authjs or better-auth (default: detected; required when the database holds both)")
+	pf.String(keyTables, "", "Better Auth tables the app renamed: passkey=NAME,user=NAME")
 	f.flags = pf
 
 	// One line per command; each command lives in its own file.
@@ -171,6 +178,8 @@ file, in that order.`,
 	root.AddCommand(newCmdList(f, nil))
 	root.AddCommand(newCmdRevoke(f, nil))
 	root.AddCommand(newCmdServe(f, nil))
+	root.AddCommand(newCmdExport(f, nil))
+	root.AddCommand(newCmdImport(f, nil))
 	root.AddCommand(newCmdVersion(f))
 	return root
 }

@@ -551,9 +551,6 @@ func (s *Schema) chooseApp(opts SchemaOptions) error {
 	default:
 		s.App = AppAuthjs
 	}
-	if s.App == AppAuthjs && (opts.PasskeyTable != "" || opts.UserTable != "") {
-		return fmt.Errorf("%w: --tables names Better Auth tables; it cannot be used with --schema authjs", ErrInvalid)
-	}
 	return nil
 }
 
@@ -583,6 +580,9 @@ func (ba *BetterAuthSchema) tableList() string {
 // detectWith is Detect with explicit choices: it re-reads the Better Auth
 // tables when they were renamed, then applies the --schema choice.
 func (d *DB) detectWith(ctx context.Context, s *Schema, opts SchemaOptions) (*Schema, error) {
+	if opts.App == AppAuthjs && (opts.PasskeyTable != "" || opts.UserTable != "") {
+		return nil, fmt.Errorf("%w: --tables names Better Auth tables; it cannot be used with --schema authjs", ErrInvalid)
+	}
 	if opts.PasskeyTable != "" || opts.UserTable != "" || opts.App == AppBetterAuth {
 		tables, err := d.Dialect.listTables(ctx, d.X)
 		if err != nil {

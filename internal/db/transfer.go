@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 )
 
 // ExportFormatVersion is the version of passkeyctl's export format, carried
@@ -975,11 +976,8 @@ func (imp *importer) lookupUsers(ctx context.Context, t *Table, idCol, emailCol,
 	}
 	for start := 0; start < len(values); start += 500 {
 		chunk := values[start:min(len(values), start+500)]
-		args := make([]any, len(chunk))
-		for i, v := range chunk {
-			args[i] = v
-		}
-		query := "SELECT " + d.Q(idCol) + ", " + d.Q(emailCol) + " FROM " + d.Q(t.Name) + " WHERE " + expr + " IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(chunk)), ", ") + ")"
+		in, args := d.inList(expr, chunk)
+		query := "SELECT " + d.Q(idCol) + ", " + d.Q(emailCol) + " FROM " + d.Q(t.Name) + " WHERE " + in
 		rows, err := imp.tx.QueryContext(ctx, d.Dialect.Rebind(query), args...)
 		if err != nil {
 			return nil, d.Err("find users", err)
@@ -1212,8 +1210,7 @@ func (imp *importer) existing(ctx context.Context, batch []*normalized) (map[str
 	if imp.ba != nil {
 		credCol, userCol = imp.ba.P.CredentialID, imp.ba.P.UserID
 	}
-	scan := func(query string, pre []any, accountRows bool) error {
-		args := append(append([]any{}, pre...), anySlice(stored)...)
+	scan := func(query string, args []any, accountRows bool) error {
 		rows, err := imp.tx.QueryContext(ctx, imp.d.Dialect.Rebind(query), args...)
 		if err != nil {
 			return imp.d.Err("check existing credentials", err)
@@ -1235,21 +1232,32 @@ func (imp *importer) existing(ctx context.Context, batch []*normalized) (map[str
 		}
 		return imp.d.Err("check existing credentials", rows.Err())
 	}
-	in := " IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(stored)), ", ") + ")"
 	q := imp.d.Q
 	if imp.ba == nil {
 		// Account rows first: an Authenticator row found next overrides.
+		in, args := imp.d.inList(q("providerAccountId"), stored)
 		query := "SELECT " + q("providerAccountId") + ", " + q("userId") + " FROM " + q(imp.s.Account.Name) +
-			" WHERE " + imp.d.ExactEq(q("provider")) + " AND " + q("providerAccountId") + in
-		if err := scan(query, []any{imp.opts.ProviderID, imp.opts.ProviderID}, true); err != nil {
+			" WHERE " + imp.d.ExactEq(q("provider")) + " AND " + in
+		if err := scan(query, append([]any{imp.opts.ProviderID, imp.opts.ProviderID}, args...), true); err != nil {
 			return nil, err
 		}
 	}
-	query := "SELECT " + q(credCol) + ", " + q(userCol) + " FROM " + q(table) + " WHERE " + q(credCol) + in
-	if err := scan(query, nil, false); err != nil {
+	in, args := imp.d.inList(q(credCol), stored)
+	query := "SELECT " + q(credCol) + ", " + q(userCol) + " FROM " + q(table) + " WHERE " + in
+	if err := scan(query, args, false); err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// inList returns "expr IN (?, ...)" and its arguments; on PostgreSQL
+// "expr = ANY(?)" with one array argument, which the server parses and
+// plans much faster for hundreds of values.
+func (d *DB) inList(expr string, values []string) (string, []any) {
+	if d.Dialect == Postgres {
+		return expr + " = ANY(?)", []any{pq.StringArray(values)}
+	}
+	return expr + " IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(values)), ", ") + ")", anySlice(values)
 }
 
 func anySlice(ss []string) []any {
@@ -1418,8 +1426,8 @@ func (imp *importer) unmatchedError() error {
 	if len(u) > 3 {
 		more = fmt.Sprintf(" and %d more", len(u)-3)
 	}
-	return fmt.Errorf("import: %d user(s) of the input are not in the target (%s%s); nothing was written. Create them first or pass --create-users: %w",
-		len(u), strings.Join(ex, "; "), more, ErrNotFound)
+	return &domainError{msg: fmt.Sprintf("import: %d user(s) of the input are not in the target (%s%s); nothing was written. Create them first or pass --create-users",
+		len(u), strings.Join(ex, "; "), more), err: ErrNotFound}
 }
 
 func (imp *importer) conflictError() error {
@@ -1432,6 +1440,16 @@ func (imp *importer) conflictError() error {
 	if len(c) > 3 {
 		more = fmt.Sprintf(" and %d more", len(c)-3)
 	}
-	return fmt.Errorf("import: %d credential(s) are already in the target (%s%s); nothing was written. Pass --on-conflict skip or --on-conflict update: %w",
-		len(c), strings.Join(ex, "; "), more, ErrConflict)
+	return &domainError{msg: fmt.Sprintf("import: %d credential(s) are already in the target (%s%s); nothing was written. Pass --on-conflict skip or --on-conflict update",
+		len(c), strings.Join(ex, "; "), more), err: ErrConflict}
 }
+
+// domainError is a message that reads as a whole sentence and still
+// matches its domain error with errors.Is.
+type domainError struct {
+	msg string
+	err error
+}
+
+func (e *domainError) Error() string { return e.msg }
+func (e *domainError) Unwrap() error { return e.err }

@@ -1,0 +1,45 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/passkeyctl/passkeyctl/internal/db"
+)
+
+// Global settings that choose the app's tables (flag = config key; env
+// PASSKEYCTL_SCHEMA, PASSKEYCTL_TABLES).
+const (
+	keySchema = "schema"
+	keyTables = "tables"
+)
+
+// schemaOptions reads --schema and --tables. Bad values are usage errors.
+func (f *Factory) schemaOptions() (db.SchemaOptions, error) {
+	var so db.SchemaOptions
+	app, err := db.ParseApp(f.Get(keySchema))
+	if err != nil {
+		return so, usageError{err}
+	}
+	so.App = app
+	if err := db.ParseTables(f.Get(keyTables), &so); err != nil {
+		return so, usageError{err}
+	}
+	return so, nil
+}
+
+// appLabel names the schema's app and table for messages: "Auth.js
+// (Authenticator)" or "Better Auth (passkey)".
+func appLabel(s *db.Schema) string {
+	if s.App == db.AppBetterAuth {
+		name := "passkey"
+		if s.BetterAuth != nil && s.BetterAuth.Passkey != nil {
+			name = s.BetterAuth.Passkey.Name
+		}
+		return fmt.Sprintf("Better Auth (table %s)", name)
+	}
+	_, _, _, _, name := s.TableNames()
+	if s.Authenticator != nil {
+		name = s.Authenticator.Name
+	}
+	return fmt.Sprintf("Auth.js (table %s)", name)
+}

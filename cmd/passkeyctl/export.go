@@ -1,0 +1,180 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/passkeyctl/passkeyctl/internal/db"
+	"github.com/spf13/cobra"
+)
+
+// ExportOptions are the inputs of `passkeyctl export`.
+type ExportOptions struct {
+	IO         *IOStreams
+	DB         func(context.Context, db.OpenOptions) (*db.DB, error)
+	ProviderID string
+
+	User          string
+	File          string
+	IncludeBroken bool
+}
+
+func newCmdExport(f *Factory, runF func(context.Context, *ExportOptions) error) *cobra.Command {
+	opts := &ExportOptions{IO: f.IO, DB: f.DB}
+	cmd := &cobra.Command{
+		Use:   "export",
+		Short: "Write every passkey as JSON Lines, for import into another database or app",
+		Long: `Write the passkeys of the database, Auth.js or Better Auth, in passkeyctl's export
+format: JSON Lines, one object per passkey, in encodings neither app owns. The same
+file imports into any Auth.js schema or Better Auth, in any dialect
+(passkeyctl import), and is what revoke --backup appends to.
+
+Each line (format version 1):
+
+  version       1
+  credentialID  the raw credential ID, base64url without padding (what browsers send)
+  publicKey     the COSE public key, standard padded base64 (what both apps store)
+  counter       the signature counter
+  deviceType    singleDevice or multiDevice
+  backedUp      the backup state flag
+  transports    list of transports; null when the source stored NULL
+  name, createdAt, aaguid
+                Better Auth's passkey name, creation time (RFC 3339, UTC) and AAGUID;
+                null from Auth.js, which never stores them
+  user          {id, email, name, emailVerified} of the owner in the source
+  status        "ok", or why the passkey cannot sign in at the source (see list)
+
+Passkeys whose status is not "ok" (an Auth.js passkey without its Account row, or
+whose Account belongs to another user) are left out with a warning on stderr: they
+cannot sign in today and must not start working elsewhere. --include-broken writes
+them too; import leaves them out anyway.
+
+The export streams: memory stays flat however many passkeys there are. --file writes
+to a temporary file renamed into place at the end, so an interrupted export never
+leaves a truncated file (mode 0600: it holds e-mail addresses).`,
+		Example: `  # Back up every passkey
+  passkeyctl --dsn "$DATABASE_URL" export --file passkeys.jsonl
+
+  # One user's passkeys
+  passkeyctl export --user alice@example.com
+
+  # Move from Auth.js to Better Auth in one database (same rpID in both apps!)
+  passkeyctl --dsn "$DB" --schema authjs export | passkeyctl --dsn "$DB" --schema better-auth import --create-users`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.ProviderID = f.ProviderID()
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return exportRun(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVarP(&opts.User, "user", "u", "", "only this user's passkeys: a user id or e-mail address")
+	fl.StringVarP(&opts.File, "file", "f", "", "write to this file instead of stdout (replaced when complete)")
+	fl.BoolVar(&opts.IncludeBroken, "include-broken", false, "also write passkeys whose status is not ok")
+	return cmd
+}
+
+func exportRun(ctx context.Context, opts *ExportOptions) error {
+	d, err := opts.DB(ctx, db.OpenOptions{})
+	if err != nil {
+		return err
+	}
+	s, err := d.Detect(ctx)
+	if err != nil {
+		return err
+	}
+	var userID string
+	if opts.User != "" {
+		u, err := d.FindAppUser(ctx, s, opts.User)
+		if err != nil {
+			return err
+		}
+		userID = u.ID
+	}
+	if s.App == db.AppAuthjs && opts.ProviderID == "webauthn" {
+		fmt.Fprintln(opts.IO.ErrOut, "warning: passkeys of Auth.js's generic WebAuthn provider may not be discoverable; Better Auth's signed-out passkey sign-in works only with discoverable ones")
+	}
+
+	out, commit, abort, err := exportDestination(opts)
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriterSize(out, 64<<10)
+	w := db.NewExportWriter(bw)
+	var written, broken int
+	err = d.ExportPasskeys(ctx, s, db.ExportOptions{ProviderID: opts.ProviderID, UserID: userID}, func(r db.ExportRecord) error {
+		if r.Status != db.StatusOK {
+			broken++
+			if !opts.IncludeBroken {
+				if broken <= 20 {
+					fmt.Fprintf(opts.IO.ErrOut, "warning: left out passkey %s of user %s: status %s (it cannot sign in at the source)\n", r.CredentialID, describeUser(r.User.ID, r.User.Email), r.Status)
+				}
+				return nil
+			}
+		}
+		written++
+		return w.Write(r)
+	})
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err != nil {
+		abort()
+		return fmt.Errorf("export: %w", err)
+	}
+	if err := commit(); err != nil {
+		return err
+	}
+	if broken > 20 && !opts.IncludeBroken {
+		fmt.Fprintf(opts.IO.ErrOut, "warning: ... %d more passkeys left out\n", broken-20)
+	}
+	msg := fmt.Sprintf("exported %s from %s", plural(written, "passkey"), appLabel(s))
+	if opts.File != "" && opts.File != "-" {
+		msg += " to " + opts.File
+	}
+	if broken > 0 && !opts.IncludeBroken {
+		msg += fmt.Sprintf("; %d left out (status not ok; --include-broken writes them)", broken)
+	}
+	fmt.Fprintln(opts.IO.ErrOut, msg)
+	return nil
+}
+
+// exportDestination opens stdout or a temporary file next to --file; commit
+// renames it into place, abort removes it.
+func exportDestination(opts *ExportOptions) (out io.Writer, commit func() error, abort func(), err error) {
+	if opts.File == "" || opts.File == "-" {
+		return opts.IO.Out, func() error { return nil }, func() {}, nil
+	}
+	dir := filepath.Dir(opts.File)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(opts.File)+".*.tmp")
+	if err != nil {
+		return nil, nil, nil, usageError{fmt.Errorf("cannot write --file %s: %v", opts.File, unwrapPathError(err))}
+	}
+	commit = func() error {
+		if err := tmp.Sync(); err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+			return fmt.Errorf("write %s: %v", opts.File, err)
+		}
+		if err := tmp.Close(); err != nil {
+			os.Remove(tmp.Name())
+			return fmt.Errorf("write %s: %v", opts.File, err)
+		}
+		if err := os.Rename(tmp.Name(), opts.File); err != nil {
+			os.Remove(tmp.Name())
+			return fmt.Errorf("write %s: %v", opts.File, unwrapPathError(err))
+		}
+		return nil
+	}
+	abort = func() {
+		tmp.Close()
+		os.Remove(tmp.Name())
+	}
+	return tmp, commit, abort, nil
+}

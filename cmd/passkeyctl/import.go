@@ -1,0 +1,202 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/passkeyctl/passkeyctl/internal/db"
+	"github.com/spf13/cobra"
+)
+
+// ImportOptions are the inputs of `passkeyctl import`.
+type ImportOptions struct {
+	IO         *IOStreams
+	DB         func(context.Context, db.OpenOptions) (*db.DB, error)
+	Output     string
+	ProviderID string
+	Now        func() time.Time
+
+	File        string
+	CreateUsers bool
+	OnConflict  string
+	DryRun      bool
+}
+
+func newCmdImport(f *Factory, runF func(context.Context, *ImportOptions) error) *cobra.Command {
+	opts := &ImportOptions{IO: f.IO, DB: f.DB, Now: f.Now}
+	cmd := &cobra.Command{
+		Use:   "import [FILE|-]",
+		Short: "Write passkeys from an export into this database, in its app's encoding",
+		Long: `Read passkeyctl's export format (passkeyctl export, revoke --backup) from FILE or
+stdin and write every passkey into the database in the exact encoding its app
+expects: for Auth.js (any schema variant) the Authenticator row with its Account row
+(credential ID in standard padded base64, provider --provider-id); for Better Auth
+one passkey row (credential ID in base64url without padding, an id in the table's id
+mode: 32 random characters, a UUID, or the database's serial number).
+
+Users are matched by id, then by e-mail ignoring case. An id that matches a user
+with another e-mail is not a match. Unmatched users stop the import (exit 3) and are
+listed, unless --create-users creates them: the id is kept where the target's id
+type allows, the e-mail lower-cased for Better Auth, its required name taken from
+the source or the e-mail's local part, emailVerified copied.
+
+A credential ID already in the target (compared exactly): --on-conflict fail (the
+default: exit 1, listed), skip (keep the target's row), or update (write the
+counter, deviceType and backedUp into the target's row, which must belong to the
+same user). Records whose status is not "ok" are left out with a warning.
+
+All or nothing: everything is written in one transaction, and any problem (an
+unmatched user, a conflict, an invalid line) rolls it back. --dry-run reads and
+checks everything and writes nothing.
+
+A passkey works only for the rpID it was created for: Better Auth must be
+configured with the same rpID as the Auth.js app (passkey({ rpID }) or its base
+URL's hostname), or no moved passkey can sign in.
+
+-o json prints the result (also when the import fails): app, dryRun, read,
+inserted, updated, skipped, broken, usersMatched, usersCreated, unmatched,
+conflicts.`,
+		Example: `  # Restore a backup (revoke --backup, export --file)
+  passkeyctl --dsn "$DATABASE_URL" import passkeys.jsonl
+
+  # Move Auth.js passkeys to Better Auth in the same database
+  passkeyctl --dsn "$DB" --schema authjs export | passkeyctl --dsn "$DB" --schema better-auth import --create-users
+
+  # From PostgreSQL to another database, first checking what would happen
+  passkeyctl --dsn "$OLD" export | passkeyctl --dsn "$NEW" import --dry-run --create-users
+  passkeyctl --dsn "$OLD" export | passkeyctl --dsn "$NEW" import --create-users --on-conflict skip`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if _, err := db.ParseConflictPolicy(opts.OnConflict); err != nil {
+				return usageError{err}
+			}
+			if len(args) == 1 {
+				opts.File = args[0]
+			}
+			opts.Output = f.Output()
+			opts.ProviderID = f.ProviderID()
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return importRun(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.BoolVar(&opts.CreateUsers, "create-users", false, "create the users the target does not have")
+	fl.StringVar(&opts.OnConflict, "on-conflict", "fail", "when a credential ID is already in the target: fail, skip or update")
+	fl.BoolVar(&opts.DryRun, "dry-run", false, "check everything and report what would be written; write nothing")
+	return cmd
+}
+
+func importRun(ctx context.Context, opts *ImportOptions) error {
+	in, closeIn, err := importSource(opts)
+	if err != nil {
+		return err
+	}
+	defer closeIn()
+	d, err := opts.DB(ctx, db.OpenOptions{})
+	if err != nil {
+		return err
+	}
+	s, err := d.Detect(ctx)
+	if err != nil {
+		return err
+	}
+	policy, _ := db.ParseConflictPolicy(opts.OnConflict)
+	errOut := opts.IO.ErrOut
+	res, err := d.Import(ctx, s, bufio.NewReaderSize(in, 64<<10), db.ImportOptions{
+		ProviderID:  opts.ProviderID,
+		CreateUsers: opts.CreateUsers,
+		OnConflict:  policy,
+		DryRun:      opts.DryRun,
+		Now:         opts.Now,
+		Warn:        func(w string) { fmt.Fprintln(errOut, "warning: "+w) },
+	})
+	if res == nil {
+		return err
+	}
+	switch opts.Output {
+	case outputJSON:
+		if werr := writeJSON(opts.IO.Out, res); err == nil {
+			err = werr
+		}
+		return err
+	case outputJSONL:
+		if werr := newJSONLines(opts.IO.Out).Write(res); err == nil {
+			err = werr
+		}
+		return err
+	}
+	if err != nil {
+		printImportProblems(errOut, res)
+		return err
+	}
+	printImportResult(opts.IO, s, res)
+	return nil
+}
+
+// importSource opens FILE, or stdin for "" and "-"; it refuses to wait for
+// an export typed on a terminal.
+func importSource(opts *ImportOptions) (io.Reader, func(), error) {
+	if opts.File == "" || opts.File == "-" {
+		if opts.IO.InTTY {
+			return nil, nil, usageError{errors.New("import reads an export from FILE or a pipe, not the terminal: give a FILE, or pipe it in (passkeyctl export | passkeyctl import)")}
+		}
+		return opts.IO.In, func() {}, nil
+	}
+	f, err := os.Open(opts.File)
+	if err != nil {
+		return nil, nil, usageError{fmt.Errorf("cannot read %s: %v", opts.File, unwrapPathError(err))}
+	}
+	return f, func() { f.Close() }, nil
+}
+
+// printImportProblems lists every unmatched user and conflict on stderr
+// before the one-line error.
+func printImportProblems(w io.Writer, res *db.ImportResult) {
+	for _, u := range res.Unmatched {
+		line := fmt.Sprintf("user not found: %s (line %d)", describeUser(u.ID, u.Email), u.Line)
+		if u.Reason != "" {
+			line += ": " + u.Reason
+		}
+		fmt.Fprintln(w, line)
+	}
+	for _, c := range res.Conflicts {
+		fmt.Fprintf(w, "conflict: %s (line %d): %s\n", c.CredentialID, c.Line, c.Reason)
+	}
+}
+
+// printImportResult is the summary for people.
+func printImportResult(io *IOStreams, s *db.Schema, res *db.ImportResult) {
+	out := io.Out
+	verb, users := "imported", "created"
+	if res.DryRun {
+		verb, users = "would import", "would create"
+	}
+	fmt.Fprintf(out, "%s %s into %s: %d new, %d updated, %d skipped (already there)\n",
+		verb, plural(res.Inserted+res.Updated, "passkey"), appLabel(s), res.Inserted, res.Updated, res.Skipped)
+	if res.Broken > 0 {
+		fmt.Fprintf(out, "left out %s whose status at the source is not ok\n", plural(res.Broken, "passkey"))
+	}
+	if n := len(res.UsersCreated); n > 0 {
+		fmt.Fprintf(out, "%s %s:\n", users, plural(n, "user"))
+		for i, u := range res.UsersCreated {
+			if i == 20 {
+				fmt.Fprintf(out, "  ... and %d more (-o json lists them all)\n", n-20)
+				break
+			}
+			fmt.Fprintf(out, "  %s\n", describeUser(u.TargetID, u.Email))
+		}
+	}
+	if res.DryRun {
+		fmt.Fprintln(io.ErrOut, "dry run: nothing was written")
+	}
+	if s.App == db.AppBetterAuth && res.Inserted > 0 && !res.DryRun {
+		fmt.Fprintln(io.ErrOut, "note: these passkeys sign in only if Better Auth uses the rpID they were created for (the old app's hostname: passkey({ rpID }))")
+	}
+}
