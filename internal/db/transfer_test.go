@@ -869,3 +869,85 @@ func TestExport_statusAndUser(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// variantDB loads one of testdata's Auth.js schema variants.
+func variantDB(t *testing.T, dialect, file string) (*db.DB, *db.Schema) {
+	t.Helper()
+	d := dbtest.Open(t, dbtest.New(t, dialect))
+	b, err := os.ReadFile("testdata/" + file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dbtest.Exec(t, d, db.SplitStatements(string(b))...)
+	return d, detect(t, d)
+}
+
+// TestImport_authjsVariants writes into the older schemas Auth.js apps
+// still run: ids generated where Prisma would, lower-case Drizzle tables,
+// and the refusals the narrow MySQL docs schema needs.
+func TestImport_authjsVariants(t *testing.T) {
+	ctx := context.Background()
+	ax := loadCeremony(t, "authjs-registration-postgres.json")
+	fixture := lines(authjsRecord(t, ax))
+	t.Run("mysql legacy", func(t *testing.T) {
+		d, s := variantDB(t, "mysql", "legacy.mysql.sql")
+		if s.Variant != db.VariantLegacy {
+			t.Fatalf("variant %s", s.Variant)
+		}
+		if _, err := d.Import(ctx, s, strings.NewReader(fixture), db.ImportOptions{ProviderID: "passkey", CreateUsers: true}); err != nil {
+			t.Fatal(err)
+		}
+		p, err := d.GetPasskey(ctx, s, mustDecode(t, ax.Registration.ResponseJSON.ID), "passkey")
+		if err != nil || p.Status != db.StatusOK {
+			t.Fatalf("%+v %v", p, err)
+		}
+		if err := verifyStored(t, ax, p.CredentialID, p.PublicKey, p.CredentialDeviceType, p.CredentialBackedUp, p.Counter); err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		if err := d.X.Select(&ids, "SELECT `id` FROM `Authenticator` UNION ALL SELECT `id` FROM `Account`"); err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range ids {
+			if len(id) != 25 || id[0] != 'c' {
+				t.Errorf("generated id %q is not cuid-shaped", id)
+			}
+		}
+		// Account.userId is UNIQUE there: a second passkey of the user
+		// cannot have its Account row. Nothing is written.
+		second := record(t, "cmwvgemvd0000l07d4xrhgdsb", "fixture@example.com")
+		_, err = d.Import(ctx, s, strings.NewReader(lines(second)), db.ImportOptions{ProviderID: "passkey"})
+		if !errors.Is(err, db.ErrConflict) || !strings.Contains(err.Error(), "userId is UNIQUE") {
+			t.Fatalf("second passkey: %v", err)
+		}
+		// An RSA key does not fit VARCHAR(191): refused before writing.
+		rsa := record(t, "u-rsa", "rsa@example.com")
+		rsa.PublicKey = coseKey(t, -257)
+		_, err = d.Import(ctx, s, strings.NewReader(lines(rsa)), db.ImportOptions{ProviderID: "passkey", CreateUsers: true})
+		if !errors.Is(err, db.ErrSchemaNotReady) || !strings.Contains(err.Error(), "credentialPublicKey holds 191 characters") {
+			t.Fatalf("RSA key in VARCHAR(191): %v", err)
+		}
+		if n := countRows(t, d, "Authenticator", "User"); !slices.Equal(n, []int{1, 1}) {
+			t.Fatalf("rows %v after refused imports", n)
+		}
+	})
+	t.Run("sqlite drizzle", func(t *testing.T) {
+		d, s := variantDB(t, "sqlite", "drizzle.sqlite.sql")
+		if s.Variant != db.VariantDrizzle || s.App != db.AppAuthjs {
+			t.Fatalf("variant %s app %s", s.Variant, s.App)
+		}
+		rec := authjsRecord(t, ax)
+		rec.User.EmailVerified = true
+		if _, err := d.Import(ctx, s, strings.NewReader(lines(rec)), db.ImportOptions{ProviderID: "passkey", CreateUsers: true, Now: func() time.Time { return time.UnixMilli(1764035565510) }}); err != nil {
+			t.Fatal(err)
+		}
+		var verified int64
+		if err := d.X.Get(&verified, `SELECT "emailVerified" FROM "user"`); err != nil || verified != 1764035565510 {
+			t.Fatalf("emailVerified %d (%v), want Drizzle's integer milliseconds", verified, err)
+		}
+		p, err := d.GetPasskey(ctx, s, mustDecode(t, ax.Registration.ResponseJSON.ID), "passkey")
+		if err != nil || p.Status != db.StatusOK {
+			t.Fatalf("%+v %v", p, err)
+		}
+	})
+}
