@@ -67,7 +67,9 @@ type Server struct {
 	pending  *pending
 	deadline time.Time
 	greeted  bool
-	done     chan outcome
+	// warnedHost is set once a wrong Host header has been reported.
+	warnedHost bool
+	done       chan outcome
 }
 
 type state int
@@ -258,6 +260,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Cross-Origin-Opener-Policy", "same-origin")
 	h.Set("Cross-Origin-Resource-Policy", "same-origin")
 	if !s.hosts[normaliseHost(r.Host)] {
+		s.mu.Lock()
+		first := !s.warnedHost
+		s.warnedHost = true
+		s.mu.Unlock()
+		if first {
+			// Usually a reverse proxy that rewrites Host, or the page
+			// opened by IP: say so once, without echoing more than a line.
+			s.cfg.Logf("refused a request for host %q: open the page at %s (a reverse proxy must pass the Host header on)", printable(r.Host, 100), s.cfg.Origins[0])
+		}
 		http.Error(w, "misdirected request", http.StatusMisdirectedRequest)
 		return
 	}

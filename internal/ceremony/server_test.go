@@ -172,6 +172,9 @@ func TestServer_requestChecks(t *testing.T) {
 			}
 		})
 	}
+	if !strings.Contains(r.logs.String(), `refused a request for host "attacker.example:`) {
+		t.Errorf("the wrong Host was not reported: %q", r.logs.String())
+	}
 	// None of it ended the ceremony.
 	if code, _ := r.enrol(newSoft(t, -7)); code != 200 {
 		t.Fatalf("enrol after the checks: %d", code)
