@@ -14,7 +14,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -147,6 +146,22 @@ func TestServe_browser(t *testing.T) {
 			}
 			t.Logf("Chromium enrolled a %s passkey; transports %q", pk.Algorithm, got.Transports.String)
 
+			if dialect == "postgres" {
+				// The same authenticator again: Chromium refuses it
+				// (excludeCredentials) and the page says so in plain words;
+				// the operator gives up with Ctrl-C: exit 5.
+				p = startServe(t, bin, "--dsn", dsn, "serve", "--enroll", "--user", "alice@example.com", "--timeout", "30s")
+				status, msg = runPage(t, browser, p.url(t))
+				if status != "error" || !strings.HasPrefix(msg, "This authenticator is already registered for this user.") {
+					t.Fatalf("enrol twice: page %s %q\nstderr: %s", status, msg, p.stderr.String())
+				}
+				p.cmd.Process.Signal(os.Interrupt)
+				code, _, stderr = p.wait(t)
+				if code != exitCeremony || !strings.Contains(stderr, "the browser reported InvalidStateError") || !strings.Contains(stderr, "passkeyctl: ceremony cancelled: nothing was written") {
+					t.Errorf("exit %d, stderr: %s", code, stderr)
+				}
+			}
+
 			// Test, with JSON events.
 			p = startServe(t, bin, "--dsn", dsn, "-o", "json", "serve", "--test", "--user", "alice@example.com", "--timeout", "30s")
 			status, msg = runPage(t, browser, p.url(t))
@@ -195,9 +210,10 @@ func TestServe_browser(t *testing.T) {
 func buildPasskeyctl(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "passkeyctl")
-	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(goTool); err != nil {
-		goTool = "go"
+	// The go command runs test binaries with GOROOT set; PATH may lack it.
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		goTool = filepath.Join(os.Getenv("GOROOT"), "bin", "go")
 	}
 	out, err := exec.Command(goTool, "build", "-o", bin, ".").CombinedOutput()
 	if err != nil {
