@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"runtime/debug"
 	"strings"
 	"text/tabwriter"
 
@@ -116,8 +118,17 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 		}
 		return nil
 	}
+	if _, set := os.LookupEnv("GOGC"); !set && lo.UserID == "" {
+		// A full listing makes about a kilobyte of short-lived garbage per
+		// passkey over a live heap of a few megabytes, so the default
+		// GOGC=100 collects every few thousand rows. 400 saves most of
+		// that work for about 15 MB more (peak RSS stays near 40 MB on a
+		// million passkeys; see BenchmarkPasskeys1M).
+		defer debug.SetGCPercent(debug.SetGCPercent(400))
+	}
 	w := newPasskeyWriter(opts.IO, opts.Output, opts.Wide)
 	if err := d.ListPasskeys(ctx, s, lo, w.Write); err != nil {
+		w.Flush() // the rows before the error still reach stdout
 		return err
 	}
 	if err := w.Close(); err != nil {

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bufio"
 	"fmt"
+	"io"
 	"strings"
 	"text/tabwriter"
 
@@ -10,9 +12,16 @@ import (
 
 // passkeyWriter prints passkeys as `list` shows them, in every output
 // format, one at a time so that long listings stream with flat memory.
-// Every command that shows passkeys (list, revoke, serve) uses it.
+// Every command that shows passkeys (list, revoke, serve) uses it. When
+// stdout is not a terminal the output is buffered: always end with Close,
+// or Flush when stopping on an error.
 type passkeyWriter struct {
-	io     *IOStreams
+	io *IOStreams
+	// out is where rows go: io.Out, through a buffer when it is not a
+	// terminal (one write per row costs a system call each; a terminal
+	// should see rows as they come). Close and Flush empty the buffer.
+	out    io.Writer
+	buf    *bufio.Writer
 	format string
 	// wide shows full credential IDs in tables; on a terminal they are
 	// shortened with an ellipsis unless --wide.
@@ -26,8 +35,19 @@ type passkeyWriter struct {
 // credentialIDWidth is how much of a credential ID a terminal table shows.
 const credentialIDWidth = 16
 
-func newPasskeyWriter(io *IOStreams, format string, wide bool) *passkeyWriter {
-	return &passkeyWriter{io: io, format: format, wide: wide || !io.OutTTY, first: true}
+// tableBlock is how many rows a table aligns at a time. text/tabwriter
+// keeps every row until it is flushed; flushing every tableBlock rows keeps
+// memory flat for a table of a million passkeys, at the price of columns
+// that may shift between blocks (use -o jsonl for such listings).
+const tableBlock = 1000
+
+func newPasskeyWriter(s *IOStreams, format string, wide bool) *passkeyWriter {
+	w := &passkeyWriter{io: s, out: s.Out, format: format, wide: wide || !s.OutTTY, first: true}
+	if !s.OutTTY {
+		w.buf = bufio.NewWriterSize(s.Out, 64<<10)
+		w.out = w.buf
+	}
+	return w
 }
 
 // Write prints one passkey.
@@ -36,7 +56,7 @@ func (w *passkeyWriter) Write(p db.Passkey) error {
 	switch w.format {
 	case outputJSONL:
 		if w.jl == nil {
-			w.jl = newJSONLines(w.io.Out)
+			w.jl = newJSONLines(w.out)
 		}
 		return w.jl.Write(p)
 	case outputJSON:
@@ -50,11 +70,11 @@ func (w *passkeyWriter) Write(p db.Passkey) error {
 		if err != nil {
 			return err
 		}
-		_, err = fmt.Fprintf(w.io.Out, "%s  %s", prefix, b)
+		_, err = fmt.Fprintf(w.out, "%s  %s", prefix, b)
 		return err
 	default:
 		if w.tw == nil {
-			w.tw = newTable(w.io.Out)
+			w.tw = newTable(w.out)
 			fmt.Fprintln(w.tw, "CREDENTIAL ID\tUSER ID\tEMAIL\tALG\tDEVICE TYPE\tBACKED UP\tCOUNTER\tTRANSPORTS\tSTATUS")
 		}
 		id := p.CredentialID
@@ -70,30 +90,45 @@ func (w *passkeyWriter) Write(p db.Passkey) error {
 			transports = "-"
 		}
 		_, err := fmt.Fprintf(w.tw, "%s\t%s\t%s\t%s\t%s\t%t\t%d\t%s\t%s\n", id, p.UserID, email, p.Algorithm, p.CredentialDeviceType, p.CredentialBackedUp, p.Counter, transports, p.Status)
+		if err == nil && w.count%tableBlock == 0 {
+			err = w.tw.Flush()
+		}
 		return err
 	}
+}
+
+// Flush writes out what is buffered without ending the output, for a
+// command that stops with an error part-way: the rows already produced
+// still reach stdout.
+func (w *passkeyWriter) Flush() error {
+	if w.tw != nil {
+		if err := w.tw.Flush(); err != nil {
+			return err
+		}
+	}
+	if w.buf != nil {
+		return w.buf.Flush()
+	}
+	return nil
 }
 
 // Close ends the output: closes the JSON array (an empty one when nothing
 // was written) and flushes the table. A table with no rows prints nothing
 // on stdout; callers say "no passkeys" on stderr when they want.
 func (w *passkeyWriter) Close() error {
+	var err error
 	switch w.format {
 	case outputJSON:
 		if w.first {
-			_, err := fmt.Fprintln(w.io.Out, "[]")
-			return err
+			_, err = fmt.Fprintln(w.out, "[]")
+		} else {
+			_, err = fmt.Fprintln(w.out, "\n]")
 		}
-		_, err := fmt.Fprintln(w.io.Out, "\n]")
-		return err
-	case outputJSONL:
-		return nil
-	default:
-		if w.tw != nil {
-			return w.tw.Flush()
-		}
-		return nil
 	}
+	if err != nil {
+		return err
+	}
+	return w.Flush()
 }
 
 // Count is how many passkeys were written.

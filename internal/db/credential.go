@@ -107,18 +107,23 @@ func KeyAlgorithm(publicKeyBase64 string) (string, error) {
 	if err != nil || len(b) == 0 {
 		return "", fmt.Errorf("%w: public key is not base64", ErrInvalid)
 	}
-	var key map[int64]cbor.RawMessage
+	// Decoding into a struct reads only the two header fields, without the
+	// map and the per-entry allocations of a generic decode: list decodes
+	// every key it shows (1,000,000 in the benchmark).
+	var key struct {
+		Kty *int64 `cbor:"1,keyasint"`
+		Alg *int64 `cbor:"3,keyasint"`
+	}
 	if err := cbor.Unmarshal(b, &key); err != nil {
 		return "", fmt.Errorf("%w: public key is not a CBOR map: %v", ErrInvalid, err)
 	}
-	var kty int64
-	if raw, ok := key[1]; !ok || cbor.Unmarshal(raw, &kty) != nil {
+	if key.Kty == nil {
 		return "", fmt.Errorf("%w: public key has no COSE key type", ErrInvalid)
 	}
-	var alg int64
-	if raw, ok := key[3]; !ok || cbor.Unmarshal(raw, &alg) != nil {
+	if key.Alg == nil {
 		return "", fmt.Errorf("%w: public key has no COSE algorithm", ErrInvalid)
 	}
+	alg := *key.Alg
 	if name, ok := coseAlgorithms[alg]; ok {
 		return name, nil
 	}

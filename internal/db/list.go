@@ -3,7 +3,9 @@ package db
 import (
 	"context"
 	"database/sql"
+	"encoding/base64"
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/jmoiron/sqlx"
@@ -107,6 +109,12 @@ func (pq *passkeyQuery) build(where, tail string, args ...any) (string, []any) {
 // each runs the query and calls fn for every row, streaming: rows are
 // scanned one at a time and never collected.
 func (pq *passkeyQuery) each(ctx context.Context, q sqlx.QueryerContext, query string, args []any, fn func(Passkey) error) error {
+	return pq.eachRow(ctx, q, query, args, func(r *passkeyRow) error { return fn(r.passkey()) })
+}
+
+// eachRow is each before the rows are decoded into Passkeys; r is reused
+// for the next row.
+func (pq *passkeyQuery) eachRow(ctx context.Context, q sqlx.QueryerContext, query string, args []any, fn func(r *passkeyRow) error) error {
 	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return pq.d.Err("read passkeys", err)
@@ -118,7 +126,7 @@ func (pq *passkeyQuery) each(ctx context.Context, q sqlx.QueryerContext, query s
 		if err := rows.Scan(dst...); err != nil {
 			return pq.d.Err("read passkeys", err)
 		}
-		if err := fn(r.passkey()); err != nil {
+		if err := fn(&r); err != nil {
 			return err
 		}
 	}
@@ -155,7 +163,7 @@ func (r *passkeyRow) passkey() Passkey {
 		PublicKey:            r.publicKey.String,
 		ProviderAccountID:    r.providerAccountID,
 	}
-	alg, algErr := KeyAlgorithm(p.PublicKey)
+	alg, algErr := keyAlgorithm(p.PublicKey)
 	if algErr != nil {
 		alg = "unknown"
 	}
@@ -216,14 +224,20 @@ type ListOptions struct {
 }
 
 // ListPasskeys calls fn for each passkey, ordered by user ID then
-// credential ID, with Email, Algorithm and Status filled. Rows stream from
-// one cursor and are never collected, so memory stays flat however large
-// the table; fn's error stops the listing and is returned as is.
+// credential ID, with Email, Algorithm and Status filled. fn's error stops
+// the listing and is returned as is.
+//
+// Memory stays flat however large the table: the rows stream from one
+// cursor and are never collected. For the whole table, one goroutine reads
+// and decodes rows while fn (typically JSON encoding) runs on another, in
+// batches of streamBatch rows.
+//
+// One query rather than keyset pages: measured on 1,000,000 passkeys in
+// PostgreSQL, paging along the primary key turns the joins with Account
+// and User into one random index lookup per row and takes several times
+// longer than one hash join and sort, which is also what a psql \copy of
+// the same rows does.
 func (d *DB) ListPasskeys(ctx context.Context, s *Schema, opts ListOptions, fn func(Passkey) error) error {
-	return d.listPasskeys(ctx, d.X, s, opts, fn)
-}
-
-func (d *DB) listPasskeys(ctx context.Context, q sqlx.QueryerContext, s *Schema, opts ListOptions, fn func(Passkey) error) error {
 	if opts.Limit < 0 {
 		return fmt.Errorf("%w: negative limit %d", ErrInvalid, opts.Limit)
 	}
@@ -231,18 +245,74 @@ func (d *DB) listPasskeys(ctx context.Context, q sqlx.QueryerContext, s *Schema,
 	if err != nil {
 		return err
 	}
-	var where string
-	var args []any
-	if opts.UserID != "" {
-		where = d.ExactEq("a." + d.Q("userId"))
-		args = append(args, opts.UserID, opts.UserID)
-	}
-	tail := "ORDER BY a." + d.Q("userId") + ", a." + d.Q("credentialID")
+	order := "ORDER BY a." + d.Q("userId") + ", a." + d.Q("credentialID")
 	if opts.Limit > 0 {
-		tail += fmt.Sprintf(" LIMIT %d", opts.Limit)
+		order += fmt.Sprintf(" LIMIT %d", opts.Limit)
 	}
-	query, args := pq.build(where, tail, args...)
-	return pq.each(ctx, q, query, args, fn)
+	if opts.UserID != "" {
+		query, args := pq.build(d.ExactEq("a."+d.Q("userId")), order, opts.UserID, opts.UserID)
+		return pq.each(ctx, d.X, query, args, fn)
+	}
+	query, args := pq.build("", order, nil...)
+	return pq.stream(ctx, query, args, fn)
+}
+
+// streamBatch is how many rows pass between the reading and the calling
+// goroutine at a time; with streamBuffer batches in flight the memory held
+// is a few hundred kilobytes.
+const (
+	streamBatch  = 256
+	streamBuffer = 4
+)
+
+// stream is each with the reading of rows on its own goroutine, so that
+// the driver's work (receiving and parsing rows) and the decoding of keys
+// plus fn's work (typically JSON encoding) run at the same time on two
+// cores.
+func (pq *passkeyQuery) stream(ctx context.Context, query string, args []any, fn func(Passkey) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	batches := make(chan []passkeyRow, streamBuffer)
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(batches)
+		batch := make([]passkeyRow, 0, streamBatch)
+		err := pq.eachRow(ctx, pq.d.X, query, args, func(r *passkeyRow) error {
+			// Scan gives every row fresh strings, so a copy is safe to
+			// keep after r is reused.
+			batch = append(batch, *r)
+			if len(batch) < streamBatch {
+				return nil
+			}
+			select {
+			case batches <- batch:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			batch = make([]passkeyRow, 0, streamBatch)
+			return nil
+		})
+		if err == nil && len(batch) > 0 {
+			select {
+			case batches <- batch:
+			case <-ctx.Done():
+				err = ctx.Err()
+			}
+		}
+		readErr <- err
+	}()
+	for batch := range batches {
+		for i := range batch {
+			if err := fn(batch[i].passkey()); err != nil {
+				cancel()
+				for range batches {
+					// Let the reader see the cancellation and finish.
+				}
+				return err
+			}
+		}
+	}
+	return <-readErr
 }
 
 // Orphan is an Account row of type "webauthn" for the Passkey provider
@@ -323,4 +393,125 @@ func (d *DB) ListOrphans(ctx context.Context, s *Schema, opts ListOptions, fn fu
 		}
 	}
 	return d.Err("read orphan accounts", rows.Err())
+}
+
+// keyAlgorithm is KeyAlgorithm with a fast path for the COSE keys
+// authenticators actually send: a definite-length CBOR map whose keys are
+// small integers and whose values are integers or byte strings. It reads
+// the key type (1) and algorithm (3) without reflection or allocation;
+// anything else (text or nested values, tags, duplicate keys, trailing
+// bytes, malformed input) goes to KeyAlgorithm, so the result is always
+// KeyAlgorithm's. Listing a million passkeys decodes a million keys.
+func keyAlgorithm(publicKeyBase64 string) (string, error) {
+	var buf [512]byte
+	s := strings.TrimRight(publicKeyBase64, "=")
+	if len(s) == 0 || base64.RawStdEncoding.DecodedLen(len(s)) > len(buf) || strings.ContainsAny(s, "-_ \t\r\n") {
+		return KeyAlgorithm(publicKeyBase64)
+	}
+	n, err := base64.RawStdEncoding.Decode(buf[:], []byte(s))
+	if err != nil || n == 0 {
+		return KeyAlgorithm(publicKeyBase64)
+	}
+	alg, ok := coseAlgFast(buf[:n])
+	if !ok {
+		return KeyAlgorithm(publicKeyBase64)
+	}
+	if name, found := coseAlgorithms[alg]; found {
+		return name, nil
+	}
+	return "unknown", nil
+}
+
+// coseAlgFast returns the algorithm of a simple COSE key map, with ok false
+// when the input is not in the simple shape keyAlgorithm's fast path
+// handles or lacks a key type or algorithm.
+func coseAlgFast(b []byte) (alg int64, ok bool) {
+	// head reads one CBOR head: major type and argument (definite only).
+	head := func() (major byte, arg uint64, ok bool) {
+		if len(b) == 0 {
+			return 0, 0, false
+		}
+		major, info := b[0]>>5, b[0]&0x1f
+		b = b[1:]
+		switch {
+		case info < 24:
+			return major, uint64(info), true
+		case info <= 27:
+			size := 1 << (info - 24)
+			if len(b) < size {
+				return 0, 0, false
+			}
+			for _, c := range b[:size] {
+				arg = arg<<8 | uint64(c)
+			}
+			b = b[size:]
+			return major, arg, true
+		}
+		return 0, 0, false // indefinite length or reserved
+	}
+	// integer reads a CBOR integer that fits an int64.
+	integer := func(major byte, arg uint64) (int64, bool) {
+		if arg > math.MaxInt64 {
+			return 0, false
+		}
+		switch major {
+		case 0:
+			return int64(arg), true
+		case 1:
+			return -1 - int64(arg), true
+		}
+		return 0, false
+	}
+	major, pairs, ok := head()
+	if !ok || major != 5 || pairs > 64 {
+		return 0, false
+	}
+	var hasKty, hasAlg bool
+	for i := uint64(0); i < pairs; i++ {
+		km, ka, ok := head()
+		if !ok {
+			return 0, false
+		}
+		key, ok := integer(km, ka)
+		if !ok {
+			return 0, false
+		}
+		vm, va, ok := head()
+		if !ok {
+			return 0, false
+		}
+		var v int64
+		switch vm {
+		case 0, 1:
+			if v, ok = integer(vm, va); !ok {
+				return 0, false
+			}
+		case 2:
+			if va > uint64(len(b)) {
+				return 0, false
+			}
+			b = b[va:]
+			if key == 1 || key == 3 {
+				return 0, false // a byte string where an integer belongs
+			}
+		default:
+			return 0, false
+		}
+		switch key {
+		case 1:
+			if hasKty {
+				return 0, false
+			}
+			hasKty = true
+		case 3:
+			if hasAlg {
+				return 0, false
+			}
+			hasAlg, alg = true, v
+		}
+	}
+	if len(b) != 0 || !hasKty || !hasAlg {
+		return 0, false
+	}
+	return alg, true
 }

@@ -429,3 +429,36 @@ func TestListPasskeys_schemaNotReady(t *testing.T) {
 		t.Fatalf("drifted table: want ErrDrift, got %v", err)
 	}
 }
+
+func TestKeyAlgorithm(t *testing.T) {
+	enc := func(v any) string {
+		b, err := cbor.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return base64.StdEncoding.EncodeToString(b)
+	}
+	for _, tc := range []struct {
+		name, key, want string
+		err             bool
+	}{
+		{"fixture ES256", loadFixture(t).Registration.RowsWritten.Authenticator[0]["credentialPublicKey"].(string), "ES256", false},
+		{"EdDSA", coseKey(t, -8), "EdDSA", false},
+		{"RS256", coseKey(t, -257), "RS256", false},
+		{"base64url", strings.TrimRight(strings.NewReplacer("+", "-", "/", "_").Replace(coseKey(t, -8)), "="), "EdDSA", false},
+		{"unlisted alg", enc(map[int]any{1: 2, 3: -999}), "unknown", false},
+		{"no alg", enc(map[int]any{1: 2, -1: 1}), "", true},
+		{"no kty", enc(map[int]any{3: -7}), "", true},
+		{"text alg", enc(map[int]any{1: 2, 3: "ES256"}), "", true},
+		{"array", enc([]int{1, 2, 3}), "", true},
+		{"trailing bytes", base64.StdEncoding.EncodeToString(append(mustStd(t, coseKey(t, -7)), 0)), "", true},
+		{"not CBOR", base64.StdEncoding.EncodeToString([]byte("not a COSE key")), "", true},
+		{"not base64", "%%%", "", true},
+		{"empty", "", "", true},
+	} {
+		got, err := db.KeyAlgorithm(tc.key)
+		if (err != nil) != tc.err || got != tc.want {
+			t.Errorf("%s: got %q, %v; want %q, error %v", tc.name, got, err, tc.want, tc.err)
+		}
+	}
+}
