@@ -42,6 +42,7 @@ func (s *DBStore) Save(ctx context.Context, c NewCredential) error {
 		BackupEligible: c.BackupEligible,
 		BackupState:    c.BackupState,
 		Transports:     c.Transports,
+		AAGUID:         c.AAGUID,
 	}, opts)
 	if errors.Is(err, db.ErrNotFound) {
 		return fmt.Errorf("the user was deleted during the ceremony: %w", err)

@@ -36,6 +36,8 @@ type NewCredential struct {
 	BackupEligible, BackupState bool
 	// Transports as the browser reported them.
 	Transports []string
+	// AAGUID identifies the authenticator model (Better Auth stores it).
+	AAGUID []byte
 }
 
 // StoredCredential is what verifying an assertion needs from the store.

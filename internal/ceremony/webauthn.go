@@ -225,6 +225,7 @@ func (s *Server) finishEnroll(ctx context.Context, p *pending, body []byte) (Res
 		BackupEligible: cred.Flags.BackupEligible,
 		BackupState:    cred.Flags.BackupState,
 		Transports:     transports,
+		AAGUID:         cred.Authenticator.AAGUID,
 	}
 	if err := s.store.Save(ctx, nc); err != nil {
 		switch {

@@ -131,8 +131,10 @@ type BetterAuthUserColumns struct {
 // are written. Nothing else in passkeyctl guesses Better Auth names.
 type BetterAuthSchema struct {
 	Naming BetterAuthNaming
-	// User, Account and Passkey are nil when absent.
-	User, Account, Passkey *Table
+	// User, Account, Session and Passkey are nil when absent.
+	User, Account, Session, Passkey *Table
+	// SessionUserID is the session table's user column.
+	SessionUserID string
 	// P and U are the column names of the passkey and user tables.
 	P BetterAuthPasskeyColumns
 	U BetterAuthUserColumns
@@ -344,6 +346,17 @@ func (s *Schema) detectBetterAuth(ctx context.Context, dia *Dialect, q sqlx.Quer
 		}
 		if isBetterAuthAccount(t) {
 			ba.Account = t
+		}
+	}
+	if slices.Contains(tables, "session") {
+		t, err := loadTable(ctx, dia, q, "session")
+		if err != nil {
+			return err
+		}
+		// Auth.js's Drizzle "session" has sessionToken; Better Auth's has
+		// token.
+		if col := (betterAuthField{"userId", "user_id", true}).resolve(t); col != "" && t.Has("token") {
+			ba.Session, ba.SessionUserID = t, col
 		}
 	}
 	authjs := s.Authenticator != nil || (s.User != nil && s.Account != nil)

@@ -30,6 +30,9 @@ type NewPasskey struct {
 	BackupEligible, BackupState bool
 	// Transports are what the browser reported, in its order.
 	Transports []string
+	// AAGUID is the authenticator's AAGUID from the attested credential
+	// data; Better Auth stores it, Auth.js does not.
+	AAGUID []byte
 }
 
 // NewUser is a User row created in the same transaction as the passkey
@@ -77,6 +80,9 @@ func (d *DB) CheckEnroll(ctx context.Context, s *Schema, userID string, newUser 
 }
 
 func (d *DB) checkEnroll(ctx context.Context, q sqlx.QueryerContext, s *Schema, userID string, newUser bool) error {
+	if s.App == AppBetterAuth {
+		return d.baCheckEnroll(s, newUser)
+	}
 	if s.User == nil || s.Account == nil {
 		return fmt.Errorf("%w: the Auth.js User and Account tables do not exist (run the app's migrations, or: passkeyctl migrate --core)", ErrSchemaNotReady)
 	}
@@ -222,6 +228,9 @@ func (d *DB) widenSQL(t *Table, col Column) string {
 // (ErrSchemaNotReady, with the fixing SQL). It returns the stored passkey
 // as list shows it.
 func (d *DB) CreatePasskey(ctx context.Context, s *Schema, p NewPasskey, opts EnrollOptions) (Passkey, error) {
+	if s.App == AppBetterAuth {
+		return d.baCreatePasskey(ctx, s, p, opts)
+	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -438,6 +447,9 @@ func (d *DB) timeValue(col Column, t time.Time) any {
 // verification, as Auth.js does, to the row whose credentialID is the
 // standard padded base64 of raw.
 func (d *DB) UpdateCounter(ctx context.Context, s *Schema, raw []byte, counter uint32) error {
+	if s.App == AppBetterAuth {
+		return d.UpdateBetterAuthCounter(ctx, s, Base64URL(raw), counter)
+	}
 	if err := readable(s); err != nil {
 		return err
 	}
@@ -476,6 +488,9 @@ func (d *DB) UserCredentialIDs(ctx context.Context, s *Schema, userID string) ([
 // generates: a cuid for Prisma (@default(cuid())), a UUID for Drizzle
 // (crypto.randomUUID()).
 func NewUserID(s *Schema, now time.Time, r io.Reader) (string, error) {
+	if s.App == AppBetterAuth {
+		return newBetterAuthUserID(s)
+	}
 	if s.Naming == NamingDrizzle {
 		b := make([]byte, 16)
 		if _, err := io.ReadFull(r, b); err != nil {

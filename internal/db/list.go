@@ -189,6 +189,9 @@ func (d *DB) GetPasskey(ctx context.Context, s *Schema, raw []byte, providerID s
 }
 
 func (d *DB) getPasskey(ctx context.Context, q sqlx.QueryerContext, s *Schema, raw []byte, providerID string) (Passkey, error) {
+	if s.App == AppBetterAuth {
+		return d.baGetPasskey(ctx, q, s, raw)
+	}
 	stored := AuthjsCredentialID(raw)
 	pq, err := d.passkeyQueryFor(s, providerID)
 	if err != nil {
@@ -238,6 +241,9 @@ type ListOptions struct {
 // longer than one hash join and sort, which is also what a psql \copy of
 // the same rows does.
 func (d *DB) ListPasskeys(ctx context.Context, s *Schema, opts ListOptions, fn func(Passkey) error) error {
+	if s.App == AppBetterAuth {
+		return d.baListPasskeys(ctx, s, opts, fn)
+	}
 	if opts.Limit < 0 {
 		return fmt.Errorf("%w: negative limit %d", ErrInvalid, opts.Limit)
 	}
@@ -343,6 +349,9 @@ const StatusNoAuthenticator = "no-authenticator"
 // providerAccountId (Auth.js writes the same string to both); the test
 // uses the credentialID unique index, so it stays fast on large tables.
 func (d *DB) ListOrphans(ctx context.Context, s *Schema, opts ListOptions, fn func(Orphan) error) error {
+	if s.App == AppBetterAuth {
+		return errNoOrphansInBetterAuth
+	}
 	if err := readable(s); err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 )
@@ -27,6 +28,12 @@ type Passkey struct {
 	// Status is "ok" or the problem found by reading the rows:
 	// "no-account", "account-user-mismatch", "bad-public-key".
 	Status string `json:"status"`
+	// Name, CreatedAt and AAGUID are Better Auth's passkey name, creation
+	// time and authenticator AAGUID (lower-case UUID); Auth.js stores none
+	// of them, and they are left out of its JSON.
+	Name      *string    `json:"name,omitempty"`
+	CreatedAt *time.Time `json:"createdAt,omitempty"`
+	AAGUID    *string    `json:"aaguid,omitempty"`
 
 	// PublicKey is credentialPublicKey as stored (standard base64 COSE key).
 	PublicKey string `json:"-"`
@@ -83,6 +90,9 @@ func (d *DB) FindUser(ctx context.Context, s *Schema, ref string) (User, error) 
 }
 
 func (d *DB) findUser(ctx context.Context, q sqlx.QueryerContext, s *Schema, ref string) (User, error) {
+	if s.App == AppBetterAuth {
+		return d.baFindUser(ctx, q, s, ref)
+	}
 	ref = strings.TrimSpace(ref)
 	if ref == "" {
 		return User{}, fmt.Errorf("%w: empty user", ErrInvalid)

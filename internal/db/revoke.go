@@ -22,6 +22,9 @@ const batchSize = 500
 // malformed ID, or one whose base64 and hex readings both match a stored
 // credential, is ErrInvalid.
 func (d *DB) ResolveCredentials(ctx context.Context, s *Schema, ids []string, providerID string) ([]Passkey, error) {
+	if s.App == AppBetterAuth {
+		return d.baResolveCredentials(ctx, s, ids)
+	}
 	pq, err := d.passkeyQueryFor(s, providerID)
 	if err != nil {
 		return nil, err
@@ -146,6 +149,9 @@ type RevokeResult struct {
 // since the passkeys were read, the transaction is rolled back and the
 // error is ErrConflict.
 func (d *DB) Revoke(ctx context.Context, s *Schema, passkeys []Passkey, opts RevokeOptions) (*RevokeResult, error) {
+	if s.App == AppBetterAuth {
+		return d.baRevoke(ctx, s, passkeys, opts)
+	}
 	if err := readable(s); err != nil {
 		return nil, err
 	}

@@ -340,26 +340,88 @@ type ExportOptions struct {
 	// UserID limits the export to one user (compared exactly); "" exports
 	// everyone.
 	UserID string
+	// CredentialIDs, when set, limits the export to these credentials
+	// (raw IDs): what revoke --backup saves.
+	CredentialIDs [][]byte
 }
 
 // ExportPasskeys calls fn with every passkey of the schema's app as an
 // export record, broken ones included (Status says which), ordered by user
 // then credential ID. Rows stream from one cursor, so memory stays flat.
 func (d *DB) ExportPasskeys(ctx context.Context, s *Schema, opts ExportOptions, fn func(ExportRecord) error) error {
+	if opts.CredentialIDs != nil {
+		return d.exportCredentials(ctx, s, opts, fn)
+	}
 	if s.App == AppBetterAuth {
 		return d.BetterAuthPasskeys(ctx, s, BetterAuthListOptions{UserID: opts.UserID}, func(r BetterAuthPasskeyRow) error {
 			return fn(ExportRecordFromBetterAuth(r))
 		})
 	}
-	return d.authjsExportRows(ctx, s, opts, func(r AuthjsExportRow) error {
+	return d.authjsExportRows(ctx, s, opts, "", nil, func(r AuthjsExportRow) error {
 		return fn(ExportRecordFromAuthjs(r))
 	})
+}
+
+// exportCredentials exports the passkeys of opts.CredentialIDs, in that
+// order, each once; IDs not stored are skipped.
+func (d *DB) exportCredentials(ctx context.Context, s *Schema, opts ExportOptions, fn func(ExportRecord) error) error {
+	stored := make([]string, 0, len(opts.CredentialIDs))
+	for _, raw := range opts.CredentialIDs {
+		if s.App == AppBetterAuth {
+			stored = append(stored, Base64URL(raw))
+		} else {
+			stored = append(stored, AuthjsCredentialID(raw))
+		}
+	}
+	found := map[string]ExportRecord{}
+	want := map[string]bool{}
+	for _, v := range stored {
+		want[v] = true
+	}
+	for start := 0; start < len(stored); start += batchSize {
+		batch := stored[start:min(len(stored), start+batchSize)]
+		var err error
+		if s.App == AppBetterAuth {
+			ba, e := s.PasskeyTableReady()
+			if e != nil {
+				return e
+			}
+			in, args := d.inList("p."+d.Q(ba.P.CredentialID), batch)
+			err = d.eachBetterAuth(ctx, d.X, d.baPasskeySelect(ba)+" WHERE "+in, args, func(r BetterAuthPasskeyRow) error {
+				if want[r.CredentialID] {
+					found[r.CredentialID] = ExportRecordFromBetterAuth(r)
+				}
+				return nil
+			})
+		} else {
+			in, args := d.inList("a."+d.Q("credentialID"), batch)
+			err = d.authjsExportRows(ctx, s, opts, in, args, func(r AuthjsExportRow) error {
+				if want[r.CredentialID] {
+					found[r.CredentialID] = ExportRecordFromAuthjs(r)
+				}
+				return nil
+			})
+		}
+		if err != nil {
+			return err
+		}
+	}
+	done := map[string]bool{}
+	for _, v := range stored {
+		if rec, ok := found[v]; ok && !done[v] {
+			done[v] = true
+			if err := fn(rec); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // authjsExportRows reads Authenticator rows joined, as Auth.js joins them
 // at sign-in, with the Account of the provider (for the status) and with
 // the owner's User row.
-func (d *DB) authjsExportRows(ctx context.Context, s *Schema, opts ExportOptions, fn func(AuthjsExportRow) error) error {
+func (d *DB) authjsExportRows(ctx context.Context, s *Schema, opts ExportOptions, where string, whereArgs []any, fn func(AuthjsExportRow) error) error {
 	if err := readable(s); err != nil {
 		return err
 	}
@@ -399,9 +461,17 @@ func (d *DB) authjsExportRows(ctx context.Context, s *Schema, opts ExportOptions
 	}
 	cols = append(cols, userCols[1], accountUser, userCols[0], userCols[2], userCols[3])
 	query := "SELECT " + strings.Join(cols, ", ") + " FROM " + q(s.Authenticator.Name) + " a" + userJoin + accountJoin
+	var conds []string
 	if opts.UserID != "" {
-		query += " WHERE " + d.ExactEq(col("a", "userId"))
+		conds = append(conds, d.ExactEq(col("a", "userId")))
 		args = append(args, opts.UserID, opts.UserID)
+	}
+	if where != "" {
+		conds = append(conds, where)
+		args = append(args, whereArgs...)
+	}
+	if len(conds) > 0 {
+		query += " WHERE " + strings.Join(conds, " AND ")
 	}
 	query += " ORDER BY " + col("a", "userId") + ", " + col("a", "credentialID")
 	rows, err := d.X.QueryContext(ctx, d.Dialect.Rebind(query), args...)

@@ -1,0 +1,391 @@
+package db
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// The Better Auth side of the store's entry points (FindUser, GetPasskey,
+// ListPasskeys, ResolveCredentials, Revoke, CheckEnroll, CreatePasskey,
+// UpdateCounter): each of those checks Schema.App and hands Better Auth
+// schemas to the functions here, so list, revoke and serve work on either
+// app with the same Passkey values.
+
+// passkeyFromBetterAuth is a Better Auth row as `list` shows passkeys:
+// credentialID as stored (base64url), deviceType and backedUp under the
+// list's field names, and Better Auth's name, createdAt and aaguid.
+func passkeyFromBetterAuth(r BetterAuthPasskeyRow) Passkey {
+	p := Passkey{
+		CredentialID:         r.CredentialID,
+		UserID:               r.UserID,
+		Email:                r.Email,
+		Counter:              r.Counter,
+		CredentialDeviceType: r.DeviceType,
+		CredentialBackedUp:   r.BackedUp,
+		Transports:           SplitTransports(nullString(r.Transports)),
+		Status:               r.Status(),
+		PublicKey:            r.PublicKey,
+		Name:                 r.Name,
+		CreatedAt:            r.CreatedAt,
+		AAGUID:               r.AAGUID,
+	}
+	alg, err := KeyAlgorithm(r.PublicKey)
+	if err != nil {
+		alg = "unknown"
+	}
+	p.Algorithm = alg
+	return p
+}
+
+func (d *DB) baFindUser(ctx context.Context, q sqlx.QueryerContext, s *Schema, ref string) (User, error) {
+	if s.BetterAuth == nil || s.BetterAuth.User == nil {
+		return User{}, fmt.Errorf("%w: Better Auth's user table does not exist", ErrSchemaNotReady)
+	}
+	return d.findBetterAuthUser(ctx, q, s.BetterAuth, ref, false)
+}
+
+func (d *DB) baGetPasskey(ctx context.Context, q sqlx.QueryerContext, s *Schema, raw []byte) (Passkey, error) {
+	r, err := d.getBetterAuthPasskey(ctx, q, s, Base64URL(raw))
+	if err != nil {
+		return Passkey{}, err
+	}
+	return passkeyFromBetterAuth(r), nil
+}
+
+func (d *DB) baListPasskeys(ctx context.Context, s *Schema, opts ListOptions, fn func(Passkey) error) error {
+	return d.BetterAuthPasskeys(ctx, s, BetterAuthListOptions{UserID: opts.UserID, Limit: opts.Limit}, func(r BetterAuthPasskeyRow) error {
+		return fn(passkeyFromBetterAuth(r))
+	})
+}
+
+// errNoOrphansInBetterAuth: Better Auth keeps a passkey in one row, so
+// there is no half-written pair to find.
+var errNoOrphansInBetterAuth = fmt.Errorf("%w: --orphans finds Auth.js Account rows without their Authenticator; Better Auth stores a passkey in one row and has none", ErrInvalid)
+
+// baResolveCredentials is ResolveCredentials for Better Auth: each ID, in
+// any accepted form, is looked up as Better Auth stores it (base64url
+// without padding), byte-exactly.
+func (d *DB) baResolveCredentials(ctx context.Context, s *Schema, ids []string) ([]Passkey, error) {
+	ba, err := s.PasskeyTableReady()
+	if err != nil {
+		return nil, err
+	}
+	cands := make([][]string, len(ids))
+	var all []string
+	seen := map[string]bool{}
+	for i, id := range ids {
+		raws, err := CredentialIDCandidates(id)
+		if err != nil {
+			return nil, err
+		}
+		for _, raw := range raws {
+			stored := Base64URL(raw)
+			cands[i] = append(cands[i], stored)
+			if !seen[stored] {
+				seen[stored] = true
+				all = append(all, stored)
+			}
+		}
+	}
+	found := map[string]Passkey{}
+	for start := 0; start < len(all); start += batchSize {
+		batch := all[start:min(start+batchSize, len(all))]
+		in, args := d.inList("p."+d.Q(ba.P.CredentialID), batch)
+		err := d.eachBetterAuth(ctx, d.X, d.baPasskeySelect(ba)+" WHERE "+in, args, func(r BetterAuthPasskeyRow) error {
+			if !seen[r.CredentialID] {
+				return nil // a case-insensitive match on MySQL
+			}
+			if prev, dup := found[r.CredentialID]; dup {
+				return fmt.Errorf("credential %s is stored twice in %s (user %s and user %s); Better Auth uses whichever the database returns first: delete the extra row by its id: %w",
+					r.CredentialID, ba.Passkey.Name, prev.UserID, r.UserID, ErrConflict)
+			}
+			found[r.CredentialID] = passkeyFromBetterAuth(r)
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	var out []Passkey
+	var missing []string
+	done := map[string]bool{}
+	for i, id := range ids {
+		var hits []string
+		for _, c := range cands[i] {
+			if _, ok := found[c]; ok {
+				hits = append(hits, c)
+			}
+		}
+		switch len(hits) {
+		case 0:
+			missing = append(missing, strings.TrimSpace(id))
+			continue
+		case 1:
+		default:
+			return nil, fmt.Errorf("%w: credential ID %q is ambiguous: as base64 it is %s, as hex %s; give it as stored, or prefix hex with \"hex:\"", ErrInvalid, strings.TrimSpace(id), hits[0], hits[1])
+		}
+		if !done[hits[0]] {
+			done[hits[0]] = true
+			out = append(out, found[hits[0]])
+		}
+	}
+	if len(missing) > 0 {
+		return nil, notFoundError(missing)
+	}
+	return out, nil
+}
+
+// baRevoke deletes each passkey's one row of Better Auth's passkey table
+// (scoped by its user, compared exactly) in one transaction, and with
+// RevokeSessions the users' session rows.
+func (d *DB) baRevoke(ctx context.Context, s *Schema, passkeys []Passkey, opts RevokeOptions) (*RevokeResult, error) {
+	ba, err := s.PasskeyTableReady()
+	if err != nil {
+		return nil, err
+	}
+	if opts.RevokeSessions && (ba.Session == nil || ba.SessionUserID == "") {
+		return nil, fmt.Errorf("%w: --revoke-sessions: Better Auth's session table does not exist", ErrSchemaNotReady)
+	}
+	res := &RevokeResult{Passkeys: passkeys, Stranded: []User{}, DryRun: opts.DryRun}
+	if len(passkeys) == 0 {
+		return res, nil
+	}
+	tx, err := d.X.BeginTxx(ctx, nil)
+	if err != nil {
+		return nil, d.Err("revoke: begin transaction", err)
+	}
+	defer tx.Rollback()
+	tuples := make([][]string, len(passkeys))
+	for i, p := range passkeys {
+		tuples[i] = []string{p.UserID, p.CredentialID}
+	}
+	n, err := d.deleteTuples(ctx, tx, ba.Passkey.Name, "", nil, []string{ba.P.UserID, ba.P.CredentialID}, tuples)
+	if err != nil {
+		return nil, err
+	}
+	if n != int64(len(passkeys)) {
+		return nil, fmt.Errorf("revoke: %d rows matched %d passkeys: they changed, were removed or are stored twice since they were read: %w; nothing was revoked, run the command again", n, len(passkeys), ErrConflict)
+	}
+	users, emails := distinctUsers(passkeys)
+	if opts.RevokeSessions {
+		us := make([][]string, len(users))
+		for i, u := range users {
+			us[i] = []string{u}
+		}
+		if res.Sessions, err = d.deleteTuples(ctx, tx, ba.Session.Name, "", nil, []string{ba.SessionUserID}, us); err != nil {
+			return nil, err
+		}
+	}
+	left, err := d.baUsersWithRows(ctx, tx, ba, users)
+	if err != nil {
+		return nil, err
+	}
+	for _, u := range users {
+		if !left[u] {
+			res.Stranded = append(res.Stranded, User{ID: u, Email: emails[u]})
+		}
+	}
+	if opts.DryRun {
+		return res, d.Err("revoke: roll back dry run", tx.Rollback())
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, d.Err("revoke: commit", err)
+	}
+	return res, nil
+}
+
+// baUsersWithRows returns which of users still own a passkey or an account
+// row (a password or an OAuth provider).
+func (d *DB) baUsersWithRows(ctx context.Context, q sqlx.QueryerContext, ba *BetterAuthSchema, users []string) (map[string]bool, error) {
+	left := map[string]bool{}
+	type src struct{ table, col string }
+	srcs := []src{{ba.Passkey.Name, ba.P.UserID}}
+	if ba.Account != nil {
+		if c := (betterAuthField{"userId", "user_id", true}).resolve(ba.Account); c != "" {
+			srcs = append(srcs, src{ba.Account.Name, c})
+		}
+	}
+	for start := 0; start < len(users); start += batchSize {
+		batch := users[start:min(start+batchSize, len(users))]
+		var parts []string
+		var all []any
+		for _, sr := range srcs {
+			in, args := d.inList(d.Q(sr.col), batch)
+			parts = append(parts, "SELECT "+d.Q(sr.col)+" FROM "+d.Q(sr.table)+" WHERE "+in)
+			all = append(all, args...)
+		}
+		rows, err := q.QueryContext(ctx, d.Dialect.Rebind(strings.Join(parts, " UNION ")), all...)
+		if err != nil {
+			return nil, d.Err("revoke: check remaining sign-in methods", err)
+		}
+		for rows.Next() {
+			var u string
+			if err := rows.Scan(&u); err != nil {
+				rows.Close()
+				return nil, d.Err("revoke: check remaining sign-in methods", err)
+			}
+			left[u] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, d.Err("revoke: check remaining sign-in methods", err)
+		}
+	}
+	return left, nil
+}
+
+// baCheckEnroll is CheckEnroll for Better Auth: the passkey table (and,
+// for a new user, the user table) can be written with what passkeyctl
+// knows.
+func (d *DB) baCheckEnroll(s *Schema, newUser bool) error {
+	ba, err := s.PasskeyTableReady()
+	if err != nil {
+		return err
+	}
+	p, u := ba.P, ba.U
+	check := func(t *Table, known []string) error {
+		for _, c := range t.Columns {
+			if t.NeedsValue(c.Name) && !slices.Contains(known, c.Name) {
+				return fmt.Errorf("%w: %s.%s is NOT NULL without a default and is not a column of Better Auth's schema; passkeyctl cannot know what your app writes there (give it a DEFAULT or make it NULL)", ErrSchemaNotReady, t.Name, c.Name)
+			}
+		}
+		return nil
+	}
+	if err := check(ba.Passkey, []string{p.ID, p.Name, p.PublicKey, p.UserID, p.CredentialID, p.Counter, p.DeviceType, p.BackedUp, p.Transports, p.CreatedAt, p.AAGUID}); err != nil {
+		return err
+	}
+	if !newUser {
+		return nil
+	}
+	if u.Name == "" || u.EmailVerified == "" {
+		return fmt.Errorf("%w: table %s lacks Better Auth's name or emailVerified column; cannot create users", ErrDrift, ba.User.Name)
+	}
+	if ba.UserIDMode == IDInteger {
+		return fmt.Errorf("%w: Better Auth numbers users itself here (serial ids): create the user in the app first, then enrol", ErrSchemaNotReady)
+	}
+	return check(ba.User, []string{u.ID, u.Name, u.Email, u.EmailVerified, u.Image, u.CreatedAt, u.UpdatedAt})
+}
+
+// betterAuthUserRow returns the columns and values of a new Better Auth
+// user as Better Auth writes one: name (the given one, else the e-mail's
+// local part; it is NOT NULL), e-mail lower-cased, boolean emailVerified,
+// and the dates that have no database default. id is "" in integer mode.
+func betterAuthUserRow(dia *Dialect, ba *BetterAuthSchema, id, email string, name *string, verified bool, now time.Time) ([]string, []any) {
+	email = strings.ToLower(strings.TrimSpace(email))
+	n := email
+	if at := strings.IndexByte(email, '@'); at > 0 {
+		n = email[:at]
+	}
+	if name != nil && strings.TrimSpace(*name) != "" {
+		n = *name
+	}
+	var cols []string
+	var vals []any
+	if ba.UserIDMode != IDInteger {
+		cols, vals = append(cols, ba.U.ID), append(vals, id)
+	}
+	cols = append(cols, ba.U.Name, ba.U.Email, ba.U.EmailVerified)
+	vals = append(vals, n, email, verified)
+	for _, c := range []string{ba.U.CreatedAt, ba.U.UpdatedAt} {
+		if c != "" && ba.User.NeedsValue(c) {
+			col, _ := ba.User.Column(c)
+			cols, vals = append(cols, c), append(vals, timeArg(timeFormOf(dia, col), now))
+		}
+	}
+	return cols, vals
+}
+
+// baCreatePasskey is CreatePasskey for Better Auth: one passkey row as its
+// passkey plugin writes it at registration (base64url credentialID, the
+// COSE key in standard padded base64, transports "" when none, createdAt,
+// the AAGUID), and the user first with opts.CreateUser, in one
+// transaction.
+func (d *DB) baCreatePasskey(ctx context.Context, s *Schema, p NewPasskey, opts EnrollOptions) (Passkey, error) {
+	ba, err := s.PasskeyTableReady()
+	if err != nil {
+		return Passkey{}, err
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	now := opts.Now().UTC().Truncate(time.Millisecond)
+	userID := p.UserID
+	if opts.CreateUser != nil {
+		userID = opts.CreateUser.ID
+	}
+	deviceType := "singleDevice"
+	if p.BackupEligible {
+		deviceType = "multiDevice"
+	}
+	transports := strings.Join(p.Transports, ",")
+	row := BetterAuthPasskey{
+		PublicKey:    AuthjsCredentialID(p.PublicKey), // standard padded base64, as Auth.js
+		UserID:       userID,
+		CredentialID: Base64URL(p.CredentialID),
+		Counter:      int64(p.Counter),
+		DeviceType:   deviceType,
+		BackedUp:     p.BackupState,
+		Transports:   &transports,
+		CreatedAt:    &now,
+	}
+	if len(p.AAGUID) == 16 {
+		a := p.AAGUID
+		id := fmt.Sprintf("%x-%x-%x-%x-%x", a[0:4], a[4:6], a[6:8], a[8:10], a[10:16])
+		row.AAGUID = &id
+	}
+	if err := checkBetterAuthPasskey(&row); err != nil {
+		return Passkey{}, err
+	}
+	if _, err := KeyAlgorithm(row.PublicKey); err != nil {
+		return Passkey{}, fmt.Errorf("create passkey: %w", err)
+	}
+	if err := d.baCheckEnroll(s, opts.CreateUser != nil); err != nil {
+		return Passkey{}, err
+	}
+	tx, err := d.X.BeginTxx(ctx, nil)
+	if err != nil {
+		return Passkey{}, d.Err("begin transaction", err)
+	}
+	defer tx.Rollback()
+	if opts.CreateUser != nil {
+		if _, err := d.findBetterAuthUser(ctx, tx, ba, opts.CreateUser.Email, false); err == nil {
+			return Passkey{}, fmt.Errorf("create user %s: a user with this e-mail already exists: %w", opts.CreateUser.Email, ErrConflict)
+		} else if !isNotFound(err) {
+			return Passkey{}, err
+		}
+		cols, vals := betterAuthUserRow(d.Dialect, ba, userID, opts.CreateUser.Email, nil, false, now)
+		if err := d.insertRows(ctx, tx, ba.User.Name, cols, [][]any{vals}, "create user"); err != nil {
+			return Passkey{}, err
+		}
+	} else if _, err := d.findBetterAuthUser(ctx, tx, ba, userID, true); err != nil {
+		return Passkey{}, err
+	}
+	if _, err := d.getBetterAuthPasskey(ctx, tx, s, row.CredentialID); err == nil {
+		return Passkey{}, fmt.Errorf("credential %s is already registered (it is in table %s): %w", row.CredentialID, ba.Passkey.Name, ErrConflict)
+	} else if !isNotFound(err) {
+		return Passkey{}, err
+	}
+	if err := newBetterAuthWriter(d, ba, opts.Rand).insert(ctx, tx, []*BetterAuthPasskey{&row}); err != nil {
+		return Passkey{}, err
+	}
+	if err := tx.Commit(); err != nil {
+		return Passkey{}, d.Err("commit passkey", err)
+	}
+	return d.baGetPasskey(ctx, d.X, s, p.CredentialID)
+}
+
+// newBetterAuthUserID is NewUserID for Better Auth: its generateId form.
+func newBetterAuthUserID(s *Schema) (string, error) {
+	if s.BetterAuth == nil || s.BetterAuth.User == nil {
+		return "", fmt.Errorf("%w: Better Auth's user table does not exist", ErrSchemaNotReady)
+	}
+	if s.BetterAuth.UserIDMode == IDInteger {
+		return "", fmt.Errorf("%w: Better Auth numbers users itself here (serial ids): create the user in the app first, then enrol", ErrSchemaNotReady)
+	}
+	return NewBetterAuthID(s.BetterAuth.UserIDMode, nil)
+}
