@@ -43,3 +43,34 @@ func appLabel(s *db.Schema) string {
 	}
 	return fmt.Sprintf("Auth.js (table %s)", name)
 }
+
+// appName is "Auth.js" or "Better Auth".
+func appName(s *db.Schema) string {
+	if s.App == db.AppBetterAuth {
+		return "Better Auth"
+	}
+	return "Auth.js"
+}
+
+// passkeyTableName is the table that holds the schema's passkeys.
+func passkeyTableName(s *db.Schema) string {
+	if s.App == db.AppBetterAuth && s.BetterAuth != nil && s.BetterAuth.Passkey != nil {
+		return s.BetterAuth.Passkey.Name
+	}
+	if s.Authenticator != nil {
+		return s.Authenticator.Name
+	}
+	_, _, _, _, name := s.TableNames()
+	return name
+}
+
+// schemaWarnings are the detection warnings of the schema's app.
+func schemaWarnings(s *db.Schema) []db.Warning {
+	if s.App == db.AppBetterAuth {
+		if s.BetterAuth == nil {
+			return nil
+		}
+		return s.BetterAuth.Warnings
+	}
+	return s.Warnings
+}

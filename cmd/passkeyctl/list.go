@@ -40,6 +40,11 @@ ID, with the owner's e-mail, the key algorithm and a status read from the rows:
   account-user-mismatch  the Account row belongs to another user than the passkey
   bad-public-key         credentialPublicKey is not a decodable COSE key
 
+On a Better Auth database (see --schema) the passkeys are the rows of its passkey
+table: credentialID as Better Auth stores it (base64url), the status "ok",
+"no-user" or "bad-public-key", and the name, createdAt and aaguid fields (NAME and
+CREATED AT columns in the table).
+
 The listing streams: memory stays flat however many passkeys there are.
 
 --user takes a User.id or an e-mail address (matched exactly, then ignoring case).
@@ -52,7 +57,8 @@ provider, status ("no-authenticator").
 Output: -o table (on a terminal credential IDs are shortened; --wide shows them in
 full, as does any table written to a pipe or file), -o json (one array), -o jsonl
 (one object per line). JSON fields: credentialID, userId, email, counter,
-credentialDeviceType, credentialBackedUp, transports, algorithm, status.`,
+credentialDeviceType, credentialBackedUp, transports, algorithm, status, and for
+Better Auth name, createdAt, aaguid (when set).`,
 		Example: `  # Who has passkeys
   passkeyctl list
 
@@ -127,6 +133,7 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 		defer debug.SetGCPercent(debug.SetGCPercent(400))
 	}
 	w := newPasskeyWriter(opts.IO, opts.Output, opts.Wide)
+	w.betterAuth = s.App == db.AppBetterAuth
 	if err := d.ListPasskeys(ctx, s, lo, w.Write); err != nil {
 		w.Flush() // the rows before the error still reach stdout
 		return err

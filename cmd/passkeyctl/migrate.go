@@ -87,6 +87,9 @@ func migrateRun(ctx context.Context, opts *MigrateOptions) error {
 	if err != nil {
 		return err
 	}
+	if err := refuseBetterAuthMigrate(ctx, d); err != nil {
+		return err
+	}
 	fsys, err := schema.FS(d.Dialect.Name)
 	if err != nil {
 		return err
@@ -184,6 +187,9 @@ fixSQL}].`,
 func migrateStatusRun(ctx context.Context, opts *MigrateStatusOptions) error {
 	d, err := opts.DB(ctx, db.OpenOptions{})
 	if err != nil {
+		return err
+	}
+	if handled, err := betterAuthStatusRun(ctx, opts, d); handled {
 		return err
 	}
 	fsys, err := schema.FS(d.Dialect.Name)

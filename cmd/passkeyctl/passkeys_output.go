@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/passkeyctl/passkeyctl/internal/db"
 )
@@ -23,6 +24,8 @@ type passkeyWriter struct {
 	out    io.Writer
 	buf    *bufio.Writer
 	format string
+	// betterAuth adds Better Auth's NAME and CREATED AT columns to tables.
+	betterAuth bool
 	// wide shows full credential IDs in tables; on a terminal they are
 	// shortened with an ellipsis unless --wide.
 	wide  bool
@@ -75,7 +78,11 @@ func (w *passkeyWriter) Write(p db.Passkey) error {
 	default:
 		if w.tw == nil {
 			w.tw = newTable(w.out)
-			fmt.Fprintln(w.tw, "CREDENTIAL ID\tUSER ID\tEMAIL\tALG\tDEVICE TYPE\tBACKED UP\tCOUNTER\tTRANSPORTS\tSTATUS")
+			header := "CREDENTIAL ID\tUSER ID\tEMAIL\tALG\tDEVICE TYPE\tBACKED UP\tCOUNTER\tTRANSPORTS\tSTATUS"
+			if w.betterAuth {
+				header += "\tNAME\tCREATED AT"
+			}
+			fmt.Fprintln(w.tw, header)
 		}
 		id := p.CredentialID
 		if !w.wide {
@@ -89,7 +96,18 @@ func (w *passkeyWriter) Write(p db.Passkey) error {
 		if transports == "" {
 			transports = "-"
 		}
-		_, err := fmt.Fprintf(w.tw, "%s\t%s\t%s\t%s\t%s\t%t\t%d\t%s\t%s\n", id, p.UserID, email, p.Algorithm, p.CredentialDeviceType, p.CredentialBackedUp, p.Counter, transports, p.Status)
+		extra := ""
+		if w.betterAuth {
+			name, created := "-", "-"
+			if p.Name != nil {
+				name = *p.Name
+			}
+			if p.CreatedAt != nil {
+				created = p.CreatedAt.UTC().Format(time.RFC3339)
+			}
+			extra = "\t" + name + "\t" + created
+		}
+		_, err := fmt.Fprintf(w.tw, "%s\t%s\t%s\t%s\t%s\t%t\t%d\t%s\t%s%s\n", id, p.UserID, email, p.Algorithm, p.CredentialDeviceType, p.CredentialBackedUp, p.Counter, transports, p.Status, extra)
 		if err == nil && w.count%tableBlock == 0 {
 			err = w.tw.Flush()
 		}

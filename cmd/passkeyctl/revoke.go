@@ -25,6 +25,7 @@ type RevokeOptions struct {
 	All            bool
 	FromFile       string
 	RevokeSessions bool
+	Backup         string
 	Yes            bool
 	DryRun         bool
 	Wide           bool
@@ -53,6 +54,14 @@ was.
 starting with "#" are skipped. --user USER --all revokes every passkey of one user;
 --user with IDs only accepts that user's passkeys.
 
+On a Better Auth database (see --schema) a passkey is one row of its passkey table,
+and that row is deleted; --revoke-sessions deletes the users' rows of its session
+table.
+
+--backup PATH first appends the passkeys to PATH in passkeyctl's export format (the
+file is created with mode 0600 and synced before anything is deleted); a mistaken
+revocation is undone with: passkeyctl import PATH.
+
 --revoke-sessions also deletes the users' Session rows, which signs them out
 everywhere when the app uses the database session strategy. JWT sessions live in
 the browser's cookie and cannot be revoked server-side: they stay valid until they
@@ -72,8 +81,9 @@ passkey and no other Account, goes to stderr.`,
   # IDs as logs show them (base64url) may start with "-"
   passkeyctl revoke --yes -- -NbbybromzQQ0aFYQlauAYFzl2U
 
-  # Offboard a user
-  passkeyctl revoke --user alice@example.com --all --revoke-sessions
+  # Offboard a user, keeping a way back
+  passkeyctl revoke --user alice@example.com --all --revoke-sessions --backup revoked.jsonl
+  passkeyctl import revoked.jsonl   # undo
 
   # Bulk, from a script: see first, then do
   passkeyctl revoke --from-file ids.txt --dry-run
@@ -101,6 +111,7 @@ passkey and no other Account, goes to stderr.`,
 	fl.BoolVar(&opts.All, "all", false, "revoke every passkey of --user")
 	fl.StringVar(&opts.FromFile, "from-file", "", "read credential IDs from `PATH`, one per line (\"-\": stdin)")
 	fl.BoolVar(&opts.RevokeSessions, "revoke-sessions", false, "also delete the users' database sessions (JWT sessions cannot be revoked server-side)")
+	fl.StringVar(&opts.Backup, "backup", "", "first append the passkeys to `PATH` in the export format (undo with: passkeyctl import PATH)")
 	fl.BoolVarP(&opts.Yes, "yes", "y", false, "do not ask for confirmation")
 	fl.BoolVar(&opts.DryRun, "dry-run", false, "show what would be revoked and change nothing")
 	fl.BoolVar(&opts.Wide, "wide", false, "show full credential IDs in the table")
@@ -202,6 +213,11 @@ func revokeRun(ctx context.Context, opts *RevokeOptions) error {
 			return fmt.Errorf("%w: not confirmed; nothing was revoked", db.ErrRefused)
 		}
 	}
+	if opts.Backup != "" && !opts.DryRun {
+		if err := appendBackup(ctx, opts.IO, d, s, opts.Backup, opts.ProviderID, passkeys); err != nil {
+			return err
+		}
+	}
 	res, err := d.Revoke(ctx, s, passkeys, db.RevokeOptions{ProviderID: opts.ProviderID, RevokeSessions: opts.RevokeSessions, DryRun: opts.DryRun})
 	if err != nil {
 		return err
@@ -215,7 +231,7 @@ func revokeRun(ctx context.Context, opts *RevokeOptions) error {
 	if err := w.Close(); err != nil {
 		return err
 	}
-	printRevokeSummary(opts.IO.ErrOut, res, opts.RevokeSessions)
+	printRevokeSummary(opts.IO.ErrOut, res, opts.RevokeSessions, s.App == db.AppBetterAuth)
 	return nil
 }
 
@@ -297,13 +313,17 @@ func usersOf(passkeys []db.Passkey) []string {
 
 // printRevokeSummary says on stderr what was (or would be) removed, and
 // which users can no longer sign in with a passkey or another account.
-func printRevokeSummary(w io.Writer, res *db.RevokeResult, sessions bool) {
+func printRevokeSummary(w io.Writer, res *db.RevokeResult, sessions, betterAuth bool) {
 	users := usersOf(res.Passkeys)
 	verb, del, note := "Revoked", "deleted", ""
 	if res.DryRun {
 		verb, del, note = "Dry run: would revoke", "would delete", "; nothing was changed"
 	}
 	extra := del + " " + plural(int(res.Accounts), "Account row")
+	if betterAuth {
+		// Better Auth keeps a passkey in one row: there is no Account.
+		extra = del + " " + plural(len(res.Passkeys), "passkey row")
+	}
 	if sessions {
 		extra += " and " + plural(int(res.Sessions), "session")
 	}

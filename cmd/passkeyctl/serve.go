@@ -234,7 +234,7 @@ func serveCeremony(ctx context.Context, opts *ServeOptions, emit func(serveEvent
 		if err := d.CheckEnroll(ctx, s, cfg.User.ID, cfg.User.Create); err != nil {
 			return err
 		}
-		printWarnings(opts.IO, s.Warnings)
+		printWarnings(opts.IO, schemaWarnings(s))
 	} else if err := testTarget(ctx, opts, d, s, &cfg); err != nil {
 		return err
 	}
@@ -278,7 +278,7 @@ func serveCeremony(ctx context.Context, opts *ServeOptions, emit func(serveEvent
 		fmt.Fprintf(opts.IO.ErrOut, "Enrolled %s passkey %s for %s.\n", p.Algorithm, p.CredentialID, userLabel(cfg.User))
 		return emit(serveEvent{Event: "enrolled", Passkey: &p})
 	}
-	fmt.Fprintf(opts.IO.ErrOut, "Verified passkey %s of user %s: Auth.js would accept it. Counter now %d.\n", p.CredentialID, p.UserID, p.Counter)
+	fmt.Fprintf(opts.IO.ErrOut, "Verified passkey %s of user %s: %s would accept it. Counter now %d.\n", p.CredentialID, p.UserID, appName(s), p.Counter)
 	return emit(serveEvent{Event: "verified", Passkey: &p})
 }
 
@@ -299,7 +299,7 @@ func enrolUser(ctx context.Context, opts *ServeOptions, d *db.DB, s *db.Schema) 
 	if a, err := mail.ParseAddress(email); err != nil || a.Address != email {
 		return nil, usageError{fmt.Errorf("--create-user needs --user to be an e-mail address, not %q", opts.User)}
 	}
-	if s.User == nil {
+	if s.User == nil && s.App != db.AppBetterAuth {
 		return nil, fmt.Errorf("%w: the Auth.js User table does not exist (run the app's migrations, or: passkeyctl migrate --core)", db.ErrSchemaNotReady)
 	}
 	id, err := db.NewUserID(s, opts.Now(), opts.Rand)
@@ -313,7 +313,11 @@ func enrolUser(ctx context.Context, opts *ServeOptions, d *db.DB, s *db.Schema) 
 // testTarget limits a test to --user's or --credential's passkeys, and
 // refuses at once when there is nothing to test.
 func testTarget(ctx context.Context, opts *ServeOptions, d *db.DB, s *db.Schema, cfg *ceremony.Config) error {
-	if s.Authenticator == nil {
+	if s.App == db.AppBetterAuth {
+		if _, err := s.PasskeyTableReady(); err != nil {
+			return err
+		}
+	} else if s.Authenticator == nil {
 		return fmt.Errorf("%w: the Authenticator table does not exist (create it with: passkeyctl migrate)", db.ErrSchemaNotReady)
 	}
 	switch {
@@ -336,7 +340,7 @@ func testTarget(ctx context.Context, opts *ServeOptions, d *db.DB, s *db.Schema,
 		}
 		switch len(found) {
 		case 0:
-			return fmt.Errorf("credential %s is not in the Authenticator table: %w", opts.Credential, db.ErrNotFound)
+			return fmt.Errorf("credential %s is not in the %s table: %w", opts.Credential, passkeyTableName(s), db.ErrNotFound)
 		case 1:
 			fmt.Fprintf(opts.IO.ErrOut, "Testing passkey %s of user %s.\n", found[0].CredentialID, found[0].UserID)
 			return nil
