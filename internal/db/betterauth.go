@@ -296,6 +296,9 @@ func (s *Schema) detectBetterAuth(ctx context.Context, dia *Dialect, q sqlx.Quer
 		}
 		var found []*Table
 		for _, n := range names {
+			if s.Authenticator != nil && n == s.Authenticator.Name {
+				continue // Auth.js's, already read
+			}
 			t, err := loadTable(ctx, dia, q, n)
 			if err != nil {
 				return err
