@@ -58,7 +58,8 @@ Output: -o table (on a terminal credential IDs are shortened; --wide shows them 
 full, as does any table written to a pipe or file), -o json (one array), -o jsonl
 (one object per line). JSON fields: credentialID, userId, email, counter,
 credentialDeviceType, credentialBackedUp, transports, algorithm, status, and for
-Better Auth name, createdAt, aaguid (when set).`,
+Better Auth name, createdAt, aaguid (when set). A table aligns its columns in blocks
+of 1,000 rows so that memory stays flat; for large listings use -o jsonl.`,
 		Example: `  # Who has passkeys
   passkeyctl list
 
