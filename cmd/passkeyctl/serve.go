@@ -50,11 +50,12 @@ func newCmdServe(f *Factory, runF func(context.Context, *ServeOptions) error) *c
 		Use:   "serve (--enroll --user USER | --test [--user USER | --credential ID])",
 		Short: "Enrol or test one passkey through a one-shot local WebAuthn page",
 		Long: `Run one WebAuthn ceremony in a browser, the way the app's Auth.js Passkey provider
-does, on a temporary page served by passkeyctl.
+(or Better Auth's passkey plugin) does, on a temporary page served by passkeyctl.
 
-  --enroll  creates a passkey for --user and writes it exactly as Auth.js does: the
-            Authenticator row and its Account row, in one transaction.
-  --test    checks that a stored passkey signs in as Auth.js would (stored key, user
+  --enroll  creates a passkey for --user and writes it exactly as the app does: for
+            Auth.js the Authenticator row and its Account row, in one transaction;
+            for Better Auth one row of its passkey table (see --schema).
+  --test    checks that a stored passkey signs in as the app would (stored key, user
             verification, counter rule) and updates its counter, as a sign-in does.
 
 The page's URL, with a random one-time token, is the first line on stdout; open it
@@ -64,7 +65,8 @@ Ctrl-C or --timeout exits 5 and writes nothing. With -o json or -o jsonl, stdout
 JSON lines: {"event":"listening","url":...}, then {"event":"enrolled"|"verified",
 "passkey":{...list fields...}} or {"event":"failed","error":...}.
 
-A passkey works only in apps whose rpID (the host name of AUTH_URL) is the one it was
+A passkey works only in apps whose rpID (Auth.js: the host name of AUTH_URL; Better
+Auth: passkey({ rpID }), else the host name of its base URL) is the one it was
 created for, and browsers create passkeys only on pages whose host is the rpID or a
 subdomain of it, over https:// (or on http://localhost). So:
   - the default, --rp-id localhost, makes passkeys for an app on http://localhost;
@@ -129,8 +131,8 @@ with "-" must be given as --credential=-...`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.BoolVar(&opts.Enroll, "enroll", false, "create a passkey for --user and store it as Auth.js does")
-	fl.BoolVar(&opts.Test, "test", false, "check that a stored passkey signs in as Auth.js would")
+	fl.BoolVar(&opts.Enroll, "enroll", false, "create a passkey for --user and store it as the app does")
+	fl.BoolVar(&opts.Test, "test", false, "check that a stored passkey signs in as the app would")
 	fl.StringVarP(&opts.User, "user", "u", "", "the passkey's owner: a User.id or e-mail address")
 	fl.BoolVar(&opts.CreateUser, "create-user", false, "with --enroll: create the User (by e-mail) with the passkey when it does not exist")
 	fl.StringVar(&opts.Credential, "credential", "", "with --test: accept only this passkey (credential ID in base64, base64url or hex)")
@@ -256,7 +258,7 @@ func serveCeremony(ctx context.Context, opts *ServeOptions, emit func(serveEvent
 		what = "to create a passkey for " + userLabel(cfg.User)
 	}
 	fmt.Fprintf(opts.IO.ErrOut, "Open the URL above in a browser %s. Waiting up to %s; Ctrl-C cancels.\n", what, opts.Timeout)
-	fmt.Fprintf(opts.IO.ErrOut, "note: passkeys made here work only in an app whose rpID is %q (the host name of its AUTH_URL).\n", srv.RPID())
+	fmt.Fprintln(opts.IO.ErrOut, rpIDNote(s, cfg.Mode, srv.RPID()))
 	if opts.Open {
 		if err := opts.OpenBrowser(srv.URL()); err != nil {
 			fmt.Fprintf(opts.IO.ErrOut, "could not open a browser (%v); open the URL yourself.\n", err)
@@ -280,6 +282,19 @@ func serveCeremony(ctx context.Context, opts *ServeOptions, emit func(serveEvent
 	}
 	fmt.Fprintf(opts.IO.ErrOut, "Verified passkey %s of user %s: %s would accept it. Counter now %d.\n", p.CredentialID, p.UserID, appName(s), p.Counter)
 	return emit(serveEvent{Event: "verified", Passkey: &p})
+}
+
+// rpIDNote reminds the operator that a passkey belongs to one rpID, and
+// where the app takes its rpID from.
+func rpIDNote(s *db.Schema, mode ceremony.Mode, rpID string) string {
+	where := "the host name of its AUTH_URL"
+	if s.App == db.AppBetterAuth {
+		where = "Better Auth's passkey({ rpID }), else the host name of its base URL"
+	}
+	if mode == ceremony.ModeTest {
+		return fmt.Sprintf("note: this page tests only passkeys created for rpID %q; the app accepts them only if its rpID is the same (%s).", rpID, where)
+	}
+	return fmt.Sprintf("note: passkeys made here work only in an app whose rpID is %q (%s).", rpID, where)
 }
 
 // enrolUser resolves --user for an enrolment, or prepares the user that

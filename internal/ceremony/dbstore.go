@@ -83,6 +83,21 @@ func (s *DBStore) Find(ctx context.Context, rawID []byte) (StoredCredential, err
 	}, nil
 }
 
+// Describe implements Describer: Better Auth's passkey table (base64url
+// IDs) or Auth.js's Authenticator table as detected.
+func (s *DBStore) Describe() App {
+	if s.Schema.App == db.AppBetterAuth && s.Schema.BetterAuth != nil && s.Schema.BetterAuth.Passkey != nil {
+		ba := s.Schema.BetterAuth
+		return App{Name: "Better Auth", Table: ba.Passkey.Name, DeviceTypeColumn: ba.P.DeviceType, EncodeID: db.Base64URL}
+	}
+	app := AuthjsApp
+	_, _, _, _, app.Table = s.Schema.TableNames()
+	if s.Schema.Authenticator != nil {
+		app.Table = s.Schema.Authenticator.Name
+	}
+	return app
+}
+
 // UpdateCounter implements Store.
 func (s *DBStore) UpdateCounter(ctx context.Context, rawID []byte, counter uint32) error {
 	return storeErr(s.DB.UpdateCounter(ctx, s.Schema, rawID, counter))

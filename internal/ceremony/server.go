@@ -70,6 +70,9 @@ type Server struct {
 	// warnedHost is set once a wrong Host header has been reported.
 	warnedHost bool
 	done       chan outcome
+
+	// app names the store's app in the operator's messages.
+	app App
 }
 
 type state int
@@ -106,7 +109,7 @@ func New(cfg Config, store Store) (*Server, error) {
 	}
 	// Serve restarts the deadline; setting it here keeps a Server that is
 	// driven without Serve (tests) from expiring at once.
-	s := &Server{cfg: cfg, store: store, done: make(chan outcome, 1), deadline: cfg.Now().Add(cfg.Timeout)}
+	s := &Server{cfg: cfg, store: store, app: appOf(store), done: make(chan outcome, 1), deadline: cfg.Now().Add(cfg.Timeout)}
 	var tlsConfig *tls.Config
 	if cfg.tlsPair != nil {
 		tlsConfig = &tls.Config{Certificates: []tls.Certificate{*cfg.tlsPair}, MinVersion: tls.VersionTLS12}

@@ -2,6 +2,7 @@ package ceremony
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 )
 
@@ -23,6 +24,55 @@ type Store interface {
 	// UpdateCounter writes the signature counter after a successful
 	// verification.
 	UpdateCounter(ctx context.Context, rawID []byte, counter uint32) error
+}
+
+// App says, for the operator's messages, whose database a Store reads and
+// writes: the app's name, the table of its passkeys and how it stores a
+// credential ID, so that an ID in a message is one `passkeyctl list` shows
+// and the SQL an operator runs finds.
+type App struct {
+	// Name is "Auth.js" or "Better Auth".
+	Name string
+	// Table is the table that holds the passkeys.
+	Table string
+	// DeviceTypeColumn is the column that stores singleDevice or
+	// multiDevice.
+	DeviceTypeColumn string
+	// EncodeID writes a raw credential ID the way the app stores it.
+	EncodeID func([]byte) string
+}
+
+// Describer is implemented by a Store that knows its app. The server takes
+// a Store that does not for Auth.js's (AuthjsApp).
+type Describer interface {
+	Describe() App
+}
+
+// AuthjsApp is the App of Auth.js's Prisma schema: the Authenticator table,
+// credential IDs in standard padded base64.
+var AuthjsApp = App{Name: "Auth.js", Table: "Authenticator", DeviceTypeColumn: "credentialDeviceType", EncodeID: base64.StdEncoding.EncodeToString}
+
+// appOf is the store's App with AuthjsApp's values for what it leaves out.
+func appOf(store Store) App {
+	app := AuthjsApp
+	d, ok := store.(Describer)
+	if !ok {
+		return app
+	}
+	got := d.Describe()
+	if got.Name != "" {
+		app.Name = got.Name
+	}
+	if got.Table != "" {
+		app.Table = got.Table
+	}
+	if got.DeviceTypeColumn != "" {
+		app.DeviceTypeColumn = got.DeviceTypeColumn
+	}
+	if got.EncodeID != nil {
+		app.EncodeID = got.EncodeID
+	}
+	return app
 }
 
 // NewCredential is a verified registration.

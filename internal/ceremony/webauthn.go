@@ -207,7 +207,7 @@ func (s *Server) finishEnroll(ctx context.Context, p *pending, body []byte) (Res
 	if err != nil {
 		return Result{}, s.fail(http.StatusUnprocessableEntity, "The new passkey could not be verified: "+plain(err), fmt.Errorf("registration did not verify: %s", detail(err)))
 	}
-	id := base64.StdEncoding.EncodeToString(cred.ID)
+	id := s.app.EncodeID(cred.ID)
 	for _, ex := range p.excluded {
 		if bytes.Equal(ex, cred.ID) {
 			return Result{}, s.fail(http.StatusConflict, "This authenticator is already registered for this user.", fmt.Errorf("credential %s is already registered for %s", id, s.cfg.User.label()))
@@ -248,12 +248,18 @@ func (s *Server) finishTest(ctx context.Context, p *pending, body []byte) (Resul
 		return Result{}, s.fail(http.StatusBadRequest, "The browser's answer could not be read.", fmt.Errorf("unreadable authentication response: %s", detail(err)))
 	}
 	raw := []byte(parsed.RawID)
-	id := base64.StdEncoding.EncodeToString(raw)
+	id := s.app.EncodeID(raw)
 	stored, err := s.store.Find(ctx, raw)
 	if err != nil {
 		switch {
 		case errors.Is(err, ErrUnknownCredential):
-			return Result{}, s.fail(http.StatusNotFound, "This passkey is not registered in the app's database, so the app would refuse it.", fmt.Errorf("%w: no Authenticator row has credentialID %s, where Auth.js looks for the browser's passkey %s", ErrUnknownCredential, id, base64.RawURLEncoding.EncodeToString(raw)))
+			// Logs and browsers show base64url: say it too when the app
+			// stores another form.
+			browser := ""
+			if b64u := base64.RawURLEncoding.EncodeToString(raw); b64u != id {
+				browser = " " + b64u
+			}
+			return Result{}, s.fail(http.StatusNotFound, "This passkey is not registered in the app's database, so the app would refuse it.", fmt.Errorf("%w: no row of table %s has credentialID %s, where %s looks for the browser's passkey%s", ErrUnknownCredential, s.app.Table, id, s.app.Name, browser))
 		case errors.Is(err, ErrUnusable):
 			return Result{}, s.fail(http.StatusConflict, "This passkey is in the database, but the app could not sign in with it. The terminal running passkeyctl shows why.", err)
 		}
@@ -283,12 +289,12 @@ func (s *Server) finishTest(ctx context.Context, p *pending, body []byte) (Resul
 	}}}
 	cred, err := s.wa.ValidateLogin(user, session, parsed)
 	if err != nil {
-		return Result{}, s.fail(http.StatusUnprocessableEntity, "The passkey could not be verified: "+plain(err), fmt.Errorf("passkey %s did not verify: %s", id, detailWithRow(err, stored)))
+		return Result{}, s.fail(http.StatusUnprocessableEntity, "The passkey could not be verified: "+plain(err), fmt.Errorf("passkey %s did not verify: %s", id, s.detailWithRow(err, stored)))
 	}
 	got := parsed.Response.AuthenticatorData.Counter
 	if cred.Authenticator.CloneWarning {
 		return Result{}, s.fail(http.StatusUnprocessableEntity, fmt.Sprintf("The passkey's signature counter did not go up (stored %d, received %d). The app refuses such a sign-in: the answer may be a replay, or the authenticator a copy.", stored.Counter, got),
-			fmt.Errorf("passkey %s: signature counter %d is not greater than the stored %d (replay or cloned authenticator); Auth.js would refuse this sign-in", id, got, stored.Counter))
+			fmt.Errorf("passkey %s: signature counter %d is not greater than the stored %d (replay or cloned authenticator); %s would refuse this sign-in", id, got, stored.Counter, s.app.Name))
 	}
 	if err := s.store.UpdateCounter(ctx, raw, cred.Authenticator.SignCount); err != nil {
 		return Result{}, s.fail(http.StatusInternalServerError, "The passkey verified, but its counter could not be saved; the terminal running passkeyctl shows why.", fmt.Errorf("update counter of %s: %w", id, err))
@@ -320,14 +326,14 @@ func detail(err error) string {
 
 // detailWithRow adds the stored flags to a backup-flag mismatch, the one
 // failure whose cause is usually the row rather than the authenticator.
-func detailWithRow(err error, c StoredCredential) string {
+func (s *Server) detailWithRow(err error, c StoredCredential) string {
 	d := detail(err)
 	if strings.Contains(d, "Backup Eligible") {
 		want := "singleDevice"
 		if c.BackupEligible {
 			want = "multiDevice"
 		}
-		d += fmt.Sprintf(" (the row says credentialDeviceType %s; the authenticator says otherwise)", want)
+		d += fmt.Sprintf(" (the row says %s %s; the authenticator says otherwise)", s.app.DeviceTypeColumn, want)
 	}
 	return d
 }
