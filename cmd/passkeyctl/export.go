@@ -85,7 +85,7 @@ func exportRun(ctx context.Context, opts *ExportOptions) error {
 	if err != nil {
 		return err
 	}
-	s, err := d.Detect(ctx)
+	s, err := detectSchema(ctx, d)
 	if err != nil {
 		return err
 	}
@@ -150,6 +150,11 @@ func exportRun(ctx context.Context, opts *ExportOptions) error {
 func exportDestination(opts *ExportOptions) (out io.Writer, commit func() error, abort func(), err error) {
 	if opts.File == "" || opts.File == "-" {
 		return opts.IO.Out, func() error { return nil }, func() {}, nil
+	}
+	// The file is renamed into place at the end: a directory there would
+	// fail only after the whole export, with the temporary file's name.
+	if fi, err := os.Stat(opts.File); err == nil && fi.IsDir() {
+		return nil, nil, nil, usageError{fmt.Errorf("--file %s is a directory: give the path of a file, such as %s", opts.File, filepath.Join(opts.File, "passkeys.jsonl"))}
 	}
 	dir := filepath.Dir(opts.File)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(opts.File)+".*.tmp")

@@ -103,7 +103,7 @@ func importRun(ctx context.Context, opts *ImportOptions) error {
 	if err != nil {
 		return err
 	}
-	s, err := d.Detect(ctx)
+	s, err := detectSchema(ctx, d)
 	if err != nil {
 		return err
 	}
@@ -152,6 +152,10 @@ func importSource(opts *ImportOptions) (io.Reader, func(), error) {
 	f, err := os.Open(opts.File)
 	if err != nil {
 		return nil, nil, usageError{fmt.Errorf("cannot read %s: %v", opts.File, unwrapPathError(err))}
+	}
+	if fi, err := f.Stat(); err == nil && fi.IsDir() {
+		f.Close()
+		return nil, nil, usageError{fmt.Errorf("cannot read %s: it is a directory; give the export file (passkeyctl export --file, revoke --backup)", opts.File)}
 	}
 	return f, func() { f.Close() }, nil
 }

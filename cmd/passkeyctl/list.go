@@ -98,9 +98,9 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 	if err != nil {
 		return err
 	}
-	s, err := d.Detect(ctx)
+	s, err := detectSchema(ctx, d)
 	if err != nil {
-		return d.Err("detect schema", err)
+		return err
 	}
 	lo := db.ListOptions{ProviderID: opts.ProviderID, Limit: opts.Limit}
 	who := ""

@@ -167,9 +167,9 @@ func revokeRun(ctx context.Context, opts *RevokeOptions) error {
 	if err != nil {
 		return err
 	}
-	s, err := d.Detect(ctx)
+	s, err := detectSchema(ctx, d)
 	if err != nil {
-		return d.Err("detect schema", err)
+		return err
 	}
 	var user *db.User
 	if opts.User != "" {

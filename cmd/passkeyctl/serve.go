@@ -225,7 +225,7 @@ func serveCeremony(ctx context.Context, opts *ServeOptions, emit func(serveEvent
 	if err != nil {
 		return err
 	}
-	s, err := d.Detect(ctx)
+	s, err := detectSchema(ctx, d)
 	if err != nil {
 		return err
 	}

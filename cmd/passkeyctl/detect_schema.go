@@ -1,0 +1,26 @@
+package main
+
+import (
+	"context"
+	"errors"
+
+	"github.com/passkeyctl/passkeyctl/internal/db"
+)
+
+// detectSchema detects the app's tables once for a command. The errors
+// of the passkeyctl domain (both apps' tables without --schema, missing
+// tables, drift) already say what to do and are returned as they are, so
+// that every command prints the same line; anything else is a database
+// failure, wrapped with d.Err, which keeps the password out of it.
+func detectSchema(ctx context.Context, d *db.DB) (*db.Schema, error) {
+	s, err := d.Detect(ctx)
+	if err == nil {
+		return s, nil
+	}
+	for _, domain := range []error{db.ErrInvalid, db.ErrRefused, db.ErrNotFound, db.ErrSchemaNotReady, db.ErrDrift, db.ErrConflict} {
+		if errors.Is(err, domain) {
+			return nil, err
+		}
+	}
+	return nil, d.Err("detect schema", err)
+}
