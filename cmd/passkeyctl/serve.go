@@ -300,6 +300,10 @@ func rpIDNote(s *db.Schema, mode ceremony.Mode, rpID string) string {
 // enrolUser resolves --user for an enrolment, or prepares the user that
 // --create-user creates with the passkey.
 func enrolUser(ctx context.Context, opts *ServeOptions, d *db.DB, s *db.Schema) (*ceremony.User, error) {
+	// Before the lookup, whose own error for this case names no fix.
+	if s.User == nil && s.App != db.AppBetterAuth {
+		return nil, fmt.Errorf("%w: the Auth.js User table does not exist (run the app's migrations, or: passkeyctl migrate --core)", db.ErrSchemaNotReady)
+	}
 	u, err := d.FindUser(ctx, s, opts.User)
 	if err == nil {
 		return &ceremony.User{ID: u.ID, Email: deref(u.Email)}, nil
@@ -313,9 +317,6 @@ func enrolUser(ctx context.Context, opts *ServeOptions, d *db.DB, s *db.Schema) 
 	email := strings.TrimSpace(opts.User)
 	if a, err := mail.ParseAddress(email); err != nil || a.Address != email {
 		return nil, usageError{fmt.Errorf("--create-user needs --user to be an e-mail address, not %q", opts.User)}
-	}
-	if s.User == nil && s.App != db.AppBetterAuth {
-		return nil, fmt.Errorf("%w: the Auth.js User table does not exist (run the app's migrations, or: passkeyctl migrate --core)", db.ErrSchemaNotReady)
 	}
 	id, err := db.NewUserID(s, opts.Now(), opts.Rand)
 	if err != nil {
