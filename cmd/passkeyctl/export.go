@@ -64,7 +64,7 @@ leaves a truncated file (mode 0600: it holds e-mail addresses).`,
 
   # Move from Auth.js to Better Auth in one database (same rpID in both apps!)
   passkeyctl --dsn "$DB" --schema authjs export | passkeyctl --dsn "$DB" --schema better-auth import --create-users`,
-		Args: cobra.NoArgs,
+		Args: noArgs(userHint("export")),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.ProviderID = f.ProviderID()
 			if runF != nil {

@@ -70,7 +70,12 @@ conflicts.`,
   # From PostgreSQL to another database, first checking what would happen
   passkeyctl --dsn "$OLD" export | passkeyctl --dsn "$NEW" import --dry-run --create-users
   passkeyctl --dsn "$OLD" export | passkeyctl --dsn "$NEW" import --create-users --on-conflict skip`,
-		Args: cobra.MaximumNArgs(1),
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 1 {
+				return usageError{fmt.Errorf("import reads one export FILE (or - for stdin), got %d arguments: %s", len(args), quoteArgs(args))}
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if _, err := db.ParseConflictPolicy(opts.OnConflict); err != nil {
 				return usageError{err}

@@ -72,7 +72,7 @@ of 1,000 rows so that memory stays flat; for large listings use -o jsonl.`,
 
   # Account rows left behind by failed registrations
   passkeyctl list --orphans`,
-		Args: cobra.NoArgs,
+		Args: noArgs(userHint("list")),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.Limit < 0 {
 				return usageError{fmt.Errorf("invalid --limit %d: use a positive number, or 0 for no limit", opts.Limit)}

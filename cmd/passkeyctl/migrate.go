@@ -173,7 +173,7 @@ recordedChecksum, action, appliedAt}], drift [strings], warnings [{message,
 fixSQL}].`,
 		Example: `  passkeyctl --dsn sqlite:auth.db migrate status
   passkeyctl migrate status -o json | jq .variant`,
-		Args: cobra.NoArgs,
+		Args: noArgs(nil),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Output = f.Output()
 			if runF != nil {
@@ -305,7 +305,7 @@ signs every one of them out for good. On a terminal it asks for confirmation
 unless --yes; without a terminal it refuses unless --yes.`,
 		Example: `  passkeyctl migrate down --yes
   passkeyctl migrate down --force --yes   # also when passkeys exist: they are lost`,
-		Args: cobra.NoArgs,
+		Args: noArgs(nil),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if runF != nil {
 				return runF(cmd.Context(), opts)

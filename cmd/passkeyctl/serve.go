@@ -106,7 +106,7 @@ with "-" must be given as --credential=-...`,
 
   # In a script: the URL is the first line of stdout
   passkeyctl serve --test -o json | head -1 | jq -r .url`,
-		Args: cobra.NoArgs,
+		Args: noArgs(func(arg string) string { return "the passkey's owner goes in --user " + arg }),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			switch {
 			case opts.Enroll == opts.Test:
