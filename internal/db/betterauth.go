@@ -8,9 +8,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -85,33 +83,6 @@ const (
 	// BetterAuthSnake is Better Auth's Drizzle generator: public_key,
 	// credential_id, user_id...
 	BetterAuthSnake BetterAuthNaming = "snake_case"
-)
-
-// IDMode is how Better Auth generates a table's primary key (its
-// advanced.database.generateId option).
-type IDMode string
-
-const (
-	// IDText is the default: 32 random [A-Za-z0-9] characters.
-	IDText IDMode = "text"
-	// IDUUID is generateId: "uuid".
-	IDUUID IDMode = "uuid"
-	// IDInteger is generateId: "serial": the database numbers rows.
-	IDInteger IDMode = "integer"
-)
-
-// TimeForm is how a date column stores a time.
-type TimeForm string
-
-const (
-	// TimeNative is a timestamp / timestamptz / datetime column.
-	TimeNative TimeForm = "timestamp"
-	// TimeISO is ISO 8601 text ("2026-11-25T01:52:45.510Z"): Better Auth on
-	// SQLite.
-	TimeISO TimeForm = "iso-text"
-	// TimeMillis is integer milliseconds since the epoch: Drizzle on
-	// SQLite.
-	TimeMillis TimeForm = "unix-ms"
 )
 
 // BetterAuthPasskeyColumns maps each field of Better Auth's passkey model to
@@ -207,22 +178,6 @@ var tablesWithColumnSQL = map[string]string{
 		WHERE c.TABLE_SCHEMA = DATABASE() AND BINARY c.COLUMN_NAME IN ('credentialID', 'credential_id') ORDER BY 1`,
 	"sqlite": `SELECT DISTINCT m.name FROM sqlite_master m JOIN pragma_table_info(m.name) p
 		WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND p.name IN ('credentialID', 'credential_id') ORDER BY 1`,
-}
-
-// loadTable introspects one table.
-func loadTable(ctx context.Context, dia *Dialect, q sqlx.QueryerContext, name string) (*Table, error) {
-	t := &Table{Name: name}
-	var err error
-	if t.Columns, err = dia.listColumns(ctx, q, name); err != nil {
-		return nil, fmt.Errorf("columns of %s: %w", name, err)
-	}
-	if t.Keys, err = dia.listUniqueKeys(ctx, q, name); err != nil {
-		return nil, fmt.Errorf("keys of %s: %w", name, err)
-	}
-	if t.ForeignKeys, err = dia.listForeignKeys(ctx, q, name); err != nil {
-		return nil, fmt.Errorf("foreign keys of %s: %w", name, err)
-	}
-	return t, nil
 }
 
 // isDrizzleAuthjs reports whether lower-case "user"/"account" tables are
@@ -406,7 +361,7 @@ func (ba *BetterAuthSchema) classify(ctx context.Context, dia *Dialect, q sqlx.Q
 		}
 		ba.IDMode = idModeOf(ctx, dia, q, p, ba.P.ID)
 		if c, ok := p.Column(ba.P.CreatedAt); ok {
-			ba.CreatedAt = timeFormOf(dia, c)
+			ba.CreatedAt = timeFormOf(dia, c, AppBetterAuth)
 		}
 		ba.Warnings = append(ba.Warnings, ba.passkeyWarnings(dia)...)
 	}
@@ -484,73 +439,6 @@ func idModeOf(ctx context.Context, dia *Dialect, q sqlx.QueryerContext, t *Table
 		return IDUUID
 	}
 	return IDText
-}
-
-var uuidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-
-// timeFormOf is how a date column stores times: natively on PostgreSQL and
-// MySQL; on SQLite integer milliseconds (Drizzle) in an integer column and
-// ISO text (Better Auth's Kysely adapter) otherwise.
-func timeFormOf(dia *Dialect, c Column) TimeForm {
-	if dia != SQLite {
-		return TimeNative
-	}
-	if typeClass(c) == "integer" {
-		return TimeMillis
-	}
-	return TimeISO
-}
-
-// isoMillis is JavaScript's Date.toISOString() layout, which Better Auth
-// writes on SQLite.
-const isoMillis = "2006-01-02T15:04:05.000Z"
-
-// timeArg is t in the column's form, for an INSERT argument.
-func timeArg(form TimeForm, t time.Time) any {
-	t = t.UTC().Truncate(time.Millisecond)
-	switch form {
-	case TimeISO:
-		return t.Format(isoMillis)
-	case TimeMillis:
-		return t.UnixMilli()
-	}
-	return t
-}
-
-// scanTime turns a scanned date value of any form into a time; nil for
-// NULL or an unreadable value.
-func scanTime(v any) *time.Time {
-	var t time.Time
-	switch x := v.(type) {
-	case nil:
-		return nil
-	case time.Time:
-		t = x
-	case int64:
-		t = time.UnixMilli(x)
-	case float64:
-		t = time.UnixMilli(int64(x))
-	case []byte:
-		return scanTime(string(x))
-	case string:
-		if n, err := strconv.ParseInt(x, 10, 64); err == nil {
-			t = time.UnixMilli(n)
-			break
-		}
-		var err error
-		for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04:05.999999999Z07:00", "2006-01-02 15:04:05.999999999", "2006-01-02T15:04:05.999999999"} {
-			if t, err = time.Parse(layout, x); err == nil {
-				break
-			}
-		}
-		if err != nil {
-			return nil
-		}
-	default:
-		return nil
-	}
-	t = t.UTC()
-	return &t
 }
 
 // chooseApp applies the --schema choice to a detected schema: an explicit
@@ -1090,43 +978,6 @@ func (d *DB) UpdateBetterAuthCounter(ctx context.Context, s *Schema, credentialI
 	return nil
 }
 
-// NewBetterAuthID returns a primary key in Better Auth's form for the mode:
-// 32 random [A-Za-z0-9] characters (its generateId default) or a version 4
-// UUID. Integer mode has no client-side id.
-func NewBetterAuthID(mode IDMode, r io.Reader) (string, error) {
-	if r == nil {
-		r = rand.Reader
-	}
-	switch mode {
-	case IDUUID:
-		b := make([]byte, 16)
-		if _, err := io.ReadFull(r, b); err != nil {
-			return "", fmt.Errorf("generate id: %w", err)
-		}
-		b[6] = b[6]&0x0f | 0x40
-		b[8] = b[8]&0x3f | 0x80
-		return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:]), nil
-	case IDInteger:
-		return "", fmt.Errorf("generate id: integer ids are generated by the database")
-	}
-	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-	out := make([]byte, 0, 32)
-	buf := make([]byte, 64)
-	for len(out) < 32 {
-		if _, err := io.ReadFull(r, buf); err != nil {
-			return "", fmt.Errorf("generate id: %w", err)
-		}
-		for _, c := range buf {
-			// 248 = 4*62: rejecting the rest keeps every character
-			// equally likely.
-			if c < 248 && len(out) < 32 {
-				out = append(out, alphabet[c%62])
-			}
-		}
-	}
-	return string(out), nil
-}
-
 // findBetterAuthUser resolves a user reference in Better Auth's user table:
 // the id exactly, else the e-mail exactly, else case-insensitively (Better
 // Auth lower-cases e-mails, older rows may not be). byIDOnly skips the
@@ -1216,32 +1067,6 @@ func (d *DB) FindAppUser(ctx context.Context, s *Schema, ref string) (User, erro
 		return d.findBetterAuthUser(ctx, d.X, s.BetterAuth, ref, false)
 	}
 	return d.FindUser(ctx, s, ref)
-}
-
-// usable returns id in the form an id column of the mode can be compared
-// with, or false when no row of such a column can have it: PostgreSQL
-// refuses to compare a uuid or integer column with other text.
-func (m IDMode) usable(id string) (string, bool) {
-	switch m {
-	case IDInteger:
-		return id, isDigits(id)
-	case IDUUID:
-		id = strings.ToLower(id)
-		return id, uuidPattern.MatchString(id)
-	}
-	return id, id != ""
-}
-
-func isDigits(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 func isNotFound(err error) bool { return errors.Is(err, ErrNotFound) }

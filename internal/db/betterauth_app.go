@@ -266,7 +266,7 @@ func (d *DB) baCheckEnroll(s *Schema, newUser bool) error {
 		return fmt.Errorf("%w: table %s lacks Better Auth's name or emailVerified column; cannot create users", ErrDrift, ba.User.Name)
 	}
 	if ba.UserIDMode == IDInteger {
-		return fmt.Errorf("%w: Better Auth numbers users itself here (serial ids): create the user in the app first, then enrol", ErrSchemaNotReady)
+		return errBetterAuthSerialUsers
 	}
 	return check(ba.User, []string{u.ID, u.Name, u.Email, u.EmailVerified, u.Image, u.CreatedAt, u.UpdatedAt})
 }
@@ -294,7 +294,7 @@ func betterAuthUserRow(dia *Dialect, ba *BetterAuthSchema, id, email string, nam
 	for _, c := range []string{ba.U.CreatedAt, ba.U.UpdatedAt} {
 		if c != "" && ba.User.NeedsValue(c) {
 			col, _ := ba.User.Column(c)
-			cols, vals = append(cols, c), append(vals, timeArg(timeFormOf(dia, col), now))
+			cols, vals = append(cols, c), append(vals, timeArg(timeFormOf(dia, col, AppBetterAuth), now))
 		}
 	}
 	return cols, vals
@@ -334,8 +334,7 @@ func (d *DB) baCreatePasskey(ctx context.Context, s *Schema, p NewPasskey, opts 
 		CreatedAt:    &now,
 	}
 	if len(p.AAGUID) == 16 {
-		a := p.AAGUID
-		id := fmt.Sprintf("%x-%x-%x-%x-%x", a[0:4], a[4:6], a[6:8], a[8:10], a[10:16])
+		id := formatUUID(p.AAGUID)
 		row.AAGUID = &id
 	}
 	if err := checkBetterAuthPasskey(&row); err != nil {
@@ -377,15 +376,4 @@ func (d *DB) baCreatePasskey(ctx context.Context, s *Schema, p NewPasskey, opts 
 		return Passkey{}, d.Err("commit passkey", err)
 	}
 	return d.baGetPasskey(ctx, d.X, s, p.CredentialID)
-}
-
-// newBetterAuthUserID is NewUserID for Better Auth: its generateId form.
-func newBetterAuthUserID(s *Schema) (string, error) {
-	if s.BetterAuth == nil || s.BetterAuth.User == nil {
-		return "", fmt.Errorf("%w: Better Auth's user table does not exist", ErrSchemaNotReady)
-	}
-	if s.BetterAuth.UserIDMode == IDInteger {
-		return "", fmt.Errorf("%w: Better Auth numbers users itself here (serial ids): create the user in the app first, then enrol", ErrSchemaNotReady)
-	}
-	return NewBetterAuthID(s.BetterAuth.UserIDMode, nil)
 }

@@ -185,18 +185,7 @@ func detect(ctx context.Context, dia *Dialect, q sqlx.QueryerContext) (*Schema, 
 		if !slices.Contains(tables, name) {
 			return nil, nil
 		}
-		t := &Table{Name: name}
-		var err error
-		if t.Columns, err = dia.listColumns(ctx, q, name); err != nil {
-			return nil, fmt.Errorf("columns of %s: %w", name, err)
-		}
-		if t.Keys, err = dia.listUniqueKeys(ctx, q, name); err != nil {
-			return nil, fmt.Errorf("keys of %s: %w", name, err)
-		}
-		if t.ForeignKeys, err = dia.listForeignKeys(ctx, q, name); err != nil {
-			return nil, fmt.Errorf("foreign keys of %s: %w", name, err)
-		}
-		return t, nil
+		return loadTable(ctx, dia, q, name)
 	}
 	for _, p := range []struct {
 		dst  **Table
@@ -215,6 +204,22 @@ func detect(ctx context.Context, dia *Dialect, q sqlx.QueryerContext) (*Schema, 
 		s.App = s.Apps[0]
 	}
 	return s, nil
+}
+
+// loadTable introspects one table.
+func loadTable(ctx context.Context, dia *Dialect, q sqlx.QueryerContext, name string) (*Table, error) {
+	t := &Table{Name: name}
+	var err error
+	if t.Columns, err = dia.listColumns(ctx, q, name); err != nil {
+		return nil, fmt.Errorf("columns of %s: %w", name, err)
+	}
+	if t.Keys, err = dia.listUniqueKeys(ctx, q, name); err != nil {
+		return nil, fmt.Errorf("keys of %s: %w", name, err)
+	}
+	if t.ForeignKeys, err = dia.listForeignKeys(ctx, q, name); err != nil {
+		return nil, fmt.Errorf("foreign keys of %s: %w", name, err)
+	}
+	return t, nil
 }
 
 // typeClass groups the database types that Auth.js's adapters use for one

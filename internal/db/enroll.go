@@ -7,7 +7,6 @@ import (
 	"io"
 	"math"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -332,7 +331,7 @@ func (d *DB) CreatePasskey(ctx context.Context, s *Schema, p NewPasskey, opts En
 	for _, c := range []string{"createdAt", "updatedAt"} {
 		if s.Account.NeedsValue(c) {
 			col, _ := s.Account.Column(c)
-			acct.add(c, d.timeValue(col, now))
+			acct.add(c, d.timeValue(col, AppAuthjs, now))
 		}
 	}
 	// Auth.js creates the Account first (linkAccount) and then the
@@ -397,7 +396,7 @@ func (d *DB) insertUser(ctx context.Context, tx *sqlx.Tx, s *Schema, u NewUser, 
 	for _, c := range []string{"createdAt", "updatedAt"} {
 		if s.User.NeedsValue(c) {
 			col, _ := s.User.Column(c)
-			r.add(c, d.timeValue(col, now))
+			r.add(c, d.timeValue(col, AppAuthjs, now))
 		}
 	}
 	if err := d.insertRow(ctx, tx, s.User.Name, r); err != nil {
@@ -427,20 +426,6 @@ func (d *DB) insertRow(ctx context.Context, tx *sqlx.Tx, table string, r *row) e
 	query := "INSERT INTO " + d.Q(table) + " (" + strings.Join(quoted, ", ") + ") VALUES (" + strings.TrimSuffix(strings.Repeat("?, ", len(r.cols)), ", ") + ")"
 	_, err := tx.ExecContext(ctx, d.Dialect.Rebind(query), r.vals...)
 	return err
-}
-
-// timeValue is t in the form the app's ORM writes into col: a timestamp on
-// PostgreSQL and MySQL; on SQLite, where Prisma stores DateTime as integer
-// milliseconds since the epoch, milliseconds, or an ISO 8601 string for a
-// TEXT column.
-func (d *DB) timeValue(col Column, t time.Time) any {
-	if d.Dialect != SQLite {
-		return t
-	}
-	if typeClass(col) == "string" {
-		return t.Format("2006-01-02T15:04:05.000Z07:00")
-	}
-	return t.UnixMilli()
 }
 
 // UpdateCounter writes the signature counter after a successful
@@ -482,47 +467,4 @@ func (d *DB) UserCredentialIDs(ctx context.Context, s *Schema, userID string) ([
 		return nil
 	})
 	return ids, err
-}
-
-// NewUserID returns an id for a new User row in the form the app's adapter
-// generates: a cuid for Prisma (@default(cuid())), a UUID for Drizzle
-// (crypto.randomUUID()).
-func NewUserID(s *Schema, now time.Time, r io.Reader) (string, error) {
-	if s.App == AppBetterAuth {
-		return newBetterAuthUserID(s)
-	}
-	if s.Naming == NamingDrizzle {
-		b := make([]byte, 16)
-		if _, err := io.ReadFull(r, b); err != nil {
-			return "", fmt.Errorf("generate id: %w", err)
-		}
-		b[6] = b[6]&0x0f | 0x40
-		b[8] = b[8]&0x3f | 0x80
-		return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:]), nil
-	}
-	return NewCUID(now, r)
-}
-
-// NewCUID returns a 25-character id shaped like Prisma's cuid(): "c", the
-// time in base 36 and 16 random base-36 characters. Prisma generates these
-// on the client, so the column has no database default.
-func NewCUID(now time.Time, r io.Reader) (string, error) {
-	const alphabet = "0123456789abcdefghijklmnopqrstuvwxyz"
-	b := make([]byte, 16)
-	if _, err := io.ReadFull(r, b); err != nil {
-		return "", fmt.Errorf("generate id: %w", err)
-	}
-	ts := strconv.FormatInt(now.UnixMilli(), 36)
-	if len(ts) < 8 {
-		ts = strings.Repeat("0", 8-len(ts)) + ts
-	}
-	var sb strings.Builder
-	sb.WriteString("c")
-	sb.WriteString(ts[len(ts)-8:])
-	for _, c := range b {
-		// The modulo bias (256 is not a multiple of 36) does not matter
-		// for an id, which is unique, not secret.
-		sb.WriteByte(alphabet[int(c)%36])
-	}
-	return sb.String(), nil
 }

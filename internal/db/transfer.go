@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -65,16 +64,6 @@ type ExportUser struct {
 	Email         *string `json:"email"`
 	Name          *string `json:"name"`
 	EmailVerified bool    `json:"emailVerified"`
-}
-
-// formatTime is the export format's time layout (JavaScript's
-// toISOString()).
-func formatTime(t *time.Time) *string {
-	if t == nil {
-		return nil
-	}
-	s := t.UTC().Format(isoMillis)
-	return &s
 }
 
 // ExportRecordFromBetterAuth converts a Better Auth passkey row.
@@ -1135,7 +1124,7 @@ func (imp *importer) createUsers(ctx context.Context, us []ExportUser, lines []i
 			for _, c := range []string{ba.U.CreatedAt, ba.U.UpdatedAt} {
 				if c != "" && ba.User.NeedsValue(c) {
 					col, _ := ba.User.Column(c)
-					cols, vals = append(cols, c), append(vals, timeArg(timeFormOf(d.Dialect, col), imp.now))
+					cols, vals = append(cols, c), append(vals, d.timeValue(col, AppBetterAuth, imp.now))
 				}
 			}
 		} else {
@@ -1143,7 +1132,7 @@ func (imp *importer) createUsers(ctx context.Context, us []ExportUser, lines []i
 			id = u.ID
 			if id == "" {
 				var err error
-				if id, err = newCUIDLike(imp.now, imp.opts.Rand); err != nil {
+				if id, err = NewCUID(imp.now, imp.opts.Rand); err != nil {
 					return err
 				}
 			}
@@ -1155,14 +1144,14 @@ func (imp *importer) createUsers(ctx context.Context, us []ExportUser, lines []i
 				var v any
 				if u.EmailVerified {
 					col, _ := s.User.Column("emailVerified")
-					v = authjsTimeArg(d.Dialect, col, imp.now)
+					v = d.timeValue(col, AppAuthjs, imp.now)
 				}
 				cols, vals = append(cols, "emailVerified"), append(vals, v)
 			}
 			for _, c := range []string{"createdAt", "updatedAt"} {
 				if s.User.NeedsValue(c) {
 					col, _ := s.User.Column(c)
-					cols, vals = append(cols, c), append(vals, authjsTimeArg(d.Dialect, col, imp.now))
+					cols, vals = append(cols, c), append(vals, d.timeValue(col, AppAuthjs, imp.now))
 				}
 			}
 		}
@@ -1212,44 +1201,6 @@ func (imp *importer) insertReturningID(ctx context.Context, table, idCol string,
 		return "", d.Err("create user", err)
 	}
 	return id, nil
-}
-
-// authjsTimeArg is t as Prisma writes a DateTime into col: natively on
-// PostgreSQL and MySQL; on SQLite integer milliseconds (Prisma's
-// encoding), or ISO text in a text column.
-func authjsTimeArg(dia *Dialect, col Column, t time.Time) any {
-	if dia != SQLite {
-		return t.UTC()
-	}
-	if typeClass(col) == "string" {
-		return t.UTC().Format(isoMillis)
-	}
-	return t.UnixMilli()
-}
-
-// newCUIDLike returns a 25-character id shaped like Prisma's cuid(): "c",
-// the time in base 36 and 16 random base-36 characters, for the columns
-// Prisma fills on the client (a legacy Authenticator.id, the MySQL docs
-// schema's Account.id, a created User.id).
-func newCUIDLike(now time.Time, r io.Reader) (string, error) {
-	const alphabet = "0123456789abcdefghijklmnopqrstuvwxyz"
-	b := make([]byte, 16)
-	if _, err := io.ReadFull(r, b); err != nil {
-		return "", fmt.Errorf("generate id: %w", err)
-	}
-	ts := strconv.FormatInt(now.UnixMilli(), 36)
-	if len(ts) < 8 {
-		ts = strings.Repeat("0", 8-len(ts)) + ts
-	}
-	var sb strings.Builder
-	sb.WriteString("c")
-	sb.WriteString(ts[len(ts)-8:])
-	for _, c := range b {
-		// The modulo bias does not matter for an id: it must be unique,
-		// not secret.
-		sb.WriteByte(alphabet[int(c)%36])
-	}
-	return sb.String(), nil
 }
 
 // existingCredential is a credential the target already holds.
@@ -1396,7 +1347,7 @@ func (imp *importer) insert(ctx context.Context, ns []*normalized, owners map[*n
 		a := n.authjs(owners[n])
 		var row []any
 		if authID {
-			id, err := newCUIDLike(imp.now, imp.opts.Rand)
+			id, err := NewCUID(imp.now, imp.opts.Rand)
 			if err != nil {
 				return err
 			}
@@ -1409,7 +1360,7 @@ func (imp *importer) insert(ctx context.Context, ns []*normalized, owners map[*n
 		}
 		var arow []any
 		if acctID {
-			id, err := newCUIDLike(imp.now, imp.opts.Rand)
+			id, err := NewCUID(imp.now, imp.opts.Rand)
 			if err != nil {
 				return err
 			}
@@ -1418,7 +1369,7 @@ func (imp *importer) insert(ctx context.Context, ns []*normalized, owners map[*n
 		arow = append(arow, a.UserID, "webauthn", imp.opts.ProviderID, a.ProviderAccountID)
 		for _, c := range acctTimes {
 			col, _ := s.Account.Column(c)
-			arow = append(arow, authjsTimeArg(imp.d.Dialect, col, imp.now))
+			arow = append(arow, imp.d.timeValue(col, AppAuthjs, imp.now))
 		}
 		acctRows = append(acctRows, arow)
 	}
