@@ -198,7 +198,7 @@ func revokeRun(ctx context.Context, opts *RevokeOptions) error {
 		if user != nil {
 			for _, p := range passkeys {
 				if p.UserID != user.ID {
-					return fmt.Errorf("revoke %s: credential is not a passkey of user %s: %w; nothing was revoked", p.CredentialID, describeUser(user.ID, user.Email), db.ErrNotFound)
+					return kindError{db.ErrNotFound, fmt.Sprintf("revoke %s: credential is not a passkey of user %s; nothing was revoked", p.CredentialID, describeUser(user.ID, user.Email))}
 				}
 			}
 		}
@@ -235,6 +235,17 @@ func revokeRun(ctx context.Context, opts *RevokeOptions) error {
 	return nil
 }
 
+// kindError is a message that counts as kind (errors.Is, hence the exit
+// code) without the kind's own words in the middle of the line, where
+// errorLine cannot trim them.
+type kindError struct {
+	kind error
+	msg  string
+}
+
+func (e kindError) Error() string { return e.msg }
+func (e kindError) Unwrap() error { return e.kind }
+
 // readCredentialIDs reads one ID per line from path ("-": stdin), skipping
 // blank lines and "#" comments. A malformed line is reported with its
 // number before anything is looked up.
@@ -244,7 +255,7 @@ func readCredentialIDs(path string, stdin io.Reader) ([]string, error) {
 	if path != "-" {
 		f, err := os.Open(path)
 		if err != nil {
-			return nil, usageError{fmt.Errorf("--from-file: %v", unwrapPathError(err))}
+			return nil, usageError{fmt.Errorf("--from-file %s: %v", path, unwrapPathError(err))}
 		}
 		defer f.Close()
 		r, name = f, path
