@@ -344,7 +344,11 @@ func printRevokeSummary(w io.Writer, res *db.RevokeResult, sessions, betterAuth 
 			fmt.Fprintf(w, "note: the Account row of %s belongs to another user and was left alone\n", p.CredentialID)
 		}
 	}
+	stranded := "no passkey and no other Account left: they cannot sign in with a passkey or an OAuth provider"
+	if betterAuth {
+		stranded = "no passkey and no account row left: they cannot sign in with a passkey, a password or a social provider"
+	}
 	for _, u := range res.Stranded {
-		fmt.Fprintf(w, "note: user %s has no passkey and no other Account left: they cannot sign in with a passkey or an OAuth provider\n", describeUser(u.ID, u.Email))
+		fmt.Fprintf(w, "note: user %s has %s\n", describeUser(u.ID, u.Email), stranded)
 	}
 }
