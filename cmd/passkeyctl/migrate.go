@@ -241,7 +241,10 @@ func printStatusTable(io *IOStreams, st *db.Status) {
 			at = m.AppliedAt.UTC().Format(time.RFC3339)
 		}
 		state := string(m.State)
-		if m.Action == "adopt" {
+		switch {
+		case m.State == db.StatePending && len(st.Drift) > 0:
+			state += " (blocked by drift)"
+		case m.Action == "adopt":
 			state += " (adopt)"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", m.Name, state, at, m.Checksum[:12])
@@ -275,7 +278,11 @@ func statusSummary(st *db.Status) string {
 			changed++
 		}
 	}
-	if pending > 0 {
+	switch {
+	case pending > 0 && len(st.Drift) > 0:
+		// migrate refuses to adopt a table that matches no variant.
+		parts = append(parts, fmt.Sprintf("%d migration(s) pending, blocked by the drift: make the table match an Auth.js schema (the drift lines say how it differs), then run passkeyctl migrate", pending))
+	case pending > 0:
 		parts = append(parts, fmt.Sprintf("%d migration(s) pending (run: passkeyctl migrate)", pending))
 	}
 	if changed > 0 {
