@@ -305,7 +305,8 @@ func newCmdMigrateDown(f *Factory, runF func(context.Context, *MigrateDownOption
 		Use:   "down",
 		Short: "Drop the Authenticator table (refuses while it holds passkeys unless --force)",
 		Long: `Drop the Authenticator table and forget the migrations that created or adopted it.
-The core tables and their Account rows are left alone.
+The core tables and their Account rows are left alone, and so are Better Auth's
+tables: on a Better Auth database, or with --schema better-auth, it refuses (exit 2).
 
 It refuses (exit 2) while the table holds passkeys unless --force: dropping it
 signs every one of them out for good. On a terminal it asks for confirmation
@@ -328,6 +329,9 @@ unless --yes; without a terminal it refuses unless --yes.`,
 func migrateDownRun(ctx context.Context, opts *MigrateDownOptions) error {
 	d, err := opts.DB(ctx, db.OpenOptions{})
 	if err != nil {
+		return err
+	}
+	if err := prepareMigrateDown(ctx, d); err != nil {
 		return err
 	}
 	plan, err := d.MigrateDownPlan(ctx)
