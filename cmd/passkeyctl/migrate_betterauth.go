@@ -121,7 +121,11 @@ func printBetterAuthStatus(out io.Writer, st BetterAuthStatus) {
 	}
 	fmt.Fprintf(out, "app:          Better Auth (passkeyctl does not migrate its tables)\n")
 	fmt.Fprintf(out, "dialect:      %s\n", st.Dialect)
-	fmt.Fprintf(out, "naming:       %s\n", st.Naming)
+	naming := string(st.Naming)
+	if naming == "" {
+		naming = "- (no Better Auth tables)"
+	}
+	fmt.Fprintf(out, "naming:       %s\n", naming)
 	fmt.Fprintf(out, "tables:       user=%s account=%s session=%s passkey=%s\n", orNone(st.Tables.User), orNone(st.Tables.Account), orNone(st.Tables.Session), orNone(st.Tables.Passkey))
 	if st.Tables.Passkey != nil {
 		fmt.Fprintf(out, "id mode:      passkey %s, user %s\n", st.IDMode, st.UserIDMode)
