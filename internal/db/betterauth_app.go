@@ -10,7 +10,7 @@ import (
 	"github.com/jmoiron/sqlx"
 )
 
-// The Better Auth side of the store's entry points (FindUser, GetPasskey,
+// The Better Auth side of the store's entry points (GetPasskey,
 // ListPasskeys, ResolveCredentials, Revoke, CheckEnroll, CreatePasskey,
 // UpdateCounter): each of those checks Schema.App and hands Better Auth
 // schemas to the functions here, so list, revoke and serve work on either
@@ -40,13 +40,6 @@ func passkeyFromBetterAuth(r BetterAuthPasskeyRow) Passkey {
 	}
 	p.Algorithm = alg
 	return p
-}
-
-func (d *DB) baFindUser(ctx context.Context, q sqlx.QueryerContext, s *Schema, ref string) (User, error) {
-	if s.BetterAuth == nil || s.BetterAuth.User == nil {
-		return User{}, fmt.Errorf("%w: Better Auth's user table does not exist", ErrSchemaNotReady)
-	}
-	return d.findBetterAuthUser(ctx, q, s.BetterAuth, ref, false)
 }
 
 func (d *DB) baGetPasskey(ctx context.Context, q sqlx.QueryerContext, s *Schema, raw []byte) (Passkey, error) {

@@ -42,7 +42,7 @@ func baUser(t testing.TB, d *db.DB, s *db.Schema, id, email, name string) string
 	if _, err := d.X.ExecContext(context.Background(), d.Dialect.Rebind(q), args...); err != nil {
 		t.Fatalf("insert user: %v", err)
 	}
-	u, err := d.FindAppUser(context.Background(), s, email)
+	u, err := d.FindUser(context.Background(), s, email)
 	if err != nil {
 		t.Fatalf("find user %s: %v", email, err)
 	}
@@ -402,7 +402,7 @@ func baUserUUID(t testing.TB, d *db.DB, s *db.Schema) string {
 	ba := s.BetterAuth
 	q := "INSERT INTO " + d.Q(ba.User.Name) + " (" + d.Q(ba.U.Name) + ", " + d.Q(ba.U.Email) + ", " + d.Q(ba.U.EmailVerified) + ", " + d.Q(ba.U.UpdatedAt) + ") VALUES ('Fixture', 'fixture@example.com', true, now())"
 	dbtest.Exec(t, d, q)
-	u, err := d.FindAppUser(context.Background(), s, "fixture@example.com")
+	u, err := d.FindUser(context.Background(), s, "fixture@example.com")
 	if err != nil {
 		t.Fatal(err)
 	}

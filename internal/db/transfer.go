@@ -624,9 +624,11 @@ func (d *DB) Import(ctx context.Context, s *Schema, r io.Reader, opts ImportOpti
 
 // importer is one Import run.
 type importer struct {
-	d    *DB
-	s    *Schema
-	ba   *BetterAuthSchema
+	d  *DB
+	s  *Schema
+	ba *BetterAuthSchema
+	// ut is the target app's user table.
+	ut   userTable
 	opts ImportOptions
 	tx   *sqlx.Tx
 	res  *ImportResult
@@ -736,6 +738,10 @@ func (d *DB) newImporter(s *Schema, opts ImportOptions) (*importer, error) {
 		if opts.CreateUsers {
 			needs = append(needs, need{s.User, importAuthjsUserColumns})
 		}
+	}
+	var err error
+	if imp.ut, err = s.users(); err != nil {
+		return nil, err
 	}
 	for _, n := range needs {
 		for _, c := range n.t.Columns {
@@ -870,15 +876,6 @@ func (imp *importer) tableName() string {
 	return imp.s.Authenticator.Name
 }
 
-// userCols are the user table's id, email, name and emailVerified columns
-// for the target app.
-func (imp *importer) userTable() (table *Table, id, email string) {
-	if imp.ba != nil {
-		return imp.ba.User, imp.ba.U.ID, imp.ba.U.Email
-	}
-	return imp.s.User, "id", "email"
-}
-
 type targetUser struct{ id, email string }
 
 // resolveUsers maps every new input user of the batch to a target user:
@@ -902,11 +899,7 @@ func (imp *importer) resolveUsers(ctx context.Context, batch []*normalized) erro
 	if len(todo) == 0 {
 		return nil
 	}
-	table, idCol, emailCol := imp.userTable()
-	mode := IDText
-	if imp.ba != nil {
-		mode = imp.ba.UserIDMode
-	}
+	mode := imp.ut.idMode
 	// By id.
 	var ids []string
 	for _, p := range todo {
@@ -914,7 +907,7 @@ func (imp *importer) resolveUsers(ctx context.Context, batch []*normalized) erro
 			ids = append(ids, id)
 		}
 	}
-	byID, err := imp.lookupUsers(ctx, table, idCol, emailCol, idCol, ids, false)
+	byID, err := imp.lookupUsers(ctx, ids, false, false)
 	if err != nil {
 		return err
 	}
@@ -942,7 +935,7 @@ func (imp *importer) resolveUsers(ctx context.Context, batch []*normalized) erro
 			emails = append(emails, *p.u.Email)
 		}
 	}
-	byEmail, err := imp.lookupUsers(ctx, table, idCol, emailCol, emailCol, emails, true)
+	byEmail, err := imp.lookupUsers(ctx, emails, true, false)
 	if err != nil {
 		return err
 	}
@@ -952,8 +945,11 @@ func (imp *importer) resolveUsers(ctx context.Context, batch []*normalized) erro
 			missing = append(missing, strings.ToLower(e))
 		}
 	}
-	if len(missing) > 0 {
-		more, err := imp.lookupUsers(ctx, table, idCol, emailCol, "LOWER("+imp.d.Q(emailCol)+")", missing, true)
+	// Where "=" already ignores case (MySQL's *_ci collations), the exact
+	// lookup found every case-insensitive match and this one would find
+	// nothing more, reading the whole table for it.
+	if len(missing) > 0 && !imp.d.foldsCase(imp.ut.table, imp.ut.email) {
+		more, err := imp.lookupUsers(ctx, missing, true, true)
 		if err != nil {
 			return err
 		}
@@ -1019,31 +1015,31 @@ func (imp *importer) unmatched(u ExportUser, line int, reason string) {
 	}
 }
 
-// lookupUsers finds users whose match column (an id or e-mail column, or
-// an expression) is one of values, and returns them keyed by the value
-// (lower-cased when lower). Values are compared exactly in Go as well:
-// MySQL's collations match case-insensitively.
-func (imp *importer) lookupUsers(ctx context.Context, t *Table, idCol, emailCol, match string, values []string, lower bool) (map[string][]targetUser, error) {
+// lookupUsers finds the target's users whose id (byEmail false) or e-mail
+// (byEmail true; with folded, LOWER(e-mail), for lower-cased values) is
+// one of values, and returns them keyed by the value (lower-cased for
+// e-mails). Values are compared exactly in Go as well: MySQL's collations
+// match case-insensitively.
+func (imp *importer) lookupUsers(ctx context.Context, values []string, byEmail, folded bool) (map[string][]targetUser, error) {
 	out := map[string][]targetUser{}
-	if len(values) == 0 {
-		return out, nil
+	d, ut := imp.d, imp.ut
+	expr := d.Q(ut.id)
+	switch {
+	case byEmail && folded:
+		expr = "LOWER(" + d.Q(ut.email) + ")"
+	case byEmail:
+		expr = d.Q(ut.email)
 	}
-	d := imp.d
-	expr := match
-	if !strings.Contains(match, "(") {
-		expr = d.Q(match)
-	}
-	for start := 0; start < len(values); start += 500 {
-		chunk := values[start:min(len(values), start+500)]
+	for chunk := range slices.Chunk(values, 500) {
 		in, args := d.inList(expr, chunk)
-		query := "SELECT " + d.Q(idCol) + ", " + d.Q(emailCol) + " FROM " + d.Q(t.Name) + " WHERE " + in
+		query := "SELECT " + d.Q(ut.id) + ", " + d.Q(ut.email) + " FROM " + d.Q(ut.table.Name) + " WHERE " + in
 		rows, err := imp.tx.QueryContext(ctx, d.Dialect.Rebind(query), args...)
 		if err != nil {
 			return nil, d.Err("find users", err)
 		}
 		want := map[string]bool{}
 		for _, v := range chunk {
-			if lower {
+			if byEmail {
 				v = strings.ToLower(v)
 			}
 			want[v] = true
@@ -1056,11 +1052,8 @@ func (imp *importer) lookupUsers(ctx context.Context, t *Table, idCol, emailCol,
 				return nil, d.Err("find users", err)
 			}
 			key := id
-			if match != idCol {
-				key = email.String
-			}
-			if lower {
-				key = strings.ToLower(key)
+			if byEmail {
+				key = strings.ToLower(email.String)
 			}
 			if !want[key] {
 				continue
@@ -1076,93 +1069,32 @@ func (imp *importer) lookupUsers(ctx context.Context, t *Table, idCol, emailCol,
 }
 
 // createUsers inserts the users (in batches, or one by one when the
-// database numbers them) and records them. Ids are kept from the input
-// where the target's id mode allows it, so a re-import matches by id.
+// database numbers them) and records them.
 func (imp *importer) createUsers(ctx context.Context, us []ExportUser, lines []int) error {
 	d := imp.d
+	serial := imp.ba != nil && imp.ba.UserIDMode == IDInteger
 	var cols []string
 	var rows [][]any
 	for i, u := range us {
 		email := strings.TrimSpace(*u.Email)
-		var vals []any
-		var id string
-		if imp.ba != nil {
-			ba := imp.ba
-			email = strings.ToLower(email)
-			name := email
-			if at := strings.IndexByte(email, '@'); at > 0 {
-				name = email[:at]
-			}
-			if u.Name != nil && strings.TrimSpace(*u.Name) != "" {
-				name = *u.Name
-			}
-			cols = []string{}
-			switch ba.UserIDMode {
-			case IDInteger:
-			case IDUUID:
-				id = strings.ToLower(u.ID)
-				if !uuidPattern.MatchString(id) {
-					var err error
-					if id, err = NewBetterAuthID(IDUUID, imp.opts.Rand); err != nil {
-						return err
-					}
-				}
-			default:
-				id = u.ID
-				if c, _ := ba.User.Column(ba.U.ID); id == "" || c.MaxLength > 0 && len(id) > c.MaxLength {
-					var err error
-					if id, err = NewBetterAuthID(IDText, imp.opts.Rand); err != nil {
-						return err
-					}
-				}
-			}
-			if ba.UserIDMode != IDInteger {
-				cols, vals = append(cols, ba.U.ID), append(vals, id)
-			}
-			cols = append(cols, ba.U.Name, ba.U.Email, ba.U.EmailVerified)
-			vals = append(vals, name, email, u.EmailVerified)
-			for _, c := range []string{ba.U.CreatedAt, ba.U.UpdatedAt} {
-				if c != "" && ba.User.NeedsValue(c) {
-					col, _ := ba.User.Column(c)
-					cols, vals = append(cols, c), append(vals, d.timeValue(col, AppBetterAuth, imp.now))
-				}
-			}
-		} else {
-			s := imp.s
-			id = u.ID
-			if id == "" {
-				var err error
-				if id, err = NewCUID(imp.now, imp.opts.Rand); err != nil {
-					return err
-				}
-			}
-			cols, vals = []string{"id", "email"}, []any{id, email}
-			if s.User.Has("name") {
-				cols, vals = append(cols, "name"), append(vals, nullString(u.Name))
-			}
-			if s.User.Has("emailVerified") {
-				var v any
-				if u.EmailVerified {
-					col, _ := s.User.Column("emailVerified")
-					v = d.timeValue(col, AppAuthjs, imp.now)
-				}
-				cols, vals = append(cols, "emailVerified"), append(vals, v)
-			}
-			for _, c := range []string{"createdAt", "updatedAt"} {
-				if s.User.NeedsValue(c) {
-					col, _ := s.User.Column(c)
-					cols, vals = append(cols, c), append(vals, d.timeValue(col, AppAuthjs, imp.now))
-				}
-			}
+		id, err := imp.newUserID(u)
+		if err != nil {
+			return err
 		}
-		if imp.writing() && imp.ba != nil && imp.ba.UserIDMode == IDInteger {
-			var err error
+		var vals []any
+		if imp.ba != nil {
+			cols, vals = betterAuthUserRow(d.Dialect, imp.ba, id, email, u.Name, u.EmailVerified, imp.now)
+		} else {
+			cols, vals = imp.authjsUserRow(id, email, u)
+		}
+		switch {
+		case serial && imp.writing():
 			if id, err = imp.insertReturningID(ctx, imp.ba.User.Name, imp.ba.U.ID, cols, vals); err != nil {
 				return err
 			}
-		} else if imp.ba != nil && imp.ba.UserIDMode == IDInteger {
+		case serial:
 			id = fmt.Sprintf("(new %d)", len(imp.res.UsersCreated)+1)
-		} else {
+		default:
 			rows = append(rows, vals)
 		}
 		imp.users[userKey(u)] = id
@@ -1172,8 +1104,58 @@ func (imp *importer) createUsers(ctx context.Context, us []ExportUser, lines []i
 	if !imp.writing() || len(rows) == 0 {
 		return nil
 	}
-	table, _, _ := imp.userTable()
-	return d.insertRows(ctx, imp.tx, table.Name, cols, rows, "create users")
+	return d.insertRows(ctx, imp.tx, imp.ut.table.Name, cols, rows, "create users")
+}
+
+// newUserID is the id of a user import creates: the input's id where the
+// target's id mode allows it, so that a re-import matches by id, else a
+// new one in the target's form; "" where the database numbers users.
+func (imp *importer) newUserID(u ExportUser) (string, error) {
+	if imp.ba == nil {
+		if u.ID != "" {
+			return u.ID, nil
+		}
+		return NewCUID(imp.now, imp.opts.Rand)
+	}
+	switch imp.ba.UserIDMode {
+	case IDInteger:
+		return "", nil
+	case IDUUID:
+		if id := strings.ToLower(u.ID); uuidPattern.MatchString(id) {
+			return id, nil
+		}
+		return NewBetterAuthID(IDUUID, imp.opts.Rand)
+	}
+	if c, _ := imp.ba.User.Column(imp.ba.U.ID); u.ID != "" && (c.MaxLength == 0 || len(u.ID) <= c.MaxLength) {
+		return u.ID, nil
+	}
+	return NewBetterAuthID(IDText, imp.opts.Rand)
+}
+
+// authjsUserRow returns the columns and values of a new Auth.js User:
+// id, e-mail, the name and emailVerified (the import time when verified)
+// where the table has them, and the dates that have no database default.
+func (imp *importer) authjsUserRow(id, email string, u ExportUser) ([]string, []any) {
+	t := imp.s.User
+	cols, vals := []string{"id", "email"}, []any{id, email}
+	if t.Has("name") {
+		cols, vals = append(cols, "name"), append(vals, nullString(u.Name))
+	}
+	if t.Has("emailVerified") {
+		var v any
+		if u.EmailVerified {
+			col, _ := t.Column("emailVerified")
+			v = imp.d.timeValue(col, AppAuthjs, imp.now)
+		}
+		cols, vals = append(cols, "emailVerified"), append(vals, v)
+	}
+	for _, c := range []string{"createdAt", "updatedAt"} {
+		if t.NeedsValue(c) {
+			col, _ := t.Column(c)
+			cols, vals = append(cols, c), append(vals, imp.d.timeValue(col, AppAuthjs, imp.now))
+		}
+	}
+	return cols, vals
 }
 
 // insertReturningID inserts one row and returns the id the database gave

@@ -3,6 +3,7 @@ package db_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -159,5 +160,52 @@ func TestFindUser_betterAuth(t *testing.T) {
 			{name: "email", ref: "Ann@example.com", wantID: id},
 			{name: "unknown id", ref: "999", wantErr: db.ErrNotFound},
 		})
+	})
+}
+
+// TestFindUser_mysqlFoldUsesIndex checks that on MySQL/MariaDB, where the
+// usual collations ignore case, an e-mail given in another case is found
+// through the e-mail index instead of a read of the whole user table (the
+// LOWER(email) test that PostgreSQL and SQLite need).
+func TestFindUser_mysqlFoldUsesIndex(t *testing.T) {
+	const users = 300
+	check := func(t *testing.T, d *db.DB, s *db.Schema, ref, wantID string) {
+		t.Helper()
+		ctx := context.Background()
+		// One connection, so that the session counters are the lookup's
+		// own. Handler_read_rnd_next counts the rows table scans read;
+		// FLUSH STATUS resets it.
+		d.X.SetMaxOpenConns(1)
+		if _, err := d.X.ExecContext(ctx, "FLUSH STATUS"); err != nil {
+			t.Fatal(err)
+		}
+		u, err := d.FindUser(ctx, s, ref)
+		if err != nil || u.ID != wantID {
+			t.Fatalf("FindUser(%q) = %+v, %v; want %s", ref, u, err, wantID)
+		}
+		var name string
+		var scanned int
+		if err := d.X.QueryRowxContext(ctx, "SHOW SESSION STATUS LIKE 'Handler_read_rnd_next'").Scan(&name, &scanned); err != nil {
+			t.Fatal(err)
+		}
+		if scanned >= users {
+			t.Errorf("FindUser(%q) read %d rows by table scan (%d users): the e-mail index was not used", ref, scanned, users)
+		}
+	}
+	t.Run("authjs", func(t *testing.T) {
+		_, d := dbtest.Migrated(t, "mysql")
+		s := detect(t, d)
+		for i := range users {
+			insert(t, d, s, "User", map[string]any{"id": fmt.Sprintf("u%03d", i), "email": fmt.Sprintf("user%03d@example.com", i)})
+		}
+		check(t, d, s, "USER123@Example.com", "u123")
+	})
+	t.Run("better-auth", func(t *testing.T) {
+		_, d := dbtest.BetterAuth(t, "mysql", dbtest.BetterAuthOptions{})
+		s := detect(t, d)
+		for i := range users {
+			baUser(t, d, s, fmt.Sprintf("u%03d", i), fmt.Sprintf("user%03d@example.com", i), "User")
+		}
+		check(t, d, s, "User123@EXAMPLE.com", "u123")
 	})
 }

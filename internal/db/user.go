@@ -1,0 +1,241 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// User is a user row of the schema's app (Auth.js's User, Better Auth's
+// user), as far as passkeyctl needs it.
+type User struct {
+	ID            string  `json:"id"`
+	Email         *string `json:"email"`
+	Name          *string `json:"name"`
+	EmailVerified bool    `json:"emailVerified"`
+}
+
+// userTable is what a user lookup needs of one app's user table, taken
+// from the detected Schema. Auth.js and Better Auth differ only in these
+// names, in how emailVerified is stored and in how an id compares; the
+// lookup itself is written once (lookupUser).
+type userTable struct {
+	app   App
+	table *Table
+	// id and email are the id and e-mail columns; name and verified are ""
+	// when the table lacks them.
+	id, email, name, verified string
+	// verifiedIsTime: Auth.js's emailVerified is the time of verification
+	// (NULL when not verified); Better Auth's is a boolean.
+	verifiedIsTime bool
+	// idMode says which references can be ids (Better Auth's uuid and
+	// serial ids).
+	idMode IDMode
+}
+
+// users returns the user table of the schema's app.
+func (s *Schema) users() (userTable, error) {
+	if s.App == AppBetterAuth {
+		if s.BetterAuth == nil {
+			return userTable{}, fmt.Errorf("%w: Better Auth's user table does not exist", ErrSchemaNotReady)
+		}
+		return s.BetterAuth.users()
+	}
+	u := s.User
+	if u == nil {
+		return userTable{}, fmt.Errorf("%w: the Auth.js User table does not exist", ErrSchemaNotReady)
+	}
+	if !u.Has("id") || !u.Has("email") {
+		return userTable{}, fmt.Errorf("%w: table %s has no id or email column", ErrDrift, u.Name)
+	}
+	ut := userTable{app: AppAuthjs, table: u, id: "id", email: "email", verifiedIsTime: true, idMode: IDText}
+	if u.Has("name") {
+		ut.name = "name"
+	}
+	if u.Has("emailVerified") {
+		ut.verified = "emailVerified"
+	}
+	return ut, nil
+}
+
+// users returns Better Auth's user table.
+func (ba *BetterAuthSchema) users() (userTable, error) {
+	if ba.User == nil {
+		return userTable{}, fmt.Errorf("%w: Better Auth's user table does not exist", ErrSchemaNotReady)
+	}
+	if ba.U.ID == "" || ba.U.Email == "" {
+		return userTable{}, fmt.Errorf("%w: table %s has no id or email column", ErrDrift, ba.User.Name)
+	}
+	return userTable{app: AppBetterAuth, table: ba.User, id: ba.U.ID, email: ba.U.Email, name: ba.U.Name, verified: ba.U.EmailVerified, idMode: ba.UserIDMode}, nil
+}
+
+// FindUser resolves a user reference in the user table of the schema's
+// app: a user id, or an e-mail address matched exactly first and then
+// case-insensitively (Auth.js keeps e-mails in whatever case they arrived;
+// Better Auth lower-cases new ones, older rows may not be). No match is
+// ErrNotFound; several case-insensitive matches is ErrInvalid listing
+// them.
+//
+// Auth.js tests the id and the e-mail in one query, so a reference that is
+// one user's id and another's e-mail is reported as ambiguous; Better Auth
+// tests the id first, and only when the reference can be an id of the
+// table's id mode (PostgreSQL refuses to compare a uuid or integer column
+// with other text).
+//
+// Cost: the exact tests use the id and e-mail indexes. The case-insensitive
+// fallback, which runs only when nothing matched exactly, uses the e-mail
+// index on MySQL/MariaDB when the column's collation ignores case (the
+// usual *_ci collations: Prisma's utf8mb4_unicode_ci, Better Auth's
+// default). On PostgreSQL and SQLite, and on MySQL with a binary or
+// case-sensitive collation, it compares LOWER(email), which no plain index
+// serves: it reads the whole table (about 27 ms at 100,000 users on
+// PostgreSQL). An expression index on LOWER(email) in the app's schema
+// makes it an index lookup; passkeyctl does not create one.
+func (d *DB) FindUser(ctx context.Context, s *Schema, ref string) (User, error) {
+	return d.findUser(ctx, d.X, s, ref)
+}
+
+// FindAppUser is FindUser.
+//
+// Deprecated: FindUser resolves in the schema's app; use it.
+func (d *DB) FindAppUser(ctx context.Context, s *Schema, ref string) (User, error) {
+	return d.FindUser(ctx, s, ref)
+}
+
+func (d *DB) findUser(ctx context.Context, q sqlx.QueryerContext, s *Schema, ref string) (User, error) {
+	ut, err := s.users()
+	if err != nil {
+		return User{}, err
+	}
+	return d.lookupUser(ctx, q, ut, ref, false)
+}
+
+// findBetterAuthUser is lookupUser on Better Auth's user table, whatever
+// app the schema chose.
+func (d *DB) findBetterAuthUser(ctx context.Context, q sqlx.QueryerContext, ba *BetterAuthSchema, ref string, byIDOnly bool) (User, error) {
+	ut, err := ba.users()
+	if err != nil {
+		return User{}, err
+	}
+	return d.lookupUser(ctx, q, ut, ref, byIDOnly)
+}
+
+// lookupUser is FindUser on one user table. byIDOnly matches ids only: a
+// passkey's owner is named by id, never by e-mail.
+func (d *DB) lookupUser(ctx context.Context, q sqlx.QueryerContext, ut userTable, ref string, byIDOnly bool) (User, error) {
+	ref = strings.TrimSpace(ref)
+	if ref == "" {
+		return User{}, fmt.Errorf("%w: empty user", ErrInvalid)
+	}
+	id, idOK := ut.idMode.usable(ref)
+	// The exact tests, tried in order until one matches.
+	type test struct {
+		where string
+		args  []any
+	}
+	var exact []test
+	switch {
+	case ut.app == AppAuthjs && !byIDOnly:
+		exact = append(exact, test{d.ExactEq(d.Q(ut.id)) + " OR " + d.ExactEq(d.Q(ut.email)), []any{ref, ref, ref, ref}})
+	case ut.app == AppAuthjs:
+		exact = append(exact, test{d.ExactEq(d.Q(ut.id)), []any{ref, ref}})
+	default:
+		if idOK {
+			exact = append(exact, test{d.ExactEq(d.Q(ut.id)), []any{id, id}})
+		}
+		if !byIDOnly {
+			exact = append(exact, test{d.ExactEq(d.Q(ut.email)), []any{ref, ref}})
+		}
+	}
+	var users []User
+	var err error
+	for _, t := range exact {
+		if users, err = d.selectUsers(ctx, q, ut, t.where, t.args); err != nil || len(users) > 0 {
+			break
+		}
+	}
+	if err == nil && len(users) == 0 && !byIDOnly {
+		where, args := d.emailFoldEq(ut, ref)
+		users, err = d.selectUsers(ctx, q, ut, where, args)
+	}
+	if err != nil {
+		return User{}, err
+	}
+	switch len(users) {
+	case 0:
+		return User{}, fmt.Errorf("user not found: %s: %w", ref, ErrNotFound)
+	case 1:
+		return users[0], nil
+	}
+	var ids []string
+	for _, u := range users {
+		e := ""
+		if u.Email != nil {
+			e = " <" + *u.Email + ">"
+		}
+		ids = append(ids, u.ID+e)
+	}
+	return User{}, fmt.Errorf("%w: %q matches %d users (%s); give the user id instead", ErrInvalid, ref, len(users), strings.Join(ids, ", "))
+}
+
+// maxUsersListed caps the users an ambiguity error lists (one more is read
+// to know there are more).
+const maxUsersListed = 20
+
+// selectUsers returns the users of ut matching where.
+func (d *DB) selectUsers(ctx context.Context, q sqlx.QueryerContext, ut userTable, where string, args []any) ([]User, error) {
+	name, verified := "NULL", "NULL"
+	if ut.name != "" {
+		name = d.Q(ut.name)
+	}
+	switch {
+	case ut.verified != "" && ut.verifiedIsTime:
+		verified = d.Q(ut.verified) + " IS NOT NULL"
+	case ut.verified != "":
+		verified = d.Q(ut.verified)
+	}
+	query := "SELECT " + d.Q(ut.id) + ", " + d.Q(ut.email) + ", " + name + ", " + verified + " FROM " + d.Q(ut.table.Name) + " WHERE " + where
+	rows, err := q.QueryContext(ctx, d.Dialect.Rebind(query), args...)
+	if err != nil {
+		return nil, d.Err("find user", err)
+	}
+	defer rows.Close()
+	var out []User
+	for rows.Next() {
+		var u User
+		var email, name sql.NullString
+		var verified sql.NullBool
+		if err := rows.Scan(&u.ID, &email, &name, &verified); err != nil {
+			return nil, d.Err("find user", err)
+		}
+		u.Email, u.Name, u.EmailVerified = nullable(email), nullable(name), verified.Bool
+		out = append(out, u)
+		if len(out) > maxUsersListed {
+			break
+		}
+	}
+	return out, d.Err("find user", rows.Err())
+}
+
+// emailFoldEq is the case-insensitive e-mail test of FindUser's fallback
+// and its arguments. Where the column's collation already ignores case
+// (MySQL's *_ci), a plain "=" finds the candidates through the e-mail
+// index, and LOWER keeps exactly the rows the LOWER test alone would:
+// under such a collation the two agree.
+func (d *DB) emailFoldEq(ut userTable, ref string) (string, []any) {
+	col := d.Q(ut.email)
+	if d.foldsCase(ut.table, ut.email) {
+		return "(" + col + " = ? AND LOWER(" + col + ") = LOWER(?))", []any{ref, ref}
+	}
+	return "LOWER(" + col + ") = LOWER(?)", []any{ref}
+}
+
+// foldsCase reports whether "=" on the column already compares
+// case-insensitively: a MySQL/MariaDB column with a *_ci collation.
+func (d *DB) foldsCase(t *Table, col string) bool {
+	c, ok := t.Column(col)
+	return ok && d.Dialect == MySQL && strings.HasSuffix(c.Collation, "_ci")
+}
