@@ -1,0 +1,130 @@
+package db_test
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/passkeyctl/passkeyctl/internal/db"
+	"github.com/passkeyctl/passkeyctl/internal/db/dbtest"
+)
+
+// resolveTarget is a database of one app holding passkeys of user u1, and
+// how that app stores a raw credential ID.
+type resolveTarget struct {
+	d      *db.DB
+	s      *db.Schema
+	stored func([]byte) string
+}
+
+func newResolveTarget(t *testing.T, dialect string, app db.App, raws ...[]byte) resolveTarget {
+	t.Helper()
+	ctx := context.Background()
+	if app == db.AppBetterAuth {
+		_, d := dbtest.BetterAuth(t, dialect, dbtest.BetterAuthOptions{})
+		s := detect(t, d)
+		uid := baUser(t, d, s, "u1", "one@example.com", "One")
+		for _, raw := range raws {
+			if _, err := d.InsertBetterAuthPasskey(ctx, s, db.BetterAuthPasskey{UserID: uid, CredentialID: db.Base64URL(raw), PublicKey: coseKey(t, -7),
+				DeviceType: "singleDevice"}, db.BetterAuthInsertOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return resolveTarget{d, s, db.Base64URL}
+	}
+	_, d := dbtest.Migrated(t, dialect)
+	s := detect(t, d)
+	insert(t, d, s, "User", map[string]any{"id": "u1", "email": "one@example.com"})
+	for _, raw := range raws {
+		id := db.AuthjsCredentialID(raw)
+		insert(t, d, s, "Account", map[string]any{"userId": "u1", "type": "webauthn", "provider": "passkey", "providerAccountId": id})
+		insert(t, d, s, "Authenticator", map[string]any{"credentialID": id, "userId": "u1", "providerAccountId": id,
+			"credentialPublicKey": coseKey(t, -7), "counter": 0, "credentialDeviceType": "singleDevice", "credentialBackedUp": false})
+	}
+	return resolveTarget{d, s, db.AuthjsCredentialID}
+}
+
+// TestResolveCredentials_apps pins what revoke's ID resolution does on
+// either app, each with its own stored encoding: every accepted form finds
+// the passkey, the result is in the order given and without repeats, an ID
+// that reads two ways is ambiguous, unknown IDs are all named, and a
+// match must be byte-exact even where the collation ignores case.
+func TestResolveCredentials_apps(t *testing.T) {
+	ctx := context.Background()
+	// Standard base64 with "+", "/" and padding; base64url with "-", "_".
+	raw := []byte{0xfb, 0xef, 0xbe, 0xff, 0xfe, 0x01, 0x02}
+	// "deadbeef" is valid hex and valid base64: both readings are stored.
+	asHex, _ := hex.DecodeString("deadbeef")
+	asB64, _ := base64.RawStdEncoding.DecodeString("deadbeef")
+	upper := []byte("UPPER-case-only")
+	forms := []string{
+		db.AuthjsCredentialID(raw),
+		strings.TrimRight(db.AuthjsCredentialID(raw), "="),
+		base64.RawURLEncoding.EncodeToString(raw),
+		base64.URLEncoding.EncodeToString(raw),
+		hex.EncodeToString(raw),
+		strings.ToUpper(hex.EncodeToString(raw)),
+		"hex:" + hex.EncodeToString(raw),
+		"  " + db.AuthjsCredentialID(raw) + "\t",
+	}
+	for _, dialect := range dbtest.Dialects {
+		for _, app := range []db.App{db.AppAuthjs, db.AppBetterAuth} {
+			t.Run(dialect+"/"+string(app), func(t *testing.T) {
+				rt := newResolveTarget(t, dialect, app, raw, asHex, asB64, upper)
+				resolve := func(ids ...string) ([]db.Passkey, error) {
+					return rt.d.ResolveCredentials(ctx, rt.s, ids, "passkey")
+				}
+				for _, f := range forms {
+					got, err := resolve(f)
+					if err != nil || len(got) != 1 || got[0].CredentialID != rt.stored(raw) || got[0].UserID != "u1" {
+						t.Fatalf("resolve %q: %+v, %v; want %s", f, got, err, rt.stored(raw))
+					}
+				}
+				got, err := resolve(forms[4], "hex:deadbeef", forms[2], forms[0])
+				if err != nil || len(got) != 2 || got[0].CredentialID != rt.stored(raw) || got[1].CredentialID != rt.stored(asHex) {
+					t.Fatalf("repeats: %+v, %v; want %s then %s, once each", got, err, rt.stored(raw), rt.stored(asHex))
+				}
+				if _, err := resolve("deadbeef"); !errors.Is(err, db.ErrInvalid) || !strings.Contains(err.Error(), "ambiguous") {
+					t.Fatalf("deadbeef: want ambiguous ErrInvalid, got %v", err)
+				}
+				if _, err := resolve("not base64!"); !errors.Is(err, db.ErrInvalid) {
+					t.Fatalf("malformed: want ErrInvalid, got %v", err)
+				}
+				// Case matters: on MySQL the Better Auth column's collation
+				// would match this with "=".
+				lower := strings.ToLower(rt.stored(upper))
+				if _, err := resolve(lower); !errors.Is(err, db.ErrNotFound) {
+					t.Fatalf("%s (a stored ID in lower case): want ErrNotFound, got %v", lower, err)
+				}
+				if got, err := resolve(rt.stored(upper)); err != nil || len(got) != 1 {
+					t.Fatalf("%s: %+v, %v", rt.stored(upper), got, err)
+				}
+				unknown := []string{"bm9uZTE", "bm9uZTI", "bm9uZTM", "bm9uZTQ", "bm9uZTU", "bm9uZTY"}
+				_, err = resolve(append([]string{forms[0]}, unknown...)...)
+				if !errors.Is(err, db.ErrNotFound) || !strings.Contains(err.Error(), "6 credential IDs not found: bm9uZTE, bm9uZTI, bm9uZTM, bm9uZTQ, bm9uZTU and 1 more; nothing was revoked") {
+					t.Fatalf("unknown IDs: %v", err)
+				}
+			})
+		}
+	}
+}
+
+// TestResolveCredentials_betterAuthDuplicate: Better Auth's table has no
+// unique index, so a credential stored twice is refused rather than one
+// of its rows picked.
+func TestResolveCredentials_betterAuthDuplicate(t *testing.T) {
+	_, d := dbtest.BetterAuth(t, "sqlite", dbtest.BetterAuthOptions{})
+	s := detect(t, d)
+	baUser(t, d, s, "u1", "a@example.com", "A")
+	baUser(t, d, s, "u2", "b@example.com", "B")
+	for _, r := range [][2]string{{"p1", "u1"}, {"p2", "u2"}} {
+		dbtest.Exec(t, d, `INSERT INTO "passkey" ("id", "publicKey", "userId", "credentialID", "counter", "deviceType", "backedUp", "transports") VALUES ('`+r[0]+`', '`+coseKey(t, -7)+`', '`+r[1]+`', 'AAAA', 0, 'singleDevice', 0, '')`)
+	}
+	_, err := d.ResolveCredentials(context.Background(), s, []string{"AAAA"}, "passkey")
+	if !errors.Is(err, db.ErrConflict) || !strings.Contains(err.Error(), "stored twice") || !strings.Contains(err.Error(), "user u1 and user u2") {
+		t.Fatalf("want ErrConflict naming both users, got %v", err)
+	}
+}
