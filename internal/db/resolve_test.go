@@ -128,3 +128,49 @@ func TestResolveCredentials_betterAuthDuplicate(t *testing.T) {
 		t.Fatalf("want ErrConflict naming both users, got %v", err)
 	}
 }
+
+// TestRevoke_betterAuth pins revoke on Better Auth's table in every
+// dialect: a passkey removed behind its back rolls everything back, and a
+// user keeps counting as able to sign in while an account row (a
+// password, an OAuth provider) is left.
+func TestRevoke_betterAuth(t *testing.T) {
+	ctx := context.Background()
+	for _, dialect := range dbtest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			a, b, c := []byte("cred-a"), []byte("cred-b"), []byte("cred-c")
+			rt := newResolveTarget(t, dialect, db.AppBetterAuth, a, b)
+			d, s := rt.d, rt.s
+			ba := s.BetterAuth
+			uid2 := baUser(t, d, s, "u2", "two@example.com", "Two")
+			if _, err := d.InsertBetterAuthPasskey(ctx, s, db.BetterAuthPasskey{UserID: uid2, CredentialID: db.Base64URL(c), PublicKey: coseKey(t, -7),
+				DeviceType: "singleDevice"}, db.BetterAuthInsertOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			// u2 also has a password.
+			q := "INSERT INTO " + d.Q("account") + " (" + d.Q("id") + ", " + d.Q("accountId") + ", " + d.Q("providerId") + ", " + d.Q("userId") + ", " + d.Q("updatedAt") + ") VALUES (?, ?, ?, ?, ?)"
+			if _, err := d.X.ExecContext(ctx, d.Dialect.Rebind(q), "acc1", "u2", "credential", uid2, baTime(d, ba.Account, "updatedAt")); err != nil {
+				t.Fatal(err)
+			}
+			ps, err := d.ResolveCredentials(ctx, s, []string{db.Base64URL(a), db.Base64URL(b), db.Base64URL(c)}, "passkey")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := d.X.ExecContext(ctx, d.Dialect.Rebind("DELETE FROM "+d.Q(ba.Passkey.Name)+" WHERE "+d.Q(ba.P.CredentialID)+" = ?"), db.Base64URL(b)); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := d.Revoke(ctx, s, ps, db.RevokeOptions{}); !errors.Is(err, db.ErrConflict) || !strings.Contains(err.Error(), "nothing was revoked") {
+				t.Fatalf("want ErrConflict, got %v", err)
+			}
+			if n := countRows(t, d, ba.Passkey.Name); n[0] != 2 {
+				t.Fatalf("%d passkeys left after a refused revoke, want 2", n[0])
+			}
+			res, err := d.Revoke(ctx, s, []db.Passkey{ps[0], ps[2]}, db.RevokeOptions{})
+			if err != nil || len(res.Passkeys) != 2 || len(res.Stranded) != 1 || res.Stranded[0].ID != "u1" || res.Stranded[0].Email == nil {
+				t.Fatalf("revoke: %+v, %v; want u1 stranded, u2 kept by its account", res, err)
+			}
+			if n := countRows(t, d, ba.Passkey.Name, "account"); n[0] != 0 || n[1] != 1 {
+				t.Fatalf("rows after revoke: %v", n)
+			}
+		})
+	}
+}

@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/jmoiron/sqlx"
@@ -17,15 +18,15 @@ const batchSize = 500
 // ResolveCredentials looks up every credential ID given, in any form
 // CredentialIDCandidates accepts (standard base64 as stored, base64url,
 // padded or not, hex), and returns the matching passkeys in the order
-// given, each once. It is all or nothing: when any ID matches no passkey
-// the error (ErrNotFound) names them and no passkey is returned; a
+// given, each once. Each ID is looked up in the form the schema's app
+// stores (Auth.js: standard padded base64; Better Auth: base64url without
+// padding), byte-exactly. It is all or nothing: when any ID matches no
+// passkey the error (ErrNotFound) names them and no passkey is returned; a
 // malformed ID, or one whose base64 and hex readings both match a stored
-// credential, is ErrInvalid.
+// credential, is ErrInvalid; a Better Auth credential stored twice is
+// ErrConflict.
 func (d *DB) ResolveCredentials(ctx context.Context, s *Schema, ids []string, providerID string) ([]Passkey, error) {
-	if s.App == AppBetterAuth {
-		return d.baResolveCredentials(ctx, s, ids)
-	}
-	pq, err := d.passkeyQueryFor(s, providerID)
+	lookup, err := d.credentialLookupFor(s, providerID)
 	if err != nil {
 		return nil, err
 	}
@@ -39,7 +40,7 @@ func (d *DB) ResolveCredentials(ctx context.Context, s *Schema, ids []string, pr
 			return nil, err
 		}
 		for _, raw := range raws {
-			stored := AuthjsCredentialID(raw)
+			stored := lookup.stored(raw)
 			cands[i] = append(cands[i], stored)
 			if !seen[stored] {
 				seen[stored] = true
@@ -48,19 +49,17 @@ func (d *DB) ResolveCredentials(ctx context.Context, s *Schema, ids []string, pr
 		}
 	}
 	found := make(map[string]Passkey, len(ids))
-	for start := 0; start < len(all); start += batchSize {
-		batch := all[start:min(start+batchSize, len(all))]
-		args := make([]any, len(batch))
-		for i, v := range batch {
-			args[i] = v
-		}
-		query, qargs := pq.build("a."+d.Q("credentialID")+" IN ("+marks(len(batch))+")", "", args...)
-		err := pq.each(ctx, d.X, query, qargs, func(p Passkey) error {
+	for batch := range slices.Chunk(all, batchSize) {
+		err := lookup.find(ctx, batch, func(p Passkey) error {
 			// IN compares under the column's collation, which on MySQL may
 			// ignore case; only the byte-exact match counts.
-			if seen[p.CredentialID] {
-				found[p.CredentialID] = p
+			if !seen[p.CredentialID] {
+				return nil
 			}
+			if prev, dup := found[p.CredentialID]; dup && lookup.duplicate != nil {
+				return lookup.duplicate(prev, p)
+			}
+			found[p.CredentialID] = p
 			return nil
 		})
 		if err != nil {
@@ -94,6 +93,54 @@ func (d *DB) ResolveCredentials(ctx context.Context, s *Schema, ids []string, pr
 		return nil, notFoundError(missing)
 	}
 	return out, nil
+}
+
+// credentialLookup is how ResolveCredentials finds one app's passkeys.
+type credentialLookup struct {
+	// stored is the app's encoding of a raw credential ID.
+	stored func(raw []byte) string
+	// find calls fn with each passkey whose stored ID is in batch, as the
+	// column's collation compares.
+	find func(ctx context.Context, batch []string, fn func(Passkey) error) error
+	// duplicate is the error for a second row with the same ID; nil
+	// keeps the last one read (Auth.js's credentialID is unique in every
+	// schema its docs show).
+	duplicate func(first, second Passkey) error
+}
+
+func (d *DB) credentialLookupFor(s *Schema, providerID string) (*credentialLookup, error) {
+	if s.App == AppBetterAuth {
+		ba, err := s.PasskeyTableReady()
+		if err != nil {
+			return nil, err
+		}
+		return &credentialLookup{
+			stored: Base64URL,
+			find: func(ctx context.Context, batch []string, fn func(Passkey) error) error {
+				in, args := d.inList("p."+d.Q(ba.P.CredentialID), batch)
+				return d.eachBetterAuth(ctx, d.X, d.baPasskeySelect(ba)+" WHERE "+in, args, func(r BetterAuthPasskeyRow) error {
+					return fn(passkeyFromBetterAuth(r))
+				})
+			},
+			// Nothing in Better Auth's schema stops a duplicate.
+			duplicate: func(first, second Passkey) error {
+				return fmt.Errorf("credential %s is stored twice in %s (user %s and user %s); Better Auth uses whichever the database returns first: delete the extra row by its id: %w",
+					second.CredentialID, ba.Passkey.Name, first.UserID, second.UserID, ErrConflict)
+			},
+		}, nil
+	}
+	pq, err := d.passkeyQueryFor(s, providerID)
+	if err != nil {
+		return nil, err
+	}
+	return &credentialLookup{
+		stored: AuthjsCredentialID,
+		find: func(ctx context.Context, batch []string, fn func(Passkey) error) error {
+			in, args := d.inList("a."+d.Q("credentialID"), batch)
+			query, qargs := pq.build(in, "", args...)
+			return pq.each(ctx, d.X, query, qargs, fn)
+		},
+	}, nil
 }
 
 // notFoundError names the unknown IDs (the first few of a long list).
@@ -139,24 +186,22 @@ type RevokeResult struct {
 	DryRun bool `json:"dryRun"`
 }
 
-// Revoke deletes each passkey's Authenticator row and its Account row (type
-// "webauthn", provider opts.ProviderID, providerAccountId the credential
-// ID) in one transaction, in batches. Every DELETE is scoped by the
-// passkey's userId, so no other user's rows are ever touched: an Account
-// that belongs to another user (status account-user-mismatch) stays.
+// Revoke deletes the passkeys in one transaction, in batches, each
+// DELETE scoped by the passkey's userId so that no other user's rows are
+// ever touched. On Auth.js it deletes each passkey's Authenticator row and
+// its Account row (type "webauthn", provider opts.ProviderID,
+// providerAccountId the credential ID); an Account that belongs to another
+// user (status account-user-mismatch) stays. On Better Auth it deletes the
+// passkey's one row. With RevokeSessions it also deletes the users'
+// session rows.
 //
-// It is all or nothing: if any Authenticator row is gone or changed owner
-// since the passkeys were read, the transaction is rolled back and the
-// error is ErrConflict.
+// It is all or nothing: if any passkey row is gone, changed owner or (on
+// Better Auth) is stored twice since the passkeys were read, the
+// transaction is rolled back and the error is ErrConflict.
 func (d *DB) Revoke(ctx context.Context, s *Schema, passkeys []Passkey, opts RevokeOptions) (*RevokeResult, error) {
-	if s.App == AppBetterAuth {
-		return d.baRevoke(ctx, s, passkeys, opts)
-	}
-	if err := readable(s); err != nil {
+	plan, err := d.revokePlanFor(s, opts)
+	if err != nil {
 		return nil, err
-	}
-	if opts.RevokeSessions && s.Session == nil {
-		return nil, fmt.Errorf("%w: --revoke-sessions: the Auth.js Session table does not exist", ErrSchemaNotReady)
 	}
 	res := &RevokeResult{Passkeys: passkeys, Stranded: []User{}, DryRun: opts.DryRun}
 	if len(passkeys) == 0 {
@@ -167,8 +212,27 @@ func (d *DB) Revoke(ctx context.Context, s *Schema, passkeys []Passkey, opts Rev
 		return nil, d.Err("revoke: begin transaction", err)
 	}
 	defer tx.Rollback()
-	if err := d.revokeTx(ctx, tx, s, passkeys, opts, res); err != nil {
+	if err := plan.deletePasskeys(ctx, tx, passkeys, res); err != nil {
 		return nil, err
+	}
+	users, emails := distinctUsers(passkeys)
+	if opts.RevokeSessions {
+		tuples := make([][]string, len(users))
+		for i, u := range users {
+			tuples[i] = []string{u}
+		}
+		if res.Sessions, err = d.deleteTuples(ctx, tx, plan.sessions.table, "", nil, []string{plan.sessions.col}, tuples); err != nil {
+			return nil, err
+		}
+	}
+	left, err := d.usersWithRows(ctx, tx, plan.signIns, users)
+	if err != nil {
+		return nil, err
+	}
+	for _, u := range users {
+		if !left[u] {
+			res.Stranded = append(res.Stranded, User{ID: u, Email: emails[u]})
+		}
 	}
 	if opts.DryRun {
 		return res, d.Err("revoke: roll back dry run", tx.Rollback())
@@ -179,8 +243,77 @@ func (d *DB) Revoke(ctx context.Context, s *Schema, passkeys []Passkey, opts Rev
 	return res, nil
 }
 
-func (d *DB) revokeTx(ctx context.Context, tx *sqlx.Tx, s *Schema, passkeys []Passkey, opts RevokeOptions, res *RevokeResult) error {
-	// Authenticator rows, each by (userId, credentialID).
+// userColumn is a table's column that holds a user id.
+type userColumn struct{ table, col string }
+
+// revokePlan is what Revoke does on one app.
+type revokePlan struct {
+	// deletePasskeys deletes the passkeys' rows, or fails with
+	// ErrConflict when they are not all there as read.
+	deletePasskeys func(ctx context.Context, tx *sqlx.Tx, passkeys []Passkey, res *RevokeResult) error
+	// sessions is the session table's user column (with RevokeSessions).
+	sessions userColumn
+	// signIns are the rows that still let a user sign in: passkeys and
+	// accounts (OAuth, password).
+	signIns []userColumn
+}
+
+func (d *DB) revokePlanFor(s *Schema, opts RevokeOptions) (*revokePlan, error) {
+	if s.App == AppBetterAuth {
+		ba, err := s.PasskeyTableReady()
+		if err != nil {
+			return nil, err
+		}
+		plan := &revokePlan{signIns: []userColumn{{ba.Passkey.Name, ba.P.UserID}}}
+		if ba.Account != nil {
+			if c := (betterAuthField{"userId", "user_id", true}).resolve(ba.Account); c != "" {
+				plan.signIns = append(plan.signIns, userColumn{ba.Account.Name, c})
+			}
+		}
+		if opts.RevokeSessions {
+			if ba.Session == nil || ba.SessionUserID == "" {
+				return nil, fmt.Errorf("%w: --revoke-sessions: Better Auth's session table does not exist", ErrSchemaNotReady)
+			}
+			plan.sessions = userColumn{ba.Session.Name, ba.SessionUserID}
+		}
+		plan.deletePasskeys = func(ctx context.Context, tx *sqlx.Tx, passkeys []Passkey, res *RevokeResult) error {
+			tuples := make([][]string, len(passkeys))
+			for i, p := range passkeys {
+				tuples[i] = []string{p.UserID, p.CredentialID}
+			}
+			n, err := d.deleteTuples(ctx, tx, ba.Passkey.Name, "", nil, []string{ba.P.UserID, ba.P.CredentialID}, tuples)
+			if err != nil {
+				return err
+			}
+			if n != int64(len(passkeys)) {
+				return fmt.Errorf("revoke: %d rows matched %d passkeys: they changed, were removed or are stored twice since they were read: %w; nothing was revoked, run the command again", n, len(passkeys), ErrConflict)
+			}
+			return nil
+		}
+		return plan, nil
+	}
+	if err := readable(s); err != nil {
+		return nil, err
+	}
+	plan := &revokePlan{signIns: []userColumn{{s.Authenticator.Name, "userId"}}}
+	if s.Account != nil {
+		plan.signIns = append(plan.signIns, userColumn{s.Account.Name, "userId"})
+	}
+	if opts.RevokeSessions {
+		if s.Session == nil {
+			return nil, fmt.Errorf("%w: --revoke-sessions: the Auth.js Session table does not exist", ErrSchemaNotReady)
+		}
+		plan.sessions = userColumn{s.Session.Name, "userId"}
+	}
+	plan.deletePasskeys = func(ctx context.Context, tx *sqlx.Tx, passkeys []Passkey, res *RevokeResult) error {
+		return d.deleteAuthjsPasskeys(ctx, tx, s, passkeys, opts.ProviderID, res)
+	}
+	return plan, nil
+}
+
+// deleteAuthjsPasskeys deletes the Authenticator rows, each by (userId,
+// credentialID), and the passkeys' Account rows.
+func (d *DB) deleteAuthjsPasskeys(ctx context.Context, tx *sqlx.Tx, s *Schema, passkeys []Passkey, providerID string, res *RevokeResult) error {
 	auth := make([][]string, len(passkeys))
 	for i, p := range passkeys {
 		auth[i] = []string{p.UserID, p.CredentialID}
@@ -192,46 +325,22 @@ func (d *DB) revokeTx(ctx context.Context, tx *sqlx.Tx, s *Schema, passkeys []Pa
 	if n != int64(len(passkeys)) {
 		return fmt.Errorf("revoke: %d of %d passkeys changed or were removed since they were read: %w; nothing was revoked, run the command again", int64(len(passkeys))-n, len(passkeys), ErrConflict)
 	}
-	// Account rows. Auth.js joins on the Authenticator's providerAccountId;
-	// the credentialID is the same string in every row Auth.js writes, and
-	// an Account left with it would become an orphan, so both go.
-	if s.Account != nil {
-		var acc [][]string
-		for _, p := range passkeys {
-			acc = append(acc, []string{p.UserID, p.ProviderAccountID})
-			if p.CredentialID != p.ProviderAccountID {
-				acc = append(acc, []string{p.UserID, p.CredentialID})
-			}
-		}
-		fixed := d.ExactEq(d.Q("provider")) + " AND " + d.Q("type") + " = 'webauthn'"
-		n, err := d.deleteTuples(ctx, tx, s.Account.Name, fixed, []any{opts.ProviderID, opts.ProviderID}, []string{"userId", "providerAccountId"}, acc)
-		if err != nil {
-			return err
-		}
-		res.Accounts = n
+	if s.Account == nil {
+		return nil
 	}
-	users, emails := distinctUsers(passkeys)
-	if opts.RevokeSessions {
-		tuples := make([][]string, len(users))
-		for i, u := range users {
-			tuples[i] = []string{u}
-		}
-		n, err := d.deleteTuples(ctx, tx, s.Session.Name, "", nil, []string{"userId"}, tuples)
-		if err != nil {
-			return err
-		}
-		res.Sessions = n
-	}
-	left, err := d.usersWithRows(ctx, tx, s, users)
-	if err != nil {
-		return err
-	}
-	for _, u := range users {
-		if !left[u] {
-			res.Stranded = append(res.Stranded, User{ID: u, Email: emails[u]})
+	// Auth.js joins on the Authenticator's providerAccountId; the
+	// credentialID is the same string in every row Auth.js writes, and an
+	// Account left with it would become an orphan, so both go.
+	var acc [][]string
+	for _, p := range passkeys {
+		acc = append(acc, []string{p.UserID, p.ProviderAccountID})
+		if p.CredentialID != p.ProviderAccountID {
+			acc = append(acc, []string{p.UserID, p.CredentialID})
 		}
 	}
-	return nil
+	fixed := d.ExactEq(d.Q("provider")) + " AND " + d.Q("type") + " = 'webauthn'"
+	res.Accounts, err = d.deleteTuples(ctx, tx, s.Account.Name, fixed, []any{providerID, providerID}, []string{"userId", "providerAccountId"}, acc)
+	return err
 }
 
 // deleteTuples deletes from table the rows whose cols equal one of tuples
@@ -281,24 +390,16 @@ func (d *DB) anyTuple(cols []string, tuples [][]string) (string, []any) {
 	return b.String(), args
 }
 
-// usersWithRows returns which of users still own an Authenticator or an
-// Account row.
-func (d *DB) usersWithRows(ctx context.Context, q sqlx.QueryerContext, s *Schema, users []string) (map[string]bool, error) {
+// usersWithRows returns which of users still own a row in one of the
+// tables.
+func (d *DB) usersWithRows(ctx context.Context, q sqlx.QueryerContext, tables []userColumn, users []string) (map[string]bool, error) {
 	left := map[string]bool{}
-	tables := []string{s.Authenticator.Name}
-	if s.Account != nil {
-		tables = append(tables, s.Account.Name)
-	}
-	for start := 0; start < len(users); start += batchSize {
-		batch := users[start:min(start+batchSize, len(users))]
-		args := make([]any, len(batch))
-		for i, u := range batch {
-			args[i] = u
-		}
+	for batch := range slices.Chunk(users, batchSize) {
 		var parts []string
 		var all []any
 		for _, t := range tables {
-			parts = append(parts, "SELECT "+d.Q("userId")+" FROM "+d.Q(t)+" WHERE "+d.Q("userId")+" IN ("+marks(len(batch))+")")
+			in, args := d.inList(d.Q(t.col), batch)
+			parts = append(parts, "SELECT "+d.Q(t.col)+" FROM "+d.Q(t.table)+" WHERE "+in)
 			all = append(all, args...)
 		}
 		rows, err := q.QueryContext(ctx, d.Dialect.Rebind(strings.Join(parts, " UNION ")), all...)
@@ -335,12 +436,4 @@ func distinctUsers(passkeys []Passkey) ([]string, map[string]*string) {
 		}
 	}
 	return users, emails
-}
-
-// marks returns n comma-separated "?" placeholders.
-func marks(n int) string {
-	if n <= 0 {
-		return ""
-	}
-	return strings.Repeat("?, ", n-1) + "?"
 }
