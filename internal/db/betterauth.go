@@ -753,22 +753,28 @@ func (d *DB) InsertBetterAuthPasskey(ctx context.Context, s *Schema, p BetterAut
 		return BetterAuthPasskeyRow{}, d.Err("begin transaction", err)
 	}
 	defer tx.Rollback()
-	if _, err := d.getBetterAuthPasskey(ctx, tx, s, p.CredentialID); err == nil {
-		return BetterAuthPasskeyRow{}, fmt.Errorf("credential %s is already registered (table %s): %w", p.CredentialID, ba.Passkey.Name, ErrConflict)
-	} else if !isNotFound(err) {
-		return BetterAuthPasskeyRow{}, err
-	}
 	if _, err := d.findBetterAuthUser(ctx, tx, ba, p.UserID, true); err != nil {
 		return BetterAuthPasskeyRow{}, fmt.Errorf("passkey owner: %w", err)
 	}
-	w := newBetterAuthWriter(d, ba, opts.Rand)
-	if err := w.insert(ctx, tx, []*BetterAuthPasskey{&p}); err != nil {
+	if err := d.insertNewBetterAuthPasskey(ctx, tx, s, ba, &p, opts.Rand); err != nil {
 		return BetterAuthPasskeyRow{}, err
 	}
 	if err := tx.Commit(); err != nil {
 		return BetterAuthPasskeyRow{}, d.Err("commit passkey", err)
 	}
 	return d.GetBetterAuthPasskey(ctx, s, p.CredentialID)
+}
+
+// insertNewBetterAuthPasskey writes p in tx unless its credential ID is
+// already in the table (ErrConflict): Better Auth's table has no unique
+// index that would refuse it.
+func (d *DB) insertNewBetterAuthPasskey(ctx context.Context, tx *sqlx.Tx, s *Schema, ba *BetterAuthSchema, p *BetterAuthPasskey, r io.Reader) error {
+	if _, err := d.getBetterAuthPasskey(ctx, tx, s, p.CredentialID); err == nil {
+		return fmt.Errorf("credential %s is already registered (it is in table %s): %w", p.CredentialID, ba.Passkey.Name, ErrConflict)
+	} else if !isNotFound(err) {
+		return err
+	}
+	return newBetterAuthWriter(d, ba, r).insert(ctx, tx, []*BetterAuthPasskey{p})
 }
 
 // checkBetterAuthPasskey validates a row before it is written.
@@ -965,17 +971,7 @@ func (d *DB) UpdateBetterAuthCounter(ctx context.Context, s *Schema, credentialI
 	if err != nil {
 		return err
 	}
-	query := "UPDATE " + d.Q(ba.Passkey.Name) + " SET " + d.Q(ba.P.Counter) + " = ? WHERE " + d.ExactEq(d.Q(ba.P.CredentialID))
-	res, err := d.X.ExecContext(ctx, d.Dialect.Rebind(query), int64(counter), credentialID, credentialID)
-	if err != nil {
-		return d.Err("update counter", err)
-	}
-	// MySQL counts changed rows, not matched ones: the same counter again
-	// (0 after 0) changes none.
-	if n, err := res.RowsAffected(); err == nil && n == 0 && d.Dialect != MySQL {
-		return fmt.Errorf("update counter of %s: %w", credentialID, ErrNotFound)
-	}
-	return nil
+	return d.updateCounter(ctx, ba.Passkey.Name, ba.P.Counter, ba.P.CredentialID, credentialID, counter)
 }
 
 func isNotFound(err error) bool { return errors.Is(err, ErrNotFound) }

@@ -3,7 +3,6 @@ package db
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -68,28 +67,34 @@ func (d *DB) baCheckEnroll(s *Schema, newUser bool) error {
 	if err != nil {
 		return err
 	}
-	p, u := ba.P, ba.U
-	check := func(t *Table, known []string) error {
-		for _, c := range t.Columns {
-			if t.NeedsValue(c.Name) && !slices.Contains(known, c.Name) {
-				return fmt.Errorf("%w: %s.%s is NOT NULL without a default and is not a column of Better Auth's schema; passkeyctl cannot know what your app writes there (give it a DEFAULT or make it NULL)", ErrSchemaNotReady, t.Name, c.Name)
-			}
-		}
-		return nil
-	}
-	if err := check(ba.Passkey, []string{p.ID, p.Name, p.PublicKey, p.UserID, p.CredentialID, p.Counter, p.DeviceType, p.BackedUp, p.Transports, p.CreatedAt, p.AAGUID}); err != nil {
+	if err := ba.checkPasskeyFillable(); err != nil {
 		return err
 	}
 	if !newUser {
 		return nil
 	}
-	if u.Name == "" || u.EmailVerified == "" {
-		return fmt.Errorf("%w: table %s lacks Better Auth's name or emailVerified column; cannot create users", ErrDrift, ba.User.Name)
-	}
 	if ba.UserIDMode == IDInteger {
 		return errBetterAuthSerialUsers
 	}
-	return check(ba.User, []string{u.ID, u.Name, u.Email, u.EmailVerified, u.Image, u.CreatedAt, u.UpdatedAt})
+	return ba.checkUserCreatable()
+}
+
+// checkPasskeyFillable refuses a passkey table with a NOT NULL column,
+// without a default, that is none of Better Auth's (see checkFillable).
+func (ba *BetterAuthSchema) checkPasskeyFillable() error {
+	p := ba.P
+	return checkFillable(ba.Passkey, []string{p.ID, p.Name, p.PublicKey, p.UserID, p.CredentialID, p.Counter, p.DeviceType, p.BackedUp, p.Transports, p.CreatedAt, p.AAGUID}, AppBetterAuth)
+}
+
+// checkUserCreatable reports whether passkeyctl can write a new user as
+// Better Auth does: its NOT NULL name and emailVerified columns exist, and
+// no other NOT NULL column lacks a default.
+func (ba *BetterAuthSchema) checkUserCreatable() error {
+	u := ba.U
+	if u.Name == "" || u.EmailVerified == "" {
+		return fmt.Errorf("%w: table %s lacks Better Auth's name or emailVerified column; cannot create users", ErrDrift, ba.User.Name)
+	}
+	return checkFillable(ba.User, []string{u.ID, u.Name, u.Email, u.EmailVerified, u.Image, u.CreatedAt, u.UpdatedAt}, AppBetterAuth)
 }
 
 // betterAuthUserRow returns the columns and values of a new Better Auth
@@ -185,12 +190,7 @@ func (d *DB) baCreatePasskey(ctx context.Context, s *Schema, p NewPasskey, opts 
 	} else if _, err := d.findBetterAuthUser(ctx, tx, ba, userID, true); err != nil {
 		return Passkey{}, err
 	}
-	if _, err := d.getBetterAuthPasskey(ctx, tx, s, row.CredentialID); err == nil {
-		return Passkey{}, fmt.Errorf("credential %s is already registered (it is in table %s): %w", row.CredentialID, ba.Passkey.Name, ErrConflict)
-	} else if !isNotFound(err) {
-		return Passkey{}, err
-	}
-	if err := newBetterAuthWriter(d, ba, opts.Rand).insert(ctx, tx, []*BetterAuthPasskey{&row}); err != nil {
+	if err := d.insertNewBetterAuthPasskey(ctx, tx, s, ba, &row, opts.Rand); err != nil {
 		return Passkey{}, err
 	}
 	if err := tx.Commit(); err != nil {

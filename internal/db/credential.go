@@ -83,6 +83,16 @@ func AuthjsCredentialID(raw []byte) string { return base64.StdEncoding.EncodeToS
 // what browsers send and what Better Auth stores.
 func Base64URL(raw []byte) string { return base64.RawURLEncoding.EncodeToString(raw) }
 
+// storedCredentialID is raw in the form the app stores and looks up in its
+// credential ID column: standard padded base64 for Auth.js, base64url
+// without padding for Better Auth.
+func storedCredentialID(app App, raw []byte) string {
+	if app == AppBetterAuth {
+		return Base64URL(raw)
+	}
+	return AuthjsCredentialID(raw)
+}
+
 // COSE algorithm identifiers and their JOSE names.
 var coseAlgorithms = map[int64]string{
 	-7:     "ES256",

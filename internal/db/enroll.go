@@ -56,14 +56,13 @@ type EnrollOptions struct {
 	CreateUser *NewUser
 }
 
-// Columns passkeyctl knows how to fill, per table. Any other NOT NULL
-// column without a database default is one the app fills in its own code:
-// writing the row without it would fail, or worse, succeed with a value the
-// app does not expect, so enrolment refuses up front.
+// The Auth.js columns enrol and import know how to fill, per table (see
+// checkFillable). Import also writes a user's name and emailVerified.
 var (
-	enrollAuthenticatorColumns = []string{"id", "credentialID", "userId", "providerAccountId", "credentialPublicKey", "counter", "credentialDeviceType", "credentialBackedUp", "transports"}
-	enrollAccountColumns       = []string{"id", "userId", "type", "provider", "providerAccountId", "createdAt", "updatedAt"}
+	authjsAuthenticatorColumns = []string{"id", "credentialID", "userId", "providerAccountId", "credentialPublicKey", "counter", "credentialDeviceType", "credentialBackedUp", "transports"}
+	authjsAccountColumns       = []string{"id", "userId", "type", "provider", "providerAccountId", "createdAt", "updatedAt"}
 	enrollUserColumns          = []string{"id", "email", "createdAt", "updatedAt"}
+	importUserColumns          = []string{"id", "email", "name", "emailVerified", "createdAt", "updatedAt"}
 )
 
 // CheckEnroll reports whether a new passkey for userID can be stored as
@@ -82,38 +81,18 @@ func (d *DB) checkEnroll(ctx context.Context, q sqlx.QueryerContext, s *Schema, 
 	if s.App == AppBetterAuth {
 		return d.baCheckEnroll(s, newUser)
 	}
-	if s.User == nil || s.Account == nil {
-		return fmt.Errorf("%w: the Auth.js User and Account tables do not exist (run the app's migrations, or: passkeyctl migrate --core)", ErrSchemaNotReady)
-	}
-	if err := readable(s); err != nil {
+	if err := authjsWritable(s); err != nil {
 		return err
 	}
-	if s.Variant == VariantDrift {
-		return fmt.Errorf("%w: table %s differs from every Auth.js schema (%s); passkeyctl writes only tables Auth.js can read (see: passkeyctl migrate status)", ErrDrift, s.Authenticator.Name, strings.Join(s.Drift, "; "))
+	if err := checkFillable(s.Authenticator, authjsAuthenticatorColumns, AppAuthjs); err != nil {
+		return err
 	}
-	for _, c := range []string{"userId", "type", "provider", "providerAccountId"} {
-		if !s.Account.Has(c) {
-			return fmt.Errorf("%w: table %s has no column %s, which Auth.js needs for a passkey", ErrDrift, s.Account.Name, c)
-		}
+	if err := checkFillable(s.Account, authjsAccountColumns, AppAuthjs); err != nil {
+		return err
 	}
-	if !s.User.Has("id") || !s.User.Has("email") {
-		return fmt.Errorf("%w: table %s has no id or email column", ErrDrift, s.User.Name)
-	}
-	tables := []struct {
-		t     *Table
-		known []string
-	}{{s.Authenticator, enrollAuthenticatorColumns}, {s.Account, enrollAccountColumns}}
 	if newUser {
-		tables = append(tables, struct {
-			t     *Table
-			known []string
-		}{s.User, enrollUserColumns})
-	}
-	for _, tk := range tables {
-		for _, c := range tk.t.Columns {
-			if tk.t.NeedsValue(c.Name) && !slices.Contains(tk.known, c.Name) {
-				return fmt.Errorf("%w: %s.%s is NOT NULL without a default and is not an Auth.js column; passkeyctl cannot know what your app writes there (give it a DEFAULT or make it NULL)", ErrSchemaNotReady, tk.t.Name, c.Name)
-			}
+		if err := checkFillable(s.User, enrollUserColumns, AppAuthjs); err != nil {
+			return err
 		}
 	}
 	if newUser || !s.Account.IsUnique("userId") {
@@ -133,6 +112,48 @@ func (d *DB) checkEnroll(ctx context.Context, q sqlx.QueryerContext, s *Schema, 
 	}
 	return fmt.Errorf("%w: %s.userId is UNIQUE (the Auth.js MySQL docs schema), so a user can own one Account, and user %s already has one: a passkey needs an Account row of its own. Fix: %s (and remove @unique from Account.userId in schema.prisma)",
 		ErrSchemaNotReady, s.Account.Name, userID, fix)
+}
+
+// authjsWritable reports whether passkeyctl can write passkeys into the
+// schema's Auth.js tables at all: User and Account exist, the
+// Authenticator table is readable and in a known shape, and Account and
+// User have the columns a passkey needs.
+func authjsWritable(s *Schema) error {
+	if s.User == nil || s.Account == nil {
+		return fmt.Errorf("%w: the Auth.js User and Account tables do not exist (run the app's migrations, or: passkeyctl migrate --core)", ErrSchemaNotReady)
+	}
+	if err := readable(s); err != nil {
+		return err
+	}
+	if s.Variant == VariantDrift {
+		return fmt.Errorf("%w: table %s differs from every Auth.js schema (%s); passkeyctl writes only tables Auth.js can read (see: passkeyctl migrate status)", ErrDrift, s.Authenticator.Name, strings.Join(s.Drift, "; "))
+	}
+	for _, c := range []string{"userId", "type", "provider", "providerAccountId"} {
+		if !s.Account.Has(c) {
+			return fmt.Errorf("%w: table %s has no column %s, which Auth.js needs for a passkey", ErrDrift, s.Account.Name, c)
+		}
+	}
+	if !s.User.Has("id") || !s.User.Has("email") {
+		return fmt.Errorf("%w: table %s has no id or email column", ErrDrift, s.User.Name)
+	}
+	return nil
+}
+
+// checkFillable refuses a table with a NOT NULL column, without a default,
+// that is not one of known (the columns passkeyctl writes): the app fills
+// it in its own code, and writing the row without it would fail, or
+// worse, succeed with a value the app does not expect.
+func checkFillable(t *Table, known []string, app App) error {
+	what := "an Auth.js column"
+	if app == AppBetterAuth {
+		what = "a column of Better Auth's schema"
+	}
+	for _, c := range t.Columns {
+		if t.NeedsValue(c.Name) && !slices.Contains(known, c.Name) {
+			return fmt.Errorf("%w: %s.%s is NOT NULL without a default and is not %s; passkeyctl cannot know what your app writes there (give it a DEFAULT or make it NULL)", ErrSchemaNotReady, t.Name, c.Name, what)
+		}
+	}
+	return nil
 }
 
 // dropUniqueUserIDSQL is the SQL that lets a user own several Account
@@ -441,8 +462,13 @@ func (d *DB) UpdateCounter(ctx context.Context, s *Schema, raw []byte, counter u
 	if counter > math.MaxInt32 {
 		return fmt.Errorf("%w: signature counter %d does not fit Authenticator.counter (a 32-bit INT)", ErrSchemaNotReady, counter)
 	}
-	id := AuthjsCredentialID(raw)
-	query := d.Dialect.Rebind("UPDATE " + d.Q(s.Authenticator.Name) + " SET " + d.Q("counter") + " = ? WHERE " + d.ExactEq(d.Q("credentialID")))
+	return d.updateCounter(ctx, s.Authenticator.Name, "counter", "credentialID", AuthjsCredentialID(raw), counter)
+}
+
+// updateCounter sets the counter column of the row whose credential ID
+// column is id, compared exactly. ErrNotFound if none.
+func (d *DB) updateCounter(ctx context.Context, table, counterCol, idCol, id string, counter uint32) error {
+	query := d.Dialect.Rebind("UPDATE " + d.Q(table) + " SET " + d.Q(counterCol) + " = ? WHERE " + d.ExactEq(d.Q(idCol)))
 	res, err := d.X.ExecContext(ctx, query, int64(counter), id, id)
 	if err != nil {
 		return d.Err("update counter", err)

@@ -46,23 +46,7 @@ func (d *DB) passkeyQueryFor(s *Schema, providerID string) (*passkeyQuery, error
 		email = col("u", "email")
 		userJoin = " LEFT JOIN " + q(s.User.Name) + " u ON " + col("u", "id") + " = " + col("a", "userId")
 	}
-	accountUser := "NULL"
-	accountJoin := ""
-	var args []any
-	if s.Account != nil && s.Account.Has("provider") && s.Account.Has("providerAccountId") && s.Account.Has("userId") {
-		accountUser = col("ac", "userId")
-		// The plain "=" lets MySQL use Account's (provider,
-		// providerAccountId) key; under Prisma's utf8mb4_unicode_ci it also
-		// matches IDs that differ in case, which BINARY then rules out.
-		// Comparing an ascii_bin column with a utf8mb4 one is allowed:
-		// MySQL converts the ASCII side.
-		on := d.ExactEq(col("ac", "provider")) + " AND " + col("ac", "providerAccountId") + " = " + col("a", "providerAccountId")
-		if d.Dialect == MySQL {
-			on += " AND BINARY " + col("ac", "providerAccountId") + " = BINARY " + col("a", "providerAccountId")
-		}
-		accountJoin = " LEFT JOIN " + q(s.Account.Name) + " ac ON " + on
-		args = append(args, providerID, providerID)
-	}
+	accountUser, accountJoin, args := d.accountJoin(s, providerID)
 	cols := make([]string, 0, len(passkeyColumns)+2)
 	for _, c := range passkeyColumns {
 		cols = append(cols, col("a", c))
@@ -70,6 +54,27 @@ func (d *DB) passkeyQueryFor(s *Schema, providerID string) (*passkeyQuery, error
 	cols = append(cols, email, accountUser)
 	sel := "SELECT " + strings.Join(cols, ", ") + " FROM " + q(s.Authenticator.Name) + " a" + userJoin + accountJoin
 	return &passkeyQuery{sel: sel, args: args, d: d}, nil
+}
+
+// accountJoin is the LEFT JOIN, as "ac", of the Account row that Auth.js
+// finds at sign-in for the Authenticator row "a": provider = providerID
+// and providerAccountId = the Authenticator's providerAccountId, compared
+// byte-exactly. It returns the joined row's userId ("NULL" without a
+// usable Account table), the join and the join's arguments.
+func (d *DB) accountJoin(s *Schema, providerID string) (userID, join string, args []any) {
+	if s.Account == nil || !s.Account.Has("provider") || !s.Account.Has("providerAccountId") || !s.Account.Has("userId") {
+		return "NULL", "", nil
+	}
+	col := func(alias, name string) string { return alias + "." + d.Q(name) }
+	// The plain "=" lets MySQL use Account's (provider, providerAccountId)
+	// key; under Prisma's utf8mb4_unicode_ci it also matches IDs that
+	// differ in case, which BINARY then rules out. Comparing an ascii_bin
+	// column with a utf8mb4 one is allowed: MySQL converts the ASCII side.
+	on := d.ExactEq(col("ac", "provider")) + " AND " + col("ac", "providerAccountId") + " = " + col("a", "providerAccountId")
+	if d.Dialect == MySQL {
+		on += " AND BINARY " + col("ac", "providerAccountId") + " = BINARY " + col("a", "providerAccountId")
+	}
+	return col("ac", "userId"), " LEFT JOIN " + d.Q(s.Account.Name) + " ac ON " + on, []any{providerID, providerID}
 }
 
 // readable reports whether s has an Authenticator table passkeyctl can

@@ -40,7 +40,7 @@ func (d *DB) ResolveCredentials(ctx context.Context, s *Schema, ids []string, pr
 			return nil, err
 		}
 		for _, raw := range raws {
-			stored := lookup.stored(raw)
+			stored := storedCredentialID(s.App, raw)
 			cands[i] = append(cands[i], stored)
 			if !seen[stored] {
 				seen[stored] = true
@@ -97,8 +97,6 @@ func (d *DB) ResolveCredentials(ctx context.Context, s *Schema, ids []string, pr
 
 // credentialLookup is how ResolveCredentials finds one app's passkeys.
 type credentialLookup struct {
-	// stored is the app's encoding of a raw credential ID.
-	stored func(raw []byte) string
 	// find calls fn with each passkey whose stored ID is in batch, as the
 	// column's collation compares.
 	find func(ctx context.Context, batch []string, fn func(Passkey) error) error
@@ -115,7 +113,6 @@ func (d *DB) credentialLookupFor(s *Schema, providerID string) (*credentialLooku
 			return nil, err
 		}
 		return &credentialLookup{
-			stored: Base64URL,
 			find: func(ctx context.Context, batch []string, fn func(Passkey) error) error {
 				in, args := d.inList("p."+d.Q(ba.P.CredentialID), batch)
 				return d.eachBetterAuth(ctx, d.X, d.baPasskeySelect(ba)+" WHERE "+in, args, func(r BetterAuthPasskeyRow) error {
@@ -134,7 +131,6 @@ func (d *DB) credentialLookupFor(s *Schema, providerID string) (*credentialLooku
 		return nil, err
 	}
 	return &credentialLookup{
-		stored: AuthjsCredentialID,
 		find: func(ctx context.Context, batch []string, fn func(Passkey) error) error {
 			in, args := d.inList("a."+d.Q("credentialID"), batch)
 			query, qargs := pq.build(in, "", args...)

@@ -356,11 +356,7 @@ func (d *DB) ExportPasskeys(ctx context.Context, s *Schema, opts ExportOptions, 
 func (d *DB) exportCredentials(ctx context.Context, s *Schema, opts ExportOptions, fn func(ExportRecord) error) error {
 	stored := make([]string, 0, len(opts.CredentialIDs))
 	for _, raw := range opts.CredentialIDs {
-		if s.App == AppBetterAuth {
-			stored = append(stored, Base64URL(raw))
-		} else {
-			stored = append(stored, AuthjsCredentialID(raw))
-		}
+		stored = append(stored, storedCredentialID(s.App, raw))
 	}
 	found := map[string]ExportRecord{}
 	want := map[string]bool{}
@@ -435,19 +431,8 @@ func (d *DB) authjsExportRows(ctx context.Context, s *Schema, opts ExportOptions
 			userCols[3] = "CASE WHEN " + col("u", "emailVerified") + " IS NULL THEN 0 ELSE 1 END"
 		}
 	}
-	accountUser, accountJoin := "NULL", ""
-	var args []any
-	if s.Account != nil && s.Account.Has("provider") && s.Account.Has("providerAccountId") && s.Account.Has("userId") {
-		accountUser = col("ac", "userId")
-		// The same join as list's: "=" uses Account's key, BINARY rules
-		// out MySQL's case-insensitive matches.
-		on := d.ExactEq(col("ac", "provider")) + " AND " + col("ac", "providerAccountId") + " = " + col("a", "providerAccountId")
-		if d.Dialect == MySQL {
-			on += " AND BINARY " + col("ac", "providerAccountId") + " = BINARY " + col("a", "providerAccountId")
-		}
-		accountJoin = " LEFT JOIN " + q(s.Account.Name) + " ac ON " + on
-		args = append(args, opts.ProviderID, opts.ProviderID)
-	}
+	// The same Account join as list's, so that the status is the same.
+	accountUser, accountJoin, args := d.accountJoin(s, opts.ProviderID)
 	cols = append(cols, userCols[1], accountUser, userCols[0], userCols[2], userCols[3])
 	query := "SELECT " + strings.Join(cols, ", ") + " FROM " + q(s.Authenticator.Name) + " a" + userJoin + accountJoin
 	var conds []string
@@ -659,13 +644,6 @@ func userKey(u ExportUser) string {
 	return u.ID + "\x00" + e
 }
 
-// authjsFillable are the Auth.js columns import knows how to fill.
-var (
-	importAuthenticatorColumns = []string{"id", "credentialID", "userId", "providerAccountId", "credentialPublicKey", "counter", "credentialDeviceType", "credentialBackedUp", "transports"}
-	importAccountColumns       = []string{"id", "userId", "type", "provider", "providerAccountId", "createdAt", "updatedAt"}
-	importAuthjsUserColumns    = []string{"id", "email", "name", "emailVerified", "createdAt", "updatedAt"}
-)
-
 func (d *DB) newImporter(s *Schema, opts ImportOptions) (*importer, error) {
 	if opts.OnConflict == "" {
 		opts.OnConflict = ConflictFail
@@ -689,11 +667,6 @@ func (d *DB) newImporter(s *Schema, opts ImportOptions) (*importer, error) {
 	}
 	// Refuse up front what would fail half-way: missing tables, drift, and
 	// NOT NULL columns without a default that no app column explains.
-	type need struct {
-		t     *Table
-		known []string
-	}
-	var needs []need
 	if s.App == AppBetterAuth {
 		ba, err := s.PasskeyTableReady()
 		if err != nil {
@@ -707,48 +680,36 @@ func (d *DB) newImporter(s *Schema, opts ImportOptions) (*importer, error) {
 				return nil, fmt.Errorf("%w: %s.%s is an integer without a default: Better Auth's serial ids need one", ErrSchemaNotReady, ba.Passkey.Name, ba.P.ID)
 			}
 		}
-		p := ba.P
-		needs = append(needs, need{ba.Passkey, []string{p.ID, p.Name, p.PublicKey, p.UserID, p.CredentialID, p.Counter, p.DeviceType, p.BackedUp, p.Transports, p.CreatedAt, p.AAGUID}})
-		if opts.CreateUsers {
-			u := ba.U
-			if u.Name == "" || u.EmailVerified == "" {
-				return nil, fmt.Errorf("%w: table %s lacks Better Auth's name or emailVerified column; cannot create users", ErrDrift, ba.User.Name)
-			}
-			needs = append(needs, need{ba.User, []string{u.ID, u.Name, u.Email, u.EmailVerified, u.Image, u.CreatedAt, u.UpdatedAt}})
-		}
-	} else {
-		if s.User == nil || s.Account == nil {
-			return nil, fmt.Errorf("%w: the Auth.js User and Account tables do not exist (run the app's migrations, or: passkeyctl migrate --core)", ErrSchemaNotReady)
-		}
-		if err := readable(s); err != nil {
+		if err := ba.checkPasskeyFillable(); err != nil {
 			return nil, err
 		}
-		if s.Variant == VariantDrift {
-			return nil, fmt.Errorf("%w: table %s differs from every Auth.js schema (%s); passkeyctl writes only tables Auth.js can read (see: passkeyctl migrate status)", ErrDrift, s.Authenticator.Name, strings.Join(s.Drift, "; "))
-		}
-		for _, c := range []string{"userId", "type", "provider", "providerAccountId"} {
-			if !s.Account.Has(c) {
-				return nil, fmt.Errorf("%w: table %s has no column %s, which Auth.js needs for a passkey", ErrDrift, s.Account.Name, c)
+		if opts.CreateUsers {
+			if err := ba.checkUserCreatable(); err != nil {
+				return nil, err
 			}
+		}
+	} else {
+		if err := authjsWritable(s); err != nil {
+			return nil, err
 		}
 		if opts.ProviderID == "" {
 			return nil, fmt.Errorf("%w: empty provider id", ErrInvalid)
 		}
-		needs = append(needs, need{s.Authenticator, importAuthenticatorColumns}, need{s.Account, importAccountColumns})
+		if err := checkFillable(s.Authenticator, authjsAuthenticatorColumns, AppAuthjs); err != nil {
+			return nil, err
+		}
+		if err := checkFillable(s.Account, authjsAccountColumns, AppAuthjs); err != nil {
+			return nil, err
+		}
 		if opts.CreateUsers {
-			needs = append(needs, need{s.User, importAuthjsUserColumns})
+			if err := checkFillable(s.User, importUserColumns, AppAuthjs); err != nil {
+				return nil, err
+			}
 		}
 	}
 	var err error
 	if imp.ut, err = s.users(); err != nil {
 		return nil, err
-	}
-	for _, n := range needs {
-		for _, c := range n.t.Columns {
-			if n.t.NeedsValue(c.Name) && !containsAll(n.known, []string{c.Name}) {
-				return nil, fmt.Errorf("%w: %s.%s is NOT NULL without a default and is not a column of the app's schema; passkeyctl cannot know what your app writes there (give it a DEFAULT or make it NULL)", ErrSchemaNotReady, n.t.Name, c.Name)
-			}
-		}
 	}
 	return imp, nil
 }
@@ -1200,12 +1161,7 @@ func (imp *importer) existing(ctx context.Context, batch []*normalized) (map[str
 	var stored []string
 	toURL := map[string]string{}
 	for _, n := range batch {
-		var v string
-		if imp.ba != nil {
-			v = Base64URL(n.rawID)
-		} else {
-			v = AuthjsCredentialID(n.rawID)
-		}
+		v := storedCredentialID(imp.s.App, n.rawID)
 		stored = append(stored, v)
 		toURL[v] = Base64URL(n.rawID)
 	}
@@ -1401,10 +1357,7 @@ func (imp *importer) update(ctx context.Context, ns []*normalized) error {
 	}
 	defer stmt.Close()
 	for _, n := range ns {
-		id := AuthjsCredentialID(n.rawID)
-		if imp.ba != nil {
-			id = Base64URL(n.rawID)
-		}
+		id := storedCredentialID(imp.s.App, n.rawID)
 		if _, err := stmt.ExecContext(ctx, n.rec.Counter, n.rec.DeviceType, n.rec.BackedUp, id, id); err != nil {
 			return d.Err("update passkey "+id, err)
 		}

@@ -959,3 +959,37 @@ func TestImport_authjsVariants(t *testing.T) {
 		}
 	})
 }
+
+// TestImport_refusesUnfillableColumns: a NOT NULL column without a default
+// that is not the app's is filled by the app's own code; import refuses
+// before reading anything rather than fail half-way or guess a value.
+func TestImport_refusesUnfillableColumns(t *testing.T) {
+	ctx := context.Background()
+	in := lines(record(t, "u1", "one@example.com"))
+	cases := []struct {
+		app         db.App
+		table, want string
+		createUsers bool
+	}{
+		{db.AppAuthjs, "Account", `Account.tenantId is NOT NULL without a default and is not an Auth.js column`, false},
+		{db.AppAuthjs, "Authenticator", `Authenticator.tenantId is NOT NULL without a default and is not an Auth.js column`, false},
+		{db.AppAuthjs, "User", `User.tenantId is NOT NULL without a default and is not an Auth.js column`, true},
+		{db.AppBetterAuth, "passkey", `passkey.tenantId is NOT NULL without a default and is not a column of Better Auth's schema`, false},
+		{db.AppBetterAuth, "user", `user.tenantId is NOT NULL without a default and is not a column of Better Auth's schema`, true},
+	}
+	for _, c := range cases {
+		t.Run(string(c.app)+"/"+c.table, func(t *testing.T) {
+			d, _, tables := importTarget(t, c.app, "postgres")
+			dbtest.Exec(t, d, `ALTER TABLE `+d.Q(c.table)+` ADD COLUMN "tenantId" TEXT NOT NULL DEFAULT 't1'`, `ALTER TABLE `+d.Q(c.table)+` ALTER COLUMN "tenantId" DROP DEFAULT`)
+			s := detect(t, d)
+			before := countRows(t, d, tables...)
+			_, err := d.Import(ctx, s, strings.NewReader(in), db.ImportOptions{ProviderID: "passkey", CreateUsers: c.createUsers})
+			if !errors.Is(err, db.ErrSchemaNotReady) || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("want ErrSchemaNotReady %q, got %v", c.want, err)
+			}
+			if after := countRows(t, d, tables...); !slices.Equal(after, before) {
+				t.Fatalf("rows %v -> %v", before, after)
+			}
+		})
+	}
+}
