@@ -133,9 +133,17 @@ func newRootCmd(f *Factory) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "passkeyctl",
 		Short: "Manage the passkeys of an Auth.js or Better Auth app from the shell",
-		Long: `passkeyctl runs the passkey side of an Auth.js (NextAuth v5) application from the
-shell. It reads and writes the database exactly as Auth.js does: the Authenticator
-table and the Account row that pairs with each passkey.
+		Long: `passkeyctl runs the passkey side of an Auth.js (NextAuth v5) or Better Auth
+application from the shell: migrate, list, revoke, enrol and test passkeys. It reads
+and writes the database exactly as the app does: for Auth.js the Authenticator table
+and the Account row that pairs with each passkey, for Better Auth's passkey plugin
+its one passkey row.
+
+The app is detected from its tables; when the database holds both apps' tables,
+choose with --schema authjs or --schema better-auth (--tables names renamed
+Better Auth tables). export and import move passkeys between the two apps, or
+between databases, in an app-neutral JSON Lines format, re-encoding each
+credential ID as the target app stores it.
 
 Databases: PostgreSQL, MySQL 8 / MariaDB and SQLite. The DSN comes from --dsn,
 PASSKEYCTL_DSN, DATABASE_URL (what the app already has), --env-file or the config
@@ -145,7 +153,11 @@ file, in that order.`,
   passkeyctl --dsn sqlite:auth.db migrate status
 
   # Use the app's own .env (DATABASE_URL=postgresql://...)
-  passkeyctl --env-file ../app/.env migrate status -o json`,
+  passkeyctl --env-file ../app/.env migrate status -o json
+
+  # Move an Auth.js app's passkeys to Better Auth
+  passkeyctl --dsn "$OLD_DSN" export > passkeys.jsonl
+  passkeyctl --dsn "$NEW_DSN" --schema better-auth import passkeys.jsonl`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
