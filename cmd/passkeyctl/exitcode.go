@@ -20,11 +20,12 @@ const (
 
 const exitCodesHelp = `Exit codes:
   0  success
-  1  failure (database unreachable, SQL error)
+  1  failure (database unreachable, SQL error, lock timeout, import conflict)
   2  usage error, or refused without --yes/--force
-  3  not found (user, credential)
-  4  schema not ready (pending migration, drift, Auth.js tables missing)
-  5  ceremony failed or timed out`
+  3  not found (user, credential); nothing was changed
+  4  schema not ready (pending migration, drift, Auth.js tables missing,
+     a column too narrow for a credential)
+  5  ceremony failed, cancelled or timed out; nothing was written`
 
 // usageError marks an error as the caller's fault (exit 2).
 type usageError struct{ err error }

@@ -91,7 +91,7 @@ func exportRun(ctx context.Context, opts *ExportOptions) error {
 	}
 	var userID string
 	if opts.User != "" {
-		u, err := d.FindAppUser(ctx, s, opts.User)
+		u, err := d.FindUser(ctx, s, opts.User)
 		if err != nil {
 			return err
 		}

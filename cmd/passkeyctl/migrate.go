@@ -242,7 +242,7 @@ func printStatusTable(io *IOStreams, st *db.Status) {
 		}
 		state := string(m.State)
 		switch {
-		case m.State == db.StatePending && len(st.Drift) > 0:
+		case m.Action == "blocked":
 			state += " (blocked by drift)"
 		case m.Action == "adopt":
 			state += " (adopt)"

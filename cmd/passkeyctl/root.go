@@ -113,7 +113,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return exitOK
 	}
@@ -124,7 +124,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fmt.Fprintln(stderr, "passkeyctl: "+errorLine(err))
 	var ue usageError
 	if errors.As(err, &ue) && !f.started {
-		fmt.Fprintln(stderr, "Run 'passkeyctl --help' for usage.")
+		path := "passkeyctl"
+		if cmd != nil {
+			path = cmd.CommandPath()
+		}
+		fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", path)
 	}
 	return exitCode(err)
 }
@@ -193,6 +197,12 @@ file, in that order.`,
 	root.AddCommand(newCmdExport(f, nil))
 	root.AddCommand(newCmdImport(f, nil))
 	root.AddCommand(newCmdVersion(f))
+	// `passkeyctl help exit-codes`, as `gh help exit-codes`: a help topic.
+	exitCodes := &cobra.Command{Use: "exit-codes", Short: "The exit codes scripts can rely on", Long: exitCodesHelp}
+	exitCodes.SetHelpTemplate("{{.Long}}\n")
+	root.AddCommand(exitCodes)
+	root.Version = version
+	root.SetVersionTemplate("passkeyctl {{.Version}}\n")
 	return root
 }
 

@@ -274,7 +274,7 @@ func (s *Schema) classify() {
 			cls = "boolean" // Drizzle's SQLite booleans are integers.
 		}
 		if cls != want.class {
-			s.Drift = append(s.Drift, fmt.Sprintf("%s.%s: type %s, want a %s type", a.Name, want.name, c.FullType, want.class))
+			s.Drift = append(s.Drift, fmt.Sprintf("%s.%s: type %s, want %s type", a.Name, want.name, c.FullType, article(want.class)))
 		}
 		if !want.nullable && c.Nullable && !slices.Contains(a.PrimaryKey(), want.name) {
 			s.Drift = append(s.Drift, fmt.Sprintf("%s.%s: nullable, want NOT NULL", a.Name, want.name))
@@ -361,4 +361,12 @@ func (s *Schema) accountWarnings() []Warning {
 		out = append(out, Warning{Message: fmt.Sprintf("%s.userId is UNIQUE (the Prisma MySQL docs schema): each user can own one Account row, so one passkey and no other sign-in method; drop @unique from Account.userId in the Prisma schema to allow more", acc.Name)})
 	}
 	return out
+}
+
+// article prefixes a type class with "a" or "an".
+func article(class string) string {
+	if strings.ContainsRune("aeiou", rune(class[0])) {
+		return "an " + class
+	}
+	return "a " + class
 }

@@ -147,6 +147,10 @@ func parsePostgres(raw, redacted string) (Target, error) {
 	u.Scheme = "postgres"
 	u.RawQuery = q.Encode()
 	pw, _ := u.User.Password()
+	if pw == "" {
+		// libpq's ?password= form.
+		pw = q.Get("password")
+	}
 	return Target{Dialect: Postgres, DriverDSN: u.String(), Redacted: redacted, SearchPath: searchPath, passwords: passwordForms(pw, rawPassword(raw))}, nil
 }
 
@@ -204,6 +208,17 @@ func parseMySQL(raw, redacted string) (Target, error) {
 			}
 		case "ssl-mode", "sslmode", "ssl":
 			cfg.TLSConfig = mysqlTLSMode(val)
+		case "password":
+			// go-sql-driver sends unknown parameters as SET statements
+			// after connecting: "SET password=..." would change the
+			// account's password. Read it as the login password instead.
+			if cfg.Passwd == "" {
+				cfg.Passwd = val
+			}
+		case "user":
+			if cfg.User == "" {
+				cfg.User = val
+			}
 		default:
 			cfg.Params[k] = val
 		}
@@ -268,7 +283,9 @@ func isLocalHost(h string) bool {
 }
 
 var (
-	kvPassword  = regexp.MustCompile(`(?i)((?:password|passwd|pwd)\s*=\s*)('[^']*'|"[^"]*"|[^\s&;,]*)`)
+	// The unquoted value stops at the ": " that follows a DSN quoted in a
+	// message, so the message keeps its separator.
+	kvPassword  = regexp.MustCompile(`(?i)((?:password|passwd|pwd)\s*=\s*)('[^']*'|"[^"]*"|[^\s&;,]*?)(:\s|[\s&;,]|$)`)
 	goMySQLPass = regexp.MustCompile(`(^|[\s"'(])([^:/@\s"'(]+):([^\s"']*)@(tcp|unix)\(`)
 )
 
@@ -277,7 +294,7 @@ var (
 // and to driver errors before they are wrapped.
 func Redact(s string) string {
 	s = redactURLPasswords(s)
-	s = kvPassword.ReplaceAllString(s, "${1}xxxxx")
+	s = kvPassword.ReplaceAllString(s, "${1}xxxxx${3}")
 	s = goMySQLPass.ReplaceAllString(s, "${1}${2}:xxxxx@${4}(")
 	return s
 }

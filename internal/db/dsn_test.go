@@ -32,6 +32,9 @@ func TestParseDSN(t *testing.T) {
 			"app@tcp(db.example.com:3306)/app?parseTime=true&timeout=7s&tls=true", ""},
 		{"mysql://app@localhost/app?socket=/run/mysqld/mysqld.sock", db.MySQL, "app@unix(/run/mysqld/mysqld.sock)/app?parseTime=true", ""},
 		{"mariadb://app@host:3307/app?sslaccept=accept_invalid_certs", db.MySQL, "app@tcp(host:3307)/app?parseTime=true&tls=skip-verify", ""},
+		// ?user= and ?password= are the login, never SET statements (SET
+		// password=... would change the account's password).
+		{"mysql://db.example.com/app?user=app&password=pw", db.MySQL, "app:pw@tcp(db.example.com:3306)/app?parseTime=true", ""},
 		{"sqlite:auth.db", db.SQLite, "file:auth.db?_txlock=immediate&_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)", ""},
 		{"file:./prisma/dev.db", db.SQLite, "file:./prisma/dev.db?_txlock=immediate&_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)", ""},
 		{"sqlite:///var/lib/app/auth.db", db.SQLite, "file:/var/lib/app/auth.db?_txlock=immediate&_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)", ""},
@@ -91,6 +94,7 @@ func TestRedact(t *testing.T) {
 		"cannot connect to postgres://u:pw@h/db: boom":                    "cannot connect to postgres://u:xxxxx@h/db: boom",
 		"host=h user=u password='s e c' dbname=d":                         "host=h user=u password=xxxxx dbname=d",
 		"postgres://h/db?password=s3cret&sslmode=x":                       "postgres://h/db?password=xxxxx&sslmode=x",
+		"cannot connect to postgres://h/db?password=s3cret: pq: no":       "cannot connect to postgres://h/db?password=xxxxx: pq: no",
 		"root:s3cret@tcp(127.0.0.1:3306)/test":                            "root:xxxxx@tcp(127.0.0.1:3306)/test",
 		`open "app:p@ss@unix(/run/sock)/db": no`:                          `open "app:xxxxx@unix(/run/sock)/db": no`,
 		"a://u:1@h b://v:2@h":                                             "a://u:xxxxx@h b://v:xxxxx@h",

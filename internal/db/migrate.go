@@ -457,7 +457,10 @@ func (d *DB) makePlan(ctx context.Context, q sqlx.QueryerContext, fsys fs.FS, wa
 		ms := MigrationStatus{Name: m.Name, State: StatePending, Checksum: m.Checksum, Action: "create"}
 		if m.Name == authenticatorMigration && s.Authenticator != nil {
 			ms.Action = "adopt"
-			if s.Variant != VariantDrift {
+			if s.Variant == VariantDrift {
+				// migrate refuses a drifted table: nothing would be adopted.
+				ms.Action = "blocked"
+			} else {
 				p.adopt = append(p.adopt, m)
 			}
 		} else {

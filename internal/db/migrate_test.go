@@ -396,7 +396,7 @@ func TestMigrate_drift(t *testing.T) {
 		if !errors.Is(err, db.ErrDrift) {
 			t.Fatalf("err %v, want ErrDrift", err)
 		}
-		for _, want := range []string{"Authenticator.credentialDeviceType: column missing", "Authenticator.counter: type ", "want a integer type", "nothing was changed"} {
+		for _, want := range []string{"Authenticator.credentialDeviceType: column missing", "Authenticator.counter: type ", "want an integer type", "nothing was changed"} {
 			if !strings.Contains(err.Error(), want) {
 				t.Errorf("error %q does not contain %q", err, want)
 			}

@@ -4,16 +4,25 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"log"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
-	_ "github.com/go-sql-driver/mysql" // MySQL/MariaDB driver
+	"github.com/go-sql-driver/mysql" // MySQL/MariaDB driver
 	"github.com/jmoiron/sqlx"
 	_ "github.com/lib/pq"  // PostgreSQL driver
 	_ "modernc.org/sqlite" // SQLite driver, pure Go
 )
+
+func init() {
+	// go-sql-driver/mysql logs connection trouble to stderr on its own
+	// ("[mysql] packets.go:58 ..."); passkeyctl reports every error once,
+	// as one line, through the error it returns.
+	mysql.SetLogger(log.New(io.Discard, "", 0))
+}
 
 // DB is an open database with its dialect. Open does not detect the schema;
 // commands call Detect when they need it, once.

@@ -268,7 +268,7 @@ func (d *DB) revokePlanFor(s *Schema, opts RevokeOptions) (*revokePlan, error) {
 		}
 		if opts.RevokeSessions {
 			if ba.Session == nil || ba.SessionUserID == "" {
-				return nil, fmt.Errorf("%w: --revoke-sessions: Better Auth's session table does not exist", ErrSchemaNotReady)
+				return nil, fmt.Errorf("%w: --revoke-sessions: this database has no Better Auth session table, so there are no database sessions to revoke; leave the flag out", ErrInvalid)
 			}
 			plan.sessions = userColumn{ba.Session.Name, ba.SessionUserID}
 		}
@@ -297,7 +297,7 @@ func (d *DB) revokePlanFor(s *Schema, opts RevokeOptions) (*revokePlan, error) {
 	}
 	if opts.RevokeSessions {
 		if s.Session == nil {
-			return nil, fmt.Errorf("%w: --revoke-sessions: the Auth.js Session table does not exist", ErrSchemaNotReady)
+			return nil, fmt.Errorf("%w: --revoke-sessions: this database has no Auth.js Session table, so there are no database sessions to revoke (JWT sessions cannot be revoked server-side); leave the flag out", ErrInvalid)
 		}
 		plan.sessions = userColumn{s.Session.Name, "userId"}
 	}

@@ -46,7 +46,7 @@ func (s *Schema) users() (userTable, error) {
 	}
 	u := s.User
 	if u == nil {
-		return userTable{}, fmt.Errorf("%w: the Auth.js User table does not exist", ErrSchemaNotReady)
+		return userTable{}, fmt.Errorf("%w: the Auth.js User table does not exist (run the app's migrations, or passkeyctl migrate --core for a new database)", ErrSchemaNotReady)
 	}
 	if !u.Has("id") || !u.Has("email") {
 		return userTable{}, fmt.Errorf("%w: table %s has no id or email column", ErrDrift, u.Name)
@@ -97,13 +97,6 @@ func (ba *BetterAuthSchema) users() (userTable, error) {
 // makes it an index lookup; passkeyctl does not create one.
 func (d *DB) FindUser(ctx context.Context, s *Schema, ref string) (User, error) {
 	return d.findUser(ctx, d.X, s, ref)
-}
-
-// FindAppUser is FindUser.
-//
-// Deprecated: FindUser resolves in the schema's app; use it.
-func (d *DB) FindAppUser(ctx context.Context, s *Schema, ref string) (User, error) {
-	return d.FindUser(ctx, s, ref)
 }
 
 func (d *DB) findUser(ctx context.Context, q sqlx.QueryerContext, s *Schema, ref string) (User, error) {
