@@ -3,11 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"runtime/debug"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/passkeyctl/passkeyctl/internal/db"
 	"github.com/spf13/cobra"
@@ -154,79 +152,6 @@ func describeUser(id string, email *string) string {
 		return id
 	}
 	return id + " <" + *email + ">"
-}
-
-// orphanWriter prints orphan Account rows in every output format,
-// streaming like passkeyWriter.
-type orphanWriter struct {
-	out    io.Writer
-	format string
-	wide   bool
-	tw     *tabwriter.Writer
-	jl     *jsonLines
-	count  int
-}
-
-func newOrphanWriter(s *IOStreams, format string, wide bool) *orphanWriter {
-	return &orphanWriter{out: s.Out, format: format, wide: wide || !s.OutTTY}
-}
-
-// Write prints one orphan.
-func (w *orphanWriter) Write(o db.Orphan) error {
-	w.count++
-	switch w.format {
-	case outputJSONL:
-		if w.jl == nil {
-			w.jl = newJSONLines(w.out)
-		}
-		return w.jl.Write(o)
-	case outputJSON:
-		prefix := ",\n"
-		if w.count == 1 {
-			prefix = "[\n"
-		}
-		b, err := marshalIndent(o)
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintf(w.out, "%s  %s", prefix, b)
-		return err
-	default:
-		if w.tw == nil {
-			w.tw = newTable(w.out)
-			fmt.Fprintln(w.tw, "CREDENTIAL ID\tUSER ID\tEMAIL\tPROVIDER\tSTATUS")
-		}
-		id := o.CredentialID
-		if !w.wide {
-			id = ellipsize(id, credentialIDWidth)
-		}
-		email := "-"
-		if o.Email != nil {
-			email = *o.Email
-		}
-		_, err := fmt.Fprintf(w.tw, "%s\t%s\t%s\t%s\t%s\n", id, o.UserID, email, o.Provider, o.Status)
-		return err
-	}
-}
-
-// Close ends the array or flushes the table.
-func (w *orphanWriter) Close() error {
-	switch w.format {
-	case outputJSON:
-		if w.count == 0 {
-			_, err := fmt.Fprintln(w.out, "[]")
-			return err
-		}
-		_, err := fmt.Fprintln(w.out, "\n]")
-		return err
-	case outputJSONL:
-		return nil
-	default:
-		if w.tw != nil {
-			return w.tw.Flush()
-		}
-		return nil
-	}
 }
 
 // plural returns "1 passkey" or "n passkeys".

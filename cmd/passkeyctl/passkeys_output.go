@@ -11,28 +11,24 @@ import (
 	"github.com/passkeyctl/passkeyctl/internal/db"
 )
 
-// passkeyWriter prints passkeys as `list` shows them, in every output
-// format, one at a time so that long listings stream with flat memory.
-// Every command that shows passkeys (list, revoke, serve) uses it. When
-// stdout is not a terminal the output is buffered: always end with Close,
-// or Flush when stopping on an error.
-type passkeyWriter struct {
-	io *IOStreams
-	// out is where rows go: io.Out, through a buffer when it is not a
+// recordWriter prints records of one kind (passkeys, orphan accounts) in
+// every output format, one at a time, so that long listings stream with
+// flat memory: a JSON array written element by element, JSON lines, or an
+// aligned table. When stdout is not a terminal the output is buffered:
+// always end with Close, or Flush when stopping on an error.
+type recordWriter[T any] struct {
+	// out is where rows go: stdout, through a buffer when it is not a
 	// terminal (one write per row costs a system call each; a terminal
 	// should see rows as they come). Close and Flush empty the buffer.
 	out    io.Writer
 	buf    *bufio.Writer
 	format string
-	// betterAuth adds Better Auth's NAME and CREATED AT columns to tables.
-	betterAuth bool
-	// wide shows full credential IDs in tables; on a terminal they are
-	// shortened with an ellipsis unless --wide.
-	wide  bool
-	tw    *tabwriter.Writer
-	jl    *jsonLines
-	first bool
-	count int
+	// header and row make the table: tab-separated columns.
+	header func() string
+	row    func(T) string
+	tw     *tabwriter.Writer
+	jl     *jsonLines
+	count  int
 }
 
 // credentialIDWidth is how much of a credential ID a terminal table shows.
@@ -44,8 +40,8 @@ const credentialIDWidth = 16
 // that may shift between blocks (use -o jsonl for such listings).
 const tableBlock = 1000
 
-func newPasskeyWriter(s *IOStreams, format string, wide bool) *passkeyWriter {
-	w := &passkeyWriter{io: s, out: s.Out, format: format, wide: wide || !s.OutTTY, first: true}
+func newRecordWriter[T any](s *IOStreams, format string, header func() string, row func(T) string) *recordWriter[T] {
+	w := &recordWriter[T]{out: s.Out, format: format, header: header, row: row}
 	if !s.OutTTY {
 		w.buf = bufio.NewWriterSize(s.Out, 64<<10)
 		w.out = w.buf
@@ -53,23 +49,22 @@ func newPasskeyWriter(s *IOStreams, format string, wide bool) *passkeyWriter {
 	return w
 }
 
-// Write prints one passkey.
-func (w *passkeyWriter) Write(p db.Passkey) error {
+// Write prints one record.
+func (w *recordWriter[T]) Write(r T) error {
 	w.count++
 	switch w.format {
 	case outputJSONL:
 		if w.jl == nil {
 			w.jl = newJSONLines(w.out)
 		}
-		return w.jl.Write(p)
+		return w.jl.Write(r)
 	case outputJSON:
 		// A streamed JSON array: "[", objects separated by ",", "]".
 		prefix := ",\n"
-		if w.first {
+		if w.count == 1 {
 			prefix = "[\n"
-			w.first = false
 		}
-		b, err := marshalIndent(p)
+		b, err := marshalIndent(r)
 		if err != nil {
 			return err
 		}
@@ -78,36 +73,9 @@ func (w *passkeyWriter) Write(p db.Passkey) error {
 	default:
 		if w.tw == nil {
 			w.tw = newTable(w.out)
-			header := "CREDENTIAL ID\tUSER ID\tEMAIL\tALG\tDEVICE TYPE\tBACKED UP\tCOUNTER\tTRANSPORTS\tSTATUS"
-			if w.betterAuth {
-				header += "\tNAME\tCREATED AT"
-			}
-			fmt.Fprintln(w.tw, header)
+			fmt.Fprintln(w.tw, w.header())
 		}
-		id := p.CredentialID
-		if !w.wide {
-			id = ellipsize(id, credentialIDWidth)
-		}
-		email := "-"
-		if p.Email != nil {
-			email = *p.Email
-		}
-		transports := strings.Join(p.Transports, ",")
-		if transports == "" {
-			transports = "-"
-		}
-		extra := ""
-		if w.betterAuth {
-			name, created := "-", "-"
-			if p.Name != nil {
-				name = *p.Name
-			}
-			if p.CreatedAt != nil {
-				created = p.CreatedAt.UTC().Format(time.RFC3339)
-			}
-			extra = "\t" + name + "\t" + created
-		}
-		_, err := fmt.Fprintf(w.tw, "%s\t%s\t%s\t%s\t%s\t%t\t%d\t%s\t%s%s\n", id, p.UserID, email, p.Algorithm, p.CredentialDeviceType, p.CredentialBackedUp, p.Counter, transports, p.Status, extra)
+		_, err := fmt.Fprintln(w.tw, w.row(r))
 		if err == nil && w.count%tableBlock == 0 {
 			err = w.tw.Flush()
 		}
@@ -118,7 +86,7 @@ func (w *passkeyWriter) Write(p db.Passkey) error {
 // Flush writes out what is buffered without ending the output, for a
 // command that stops with an error part-way: the rows already produced
 // still reach stdout.
-func (w *passkeyWriter) Flush() error {
+func (w *recordWriter[T]) Flush() error {
 	if w.tw != nil {
 		if err := w.tw.Flush(); err != nil {
 			return err
@@ -133,21 +101,83 @@ func (w *passkeyWriter) Flush() error {
 // Close ends the output: closes the JSON array (an empty one when nothing
 // was written) and flushes the table. A table with no rows prints nothing
 // on stdout; callers say "no passkeys" on stderr when they want.
-func (w *passkeyWriter) Close() error {
-	var err error
-	switch w.format {
-	case outputJSON:
-		if w.first {
-			_, err = fmt.Fprintln(w.out, "[]")
-		} else {
-			_, err = fmt.Fprintln(w.out, "\n]")
+func (w *recordWriter[T]) Close() error {
+	if w.format == outputJSON {
+		end := "\n]"
+		if w.count == 0 {
+			end = "[]"
 		}
-	}
-	if err != nil {
-		return err
+		if _, err := fmt.Fprintln(w.out, end); err != nil {
+			return err
+		}
 	}
 	return w.Flush()
 }
 
-// Count is how many passkeys were written.
-func (w *passkeyWriter) Count() int { return w.count }
+// Count is how many records were written.
+func (w *recordWriter[T]) Count() int { return w.count }
+
+// passkeyWriter prints passkeys as `list` shows them. Every command that
+// shows passkeys (list, revoke, serve) uses it.
+type passkeyWriter struct {
+	*recordWriter[db.Passkey]
+	// betterAuth adds Better Auth's NAME and CREATED AT columns to tables.
+	betterAuth bool
+}
+
+// newPasskeyWriter returns a passkey writer; wide shows full credential
+// IDs in tables, which on a terminal are otherwise shortened with an
+// ellipsis.
+func newPasskeyWriter(s *IOStreams, format string, wide bool) *passkeyWriter {
+	wide = wide || !s.OutTTY
+	w := &passkeyWriter{}
+	w.recordWriter = newRecordWriter(s, format, func() string {
+		header := "CREDENTIAL ID\tUSER ID\tEMAIL\tALG\tDEVICE TYPE\tBACKED UP\tCOUNTER\tTRANSPORTS\tSTATUS"
+		if w.betterAuth {
+			header += "\tNAME\tCREATED AT"
+		}
+		return header
+	}, func(p db.Passkey) string {
+		transports := strings.Join(p.Transports, ",")
+		if transports == "" {
+			transports = "-"
+		}
+		row := fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%t\t%d\t%s\t%s", tableID(p.CredentialID, wide), p.UserID, orDash(p.Email),
+			p.Algorithm, p.CredentialDeviceType, p.CredentialBackedUp, p.Counter, transports, p.Status)
+		if w.betterAuth {
+			created := "-"
+			if p.CreatedAt != nil {
+				created = p.CreatedAt.UTC().Format(time.RFC3339)
+			}
+			row += "\t" + orDash(p.Name) + "\t" + created
+		}
+		return row
+	})
+	return w
+}
+
+// newOrphanWriter prints orphan Account rows (`list --orphans`).
+func newOrphanWriter(s *IOStreams, format string, wide bool) *recordWriter[db.Orphan] {
+	wide = wide || !s.OutTTY
+	return newRecordWriter(s, format, func() string {
+		return "CREDENTIAL ID\tUSER ID\tEMAIL\tPROVIDER\tSTATUS"
+	}, func(o db.Orphan) string {
+		return fmt.Sprintf("%s\t%s\t%s\t%s\t%s", tableID(o.CredentialID, wide), o.UserID, orDash(o.Email), o.Provider, o.Status)
+	})
+}
+
+// tableID is a credential ID as a table shows it.
+func tableID(id string, wide bool) string {
+	if wide {
+		return id
+	}
+	return ellipsize(id, credentialIDWidth)
+}
+
+// orDash is *s, or "-" for NULL or empty.
+func orDash(s *string) string {
+	if s == nil || *s == "" {
+		return "-"
+	}
+	return *s
+}

@@ -223,6 +223,7 @@ func revokeRun(ctx context.Context, opts *RevokeOptions) error {
 		return err
 	}
 	w := newPasskeyWriter(opts.IO, opts.Output, opts.Wide)
+	w.betterAuth = s.App == db.AppBetterAuth
 	for _, p := range res.Passkeys {
 		if err := w.Write(p); err != nil {
 			return err
