@@ -291,6 +291,11 @@ func (d *DB) revokePlanFor(s *Schema, opts RevokeOptions) (*revokePlan, error) {
 	if err := readable(s); err != nil {
 		return nil, err
 	}
+	if opts.ProviderID == "" {
+		// It would match no Account row: the Authenticator rows would go
+		// and their Account rows stay behind as orphans.
+		return nil, fmt.Errorf("%w: empty provider id (--provider-id): it names the Account rows that go with the passkeys", ErrInvalid)
+	}
 	plan := &revokePlan{signIns: []userColumn{{s.Authenticator.Name, "userId"}}}
 	if s.Account != nil {
 		plan.signIns = append(plan.signIns, userColumn{s.Account.Name, "userId"})
