@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -347,6 +348,9 @@ func (imp *importer) flush(ctx context.Context) error {
 			imp.conflict(n, "already in "+where)
 		}
 	}
+	if err := imp.checkAuthjsCounters(inserts, updates); err != nil {
+		return err
+	}
 	if !imp.failed() {
 		imp.res.Inserted += len(inserts)
 		imp.res.Updated += len(updates)
@@ -358,6 +362,25 @@ func (imp *importer) flush(ctx context.Context) error {
 		return err
 	}
 	return imp.update(ctx, updates)
+}
+
+// checkAuthjsCounters refuses, as CreatePasskey does, a counter that
+// Auth.js's signed 32-bit counter column cannot hold: PostgreSQL and MySQL
+// would reject it (or, not in strict mode, clamp it), and SQLite would
+// store a row Prisma cannot read.
+func (imp *importer) checkAuthjsCounters(groups ...[]*normalized) error {
+	if imp.ba != nil {
+		return nil
+	}
+	for _, ns := range groups {
+		for _, n := range ns {
+			if n.rec.Counter > math.MaxInt32 {
+				return fmt.Errorf("%w: line %d: signature counter %d of %s does not fit %s.counter (a 32-bit INT); nothing was written",
+					ErrSchemaNotReady, n.line, n.rec.Counter, n.rec.CredentialID, imp.s.Authenticator.Name)
+			}
+		}
+	}
+	return nil
 }
 
 func (imp *importer) conflict(n *normalized, reason string) {
