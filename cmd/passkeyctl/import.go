@@ -46,9 +46,10 @@ type allows, the e-mail lower-cased for Better Auth, its required name taken fro
 the source or the e-mail's local part, emailVerified copied.
 
 A credential ID already in the target (compared exactly): --on-conflict fail (the
-default: exit 1, listed), skip (keep the target's row), or update (write the
-counter, deviceType and backedUp into the target's row, which must belong to the
-same user). Records whose status is not "ok" are left out with a warning.
+default: exit 1, listed), skip (keep the target's row), or update (write
+deviceType, backedUp and the counter into the target's row, which must belong to
+the same user; a counter lower than the target's is not written, so restoring an
+old backup never reopens a replay window). Records whose status is not "ok" are left out with a warning.
 
 All or nothing: everything is written in one transaction, and any problem (an
 unmatched user, a conflict, an invalid line) rolls it back. --dry-run reads and

@@ -24,8 +24,9 @@ const (
 	ConflictFail ConflictPolicy = "fail"
 	// ConflictSkip keeps the target's row.
 	ConflictSkip ConflictPolicy = "skip"
-	// ConflictUpdate writes the record's counter and flags
-	// (deviceType/backedUp) into the target's row of the same user.
+	// ConflictUpdate writes the record's flags (deviceType/backedUp) and
+	// its counter, unless the target's is higher, into the target's row of
+	// the same user.
 	ConflictUpdate ConflictPolicy = "update"
 )
 
@@ -891,7 +892,11 @@ func (imp *importer) update(ctx context.Context, ns []*normalized) error {
 	if imp.ba != nil {
 		cred, counter, dev, backed = imp.ba.P.CredentialID, imp.ba.P.Counter, imp.ba.P.DeviceType, imp.ba.P.BackedUp
 	}
-	query := d.Dialect.Rebind("UPDATE " + d.Q(table) + " SET " + d.Q(counter) + " = ?, " + d.Q(dev) + " = ?, " + d.Q(backed) + " = ? WHERE " + d.ExactEq(d.Q(cred)))
+	// The counter never goes down: restoring an old backup over a passkey
+	// that has signed in since would otherwise let a replayed or cloned
+	// assertion with a counter in between pass the counter rule again.
+	keep := "CASE WHEN " + d.Q(counter) + " > ? THEN " + d.Q(counter) + " ELSE ? END"
+	query := d.Dialect.Rebind("UPDATE " + d.Q(table) + " SET " + d.Q(counter) + " = " + keep + ", " + d.Q(dev) + " = ?, " + d.Q(backed) + " = ? WHERE " + d.ExactEq(d.Q(cred)))
 	stmt, err := imp.tx.PreparexContext(ctx, query)
 	if err != nil {
 		return d.Err("update passkeys", err)
@@ -899,7 +904,7 @@ func (imp *importer) update(ctx context.Context, ns []*normalized) error {
 	defer stmt.Close()
 	for _, n := range ns {
 		id := storedCredentialID(imp.s.App, n.rawID)
-		if _, err := stmt.ExecContext(ctx, n.rec.Counter, n.rec.DeviceType, n.rec.BackedUp, id, id); err != nil {
+		if _, err := stmt.ExecContext(ctx, n.rec.Counter, n.rec.Counter, n.rec.DeviceType, n.rec.BackedUp, id, id); err != nil {
 			return d.Err("update passkey "+id, err)
 		}
 	}

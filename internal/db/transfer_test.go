@@ -744,6 +744,15 @@ func TestImport_conflicts(t *testing.T) {
 			if counter != 9 || backed {
 				t.Fatalf("after update: counter %d backedUp %t", counter, backed)
 			}
+			// An older record (an old backup) never lowers the counter.
+			older := a2
+			older.Counter = 2
+			if res, err = d.Import(ctx, s, strings.NewReader(lines(older)), db.ImportOptions{ProviderID: "passkey", OnConflict: db.ConflictUpdate}); err != nil || res.Updated != 1 {
+				t.Fatalf("update with a lower counter: %v %+v", err, res)
+			}
+			if counter, _ := storedCounter(t, d, s, raw); counter != 9 {
+				t.Fatalf("a lower counter was written: %d, want 9 kept", counter)
+			}
 			// Everything is there now: skip changes nothing.
 			res, err = d.Import(ctx, s, strings.NewReader(in), db.ImportOptions{ProviderID: "passkey", OnConflict: db.ConflictSkip})
 			if err != nil || res.Skipped != 3 || res.Inserted != 0 {
