@@ -24,3 +24,17 @@ func detectSchema(ctx context.Context, d *db.DB) (*db.Schema, error) {
 	}
 	return nil, d.Err("detect schema", err)
 }
+
+// openSchema opens the configured database and detects its schema: the
+// first step of every command that reads or writes passkeys.
+func openSchema(ctx context.Context, open func(context.Context, db.OpenOptions) (*db.DB, error)) (*db.DB, *db.Schema, error) {
+	d, err := open(ctx, db.OpenOptions{})
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := detectSchema(ctx, d)
+	if err != nil {
+		return nil, nil, err
+	}
+	return d, s, nil
+}

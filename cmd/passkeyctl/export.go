@@ -81,11 +81,7 @@ leaves a truncated file (mode 0600: it holds e-mail addresses).`,
 }
 
 func exportRun(ctx context.Context, opts *ExportOptions) error {
-	d, err := opts.DB(ctx, db.OpenOptions{})
-	if err != nil {
-		return err
-	}
-	s, err := detectSchema(ctx, d)
+	d, s, err := openSchema(ctx, opts.DB)
 	if err != nil {
 		return err
 	}

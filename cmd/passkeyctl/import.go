@@ -105,11 +105,7 @@ func importRun(ctx context.Context, opts *ImportOptions) error {
 		return err
 	}
 	defer closeIn()
-	d, err := opts.DB(ctx, db.OpenOptions{})
-	if err != nil {
-		return err
-	}
-	s, err := detectSchema(ctx, d)
+	d, s, err := openSchema(ctx, opts.DB)
 	if err != nil {
 		return err
 	}

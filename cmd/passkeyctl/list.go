@@ -92,11 +92,7 @@ of 1,000 rows so that memory stays flat; for large listings use -o jsonl.`,
 }
 
 func listRun(ctx context.Context, opts *ListOptions) error {
-	d, err := opts.DB(ctx, db.OpenOptions{})
-	if err != nil {
-		return err
-	}
-	s, err := detectSchema(ctx, d)
+	d, s, err := openSchema(ctx, opts.DB)
 	if err != nil {
 		return err
 	}

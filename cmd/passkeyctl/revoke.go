@@ -163,11 +163,7 @@ func revokeRun(ctx context.Context, opts *RevokeOptions) error {
 			return usageError{fmt.Errorf("--from-file %s: no credential IDs in it", opts.FromFile)}
 		}
 	}
-	d, err := opts.DB(ctx, db.OpenOptions{})
-	if err != nil {
-		return err
-	}
-	s, err := detectSchema(ctx, d)
+	d, s, err := openSchema(ctx, opts.DB)
 	if err != nil {
 		return err
 	}

@@ -221,11 +221,7 @@ func serveCeremony(ctx context.Context, opts *ServeOptions, emit func(serveEvent
 		return usageError{err}
 	}
 
-	d, err := opts.DB(ctx, db.OpenOptions{})
-	if err != nil {
-		return err
-	}
-	s, err := detectSchema(ctx, d)
+	d, s, err := openSchema(ctx, opts.DB)
 	if err != nil {
 		return err
 	}
