@@ -315,6 +315,9 @@ func (d *DB) revokePlanFor(s *Schema, opts RevokeOptions) (*revokePlan, error) {
 // deleteAuthjsPasskeys deletes the Authenticator rows, each by (userId,
 // credentialID), and the passkeys' Account rows.
 func (d *DB) deleteAuthjsPasskeys(ctx context.Context, tx *sqlx.Tx, s *Schema, passkeys []Passkey, providerID string, res *RevokeResult) error {
+	if err := d.checkProviderID(ctx, tx, s, passkeys, providerID); err != nil {
+		return err
+	}
 	auth := make([][]string, len(passkeys))
 	for i, p := range passkeys {
 		auth[i] = []string{p.UserID, p.CredentialID}
@@ -342,6 +345,38 @@ func (d *DB) deleteAuthjsPasskeys(ctx context.Context, tx *sqlx.Tx, s *Schema, p
 	fixed := d.ExactEq(d.Q("provider")) + " AND " + d.Q("type") + " = 'webauthn'"
 	res.Accounts, err = d.deleteTuples(ctx, tx, s.Account.Name, fixed, []any{providerID, providerID}, []string{"userId", "providerAccountId"}, acc)
 	return err
+}
+
+// checkProviderID refuses to revoke when --provider-id is wrong: a passkey
+// with no Account row under providerID whose webauthn Account row exists
+// under another provider belongs to an app that renamed its provider.
+// Deleting its Authenticator row would leave that Account row behind as an
+// orphan, so nothing is revoked and the error names the provider to use.
+// One batch of such passkeys is enough to tell.
+func (d *DB) checkProviderID(ctx context.Context, tx *sqlx.Tx, s *Schema, passkeys []Passkey, providerID string) error {
+	if s.Account == nil || !s.Account.Has("type") {
+		return nil
+	}
+	var orphaned [][]string
+	for _, p := range passkeys {
+		if p.Status == StatusNoAccount && len(orphaned) < batchSize {
+			orphaned = append(orphaned, []string{p.UserID, p.ProviderAccountID})
+		}
+	}
+	if len(orphaned) == 0 {
+		return nil
+	}
+	where, args := d.anyTuple([]string{"userId", "providerAccountId"}, orphaned)
+	query := "SELECT DISTINCT " + d.Q("provider") + " FROM " + d.Q(s.Account.Name) + " WHERE " + d.Q("type") + " = 'webauthn' AND (" + where + ")"
+	var providers []string
+	if err := sqlx.SelectContext(ctx, tx, &providers, d.Dialect.Rebind(query), args...); err != nil {
+		return d.Err("revoke: check --provider-id", err)
+	}
+	if len(providers) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: revoke: the Account rows of these passkeys have provider %q, not %q: pass --provider-id %s (the app's Passkey provider id); nothing was revoked",
+		ErrInvalid, strings.Join(providers, `", "`), providerID, providers[0])
 }
 
 // deleteTuples deletes from table the rows whose cols equal one of tuples
