@@ -70,15 +70,16 @@ func (v *nonEmptyStringArray) Set(s string) error {
 
 func (v *nonEmptyStringArray) String() string {
 	if v.p == nil || len(*v.p) == 0 {
-		return "[]"
+		return "" // no "(default [])" in the help
 	}
 	return "[" + strings.Join(*v.p, ",") + "]"
 }
 
 func (v *nonEmptyStringArray) Type() string { return "stringArray" }
 
-// nonEmptyStringArray also satisfies pflag.SliceValue, so completion and
-// GetStringArray-style readers see the values.
+// nonEmptyStringArray also satisfies pflag.SliceValue. Read the values
+// through the variable it fills, not pflag's GetStringArray, which
+// re-parses String() as CSV (a path with a comma would split).
 func (v *nonEmptyStringArray) GetSlice() []string { return *v.p }
 
 func (v *nonEmptyStringArray) Append(s string) error { return v.Set(s) }

@@ -33,7 +33,7 @@ type Factory struct {
 	// found through PASSKEYCTL_CONFIG or ./passkeyctl.yaml.
 	configPath     string
 	configExplicit bool
-	envFiles       []string
+	envFiles       []string              // --env-file, in order
 	dotenv         map[string]envFileVar // the --env-file variables, layered
 	db             *db.DB
 	started        bool // set once a command's own code runs; errors before that are usage errors
@@ -273,9 +273,8 @@ environment (PASSKEYCTL_DSN, then DATABASE_URL), else PASSKEYCTL_CONFIG or
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
 	root.SetHelpTemplate(root.HelpTemplate() + "\n" + exitCodesHelp + "\n")
 	pf := root.PersistentFlags()
-	var envFiles []string
 	nonEmptyStringVarP(pf, new(string), keyDSN, "", "", "database URL: postgres://, postgresql://, mysql://, sqlite:PATH or file:PATH (env PASSKEYCTL_DSN, DATABASE_URL)")
-	nonEmptyStringArrayVar(pf, &envFiles, "env-file", nil, "read DATABASE_URL and PASSKEYCTL_* from a dotenv file such as the app's .env, as Next.js reads it (repeatable: a later file overrides an earlier one)")
+	nonEmptyStringArrayVar(pf, &f.envFiles, "env-file", nil, "read DATABASE_URL and PASSKEYCTL_* from the dotenv file `PATH` (the app's .env), as Next.js reads it; repeatable: a later file overrides an earlier one")
 	nonEmptyStringVarP(pf, new(string), "config", "", "", "YAML config file (default ./passkeyctl.yaml when present)")
 	pf.StringP(keyOutput, "o", outputTable, "output format: table, json or jsonl")
 	nonEmptyStringVarP(pf, new(string), keyProviderID, "", "passkey", "Auth.js provider id written to Account.provider")
@@ -344,10 +343,8 @@ func (f *Factory) loadConfig() error {
 // assignment are left out with a warning; errors name the file, line and
 // variable, never a value.
 func (f *Factory) loadEnvFiles() error {
-	paths, _ := f.flags.GetStringArray("env-file")
-	f.envFiles = paths
 	f.dotenv = map[string]envFileVar{}
-	for _, path := range paths {
+	for _, path := range f.envFiles {
 		data, err := os.ReadFile(path)
 		if err != nil {
 			return usageError{fmt.Errorf("read --env-file %s: %v", path, unwrapPathError(err))}
