@@ -155,6 +155,11 @@ func (f *Factory) DB(ctx context.Context, opts db.OpenOptions) (*db.DB, error) {
 	if w := dsnDisagreement(all); w != "" {
 		fmt.Fprintln(f.IO.ErrOut, w)
 	}
+	if len(f.envFiles) > 0 && !strings.HasPrefix(dsn.Source, "flag ") && !strings.HasPrefix(dsn.Source, "--env-file ") {
+		// The operator named env files, and none of them chose the database:
+		// a misspelt DATABASE_URL there must not silently mean the ambient one.
+		fmt.Fprintf(f.IO.ErrOut, "warning: no --env-file sets PASSKEYCTL_DSN or DATABASE_URL; using the DSN %s from %s\n", db.DescribeDSN(dsn.Value), dsn.Source)
+	}
 	so, err := f.schemaOptions()
 	if err != nil {
 		return nil, err

@@ -34,6 +34,7 @@ type Error struct {
 	Reason string
 }
 
+// Error is "PATH:LINE: NAME: REASON" (no NAME for a line without one).
 func (e *Error) Error() string {
 	if e.Name == "" {
 		return fmt.Sprintf("%s:%d: %s", e.Path, e.Line, e.Reason)
