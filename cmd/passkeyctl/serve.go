@@ -139,13 +139,13 @@ with "-" must be given as --credential=-...`,
 	nonEmptyStringVarP(fl, &opts.User, "user", "u", "", "the passkey's owner: a User.id or e-mail address")
 	fl.BoolVar(&opts.CreateUser, "create-user", false, "with --enroll: create the User (by e-mail) with the passkey when it does not exist")
 	nonEmptyStringVarP(fl, &opts.Credential, "credential", "", "", "with --test: accept only this passkey (credential ID in base64, base64url or hex)")
-	fl.StringVar(&opts.RPID, "rp-id", "localhost", "relying party ID: the host name of the app (AUTH_URL) the passkey is for")
-	fl.StringVar(&opts.RPName, "rp-name", "", "relying party name some authenticators show (default: the rpID)")
+	nonEmptyStringVarP(fl, &opts.RPID, "rp-id", "", "localhost", "relying party ID: the host name of the app (AUTH_URL) the passkey is for")
+	nonEmptyStringVarP(fl, &opts.RPName, "rp-name", "", "", "relying party name some authenticators show (default: the rpID)")
 	fl.StringArrayVar(&opts.Origins, "origin", nil, "origin the page is opened at, https://... or http://localhost... (repeatable; default http://localhost:<port>)")
-	fl.StringVar(&opts.Listen, "listen", ceremony.DefaultListen, "address to listen on; other than loopback needs TLS here or behind a proxy")
+	nonEmptyStringVarP(fl, &opts.Listen, "listen", "", ceremony.DefaultListen, "address to listen on; other than loopback needs TLS here or behind a proxy")
 	fl.DurationVar(&opts.Timeout, "timeout", 5*time.Minute, "give up, writing nothing, after this long")
-	fl.StringVar(&opts.TLSCert, "tls-cert", "", "serve https with this PEM certificate (with --tls-key)")
-	fl.StringVar(&opts.TLSKey, "tls-key", "", "the PEM private key of --tls-cert")
+	nonEmptyStringVarP(fl, &opts.TLSCert, "tls-cert", "", "", "serve https with this PEM certificate (with --tls-key)")
+	nonEmptyStringVarP(fl, &opts.TLSKey, "tls-key", "", "", "the PEM private key of --tls-cert")
 	fl.BoolVar(&opts.Open, "open", false, "open the page in the default browser (through a 0600 temporary file that redirects, so the token is never on a command line)")
 	return cmd
 }
