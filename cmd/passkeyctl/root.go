@@ -344,9 +344,10 @@ func (f *Factory) loadConfig() error {
 // loadEnvFiles reads each --env-file in order, as Next.js reads an app's
 // .env files (internal/dotenv), layering them: a variable of a later file
 // replaces an earlier file's. A file's ${VAR} references see the earlier
-// files' variables, then the process environment. Lines that are no
-// assignment are left out with a warning; errors name the file, line and
-// variable, never a value.
+// files' variables, then the process environment. What dotenv reads in
+// silence (a line that is no assignment, a quote never closed) gets a
+// warning; a reference that never ends is an error. Warnings and errors
+// name the file, line and variable, never a value.
 func (f *Factory) loadEnvFiles() error {
 	f.dotenv = map[string]envFileVar{}
 	for _, path := range f.envFiles {
@@ -354,18 +355,16 @@ func (f *Factory) loadEnvFiles() error {
 		if err != nil {
 			return usageError{fmt.Errorf("read --env-file %s: %v", path, unwrapPathError(err))}
 		}
-		vars, warnings, err := dotenv.Parse(path, data)
+		vars, warnings := dotenv.Parse(path, data)
 		for _, w := range warnings {
 			fmt.Fprintln(f.IO.ErrOut, "warning: --env-file "+w.Error())
 		}
-		if err == nil {
-			vars, err = dotenv.Expand(path, vars, func(name string) (string, bool) {
-				if v, ok := f.dotenv[name]; ok {
-					return v.Value, true
-				}
-				return f.LookupEnv(name)
-			})
-		}
+		vars, err = dotenv.Expand(path, vars, func(name string) (string, bool) {
+			if v, ok := f.dotenv[name]; ok {
+				return v.Value, true
+			}
+			return f.LookupEnv(name)
+		})
 		if err != nil {
 			return usageError{fmt.Errorf("--env-file %w (no value is shown: the file may hold secrets)", err)}
 		}

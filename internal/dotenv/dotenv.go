@@ -1,10 +1,11 @@
 // Package dotenv reads env files (an app's .env) as Next.js's @next/env
 // reads them: the syntax of dotenv 16 and the ${VAR} expansion of
-// dotenv-expand 10, which @next/env bundles. It differs in two ways, both
-// for safety: a value whose quote is never closed, or that has text after
-// its closing quote, is an error rather than the rest of the file read as
-// one value; and no message ever contains a value, only the file, the line
-// and the variable's name, because env files hold secrets.
+// dotenv-expand 10, which @next/env bundles, so that passkeyctl sees the
+// values the app sees. What dotenv passes over in silence (a line that is
+// no assignment, a quote never closed, text after a closing quote) is read
+// as dotenv reads it and reported as a warning. No message ever contains a
+// value, only the file, the line and the variable's name: env files hold
+// secrets.
 //
 // The package reads no environment variables itself: Expand takes the
 // environment as a lookup function.
@@ -49,9 +50,11 @@ func (e *Error) Error() string {
 // lines, "\n" and "\r" escapes inside double quotes only, a leading UTF-8
 // byte order mark, CRLF line ends. A later assignment of a name replaces an
 // earlier one (the variable keeps its first position). Lines that are no
-// assignment are left out, as dotenv leaves them out, and reported as
-// warnings.
-func Parse(path string, data []byte) (vars []Var, warnings []*Error, err error) {
+// assignment are left out, as dotenv leaves them out; a quoted value that
+// is never closed, or has text after its closing quote, is read as dotenv
+// reads it (the line up to any "#", as an unquoted value); both are
+// reported as warnings. Like dotenv, Parse reads any input.
+func Parse(path string, data []byte) (vars []Var, warnings []*Error) {
 	src := strings.TrimPrefix(string(data), "\ufeff")
 	src = strings.ReplaceAll(src, "\r\n", "\n")
 	src = strings.ReplaceAll(src, "\r", "\n")
@@ -77,29 +80,42 @@ func Parse(path string, data []byte) (vars []Var, warnings []*Error, err error) 
 			continue
 		}
 		value := strings.TrimLeft(afterSep, " \t\v\f\u00a0\ufeff")
+		quotedOK := false
 		if value != "" && strings.ContainsRune("'\"`", rune(value[0])) {
 			q := value[0]
 			// The quoted value may run over the following lines.
 			body, after, closed, lines := quoted(value[1:]+"\n"+src, q)
-			if !closed {
-				return nil, warnings, &Error{Path: path, Line: start, Name: name, Reason: fmt.Sprintf("the %s that opens the value is never closed", quoteName(q))}
+			tail, rest := cutLine(after)
+			if t := strings.TrimLeftFunc(tail, unicode.IsSpace); closed && (t == "" || strings.HasPrefix(t, "#")) {
+				if q == '"' {
+					body = strings.ReplaceAll(body, `\n`, "\n")
+					body = strings.ReplaceAll(body, `\r`, "\r")
+				}
+				value, src, line, quotedOK = body, rest, start+lines+1, true
+			} else {
+				// dotenv then reads the line as an unquoted value (below),
+				// and so does the app: say so, without the value.
+				reason := fmt.Sprintf("the %s that opens the value is never closed", quoteName(q))
+				if closed {
+					reason = fmt.Sprintf("text after the closing %s on line %d", quoteName(q), start+lines)
+				}
+				warnings = append(warnings, &Error{Path: path, Line: start, Name: name, Reason: reason + "; read as Next.js reads it: the line up to any #, quote included (the value is not shown)"})
 			}
-			var tail string
-			tail, src = cutLine(after)
-			line = start + lines + 1
-			if t := strings.TrimLeftFunc(tail, unicode.IsSpace); t != "" && !strings.HasPrefix(t, "#") {
-				return nil, warnings, &Error{Path: path, Line: start, Name: name, Reason: fmt.Sprintf("text after the closing %s on line %d (quote the whole value, or end the line with a # comment)", quoteName(q), start+lines)}
-			}
-			if q == '"' {
-				body = strings.ReplaceAll(body, `\n`, "\n")
-				body = strings.ReplaceAll(body, `\r`, "\r")
-			}
-			value = body
-		} else {
+		}
+		if !quotedOK {
 			if i := strings.IndexByte(value, '#'); i >= 0 {
 				value = value[:i]
 			}
 			value = strings.TrimFunc(value, unicode.IsSpace)
+			// dotenv's last steps: \n and \r in a value that starts with a
+			// double quote, and quotes around the whole value dropped.
+			if strings.HasPrefix(value, `"`) {
+				value = strings.ReplaceAll(value, `\n`, "\n")
+				value = strings.ReplaceAll(value, `\r`, "\r")
+			}
+			if len(value) >= 2 && strings.ContainsRune("'\"`", rune(value[0])) && value[len(value)-1] == value[0] {
+				value = value[1 : len(value)-1]
+			}
 		}
 		if i, ok := index[name]; ok {
 			vars[i].Value, vars[i].Line = value, start
@@ -108,7 +124,7 @@ func Parse(path string, data []byte) (vars []Var, warnings []*Error, err error) 
 		index[name] = len(vars)
 		vars = append(vars, Var{Name: name, Value: value, Line: start})
 	}
-	return vars, warnings, nil
+	return vars, warnings
 }
 
 // cutLine splits s at its first newline.
@@ -168,7 +184,7 @@ var reference = regexp.MustCompile(`^\$\{?(\w+)(?::-([^}\\]*))?\}?`)
 
 // maxExpansions bounds the substitutions in one value: a variable that
 // refers to itself would otherwise expand for ever.
-const maxExpansions = 10000
+const maxExpansions = 1000
 
 // Expand resolves the ${NAME} and $NAME references of vars (one file's, in
 // file order) as dotenv-expand 10 does: repeatedly the right-most unescaped
