@@ -35,6 +35,9 @@ type Factory struct {
 	configExplicit bool
 	envFiles       []string              // --env-file, in order
 	dotenv         map[string]envFileVar // the --env-file variables, layered
+	// dotenvReplaced holds the values a later --env-file replaced, latest
+	// first, for passkeyctl config.
+	dotenvReplaced map[string][]envFileVar
 	db             *db.DB
 	started        bool // set once a command's own code runs; errors before that are usage errors
 }
@@ -58,6 +61,9 @@ type resolvedSetting struct {
 	Key    string `json:"key"`
 	Value  string `json:"value"`
 	Source string `json:"source"`
+	// layered marks a value that a later --env-file replaced: the layering
+	// the operator asked for, shown by config but no disagreement.
+	layered bool
 }
 
 // envNames are the environment (and env-file) variables of a setting:
@@ -88,11 +94,16 @@ func envNames(key string) []string {
 func (f *Factory) sources(key string) []resolvedSetting {
 	var out []resolvedSetting
 	if fl := f.flags.Lookup(key); fl != nil && fl.Changed {
-		out = append(out, resolvedSetting{key, fl.Value.String(), "flag --" + key})
+		out = append(out, resolvedSetting{Key: key, Value: fl.Value.String(), Source: "flag --" + key})
 	}
 	for _, n := range envNames(key) {
 		if v, ok := f.dotenv[n]; ok && v.Value != "" {
-			out = append(out, resolvedSetting{key, v.Value, fmt.Sprintf("--env-file %s:%d (%s)", v.Path, v.Line, n)})
+			out = append(out, resolvedSetting{Key: key, Value: v.Value, Source: fmt.Sprintf("--env-file %s:%d (%s)", v.Path, v.Line, n)})
+		}
+		for _, v := range f.dotenvReplaced[n] {
+			if v.Value != "" {
+				out = append(out, resolvedSetting{Key: key, Value: v.Value, Source: fmt.Sprintf("--env-file %s:%d (%s)", v.Path, v.Line, n), layered: true})
+			}
 		}
 	}
 	config := func() {
@@ -102,7 +113,7 @@ func (f *Factory) sources(key string) []resolvedSetting {
 				if f.configExplicit {
 					src = "--config " + f.configPath
 				}
-				out = append(out, resolvedSetting{key, v, src})
+				out = append(out, resolvedSetting{Key: key, Value: v, Source: src})
 			}
 		}
 	}
@@ -111,7 +122,7 @@ func (f *Factory) sources(key string) []resolvedSetting {
 	}
 	for _, n := range envNames(key) {
 		if v, ok := f.LookupEnv(n); ok && v != "" {
-			out = append(out, resolvedSetting{key, v, "environment (" + n + ")"})
+			out = append(out, resolvedSetting{Key: key, Value: v, Source: "environment (" + n + ")"})
 		}
 	}
 	if !f.configExplicit {
@@ -129,7 +140,7 @@ func (f *Factory) Resolve(key string) resolvedSetting {
 	if fl := f.flags.Lookup(key); fl != nil {
 		def = fl.DefValue
 	}
-	return resolvedSetting{key, def, "default"}
+	return resolvedSetting{Key: key, Value: def, Source: "default"}
 }
 
 // Get resolves a global setting (see sources for the order).
@@ -183,7 +194,7 @@ func (f *Factory) DB(ctx context.Context, opts db.OpenOptions) (*db.DB, error) {
 func dsnDisagreement(all []resolvedSetting) string {
 	var ignored []string
 	for _, s := range all[1:] {
-		if strings.TrimSpace(s.Value) != strings.TrimSpace(all[0].Value) {
+		if !s.layered && strings.TrimSpace(s.Value) != strings.TrimSpace(all[0].Value) {
 			ignored = append(ignored, fmt.Sprintf("%s from %s", db.DescribeDSN(s.Value), s.Source))
 		}
 	}
@@ -350,6 +361,7 @@ func (f *Factory) loadConfig() error {
 // name the file, line and variable, never a value.
 func (f *Factory) loadEnvFiles() error {
 	f.dotenv = map[string]envFileVar{}
+	f.dotenvReplaced = map[string][]envFileVar{}
 	for _, path := range f.envFiles {
 		data, err := os.ReadFile(path)
 		if err != nil {
@@ -369,6 +381,9 @@ func (f *Factory) loadEnvFiles() error {
 			return usageError{fmt.Errorf("--env-file %w (no value is shown: the file may hold secrets)", err)}
 		}
 		for _, v := range vars {
+			if old, ok := f.dotenv[v.Name]; ok {
+				f.dotenvReplaced[v.Name] = append([]envFileVar{old}, f.dotenvReplaced[v.Name]...)
+			}
 			f.dotenv[v.Name] = envFileVar{Value: v.Value, Path: path, Line: v.Line}
 		}
 	}
