@@ -24,6 +24,13 @@ func appendBackup(ctx context.Context, io *IOStreams, d *db.DB, s *db.Schema, pa
 	if err != nil {
 		return usageError{fmt.Errorf("cannot write --backup %s: %v; nothing was revoked", path, unwrapPathError(err))}
 	}
+	// The mode above applies only to a new file: an existing one (0644 from
+	// touch, a umask or an earlier tool) is narrowed before any passkey and
+	// e-mail address goes into it.
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return usageError{fmt.Errorf("cannot make --backup %s private (chmod 600): %v; nothing was revoked", path, unwrapPathError(err))}
+	}
 	bw := bufio.NewWriter(f)
 	w := db.NewExportWriter(bw)
 	n := 0

