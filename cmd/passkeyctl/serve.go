@@ -310,7 +310,9 @@ func enrolUser(ctx context.Context, opts *ServeOptions, d *db.DB, s *db.Schema) 
 	if !opts.CreateUser {
 		return nil, fmt.Errorf("user %s does not exist; to create it with the passkey, add --create-user: %w", opts.User, db.ErrNotFound)
 	}
-	email := strings.TrimSpace(opts.User)
+	// Stored as the app's own sign-in would store it, or the user's first
+	// e-mail sign-in would create a second user.
+	email := db.NewUserEmail(s, strings.TrimSpace(opts.User))
 	if a, err := mail.ParseAddress(email); err != nil || a.Address != email {
 		return nil, usageError{fmt.Errorf("--create-user needs --user to be an e-mail address, not %q", opts.User)}
 	}

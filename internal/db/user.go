@@ -221,10 +221,11 @@ func (d *DB) selectUsers(ctx context.Context, q sqlx.QueryerContext, ut userTabl
 // under such a collation the two agree.
 func (d *DB) emailFoldEq(ut userTable, ref string) (string, []any) {
 	col := d.Q(ut.email)
+	fold := d.Dialect.Lower(col) + " = " + d.Dialect.Lower("?")
 	if d.foldsCase(ut.table, ut.email) {
-		return "(" + col + " = ? AND LOWER(" + col + ") = LOWER(?))", []any{ref, ref}
+		return "(" + col + " = ? AND " + fold + ")", []any{ref, ref}
 	}
-	return "LOWER(" + col + ") = LOWER(?)", []any{ref}
+	return fold, []any{ref}
 }
 
 // foldsCase reports whether "=" on the column already compares
