@@ -201,6 +201,7 @@ file, in that order.`,
 	exitCodes := &cobra.Command{Use: "exit-codes", Short: "The exit codes scripts can rely on", Long: exitCodesHelp}
 	exitCodes.SetHelpTemplate("{{.Long}}\n")
 	root.AddCommand(exitCodes)
+	registerCompletions(root, f)
 	root.Version = version
 	root.SetVersionTemplate("passkeyctl {{.Version}}\n")
 	return root
