@@ -28,3 +28,17 @@ func TestNewUserEmail(t *testing.T) {
 		}
 	}
 }
+
+// TestEmailFoldEq_sqlite: on SQLite an ASCII address is matched with plain
+// LOWER(), which an expression index on lower(email) serves, and any other
+// with the Unicode-aware function, which SQLite's LOWER() is not.
+func TestEmailFoldEq_sqlite(t *testing.T) {
+	d := &DB{Dialect: SQLite}
+	ut := userTable{table: &Table{Name: "User"}, email: "email"}
+	if where, _ := d.emailFoldEq(ut, "Alice@Example.com"); where != `LOWER("email") = LOWER(?)` {
+		t.Errorf("ASCII: %s", where)
+	}
+	if where, _ := d.emailFoldEq(ut, "ÉLODIE@EXÄMPLE.COM"); where != sqliteLower+`("email") = `+sqliteLower+`(?)` {
+		t.Errorf("non-ASCII: %s", where)
+	}
+}
