@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -146,8 +147,8 @@ func (f *Factory) Resolve(key string) resolvedSetting {
 // Get resolves a global setting (see sources for the order).
 func (f *Factory) Get(key string) string { return f.Resolve(key).Value }
 
-// Output is the chosen output format.
-func (f *Factory) Output() string { return f.Get(keyOutput) }
+// Output is the chosen output format, in lower case: -o JSON is -o json.
+func (f *Factory) Output() string { return strings.ToLower(strings.TrimSpace(f.Get(keyOutput))) }
 
 // ProviderID is the Auth.js provider id written to Account.provider.
 func (f *Factory) ProviderID() string { return f.Get(keyProviderID) }
@@ -311,6 +312,8 @@ environment (PASSKEYCTL_DSN, then DATABASE_URL), else PASSKEYCTL_CONFIG or
 	exitCodes := &cobra.Command{Use: "exit-codes", Short: "The exit codes scripts can rely on", Long: exitCodesHelp}
 	exitCodes.SetHelpTemplate("{{.Long}}\n")
 	root.AddCommand(exitCodes)
+	root.SetHelpCommand(newCmdHelp(f, root))
+	registerCompletions(root, f)
 	root.Version = version
 	root.SetVersionTemplate("passkeyctl {{.Version}}\n")
 	return root
@@ -423,8 +426,41 @@ func newCmdVersion(f *Factory) *cobra.Command {
 		Short: "Print the passkeyctl version",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			fmt.Fprintln(f.IO.Out, "passkeyctl "+version)
+			if f.Output() == outputTable {
+				fmt.Fprintln(f.IO.Out, "passkeyctl "+version)
+				return nil
+			}
+			return newJSONLines(f.IO.Out).Write(versionInfo{Version: version, Go: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH})
+		},
+	}
+}
+
+// versionInfo is `passkeyctl version -o json`.
+type versionInfo struct {
+	Version  string `json:"version"`
+	Go       string `json:"go"`
+	Platform string `json:"platform"`
+}
+
+// newCmdHelp is `passkeyctl help [COMMAND]`: cobra's, except that a topic
+// that does not exist is an error (exit 2), not the root help with exit 0,
+// so a script that asks for help on a misspelt command learns of it. It
+// reads no configuration: help must work whatever the config file holds.
+func newCmdHelp(f *Factory, root *cobra.Command) *cobra.Command {
+	return &cobra.Command{
+		Use:   "help [command]",
+		Short: "Help about any command",
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			f.started = true
 			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			target, rest, err := root.Find(args)
+			if err != nil || target == nil || len(rest) > 0 {
+				return usageError{fmt.Errorf("unknown help topic %q; run 'passkeyctl --help' for the commands", strings.Join(args, " "))}
+			}
+			target.InitDefaultHelpFlag()
+			return target.Help()
 		},
 	}
 }

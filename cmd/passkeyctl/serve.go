@@ -10,9 +10,12 @@ import (
 	"net/mail"
 	"os"
 	"os/exec"
+	"os/signal"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/passkeyctl/passkeyctl/internal/ceremony"
@@ -45,6 +48,8 @@ type ServeOptions struct {
 	TLSCert    string
 	TLSKey     string
 	Open       bool
+	// URLFile receives the page URL once the server listens (--url-file).
+	URLFile string
 }
 
 func newCmdServe(f *Factory, runF func(context.Context, *ServeOptions) error) *cobra.Command {
@@ -107,8 +112,14 @@ with "-" must be given as --credential=-...`,
   passkeyctl serve --enroll --user alice@example.com --rp-id example.com \
     --origin https://passkeys.example.com --listen 127.0.0.1:8080
 
-  # In a script: the URL is the first line of stdout
-  passkeyctl serve --test -o json | head -1 | jq -r .url`,
+  # In a script: run serve in the background and take the URL from --url-file
+  # (not from stdout: $(passkeyctl serve ... | head -1) returns only once
+  # serve has exited, when the URL is dead)
+  passkeyctl serve --enroll --user alice@example.com --url-file enrol.url > enrolled.txt &
+  serve=$!
+  until [ -s enrol.url ] || ! kill -0 $serve 2>/dev/null; do sleep 0.1; done
+  echo "Send this link to Alice: $(cat enrol.url)"
+  wait $serve   # 0 enrolled, 5 failed or timed out`,
 		Args: noArgs(func(arg string) string { return "the passkey's owner goes in --user " + arg }),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			switch {
@@ -147,6 +158,7 @@ with "-" must be given as --credential=-...`,
 	nonEmptyStringVarP(fl, &opts.TLSCert, "tls-cert", "", "", "serve https with this PEM certificate (with --tls-key)")
 	nonEmptyStringVarP(fl, &opts.TLSKey, "tls-key", "", "", "the PEM private key of --tls-cert")
 	fl.BoolVar(&opts.Open, "open", false, "open the page in the default browser (through a 0600 temporary file that redirects, so the token is never on a command line)")
+	nonEmptyStringVarP(fl, &opts.URLFile, "url-file", "", "", "for scripts: write the page URL to this file (mode 0600) once the server listens; removed when serve exits")
 	return cmd
 }
 
@@ -168,6 +180,11 @@ type serveEvent struct {
 }
 
 func serveRun(ctx context.Context, opts *ServeOptions) error {
+	// A script may stop reading stdout once it has the URL. Without this, the
+	// first write after that (the result, after the passkey is committed)
+	// would kill the process with SIGPIPE and turn a success into exit 141;
+	// with it, the write fails with EPIPE, which serveCeremony handles.
+	signal.Ignore(syscall.SIGPIPE)
 	jsonOut := opts.Output == outputJSON || opts.Output == outputJSONL
 	events := newJSONLines(opts.IO.Out)
 	err := serveCeremony(ctx, opts, func(e serveEvent) error {
@@ -248,7 +265,15 @@ func serveCeremony(ctx context.Context, opts *ServeOptions, emit func(serveEvent
 		}
 		return err
 	}
-	if err := emit(serveEvent{Event: "listening", URL: srv.URL(), Mode: string(cfg.Mode), RPID: srv.RPID()}); err != nil {
+	if opts.URLFile != "" {
+		if err := writeURLFile(opts.URLFile, srv.URL()); err != nil {
+			srv.Close()
+			return err
+		}
+		defer os.Remove(opts.URLFile)
+	}
+	// With --url-file, a stdout nobody reads is no reason to stop.
+	if err := emit(serveEvent{Event: "listening", URL: srv.URL(), Mode: string(cfg.Mode), RPID: srv.RPID()}); err != nil && (opts.URLFile == "" || !isClosedPipe(err)) {
 		srv.Close()
 		return err
 	}
@@ -283,12 +308,50 @@ func serveCeremony(ctx context.Context, opts *ServeOptions, emit func(serveEvent
 	if err != nil {
 		return fmt.Errorf("the ceremony succeeded but the passkey cannot be read back: %w", err)
 	}
+	event := serveEvent{Event: "verified", Passkey: &p}
 	if res.Mode == ceremony.ModeEnroll {
 		fmt.Fprintf(opts.IO.ErrOut, "Enrolled %s passkey %s for %s.\n", p.Algorithm, p.CredentialID, userLabel(cfg.User))
-		return emit(serveEvent{Event: "enrolled", Passkey: &p})
+		event.Event = "enrolled"
+	} else {
+		fmt.Fprintf(opts.IO.ErrOut, "Verified passkey %s of user %s: %s would accept it. Counter now %d.\n", p.CredentialID, p.UserID, appName(s), p.Counter)
 	}
-	fmt.Fprintf(opts.IO.ErrOut, "Verified passkey %s of user %s: %s would accept it. Counter now %d.\n", p.CredentialID, p.UserID, appName(s), p.Counter)
-	return emit(serveEvent{Event: "verified", Passkey: &p})
+	// The change is committed: a reader that went away does not make it a
+	// failure (the exit code is what scripts act on).
+	if err := emit(event); err != nil {
+		if !isClosedPipe(err) {
+			return err
+		}
+		fmt.Fprintln(opts.IO.ErrOut, "note: stdout was closed: the result above went to stderr only.")
+	}
+	return nil
+}
+
+// writeURLFile writes the page URL for --url-file: mode 0600 (the URL's
+// token lets whoever has it run the ceremony), and whole, so that a script
+// polling for a non-empty file never reads half a URL.
+func writeURLFile(path, url string) error {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return usageError{fmt.Errorf("--url-file %s: %v", path, unwrapPathError(err))}
+	}
+	_, werr := tmp.WriteString(url + "\n")
+	if cerr := tmp.Close(); werr == nil {
+		werr = cerr
+	}
+	if werr == nil {
+		werr = os.Rename(tmp.Name(), path)
+	}
+	if werr != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("--url-file %s: %v", path, unwrapPathError(werr))
+	}
+	return nil
+}
+
+// isClosedPipe reports whether a write failed because its reader is gone.
+func isClosedPipe(err error) bool {
+	return errors.Is(err, syscall.EPIPE) || errors.Is(err, os.ErrClosed)
 }
 
 // rpIDNote reminds the operator that a passkey belongs to one rpID, and
@@ -321,7 +384,9 @@ func enrolUser(ctx context.Context, opts *ServeOptions, d *db.DB, s *db.Schema) 
 	if !opts.CreateUser {
 		return nil, fmt.Errorf("user %s does not exist; to create it with the passkey, add --create-user: %w", opts.User, db.ErrNotFound)
 	}
-	email := strings.TrimSpace(opts.User)
+	// Stored as the app's own sign-in would store it, or the user's first
+	// e-mail sign-in would create a second user.
+	email := db.NewUserEmail(s, strings.TrimSpace(opts.User))
 	if a, err := mail.ParseAddress(email); err != nil || a.Address != email {
 		return nil, usageError{fmt.Errorf("--create-user needs --user to be an e-mail address, not %q", opts.User)}
 	}

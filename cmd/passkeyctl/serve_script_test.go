@@ -22,6 +22,38 @@ import (
 
 func init() {
 	scriptCmds["webauthn"] = cmdWebAuthn
+	scriptCmds["browse"] = cmdBrowse
+}
+
+// cmdBrowse plays the browser and the authenticator for a `passkeyctl
+// serve` that a script started on its own (in the background, as the
+// README's recipe does): it waits for a URL to appear in FILE (serve's
+// --url-file, or the message a script sends on), then presses the button.
+//
+//	browse [-alg EdDSA|ES256|RS256] [-key NAME] FILE
+func cmdBrowse(ts *testscript.TestScript, neg bool, args []string) {
+	if neg {
+		ts.Fatalf("unsupported: ! browse")
+	}
+	fs := flag.NewFlagSet("browse", flag.ContinueOnError)
+	alg := fs.String("alg", "EdDSA", "key algorithm of a new authenticator")
+	key := fs.String("key", "", "name of the authenticator to reuse or remember")
+	if err := fs.Parse(args); err != nil || fs.NArg() != 1 {
+		ts.Fatalf("usage: browse [flags] FILE (%v)", err)
+	}
+	a := scriptAuthenticator(ts, *key, *alg)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		b, err := os.ReadFile(ts.MkAbs(fs.Arg(0)))
+		if pageURL := urlIn(string(b)); err == nil && pageURL != "" {
+			ts.Check(browse(pageURL, a))
+			return
+		}
+		if time.Now().After(deadline) {
+			ts.Fatalf("browse: no URL in %s after 20s", fs.Arg(0))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // scriptAuthenticators are the software authenticators a script named with
@@ -37,11 +69,12 @@ var (
 // the exit. The command's stdout and stderr become the script's.
 //
 //	webauthn [-alg EdDSA|ES256|RS256] [-key NAME] [-counter N] [-no-uv]
-//	         [-ignore-lists] [-exit CODE] passkeyctl ARGS...
+//	         [-ignore-lists] [-close-stdout] [-exit CODE] passkeyctl ARGS...
 //
 // -key keeps the authenticator under NAME for later commands of the
 // script; -counter sets its signature counter before the ceremony; -exit
-// is the exit code expected (default 0).
+// is the exit code expected (default 0); -close-stdout closes serve's stdout
+// once the URL line is read, as a script that reads only that line does.
 func cmdWebAuthn(ts *testscript.TestScript, neg bool, args []string) {
 	if neg {
 		ts.Fatalf("unsupported: ! webauthn (use -exit CODE)")
@@ -53,6 +86,7 @@ func cmdWebAuthn(ts *testscript.TestScript, neg bool, args []string) {
 	noUV := fs.Bool("no-uv", false, "the authenticator does not verify the user")
 	ignore := fs.Bool("ignore-lists", false, "ignore excludeCredentials/allowCredentials (a forged answer)")
 	wantExit := fs.Int("exit", 0, "expected exit code")
+	closeStdout := fs.Bool("close-stdout", false, "close serve's stdout after its first line")
 	if err := fs.Parse(args); err != nil || fs.NArg() < 1 {
 		ts.Fatalf("usage: webauthn [flags] passkeyctl ARGS... (%v)", err)
 	}
@@ -79,7 +113,11 @@ func cmdWebAuthn(ts *testscript.TestScript, neg bool, args []string) {
 	var rest bytes.Buffer
 	copied := make(chan struct{})
 	go func() {
-		io.Copy(&rest, r)
+		if *closeStdout {
+			out.Close()
+		} else {
+			io.Copy(&rest, r)
+		}
 		close(copied)
 	}()
 
@@ -168,6 +206,22 @@ func urlOf(line string) string {
 	}
 	if strings.HasPrefix(line, "http://") || strings.HasPrefix(line, "https://") {
 		return line
+	}
+	return ""
+}
+
+// urlIn finds the first whole line's http(s) URL in text, "" when there is
+// none yet.
+func urlIn(text string) string {
+	for _, line := range strings.SplitAfter(text, "\n") {
+		if !strings.HasSuffix(line, "\n") {
+			break // not written whole yet
+		}
+		if i := strings.Index(line, "http"); i >= 0 {
+			if u := urlOf(line[i:]); u != "" {
+				return u
+			}
+		}
 	}
 	return ""
 }

@@ -26,6 +26,9 @@ type Dialect struct {
 	BindType int
 	// quote is the identifier quote character.
 	quote string
+	// lower is the SQL function that lower-cases Unicode text (FindUser's
+	// case-insensitive e-mail match).
+	lower string
 	// isDuplicateKey reports whether err is a unique-constraint violation.
 	isDuplicateKey func(error) bool
 	// listTables returns the base tables of the current schema/database.
@@ -43,6 +46,11 @@ type Dialect struct {
 func (d *Dialect) Quote(ident string) string {
 	return d.quote + strings.ReplaceAll(ident, d.quote, d.quote+d.quote) + d.quote
 }
+
+// Lower lower-cases a text expression in SQL, Unicode-aware on every
+// dialect (on PostgreSQL as far as the database's LC_CTYPE knows the
+// letters: a database created with LC_CTYPE=C folds only ASCII).
+func (d *Dialect) Lower(expr string) string { return d.lower + "(" + expr + ")" }
 
 // Rebind turns a query written with ? placeholders into the dialect's style.
 func (d *Dialect) Rebind(query string) string { return sqlx.Rebind(d.BindType, query) }
@@ -91,6 +99,7 @@ var Postgres = &Dialect{
 	DriverName: "postgres",
 	BindType:   sqlx.DOLLAR,
 	quote:      `"`,
+	lower:      "LOWER",
 	isDuplicateKey: func(err error) bool {
 		var pe *pq.Error
 		return errors.As(err, &pe) && pe.Code == "23505"
@@ -175,6 +184,7 @@ var MySQL = &Dialect{
 	DriverName: "mysql",
 	BindType:   sqlx.QUESTION,
 	quote:      "`",
+	lower:      "LOWER",
 	isDuplicateKey: func(err error) bool {
 		var me *mysql.MySQLError
 		return errors.As(err, &me) && me.Number == 1062
@@ -245,6 +255,7 @@ var SQLite = &Dialect{
 	DriverName: "sqlite",
 	BindType:   sqlx.QUESTION,
 	quote:      `"`,
+	lower:      sqliteLower,
 	isDuplicateKey: func(err error) bool {
 		var se *sqlite.Error
 		if errors.As(err, &se) {

@@ -547,7 +547,7 @@ func (imp *importer) lookupUsers(ctx context.Context, values []string, byEmail, 
 	expr := d.Q(ut.id)
 	switch {
 	case byEmail && folded:
-		expr = "LOWER(" + d.Q(ut.email) + ")"
+		expr = d.Dialect.Lower(d.Q(ut.email))
 	case byEmail:
 		expr = d.Q(ut.email)
 	}

@@ -221,10 +221,19 @@ func (d *DB) selectUsers(ctx context.Context, q sqlx.QueryerContext, ut userTabl
 // under such a collation the two agree.
 func (d *DB) emailFoldEq(ut userTable, ref string) (string, []any) {
 	col := d.Q(ut.email)
-	if d.foldsCase(ut.table, ut.email) {
-		return "(" + col + " = ? AND LOWER(" + col + ") = LOWER(?))", []any{ref, ref}
+	lower := d.Dialect.Lower
+	if isASCII(ref) {
+		// Plain LOWER() finds every match of an ASCII address (no other
+		// letter lower-cases to ASCII but the Kelvin sign), and it is what
+		// an expression index on lower(email) in the app's schema serves;
+		// SQLite's Unicode-aware function would bypass such an index.
+		lower = func(expr string) string { return "LOWER(" + expr + ")" }
 	}
-	return "LOWER(" + col + ") = LOWER(?)", []any{ref}
+	fold := lower(col) + " = " + lower("?")
+	if d.foldsCase(ut.table, ut.email) {
+		return "(" + col + " = ? AND " + fold + ")", []any{ref, ref}
+	}
+	return fold, []any{ref}
 }
 
 // foldsCase reports whether "=" on the column already compares
@@ -232,4 +241,13 @@ func (d *DB) emailFoldEq(ut userTable, ref string) (string, []any) {
 func (d *DB) foldsCase(t *Table, col string) bool {
 	c, ok := t.Column(col)
 	return ok && d.Dialect == MySQL && strings.HasSuffix(c.Collation, "_ci")
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
