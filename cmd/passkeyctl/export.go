@@ -17,6 +17,7 @@ type ExportOptions struct {
 	IO         *IOStreams
 	DB         func(context.Context, db.OpenOptions) (*db.DB, error)
 	ProviderID string
+	Output     string
 
 	User          string
 	File          string
@@ -69,6 +70,7 @@ the export is interrupted (Ctrl-C, SIGTERM).`,
 		Args: noArgs(userHint("export")),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.ProviderID = f.ProviderID()
+			opts.Output = f.Output()
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -110,6 +112,7 @@ func exportRun(ctx context.Context, opts *ExportOptions) error {
 	bw := bufio.NewWriterSize(out, 64<<10)
 	w := db.NewExportWriter(bw)
 	var written, broken int
+	prog := newProgress(opts.IO, opts.Output, "exported", "passkey", 0, nil)
 	err = d.ExportPasskeys(ctx, s, db.ExportOptions{ProviderID: opts.ProviderID, UserID: userID}, func(r db.ExportRecord) error {
 		// Return at once when cancelled, not at the driver's next check,
 		// so the deferred clean-up runs within the grace period a signal
@@ -127,8 +130,10 @@ func exportRun(ctx context.Context, opts *ExportOptions) error {
 			}
 		}
 		written++
+		prog.Add(1)
 		return w.Write(r)
 	})
+	prog.Done()
 	if err == nil {
 		err = bw.Flush()
 	}
@@ -142,6 +147,9 @@ func exportRun(ctx context.Context, opts *ExportOptions) error {
 	if broken > 20 && !opts.IncludeBroken {
 		fmt.Fprintf(opts.IO.ErrOut, "warning: ... %d more passkeys left out\n", broken-20)
 	}
+	if opts.Output != outputTable {
+		return writeExportSummary(opts, exportSummary{Exported: written, LeftOut: leftOut(broken, opts.IncludeBroken), File: opts.File, App: appName(s)})
+	}
 	msg := fmt.Sprintf("exported %s from %s", plural(written, "passkey"), appLabel(s))
 	if opts.File != "" && opts.File != "-" {
 		msg += " to " + opts.File
@@ -151,6 +159,34 @@ func exportRun(ctx context.Context, opts *ExportOptions) error {
 	}
 	fmt.Fprintln(opts.IO.ErrOut, msg)
 	return nil
+}
+
+// exportSummary is export's summary with -o json or jsonl.
+type exportSummary struct {
+	Exported int    `json:"exported"`
+	LeftOut  int    `json:"leftOut"`
+	File     string `json:"file,omitempty"`
+	App      string `json:"app"`
+}
+
+func leftOut(broken int, included bool) int {
+	if included {
+		return 0
+	}
+	return broken
+}
+
+// writeExportSummary prints the summary as JSON: on stdout when the
+// records went to --file, else on stderr, since stdout holds the records.
+func writeExportSummary(opts *ExportOptions, sum exportSummary) error {
+	w := opts.IO.ErrOut
+	if opts.File != "" && opts.File != "-" {
+		w = opts.IO.Out
+	}
+	if opts.Output == outputJSON {
+		return writeJSON(w, sum)
+	}
+	return newJSONLines(w).Write(sum)
 }
 
 // exportDestination opens stdout or a temporary file next to --file; commit

@@ -18,14 +18,34 @@ type IOStreams struct {
 	In     io.Reader
 	Out    io.Writer
 	ErrOut io.Writer
-	// InTTY and OutTTY say whether stdin/stdout are terminals: prompts need
-	// the first, shortened tables the second.
+	// InTTY, OutTTY and ErrTTY say whether stdin, stdout and stderr are
+	// terminals: prompts need the first, shortened tables the second,
+	// progress lines the third.
 	InTTY  bool
 	OutTTY bool
+	ErrTTY bool
+	// Quiet (--quiet) sends ErrOut's notes, warnings and progress nowhere;
+	// the error line (printed by run on the real stderr) and prompts
+	// (promptOut) still show.
+	Quiet     bool
+	promptOut io.Writer
 }
 
 func newIOStreams(stdin io.Reader, stdout, stderr io.Writer) *IOStreams {
-	return &IOStreams{In: stdin, Out: stdout, ErrOut: stderr, InTTY: isTerminal(stdin), OutTTY: isTerminal(stdout)}
+	return &IOStreams{In: stdin, Out: stdout, ErrOut: stderr, InTTY: isTerminal(stdin), OutTTY: isTerminal(stdout), ErrTTY: isTerminal(stderr), promptOut: stderr}
+}
+
+// setQuiet turns --quiet on or off.
+func (s *IOStreams) setQuiet(quiet bool) {
+	if s.promptOut == nil {
+		s.promptOut = s.ErrOut
+	}
+	s.Quiet = quiet
+	if quiet {
+		s.ErrOut = io.Discard
+	} else {
+		s.ErrOut = s.promptOut
+	}
 }
 
 func isTerminal(v any) bool {
@@ -39,7 +59,11 @@ func (s *IOStreams) Confirm(question string) (bool, error) {
 	if !s.InTTY {
 		return false, usageError{fmt.Errorf("refusing to continue without confirmation: stdin is not a terminal; pass --yes to proceed")}
 	}
-	fmt.Fprintf(s.ErrOut, "%s [y/N] ", question)
+	prompt := s.promptOut
+	if prompt == nil {
+		prompt = s.ErrOut
+	}
+	fmt.Fprintf(prompt, "%s [y/N] ", question)
 	line, err := bufio.NewReader(s.In).ReadString('\n')
 	if err != nil && line == "" {
 		return false, nil

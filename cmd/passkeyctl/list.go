@@ -97,6 +97,12 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 		return err
 	}
 	lo := db.ListOptions{ProviderID: opts.ProviderID, Limit: opts.Limit}
+	if opts.Limit > 0 {
+		// One more than asked: whether it comes tells if --limit cut the
+		// output, which a script or a reader must not mistake for the whole.
+		lo.Limit = opts.Limit + 1
+	}
+	cut := false
 	who := ""
 	if opts.User != "" {
 		u, err := d.FindUser(ctx, s, opts.User)
@@ -108,7 +114,14 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 	}
 	if opts.Orphans {
 		w := newOrphanWriter(opts.IO, opts.Output, opts.Wide)
-		if err := d.ListOrphans(ctx, s, lo, w.Write); err != nil {
+		n := 0
+		if err := d.ListOrphans(ctx, s, lo, func(o db.Orphan) error {
+			if n++; opts.Limit > 0 && n > opts.Limit {
+				cut = true
+				return nil
+			}
+			return w.Write(o)
+		}); err != nil {
 			return err
 		}
 		if err := w.Close(); err != nil {
@@ -117,6 +130,7 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 		if w.count == 0 && opts.Output == outputTable {
 			fmt.Fprintf(opts.IO.ErrOut, "no orphan Account rows%s\n", who)
 		}
+		limitNote(opts, cut, "orphan Account rows")
 		return nil
 	}
 	if _, set := os.LookupEnv("GOGC"); !set && lo.UserID == "" {
@@ -129,7 +143,14 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 	}
 	w := newPasskeyWriter(opts.IO, opts.Output, opts.Wide)
 	w.betterAuth = s.App == db.AppBetterAuth
-	if err := d.ListPasskeys(ctx, s, lo, w.Write); err != nil {
+	n := 0
+	if err := d.ListPasskeys(ctx, s, lo, func(p db.Passkey) error {
+		if n++; opts.Limit > 0 && n > opts.Limit {
+			cut = true
+			return nil
+		}
+		return w.Write(p)
+	}); err != nil {
 		w.Flush() // the rows before the error still reach stdout
 		return err
 	}
@@ -139,7 +160,16 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 	if w.Count() == 0 && opts.Output == outputTable {
 		fmt.Fprintf(opts.IO.ErrOut, "no passkeys%s\n", who)
 	}
+	limitNote(opts, cut, "passkeys")
 	return nil
+}
+
+// limitNote says on stderr, in every output format, that --limit cut the
+// output: stdout keeps exactly the records, so JSON stays what it was.
+func limitNote(opts *ListOptions, cut bool, what string) {
+	if cut {
+		fmt.Fprintf(opts.IO.ErrOut, "note: showing the first %d %s; there are more (raise --limit, or --limit 0 for all)\n", opts.Limit, what)
+	}
 }
 
 // describeUser is "id <email>" for messages.

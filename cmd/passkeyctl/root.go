@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -52,6 +53,7 @@ type envFileVar struct {
 
 // Global settings: flag name = config key; env PASSKEYCTL_<KEY>.
 const (
+	keyQuiet      = "quiet"
 	keyDSN        = "dsn"
 	keyOutput     = "output"
 	keyProviderID = "provider-id"
@@ -275,9 +277,17 @@ environment (PASSKEYCTL_DSN, then DATABASE_URL), else PASSKEYCTL_CONFIG or
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			// --quiet holds from the start, so that it also silences what
+			// reading the configuration may warn about.
+			f.IO.setQuiet(f.flags.Changed(keyQuiet))
 			if err := f.loadConfig(); err != nil {
 				return err
 			}
+			quiet, err := strconv.ParseBool(f.Get(keyQuiet))
+			if err != nil {
+				return usageError{fmt.Errorf("invalid quiet setting %q: use true or false", f.Get(keyQuiet))}
+			}
+			f.IO.setQuiet(quiet)
 			switch f.Output() {
 			case outputTable, outputJSON, outputJSONL:
 			default:
@@ -294,6 +304,7 @@ environment (PASSKEYCTL_DSN, then DATABASE_URL), else PASSKEYCTL_CONFIG or
 	nonEmptyStringArrayVar(pf, &f.envFiles, "env-file", nil, "read DATABASE_URL and PASSKEYCTL_* from the dotenv file `PATH` (the app's .env), as Next.js reads it; repeatable: a later file overrides an earlier one")
 	nonEmptyStringVarP(pf, new(string), "config", "", "", "YAML config file (default ./passkeyctl.yaml when present)")
 	pf.StringP(keyOutput, "o", outputTable, "output format: table, json or jsonl")
+	pf.BoolP(keyQuiet, "q", false, "print nothing on stderr but errors and prompts: no notes, warnings or progress")
 	nonEmptyStringVarP(pf, new(string), keyProviderID, "", "passkey", "Auth.js provider id written to Account.provider")
 	nonEmptyStringVarP(pf, new(string), keySchema, "", "", "app whose tables to use: authjs or better-auth (default: detected; required when the database holds both)")
 	nonEmptyStringVarP(pf, new(string), keyTables, "", "", "Better Auth tables the app renamed: passkey=NAME,user=NAME")

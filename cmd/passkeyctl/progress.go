@@ -1,0 +1,69 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"time"
+)
+
+// progress shows how far a long command (export, import, a bulk revoke)
+// has come: one line on stderr, rewritten in place at most every
+// progressEvery and erased at the end. It shows only when stderr is a
+// terminal and the output is the table (never in a pipe, a log file or with
+// -o json/jsonl, where a line rewritten with \r would be noise), and never
+// with --quiet. A zero or disabled progress ignores every call.
+type progress struct {
+	w     io.Writer
+	what  string // "exported", "imported", ...
+	unit  string // "passkey"
+	total int    // 0 when unknown
+	n     int
+	now   func() time.Time
+	last  time.Time
+	shown bool
+}
+
+// progressEvery is how often the line is rewritten.
+const progressEvery = 250 * time.Millisecond
+
+// newProgress returns the progress of a command with the given output
+// format; total is 0 when the amount of work is not known in advance.
+func newProgress(s *IOStreams, output, what, unit string, total int, now func() time.Time) *progress {
+	if !s.ErrTTY || s.Quiet || output != outputTable {
+		return &progress{}
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return &progress{w: s.ErrOut, what: what, unit: unit, total: total, now: now, last: now()}
+}
+
+// Add counts k more units done and redraws the line when it is due.
+func (p *progress) Add(k int) {
+	if p.w == nil {
+		return
+	}
+	p.n += k
+	if t := p.now(); t.Sub(p.last) >= progressEvery {
+		p.last = t
+		p.draw()
+	}
+}
+
+func (p *progress) draw() {
+	line := fmt.Sprintf("%s %s…", p.what, plural(p.n, p.unit))
+	if p.total > 0 {
+		line = fmt.Sprintf("%s %d of %s (%d%%)…", p.what, p.n, plural(p.total, p.unit), p.n*100/p.total)
+	}
+	// \r and the erase-to-end-of-line sequence rewrite the line in place.
+	fmt.Fprintf(p.w, "\r%s\x1b[K", line)
+	p.shown = true
+}
+
+// Done erases the line, so that the summary that follows starts clean.
+func (p *progress) Done() {
+	if p.w != nil && p.shown {
+		fmt.Fprint(p.w, "\r\x1b[K")
+		p.shown = false
+	}
+}

@@ -1,0 +1,61 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestProgress: on a terminal the line is rewritten at most every
+// progressEvery and erased at the end; in a pipe, with -o json or --quiet
+// nothing is written at all.
+func TestProgress(t *testing.T) {
+	clock := time.Unix(0, 0)
+	now := func() time.Time { return clock }
+	var buf bytes.Buffer
+	s := &IOStreams{ErrOut: &buf, ErrTTY: true}
+	p := newProgress(s, outputTable, "exported", "passkey", 0, now)
+	p.Add(1) // not due yet
+	clock = clock.Add(progressEvery)
+	p.Add(1)
+	clock = clock.Add(progressEvery / 2)
+	p.Add(1) // not due
+	clock = clock.Add(progressEvery)
+	p.Add(2)
+	p.Done()
+	want := "\rexported 2 passkeys…\x1b[K\rexported 5 passkeys…\x1b[K\r\x1b[K"
+	if got := buf.String(); got != want {
+		t.Errorf("terminal: %q, want %q", got, want)
+	}
+
+	buf.Reset()
+	p = newProgress(s, outputTable, "imported", "passkey", 200, now)
+	clock = clock.Add(progressEvery)
+	p.Add(50)
+	p.Done()
+	if got := buf.String(); !strings.Contains(got, "imported 50 of 200 passkeys (25%)…") {
+		t.Errorf("with a total: %q", got)
+	}
+
+	for name, s := range map[string]*IOStreams{
+		"pipe":  {ErrOut: &buf},
+		"quiet": {ErrOut: &buf, ErrTTY: true, Quiet: true},
+	} {
+		buf.Reset()
+		p := newProgress(s, outputTable, "exported", "passkey", 0, now)
+		clock = clock.Add(time.Second)
+		p.Add(10)
+		p.Done()
+		if buf.Len() != 0 {
+			t.Errorf("%s: wrote %q", name, buf.String())
+		}
+	}
+	buf.Reset()
+	p = newProgress(s, outputJSON, "exported", "passkey", 0, now)
+	clock = clock.Add(time.Second)
+	p.Add(10)
+	if buf.Len() != 0 {
+		t.Errorf("-o json: wrote %q", buf.String())
+	}
+}
