@@ -194,7 +194,13 @@ func withFields(v string, set [][2]string) (string, error) {
 			}
 		}
 		if !replaced {
-			if err := json.Compact(&out, raw); err != nil {
+			// Strings are re-quoted as JSON.stringify quotes them (a value
+			// written elsewhere may escape what JavaScript does not);
+			// other values keep their bytes, compacted.
+			var str string
+			if len(raw) > 0 && raw[0] == '"' && json.Unmarshal(raw, &str) == nil {
+				writeJSString(&out, str)
+			} else if err := json.Compact(&out, raw); err != nil {
 				return "", err
 			}
 		}
