@@ -201,7 +201,7 @@ func TestUpdateCounter_keepsOtherFields(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]string{
-		"authenticator:AAAA":            `{"providerAccountId":"AAAA","counter":8,"note":"<kept> ` + "\u2028" + `","credentialID":"AAAA","credentialPublicKey":"x","credentialBackedUp":false,"credentialDeviceType":"singleDevice","userId":"u1"}`,
+		"authenticator:AAAA":          `{"providerAccountId":"AAAA","counter":8,"note":"<kept> ` + "\u2028" + `","credentialID":"AAAA","credentialPublicKey":"x","credentialBackedUp":false,"credentialDeviceType":"singleDevice","userId":"u1"}`,
 		"authenticator:by-user-id:u1": `["AAAA"]`,
 	}
 	diffKeys(t, "counter update", want, e.snapshot())
