@@ -273,3 +273,9 @@ func deadline(t *testing.T, d time.Duration) context.Context {
 	t.Cleanup(cancel)
 	return c
 }
+
+func parseJSON(v string) (map[string]any, error) {
+	var m map[string]any
+	err := json.Unmarshal([]byte(v), &m)
+	return m, err
+}

@@ -22,7 +22,8 @@ const maxTxRetries = 10
 // this user's, and the user's account by-user-id pointer when it points at
 // that account. With opts.RevokeSessions it also deletes every session of
 // those users (found by SCAN over the session keys, by the userId in the
-// value) and each user's session pointer when it names one of them. With
+// value) and each user's session pointer when it names one of them or a
+// session already gone (the adapter's sign-out leaves it dangling). With
 // opts.DryRun it reads and plans everything and writes nothing.
 // opts.ProviderID, when set, overrides the store's.
 //
@@ -85,9 +86,22 @@ func (s *Store) Revoke(ctx context.Context, passkeys []db.Passkey, opts db.Revok
 			if err != nil {
 				return err
 			}
-			plan, err = s.planRevoke(todo, users, provider, keys, vals, ok, len(sessionKeys))
-			if err != nil || opts.DryRun {
+			plan, err = s.planRevoke(todo, users, provider, keys, vals, ok, len(sessionKeys), opts.RevokeSessions)
+			if err != nil {
 				return err
+			}
+			for _, sp := range plan.sessionPtrs {
+				n, err := tx.Exists(ctx, sp[1]).Result()
+				if err != nil {
+					return err
+				}
+				if n == 0 && !plan.deleted[sp[0]] {
+					plan.deleted[sp[0]] = true
+					plan.del = append(plan.del, sp[0])
+				}
+			}
+			if opts.DryRun {
+				return nil
 			}
 			_, err = tx.TxPipelined(ctx, func(pipe goredis.Pipeliner) error {
 				if len(plan.del) > 0 {
@@ -130,10 +144,14 @@ type revokePlan struct {
 	emptied         []string // users left with an empty credential list
 	deletedAccounts map[string]bool
 	deleted         map[string]bool // every key in del
+	// sessionPtrs are session pointers (key, the key it names) that
+	// name no session revoked now: removed too when what they name is
+	// already gone (the adapter's sign-out leaves them dangling).
+	sessionPtrs [][2]string
 }
 
 // planRevoke checks the values read under WATCH and computes the writes.
-func (s *Store) planRevoke(todo []db.Passkey, users []string, provider string, keys, vals []string, ok []bool, nSessions int) (*revokePlan, error) {
+func (s *Store) planRevoke(todo []db.Passkey, users []string, provider string, keys, vals []string, ok []bool, nSessions int, revokeSessions bool) (*revokePlan, error) {
 	plan := &revokePlan{deletedAccounts: map[string]bool{}, deleted: map[string]bool{}}
 	del := plan.deleted
 	remove := func(k string) {
@@ -191,8 +209,12 @@ func (s *Store) planRevoke(todo []db.Passkey, users []string, provider string, k
 		if ok[i+1] && plan.deletedAccounts[s.L.PointerKey(vals[i+1])] {
 			remove(acctPtr)
 		}
-		if ok[i+2] && deletedSessions[s.L.PointerKey(vals[i+2])] {
-			remove(sessPtr)
+		if ok[i+2] {
+			if target := s.L.PointerKey(vals[i+2]); deletedSessions[target] {
+				remove(sessPtr)
+			} else if revokeSessions {
+				plan.sessionPtrs = append(plan.sessionPtrs, [2]string{sessPtr, target})
+			}
 		}
 		i += 3
 	}
