@@ -126,6 +126,18 @@ func TestListPasskeys_streaming(t *testing.T) {
 	if o20 := results["ordered20000"].heap; o20 > 16<<20 {
 		t.Errorf("ordered listing of 20,000 grew the heap by %.2f MB", float64(o20)/(1<<20))
 	}
+	// The case-insensitive e-mail fallback: one SCAN over the keyspace.
+	start := time.Now()
+	u, err := s.FindUser(ctx, "U1234@EXAMPLE.COM")
+	if err != nil || u.ID != "user-00001234" {
+		t.Errorf("FindUser ignoring case: %+v %v", u, err)
+	}
+	t.Logf("FindUser ignoring case, database of %d keys: %v", e.c.DBSize(ctx).Val(), time.Since(start).Round(time.Millisecond))
+	start = time.Now()
+	if ps := listAll(t, s, redis.ListOptions{UserID: "user-00004321"}); len(ps) != 4 {
+		t.Errorf("user listing: %d passkeys", len(ps))
+	}
+	t.Logf("one user's listing among 20,000 passkeys: %v", time.Since(start).Round(time.Millisecond))
 	// A user's listing finds exactly that user's passkeys, in order.
 	ps := listAll(t, s, redis.ListOptions{UserID: "user-00001234"})
 	if len(ps) != 4 || ps[0].UserID != "user-00001234" {

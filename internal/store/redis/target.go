@@ -1,10 +1,3 @@
-// Package redis is passkeyctl's backend for Auth.js apps that keep their
-// users and passkeys in Redis through @auth/unstorage-adapter and
-// unstorage's Redis driver. It reads and writes the keys exactly as that
-// adapter does (see testdata/unstorage-redis.json, recorded from the real
-// @auth/core 0.41.3 + @auth/unstorage-adapter 2.11.2 + unstorage 1.17.6),
-// in the domain's words (find a user, list, resolve, revoke, enrol, update
-// a counter, export and import), using the domain types of internal/db.
 package redis
 
 import (
