@@ -210,3 +210,29 @@ func TestUpdateCounter_keepsOtherFields(t *testing.T) {
 	}
 	_ = redis.DefaultProviderID
 }
+
+// TestCreatePasskey_noTransports: without transports the field is left
+// out (JSON.stringify drops undefined), and BE unset is "singleDevice".
+func TestCreatePasskey_noTransports(t *testing.T) {
+	e := newEnv(t)
+	s := e.open("", "")
+	key := fixtureKey1(t)
+	p, err := s.CreatePasskey(ctx, db.NewPasskey{CredentialID: []byte{0xfb, 0xff, 0xfe}, PublicKey: key, Counter: 3, Transports: []string{}},
+		db.EnrollOptions{CreateUser: &db.NewUser{ID: "u-1", Email: "Ünï <x>@example.com"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pk := base64.StdEncoding.EncodeToString(key)
+	want := map[string]string{
+		"user:u-1":                       `{"email":"Ünï <x>@example.com","id":"u-1"}`,
+		"user:email:Ünï <x>@example.com": "u-1",
+		"user:account:passkey:+:+":       `{"providerAccountId":"+//+","provider":"passkey","type":"webauthn","userId":"u-1","id":"passkey:+//+"}`,
+		"user:account:by-user-id:u-1":    "user:account:passkey:+//+",
+		"authenticator:+:+":              `{"providerAccountId":"+//+","counter":3,"credentialID":"+//+","credentialPublicKey":"` + pk + `","credentialBackedUp":false,"credentialDeviceType":"singleDevice","userId":"u-1"}`,
+		"authenticator:by-user-id:u-1":   `["+//+"]`,
+	}
+	diffKeys(t, "passkey without transports", want, e.snapshot())
+	if p.CredentialID != "+//+" || len(p.Transports) != 0 || p.Transports == nil || p.CredentialDeviceType != "singleDevice" {
+		t.Errorf("returned %+v", p)
+	}
+}
