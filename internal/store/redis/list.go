@@ -3,6 +3,7 @@ package redis
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -54,30 +55,36 @@ func (s *Store) list(ctx context.Context, opts ListOptions, fn func(entry) error
 		return fmt.Errorf("%w: negative limit %d", db.ErrInvalid, opts.Limit)
 	}
 	pattern := s.L.matchPattern(s.L.AuthenticatorKeyPrefix)
+	// Reading (SCAN, MGET) runs on one goroutine while the decoding of
+	// accounts and users and fn run on the caller's: the round trips
+	// overlap with the work, and at most three batches are held.
+	n := 0
+	emit := func(auths []stored) error {
+		es, err := s.entries(ctx, auths)
+		if err != nil {
+			return err
+		}
+		for _, e := range es {
+			if opts.Limit > 0 && n >= opts.Limit {
+				return errLimit
+			}
+			n++
+			if err := fn(e); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	if opts.Unordered {
-		n := 0
-		errLimit := fmt.Errorf("limit reached")
-		err := s.scan(ctx, pattern, func(keys []string) error {
-			auths, err := s.readAuthenticators(ctx, keys)
-			if err != nil {
-				return err
-			}
-			auths = filterUser(auths, opts.UserID)
-			ps, err := s.entries(ctx, auths)
-			if err != nil {
-				return err
-			}
-			for _, p := range ps {
-				if opts.Limit > 0 && n >= opts.Limit {
-					return errLimit
-				}
-				n++
-				if err := fn(p); err != nil {
+		err := overlap(ctx, func(ctx context.Context, send func([]stored) error) error {
+			return s.scan(ctx, pattern, func(keys []string) error {
+				auths, err := s.readAuthenticators(ctx, keys)
+				if err != nil {
 					return err
 				}
-			}
-			return nil
-		})
+				return send(filterUser(auths, opts.UserID))
+			})
+		}, emit)
 		if err == errLimit {
 			return nil
 		}
@@ -105,28 +112,62 @@ func (s *Store) list(ctx context.Context, opts ListOptions, fn func(entry) error
 	if opts.Limit > 0 && opts.Limit < total {
 		total = opts.Limit
 	}
-	keys := make([]string, 0, batchSize)
-	for start := 0; start < total; start += batchSize {
-		end := min(start+batchSize, total)
-		keys = keys[:0]
-		for i := start; i < end; i++ {
-			keys = append(keys, s.L.AuthenticatorKey(idx.cred(i)))
-		}
-		auths, err := s.readAuthenticators(ctx, keys)
-		if err != nil {
-			return err
-		}
-		ps, err := s.entries(ctx, filterUser(auths, opts.UserID))
-		if err != nil {
-			return err
-		}
-		for _, p := range ps {
-			if err := fn(p); err != nil {
+	err = overlap(ctx, func(ctx context.Context, send func([]stored) error) error {
+		for start := 0; start < total; start += batchSize {
+			end := min(start+batchSize, total)
+			keys := make([]string, 0, end-start)
+			for i := start; i < end; i++ {
+				keys = append(keys, s.L.AuthenticatorKey(idx.cred(i)))
+			}
+			auths, err := s.readAuthenticators(ctx, keys)
+			if err != nil {
+				return err
+			}
+			if err := send(filterUser(auths, opts.UserID)); err != nil {
 				return err
 			}
 		}
+		return nil
+	}, emit)
+	if err == errLimit {
+		return nil
 	}
-	return nil
+	return err
+}
+
+// errLimit stops a listing at its limit.
+var errLimit = errors.New("limit reached")
+
+// overlap runs produce on its own goroutine and consume on the caller's
+// for each batch produce sends, with two batches in flight at most. The
+// first error of either stops both and is returned.
+func overlap(ctx context.Context, produce func(ctx context.Context, send func([]stored) error) error, consume func([]stored) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	batches := make(chan []stored, 1)
+	produced := make(chan error, 1)
+	go func() {
+		defer close(batches)
+		produced <- produce(ctx, func(b []stored) error {
+			select {
+			case batches <- b:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
+	}()
+	for b := range batches {
+		if err := consume(b); err != nil {
+			cancel()
+			for range batches {
+				// Let the producer see the cancellation and finish.
+			}
+			<-produced
+			return err
+		}
+	}
+	return <-produced
 }
 
 func filterUser(auths []stored, userID string) []stored {
