@@ -29,6 +29,11 @@ import (
 // (db.ErrNotFound), a user to create whose e-mail or id is taken
 // (db.ErrConflict). opts.ProviderID, when set, overrides the store's;
 // opts.Now is unused (the adapter stores no times for a passkey).
+//
+// Transports are left out of the value when p has none, as
+// db.JoinTransports stores NULL on SQL; @auth/core itself writes "" when a
+// browser reports an empty list and leaves the field out when it reports
+// none, and reads both as no transports.
 func (s *Store) CreatePasskey(ctx context.Context, p db.NewPasskey, opts db.EnrollOptions) (db.Passkey, error) {
 	provider := s.ProviderID
 	if opts.ProviderID != "" {

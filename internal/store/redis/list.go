@@ -18,7 +18,7 @@ type ListOptions struct {
 	// Limit caps the number of passkeys; 0 means no limit.
 	Limit int
 	// Unordered streams the passkeys in SCAN order instead of by user and
-	// credential ID, holding only one batch at a time (see ListPasskeys).
+	// credential ID, holding a few batches at a time (see ListPasskeys).
 	Unordered bool
 }
 
@@ -37,8 +37,9 @@ type ListOptions struct {
 // order, batchSize at a time, with their accounts and users. A passkey
 // revoked between the passes is left out; one changed is shown as it is
 // in the second pass. With Unordered the first pass is skipped and memory
-// stays flat at one batch, but the order is SCAN's and a key SCAN returns
-// twice (during a rehash) is listed twice.
+// stays flat at three batches (one being read, one queued, one handed
+// out), but the order is SCAN's and a key SCAN returns twice (during a
+// rehash) is listed twice.
 //
 // A user's listing (UserID) scans all authenticator keys as well, rather
 // than trusting the user's credential-ID list: the adapter finds a

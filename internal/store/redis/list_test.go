@@ -203,3 +203,43 @@ func passkeyEqual(a, b db.Passkey) bool {
 		a.Algorithm == b.Algorithm && a.PublicKey == b.PublicKey && slices.Equal(a.Transports, b.Transports) &&
 		a.CredentialBackedUp == b.CredentialBackedUp && a.CredentialDeviceType == b.CredentialDeviceType
 }
+
+// TestFindUser_idAndEmail: a reference that is one user's id and another
+// user's e-mail is ambiguous, as in internal/db.
+func TestFindUser_idAndEmail(t *testing.T) {
+	e := newEnv(t)
+	s := e.open("", "")
+	e.c.Set(ctx, e.ns+":user:x@example.com", `{"email":"one@example.com","id":"x@example.com"}`, 0)
+	e.c.Set(ctx, e.ns+":user:u2", `{"email":"x@example.com","id":"u2"}`, 0)
+	e.c.Set(ctx, e.ns+":user:email:x@example.com", "u2", 0)
+	_, err := s.FindUser(ctx, "x@example.com")
+	if !errors.Is(err, db.ErrInvalid) || !strings.Contains(err.Error(), "matches 2 users") {
+		t.Errorf("id of one user, e-mail of another: %v", err)
+	}
+	if _, err := s.FindUser(ctx, " "); !errors.Is(err, db.ErrInvalid) {
+		t.Errorf("empty reference: %v", err)
+	}
+}
+
+// TestUserCredentialIDs_verified: list entries whose passkey is gone or
+// is another user's are not excluded credentials.
+func TestUserCredentialIDs_verified(t *testing.T) {
+	e := newEnv(t)
+	s := e.open("", "")
+	key := fixtureKey1(t)
+	mine, theirs := []byte("mine"), []byte("theirs")
+	p, err := s.CreatePasskey(ctx, db.NewPasskey{CredentialID: mine, PublicKey: key}, db.EnrollOptions{CreateUser: &db.NewUser{Email: "me@example.com"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreatePasskey(ctx, db.NewPasskey{CredentialID: theirs, PublicKey: key}, db.EnrollOptions{CreateUser: &db.NewUser{Email: "them@example.com"}}); err != nil {
+		t.Fatal(err)
+	}
+	l := redis.DefaultLayout()
+	list := `["` + db.AuthjsCredentialID(theirs) + `","gone","` + db.AuthjsCredentialID(mine) + `","` + db.AuthjsCredentialID(mine) + `"]`
+	e.c.Set(ctx, e.ns+":"+l.AuthenticatorListKey(p.UserID), list, 0)
+	ids, err := s.UserCredentialIDs(ctx, p.UserID)
+	if err != nil || len(ids) != 1 || !bytes.Equal(ids[0], mine) {
+		t.Errorf("UserCredentialIDs: %q %v", ids, err)
+	}
+}

@@ -201,3 +201,35 @@ func fixtureKey1(t *testing.T) []byte {
 	}
 	return key
 }
+
+// TestRevoke_accountOfAnotherUser: an account under the passkey's key that
+// is another user's stays, as internal/db leaves it.
+func TestRevoke_accountOfAnotherUser(t *testing.T) {
+	e := newEnv(t)
+	s := e.open("", "")
+	raw := []byte("shared account")
+	p, err := s.CreatePasskey(ctx, db.NewPasskey{CredentialID: raw, PublicKey: fixtureKey1(t)}, db.EnrollOptions{CreateUser: &db.NewUser{Email: "a@example.com"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := redis.DefaultLayout()
+	acctKey := l.AccountKey("passkey", p.CredentialID)
+	other := `{"providerAccountId":"` + p.CredentialID + `","provider":"passkey","type":"webauthn","userId":"someone-else","id":"passkey:` + p.CredentialID + `"}`
+	e.c.Set(ctx, e.ns+":"+acctKey, other, 0)
+	p, err = s.GetPasskey(ctx, raw)
+	if err != nil || p.Status != db.StatusAccountUserMismatch {
+		t.Fatalf("%+v %v", p, err)
+	}
+	res, err := s.Revoke(ctx, []db.Passkey{p}, db.RevokeOptions{})
+	if err != nil || res.Accounts != 0 {
+		t.Errorf("revoke: %+v %v", res, err)
+	}
+	snap := e.snapshot()
+	if snap[acctKey] != other {
+		t.Errorf("another user's account was touched: %q", snap[acctKey])
+	}
+	// The pointer names that account, which stays: the pointer stays too.
+	if snap[l.AccountByUserIDKey(p.UserID)] != l.AccountPointer("passkey", p.CredentialID) {
+		t.Errorf("account pointer: %q", snap[l.AccountByUserIDKey(p.UserID)])
+	}
+}

@@ -284,7 +284,7 @@ func (s *Store) exactUsers(ctx context.Context, ref string) ([]db.User, error) {
 			out = append(out, u.user())
 		}
 	}
-	if ok[1] && vals[1] != ref {
+	if ok[1] {
 		u, found, err := s.getUser(ctx, vals[1])
 		if err != nil {
 			return nil, err
