@@ -26,10 +26,6 @@ type Store struct {
 // Close closes the connections.
 func (s *Store) Close() error { return s.c.Close() }
 
-// Client is the underlying go-redis client (tests use it to set up and
-// inspect keys).
-func (s *Store) Client() *goredis.Client { return s.c }
-
 // scanCount is the COUNT hint of every SCAN, and batchSize how many keys
 // one MGET reads: together they bound what a listing holds at once.
 const (
