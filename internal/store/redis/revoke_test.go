@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
@@ -231,5 +232,60 @@ func TestRevoke_accountOfAnotherUser(t *testing.T) {
 	// The pointer names that account, which stays: the pointer stays too.
 	if snap[l.AccountByUserIDKey(p.UserID)] != l.AccountPointer("passkey", p.CredentialID) {
 		t.Errorf("account pointer: %q", snap[l.AccountByUserIDKey(p.UserID)])
+	}
+}
+
+// TestRevoke_duringSignIns: sign-ins with the user's other passkey keep
+// rewriting the list revoke watches; revoke retries and the list ends
+// with the other passkey only, never with the revoked one put back.
+func TestRevoke_duringSignIns(t *testing.T) {
+	e := newEnv(t)
+	s := e.open("", "")
+	key := fixtureKey1(t)
+	l := redis.DefaultLayout()
+	for round := range 10 {
+		gone, kept := []byte(fmt.Sprintf("gone-%d", round)), []byte(fmt.Sprintf("kept-%d", round))
+		p, err := s.CreatePasskey(ctx, db.NewPasskey{CredentialID: gone, PublicKey: key}, db.EnrollOptions{CreateUser: &db.NewUser{Email: fmt.Sprintf("r%d@example.com", round)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.CreatePasskey(ctx, db.NewPasskey{UserID: p.UserID, CredentialID: kept, PublicKey: key}, db.EnrollOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		p, _ = s.GetPasskey(ctx, gone)
+		stop := make(chan struct{})
+		var signIns sync.WaitGroup
+		signIns.Add(1)
+		go func() {
+			defer signIns.Done()
+			for n := uint32(1); ; n++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if err := s.UpdateCounter(ctx, kept, n); err != nil {
+					t.Errorf("sign-in: %v", err)
+					return
+				}
+			}
+		}()
+		_, err = s.Revoke(ctx, []db.Passkey{p}, db.RevokeOptions{})
+		close(stop)
+		signIns.Wait()
+		if err != nil {
+			t.Fatalf("round %d: revoke during sign-ins: %v", round, err)
+		}
+		snap := e.snapshot()
+		list := snap[l.AuthenticatorListKey(p.UserID)]
+		if list == "" || strings.Contains(list, db.AuthjsCredentialID(gone)) || !strings.Contains(list, db.AuthjsCredentialID(kept)) {
+			t.Errorf("round %d: list %s", round, list)
+		}
+		if _, ok := snap[l.AuthenticatorKey(db.AuthjsCredentialID(gone))]; ok {
+			t.Errorf("round %d: revoked authenticator is back", round)
+		}
+		if err := s.UpdateCounter(ctx, gone, 99); !errors.Is(err, db.ErrNotFound) {
+			t.Errorf("round %d: sign-in with the revoked passkey: %v", round, err)
+		}
 	}
 }
