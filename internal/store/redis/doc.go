@@ -50,6 +50,11 @@
 //   - useItemRaw: the fixture shows the adapter failing with the Redis
 //     driver in that mode (it hands objects to the driver); there is no such
 //     app to serve, and this package reads the JSON-string values only.
+//   - Layout detection: the layout comes from the DSN (the adapter's
+//     defaults when absent); Survey counts what that layout reads and names
+//     the stems under which other authenticator values sit, so that a DSN
+//     with the wrong base or baseKeyPrefix can be reported, not silently
+//     listed as empty.
 //   - Redis Cluster is not supported: SCAN and MULTI/EXEC here assume one
 //     node (Upstash and Vercel KV expose one).
 package redis
