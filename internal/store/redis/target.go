@@ -69,8 +69,9 @@ func IsTarget(dsn string) bool {
 // rediss://... . The parameters set the key layout (the driver's base, the
 // adapter's baseKeyPrefix and per-key prefixes, by the adapter's option
 // names); an absent one keeps the adapter's default (DefaultLayout). An
-// unknown parameter is refused, naming the accepted ones. Errors never
-// contain the password.
+// unknown parameter is refused, naming the accepted ones. Values are URL
+// query values: ":" and "/" may stand as they are, "+" must be written %2B
+// (a bare "+" is a space) and "&" %26. Errors never contain the password.
 func ParseTarget(dsn string) (Target, error) {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: redis DSN: %s", db.ErrInvalid, fmt.Sprintf(format, args...))
