@@ -51,7 +51,8 @@ func populate(t *testing.T, e *testEnv, from, n, perUser int) {
 }
 
 // measure lists everything and returns the count, the peak heap growth
-// over the baseline (sampled every 250 passkeys) and the time taken.
+// live heap over the baseline (sampled after a GC every 1,000 passkeys)
+// and the time taken (GCs included).
 func measure(t *testing.T, s *redis.Store, opts redis.ListOptions, check func(prev, p db.Passkey)) (int, uint64, time.Duration) {
 	t.Helper()
 	runtime.GC()
@@ -70,7 +71,9 @@ func measure(t *testing.T, s *redis.Store, opts redis.ListOptions, check func(pr
 		}
 		prev = p
 		n++
-		if n%250 == 0 {
+		if n%1000 == 0 {
+			// Live heap: what the listing holds, not garbage awaiting GC.
+			runtime.GC()
 			runtime.ReadMemStats(&ms)
 			peak = max(peak, ms.HeapAlloc)
 		}
@@ -113,17 +116,18 @@ func TestListPasskeys_streaming(t *testing.T) {
 				t.Errorf("%s listing of %d passkeys gave %d", mode, size, n)
 			}
 			results[fmt.Sprint(mode, size)] = fig{n, heap, took}
-			t.Logf("%-9s %6d passkeys: %v (%.0f/s), peak heap growth %.2f MB", mode, n, took.Round(time.Millisecond), float64(n)/took.Seconds(), float64(heap)/(1<<20))
+			t.Logf("%-9s %6d passkeys: %v (%.0f/s), peak live heap growth %.2f MB", mode, n, took.Round(time.Millisecond), float64(n)/took.Seconds(), float64(heap)/(1<<20))
 		}
 	}
 	// Flat: the unordered stream holds one SCAN batch and its MGETs, so
 	// ten times the passkeys must not need ten times the memory.
 	u2, u20 := results["unordered2000"].heap, results["unordered20000"].heap
-	if u20 > 8<<20 || u20 > 3*max(u2, 1<<20) {
+	if u20 > 4<<20 || u20 > 2*max(u2, 1<<20) {
 		t.Errorf("unordered listing is not flat: %.2f MB for 2,000, %.2f MB for 20,000", float64(u2)/(1<<20), float64(u20)/(1<<20))
 	}
-	// Ordered: the index of 20,000 pairs (~1.3 MB) plus one batch.
-	if o20 := results["ordered20000"].heap; o20 > 16<<20 {
+	// Ordered: the index of 20,000 pairs (~1.3 MB, doubled by append's
+	// growth at worst) plus the batches.
+	if o20 := results["ordered20000"].heap; o20 > 8<<20 {
 		t.Errorf("ordered listing of 20,000 grew the heap by %.2f MB", float64(o20)/(1<<20))
 	}
 	// The case-insensitive e-mail fallback: one SCAN over the keyspace.
