@@ -49,10 +49,16 @@ const StatusNoUser = "no-user"
 
 // Status is the passkey's status as `list` shows it.
 func (r BetterAuthPasskeyRow) Status() string {
+	_, keyErr := checkStoredPublicKey(r.PublicKey)
+	return r.status(keyErr)
+}
+
+// status is Status given the result of checking the public key.
+func (r BetterAuthPasskeyRow) status(keyErr error) string {
 	if !r.UserFound {
 		return StatusNoUser
 	}
-	if _, err := KeyAlgorithm(r.PublicKey); err != nil {
+	if keyErr != nil {
 		return StatusBadPublicKey
 	}
 	return StatusOK

@@ -27,17 +27,13 @@ func passkeyFromBetterAuth(r BetterAuthPasskeyRow) Passkey {
 		CredentialDeviceType: r.DeviceType,
 		CredentialBackedUp:   r.BackedUp,
 		Transports:           SplitTransports(nullString(r.Transports)),
-		Status:               r.Status(),
 		PublicKey:            r.PublicKey,
 		Name:                 r.Name,
 		CreatedAt:            r.CreatedAt,
 		AAGUID:               r.AAGUID,
 	}
-	alg, err := KeyAlgorithm(r.PublicKey)
-	if err != nil {
-		alg = "unknown"
-	}
-	p.Algorithm = alg
+	alg, keyErr := checkStoredPublicKey(r.PublicKey)
+	p.Algorithm, p.Status = alg, r.status(keyErr)
 	return p
 }
 
