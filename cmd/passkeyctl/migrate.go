@@ -99,16 +99,39 @@ func migrateRun(ctx context.Context, opts *MigrateOptions) error {
 		return err
 	}
 	printWarnings(opts.IO, res.Warnings)
+	// A changed checksum leaves the schema not up to date: migrate ends as
+	// `migrate status` does (exit 4, the same summary), after what it did.
+	notUpToDate := func() error {
+		if len(res.ChecksumChanged) == 0 {
+			return nil
+		}
+		var names []string
+		for _, m := range res.ChecksumChanged {
+			names = append(names, m.Name)
+		}
+		return fmt.Errorf("%w: %d migration(s) with a changed checksum (%s): compare the table with the file, then accept it with the UPDATE in the warning (see: passkeyctl migrate status)",
+			db.ErrSchemaNotReady, len(names), strings.Join(names, ", "))
+	}
 	switch opts.Output {
 	case outputJSON, outputJSONL:
+		var err error
 		if opts.Output == outputJSONL {
-			return newJSONLines(opts.IO.Out).Write(res)
+			err = newJSONLines(opts.IO.Out).Write(res)
+		} else {
+			err = writeJSON(opts.IO.Out, res)
 		}
-		return writeJSON(opts.IO.Out, res)
+		if err != nil {
+			return err
+		}
+		return notUpToDate()
 	}
 	out := opts.IO.Out
 	if opts.DryRun {
 		if len(res.SQL) == 0 && len(res.Adopted) == 0 {
+			if err := notUpToDate(); err != nil {
+				fmt.Fprintln(opts.IO.ErrOut, "-- dry run: nothing would change")
+				return err
+			}
 			fmt.Fprintln(opts.IO.ErrOut, "-- dry run: the schema is up to date, nothing would change")
 			return nil
 		}
@@ -122,7 +145,7 @@ func migrateRun(ctx context.Context, opts *MigrateOptions) error {
 		}
 		fmt.Fprintf(out, "-- then record %s in %s\n", strings.Join(append(slices.Clone(res.Applied), res.Adopted...), ", "), res.HistoryTable)
 		fmt.Fprintln(opts.IO.ErrOut, "-- dry run: nothing was changed")
-		return nil
+		return notUpToDate()
 	}
 	for _, name := range res.Applied {
 		fmt.Fprintf(out, "applied  %s\n", name)
@@ -130,10 +153,21 @@ func migrateRun(ctx context.Context, opts *MigrateOptions) error {
 	for _, name := range res.Adopted {
 		fmt.Fprintf(out, "adopted  %s (existing Authenticator table, variant %s)\n", name, res.Variant)
 	}
-	if len(res.Applied)+len(res.Adopted) == 0 {
+	for _, m := range res.ChecksumChanged {
+		fmt.Fprintf(out, "checksum-changed  %s (recorded %s, embedded %s; never re-run)\n", m.Name, shortSum(m.RecordedChecksum), shortSum(m.Checksum))
+	}
+	if len(res.Applied)+len(res.Adopted)+len(res.ChecksumChanged) == 0 {
 		fmt.Fprintf(out, "schema is up to date (variant %s)\n", res.Variant)
 	}
-	return nil
+	return notUpToDate()
+}
+
+// shortSum is a checksum's first 12 hex digits, as status shows them.
+func shortSum(sum string) string {
+	if len(sum) > 12 {
+		return sum[:12]
+	}
+	return sum
 }
 
 func printWarnings(io *IOStreams, ws []db.Warning) {

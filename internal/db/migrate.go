@@ -224,6 +224,10 @@ type MigrateResult struct {
 	Naming Naming `json:"naming"`
 	// HistoryTable is where the run is (or would be) recorded.
 	HistoryTable string `json:"historyTable"`
+	// ChecksumChanged are the recorded migrations whose file changed
+	// since they ran, as `migrate status` lists them: never re-run, and
+	// the schema is not up to date (status exits 4, and so does migrate).
+	ChecksumChanged []MigrationStatus `json:"checksumChanged"`
 }
 
 // execQuerier is what migration steps run on: a transaction or, for MySQL,
@@ -356,6 +360,8 @@ type plan struct {
 	// missingSchema is the PostgreSQL schema that ?schema= names and that
 	// does not exist yet.
 	missingSchema string
+	// changed are the recorded migrations whose checksum changed.
+	changed []MigrationStatus
 }
 
 type plannedStep struct {
@@ -440,6 +446,7 @@ func (d *DB) makePlan(ctx context.Context, q sqlx.QueryerContext, fsys fs.FS, wa
 			switch {
 			case ms.State == StateChecksumChanged:
 				p.status.Warnings = append(p.status.Warnings, d.checksumWarning(m, r))
+				p.changed = append(p.changed, ms)
 				p.status.Migrations = append(p.status.Migrations, ms)
 				continue
 			case m.Name == authenticatorMigration && s.Authenticator == nil:
@@ -578,6 +585,7 @@ func (d *DB) checkPlan(p *plan) (*MigrateResult, error) {
 	res := &MigrateResult{
 		Variant: s.Variant, Naming: s.Naming, Warnings: slices.Clone(p.status.Warnings),
 		Applied: []string{}, Adopted: []string{}, SQL: []string{}, HistoryTable: d.historyTable(),
+		ChecksumChanged: append([]MigrationStatus{}, p.changed...),
 	}
 	if len(p.core) > 0 {
 		res.Applied = append(res.Applied, CoreMigration)
