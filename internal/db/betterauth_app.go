@@ -79,7 +79,7 @@ func (d *DB) baCheckEnroll(s *Schema, newUser bool) error {
 // without a default, that is none of Better Auth's (see checkFillable).
 func (ba *BetterAuthSchema) checkPasskeyFillable() error {
 	p := ba.P
-	return checkFillable(ba.Passkey, []string{p.ID, p.Name, p.PublicKey, p.UserID, p.CredentialID, p.Counter, p.DeviceType, p.BackedUp, p.Transports, p.CreatedAt, p.AAGUID}, AppBetterAuth)
+	return checkFillable(ba.Passkey, []string{p.ID, p.Name, p.PublicKey, p.UserID, p.CredentialID, p.Counter, p.DeviceType, p.BackedUp, p.Transports, p.CreatedAt, p.AAGUID, p.WebAuthnUserID}, AppBetterAuth)
 }
 
 // checkUserCreatable reports whether passkeyctl can write a new user as
