@@ -21,6 +21,11 @@ func ParseCredentialID(s string) ([]byte, error) {
 		return nil, fmt.Errorf("%w: empty credential ID", ErrInvalid)
 	}
 	if rest, ok := strings.CutPrefix(s, "hex:"); ok {
+		rest = strings.TrimSpace(rest)
+		if rest == "" {
+			// Zero bytes would be looked up as the empty credential ID.
+			return nil, fmt.Errorf("%w: credential ID %q has no hex digits after \"hex:\"", ErrInvalid, s)
+		}
 		b, err := hex.DecodeString(rest)
 		if err != nil {
 			return nil, fmt.Errorf("%w: credential ID %q is not valid hex", ErrInvalid, s)
