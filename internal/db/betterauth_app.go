@@ -116,7 +116,13 @@ func betterAuthUserRow(dia *Dialect, ba *BetterAuthSchema, id, email string, nam
 	for _, c := range []string{ba.U.CreatedAt, ba.U.UpdatedAt} {
 		if c != "" && ba.User.NeedsValue(c) {
 			col, _ := ba.User.Column(c)
-			cols, vals = append(cols, c), append(vals, timeArg(timeFormOf(dia, col, AppBetterAuth), now))
+			form := timeFormOf(dia, col, AppBetterAuth)
+			if form == TimeMillis && ba.CreatedAt == TimeSeconds {
+				// The generator that wrote the passkey table's dates in
+				// seconds wrote the user table's the same way.
+				form = TimeSeconds
+			}
+			cols, vals = append(cols, c), append(vals, timeArg(form, now))
 		}
 	}
 	return cols, vals
