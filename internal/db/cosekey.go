@@ -39,9 +39,9 @@ const (
 	coseCrvEd25519 = 6
 )
 
-// verifiableAlgs are the algorithms @simplewebauthn/server (Auth.js 9.x,
-// Better Auth 13.x) verifies: ECDSA on P-256/P-384/P-521, Ed25519, RSA
-// PKCS#1 v1.5 and PSS. ES256K is left out (Web Crypto has no secp256k1),
+// verifiableAlgs are the algorithms @simplewebauthn/server (9.x under
+// Auth.js, 13.x under Better Auth) verifies: ECDSA on P-256/P-384/P-521,
+// Ed25519, RSA PKCS#1 v1.5 and PSS; go-webauthn verifies them all too. ES256K is left out (Web Crypto has no secp256k1),
 // and so are the fully specified Ed25519 (-19) and ESP* identifiers, which
 // neither app knows.
 var verifiableAlgs = map[int64]verifiableAlg{
@@ -91,7 +91,7 @@ func badKey(format string, args ...any) error {
 }
 
 // CheckPublicKey reports whether a COSE_Key can verify a passkey
-// signature (see the package comment above) and returns its algorithm
+// signature (the rules are at the top of this file) and returns its algorithm
 // name ("ES256", "EdDSA", "RS256", ...). When the key is unusable the name
 // is still its declared algorithm where that can be read ("unknown" when
 // not), and the error says what is wrong.
@@ -122,7 +122,12 @@ func checkPublicKeySlow(key []byte) (string, error) {
 	case webauthncose.RSAPublicKeyData:
 		k = coseKey{kty: p.KeyType, alg: p.Algorithm, b1: p.Modulus, b2: p.Exponent}
 	default:
-		return algName(0), badKey("key type %T is not one Auth.js or Better Auth can verify", parsed)
+		// AKP (ML-DSA): go-webauthn knows it, neither app does.
+		name := "unknown"
+		if n, e := KeyAlgorithm(base64.StdEncoding.EncodeToString(key)); e == nil {
+			name = n
+		}
+		return name, badKey("its key type is not one Auth.js or Better Auth can verify")
 	}
 	return k.check()
 }
