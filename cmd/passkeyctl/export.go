@@ -50,9 +50,12 @@ Each line (format version 1):
   status        "ok", or why the passkey cannot sign in at the source (see list)
 
 Passkeys whose status is not "ok" (an Auth.js passkey without its Account row, or
-whose Account belongs to another user) are left out with a warning on stderr: they
-cannot sign in today and must not start working elsewhere. --include-broken writes
-them too; import leaves them out anyway.
+whose Account belongs to another user, whose user is gone, or whose key cannot
+verify a signature) are left out with a warning on stderr: they cannot sign in today
+and must not start working elsewhere. --include-broken writes them too; import leaves
+them out anyway. When passkeys have no Account row only because their Account rows
+are under another provider (a wrong --provider-id), export refuses (exit 2), names
+the --provider-id to use and leaves --file untouched.
 
 The export streams: memory stays flat however many passkeys there are. --file writes
 to a temporary file renamed into place at the end, so an interrupted export never
@@ -113,6 +116,7 @@ func exportRun(ctx context.Context, opts *ExportOptions) error {
 	w := db.NewExportWriter(bw)
 	var written, broken int
 	prog := newProgress(opts.IO, opts.Output, "exported", "passkey", 0, nil)
+	var providers db.ProviderCheck
 	err = d.ExportPasskeys(ctx, s, db.ExportOptions{ProviderID: opts.ProviderID, UserID: userID}, func(r db.ExportRecord) error {
 		// Return at once when cancelled, not at the driver's next check,
 		// so the deferred clean-up runs within the grace period a signal
@@ -122,6 +126,7 @@ func exportRun(ctx context.Context, opts *ExportOptions) error {
 		}
 		if r.Status != db.StatusOK {
 			broken++
+			providers.AddRecord(r)
 			if !opts.IncludeBroken {
 				if broken <= 20 {
 					fmt.Fprintf(opts.IO.ErrOut, "warning: left out passkey %s of user %s: status %s (it cannot sign in at the source)\n", r.CredentialID, describeUser(r.User.ID, r.User.Email), r.Status)
@@ -140,6 +145,10 @@ func exportRun(ctx context.Context, opts *ExportOptions) error {
 	if err != nil {
 		abort()
 		return fmt.Errorf("export: %w", err)
+	}
+	if err := refuseWrongProvider(ctx, d, s, &providers, opts.ProviderID); err != nil {
+		abort()
+		return err
 	}
 	if err := commit(); err != nil {
 		return err
@@ -236,4 +245,18 @@ func exportDestination(opts *ExportOptions) (out io.Writer, commit func() error,
 		os.Remove(tmp.Name())
 	}
 	return tmp, commit, abort, nil
+}
+
+// refuseWrongProvider fails the export when passkeys came out no-account
+// because their Account rows are under another provider than
+// --provider-id: the backup would hold none of them (or, with
+// --include-broken, all of them marked broken, which import leaves out),
+// so a backup job must not succeed. The error names the provider to use,
+// as revoke's does; --file is left untouched.
+func refuseWrongProvider(ctx context.Context, d *db.DB, s *db.Schema, c *db.ProviderCheck, providerID string) error {
+	hint, err := d.WrongProviderHint(ctx, s, c, providerID)
+	if err != nil || hint == "" {
+		return err
+	}
+	return fmt.Errorf("%w: export: %s; refusing an export without them", db.ErrInvalid, hint)
 }

@@ -34,9 +34,18 @@ ID, with the owner's e-mail, the key algorithm and a status read from the rows:
 
   ok                     Auth.js can sign in with it
   no-account             no Account row (provider = --provider-id, providerAccountId =
-                         the credential ID): Auth.js cannot sign in with it
+                         the credential ID): Auth.js cannot sign in with it; when
+                         the Account rows are under another provider, a warning on
+                         stderr names the --provider-id to use
   account-user-mismatch  the Account row belongs to another user than the passkey
-  bad-public-key         credentialPublicKey is not a decodable COSE key
+  no-user                the User row is gone (a database without foreign keys,
+                         such as Prisma's relationMode = "prisma"): Auth.js finds
+                         no user at sign-in
+  bad-public-key         credentialPublicKey cannot verify a signature: not a COSE
+                         key go-webauthn parses, an algorithm neither app verifies,
+                         a key type or curve that does not match the algorithm, an
+                         EC point off its curve, wrong coordinate lengths, a weak
+                         or malformed RSA key
 
 On a Better Auth database (see --schema) the passkeys are the rows of its passkey
 table: credentialID as Better Auth stores it (base64url), the status "ok",
@@ -143,12 +152,16 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 	}
 	w := newPasskeyWriter(opts.IO, opts.Output, opts.Wide)
 	w.betterAuth = s.App == db.AppBetterAuth
+	// Passkeys listed no-account because their Account rows are under
+	// another provider mean a wrong --provider-id: say so, as revoke does.
+	var providers db.ProviderCheck
 	n := 0
 	if err := d.ListPasskeys(ctx, s, lo, func(p db.Passkey) error {
 		if n++; opts.Limit > 0 && n > opts.Limit {
 			cut = true
 			return nil
 		}
+		providers.AddPasskey(p)
 		return w.Write(p)
 	}); err != nil {
 		w.Flush() // the rows before the error still reach stdout
@@ -156,6 +169,13 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 	}
 	if err := w.Close(); err != nil {
 		return err
+	}
+	hint, err := d.WrongProviderHint(ctx, s, &providers, opts.ProviderID)
+	if err != nil {
+		return err
+	}
+	if hint != "" {
+		fmt.Fprintf(opts.IO.ErrOut, "warning: passkeys listed no-account: %s\n", hint)
 	}
 	if w.Count() == 0 && opts.Output == outputTable {
 		fmt.Fprintf(opts.IO.ErrOut, "no passkeys%s\n", who)

@@ -32,6 +32,12 @@ func newCmdMigrate(f *Factory, runF func(context.Context, *MigrateOptions) error
 primary key, unique credentialID, foreign key to User ON DELETE CASCADE) in the
 naming the database already uses (Prisma's "User" or Drizzle's "user").
 
+On a database whose Auth.js tables have no foreign keys (Prisma's relationMode =
+"prisma", the PlanetScale default) it creates the table the same way: an index on
+userId instead of the foreign key, recorded as 0001_authenticator.nofk.sql, and a
+note says so. migrate status warns about an Authenticator table without its foreign
+key in a database that has them, with the SQL that adds it.
+
 An Authenticator table that already exists in a known shape (current, legacy "id",
 Drizzle) is adopted: recorded, not recreated. One that differs is drift: nothing is
 changed and each difference is listed (exit 4).
@@ -53,8 +59,10 @@ running migrate again.
 
 With -o json it prints one object: applied, adopted (migration names), sql (the
 schema statements run, or with --dry-run that would run), warnings ({message,
-fixSQL}), dryRun, variant (the Authenticator table's shape afterwards: current,
-legacy, drizzle), naming (prisma, drizzle), historyTable.`,
+fixSQL}), notes, dryRun, variant (the Authenticator table's shape afterwards:
+current, legacy, drizzle), naming (prisma, drizzle), historyTable, checksumChanged
+(the recorded migrations whose file changed, as migrate status lists them: migrate
+then exits 4, as status does).`,
 		Example: `  # New app or demo: create the Auth.js core tables too
   passkeyctl --dsn sqlite:auth.db migrate --core
 
@@ -99,16 +107,39 @@ func migrateRun(ctx context.Context, opts *MigrateOptions) error {
 		return err
 	}
 	printWarnings(opts.IO, res.Warnings)
+	// A changed checksum leaves the schema not up to date: migrate ends as
+	// `migrate status` does (exit 4, the same summary), after what it did.
+	notUpToDate := func() error {
+		if len(res.ChecksumChanged) == 0 {
+			return nil
+		}
+		var names []string
+		for _, m := range res.ChecksumChanged {
+			names = append(names, m.Name)
+		}
+		return fmt.Errorf("%w: %d migration(s) with a changed checksum (%s): compare the table with the file, then accept it with the UPDATE in the warning (see: passkeyctl migrate status)",
+			db.ErrSchemaNotReady, len(names), strings.Join(names, ", "))
+	}
 	switch opts.Output {
 	case outputJSON, outputJSONL:
+		var err error
 		if opts.Output == outputJSONL {
-			return newJSONLines(opts.IO.Out).Write(res)
+			err = newJSONLines(opts.IO.Out).Write(res)
+		} else {
+			err = writeJSON(opts.IO.Out, res)
 		}
-		return writeJSON(opts.IO.Out, res)
+		if err != nil {
+			return err
+		}
+		return notUpToDate()
 	}
 	out := opts.IO.Out
 	if opts.DryRun {
 		if len(res.SQL) == 0 && len(res.Adopted) == 0 {
+			if err := notUpToDate(); err != nil {
+				fmt.Fprintln(opts.IO.ErrOut, "-- dry run: nothing would change")
+				return err
+			}
 			fmt.Fprintln(opts.IO.ErrOut, "-- dry run: the schema is up to date, nothing would change")
 			return nil
 		}
@@ -120,9 +151,12 @@ func migrateRun(ctx context.Context, opts *MigrateOptions) error {
 		for _, name := range res.Adopted {
 			fmt.Fprintf(out, "-- adopt the existing Authenticator table (variant %s) as %s\n", res.Variant, name)
 		}
+		for _, n := range res.Notes {
+			fmt.Fprintf(out, "-- note: %s\n", n)
+		}
 		fmt.Fprintf(out, "-- then record %s in %s\n", strings.Join(append(slices.Clone(res.Applied), res.Adopted...), ", "), res.HistoryTable)
 		fmt.Fprintln(opts.IO.ErrOut, "-- dry run: nothing was changed")
-		return nil
+		return notUpToDate()
 	}
 	for _, name := range res.Applied {
 		fmt.Fprintf(out, "applied  %s\n", name)
@@ -130,10 +164,24 @@ func migrateRun(ctx context.Context, opts *MigrateOptions) error {
 	for _, name := range res.Adopted {
 		fmt.Fprintf(out, "adopted  %s (existing Authenticator table, variant %s)\n", name, res.Variant)
 	}
-	if len(res.Applied)+len(res.Adopted) == 0 {
+	for _, n := range res.Notes {
+		fmt.Fprintf(opts.IO.ErrOut, "note: %s\n", n)
+	}
+	for _, m := range res.ChecksumChanged {
+		fmt.Fprintf(out, "checksum-changed  %s (recorded %s, embedded %s; never re-run)\n", m.Name, shortSum(m.RecordedChecksum), shortSum(m.Checksum))
+	}
+	if len(res.Applied)+len(res.Adopted)+len(res.ChecksumChanged) == 0 {
 		fmt.Fprintf(out, "schema is up to date (variant %s)\n", res.Variant)
 	}
-	return nil
+	return notUpToDate()
+}
+
+// shortSum is a checksum's first 12 hex digits, as status shows them.
+func shortSum(sum string) string {
+	if len(sum) > 12 {
+		return sum[:12]
+	}
+	return sum
 }
 
 func printWarnings(io *IOStreams, ws []db.Warning) {

@@ -49,10 +49,16 @@ const StatusNoUser = "no-user"
 
 // Status is the passkey's status as `list` shows it.
 func (r BetterAuthPasskeyRow) Status() string {
+	_, keyErr := checkStoredPublicKey(r.PublicKey)
+	return r.status(keyErr)
+}
+
+// status is Status given the result of checking the public key.
+func (r BetterAuthPasskeyRow) status(keyErr error) string {
 	if !r.UserFound {
 		return StatusNoUser
 	}
-	if _, err := KeyAlgorithm(r.PublicKey); err != nil {
+	if keyErr != nil {
 		return StatusBadPublicKey
 	}
 	return StatusOK
@@ -78,8 +84,12 @@ func (d *DB) baPasskeySelect(ba *BetterAuthSchema) string {
 	if ba.U.EmailVerified != "" {
 		emailVerified = u(ba.U.EmailVerified)
 	}
+	createdAt := p(ba.P.CreatedAt)
+	if ba.CreatedAt == TimeSeconds && ba.P.CreatedAt != "" {
+		createdAt += " * 1000" // read as every integer date: milliseconds
+	}
 	cols := []string{p(ba.P.ID), p(ba.P.Name), p(ba.P.PublicKey), p(ba.P.UserID), p(ba.P.CredentialID), p(ba.P.Counter),
-		p(ba.P.DeviceType), p(ba.P.BackedUp), p(ba.P.Transports), p(ba.P.CreatedAt), p(ba.P.AAGUID),
+		p(ba.P.DeviceType), p(ba.P.BackedUp), p(ba.P.Transports), createdAt, p(ba.P.AAGUID),
 		u(ba.U.ID), u(ba.U.Email), u(ba.U.Name), emailVerified}
 	return "SELECT " + strings.Join(cols, ", ") + " FROM " + q(ba.Passkey.Name) + " p LEFT JOIN " + q(ba.User.Name) +
 		" u ON u." + q(ba.U.ID) + " = p." + q(ba.P.UserID)
@@ -321,12 +331,29 @@ func (w *betterAuthWriter) columns() []string {
 		cols = append(cols, c.ID)
 	}
 	cols = append(cols, c.PublicKey, c.UserID, c.CredentialID, c.Counter, c.DeviceType, c.BackedUp)
-	for _, opt := range []string{c.Name, c.Transports, c.CreatedAt, c.AAGUID} {
+	for _, opt := range []string{c.Name, c.Transports, c.CreatedAt, c.AAGUID, c.WebAuthnUserID} {
 		if opt != "" {
 			cols = append(cols, opt)
 		}
 	}
 	return cols
+}
+
+// webauthnUserIDValue is what Better Auth 1.0 wrote to a new passkey's
+// NOT NULL webauthnUserID: ctx.context.generateId({model: "passkey"}),
+// which was nanoid() then — 21 random URL-safe characters, a fresh one per
+// passkey. Nothing reads it back (sign-in ignores it), so only its shape
+// matters.
+func webauthnUserIDValue(r io.Reader) (string, error) {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
+	b := make([]byte, 21)
+	if _, err := io.ReadFull(r, b); err != nil {
+		return "", fmt.Errorf("generate webauthnUserID: %w", err)
+	}
+	for i := range b {
+		b[i] = alphabet[b[i]&63]
+	}
+	return string(b), nil
 }
 
 // values fills p's generated fields and returns its INSERT arguments in
@@ -360,6 +387,13 @@ func (w *betterAuthWriter) values(p *BetterAuthPasskey) ([]any, error) {
 	}
 	if c.AAGUID != "" {
 		out = append(out, nullString(p.AAGUID))
+	}
+	if c.WebAuthnUserID != "" {
+		id, err := webauthnUserIDValue(w.rand)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, id)
 	}
 	return out, nil
 }

@@ -27,17 +27,13 @@ func passkeyFromBetterAuth(r BetterAuthPasskeyRow) Passkey {
 		CredentialDeviceType: r.DeviceType,
 		CredentialBackedUp:   r.BackedUp,
 		Transports:           SplitTransports(nullString(r.Transports)),
-		Status:               r.Status(),
 		PublicKey:            r.PublicKey,
 		Name:                 r.Name,
 		CreatedAt:            r.CreatedAt,
 		AAGUID:               r.AAGUID,
 	}
-	alg, err := KeyAlgorithm(r.PublicKey)
-	if err != nil {
-		alg = "unknown"
-	}
-	p.Algorithm = alg
+	alg, keyErr := checkStoredPublicKey(r.PublicKey)
+	p.Algorithm, p.Status = alg, r.status(keyErr)
 	return p
 }
 
@@ -83,7 +79,7 @@ func (d *DB) baCheckEnroll(s *Schema, newUser bool) error {
 // without a default, that is none of Better Auth's (see checkFillable).
 func (ba *BetterAuthSchema) checkPasskeyFillable() error {
 	p := ba.P
-	return checkFillable(ba.Passkey, []string{p.ID, p.Name, p.PublicKey, p.UserID, p.CredentialID, p.Counter, p.DeviceType, p.BackedUp, p.Transports, p.CreatedAt, p.AAGUID}, AppBetterAuth)
+	return checkFillable(ba.Passkey, []string{p.ID, p.Name, p.PublicKey, p.UserID, p.CredentialID, p.Counter, p.DeviceType, p.BackedUp, p.Transports, p.CreatedAt, p.AAGUID, p.WebAuthnUserID}, AppBetterAuth)
 }
 
 // checkUserCreatable reports whether passkeyctl can write a new user as
@@ -120,7 +116,13 @@ func betterAuthUserRow(dia *Dialect, ba *BetterAuthSchema, id, email string, nam
 	for _, c := range []string{ba.U.CreatedAt, ba.U.UpdatedAt} {
 		if c != "" && ba.User.NeedsValue(c) {
 			col, _ := ba.User.Column(c)
-			cols, vals = append(cols, c), append(vals, timeArg(timeFormOf(dia, col, AppBetterAuth), now))
+			form := timeFormOf(dia, col, AppBetterAuth)
+			if form == TimeMillis && ba.CreatedAt == TimeSeconds {
+				// The generator that wrote the passkey table's dates in
+				// seconds wrote the user table's the same way.
+				form = TimeSeconds
+			}
+			cols, vals = append(cols, c), append(vals, timeArg(form, now))
 		}
 	}
 	return cols, vals

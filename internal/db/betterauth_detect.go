@@ -85,6 +85,9 @@ const (
 // the column that holds it; optional fields the table lacks are "".
 type BetterAuthPasskeyColumns struct {
 	ID, Name, PublicKey, UserID, CredentialID, Counter, DeviceType, BackedUp, Transports, CreatedAt, AAGUID string
+	// WebAuthnUserID is the NOT NULL webauthnUserID column that passkey
+	// tables first made by Better Auth 1.0 keep; "" when absent.
+	WebAuthnUserID string
 }
 
 // BetterAuthUserColumns maps each field of Better Auth's user model to its
@@ -120,10 +123,20 @@ type BetterAuthSchema struct {
 }
 
 // betterAuthField is one logical field with its camelCase and snake_case
-// column names.
+// column names (olderColumnNames adds those of generators past).
 type betterAuthField struct {
 	camel, snake string
 	required     bool
+}
+
+// olderColumnNames are the names Better Auth versions past gave a field,
+// by its camelCase name: from v1.1.4 to v1.3.7 the Drizzle generator turned
+// each capital into "_" and the lower-case letter, so credentialID became
+// credential_i_d (better-auth/better-auth#4368); 1.0's generator did the
+// same to webauthnUserID.
+var olderColumnNames = map[string][]string{
+	"credentialID":   {"credential_i_d"},
+	"webauthnUserID": {"webauthn_user_i_d"},
 }
 
 var (
@@ -139,6 +152,9 @@ var (
 		"Transports":   {"transports", "transports", false},
 		"CreatedAt":    {"createdAt", "created_at", false},
 		"AAGUID":       {"aaguid", "aaguid", false},
+		// Better Auth 1.0 only: NOT NULL, never read at sign-in; tables
+		// first made by 1.0 keep it (see webauthnUserIDValue).
+		"WebAuthnUserID": {"webauthnUserID", "webauthn_user_id", false},
 	}
 	baUserFields = map[string]betterAuthField{
 		"ID":            {"id", "id", true},
@@ -154,7 +170,7 @@ var (
 // resolve finds the column of field f in t: camelCase first, then
 // snake_case; "" when absent.
 func (f betterAuthField) resolve(t *Table) string {
-	for _, n := range []string{f.camel, f.snake} {
+	for _, n := range append([]string{f.camel, f.snake}, olderColumnNames[f.camel]...) {
 		if t.Has(n) {
 			return n
 		}
@@ -168,12 +184,12 @@ func (f betterAuthField) resolve(t *Table) string {
 var tablesWithColumnSQL = map[string]string{
 	"postgres": `SELECT DISTINCT c.table_name FROM information_schema.columns c
 		JOIN information_schema.tables t ON t.table_schema = c.table_schema AND t.table_name = c.table_name AND t.table_type = 'BASE TABLE'
-		WHERE c.table_schema = current_schema() AND c.column_name IN ('credentialID', 'credential_id') ORDER BY 1`,
+		WHERE c.table_schema = current_schema() AND c.column_name IN ('credentialID', 'credential_id', 'credential_i_d') ORDER BY 1`,
 	"mysql": `SELECT DISTINCT c.TABLE_NAME FROM information_schema.COLUMNS c
 		JOIN information_schema.TABLES t ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME AND t.TABLE_TYPE = 'BASE TABLE'
-		WHERE c.TABLE_SCHEMA = DATABASE() AND BINARY c.COLUMN_NAME IN ('credentialID', 'credential_id') ORDER BY 1`,
+		WHERE c.TABLE_SCHEMA = DATABASE() AND BINARY c.COLUMN_NAME IN ('credentialID', 'credential_id', 'credential_i_d') ORDER BY 1`,
 	"sqlite": `SELECT DISTINCT m.name FROM sqlite_master m JOIN pragma_table_info(m.name) p
-		WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND p.name IN ('credentialID', 'credential_id') ORDER BY 1`,
+		WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND p.name IN ('credentialID', 'credential_id', 'credential_i_d') ORDER BY 1`,
 }
 
 // isDrizzleAuthjs reports whether lower-case "user"/"account" tables are
@@ -344,6 +360,7 @@ func (ba *BetterAuthSchema) classify(ctx context.Context, dia *Dialect, q sqlx.Q
 			"ID": &ba.P.ID, "Name": &ba.P.Name, "PublicKey": &ba.P.PublicKey, "UserID": &ba.P.UserID,
 			"CredentialID": &ba.P.CredentialID, "Counter": &ba.P.Counter, "DeviceType": &ba.P.DeviceType,
 			"BackedUp": &ba.P.BackedUp, "Transports": &ba.P.Transports, "CreatedAt": &ba.P.CreatedAt, "AAGUID": &ba.P.AAGUID,
+			"WebAuthnUserID": &ba.P.WebAuthnUserID,
 		}
 		for _, k := range slices.Sorted(maps.Keys(baPasskeyFields)) {
 			f := baPasskeyFields[k]
@@ -352,12 +369,15 @@ func (ba *BetterAuthSchema) classify(ctx context.Context, dia *Dialect, q sqlx.Q
 				ba.Drift = append(ba.Drift, fmt.Sprintf("%s.%s: column missing", p.Name, f.camel))
 			}
 		}
-		if ba.P.CredentialID == "credential_id" {
+		if ba.P.CredentialID != "credentialID" {
 			ba.Naming = BetterAuthSnake
 		}
 		ba.IDMode = idModeOf(ctx, dia, q, p, ba.P.ID)
 		if c, ok := p.Column(ba.P.CreatedAt); ok {
 			ba.CreatedAt = timeFormOf(dia, c, AppBetterAuth)
+			if ba.CreatedAt == TimeMillis && drizzleSeconds(ctx, dia, q, p, ba.P.CredentialID, c.Name) {
+				ba.CreatedAt = TimeSeconds
+			}
 		}
 		ba.Warnings = append(ba.Warnings, ba.passkeyWarnings(dia)...)
 	}
@@ -409,6 +429,24 @@ func (ba *BetterAuthSchema) passkeyWarnings(dia *Dialect) []Warning {
 		}
 	}
 	return out
+}
+
+// drizzleSeconds reports whether a SQLite integer date column of the
+// passkey table holds whole seconds: Better Auth's Drizzle generator wrote
+// mode 'timestamp' (seconds) until better-auth/better-auth#4622 moved it to
+// 'timestamp_ms'. Every table it made with credential_i_d predates that; for
+// the others a stored value tells (seconds stay below 10^11 until the year
+// 5138), and an empty table is taken as today's generator makes it.
+func drizzleSeconds(ctx context.Context, dia *Dialect, q sqlx.QueryerContext, t *Table, credCol, col string) bool {
+	if credCol == "credential_i_d" {
+		return true
+	}
+	var sample sql.NullInt64
+	query := "SELECT " + dia.Quote(col) + " FROM " + dia.Quote(t.Name) + " WHERE " + dia.Quote(col) + " IS NOT NULL LIMIT 1"
+	if err := sqlx.GetContext(ctx, q, &sample, query); err != nil || !sample.Valid {
+		return false
+	}
+	return sample.Int64 > 0 && sample.Int64 < 1e11
 }
 
 // MaxBase64URLCredentialIDChars is the longest base64url (unpadded)

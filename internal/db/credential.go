@@ -21,9 +21,10 @@ func ParseCredentialID(s string) ([]byte, error) {
 		return nil, fmt.Errorf("%w: empty credential ID", ErrInvalid)
 	}
 	if rest, ok := strings.CutPrefix(s, "hex:"); ok {
-		// "hex:" alone decodes to an empty ID, which no credential has.
-		if rest = strings.TrimSpace(rest); rest == "" {
-			return nil, fmt.Errorf("%w: empty credential ID after \"hex:\"", ErrInvalid)
+		rest = strings.TrimSpace(rest)
+		if rest == "" {
+			// Zero bytes would be looked up as the empty credential ID.
+			return nil, fmt.Errorf("%w: credential ID %q has no hex digits after \"hex:\"", ErrInvalid, s)
 		}
 		b, err := hex.DecodeString(rest)
 		if err != nil {

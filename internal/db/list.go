@@ -3,9 +3,8 @@ package db
 import (
 	"context"
 	"database/sql"
-	"encoding/base64"
 	"fmt"
-	"math"
+	"slices"
 	"strings"
 
 	"github.com/jmoiron/sqlx"
@@ -40,18 +39,24 @@ func (d *DB) passkeyQueryFor(s *Schema, providerID string) (*passkeyQuery, error
 	}
 	q := d.Q
 	col := func(alias, name string) string { return alias + "." + q(name) }
-	email := "NULL"
+	email, noUser := "NULL", "0"
 	userJoin := ""
-	if s.User != nil && s.User.Has("id") && s.User.Has("email") {
-		email = col("u", "email")
+	if s.User != nil && s.User.Has("id") {
+		// Without a foreign key (Prisma's relationMode = "prisma") a
+		// passkey can outlive its User row: Auth.js then finds no user at
+		// sign-in.
+		noUser = "CASE WHEN " + col("u", "id") + " IS NULL THEN 1 ELSE 0 END"
+		if s.User.Has("email") {
+			email = col("u", "email")
+		}
 		userJoin = " LEFT JOIN " + q(s.User.Name) + " u ON " + col("u", "id") + " = " + col("a", "userId")
 	}
 	accountUser, accountJoin, args := d.accountJoin(s, providerID)
-	cols := make([]string, 0, len(passkeyColumns)+2)
+	cols := make([]string, 0, len(passkeyColumns)+3)
 	for _, c := range passkeyColumns {
 		cols = append(cols, col("a", c))
 	}
-	cols = append(cols, email, accountUser)
+	cols = append(cols, email, accountUser, noUser)
 	sel := "SELECT " + strings.Join(cols, ", ") + " FROM " + q(s.Authenticator.Name) + " a" + userJoin + accountJoin
 	return &passkeyQuery{sel: sel, args: args, d: d}, nil
 }
@@ -126,7 +131,7 @@ func (pq *passkeyQuery) eachRow(ctx context.Context, q sqlx.QueryerContext, quer
 	}
 	defer rows.Close()
 	var r passkeyRow
-	dst := r.dest()
+	dst := append(r.dest(), &r.noUser)
 	for rows.Next() {
 		if err := rows.Scan(dst...); err != nil {
 			return pq.d.Err("read passkeys", err)
@@ -147,6 +152,9 @@ type passkeyRow struct {
 	counter                                 sql.NullInt64
 	backedUp                                sql.NullBool
 	email, accountUserID                    sql.NullString
+	// noUser is 1 when the passkey's User row is missing; passkeyQuery
+	// selects it after dest's columns, and other readers set it.
+	noUser int64
 }
 
 func (r *passkeyRow) dest() []any {
@@ -168,22 +176,28 @@ func (r *passkeyRow) passkey() Passkey {
 		PublicKey:            r.publicKey.String,
 		ProviderAccountID:    r.providerAccountID,
 	}
-	alg, algErr := keyAlgorithm(p.PublicKey)
-	if algErr != nil {
-		alg = "unknown"
-	}
+	alg, keyErr := checkStoredPublicKey(p.PublicKey)
 	p.Algorithm = alg
-	switch {
-	case !r.accountUserID.Valid:
-		p.Status = StatusNoAccount
-	case r.accountUserID.String != r.userID:
-		p.Status = StatusAccountUserMismatch
-	case algErr != nil:
-		p.Status = StatusBadPublicKey
-	default:
-		p.Status = StatusOK
-	}
+	p.Status = authjsStatus(r.accountUserID, r.userID, r.noUser == 1, keyErr)
 	return p
+}
+
+// authjsStatus is an Auth.js passkey's status, in the order Better Auth's
+// are given: who owns it first (the Account row Auth.js finds at sign-in,
+// then the User row, as Better Auth's "no-user" comes first), then whether
+// its key can verify a signature.
+func authjsStatus(accountUserID sql.NullString, userID string, noUser bool, keyErr error) string {
+	switch {
+	case !accountUserID.Valid:
+		return StatusNoAccount
+	case accountUserID.String != userID:
+		return StatusAccountUserMismatch
+	case noUser:
+		return StatusNoUser
+	case keyErr != nil:
+		return StatusBadPublicKey
+	}
+	return StatusOK
 }
 
 // GetPasskey returns the passkey whose credential ID is raw (compared
@@ -283,15 +297,16 @@ const (
 func (pq *passkeyQuery) stream(ctx context.Context, query string, args []any, fn func(Passkey) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	batches := make(chan []passkeyRow, streamBuffer)
+	batches := make(chan []Passkey, streamBuffer)
 	readErr := make(chan error, 1)
 	go func() {
 		defer close(batches)
-		batch := make([]passkeyRow, 0, streamBatch)
+		batch := make([]Passkey, 0, streamBatch)
 		err := pq.eachRow(ctx, pq.d.X, query, args, func(r *passkeyRow) error {
-			// Scan gives every row fresh strings, so a copy is safe to
-			// keep after r is reused.
-			batch = append(batch, *r)
+			// The reader also decodes the row and checks its key (about a
+			// microsecond for an EC point), so that this work and fn's
+			// (JSON encoding) run on the two cores at once.
+			batch = append(batch, r.passkey())
 			if len(batch) < streamBatch {
 				return nil
 			}
@@ -300,7 +315,7 @@ func (pq *passkeyQuery) stream(ctx context.Context, query string, args []any, fn
 			case <-ctx.Done():
 				return ctx.Err()
 			}
-			batch = make([]passkeyRow, 0, streamBatch)
+			batch = make([]Passkey, 0, streamBatch)
 			return nil
 		})
 		if err == nil && len(batch) > 0 {
@@ -314,7 +329,7 @@ func (pq *passkeyQuery) stream(ctx context.Context, query string, args []any, fn
 	}()
 	for batch := range batches {
 		for i := range batch {
-			if err := fn(batch[i].passkey()); err != nil {
+			if err := fn(batch[i]); err != nil {
 				cancel()
 				for range batches {
 					// Let the reader see the cancellation and finish.
@@ -409,123 +424,61 @@ func (d *DB) ListOrphans(ctx context.Context, s *Schema, opts ListOptions, fn fu
 	return d.Err("read orphan accounts", rows.Err())
 }
 
-// keyAlgorithm is KeyAlgorithm with a fast path for the COSE keys
-// authenticators actually send: a definite-length CBOR map whose keys are
-// small integers and whose values are integers or byte strings. It reads
-// the key type (1) and algorithm (3) without reflection or allocation;
-// anything else (text or nested values, tags, duplicate keys, trailing
-// bytes, malformed input) goes to KeyAlgorithm, so the result is always
-// KeyAlgorithm's. Listing a million passkeys decodes a million keys.
-func keyAlgorithm(publicKeyBase64 string) (string, error) {
-	var buf [512]byte
-	s := strings.TrimRight(publicKeyBase64, "=")
-	if len(s) == 0 || base64.RawStdEncoding.DecodedLen(len(s)) > len(buf) || strings.ContainsAny(s, "-_ \t\r\n") {
-		return KeyAlgorithm(publicKeyBase64)
-	}
-	n, err := base64.RawStdEncoding.Decode(buf[:], []byte(s))
-	if err != nil || n == 0 {
-		return KeyAlgorithm(publicKeyBase64)
-	}
-	alg, ok := coseAlgFast(buf[:n])
-	if !ok {
-		return KeyAlgorithm(publicKeyBase64)
-	}
-	if name, found := coseAlgorithms[alg]; found {
-		return name, nil
-	}
-	return "unknown", nil
+// ProviderCheck collects passkeys whose status is no-account, so that a
+// wrong --provider-id can be told afterwards: when their "webauthn"
+// Account rows exist under another provider, the app renamed its Passkey
+// provider. revoke refuses then, export refuses, list says so. One batch
+// of such passkeys is enough to tell.
+type ProviderCheck struct {
+	refs [][]string // (userId, providerAccountId)
 }
 
-// coseAlgFast returns the algorithm of a simple COSE key map, with ok false
-// when the input is not in the simple shape keyAlgorithm's fast path
-// handles or lacks a key type or algorithm.
-func coseAlgFast(b []byte) (alg int64, ok bool) {
-	// head reads one CBOR head: major type and argument (definite only).
-	head := func() (major byte, arg uint64, ok bool) {
-		if len(b) == 0 {
-			return 0, 0, false
-		}
-		major, info := b[0]>>5, b[0]&0x1f
-		b = b[1:]
-		switch {
-		case info < 24:
-			return major, uint64(info), true
-		case info <= 27:
-			size := 1 << (info - 24)
-			if len(b) < size {
-				return 0, 0, false
-			}
-			for _, c := range b[:size] {
-				arg = arg<<8 | uint64(c)
-			}
-			b = b[size:]
-			return major, arg, true
-		}
-		return 0, 0, false // indefinite length or reserved
+// AddPasskey records p if its status is no-account.
+func (c *ProviderCheck) AddPasskey(p Passkey) {
+	if p.Status == StatusNoAccount {
+		c.add(p.UserID, p.ProviderAccountID)
 	}
-	// integer reads a CBOR integer that fits an int64.
-	integer := func(major byte, arg uint64) (int64, bool) {
-		if arg > math.MaxInt64 {
-			return 0, false
-		}
-		switch major {
-		case 0:
-			return int64(arg), true
-		case 1:
-			return -1 - int64(arg), true
-		}
-		return 0, false
+}
+
+// AddRecord records an Auth.js export record whose status is no-account;
+// its Account row would hold the credential ID as Auth.js stores it.
+func (c *ProviderCheck) AddRecord(r ExportRecord) {
+	if r.Status != StatusNoAccount {
+		return
 	}
-	major, pairs, ok := head()
-	if !ok || major != 5 || pairs > 64 {
-		return 0, false
+	if raw, err := DecodeBase64(r.CredentialID); err == nil && len(raw) > 0 {
+		c.add(r.User.ID, AuthjsCredentialID(raw))
 	}
-	var hasKty, hasAlg bool
-	for i := uint64(0); i < pairs; i++ {
-		km, ka, ok := head()
-		if !ok {
-			return 0, false
-		}
-		key, ok := integer(km, ka)
-		if !ok {
-			return 0, false
-		}
-		vm, va, ok := head()
-		if !ok {
-			return 0, false
-		}
-		var v int64
-		switch vm {
-		case 0, 1:
-			if v, ok = integer(vm, va); !ok {
-				return 0, false
-			}
-		case 2:
-			if va > uint64(len(b)) {
-				return 0, false
-			}
-			b = b[va:]
-			if key == 1 || key == 3 {
-				return 0, false // a byte string where an integer belongs
-			}
-		default:
-			return 0, false
-		}
-		switch key {
-		case 1:
-			if hasKty {
-				return 0, false
-			}
-			hasKty = true
-		case 3:
-			if hasAlg {
-				return 0, false
-			}
-			hasAlg, alg = true, v
-		}
+}
+
+func (c *ProviderCheck) add(userID, providerAccountID string) {
+	if len(c.refs) < batchSize {
+		c.refs = append(c.refs, []string{userID, providerAccountID})
 	}
-	if len(b) != 0 || !hasKty || !hasAlg {
-		return 0, false
+}
+
+// WrongProviderHint returns, when the collected passkeys' "webauthn"
+// Account rows are under providers other than providerID, the sentence
+// that names the provider to use; "" otherwise (and on Better Auth, which
+// has no Account row per passkey).
+func (d *DB) WrongProviderHint(ctx context.Context, s *Schema, c *ProviderCheck, providerID string) (string, error) {
+	return d.wrongProviderHint(ctx, d.X, s, c, providerID)
+}
+
+func (d *DB) wrongProviderHint(ctx context.Context, q sqlx.QueryerContext, s *Schema, c *ProviderCheck, providerID string) (string, error) {
+	if s.App == AppBetterAuth || s.Account == nil || !s.Account.Has("type") || len(c.refs) == 0 {
+		return "", nil
 	}
-	return alg, true
+	where, args := d.anyTuple([]string{"userId", "providerAccountId"}, c.refs)
+	query := "SELECT DISTINCT " + d.Q("provider") + " FROM " + d.Q(s.Account.Name) + " WHERE " + d.Q("type") + " = 'webauthn' AND (" + where + ") ORDER BY 1"
+	var providers []string
+	if err := sqlx.SelectContext(ctx, q, &providers, d.Dialect.Rebind(query), args...); err != nil {
+		return "", d.Err("check --provider-id", err)
+	}
+	providers = slices.DeleteFunc(providers, func(p string) bool { return p == providerID })
+	if len(providers) == 0 {
+		return "", nil
+	}
+	return fmt.Sprintf("the Account rows of these passkeys have provider %q, not %q: pass --provider-id %s (the app's Passkey provider id)",
+		strings.Join(providers, `", "`), providerID, providers[0]), nil
 }

@@ -11,11 +11,13 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/fxamacker/cbor/v2"
 
+	"github.com/passkeyctl/passkeyctl/internal/ceremony/softauth"
 	"github.com/passkeyctl/passkeyctl/internal/db"
 	"github.com/passkeyctl/passkeyctl/internal/db/dbtest"
 )
@@ -204,28 +206,36 @@ func TestGetPasskey_fixture(t *testing.T) {
 	}
 }
 
-// coseKey returns a base64 COSE_Key of the given COSE algorithm, shaped as
-// an authenticator would send it (the key bytes are not a valid point: only
-// the algorithm matters to list).
+// coseKey returns a base64 COSE_Key of the given COSE algorithm: a real
+// key (softauth's, made once per algorithm), since list's "ok" means the
+// key can verify a signature. Other algorithms get a bare header, which
+// lists as bad-public-key.
 func coseKey(t testing.TB, alg int) string {
 	t.Helper()
-	var m map[int]any
 	switch alg {
-	case -8: // EdDSA over Ed25519: OKP
-		m = map[int]any{1: 1, 3: -8, -1: 6, -2: make([]byte, 32)}
-	case -7: // ES256: EC2 P-256
-		m = map[int]any{1: 2, 3: -7, -1: 1, -2: make([]byte, 32), -3: make([]byte, 32)}
-	case -257: // RS256: RSA-2048
-		m = map[int]any{1: 3, 3: -257, -1: make([]byte, 256), -2: []byte{1, 0, 1}}
-	default:
-		m = map[int]any{1: 2, 3: alg}
+	case -8, -7, -257:
+		testKeysOnce.Do(func() {
+			for _, a := range []int64{softauth.EdDSA, softauth.ES256, softauth.RS256} {
+				k, err := softauth.New(a)
+				if err != nil {
+					panic(err)
+				}
+				testKeys[int(a)] = base64.StdEncoding.EncodeToString(k.COSEKey())
+			}
+		})
+		return testKeys[alg]
 	}
-	b, err := cbor.Marshal(m)
+	b, err := cbor.Marshal(map[int]any{1: 2, 3: alg})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return base64.StdEncoding.EncodeToString(b)
 }
+
+var (
+	testKeysOnce sync.Once
+	testKeys     = map[int]string{}
+)
 
 // seed is a small, known population of passkeys, one per status.
 type seed struct {

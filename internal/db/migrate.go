@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -27,12 +28,26 @@ type Migration struct {
 	// table names are filled in).
 	Checksum string
 	text     string
+	// variants are alternative bodies of this step, by variant name: the
+	// file NNNN_name.VARIANT.sql (see noFKVariant). A variant is recorded
+	// under its own file name and checksum, so status compares a database
+	// with the file that actually ran there.
+	variants map[string]Migration
 }
 
 // CoreMigration is the name of the file that creates the Auth.js core tables.
 const CoreMigration = "core.sql"
 
 var numbered = regexp.MustCompile(`^\d{4}_[a-z0-9_]+\.sql$`)
+
+// variantFile is a variant of a numbered step: "0001_authenticator.nofk.sql"
+// is the variant "nofk" of "0001_authenticator.sql".
+var variantFile = regexp.MustCompile(`^(\d{4}_[a-z0-9_]+)\.([a-z0-9]+)\.sql$`)
+
+// noFKVariant is the variant of the Authenticator step for databases whose
+// Auth.js tables have no foreign keys (Prisma's relationMode = "prisma",
+// PlanetScale): the same table with an index on userId and no foreign key.
+const noFKVariant = "nofk"
 
 // LoadMigrations reads core.sql and the numbered migrations, in order, from
 // one dialect's folder.
@@ -41,9 +56,10 @@ func LoadMigrations(fsys fs.FS) (core Migration, steps []Migration, err error) {
 	if err != nil {
 		return core, nil, fmt.Errorf("read migrations: %w", err)
 	}
+	variants := map[string][]Migration{}
 	for _, e := range entries {
 		name := e.Name()
-		if e.IsDir() || !(name == CoreMigration || numbered.MatchString(name)) {
+		if e.IsDir() || !(name == CoreMigration || numbered.MatchString(name) || variantFile.MatchString(name)) {
 			continue
 		}
 		b, err := fs.ReadFile(fsys, name)
@@ -52,14 +68,29 @@ func LoadMigrations(fsys fs.FS) (core Migration, steps []Migration, err error) {
 		}
 		sum := sha256.Sum256(b)
 		m := Migration{Name: name, Checksum: hex.EncodeToString(sum[:]), text: string(b)}
-		if name == CoreMigration {
+		switch v := variantFile.FindStringSubmatch(name); {
+		case name == CoreMigration:
 			core = m
-		} else {
+		case v != nil:
+			variants[v[1]+".sql"] = append(variants[v[1]+".sql"], m)
+		default:
 			steps = append(steps, m)
 		}
 	}
 	if core.Name == "" {
 		return core, nil, fmt.Errorf("read migrations: %s missing", CoreMigration)
+	}
+	for i := range steps {
+		for _, v := range variants[steps[i].Name] {
+			if steps[i].variants == nil {
+				steps[i].variants = map[string]Migration{}
+			}
+			steps[i].variants[variantFile.FindStringSubmatch(v.Name)[2]] = v
+		}
+		delete(variants, steps[i].Name)
+	}
+	for base := range variants {
+		return core, nil, fmt.Errorf("read migrations: variant of %s, which does not exist", base)
 	}
 	slices.SortFunc(steps, func(a, b Migration) int { return strings.Compare(a.Name, b.Name) })
 	return core, steps, nil
@@ -224,6 +255,13 @@ type MigrateResult struct {
 	Naming Naming `json:"naming"`
 	// HistoryTable is where the run is (or would be) recorded.
 	HistoryTable string `json:"historyTable"`
+	// Notes say what the run chose that the operator should know: an
+	// Authenticator table made without a foreign key.
+	Notes []string `json:"notes"`
+	// ChecksumChanged are the recorded migrations whose file changed
+	// since they ran, as `migrate status` lists them: never re-run, and
+	// the schema is not up to date (status exits 4, and so does migrate).
+	ChecksumChanged []MigrationStatus `json:"checksumChanged"`
 }
 
 // execQuerier is what migration steps run on: a transaction or, for MySQL,
@@ -343,6 +381,12 @@ func (d *DB) recordSQL(name, checksum, kind string, at time.Time) (del string, i
 // table: an existing table is adopted instead.
 const authenticatorMigration = "0001_authenticator.sql"
 
+// createsAuthenticator reports whether m is the Authenticator step or one
+// of its variants.
+func createsAuthenticator(m Migration) bool {
+	return m.Name == authenticatorMigration || strings.HasPrefix(m.Name, strings.TrimSuffix(authenticatorMigration, ".sql")+".")
+}
+
 // plan is what one migrate run would do, computed under the lock.
 type plan struct {
 	schema  *Schema
@@ -356,6 +400,8 @@ type plan struct {
 	// missingSchema is the PostgreSQL schema that ?schema= names and that
 	// does not exist yet.
 	missingSchema string
+	// changed are the recorded migrations whose checksum changed.
+	changed []MigrationStatus
 }
 
 type plannedStep struct {
@@ -369,7 +415,7 @@ func (p *plan) empty() bool { return len(p.core) == 0 && len(p.steps) == 0 && le
 // variantAfter is the Authenticator table's variant once the plan has run.
 func (p *plan) variantAfter() Variant {
 	for _, st := range p.steps {
-		if st.m.Name == authenticatorMigration {
+		if createsAuthenticator(st.m) {
 			if p.schema.Naming == NamingDrizzle {
 				return VariantDrizzle
 			}
@@ -434,15 +480,18 @@ func (d *DB) makePlan(ctx context.Context, q sqlx.QueryerContext, fsys fs.FS, wa
 		}
 		p.core = stmts
 	}
+	noFK := s.withoutForeignKeys() && len(p.core) == 0
 	for _, m := range steps {
-		if r, ok := hist[m.Name]; ok {
+		if r, rec, ok := recorded(hist, m); ok {
+			m := rec
 			ms := statusFromHistory(m, r)
 			switch {
 			case ms.State == StateChecksumChanged:
 				p.status.Warnings = append(p.status.Warnings, d.checksumWarning(m, r))
+				p.changed = append(p.changed, ms)
 				p.status.Migrations = append(p.status.Migrations, ms)
 				continue
-			case m.Name == authenticatorMigration && s.Authenticator == nil:
+			case createsAuthenticator(m) && s.Authenticator == nil:
 				// Recorded, but the table was dropped outside passkeyctl:
 				// pending again, and migrate re-creates it.
 				_, _, _, _, authName := s.TableNames()
@@ -454,8 +503,13 @@ func (d *DB) makePlan(ctx context.Context, q sqlx.QueryerContext, fsys fs.FS, wa
 				continue
 			}
 		}
+		if v, ok := m.variants[noFKVariant]; ok && noFK && s.Authenticator == nil {
+			// The Auth.js tables have no foreign keys: neither does the
+			// Authenticator table (and migrate says so).
+			m = v
+		}
 		ms := MigrationStatus{Name: m.Name, State: StatePending, Checksum: m.Checksum, Action: "create"}
-		if m.Name == authenticatorMigration && s.Authenticator != nil {
+		if createsAuthenticator(m) && s.Authenticator != nil {
 			ms.Action = "adopt"
 			if s.Variant == VariantDrift {
 				// migrate refuses a drifted table: nothing would be adopted.
@@ -472,7 +526,66 @@ func (d *DB) makePlan(ctx context.Context, q sqlx.QueryerContext, fsys fs.FS, wa
 		}
 		p.status.Migrations = append(p.status.Migrations, ms)
 	}
+	if w, ok := d.missingForeignKeyWarning(s); ok {
+		p.status.Warnings = append(p.status.Warnings, w)
+	}
 	return p, nil
+}
+
+// recorded finds the history row of step m, recorded under its own name or
+// a variant's, and returns it with the migration it records.
+func recorded(hist map[string]historyRow, m Migration) (historyRow, Migration, bool) {
+	if r, ok := hist[m.Name]; ok {
+		return r, m, true
+	}
+	for _, name := range slices.Sorted(maps.Keys(m.variants)) {
+		v := m.variants[name]
+		if r, ok := hist[v.Name]; ok {
+			return r, v, true
+		}
+	}
+	return historyRow{}, m, false
+}
+
+// withoutForeignKeys reports whether the database's Auth.js tables exist
+// and none of them has a foreign key: Prisma's relationMode = "prisma"
+// (the PlanetScale default) emulates relations in the client.
+func (s *Schema) withoutForeignKeys() bool {
+	if s.User == nil || s.Account == nil {
+		return false
+	}
+	for _, t := range []*Table{s.User, s.Account, s.Session, s.VerificationToken} {
+		if t != nil && len(t.ForeignKeys) > 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// missingForeignKeyWarning reports an Authenticator table without its
+// foreign key to User in a database whose other Auth.js tables have
+// foreign keys: someone dropped it (or the table was made by hand), and
+// deleting a user now leaves the passkeys behind (list: no-user). It is a
+// warning, not a failure of `migrate status`: every passkeyctl command
+// and Auth.js itself work without the key (databases in relationMode
+// "prisma" never have one), and adding it fails until those leftover
+// passkeys are revoked, which is the operator's call.
+func (d *DB) missingForeignKeyWarning(s *Schema) (Warning, bool) {
+	a := s.Authenticator
+	if a == nil || s.User == nil || s.withoutForeignKeys() {
+		return Warning{}, false
+	}
+	for _, fk := range a.ForeignKeys {
+		if len(fk.Columns) == 1 && fk.Columns[0] == "userId" && fk.RefTable == s.User.Name {
+			return Warning{}, false
+		}
+	}
+	msg := fmt.Sprintf("table %s has no foreign key to %s, while the other Auth.js tables have theirs: deleting a user leaves their passkeys behind (list shows them no-user); revoke those, then add the key", a.Name, s.User.Name)
+	if d.Dialect == SQLite {
+		return Warning{Message: msg + ". SQLite cannot add a foreign key to an existing table: recreate it (export, migrate down --force, migrate, import)"}, true
+	}
+	return Warning{Message: msg, FixSQL: fmt.Sprintf("ALTER TABLE %s ADD CONSTRAINT %s FOREIGN KEY (%s) REFERENCES %s(%s) ON DELETE CASCADE ON UPDATE CASCADE;",
+		d.Q(a.Name), d.Q(a.Name+"_userId_fkey"), d.Q("userId"), d.Q(s.User.Name), d.Q("id"))}, true
 }
 
 // checksumWarning explains a recorded checksum that differs from the
@@ -578,13 +691,18 @@ func (d *DB) checkPlan(p *plan) (*MigrateResult, error) {
 	res := &MigrateResult{
 		Variant: s.Variant, Naming: s.Naming, Warnings: slices.Clone(p.status.Warnings),
 		Applied: []string{}, Adopted: []string{}, SQL: []string{}, HistoryTable: d.historyTable(),
+		ChecksumChanged: append([]MigrationStatus{}, p.changed...),
 	}
 	if len(p.core) > 0 {
 		res.Applied = append(res.Applied, CoreMigration)
 		res.SQL = append(res.SQL, p.core...)
 	}
+	res.Notes = []string{}
 	for _, st := range p.steps {
 		res.Applied = append(res.Applied, st.m.Name)
+		if strings.Contains(st.m.Name, "."+noFKVariant+".") {
+			res.Notes = append(res.Notes, fmt.Sprintf("%s is created with no foreign key to %s, as the Auth.js tables here have none (Prisma's relationMode = \"prisma\", PlanetScale): an index on userId instead; declare @@index([userId]) on Authenticator in the Prisma schema to match", authName, userName))
+		}
 	}
 	for _, m := range p.adopt {
 		res.Adopted = append(res.Adopted, m.Name)

@@ -535,6 +535,10 @@ func TestMigrate_checksumChanged(t *testing.T) {
 		if len(res.Applied)+len(res.SQL) != 0 || len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0].Message, "never re-run") {
 			t.Fatalf("result %+v", res)
 		}
+		// migrate says what status says: not up to date.
+		if len(res.ChecksumChanged) != 1 || res.ChecksumChanged[0].Name != "0001_authenticator.sql" || res.ChecksumChanged[0].State != db.StateChecksumChanged {
+			t.Fatalf("checksumChanged %+v, want 0001_authenticator.sql", res.ChecksumChanged)
+		}
 		if !slices.Equal(migHistory(t, d), recorded) {
 			t.Error("history changed")
 		}

@@ -20,10 +20,12 @@ type Passkey struct {
 	CredentialBackedUp   bool     `json:"credentialBackedUp"`
 	Transports           []string `json:"transports"`
 	// Algorithm is decoded from the COSE key: "ES256", "EdDSA", "RS256",
-	// ..., "unknown".
+	// ..., "unknown"; the declared one also when the key is unusable.
 	Algorithm string `json:"algorithm"`
-	// Status is "ok" or the problem found by reading the rows:
-	// "no-account", "account-user-mismatch", "bad-public-key".
+	// Status is "ok" or the first problem found by reading the rows, in
+	// this order: "no-account", "account-user-mismatch", "no-user" (the
+	// User row is gone), "bad-public-key" (the key cannot verify a
+	// signature: CheckPublicKey).
 	Status string `json:"status"`
 	// Name, CreatedAt and AAGUID are Better Auth's passkey name, creation
 	// time and authenticator AAGUID (lower-case UUID); Auth.js stores none

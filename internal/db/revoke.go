@@ -354,29 +354,15 @@ func (d *DB) deleteAuthjsPasskeys(ctx context.Context, tx *sqlx.Tx, s *Schema, p
 // orphan, so nothing is revoked and the error names the provider to use.
 // One batch of such passkeys is enough to tell.
 func (d *DB) checkProviderID(ctx context.Context, tx *sqlx.Tx, s *Schema, passkeys []Passkey, providerID string) error {
-	if s.Account == nil || !s.Account.Has("type") {
-		return nil
-	}
-	var orphaned [][]string
+	var c ProviderCheck
 	for _, p := range passkeys {
-		if p.Status == StatusNoAccount && len(orphaned) < batchSize {
-			orphaned = append(orphaned, []string{p.UserID, p.ProviderAccountID})
-		}
+		c.AddPasskey(p)
 	}
-	if len(orphaned) == 0 {
-		return nil
+	hint, err := d.wrongProviderHint(ctx, tx, s, &c, providerID)
+	if err != nil || hint == "" {
+		return err
 	}
-	where, args := d.anyTuple([]string{"userId", "providerAccountId"}, orphaned)
-	query := "SELECT DISTINCT " + d.Q("provider") + " FROM " + d.Q(s.Account.Name) + " WHERE " + d.Q("type") + " = 'webauthn' AND (" + where + ")"
-	var providers []string
-	if err := sqlx.SelectContext(ctx, tx, &providers, d.Dialect.Rebind(query), args...); err != nil {
-		return d.Err("revoke: check --provider-id", err)
-	}
-	if len(providers) == 0 {
-		return nil
-	}
-	return fmt.Errorf("%w: revoke: the Account rows of these passkeys have provider %q, not %q: pass --provider-id %s (the app's Passkey provider id); nothing was revoked",
-		ErrInvalid, strings.Join(providers, `", "`), providerID, providers[0])
+	return fmt.Errorf("%w: revoke: %s; nothing was revoked", ErrInvalid, hint)
 }
 
 // deleteTuples deletes from table the rows whose cols equal one of tuples

@@ -17,6 +17,10 @@ const (
 	// TimeMillis is integer milliseconds since the epoch: Prisma and
 	// Drizzle on SQLite.
 	TimeMillis TimeForm = "unix-ms"
+	// TimeSeconds is integer seconds since the epoch: Better Auth's Drizzle
+	// generator on SQLite before it moved to milliseconds (mode
+	// 'timestamp').
+	TimeSeconds TimeForm = "unix-s"
 )
 
 // timeFormOf is how the app's ORM stores times in a date column: natively
@@ -60,6 +64,8 @@ func timeArg(form TimeForm, t time.Time) any {
 		return t.Format(isoMillis)
 	case TimeMillis:
 		return t.UnixMilli()
+	case TimeSeconds:
+		return t.Unix()
 	}
 	return t
 }

@@ -192,6 +192,13 @@ func (rec ExportRecord) validate(line int) (*normalized, error) {
 	if n.rec.Status == "" {
 		n.rec.Status = StatusOK
 	}
+	if n.rec.Status == StatusOK {
+		// "ok" must mean the key can verify a signature; records the
+		// source already marked broken are left out by their status.
+		if _, err := CheckPublicKey(key); err != nil {
+			return nil, bad("publicKey of %s is not a usable COSE key: %v", rec.CredentialID, err)
+		}
+	}
 	return n, nil
 }
 
@@ -456,15 +463,15 @@ func (d *DB) authjsExportRows(ctx context.Context, s *Schema, opts ExportOptions
 		if err := rows.Scan(dst...); err != nil {
 			return d.Err("read passkeys", err)
 		}
+		r.noUser = 0
+		if !uid.Valid && s.User != nil {
+			r.noUser = 1
+		}
 		p := r.passkey()
 		out := AuthjsExportRow{
 			Passkey:        p,
 			TransportsNull: !r.transports.Valid,
 			User:           ExportUser{ID: p.UserID, Email: p.Email, Name: nullable(name), EmailVerified: verified.Int64 == 1},
-		}
-		if !uid.Valid && s.User != nil && p.Status == StatusOK {
-			p.Status = StatusNoUser
-			out.Passkey = p
 		}
 		if err := fn(out); err != nil {
 			return err

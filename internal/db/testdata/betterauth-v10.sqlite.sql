@@ -1,0 +1,13 @@
+-- Better Auth tables first made by Better Auth 1.0's own migrator (npx
+-- @better-auth/cli migrate, camelCase, SQLite types), then migrated by later
+-- versions: 1.0's passkey table had no credentialID column (its id was the
+-- credential ID) and a NOT NULL webauthnUserID, which later migrators never
+-- drop; they add credentialID and aaguid.
+create table "user" ("id" text not null primary key, "name" text not null, "email" text not null unique, "emailVerified" integer not null, "image" text, "createdAt" date not null, "updatedAt" date not null);
+create table "session" ("id" text not null primary key, "expiresAt" date not null, "token" text not null unique, "createdAt" date not null, "updatedAt" date not null, "ipAddress" text, "userAgent" text, "userId" text not null, FOREIGN KEY ("userId") REFERENCES "user" ("id"));
+create table "account" ("id" text not null primary key, "accountId" text not null, "providerId" text not null, "userId" text not null, "accessToken" text, "refreshToken" text, "idToken" text, "accessTokenExpiresAt" date, "refreshTokenExpiresAt" date, "scope" text, "password" text, "createdAt" date not null, "updatedAt" date not null, FOREIGN KEY ("userId") REFERENCES "user" ("id"));
+create table "verification" ("id" text not null primary key, "identifier" text not null, "value" text not null, "expiresAt" date not null, "createdAt" date, "updatedAt" date);
+create table "passkey" ("id" text not null primary key, "name" text, "publicKey" text not null, "userId" text not null, "webauthnUserID" text not null, "counter" integer not null, "deviceType" text not null, "backedUp" integer not null, "transports" text, "createdAt" date, FOREIGN KEY ("userId") REFERENCES "user" ("id"));
+-- Added by the migrator of Better Auth 1.1.4 and later.
+alter table "passkey" add column "credentialID" text;
+alter table "passkey" add column "aaguid" text;
