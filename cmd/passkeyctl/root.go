@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -38,6 +39,10 @@ const (
 	keyDSN        = "dsn"
 	keyOutput     = "output"
 	keyProviderID = "provider-id"
+	// keyConnectTimeout is a string flag, not a duration flag, so that Get
+	// can tell "not set" (the DSN's connect_timeout, else 15 s) from a
+	// value.
+	keyConnectTimeout = "connect-timeout"
 )
 
 // Get resolves a global setting: flag > env (PASSKEYCTL_*, and for the DSN
@@ -88,12 +93,33 @@ func (f *Factory) DB(ctx context.Context, opts db.OpenOptions) (*db.DB, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opts.ConnectTimeout, err = parseConnectTimeout(f.Get(keyConnectTimeout)); err != nil {
+		return nil, err
+	}
 	d, err := db.Open(ctx, dsn, opts)
 	if err != nil {
 		return nil, err
 	}
 	d.SchemaOptions = so
 	f.db = d
+	return d, nil
+}
+
+// parseConnectTimeout reads --connect-timeout: a Go duration ("5s",
+// "1m30s") or whole seconds as libpq's connect_timeout ("5"); "" means not
+// set (0).
+func parseConnectTimeout(v string) (time.Duration, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if secs, serr := strconv.Atoi(v); serr == nil {
+		d, err = time.Duration(secs)*time.Second, nil
+	}
+	if err != nil || d <= 0 {
+		return 0, usageError{fmt.Errorf("invalid --connect-timeout %q: use a positive duration such as 5s or 1m, or whole seconds", v)}
+	}
 	return d, nil
 }
 
@@ -116,6 +142,19 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return exitOK
+	}
+	var sig interrupted
+	if errors.As(context.Cause(ctx), &sig) {
+		// Whatever the command made of its cancelled context, the outcome
+		// is the signal's: one line and 128+signal. A ceremony's own line
+		// says what was (not) written; elsewhere the deferred rollbacks did
+		// their work.
+		line := sig.Error() + "; open transactions were rolled back"
+		if errors.Is(err, errCeremony) {
+			line = sig.Error() + ": " + errorLine(err)
+		}
+		fmt.Fprintln(stderr, "passkeyctl: "+line)
+		return exitCode(sig)
 	}
 	if !f.started {
 		// cobra rejected the flags or arguments before any command ran.
@@ -185,6 +224,7 @@ file, in that order.`,
 	pf.String("config", "", "YAML config file (default ./passkeyctl.yaml when present)")
 	pf.StringP(keyOutput, "o", outputTable, "output format: table, json or jsonl")
 	pf.String(keyProviderID, "passkey", "Auth.js provider id written to Account.provider")
+	pf.String(keyConnectTimeout, "", "give up connecting to the database after this long: 5s, 1m, or whole seconds; unset, the DSN's connect_timeout applies (env PASSKEYCTL_CONNECT_TIMEOUT) (default 15s)")
 	pf.String(keySchema, "", "app whose tables to use: authjs or better-auth (default: detected; required when the database holds both)")
 	pf.String(keyTables, "", "Better Auth tables the app renamed: passkey=NAME,user=NAME")
 	f.flags = pf
