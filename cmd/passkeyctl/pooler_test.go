@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -34,11 +35,17 @@ type binResult struct {
 // that name) with a clean environment.
 func runBin(t testing.TB, args ...string) binResult {
 	t.Helper()
+	return runBinEnv(t, nil, args...)
+}
+
+// runBinEnv is runBin with extra environment variables.
+func runBinEnv(t testing.TB, env []string, args ...string) binResult {
+	t.Helper()
 	// No run may hang the suite: a hung one is killed and fails.
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "passkeyctl", args...)
-	cmd.Env = cleanEnv()
+	cmd.Env = append(cleanEnv(), env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	start := time.Now()
@@ -476,5 +483,35 @@ func TestHelp_ConnectTimeoutDefault(t *testing.T) {
 	res := runBin(t, "--help")
 	if !strings.Contains(res.stdout, "--connect-timeout") || !strings.Contains(res.stdout, "(default 15s") {
 		t.Errorf("--help does not show --connect-timeout with its 15s default:\n%s", res.stdout)
+	}
+}
+
+// The connect timeout comes, like every global setting, from the flag, the
+// environment or the config file; a wrong value is a usage error.
+func TestConnectTimeout_sources(t *testing.T) {
+	addr := hungListener(t)
+	dsn := "postgres://u@" + addr + "/x"
+	dir := t.TempDir()
+	config := filepath.Join(dir, "passkeyctl.yaml")
+	if err := os.WriteFile(config, []byte("connect-timeout: 2s\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for name, run := range map[string]func() binResult{
+		"env":    func() binResult { return runBinEnv(t, []string{"PASSKEYCTL_CONNECT_TIMEOUT=2"}, "--dsn", dsn, "list") },
+		"config": func() binResult { return runBin(t, "--config", config, "--dsn", dsn, "list") },
+		// The flag wins over the DSN's connect_timeout.
+		"flag over dsn": func() binResult { return runBin(t, "--connect-timeout", "2s", "--dsn", dsn+"?connect_timeout=30", "list") },
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			res := run()
+			if res.code != exitFailure || res.took > 4*time.Second || !strings.Contains(res.stderr, "no answer within 2s") {
+				t.Errorf("exit %d after %s, stderr %q; want 1 after about 2s", res.code, res.took.Round(time.Millisecond), res.stderr)
+			}
+		})
+	}
+	res := runBin(t, "--connect-timeout", "soon", "--dsn", dsn, "list")
+	if res.code != exitUsage || !strings.Contains(res.stderr, `invalid --connect-timeout "soon"`) {
+		t.Errorf("bad value: exit %d, stderr %q", res.code, res.stderr)
 	}
 }
