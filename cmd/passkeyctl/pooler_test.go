@@ -500,7 +500,9 @@ func TestConnectTimeout_sources(t *testing.T) {
 		"env":    func() binResult { return runBinEnv(t, []string{"PASSKEYCTL_CONNECT_TIMEOUT=2"}, "--dsn", dsn, "list") },
 		"config": func() binResult { return runBin(t, "--config", config, "--dsn", dsn, "list") },
 		// The flag wins over the DSN's connect_timeout.
-		"flag over dsn": func() binResult { return runBin(t, "--connect-timeout", "2s", "--dsn", dsn+"?connect_timeout=30", "list") },
+		"flag over dsn": func() binResult {
+			return runBin(t, "--connect-timeout", "2s", "--dsn", dsn+"?connect_timeout=30", "list")
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
