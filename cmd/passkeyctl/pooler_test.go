@@ -517,3 +517,44 @@ func TestConnectTimeout_sources(t *testing.T) {
 		t.Errorf("bad value: exit %d, stderr %q", res.code, res.stderr)
 	}
 }
+
+// A measurement for the record, not a timed unit test (it needs a minute to
+// load 1,000,000 passkeys): PASSKEYCTL_MEASURE_MILLION=1 runs it. SIGTERM
+// during `list -o jsonl > file` of 1,000,000 passkeys on PostgreSQL; it logs
+// how long the process took to exit.
+func TestMeasure_SIGTERMMillionRowList(t *testing.T) {
+	if os.Getenv("PASSKEYCTL_MEASURE_MILLION") != "1" {
+		t.Skip("set PASSKEYCTL_MEASURE_MILLION=1 to measure")
+	}
+	dsn := dbtest.New(t, "postgres")
+	d := migrateDirect(t, dsn, 0, 0)
+	took, err := dbtest.GeneratePasskeys(context.Background(), d, 500000, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("generated 1,000,000 passkeys in %s", took.Round(time.Millisecond))
+	for _, after := range []time.Duration{500 * time.Millisecond, 3 * time.Second} {
+		out, err := os.Create(filepath.Join(t.TempDir(), "list.jsonl"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command("passkeyctl", "--dsn", dsn, "list", "-o", "jsonl")
+		cmd.Env = cleanEnv()
+		cmd.Stdout = out
+		var errb bytes.Buffer
+		cmd.Stderr = &errb
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(after)
+		start := time.Now()
+		cmd.Process.Signal(syscall.SIGTERM)
+		code, exitTook := waitExit(t, cmd, start, 10*time.Second)
+		st, _ := out.Stat()
+		out.Close()
+		t.Logf("SIGTERM %s into the list (%d bytes written): exit %d after %s; stderr %q", after, st.Size(), code, exitTook.Round(time.Millisecond), errb.String())
+		if code != exitTerminated || exitTook > 2*time.Second {
+			t.Errorf("exit %d after %s, want 143 within 2s", code, exitTook)
+		}
+	}
+}
