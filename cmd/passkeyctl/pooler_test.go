@@ -558,3 +558,22 @@ func TestMeasure_SIGTERMMillionRowList(t *testing.T) {
 		}
 	}
 }
+
+// A startup parameter the DSN sets and PgBouncer refuses is named, with the
+// PgBouncer setting that lets it through; a search_path in the DSN is
+// refused before connecting, naming ?schema=.
+func TestPgBouncer_refusedStartupParameter(t *testing.T) {
+	_, pooled := dbtest.PgBouncer(t, dbtest.PgBouncerEnv)
+	sep := "?"
+	if strings.Contains(pooled, "?") {
+		sep = "&"
+	}
+	res := runBin(t, "--dsn", pooled+sep+"statement_timeout=5000", "list")
+	if res.code != exitFailure || !strings.Contains(res.stderr, "the connection pooler refuses the startup parameter statement_timeout that the DSN sets") || !strings.Contains(res.stderr, "ignore_startup_parameters = statement_timeout") {
+		t.Errorf("exit %d, stderr %q", res.code, res.stderr)
+	}
+	res = runBin(t, "--dsn", pooled+sep+"search_path=auth", "list")
+	if res.code != exitUsage || !strings.Contains(res.stderr, "name the schema with ?schema=NAME instead") {
+		t.Errorf("search_path in the DSN: exit %d, stderr %q", res.code, res.stderr)
+	}
+}

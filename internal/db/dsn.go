@@ -154,8 +154,12 @@ func parsePostgres(raw, redacted string) (Target, error) {
 	// whether a pooler sits in front of the server.
 	q.Set("binary_parameters", "yes")
 	// search_path is never sent as a startup parameter (see
-	// Target.SearchPath); a search_path the user put in the DSN goes too.
-	q.Del("search_path")
+	// Target.SearchPath). One the DSN sets itself would be refused or
+	// dropped by a pooler, and dropping it silently would put passkeyctl
+	// on public: refuse it and name the form that works everywhere.
+	if q.Has("search_path") || strings.Contains(q.Get("options"), "search_path") {
+		return Target{}, fmt.Errorf("%w: DSN %q sets search_path as a startup parameter, which connection poolers refuse or drop silently: name the schema with ?schema=NAME instead (passkeyctl then names it in every statement)", ErrInvalid, redacted)
+	}
 	connectTimeout := connectTimeoutParam(q.Get("connect_timeout"))
 	u.Scheme = "postgres"
 	u.RawQuery = q.Encode()

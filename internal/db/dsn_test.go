@@ -26,10 +26,10 @@ func TestParseDSN(t *testing.T) {
 		{"postgresql://app@db.example.com/app", db.Postgres, "postgres://app@db.example.com/app?binary_parameters=yes&sslmode=prefer", ""},
 		{"postgresql://app@db.example.com/app?sslmode=verify-full&binary_parameters=no", db.Postgres, "postgres://app@db.example.com/app?binary_parameters=yes&sslmode=verify-full", ""},
 		// Prisma's schema is kept for the statements, never sent as a
-		// search_path startup parameter (nor is one the DSN names);
+		// search_path startup parameter;
 		// Prisma-only parameters are dropped; its sslcert is lib/pq's
 		// sslrootcert.
-		{"postgresql://app@localhost/app?schema=Tenant1&connection_limit=5&pool_timeout=10&pgbouncer=true&socket_timeout=3&application_name=x&search_path=public", db.Postgres,
+		{"postgresql://app@localhost/app?schema=Tenant1&connection_limit=5&pool_timeout=10&pgbouncer=true&socket_timeout=3&application_name=x", db.Postgres,
 			`postgres://app@localhost/app?application_name=x&binary_parameters=yes&sslmode=disable`, "Tenant1"},
 		{"postgres://app@db.example.com/app?sslcert=/ca.pem&sslmode=verify-ca", db.Postgres, "postgres://app@db.example.com/app?binary_parameters=yes&sslmode=verify-ca&sslrootcert=%2Fca.pem", ""},
 		{"mysql://app:pw@127.0.0.1:3306/app", db.MySQL, "app:pw@tcp(127.0.0.1:3306)/app?parseTime=true", ""},
@@ -106,6 +106,9 @@ func TestParseDSN_errors(t *testing.T) {
 		{"sqlite:", "names no file"},
 		{"postgres://u:hunter2@host:port/db", "cannot parse PostgreSQL DSN postgres://...: use postgres://USER@HOST:PORT/DB (password after the user name) and percent-encode"},
 		{"mysql://u:hunter2%zz@host/db", "cannot parse MySQL DSN mysql://..."},
+		// A search_path startup parameter is what poolers refuse or drop.
+		{"postgres://u:hunter2@host/db?search_path=auth", "name the schema with ?schema=NAME instead"},
+		{"postgres://u:hunter2@host/db?options=-c%20search_path%3Dauth", "sets search_path as a startup parameter"},
 	} {
 		t.Run(c.dsn, func(t *testing.T) {
 			_, err := db.ParseDSN(c.dsn)

@@ -17,7 +17,7 @@ import (
 
 	"github.com/go-sql-driver/mysql" // MySQL/MariaDB driver
 	"github.com/jmoiron/sqlx"
-	_ "github.com/lib/pq"  // PostgreSQL driver
+	"github.com/lib/pq"    // PostgreSQL driver
 	_ "modernc.org/sqlite" // SQLite driver, pure Go
 )
 
@@ -133,6 +133,14 @@ func Open(ctx context.Context, dsn string, opts OpenOptions) (*DB, error) {
 		x.Close()
 		if ctx.Err() == nil && isTimeout(err) {
 			return nil, fmt.Errorf("cannot connect to %s: no answer within %s (raise --connect-timeout, or connect_timeout=SECONDS in the DSN, if the server is only slow)", t.Redacted, timeout)
+		}
+		var pe *pq.Error
+		if errors.As(err, &pe) {
+			// passkeyctl sends no startup parameter of its own beyond the
+			// ones every pooler accepts: this one comes from the DSN.
+			if param, ok := strings.CutPrefix(pe.Message, "unsupported startup parameter: "); ok {
+				return nil, fmt.Errorf("cannot connect to %s: the connection pooler refuses the startup parameter %s that the DSN sets: remove it from the DSN, or let the pooler ignore it (PgBouncer: ignore_startup_parameters = %s)", t.Redacted, param, param)
+			}
 		}
 		return nil, fmt.Errorf("cannot connect to %s: %s", t.Redacted, t.Scrub(err.Error()))
 	}
