@@ -96,6 +96,8 @@ func (f *Factory) DB(ctx context.Context, opts db.OpenOptions) (*db.DB, error) {
 	if opts.ConnectTimeout, err = parseConnectTimeout(f.Get(keyConnectTimeout)); err != nil {
 		return nil, err
 	}
+	// SIGINT/SIGTERM (main cancels ctx) close the connections at once.
+	opts.Interrupt = ctx
 	d, err := db.Open(ctx, dsn, opts)
 	if err != nil {
 		return nil, err

@@ -40,6 +40,8 @@ type DB struct {
 
 	// lockTimeout is OpenOptions.LockTimeout.
 	lockTimeout time.Duration
+	// stopInterrupt unregisters OpenOptions.Interrupt's watch.
+	stopInterrupt func() bool
 	// appTables are the names Q schema-qualifies (see Q).
 	appTablesMu sync.RWMutex
 	appTables   map[string]bool
@@ -71,6 +73,14 @@ type OpenOptions struct {
 	// holds on a table, such as LOCK TABLE "User"): migrate passes
 	// --lock-timeout, so that no step of it waits longer.
 	LockTimeout time.Duration
+	// Interrupt, when set, is a context whose end (SIGINT or SIGTERM in
+	// passkeyctl) closes the socket of every PostgreSQL connection at once,
+	// so that the command returns through its defers at once: lib/pq does
+	// not watch the context while it connects, and the cancel request it
+	// sends for a running query is lost when the server has not started
+	// the query yet. The server rolls back what the connection had open.
+	// (go-sql-driver and SQLite honour the context themselves.)
+	Interrupt context.Context
 }
 
 // Open parses dsn, connects and checks the connection. Its errors never
@@ -111,9 +121,27 @@ func Open(ctx context.Context, dsn string, opts OpenOptions) (*DB, error) {
 			return nil, fmt.Errorf("%w: DSN %q: %s", ErrInvalid, t.Redacted, t.Scrub(err.Error()))
 		}
 	}
-	x, err := sqlx.Open(t.Dialect.DriverName, driverDSN)
-	if err != nil {
+	var x *sqlx.DB
+	var stopInterrupt func() bool
+	if t.Dialect == Postgres {
+		c, err := pq.NewConnector(driverDSN)
+		if err != nil {
+			return nil, fmt.Errorf("%w: DSN %q: %s", ErrInvalid, t.Redacted, t.Scrub(err.Error()))
+		}
+		sockets := &socketSet{conns: map[net.Conn]struct{}{}}
+		c.Dialer(sockets)
+		if opts.Interrupt != nil {
+			stopInterrupt = context.AfterFunc(opts.Interrupt, sockets.closeAll)
+		}
+		x = sqlx.NewDb(sql.OpenDB(c), t.Dialect.DriverName)
+	} else if x, err = sqlx.Open(t.Dialect.DriverName, driverDSN); err != nil {
 		return nil, fmt.Errorf("open %s: %s", t.Redacted, t.Scrub(err.Error()))
+	}
+	closeAll := func() {
+		x.Close()
+		if stopInterrupt != nil {
+			stopInterrupt()
+		}
 	}
 	x.SetConnMaxIdleTime(time.Minute)
 	if t.Dialect == SQLite {
@@ -130,7 +158,7 @@ func Open(ctx context.Context, dsn string, opts OpenOptions) (*DB, error) {
 	pingCtx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	if err := x.PingContext(pingCtx); err != nil {
-		x.Close()
+		closeAll()
 		if ctx.Err() == nil && isTimeout(err) {
 			return nil, fmt.Errorf("cannot connect to %s: no answer within %s (raise --connect-timeout, or connect_timeout=SECONDS in the DSN, if the server is only slow)", t.Redacted, timeout)
 		}
@@ -144,9 +172,9 @@ func Open(ctx context.Context, dsn string, opts OpenOptions) (*DB, error) {
 		}
 		return nil, fmt.Errorf("cannot connect to %s: %s", t.Redacted, t.Scrub(err.Error()))
 	}
-	d := &DB{X: x, Dialect: t.Dialect, Target: t, lockTimeout: opts.LockTimeout}
+	d := &DB{X: x, Dialect: t.Dialect, Target: t, lockTimeout: opts.LockTimeout, stopInterrupt: stopInterrupt}
 	if err := d.checkSchemaExists(pingCtx, opts.MissingSchemaOK); err != nil {
-		x.Close()
+		closeAll()
 		return nil, err
 	}
 	return d, nil
@@ -178,7 +206,73 @@ func (d *DB) checkSchemaExists(ctx context.Context, missingOK bool) error {
 }
 
 // Close closes the connection pool.
-func (d *DB) Close() error { return d.X.Close() }
+func (d *DB) Close() error {
+	if d.stopInterrupt != nil {
+		d.stopInterrupt()
+	}
+	return d.X.Close()
+}
+
+// socketSet is lib/pq's dialer for one DB: it keeps every socket it opened
+// so that closeAll can close them at once (OpenOptions.Interrupt).
+type socketSet struct {
+	dialer net.Dialer
+	mu     sync.Mutex
+	conns  map[net.Conn]struct{}
+	closed bool
+}
+
+var errInterrupted = errors.New("interrupted: connections closed")
+
+func (s *socketSet) Dial(network, address string) (net.Conn, error) {
+	return s.DialContext(context.Background(), network, address)
+}
+
+func (s *socketSet) DialTimeout(network, address string, timeout time.Duration) (net.Conn, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	return s.DialContext(ctx, network, address)
+}
+
+func (s *socketSet) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
+	c, err := s.dialer.DialContext(ctx, network, address)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		c.Close()
+		return nil, errInterrupted
+	}
+	s.conns[c] = struct{}{}
+	return &trackedConn{Conn: c, set: s}, nil
+}
+
+// closeAll closes every open socket and refuses new ones (lib/pq's cancel
+// requests included: the closed socket already ends the query).
+func (s *socketSet) closeAll() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	for c := range s.conns {
+		c.Close()
+	}
+	clear(s.conns)
+}
+
+// trackedConn leaves its socketSet when lib/pq closes it.
+type trackedConn struct {
+	net.Conn
+	set *socketSet
+}
+
+func (c *trackedConn) Close() error {
+	c.set.mu.Lock()
+	delete(c.set.conns, c.Conn)
+	c.set.mu.Unlock()
+	return c.Conn.Close()
+}
 
 // Q quotes an identifier in the database's dialect. It is the one place
 // where SQL names a table: when the DSN names a PostgreSQL schema (Prisma's
