@@ -32,6 +32,8 @@ type Factory struct {
 	dotenv  map[string]string
 	db      *db.DB
 	started bool // set once a command's own code runs; errors before that are usage errors
+	// interrupt is run's context, which main cancels on SIGINT/SIGTERM.
+	interrupt context.Context
 }
 
 // Global settings: flag name = config key; env PASSKEYCTL_<KEY>.
@@ -96,8 +98,9 @@ func (f *Factory) DB(ctx context.Context, opts db.OpenOptions) (*db.DB, error) {
 	if opts.ConnectTimeout, err = parseConnectTimeout(f.Get(keyConnectTimeout)); err != nil {
 		return nil, err
 	}
-	// SIGINT/SIGTERM (main cancels ctx) close the connections at once.
-	opts.Interrupt = ctx
+	// SIGINT/SIGTERM close the connections at once; a command's own
+	// shorter-lived context does not.
+	opts.Interrupt = f.interrupt
 	d, err := db.Open(ctx, dsn, opts)
 	if err != nil {
 		return nil, err
@@ -134,7 +137,7 @@ func (f *Factory) close() {
 // run is the whole program: it parses args, runs one command, prints at
 // most one error and returns the exit code.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	f := &Factory{IO: newIOStreams(stdin, stdout, stderr), Now: time.Now, LookupEnv: os.LookupEnv}
+	f := &Factory{IO: newIOStreams(stdin, stdout, stderr), Now: time.Now, LookupEnv: os.LookupEnv, interrupt: ctx}
 	defer f.close()
 	root := newRootCmd(f)
 	root.SetArgs(args)
