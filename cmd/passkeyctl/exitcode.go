@@ -11,11 +11,13 @@ import (
 // codes", `passkeyctl --help`).
 const (
 	exitOK             = 0
-	exitFailure        = 1 // database unreachable, SQL error, anything unexpected
-	exitUsage          = 2 // bad flags or arguments, refused without --yes/--force
-	exitNotFound       = 3 // user or credential not found
-	exitSchemaNotReady = 4 // pending migration, drift, Auth.js tables missing
-	exitCeremony       = 5 // ceremony failed, cancelled or timed out
+	exitFailure        = 1   // database unreachable, SQL error, anything unexpected
+	exitUsage          = 2   // bad flags or arguments, refused without --yes/--force
+	exitNotFound       = 3   // user or credential not found
+	exitSchemaNotReady = 4   // pending migration, drift, Auth.js tables missing
+	exitCeremony       = 5   // ceremony failed or timed out
+	exitInterrupted    = 130 // SIGINT (Ctrl-C): 128 + 2, the shell's convention
+	exitTerminated     = 143 // SIGTERM: 128 + 15
 )
 
 const exitCodesHelp = `Exit codes:
@@ -25,7 +27,10 @@ const exitCodesHelp = `Exit codes:
   3  not found (user, credential); nothing was changed
   4  schema not ready (pending migration, drift, Auth.js tables missing,
      a column too narrow for a credential)
-  5  ceremony failed, cancelled or timed out; nothing was written`
+  5  ceremony failed or timed out; nothing was written
+  130  interrupted by SIGINT (Ctrl-C): any command, serve included, stops
+       within 2 s and rolls back what is open; a second Ctrl-C exits at once
+  143  terminated by SIGTERM: the same`
 
 // usageError marks an error as the caller's fault (exit 2).
 type usageError struct{ err error }
@@ -39,9 +44,12 @@ var errCeremony = errors.New("ceremony failed")
 // exitCode maps an error to the documented exit code, in one place.
 func exitCode(err error) int {
 	var ue usageError
+	var sig interrupted
 	switch {
 	case err == nil:
 		return exitOK
+	case errors.As(err, &sig):
+		return signalExitCode(sig.sig)
 	case errors.As(err, &ue), errors.Is(err, db.ErrInvalid), errors.Is(err, db.ErrRefused):
 		return exitUsage
 	case errors.Is(err, errCeremony):

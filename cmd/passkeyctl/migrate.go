@@ -91,7 +91,7 @@ then exits 4, as status does).`,
 func migrateRun(ctx context.Context, opts *MigrateOptions) error {
 	// A dry run against a SQLite file that does not exist yet plans against
 	// an empty database and leaves no file behind.
-	d, err := opts.DB(ctx, db.OpenOptions{CreateSQLite: !opts.DryRun, MissingSQLiteAsEmpty: opts.DryRun})
+	d, err := opts.DB(ctx, db.OpenOptions{CreateSQLite: !opts.DryRun, MissingSQLiteAsEmpty: opts.DryRun, MissingSchemaOK: true, LockTimeout: opts.LockTimeout})
 	if err != nil {
 		return err
 	}

@@ -42,6 +42,8 @@ type Factory struct {
 	dotenvReplaced map[string][]envFileVar
 	db             *db.DB
 	started        bool // set once a command's own code runs; errors before that are usage errors
+	// interrupt is run's context, which main cancels on SIGINT/SIGTERM.
+	interrupt context.Context
 }
 
 // envFileVar is a variable read from an --env-file, with where it was set.
@@ -57,6 +59,10 @@ const (
 	keyDSN        = "dsn"
 	keyOutput     = "output"
 	keyProviderID = "provider-id"
+	// keyConnectTimeout is a string flag, not a duration flag, so that Get
+	// can tell "not set" (the DSN's connect_timeout, else 15 s) from a
+	// value.
+	keyConnectTimeout = "connect-timeout"
 )
 
 // resolvedSetting is a setting's value and where it came from.
@@ -178,6 +184,12 @@ func (f *Factory) DB(ctx context.Context, opts db.OpenOptions) (*db.DB, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opts.ConnectTimeout, err = parseConnectTimeout(f.Get(keyConnectTimeout)); err != nil {
+		return nil, err
+	}
+	// SIGINT/SIGTERM close the connections at once; a command's own
+	// shorter-lived context does not.
+	opts.Interrupt = f.interrupt
 	d, err := db.Open(ctx, dsn.Value, opts)
 	if err != nil {
 		if errors.Is(err, db.ErrInvalid) && dsn.Source != "flag --dsn" {
@@ -207,6 +219,24 @@ func dsnDisagreement(all []resolvedSetting) string {
 	return fmt.Sprintf("warning: using the DSN %s from %s; ignored: %s", db.DescribeDSN(all[0].Value), all[0].Source, strings.Join(ignored, "; "))
 }
 
+// parseConnectTimeout reads --connect-timeout: a Go duration ("5s",
+// "1m30s") or whole seconds as libpq's connect_timeout ("5"); "" means not
+// set (0).
+func parseConnectTimeout(v string) (time.Duration, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if secs, serr := strconv.Atoi(v); serr == nil {
+		d, err = time.Duration(secs)*time.Second, nil
+	}
+	if err != nil || d <= 0 {
+		return 0, usageError{fmt.Errorf("invalid --connect-timeout %q: use a positive duration such as 5s or 1m, or whole seconds", v)}
+	}
+	return d, nil
+}
+
 func (f *Factory) close() {
 	if f.db != nil {
 		f.db.Close()
@@ -216,7 +246,7 @@ func (f *Factory) close() {
 // run is the whole program: it parses args, runs one command, prints at
 // most one error and returns the exit code.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	f := &Factory{IO: newIOStreams(stdin, stdout, stderr), Now: time.Now, LookupEnv: os.LookupEnv}
+	f := &Factory{IO: newIOStreams(stdin, stdout, stderr), Now: time.Now, LookupEnv: os.LookupEnv, interrupt: ctx}
 	defer f.close()
 	root := newRootCmd(f)
 	root.SetArgs(args)
@@ -226,6 +256,19 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return exitOK
+	}
+	var sig interrupted
+	if errors.As(context.Cause(ctx), &sig) {
+		// Whatever the command made of its cancelled context, the outcome
+		// is the signal's: one line and 128+signal. A ceremony's own line
+		// says what was (not) written; elsewhere the deferred rollbacks did
+		// their work.
+		line := sig.Error() + "; open transactions were rolled back"
+		if errors.Is(err, errCeremony) {
+			line = sig.Error() + ": " + errorLine(err)
+		}
+		fmt.Fprintln(stderr, "passkeyctl: "+line)
+		return exitCode(sig)
 	}
 	if !f.started {
 		// cobra rejected the flags or arguments before any command ran.
@@ -306,6 +349,7 @@ environment (PASSKEYCTL_DSN, then DATABASE_URL), else PASSKEYCTL_CONFIG or
 	pf.StringP(keyOutput, "o", outputTable, "output format: table, json or jsonl")
 	pf.BoolP(keyQuiet, "q", false, "print nothing on stderr but errors and prompts: no notes, warnings or progress")
 	nonEmptyStringVarP(pf, new(string), keyProviderID, "", "passkey", "Auth.js provider id written to Account.provider")
+	nonEmptyStringVarP(pf, new(string), keyConnectTimeout, "", "", "give up connecting to the database after this long: 5s, 1m, or whole seconds; unset, the DSN's connect_timeout applies (env PASSKEYCTL_CONNECT_TIMEOUT) (default 15s)")
 	nonEmptyStringVarP(pf, new(string), keySchema, "", "", "app whose tables to use: authjs or better-auth (default: detected; required when the database holds both)")
 	nonEmptyStringVarP(pf, new(string), keyTables, "", "", "Better Auth tables the app renamed: passkey=NAME,user=NAME")
 	f.flags = pf

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-	"os"
 	"testing"
 
 	"github.com/passkeyctl/passkeyctl/internal/db/dbtest"
@@ -13,9 +11,8 @@ import (
 // testscript scripts, so scripts run the real program without a build step.
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"passkeyctl": func() {
-			os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
-		},
+		// main itself, with its signal handling.
+		"passkeyctl": main,
 	})
 }
 

@@ -68,8 +68,8 @@ func newCmdServe(f *Factory, runF func(context.Context, *ServeOptions) error) *c
 
 The page's URL, with a random one-time token, is the first line on stdout; open it
 in a browser (--open does). Messages go to stderr. Exactly one ceremony runs: on
-success the passkey is printed as 'list' shows it and the exit code is 0; a failure,
-Ctrl-C or --timeout exits 5 and writes nothing. With -o json or -o jsonl, stdout is
+success the passkey is printed as 'list' shows it and the exit code is 0; a failure
+or --timeout exits 5, Ctrl-C 130 (SIGTERM 143), and writes nothing. With -o json or -o jsonl, stdout is
 JSON lines: {"event":"listening","url":...}, then {"event":"enrolled"|"verified",
 "passkey":{...list fields...}} or {"event":"failed","error":...}.
 

@@ -149,7 +149,7 @@ func TestServe_browser(t *testing.T) {
 			if dialect == "postgres" {
 				// The same authenticator again: Chromium refuses it
 				// (excludeCredentials) and the page says so in plain words;
-				// the operator gives up with Ctrl-C: exit 5.
+				// the operator gives up with Ctrl-C: exit 130.
 				p = startServe(t, bin, "--dsn", dsn, "serve", "--enroll", "--user", "alice@example.com", "--timeout", "30s")
 				status, msg = runPage(t, browser, p.url(t))
 				if status != "error" || !strings.HasPrefix(msg, "This authenticator is already registered for this user.") {
@@ -157,7 +157,7 @@ func TestServe_browser(t *testing.T) {
 				}
 				p.cmd.Process.Signal(os.Interrupt)
 				code, _, stderr = p.wait(t)
-				if code != exitCeremony || !strings.Contains(stderr, "the browser reported InvalidStateError") || !strings.Contains(stderr, "passkeyctl: ceremony cancelled: nothing was written") {
+				if code != exitInterrupted || !strings.Contains(stderr, "the browser reported InvalidStateError") || !strings.Contains(stderr, "passkeyctl: interrupted by SIGINT: ceremony cancelled: nothing was written") {
 					t.Errorf("exit %d, stderr: %s", code, stderr)
 				}
 			}

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,16 +14,17 @@ import (
 	"github.com/passkeyctl/passkeyctl/internal/db/dbtest"
 )
 
-// Ctrl-C (the context ending) while the page waits: exit 5, nothing
-// written, and the JSON "failed" event after the "listening" one.
+// Ctrl-C (the context ending with SIGINT as its cause, as main does) while
+// the page waits: exit 130 as for every command, nothing written, and the
+// JSON "failed" event after the "listening" one.
 func TestServe_cancelled(t *testing.T) {
 	dsn := "sqlite:" + filepath.Join(t.TempDir(), "auth.db")
 	var errb bytes.Buffer
 	if code := run(context.Background(), []string{"--dsn", dsn, "migrate", "--core"}, strings.NewReader(""), io.Discard, &errb); code != 0 {
 		t.Fatalf("migrate: %d %s", code, errb.String())
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
 	outR, outW := io.Pipe()
 	errb.Reset()
 	exit := make(chan int, 1)
@@ -34,19 +36,19 @@ func TestServe_cancelled(t *testing.T) {
 	if !lines.Scan() || !strings.HasPrefix(lines.Text(), `{"event":"listening","url":"http://localhost:`) {
 		t.Fatalf("first line %q", lines.Text())
 	}
-	cancel()
+	cancel(interrupted{os.Interrupt})
 	if !lines.Scan() || lines.Text() != `{"event":"failed","error":"ceremony cancelled: nothing was written"}` {
 		t.Fatalf("second line %q", lines.Text())
 	}
 	select {
 	case code := <-exit:
-		if code != exitCeremony {
-			t.Fatalf("exit %d, want %d; stderr %s", code, exitCeremony, errb.String())
+		if code != exitInterrupted {
+			t.Fatalf("exit %d, want %d; stderr %s", code, exitInterrupted, errb.String())
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("serve did not stop")
 	}
-	if !strings.Contains(errb.String(), "passkeyctl: ceremony cancelled: nothing was written") {
+	if !strings.Contains(errb.String(), "passkeyctl: interrupted by SIGINT: ceremony cancelled: nothing was written") {
 		t.Errorf("stderr %s", errb.String())
 	}
 	// --create-user created nothing either.

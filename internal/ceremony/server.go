@@ -220,7 +220,15 @@ func (s *Server) Serve(ctx context.Context) (Result, error) {
 	case <-ctx.Done():
 		out = s.stop(fmt.Errorf("%w: nothing was written", ErrCancelled))
 	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	// The grace lets the page's last response reach the browser. After
+	// Ctrl-C or SIGTERM the process must end within 2 s (passkeyctl's main
+	// exits 1.5 s after the signal whatever happens), so a request the page
+	// keeps open gets a short grace only.
+	grace := 5 * time.Second
+	if ctx.Err() != nil {
+		grace = 250 * time.Millisecond
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
 	if err := s.srv.Shutdown(shutdownCtx); err != nil {
 		s.srv.Close()

@@ -517,16 +517,16 @@ func (ba *BetterAuthSchema) tableList() string {
 
 // detectWith is Detect with explicit choices: it re-reads the Better Auth
 // tables when they were renamed, then applies the --schema choice.
-func (d *DB) detectWith(ctx context.Context, s *Schema, opts SchemaOptions) (*Schema, error) {
+func (d *DB) detectWith(ctx context.Context, q sqlx.QueryerContext, s *Schema, opts SchemaOptions) (*Schema, error) {
 	if opts.App == AppAuthjs && (opts.PasskeyTable != "" || opts.UserTable != "") {
 		return nil, fmt.Errorf("%w: --tables names Better Auth tables; it cannot be used with --schema authjs", ErrInvalid)
 	}
 	if opts.PasskeyTable != "" || opts.UserTable != "" || opts.App == AppBetterAuth {
-		tables, err := d.Dialect.listTables(ctx, d.X)
+		tables, err := d.Dialect.listTables(ctx, q)
 		if err != nil {
 			return nil, d.Err("list tables", err)
 		}
-		if err := s.detectBetterAuth(ctx, d.Dialect, d.X, tables, opts); err != nil {
+		if err := s.detectBetterAuth(ctx, d.Dialect, q, tables, opts); err != nil {
 			return nil, err
 		}
 	}

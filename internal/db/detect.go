@@ -159,12 +159,35 @@ const MaxCredentialIDChars = 1364
 
 // Detect introspects the database and returns the one Schema value later
 // commands use, with d.SchemaOptions (--schema, --tables) applied.
+//
+// On PostgreSQL with ?schema= it runs in one read-only transaction whose
+// search_path is that schema (inSchema), so every catalog query looks there
+// and nowhere else, and the tables found are the ones Q then qualifies.
 func (d *DB) Detect(ctx context.Context) (*Schema, error) {
-	s, err := detect(ctx, d.Dialect, d.X)
+	var s *Schema
+	err := d.reading(ctx, func(q sqlx.QueryerContext) error {
+		var err error
+		if s, err = detect(ctx, d.Dialect, q); err != nil {
+			return err
+		}
+		s, err = d.detectWith(ctx, q, s, d.SchemaOptions)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
-	return d.detectWith(ctx, s, d.SchemaOptions)
+	d.addAppTables(s)
+	return s, nil
+}
+
+// reading runs fn's reads in the DSN's schema: in an inSchema transaction
+// on PostgreSQL with ?schema= or a lock timeout, else straight on the pool.
+func (d *DB) reading(ctx context.Context, fn func(q sqlx.QueryerContext) error) error {
+	if d.Dialect != Postgres || d.Target.SearchPath == "" && d.lockTimeout == 0 {
+		return fn(d.X)
+	}
+	err := d.inSchema(ctx, true, func(tx *sqlx.Tx) error { return fn(tx) })
+	return appLockError(err, d.lockTimeout, "nothing was changed")
 }
 
 func detect(ctx context.Context, dia *Dialect, q sqlx.QueryerContext) (*Schema, error) {

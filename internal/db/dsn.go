@@ -24,8 +24,14 @@ type Target struct {
 	// by "xxxxx".
 	Redacted string
 	// SearchPath is the PostgreSQL schema named by Prisma's ?schema=
-	// parameter, or "".
+	// parameter, or "". It is never sent as a search_path startup
+	// parameter, which transaction poolers refuse (PgBouncer, Neon) or drop
+	// silently (PgBouncer's ignore_startup_parameters, Supavisor): every
+	// statement names it instead (DB.Q, DB.inSchema).
 	SearchPath string
+	// ConnectTimeout is the DSN's connect_timeout (seconds, as libpq and
+	// Prisma read it), or 0 when it sets none.
+	ConnectTimeout time.Duration
 	// SQLitePath is the SQLite database file, or "".
 	SQLitePath string
 	// passwords holds the DSN's password in each form a message may quote
@@ -278,12 +284,23 @@ func parsePostgres(raw, redacted string) (Target, error) {
 			q.Set("sslmode", "prefer")
 		}
 	}
-	if searchPath != "" {
-		// lib/pq sends unknown parameters as run-time settings at
-		// connection start. The schema name is quoted: Prisma's names are
-		// case-sensitive, and search_path would fold them to lower case.
-		q.Set("search_path", `"`+strings.ReplaceAll(searchPath, `"`, `""`)+`"`)
+	// Every parameterised statement goes as one round trip
+	// (Parse/Bind/Describe/Execute/Sync) instead of lib/pq's default two
+	// (Parse/Describe/Sync, then Bind/Execute/Sync), between which a
+	// transaction pooler may hand the server connection to another client.
+	// With it, lib/pq sends []byte arguments in binary format (the same
+	// bytes for text and bytea columns) and every other argument as text, as
+	// before. Always on, whatever the DSN says: passkeyctl never knows
+	// whether a pooler sits in front of the server.
+	q.Set("binary_parameters", "yes")
+	// search_path is never sent as a startup parameter (see
+	// Target.SearchPath). One the DSN sets itself would be refused or
+	// dropped by a pooler, and dropping it silently would put passkeyctl
+	// on public: refuse it and name the form that works everywhere.
+	if q.Has("search_path") || strings.Contains(q.Get("options"), "search_path") {
+		return Target{}, fmt.Errorf("%w: DSN %q sets search_path as a startup parameter, which connection poolers refuse or drop silently: name the schema with ?schema=NAME instead (passkeyctl then names it in every statement)", ErrInvalid, redacted)
 	}
+	connectTimeout := connectTimeoutParam(q.Get("connect_timeout"))
 	u.Scheme = "postgres"
 	u.RawQuery = q.Encode()
 	pw, _ := u.User.Password()
@@ -291,7 +308,7 @@ func parsePostgres(raw, redacted string) (Target, error) {
 		// libpq's ?password= form.
 		pw = q.Get("password")
 	}
-	return Target{Dialect: Postgres, DriverDSN: u.String(), Redacted: redacted, SearchPath: searchPath, passwords: passwordForms(pw, rawPassword(raw))}, nil
+	return Target{Dialect: Postgres, DriverDSN: u.String(), Redacted: redacted, SearchPath: searchPath, ConnectTimeout: connectTimeout, passwords: passwordForms(pw, rawPassword(raw))}, nil
 }
 
 func parseMySQL(raw, redacted string) (Target, error) {
@@ -321,6 +338,7 @@ func parseMySQL(raw, redacted string) (Target, error) {
 	cfg.ParseTime = true
 	cfg.MultiStatements = false
 	cfg.Params = map[string]string{}
+	var connectTimeout time.Duration
 	for k, v := range u.Query() {
 		val := ""
 		if len(v) > 0 {
@@ -331,10 +349,8 @@ func parseMySQL(raw, redacted string) (Target, error) {
 			// Prisma-only parameters: go-sql-driver would send them to the
 			// server as system variables, which it rejects.
 		case "connect_timeout":
-			// Prisma's connect timeout, in seconds.
-			if secs, err := strconv.Atoi(val); err == nil && secs > 0 {
-				cfg.Timeout = time.Duration(secs) * time.Second
-			}
+			// Prisma's connect timeout, in seconds; Open applies it.
+			connectTimeout = connectTimeoutParam(val)
 		case "socket":
 			// Prisma's form for a Unix socket.
 			cfg.Net, cfg.Addr = "unix", val
@@ -363,7 +379,45 @@ func parseMySQL(raw, redacted string) (Target, error) {
 			cfg.Params[k] = val
 		}
 	}
-	return Target{Dialect: MySQL, DriverDSN: cfg.FormatDSN(), Redacted: redacted, passwords: passwordForms(cfg.Passwd, rawPassword(raw))}, nil
+	return Target{Dialect: MySQL, DriverDSN: cfg.FormatDSN(), Redacted: redacted, ConnectTimeout: connectTimeout, passwords: passwordForms(cfg.Passwd, rawPassword(raw))}, nil
+}
+
+// connectTimeoutParam reads a DSN's connect_timeout: whole seconds, as libpq
+// and Prisma read it. Zero, a negative number or garbage means "not set":
+// libpq reads 0 as "wait for ever", but passkeyctl always bounds the connect
+// (Open falls back to --connect-timeout's default).
+func connectTimeoutParam(v string) time.Duration {
+	secs, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil || secs <= 0 {
+		return 0
+	}
+	return time.Duration(secs) * time.Second
+}
+
+// driverDSNWithTimeout is the driver DSN with the connect timeout that Open
+// chose: lib/pq's connect_timeout bounds the TCP connect and the whole
+// startup handshake (whole seconds, rounded up); go-sql-driver's timeout
+// bounds the dial, and Open's context the handshake.
+func (t Target) driverDSNWithTimeout(timeout time.Duration) (string, error) {
+	switch t.Dialect {
+	case Postgres:
+		u, err := url.Parse(t.DriverDSN)
+		if err != nil {
+			return "", err
+		}
+		q := u.Query()
+		q.Set("connect_timeout", strconv.Itoa(int((timeout+time.Second-1)/time.Second)))
+		u.RawQuery = q.Encode()
+		return u.String(), nil
+	case MySQL:
+		cfg, err := mysql.ParseDSN(t.DriverDSN)
+		if err != nil {
+			return "", err
+		}
+		cfg.Timeout = timeout
+		return cfg.FormatDSN(), nil
+	}
+	return t.DriverDSN, nil
 }
 
 // u0scheme is the DSN's scheme, the part before the first ":".

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/passkeyctl/passkeyctl/internal/db"
 	"github.com/passkeyctl/passkeyctl/internal/db/dbtest"
@@ -19,17 +20,21 @@ func TestParseDSN(t *testing.T) {
 		driver     string // exact driver DSN
 		searchPath string
 	}{
-		{"postgres://app:pw@127.0.0.1:5432/app", db.Postgres, "postgres://app:pw@127.0.0.1:5432/app?sslmode=disable", ""},
-		{"postgresql://app@db.example.com/app", db.Postgres, "postgres://app@db.example.com/app?sslmode=prefer", ""},
-		{"postgresql://app@db.example.com/app?sslmode=verify-full", db.Postgres, "postgres://app@db.example.com/app?sslmode=verify-full", ""},
-		// Prisma's schema becomes a quoted search_path; Prisma-only
-		// parameters are dropped; its sslcert is lib/pq's sslrootcert.
+		// Every PostgreSQL connection sends parameterised statements in one
+		// round trip (binary_parameters), for transaction poolers.
+		{"postgres://app:pw@127.0.0.1:5432/app", db.Postgres, "postgres://app:pw@127.0.0.1:5432/app?binary_parameters=yes&sslmode=disable", ""},
+		{"postgresql://app@db.example.com/app", db.Postgres, "postgres://app@db.example.com/app?binary_parameters=yes&sslmode=prefer", ""},
+		{"postgresql://app@db.example.com/app?sslmode=verify-full&binary_parameters=no", db.Postgres, "postgres://app@db.example.com/app?binary_parameters=yes&sslmode=verify-full", ""},
+		// Prisma's schema is kept for the statements, never sent as a
+		// search_path startup parameter;
+		// Prisma-only parameters are dropped; its sslcert is lib/pq's
+		// sslrootcert.
 		{"postgresql://app@localhost/app?schema=Tenant1&connection_limit=5&pool_timeout=10&pgbouncer=true&socket_timeout=3&application_name=x", db.Postgres,
-			`postgres://app@localhost/app?application_name=x&search_path=%22Tenant1%22&sslmode=disable`, "Tenant1"},
-		{"postgres://app@db.example.com/app?sslcert=/ca.pem&sslmode=verify-ca", db.Postgres, "postgres://app@db.example.com/app?sslmode=verify-ca&sslrootcert=%2Fca.pem", ""},
+			`postgres://app@localhost/app?application_name=x&binary_parameters=yes&sslmode=disable`, "Tenant1"},
+		{"postgres://app@db.example.com/app?sslcert=/ca.pem&sslmode=verify-ca", db.Postgres, "postgres://app@db.example.com/app?binary_parameters=yes&sslmode=verify-ca&sslrootcert=%2Fca.pem", ""},
 		{"mysql://app:pw@127.0.0.1:3306/app", db.MySQL, "app:pw@tcp(127.0.0.1:3306)/app?parseTime=true", ""},
 		{"mysql://app@db.example.com/app?connection_limit=5&pool_timeout=2&socket_timeout=3&sslaccept=strict&connect_timeout=7", db.MySQL,
-			"app@tcp(db.example.com:3306)/app?parseTime=true&timeout=7s&tls=true", ""},
+			"app@tcp(db.example.com:3306)/app?parseTime=true&tls=true", ""},
 		{"mysql://app@localhost/app?socket=/run/mysqld/mysqld.sock", db.MySQL, "app@unix(/run/mysqld/mysqld.sock)/app?parseTime=true", ""},
 		{"mariadb://app@host:3307/app?sslaccept=accept_invalid_certs", db.MySQL, "app@tcp(host:3307)/app?parseTime=true&tls=skip-verify", ""},
 		// ?user= and ?password= are the login, never SET statements (SET
@@ -56,6 +61,41 @@ func TestParseDSN(t *testing.T) {
 	}
 }
 
+// connect_timeout (seconds, as libpq and Prisma read it) is read on both
+// servers; 0 and garbage mean "not set", never "wait for ever".
+func TestParseDSN_connectTimeout(t *testing.T) {
+	for dsn, want := range map[string]time.Duration{
+		"postgres://app@db/app?connect_timeout=7": 7 * time.Second,
+		"mysql://app@db/app?connect_timeout=7":    7 * time.Second,
+		"postgres://app@db/app?connect_timeout=0": 0,
+		"mysql://app@db/app?connect_timeout=x":    0,
+		"postgres://app@db/app":                   0,
+	} {
+		got, err := db.ParseDSN(dsn)
+		if err != nil || got.ConnectTimeout != want {
+			t.Errorf("%s: connect timeout %s (%v), want %s", dsn, got.ConnectTimeout, err, want)
+		}
+	}
+}
+
+// With ?schema=, Q qualifies the app's tables, and only them: no statement
+// depends on the session's search_path.
+func TestQ_schemaQualifiesAppTables(t *testing.T) {
+	d := dbtest.Open(t, dbtest.New(t, "postgres")+"&schema=auth")
+	for ident, want := range map[string]string{
+		"User": `"auth"."User"`, "Authenticator": `"auth"."Authenticator"`, "passkey": `"auth"."passkey"`,
+		"userId": `"userId"`, "credentialID": `"credentialID"`, "_passkeyctl_migrations": `"_passkeyctl_migrations"`,
+	} {
+		if got := d.Q(ident); got != want {
+			t.Errorf("Q(%q) = %s, want %s", ident, got, want)
+		}
+	}
+	plain := dbtest.Open(t, dbtest.New(t, "postgres"))
+	if got := plain.Q("User"); got != `"User"` {
+		t.Errorf("without ?schema=: Q(User) = %s", got)
+	}
+}
+
 func TestParseDSN_errors(t *testing.T) {
 	for _, c := range []struct{ dsn, want string }{
 		{"", "empty DSN"},
@@ -66,6 +106,9 @@ func TestParseDSN_errors(t *testing.T) {
 		{"sqlite:", "names no file"},
 		{"postgres://u:hunter2@host:port/db", "cannot parse PostgreSQL DSN postgres://...: use postgres://USER@HOST:PORT/DB (password after the user name) and percent-encode"},
 		{"mysql://u:hunter2%zz@host/db", "cannot parse MySQL DSN mysql://..."},
+		// A search_path startup parameter is what poolers refuse or drop.
+		{"postgres://u:hunter2@host/db?search_path=auth", "name the schema with ?schema=NAME instead"},
+		{"postgres://u:hunter2@host/db?options=-c%20search_path%3Dauth", "sets search_path as a startup parameter"},
 	} {
 		t.Run(c.dsn, func(t *testing.T) {
 			_, err := db.ParseDSN(c.dsn)

@@ -16,6 +16,7 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/go-sql-driver/mysql"
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 )
@@ -224,7 +225,10 @@ type MigrateOptions struct {
 	Core bool
 	// DryRun computes the SQL and changes nothing.
 	DryRun bool
-	// LockTimeout bounds the wait for another migrate to finish.
+	// LockTimeout bounds each lock wait: for another migrate to finish,
+	// and for a lock another session holds on the app's tables (the
+	// Authenticator's foreign key needs one on User): PostgreSQL's
+	// lock_timeout, MySQL's lock_wait_timeout, SQLite's busy timeout.
 	LockTimeout time.Duration
 	// Now is the clock for history rows.
 	Now func() time.Time
@@ -476,7 +480,7 @@ func (d *DB) makePlan(ctx context.Context, q sqlx.QueryerContext, fsys fs.FS, wa
 		}
 		if p.missingSchema != "" {
 			// Prisma creates the schema it is pointed at; so does --core.
-			stmts = append([]string{"CREATE SCHEMA IF NOT EXISTS " + d.Q(p.missingSchema)}, stmts...)
+			stmts = append([]string{"CREATE SCHEMA IF NOT EXISTS " + d.Dialect.Quote(p.missingSchema)}, stmts...)
 		}
 		p.core = stmts
 	}
@@ -594,7 +598,13 @@ func (d *DB) missingForeignKeyWarning(s *Schema) (Warning, bool) {
 func (d *DB) checksumWarning(m Migration, r historyRow) Warning {
 	where := "name = '" + m.Name + "'"
 	if d.Dialect == Postgres {
-		where = "target_schema = current_schema() AND " + where
+		// The operator runs the fix in a session of their own, whose
+		// search_path is not the transaction's that migrate uses.
+		target := "current_schema()"
+		if d.Target.SearchPath != "" {
+			target = pq.QuoteLiteral(d.Target.SearchPath)
+		}
+		where = "target_schema = " + target + " AND " + where
 	}
 	return Warning{
 		Message: fmt.Sprintf("migration %s was recorded with checksum %s but this passkeyctl embeds %s: the file changed since it ran; it is never re-run. Compare the table with the file, then accept it with the SQL below", m.Name, short(r.Checksum), short(m.Checksum)),
@@ -622,7 +632,12 @@ func short(sum string) string {
 // MigrationStatus reports the detected schema and where each migration
 // stands, without changing anything or taking a lock.
 func (d *DB) MigrationStatus(ctx context.Context, fsys fs.FS) (*Status, error) {
-	p, err := d.makePlan(ctx, d.X, fsys, false)
+	var p *plan
+	err := d.reading(ctx, func(q sqlx.QueryerContext) error {
+		var err error
+		p, err = d.makePlan(ctx, q, fsys, false)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -643,7 +658,12 @@ func (d *DB) Migrate(ctx context.Context, fsys fs.FS, opts MigrateOptions) (*Mig
 		opts.LockTimeout = 60 * time.Second
 	}
 	if opts.DryRun {
-		p, err := d.makePlan(ctx, d.X, fsys, opts.Core)
+		var p *plan
+		err := d.reading(ctx, func(q sqlx.QueryerContext) error {
+			var err error
+			p, err = d.makePlan(ctx, q, fsys, opts.Core)
+			return err
+		})
 		if err != nil {
 			return nil, err
 		}
@@ -729,28 +749,30 @@ func (d *DB) migrateInTx(ctx context.Context, conn *sqlx.Conn, fsys fs.FS, opts 
 	}
 	defer tx.Rollback()
 	if d.Dialect == Postgres {
-		// A transaction-level advisory lock is released at COMMIT or
-		// ROLLBACK, so it works behind transaction-pooling proxies. One
-		// lock per database, not per schema: the history schema is shared.
+		// Everything here is transaction-scoped (SET LOCAL, the
+		// transaction-level advisory lock), so it works behind
+		// transaction-pooling proxies. The embedded .sql files name their
+		// tables unqualified: search_path puts them in ?schema=.
+		if err := d.setLocalSearchPath(ctx, tx); err != nil {
+			return nil, err
+		}
+		// lock_timeout bounds every lock wait of the transaction: the
+		// advisory lock and the locks the DDL needs on the app's tables.
 		if _, err := tx.ExecContext(ctx, fmt.Sprintf("SET LOCAL lock_timeout = %d", opts.LockTimeout.Milliseconds())); err != nil {
 			return nil, d.Err("set lock timeout", err)
 		}
+		// One lock per database, not per schema: the history schema is
+		// shared.
 		if _, err := tx.ExecContext(ctx, pgLockSQL); err != nil {
-			var pe *pq.Error
-			if errors.As(err, &pe) && pe.Code == "55P03" {
+			if isLockTimeout(err) {
 				return nil, fmt.Errorf("%w: another passkeyctl migrate held the lock for %s (raise --lock-timeout or find the other process)", ErrLocked, opts.LockTimeout)
 			}
 			return nil, d.Err("take migration lock", err)
 		}
-		// DDL below must not give up on the lock timeout meant for the
-		// advisory lock.
-		if _, err := tx.ExecContext(ctx, "SET LOCAL lock_timeout = 0"); err != nil {
-			return nil, d.Err("reset lock timeout", err)
-		}
 	}
 	p, err := d.makePlan(ctx, tx, fsys, opts.Core)
 	if err != nil {
-		return nil, err
+		return nil, appLockError(err, opts.LockTimeout, "nothing was changed")
 	}
 	res, err := d.checkPlan(p)
 	if err != nil {
@@ -761,7 +783,7 @@ func (d *DB) migrateInTx(ctx context.Context, conn *sqlx.Conn, fsys fs.FS, opts 
 	}
 	executed, err := d.runPlan(ctx, tx, p, opts)
 	if err != nil {
-		return nil, err
+		return nil, appLockError(err, opts.LockTimeout, "nothing was changed")
 	}
 	res.SQL = append(res.SQL, executed...)
 	if res.Variant, err = d.variantNow(ctx, tx); err != nil {
@@ -787,6 +809,33 @@ func (d *DB) variantNow(ctx context.Context, q sqlx.QueryerContext) (Variant, er
 	}
 	return s.Variant, nil
 }
+
+// isLockTimeout reports whether a statement gave up waiting for a lock:
+// PostgreSQL's lock_timeout (55P03), MySQL's lock_wait_timeout or
+// innodb_lock_wait_timeout (1205), SQLite's busy timeout.
+func isLockTimeout(err error) bool {
+	var pe *pq.Error
+	var me *mysql.MySQLError
+	return errors.As(err, &pe) && pe.Code == "55P03" || errors.As(err, &me) && me.Number == 1205 || isSQLiteBusy(err)
+}
+
+// appLockError turns a lock wait that --lock-timeout cut short into one
+// line that says what waited and what to do (ErrLocked, exit 1); other
+// errors pass unchanged. changed says what the run left behind.
+func appLockError(err error, timeout time.Duration, changed string) error {
+	if err == nil || !isLockTimeout(err) {
+		return err
+	}
+	return lockWaitError(fmt.Sprintf("another session held a lock that migrate needs (an open transaction or LOCK TABLE on the app's tables, such as User) for longer than --lock-timeout %s; %s; run migrate again once it is released, or raise --lock-timeout", timeout, changed))
+}
+
+// lockWaitError is a wait for a lock on the app's tables that
+// --lock-timeout cut short: ErrLocked, with a message of its own (the lock
+// was not passkeyctl's migration lock).
+type lockWaitError string
+
+func (e lockWaitError) Error() string { return string(e) }
+func (e lockWaitError) Unwrap() error { return ErrLocked }
 
 func isSQLiteBusy(err error) bool {
 	return err != nil && (strings.Contains(err.Error(), "SQLITE_BUSY") || strings.Contains(err.Error(), "database is locked"))
@@ -872,9 +921,19 @@ func (d *DB) migrateMySQL(ctx context.Context, conn *sqlx.Conn, fsys fs.FS, opts
 		return nil, fmt.Errorf("%w: another passkeyctl migrate held the lock for %s (GET_LOCK timed out; raise --lock-timeout or find the other process)", ErrLocked, opts.LockTimeout)
 	}
 	defer conn.ExecContext(context.WithoutCancel(ctx), `DO RELEASE_LOCK(`+mysqlLockName+`)`)
+	// A session variable on the pinned connection bounds the metadata
+	// lock waits of the DDL (another session's LOCK TABLES or open
+	// transaction on User). Session state is fine here: MySQL is not put
+	// behind transaction-pooling proxies, and this one connection runs
+	// the whole migration; it is reset before the connection goes back to
+	// the pool.
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf("SET SESSION lock_wait_timeout = %d", secs)); err != nil {
+		return nil, d.Err("set lock wait timeout", err)
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), "SET SESSION lock_wait_timeout = DEFAULT")
 	p, err := d.makePlan(ctx, conn, fsys, opts.Core)
 	if err != nil {
-		return nil, err
+		return nil, appLockError(err, opts.LockTimeout, "nothing was changed")
 	}
 	res, err := d.checkPlan(p)
 	if err != nil {
@@ -888,7 +947,7 @@ func (d *DB) migrateMySQL(ctx context.Context, conn *sqlx.Conn, fsys fs.FS, opts
 		// repeats User.id's exact type, which only now can be read.
 		core := &plan{schema: p.schema, history: p.history, coreM: p.coreM, core: p.core}
 		if _, err := d.runPlan(ctx, conn, core, opts); err != nil {
-			return nil, err
+			return nil, appLockError(err, opts.LockTimeout, "the steps before it stay recorded (MySQL commits each DDL statement)")
 		}
 		if p, err = d.makePlan(ctx, conn, fsys, false); err != nil {
 			return nil, err
@@ -899,7 +958,7 @@ func (d *DB) migrateMySQL(ctx context.Context, conn *sqlx.Conn, fsys fs.FS, opts
 	}
 	executed, err := d.runPlan(ctx, conn, p, opts)
 	if err != nil {
-		return nil, err
+		return nil, appLockError(err, opts.LockTimeout, "the steps before it stay recorded (MySQL commits each DDL statement)")
 	}
 	res.SQL = append(res.SQL, executed...)
 	if res.Variant, err = d.variantNow(ctx, conn); err != nil {
@@ -943,6 +1002,10 @@ func (d *DB) MigrateDown(ctx context.Context, p DownPlan) error {
 		return d.Err("begin", err)
 	}
 	defer tx.Rollback()
+	// The history rows below are those of ?schema= (current_schema()).
+	if err := d.setLocalSearchPath(ctx, tx); err != nil {
+		return err
+	}
 	if d.Dialect == Postgres {
 		// No passkey may be written between the count and the DROP.
 		if _, err := tx.ExecContext(ctx, "LOCK TABLE "+d.Q(p.Table)+" IN ACCESS EXCLUSIVE MODE"); err != nil {

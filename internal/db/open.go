@@ -2,18 +2,22 @@ package db
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
 	"log"
+	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-sql-driver/mysql" // MySQL/MariaDB driver
 	"github.com/jmoiron/sqlx"
-	_ "github.com/lib/pq"  // PostgreSQL driver
+	"github.com/lib/pq"    // PostgreSQL driver
 	_ "modernc.org/sqlite" // SQLite driver, pure Go
 )
 
@@ -33,7 +37,19 @@ type DB struct {
 	// SchemaOptions overrides schema detection (--schema, --tables); the
 	// zero value detects.
 	SchemaOptions SchemaOptions
+
+	// lockTimeout is OpenOptions.LockTimeout.
+	lockTimeout time.Duration
+	// stopInterrupt unregisters OpenOptions.Interrupt's watch.
+	stopInterrupt func() bool
+	// appTables are the names Q schema-qualifies (see Q).
+	appTablesMu sync.RWMutex
+	appTables   map[string]bool
 }
+
+// DefaultConnectTimeout bounds a connection attempt when neither
+// OpenOptions.ConnectTimeout nor the DSN's connect_timeout says otherwise.
+const DefaultConnectTimeout = 15 * time.Second
 
 // OpenOptions tunes Open.
 type OpenOptions struct {
@@ -44,6 +60,27 @@ type OpenOptions struct {
 	// a SQLite file that does not exist, so that `migrate --dry-run` can
 	// plan against an empty database without creating the file.
 	MissingSQLiteAsEmpty bool
+	// MissingSchemaOK lets Open succeed when the PostgreSQL schema that
+	// the DSN's ?schema= names does not exist (migrate creates it); every
+	// other command refuses with ErrSchemaNotReady before any read.
+	MissingSchemaOK bool
+	// ConnectTimeout bounds each connection attempt: the TCP connect and
+	// the handshake (--connect-timeout). Zero means the DSN's
+	// connect_timeout, else DefaultConnectTimeout.
+	ConnectTimeout time.Duration
+	// LockTimeout, when set, bounds the lock waits of schema detection on
+	// PostgreSQL (its catalog queries wait for a lock another session
+	// holds on a table, such as LOCK TABLE "User"): migrate passes
+	// --lock-timeout, so that no step of it waits longer.
+	LockTimeout time.Duration
+	// Interrupt, when set, is a context whose end (SIGINT or SIGTERM in
+	// passkeyctl) closes the socket of every PostgreSQL connection at once,
+	// so that the command returns through its defers at once: lib/pq does
+	// not watch the context while it connects, and the cancel request it
+	// sends for a running query is lost when the server has not started
+	// the query yet. The server rolls back what the connection had open.
+	// (go-sql-driver and SQLite honour the context themselves.)
+	Interrupt context.Context
 }
 
 // Open parses dsn, connects and checks the connection. Its errors never
@@ -72,9 +109,39 @@ func Open(ctx context.Context, dsn string, opts OpenOptions) (*DB, error) {
 			return nil, fmt.Errorf("cannot open SQLite database %s: %v", path, unwrapPathError(err))
 		}
 	}
-	x, err := sqlx.Open(t.Dialect.DriverName, driverDSN)
-	if err != nil {
+	timeout := opts.ConnectTimeout
+	if timeout <= 0 {
+		timeout = t.ConnectTimeout
+	}
+	if timeout <= 0 {
+		timeout = DefaultConnectTimeout
+	}
+	if t.Dialect != SQLite {
+		if driverDSN, err = t.driverDSNWithTimeout(timeout); err != nil {
+			return nil, fmt.Errorf("%w: DSN %q: %s", ErrInvalid, t.Redacted, t.Scrub(err.Error()))
+		}
+	}
+	var x *sqlx.DB
+	var stopInterrupt func() bool
+	if t.Dialect == Postgres {
+		c, err := pq.NewConnector(driverDSN)
+		if err != nil {
+			return nil, fmt.Errorf("%w: DSN %q: %s", ErrInvalid, t.Redacted, t.Scrub(err.Error()))
+		}
+		sockets := &socketSet{conns: map[net.Conn]struct{}{}}
+		c.Dialer(sockets)
+		if opts.Interrupt != nil {
+			stopInterrupt = context.AfterFunc(opts.Interrupt, sockets.closeAll)
+		}
+		x = sqlx.NewDb(sql.OpenDB(c), t.Dialect.DriverName)
+	} else if x, err = sqlx.Open(t.Dialect.DriverName, driverDSN); err != nil {
 		return nil, fmt.Errorf("open %s: %s", t.Redacted, t.Scrub(err.Error()))
+	}
+	closeAll := func() {
+		x.Close()
+		if stopInterrupt != nil {
+			stopInterrupt()
+		}
 	}
 	x.SetConnMaxIdleTime(time.Minute)
 	if t.Dialect == SQLite {
@@ -86,20 +153,221 @@ func Open(ctx context.Context, dsn string, opts OpenOptions) (*DB, error) {
 			x.SetConnMaxIdleTime(0)
 		}
 	}
-	pingCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	// The driver bounds the connect itself (driverDSNWithTimeout); the
+	// context bounds what it leaves out, such as go-sql-driver's handshake.
+	pingCtx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	if err := x.PingContext(pingCtx); err != nil {
-		x.Close()
+		closeAll()
+		if ctx.Err() == nil && isTimeout(err) {
+			return nil, fmt.Errorf("cannot connect to %s: no answer within %s (raise --connect-timeout, or connect_timeout=SECONDS in the DSN, if the server is only slow)", t.Redacted, timeout)
+		}
+		var pe *pq.Error
+		if errors.As(err, &pe) {
+			// passkeyctl sends no startup parameter of its own beyond the
+			// ones every pooler accepts: this one comes from the DSN.
+			if param, ok := strings.CutPrefix(pe.Message, "unsupported startup parameter: "); ok {
+				return nil, fmt.Errorf("cannot connect to %s: the connection pooler refuses the startup parameter %s that the DSN sets: remove it from the DSN, or let the pooler ignore it (PgBouncer: ignore_startup_parameters = %s)", t.Redacted, param, param)
+			}
+		}
 		return nil, fmt.Errorf("cannot connect to %s: %s", t.Redacted, t.Scrub(err.Error()))
 	}
-	return &DB{X: x, Dialect: t.Dialect, Target: t}, nil
+	d := &DB{X: x, Dialect: t.Dialect, Target: t, lockTimeout: opts.LockTimeout, stopInterrupt: stopInterrupt}
+	if err := d.checkSchemaExists(pingCtx, opts.MissingSchemaOK); err != nil {
+		closeAll()
+		return nil, err
+	}
+	return d, nil
+}
+
+// isTimeout reports whether a connect failed on a deadline: the context's or
+// a socket's.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()
+}
+
+// checkSchemaExists refuses, before any read or write, a PostgreSQL schema
+// named by ?schema= that does not exist: passkeyctl never falls back to
+// another schema.
+func (d *DB) checkSchemaExists(ctx context.Context, missingOK bool) error {
+	name := d.Target.SearchPath
+	if d.Dialect != Postgres || name == "" {
+		return nil
+	}
+	var exists bool
+	if err := d.X.GetContext(ctx, &exists, `SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1)`, name); err != nil {
+		return d.Err("look up schema "+name, err)
+	}
+	if !exists && !missingOK {
+		return fmt.Errorf("%w: the PostgreSQL schema %q (from the DSN's ?schema=) does not exist in this database: check the name (it is case-sensitive), or create the Auth.js tables there with `passkeyctl migrate --core`", ErrSchemaNotReady, name)
+	}
+	return nil
 }
 
 // Close closes the connection pool.
-func (d *DB) Close() error { return d.X.Close() }
+func (d *DB) Close() error {
+	if d.stopInterrupt != nil {
+		d.stopInterrupt()
+	}
+	return d.X.Close()
+}
 
-// Q quotes an identifier in the database's dialect.
-func (d *DB) Q(ident string) string { return d.Dialect.Quote(ident) }
+// socketSet is lib/pq's dialer for one DB: it keeps every socket it opened
+// so that closeAll can close them at once (OpenOptions.Interrupt).
+type socketSet struct {
+	dialer net.Dialer
+	mu     sync.Mutex
+	conns  map[net.Conn]struct{}
+	closed bool
+}
+
+var errInterrupted = errors.New("interrupted: connections closed")
+
+func (s *socketSet) Dial(network, address string) (net.Conn, error) {
+	return s.DialContext(context.Background(), network, address)
+}
+
+func (s *socketSet) DialTimeout(network, address string, timeout time.Duration) (net.Conn, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	return s.DialContext(ctx, network, address)
+}
+
+func (s *socketSet) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
+	c, err := s.dialer.DialContext(ctx, network, address)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		c.Close()
+		return nil, errInterrupted
+	}
+	s.conns[c] = struct{}{}
+	return &trackedConn{Conn: c, set: s}, nil
+}
+
+// closeAll closes every open socket and refuses new ones (lib/pq's cancel
+// requests included: the closed socket already ends the query).
+func (s *socketSet) closeAll() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	for c := range s.conns {
+		c.Close()
+	}
+	clear(s.conns)
+}
+
+// trackedConn leaves its socketSet when lib/pq closes it.
+type trackedConn struct {
+	net.Conn
+	set *socketSet
+}
+
+func (c *trackedConn) Close() error {
+	c.set.mu.Lock()
+	delete(c.set.conns, c.Conn)
+	c.set.mu.Unlock()
+	return c.Conn.Close()
+}
+
+// Q quotes an identifier in the database's dialect. It is the one place
+// where SQL names a table: when the DSN names a PostgreSQL schema (Prisma's
+// ?schema=), the name of an app table (the Auth.js and Better Auth default
+// names, and every table Detect found) comes back schema-qualified,
+// "auth"."User", so that no statement depends on the session's
+// search_path, which poolers drop or refuse (Target.SearchPath). Column
+// names, which never coincide with those table names, are only quoted.
+// Store code therefore writes d.Q(s.Account.Name), never
+// d.Dialect.Quote, for a table.
+func (d *DB) Q(ident string) string {
+	if d.Target.SearchPath != "" && d.isAppTable(ident) {
+		return d.Dialect.Quote(d.Target.SearchPath) + "." + d.Dialect.Quote(ident)
+	}
+	return d.Dialect.Quote(ident)
+}
+
+// defaultAppTables are the tables of Auth.js (both namings) and Better Auth
+// under their default names, qualified by Q even before Detect ran.
+var defaultAppTables = []string{
+	"User", "Account", "Session", "VerificationToken", "Authenticator",
+	"user", "account", "session", "verificationToken", "authenticator",
+	"verification", "passkey",
+}
+
+func (d *DB) isAppTable(name string) bool {
+	if slices.Contains(defaultAppTables, name) {
+		return true
+	}
+	d.appTablesMu.RLock()
+	defer d.appTablesMu.RUnlock()
+	return d.appTables[name]
+}
+
+// addAppTables records the tables a detected schema uses, so that Q
+// qualifies them (renamed Better Auth tables in particular).
+func (d *DB) addAppTables(s *Schema) {
+	if s == nil {
+		return
+	}
+	d.appTablesMu.Lock()
+	defer d.appTablesMu.Unlock()
+	if d.appTables == nil {
+		d.appTables = map[string]bool{}
+	}
+	tables := []*Table{s.User, s.Account, s.Session, s.VerificationToken, s.Authenticator}
+	if ba := s.BetterAuth; ba != nil {
+		tables = append(tables, ba.User, ba.Account, ba.Session, ba.Passkey)
+	}
+	for _, t := range tables {
+		if t != nil {
+			d.appTables[t.Name] = true
+		}
+	}
+}
+
+// inSchema runs fn in one transaction that, on PostgreSQL with ?schema=,
+// first sets search_path to that schema with SET LOCAL (and lock_timeout to
+// OpenOptions.LockTimeout when set): it lasts until
+// COMMIT or ROLLBACK, so it holds for every statement of fn even behind a
+// transaction pooler, and unqualified names in fn (detection's catalog
+// queries, migrate's embedded .sql files) resolve in the schema asked for
+// and nowhere else. The schema is the only entry of the path: a table that
+// is not there is not found, rather than found in public.
+func (d *DB) inSchema(ctx context.Context, readOnly bool, fn func(tx *sqlx.Tx) error) error {
+	tx, err := d.X.BeginTxx(ctx, &sql.TxOptions{ReadOnly: readOnly})
+	if err != nil {
+		return d.Err("begin", err)
+	}
+	defer tx.Rollback()
+	if err := d.setLocalSearchPath(ctx, tx); err != nil {
+		return err
+	}
+	if d.lockTimeout > 0 && d.Dialect == Postgres {
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf("SET LOCAL lock_timeout = %d", d.lockTimeout.Milliseconds())); err != nil {
+			return d.Err("set lock timeout", err)
+		}
+	}
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return d.Err("commit", tx.Commit())
+}
+
+// setLocalSearchPath sets the transaction's search_path to the DSN's
+// ?schema= on PostgreSQL; elsewhere, or without ?schema=, it does nothing.
+func (d *DB) setLocalSearchPath(ctx context.Context, tx sqlx.ExecerContext) error {
+	if d.Dialect != Postgres || d.Target.SearchPath == "" {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, "SET LOCAL search_path TO "+d.Dialect.Quote(d.Target.SearchPath)); err != nil {
+		return d.Err("set search_path for schema "+d.Target.SearchPath, err)
+	}
+	return nil
+}
 
 // Err scrubs any password from a driver error and adds context. It returns
 // nil for a nil err.

@@ -126,7 +126,8 @@ func uniqueName() string {
 // Open opens dsn for a test and closes it at cleanup.
 func Open(t testing.TB, dsn string) *db.DB {
 	t.Helper()
-	d, err := db.Open(context.Background(), dsn, db.OpenOptions{CreateSQLite: true})
+	// As migrate opens: a missing SQLite file or ?schema= is created later.
+	d, err := db.Open(context.Background(), dsn, db.OpenOptions{CreateSQLite: true, MissingSchemaOK: true})
 	if err != nil {
 		t.Fatalf("dbtest: open: %v", err)
 	}
