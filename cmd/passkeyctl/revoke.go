@@ -209,14 +209,21 @@ func revokeRun(ctx context.Context, opts *RevokeOptions) error {
 			return fmt.Errorf("%w: not confirmed; nothing was revoked", db.ErrRefused)
 		}
 	}
+	revokeOpts := db.RevokeOptions{ProviderID: opts.ProviderID, RevokeSessions: opts.RevokeSessions, DryRun: opts.DryRun}
+	var backup *backupFile
 	if opts.Backup != "" && !opts.DryRun {
-		if err := appendBackup(ctx, opts.IO, d, s, opts.Backup, opts.ProviderID, passkeys); err != nil {
+		if backup, err = openBackup(opts.Backup); err != nil {
 			return err
 		}
+		defer backup.Close()
+		revokeOpts.Backup = backup.write
 	}
-	res, err := d.Revoke(ctx, s, passkeys, db.RevokeOptions{ProviderID: opts.ProviderID, RevokeSessions: opts.RevokeSessions, DryRun: opts.DryRun})
+	res, err := d.Revoke(ctx, s, passkeys, revokeOpts)
 	if err != nil {
 		return err
+	}
+	if backup != nil {
+		fmt.Fprintf(opts.IO.ErrOut, "Backed up %s to %s (restore with: passkeyctl import %s).\n", plural(backup.records, "passkey"), opts.Backup, opts.Backup)
 	}
 	w := newPasskeyWriter(opts.IO, opts.Output, opts.Wide)
 	w.betterAuth = s.App == db.AppBetterAuth

@@ -270,8 +270,8 @@ func TestRevoke_conflict(t *testing.T) {
 				t.Fatal(err)
 			}
 			before := snapshot(t, d, s)
-			if _, err := d.Revoke(ctx, s, ps, db.RevokeOptions{ProviderID: "passkey"}); !errors.Is(err, db.ErrConflict) {
-				t.Fatalf("want ErrConflict, got %v", err)
+			if _, err := d.Revoke(ctx, s, ps, db.RevokeOptions{ProviderID: "passkey"}); !errors.Is(err, db.ErrNotFound) {
+				t.Fatalf("want ErrNotFound, got %v", err)
 			}
 			sameSnapshot(t, snapshot(t, d, s), before)
 		})
