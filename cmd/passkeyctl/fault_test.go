@@ -265,4 +265,3 @@ func consistent(t *testing.T, d *db.DB, run int, when string) {
 		t.Fatalf("run %d, %s: %d Authenticator rows without their Account, %d Account rows without their Authenticator", run, when, orphans[0], orphans[1])
 	}
 }
-

@@ -88,7 +88,7 @@ func TestRevoke_concurrentOppositeOrder(t *testing.T) {
 			dsn, d := dbtest.Migrated(t, dialect)
 			s := detect(t, d)
 			other := dbtest.Open(t, dsn)
-			os := detect(t, other)
+			s2 := detect(t, other)
 			const n = 700 // more than one batch
 			for round := range 5 {
 				var recs []db.ExportRecord
@@ -105,15 +105,19 @@ func TestRevoke_concurrentOppositeOrder(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				backward, err := other.ResolveCredentials(ctx, os, ids, "passkey")
+				backward, err := other.ResolveCredentials(ctx, s2, ids, "passkey")
 				if err != nil {
 					t.Fatal(err)
 				}
 				slices.Reverse(backward)
 				var errA, errB error
 				var wg sync.WaitGroup
-				wg.Go(func() { _, errA = d.Revoke(ctx, s, forward, db.RevokeOptions{ProviderID: "passkey", RevokeSessions: true}) })
-				wg.Go(func() { _, errB = other.Revoke(ctx, os, backward, db.RevokeOptions{ProviderID: "passkey", RevokeSessions: true}) })
+				wg.Go(func() {
+					_, errA = d.Revoke(ctx, s, forward, db.RevokeOptions{ProviderID: "passkey", RevokeSessions: true})
+				})
+				wg.Go(func() {
+					_, errB = other.Revoke(ctx, s2, backward, db.RevokeOptions{ProviderID: "passkey", RevokeSessions: true})
+				})
 				wg.Wait()
 				won := 0
 				for _, err := range []error{errA, errB} {
