@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -67,10 +68,20 @@ func envInt(t *testing.T, name string, def int) int {
 
 func faultRun(t *testing.T, bin, fault string, run, n int, stats map[string]int) {
 	ctx := context.Background()
-	dsn, d := dbtest.Migrated(t, "postgres")
-	if _, err := dbtest.GeneratePasskeys(ctx, d, n/10, 10); err != nil {
+	dsn, gen := dbtest.Migrated(t, "postgres")
+	if _, err := dbtest.GeneratePasskeys(ctx, gen, n/10, 10); err != nil {
 		t.Fatal(err)
 	}
+	gen.Close()
+	// The test's own connections carry a name that interrupt spares.
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("application_name", faultTestApp)
+	u.RawQuery = q.Encode()
+	d := dbtest.Open(t, u.String())
 	dir := t.TempDir()
 	ids := filepath.Join(dir, "ids.txt")
 	var all []string
@@ -204,10 +215,13 @@ func interrupt(t *testing.T, cmd *exec.Cmd, dsn, fault string) {
 		t.Fatal(err)
 	}
 	defer admin.Close()
-	if _, err := admin.X.Exec(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`); err != nil {
+	if _, err := admin.X.Exec(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name <> $1`, faultTestApp); err != nil {
 		t.Fatal(err)
 	}
 }
+
+// faultTestApp is the application_name of the test's own connections.
+const faultTestApp = "passkeyctl_fault_test"
 
 func command(bin, dsn string, args ...string) *exec.Cmd {
 	cmd := exec.Command(bin, append([]string{"--dsn", dsn}, args...)...)
