@@ -158,9 +158,15 @@ func (d *DB) Import(ctx context.Context, s *Schema, r io.Reader, opts ImportOpti
 		}
 	}
 	var imp *importer
+	// Warnings wait for the last attempt: a retried transaction reads the
+	// input again.
+	var warnings []string
+	collect := opts
+	collect.Warn = func(w string) { warnings = append(warnings, w) }
 	err := d.inTx(ctx, txo, func(ctx context.Context, tx *sqlx.Tx) error {
 		var err error
-		if imp, err = d.newImporter(s, opts); err != nil {
+		warnings = nil
+		if imp, err = d.newImporter(s, collect); err != nil {
 			return err
 		}
 		imp.tx = tx
@@ -179,6 +185,11 @@ func (d *DB) Import(ctx context.Context, s *Schema, r io.Reader, opts ImportOpti
 		imp.warnDuplicates()
 		return nil
 	})
+	if opts.Warn != nil {
+		for _, w := range warnings {
+			opts.Warn(w)
+		}
+	}
 	if imp == nil {
 		return nil, err
 	}
