@@ -21,7 +21,8 @@ import (
 
 // TestRevokeBackup_faults interrupts the real binary during `revoke
 // --backup` of many passkeys — kill -9 of the process, or its database
-// connections killed with pg_terminate_backend — at a random moment, then
+// connections killed (PostgreSQL pg_terminate_backend, MariaDB KILL) — at a
+// random moment, then
 // does what an operator does: checks, re-runs the revoke for what is left,
 // and undoes it all with `passkeyctl import BACKUP`. Each run does this
 // twice with one backup file, the passkeys' counters raised in between, so
@@ -43,13 +44,13 @@ func TestRevokeBackup_faults(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	for _, fault := range []string{"kill", "terminate"} {
-		t.Run(fault, func(t *testing.T) {
+	for _, c := range []struct{ dialect, fault string }{{"postgres", "kill"}, {"postgres", "terminate"}, {"mysql", "kill"}, {"mysql", "terminate"}} {
+		t.Run(c.dialect+"/"+c.fault, func(t *testing.T) {
 			stats := map[string]int{}
 			for run := range runs {
-				faultRun(t, bin, fault, run, passkeys, stats)
+				faultRun(t, bin, c.dialect, c.fault, run, passkeys, stats)
 			}
-			t.Logf("%s: %d runs of %d passkeys, 2 faulted revokes each: %v", fault, runs, passkeys, stats)
+			t.Logf("%s %s: %d runs of %d passkeys, 2 faulted revokes each: %v", c.dialect, c.fault, runs, passkeys, stats)
 		})
 	}
 }
@@ -66,23 +67,46 @@ func envInt(t *testing.T, name string, def int) int {
 	return n
 }
 
-func faultRun(t *testing.T, bin, fault string, run, n int, stats map[string]int) {
+func faultRun(t *testing.T, bin, dialect, fault string, run, n int, stats map[string]int) {
 	ctx := context.Background()
-	dsn, gen := dbtest.Migrated(t, "postgres")
-	if _, err := dbtest.GeneratePasskeys(ctx, gen, n/10, 10); err != nil {
-		t.Fatal(err)
-	}
-	gen.Close()
-	// The test's own connections carry a name that interrupt spares.
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("application_name", faultTestApp)
-	u.RawQuery = q.Encode()
-	d := dbtest.Open(t, u.String())
 	dir := t.TempDir()
+	dsn, gen := dbtest.Migrated(t, dialect)
+	var d *db.DB
+	if dialect == "postgres" {
+		if _, err := dbtest.GeneratePasskeys(ctx, gen, n/10, 10); err != nil {
+			t.Fatal(err)
+		}
+		gen.Close()
+		// The test's own connections carry a name that interrupt spares.
+		u, err := url.Parse(dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q := u.Query()
+		q.Set("application_name", faultTestApp)
+		u.RawQuery = q.Encode()
+		d = dbtest.Open(t, u.String())
+	} else {
+		// The same passkeys as GeneratePasskeys, written by import.
+		gen.X.SetMaxIdleConns(0) // no idle connection for KILL to find
+		d = gen
+		var sb strings.Builder
+		w := db.NewExportWriter(&sb)
+		for i := 1; i <= n; i++ {
+			u := (i-1)/10 + 1
+			email := dbtest.BenchEmail(u)
+			w.Write(db.ExportRecord{Version: db.ExportFormatVersion, CredentialID: db.Base64URL(dbtest.BenchCredential(i)),
+				PublicKey: dbtest.BenchPublicKey, Counter: int64(i % 1000), DeviceType: "multiDevice", BackedUp: true,
+				User: db.ExportUser{ID: dbtest.BenchUserID(u), Email: &email}, Status: db.StatusOK})
+		}
+		seed := filepath.Join(dir, "seed.jsonl")
+		if err := os.WriteFile(seed, []byte(sb.String()), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := passkeyctl(bin, dsn, "import", "--create-users", seed); err != nil {
+			t.Fatalf("seed: %v\n%s", err, out)
+		}
+	}
 	ids := filepath.Join(dir, "ids.txt")
 	var all []string
 	for i := 1; i <= n; i++ {
@@ -96,7 +120,7 @@ func faultRun(t *testing.T, bin, fault string, run, n int, stats map[string]int)
 		if phase == 1 {
 			// Sign-ins since the first undo: the backup's older records
 			// of these passkeys must not win.
-			dbtest.Exec(t, d, `UPDATE "Authenticator" SET "counter" = "counter" + 7`)
+			dbtest.Exec(t, d, "UPDATE "+d.Q("Authenticator")+" SET "+d.Q("counter")+" = "+d.Q("counter")+" + 7")
 		}
 		want := counters(t, d)
 		if len(want) != n {
@@ -215,8 +239,32 @@ func interrupt(t *testing.T, cmd *exec.Cmd, dsn, fault string) {
 		t.Fatal(err)
 	}
 	defer admin.Close()
-	if _, err := admin.X.Exec(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name <> $1`, faultTestApp); err != nil {
+	if admin.Dialect == db.Postgres {
+		if _, err := admin.X.Exec(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name <> $1`, faultTestApp); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	conn, err := admin.X.Conn(context.Background())
+	if err != nil {
 		t.Fatal(err)
+	}
+	defer conn.Close()
+	var ids []int64
+	rows, err := conn.QueryContext(context.Background(), "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = DATABASE() AND ID <> CONNECTION_ID()")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	for _, id := range ids {
+		conn.ExecContext(context.Background(), fmt.Sprintf("KILL CONNECTION %d", id)) // it may be gone already
 	}
 }
 
@@ -245,7 +293,7 @@ func fileSize(path string) int64 {
 // counters returns the counter of every passkey, by credential ID.
 func counters(t *testing.T, d *db.DB) map[string]int64 {
 	t.Helper()
-	rows, err := d.X.Query(`SELECT "credentialID", "counter" FROM "Authenticator"`)
+	rows, err := d.X.Query("SELECT " + d.Q("credentialID") + ", " + d.Q("counter") + " FROM " + d.Q("Authenticator"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,6 +319,9 @@ func consistent(t *testing.T, d *db.DB, run int, when string) {
 		`SELECT COUNT(*) FROM "Authenticator" a WHERE NOT EXISTS (SELECT 1 FROM "Account" ac WHERE ac."provider" = 'passkey' AND ac."providerAccountId" = a."providerAccountId" AND ac."userId" = a."userId")`,
 		`SELECT COUNT(*) FROM "Account" ac WHERE ac."type" = 'webauthn' AND NOT EXISTS (SELECT 1 FROM "Authenticator" a WHERE a."providerAccountId" = ac."providerAccountId" AND a."userId" = ac."userId")`,
 	} {
+		if d.Dialect == db.MySQL {
+			q = strings.ReplaceAll(q, `"`, "`")
+		}
 		if err := d.X.Get(&orphans[i], q); err != nil {
 			t.Fatal(err)
 		}
