@@ -455,9 +455,10 @@ func (imp *importer) flush(ctx context.Context) error {
 			k.outcome, k.pending = outcomeUpdated, n
 		case imp.opts.OnConflict == ConflictSkip,
 			n.rec.RevokedAt != nil && ex.owner == owner && ex.publicKeyIs(n.publicKey):
-			// A revoke backup's record of a passkey still there: the
-			// revoke did not commit, or the passkey was restored since.
-			// Nothing to undo; the stored row is the newer one.
+			// Kept as it is: --on-conflict skip, or a revoke backup's
+			// record of the same passkey still there (that revoke did
+			// not commit, or the passkey was restored since): nothing
+			// to undo, and the stored row is the newer one.
 			imp.res.Skipped++
 			k.outcome = outcomeSkipped
 		case imp.opts.OnConflict == ConflictUpdate:
