@@ -58,7 +58,7 @@ type txOptions struct {
 func (d *DB) inTx(ctx context.Context, opts txOptions, fn func(ctx context.Context, tx *sqlx.Tx) error) error {
 	for attempt := 1; ; attempt++ {
 		err := d.txOnce(ctx, opts, fn)
-		if err == nil || !opts.retry || !IsRetryable(err) || ctx.Err() != nil {
+		if err == nil || !opts.retry || !isRetryable(err) || ctx.Err() != nil {
 			return err
 		}
 		if attempt == maxTxAttempts {
@@ -131,9 +131,9 @@ func mysqlAppLockName(lock string) string {
 	return "CONCAT('passkeyctl_" + lock + "_', SHA1(DATABASE()))"
 }
 
-// IsRetryable reports whether err is a deadlock or serialisation failure
+// isRetryable reports whether err is a deadlock or serialisation failure
 // after which the whole transaction can simply run again.
-func IsRetryable(err error) bool {
+func isRetryable(err error) bool {
 	var pe *pq.Error
 	if errors.As(err, &pe) {
 		return pe.Code == "40P01" || pe.Code == "40001"
