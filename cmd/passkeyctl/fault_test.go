@@ -127,7 +127,7 @@ func faultRun(t *testing.T, bin, dialect, fault string, run, n int, stats map[st
 			t.Fatalf("run %d: %d passkeys before the revoke, want %d", run, len(want), n)
 		}
 		grew := fileSize(backup)
-		what := faultedRevoke(t, bin, dsn, fault, ids, backup)
+		what := faultedRevoke(t, bin, dsn, fault, ids, backup, n)
 		switch left := len(counters(t, d)); {
 		case left == n && fileSize(backup) > grew:
 			what += ", backed up, not committed"
@@ -174,10 +174,11 @@ func faultRun(t *testing.T, bin, dialect, fault string, run, n int, stats map[st
 	}
 }
 
-// faultedRevoke starts revoke --backup and interrupts it: at a random
-// moment of its expected run, or just after the backup grew (between the
-// backup and the commit). It returns what happened, for the figures.
-func faultedRevoke(t *testing.T, bin, dsn, fault, ids, backup string) string {
+// faultedRevoke starts revoke --backup of n passkeys and interrupts it: at
+// a random moment of its expected run (about 1.5 s for 5,000 passkeys here),
+// or just after the backup grew (between the backup and the commit). It
+// returns what happened, for the figures.
+func faultedRevoke(t *testing.T, bin, dsn, fault, ids, backup string, n int) string {
 	before := fileSize(backup)
 	cmd := command(bin, dsn, "revoke", "--yes", "--from-file", ids, "--backup", backup)
 	var out bytes.Buffer
@@ -188,7 +189,8 @@ func faultedRevoke(t *testing.T, bin, dsn, fault, ids, backup string) string {
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	atBackup := rand.IntN(2) == 0
-	deadline := time.After(time.Duration(rand.IntN(1500)) * time.Millisecond)
+	window := max(300, 1500*n/5000)
+	deadline := time.After(time.Duration(rand.IntN(window)) * time.Millisecond)
 	poll := time.NewTicker(2 * time.Millisecond)
 	defer poll.Stop()
 	var err error
