@@ -56,7 +56,9 @@ func exitCode(err error) int {
 		return exitCeremony
 	case errors.Is(err, db.ErrNotFound):
 		return exitNotFound
-	case errors.Is(err, db.ErrSchemaNotReady), errors.Is(err, db.ErrDrift):
+	case errors.Is(err, db.ErrSchemaNotReady), errors.Is(err, db.ErrDrift), db.IsSchemaError(err):
+		// A driver error that says the schema cannot take the data is
+		// the same outcome as passkeyctl's own check for it.
 		return exitSchemaNotReady
 	}
 	return exitFailure

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -49,19 +48,31 @@ A credential ID already in the target (compared exactly): --on-conflict fail (th
 default: exit 1, listed), skip (keep the target's row), or update (write
 deviceType, backedUp and the counter into the target's row, which must belong to
 the same user; a counter lower than the target's is not written, so restoring an
-old backup never reopens a replay window). Records whose status is not "ok" are left out with a warning.
+old backup never reopens a replay window). A record that revoke --backup wrote
+(it has "revokedAt") of a passkey the target still holds for the same user is
+skipped, whatever --on-conflict says: there is nothing to undo.
+
+A backup that revoke --backup appended to many times, or that a crash or a full
+disk cut short, restores as it is, with a warning for each oddity and exit 0:
+several records of one credential are imported once, with the highest counter
+and the latest flags; a record cut short is skipped (named by its line);
+records whose status is not "ok", or whose public key is empty or not base64,
+are left out.
 
 All or nothing: everything is written in one transaction, and any problem (an
-unmatched user, a conflict, an invalid line) rolls it back. --dry-run reads and
-checks everything and writes nothing.
+unmatched user, a conflict, an invalid line) rolls it back. --dry-run runs the
+real writes and rolls them back: it fails where the real import would, with
+the same exit code, and changes nothing. Imports into one database run one
+after the other, so concurrent imports of one file with --on-conflict skip all
+succeed and write each passkey once.
 
 A passkey works only for the rpID it was created for: Better Auth must be
 configured with the same rpID as the Auth.js app (passkey({ rpID }) or its base
 URL's hostname), or no moved passkey can sign in.
 
 -o json prints the result (also when the import fails): app, dryRun, read,
-inserted, updated, skipped, broken, usersMatched, usersCreated, unmatched,
-conflicts.`,
+inserted, updated, skipped, broken, torn, duplicates, usersMatched,
+usersCreated, unmatched, conflicts.`,
 		Example: `  # Restore a backup (revoke --backup, export --file)
   passkeyctl --dsn "$DATABASE_URL" import passkeys.jsonl
 
@@ -95,7 +106,7 @@ conflicts.`,
 	fl := cmd.Flags()
 	fl.BoolVar(&opts.CreateUsers, "create-users", false, "create the users the target does not have")
 	fl.StringVar(&opts.OnConflict, "on-conflict", "fail", "when a credential ID is already in the target: fail, skip or update")
-	fl.BoolVar(&opts.DryRun, "dry-run", false, "check everything and report what would be written; write nothing")
+	fl.BoolVar(&opts.DryRun, "dry-run", false, "run the real writes and roll them back: report what would be written, change nothing")
 	return cmd
 }
 
@@ -111,7 +122,9 @@ func importRun(ctx context.Context, opts *ImportOptions) error {
 	}
 	policy, _ := db.ParseConflictPolicy(opts.OnConflict)
 	errOut := opts.IO.ErrOut
-	res, err := d.Import(ctx, s, bufio.NewReaderSize(in, 64<<10), db.ImportOptions{
+	// The input goes in unwrapped: a file can be read again when the
+	// transaction is retried after a deadlock.
+	res, err := d.Import(ctx, s, in, db.ImportOptions{
 		ProviderID:  opts.ProviderID,
 		CreateUsers: opts.CreateUsers,
 		OnConflict:  policy,

@@ -58,9 +58,14 @@ On a Better Auth database (see --schema) a passkey is one row of its passkey tab
 and that row is deleted; --revoke-sessions deletes the users' rows of its session
 table.
 
---backup PATH first appends the passkeys to PATH in passkeyctl's export format (the
-file is created with mode 0600 and synced before anything is deleted); a mistaken
-revocation is undone with: passkeyctl import PATH.
+--backup PATH appends the passkeys to PATH in passkeyctl's export format (the file
+is created with mode 0600), read with their rows locked after every check that can
+refuse the revoke, and synced before anything is deleted; a mistaken revocation is
+undone with: passkeyctl import PATH, however many revokes, crashes and re-runs
+wrote to the file.
+
+Concurrent revokes lock rows in credential ID order and retry a deadlock; the one
+that finds its passkeys already revoked exits 3, whatever the timing.
 
 --revoke-sessions also deletes the users' Session rows, which signs them out
 everywhere when the app uses the database session strategy. JWT sessions live in
@@ -209,14 +214,21 @@ func revokeRun(ctx context.Context, opts *RevokeOptions) error {
 			return fmt.Errorf("%w: not confirmed; nothing was revoked", db.ErrRefused)
 		}
 	}
+	revokeOpts := db.RevokeOptions{ProviderID: opts.ProviderID, RevokeSessions: opts.RevokeSessions, DryRun: opts.DryRun}
+	var backup *backupFile
 	if opts.Backup != "" && !opts.DryRun {
-		if err := appendBackup(ctx, opts.IO, d, s, opts.Backup, opts.ProviderID, passkeys); err != nil {
+		if backup, err = openBackup(opts.Backup); err != nil {
 			return err
 		}
+		defer backup.Close()
+		revokeOpts.Backup = backup.write
 	}
-	res, err := d.Revoke(ctx, s, passkeys, db.RevokeOptions{ProviderID: opts.ProviderID, RevokeSessions: opts.RevokeSessions, DryRun: opts.DryRun})
+	res, err := d.Revoke(ctx, s, passkeys, revokeOpts)
 	if err != nil {
 		return err
+	}
+	if backup != nil {
+		fmt.Fprintf(opts.IO.ErrOut, "Backed up %s to %s (restore with: passkeyctl import %s).\n", plural(backup.records, "passkey"), opts.Backup, opts.Backup)
 	}
 	w := newPasskeyWriter(opts.IO, opts.Output, opts.Wide)
 	w.betterAuth = s.App == db.AppBetterAuth

@@ -1,6 +1,7 @@
 package db
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -47,7 +48,10 @@ type ImportOptions struct {
 	CreateUsers bool
 	// OnConflict is what to do with a credential ID already present.
 	OnConflict ConflictPolicy
-	// DryRun reads and checks everything and writes nothing.
+	// DryRun runs every statement of the real import and rolls the
+	// transaction back: it fails exactly where the real import would (a
+	// column too narrow, a unique index, a role that may only read), and
+	// changes nothing.
 	DryRun bool
 	// BatchSize is how many passkeys one round of lookups and multi-row
 	// INSERTs handles; 500 when 0.
@@ -56,7 +60,8 @@ type ImportOptions struct {
 	Now func() time.Time
 	// Rand is the source of generated ids; crypto/rand when nil.
 	Rand io.Reader
-	// Warn receives one line per record left out (broken at the source).
+	// Warn receives one line per record left out (broken at the source,
+	// or torn) and one about merged duplicates.
 	Warn func(string)
 }
 
@@ -65,14 +70,26 @@ type ImportOptions struct {
 type ImportResult struct {
 	App    App  `json:"app"`
 	DryRun bool `json:"dryRun"`
-	// Read counts the records read.
+	// Read counts the whole records read.
 	Read     int `json:"read"`
 	Inserted int `json:"inserted"`
 	Updated  int `json:"updated"`
-	// Skipped counts credentials already present (--on-conflict skip).
+	// Skipped counts credentials already present and kept as they are:
+	// with --on-conflict skip, or, whatever the policy, a revoke backup's
+	// record (revokedAt) of a passkey the target still holds for the same
+	// user.
 	Skipped int `json:"skipped"`
-	// Broken counts records whose status was not "ok": left out.
+	// Broken counts records left out because the passkey cannot sign in:
+	// a status other than "ok" at the source, or a public key that is
+	// empty or not base64.
 	Broken int `json:"broken"`
+	// Torn counts lines, or starts of lines, holding a record cut short
+	// (a crash or a full disk while a backup was written): skipped.
+	Torn int `json:"torn"`
+	// Duplicates counts records of a credential that an earlier line
+	// already holds: merged into it (the highest counter, the latest
+	// flags), so each credential is imported once.
+	Duplicates int `json:"duplicates"`
 	// UsersMatched counts distinct input users found in the target.
 	UsersMatched int `json:"usersMatched"`
 	// UsersCreated lists the users created (--create-users).
@@ -113,36 +130,70 @@ const maxReported = 1000
 // conflicts (ErrConflict, with OnConflict fail) or a line is invalid
 // (ErrInvalid), nothing is written, and the result lists every problem
 // found.
+//
+// What a crash or a repeated revoke --backup leaves in a backup never stops
+// the restore: a torn record is reported by its line and skipped, several
+// records of one credential are imported as one passkey (the highest
+// counter, the latest flags), records of passkeys that cannot sign in are
+// left out, and a backup record of a passkey the target still holds is
+// skipped; each with a warning.
+//
+// Imports into one database run one after the other (an application lock
+// held by the transaction), so concurrent imports of the same input give
+// the answer one of them would give alone: with OnConflict skip, every one
+// succeeds and nothing is written twice. When r is a file (an io.Seeker),
+// a transaction that fails on a deadlock is run again from the start.
 func (d *DB) Import(ctx context.Context, s *Schema, r io.Reader, opts ImportOptions) (*ImportResult, error) {
-	imp, err := d.newImporter(s, opts)
-	if err != nil {
+	if _, err := d.newImporter(s, opts); err != nil {
 		return nil, err
 	}
-	tx, err := d.X.BeginTxx(ctx, nil)
-	if err != nil {
-		return nil, d.Err("begin transaction", err)
+	txo := txOptions{what: "import", lock: "import", rollback: opts.DryRun}
+	if rs, ok := r.(io.Seeker); ok {
+		if start, err := rs.Seek(0, io.SeekCurrent); err == nil {
+			txo.retry = true
+			txo.rewind = func() error {
+				_, err := rs.Seek(start, io.SeekStart)
+				return err
+			}
+		}
 	}
-	defer tx.Rollback()
-	imp.tx = tx
-	err = imp.run(ctx, NewExportReader(r))
-	slices.SortStableFunc(imp.res.Unmatched, func(a, b ImportUser) int { return a.Line - b.Line })
-	slices.SortStableFunc(imp.res.Conflicts, func(a, b ImportConflict) int { return a.Line - b.Line })
-	if err != nil {
-		return imp.res, err
+	var imp *importer
+	// Warnings wait for the last attempt: a retried transaction reads the
+	// input again.
+	var warnings []string
+	collect := opts
+	collect.Warn = func(w string) { warnings = append(warnings, w) }
+	err := d.inTx(ctx, txo, func(ctx context.Context, tx *sqlx.Tx) error {
+		var err error
+		warnings = nil
+		if imp, err = d.newImporter(s, collect); err != nil {
+			return err
+		}
+		imp.tx = tx
+		err = imp.run(ctx, NewExportReader(r))
+		slices.SortStableFunc(imp.res.Unmatched, func(a, b ImportUser) int { return a.Line - b.Line })
+		slices.SortStableFunc(imp.res.Conflicts, func(a, b ImportConflict) int { return a.Line - b.Line })
+		if err != nil {
+			return err
+		}
+		if len(imp.res.Unmatched) > 0 {
+			return imp.unmatchedError()
+		}
+		if len(imp.res.Conflicts) > 0 {
+			return imp.conflictError()
+		}
+		imp.warnDuplicates()
+		return nil
+	})
+	if opts.Warn != nil {
+		for _, w := range warnings {
+			opts.Warn(w)
+		}
 	}
-	if len(imp.res.Unmatched) > 0 {
-		return imp.res, imp.unmatchedError()
+	if imp == nil {
+		return nil, err
 	}
-	if len(imp.res.Conflicts) > 0 {
-		return imp.res, imp.conflictError()
-	}
-	if opts.DryRun {
-		return imp.res, nil
-	}
-	if err := tx.Commit(); err != nil {
-		return imp.res, d.Err("commit import", err)
-	}
-	return imp.res, nil
+	return imp.res, err
 }
 
 // importer is one Import run.
@@ -163,16 +214,39 @@ type importer struct {
 	// byEmail maps lower-cased e-mails of users created in this run to
 	// their id, so later records of the same person find them.
 	byEmail map[string]string
-	// known maps each credential ID (base64url) written or planned in this
-	// run to its owner in the target and its first line.
-	known map[string]knownCredential
+	// known maps each credential ID (base64url) of the input read so far
+	// to its owner in the target, its first line and what became of it.
+	known map[string]*knownCredential
 	batch []*normalized
+	// duplicateLines are the first lines that repeat a credential.
+	duplicateLines []int
+	// accountUsers maps the users this import gives an Account row to
+	// the line that does (Account.userId UNIQUE only).
+	accountUsers map[string]int
 }
 
+// knownCredential is a credential of the input and what import does with
+// it.
 type knownCredential struct {
 	line  int
 	owner string
+	// outcome is what the first record of the credential became; later
+	// records of it are merged into it.
+	outcome credentialOutcome
+	// pending is the record about to be inserted or updated in the
+	// current batch, into which later records of the batch are merged.
+	pending *normalized
 }
+
+// credentialOutcome is what import does with a credential.
+type credentialOutcome int
+
+const (
+	outcomeInserted credentialOutcome = iota
+	outcomeUpdated
+	outcomeSkipped
+	outcomeRefused // a conflict or an unmatched owner
+)
 
 func userKey(u ExportUser) string {
 	e := ""
@@ -201,7 +275,7 @@ func (d *DB) newImporter(s *Schema, opts ImportOptions) (*importer, error) {
 	imp := &importer{
 		d: d, s: s, opts: opts, now: opts.Now().UTC().Truncate(time.Millisecond),
 		res:   &ImportResult{App: s.App, DryRun: opts.DryRun, UsersCreated: []ImportUser{}, Unmatched: []ImportUser{}, Conflicts: []ImportConflict{}},
-		users: map[string]string{}, byEmail: map[string]string{}, known: map[string]knownCredential{},
+		users: map[string]string{}, byEmail: map[string]string{}, known: map[string]*knownCredential{},
 	}
 	// Refuse up front what would fail half-way: missing tables, drift, and
 	// NOT NULL columns without a default that no app column explains.
@@ -261,18 +335,32 @@ func (imp *importer) run(ctx context.Context, rd *ExportReader) error {
 		if err == io.EOF {
 			break
 		}
+		if errors.Is(err, ErrTornRecord) {
+			imp.res.Torn++
+			imp.opts.Warn(fmt.Sprintf("line %d: %v was skipped; the other records are imported", line, ErrTornRecord))
+			continue
+		}
 		if err != nil {
 			return err
 		}
 		imp.res.Read++
+		// A passkey that could not sign in at the source is left out
+		// whatever else is wrong with its record (--include-broken
+		// exports, backups of broken passkeys).
+		if rec.Version >= 1 && rec.Version <= ExportFormatVersion && rec.Status != "" && rec.Status != StatusOK {
+			imp.res.Broken++
+			imp.opts.Warn(fmt.Sprintf("line %d: passkey %s left out: status %s at the source (it could not sign in there)", line, rec.CredentialID, rec.Status))
+			continue
+		}
 		n, err := rec.validate(line)
+		var broken *brokenRecordError
+		if errors.As(err, &broken) {
+			imp.res.Broken++
+			imp.opts.Warn(fmt.Sprintf("line %d: passkey %s left out: %s (it cannot sign in)", line, rec.CredentialID, broken.reason))
+			continue
+		}
 		if err != nil {
 			return err
-		}
-		if n.rec.Status != StatusOK {
-			imp.res.Broken++
-			imp.opts.Warn(fmt.Sprintf("line %d: passkey %s left out: status %s at the source (it could not sign in there)", line, n.rec.CredentialID, n.rec.Status))
-			continue
 		}
 		imp.batch = append(imp.batch, n)
 		if len(imp.batch) >= imp.opts.BatchSize {
@@ -297,8 +385,10 @@ func (imp *importer) failed() bool {
 	return len(imp.res.Unmatched) > 0 || len(imp.res.Conflicts) > 0
 }
 
-// writing reports whether statements that change the target run.
-func (imp *importer) writing() bool { return !imp.opts.DryRun && !imp.failed() }
+// writing reports whether statements that change the target run: until a
+// problem makes the import fail, also in a dry run (rolled back at the
+// end), so that it fails where the real import would.
+func (imp *importer) writing() bool { return !imp.failed() }
 
 // flush handles the batch: users, conflicts, then the writes.
 func (imp *importer) flush(ctx context.Context) error {
@@ -314,42 +404,78 @@ func (imp *importer) flush(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var inserts, updates []*normalized
+	// updates are the target's rows that --on-conflict update writes;
+	// merges the rows this import wrote that later records update.
+	var inserts, updates, merges []*normalized
 	owners := map[*normalized]string{}
 	for _, n := range batch {
 		owner := imp.users[userKey(n.rec.User)]
+		id := Base64URL(n.rawID)
+		if k, ok := imp.known[id]; ok {
+			// Another record of a credential an earlier line holds: a
+			// backup appended to more than once. One passkey, with the
+			// highest counter and the latest flags.
+			imp.res.Duplicates++
+			imp.duplicateLines = append(imp.duplicateLines, n.line)
+			switch {
+			case owner == "" || k.outcome == outcomeRefused:
+				// Already reported (unmatched user or conflict).
+			case k.owner != owner:
+				imp.conflict(n, fmt.Sprintf("line %d of the input gives this credential to user %s, this line to user %s", k.line, k.owner, owner))
+			case k.outcome == outcomeSkipped:
+			case k.pending != nil:
+				k.pending.merge(n)
+			default:
+				// Inserted or updated by an earlier batch: update it.
+				owners[n] = owner
+				k.pending = n
+				merges = append(merges, n)
+			}
+			continue
+		}
 		if owner == "" {
+			imp.known[id] = &knownCredential{line: n.line, outcome: outcomeRefused}
 			continue
 		}
 		owners[n] = owner
-		id := Base64URL(n.rawID)
-		where := ""
+		k := &knownCredential{line: n.line, owner: owner}
+		imp.known[id] = k
 		ex, found := existing[id]
-		if k, ok := imp.known[id]; ok {
-			ex, found = existingCredential{owner: k.owner, authenticator: true}, true
-			where = fmt.Sprintf("line %d of the input", k.line)
-		} else if found {
-			where = imp.tableName()
-		}
 		switch {
 		case !found || !ex.authenticator && ex.owner == owner:
 			// New; an Auth.js Account left behind without its
 			// Authenticator (same user) is reused.
 			inserts = append(inserts, n)
-			imp.known[id] = knownCredential{line: n.line, owner: owner}
+			k.outcome, k.pending = outcomeInserted, n
 		case !ex.authenticator:
 			imp.conflict(n, fmt.Sprintf("an Account row of another user (%s) holds this credential ID without an Authenticator", ex.owner))
-		case imp.opts.OnConflict == ConflictSkip:
-			imp.res.Skipped++
+			k.outcome = outcomeRefused
 		case imp.opts.OnConflict == ConflictUpdate && ex.owner == owner:
 			updates = append(updates, n)
+			k.outcome, k.pending = outcomeUpdated, n
+		case imp.opts.OnConflict == ConflictSkip,
+			n.rec.RevokedAt != nil && ex.owner == owner && ex.publicKeyIs(n.publicKey):
+			// Kept as it is: --on-conflict skip, or a revoke backup's
+			// record of the same passkey still there (that revoke did
+			// not commit, or the passkey was restored since): nothing
+			// to undo, and the stored row is the newer one.
+			imp.res.Skipped++
+			k.outcome = outcomeSkipped
 		case imp.opts.OnConflict == ConflictUpdate:
-			imp.conflict(n, fmt.Sprintf("already in %s, owned by another user (%s); revoke it there first", where, ex.owner))
+			imp.conflict(n, fmt.Sprintf("already in %s, owned by another user (%s); revoke it there first", imp.tableName(), ex.owner))
+			k.outcome = outcomeRefused
 		default:
-			imp.conflict(n, "already in "+where)
+			imp.conflict(n, "already in "+imp.tableName())
+			k.outcome = outcomeRefused
 		}
 	}
-	if err := imp.checkAuthjsCounters(inserts, updates); err != nil {
+	// Records of this batch are merged; the next batch updates the rows.
+	for _, ns := range [][]*normalized{inserts, updates, merges} {
+		for _, n := range ns {
+			imp.known[Base64URL(n.rawID)].pending = nil
+		}
+	}
+	if err := imp.checkAuthjsCounters(inserts, updates, merges); err != nil {
 		return err
 	}
 	if !imp.failed() {
@@ -362,7 +488,38 @@ func (imp *importer) flush(ctx context.Context) error {
 	if err := imp.insert(ctx, inserts, owners, existing); err != nil {
 		return err
 	}
-	return imp.update(ctx, updates)
+	return imp.update(ctx, append(updates, merges...))
+}
+
+// merge folds a later record of the same credential into n: the highest
+// counter (a lower one would reopen the replay window the counter
+// closes) and the later record's flags.
+func (n *normalized) merge(later *normalized) {
+	n.rec.Counter = max(n.rec.Counter, later.rec.Counter)
+	n.rec.DeviceType = later.rec.DeviceType
+	n.rec.BackedUp = later.rec.BackedUp
+}
+
+// warnDuplicates says that records were merged, and where.
+func (imp *importer) warnDuplicates() {
+	lines := imp.duplicateLines
+	if len(lines) == 0 {
+		return
+	}
+	what, where := "1 record repeats", "line"
+	if len(lines) > 1 {
+		what, where = fmt.Sprintf("%d records repeat", len(lines)), "lines"
+	}
+	var show []string
+	for _, l := range lines[:min(5, len(lines))] {
+		show = append(show, fmt.Sprint(l))
+	}
+	more := ""
+	if len(lines) > 5 {
+		more = fmt.Sprintf(" and %d more", len(lines)-5)
+	}
+	imp.opts.Warn(fmt.Sprintf("%s a credential of an earlier line (%s %s%s): each credential is imported once, with its highest counter and its latest flags",
+		what, where, strings.Join(show, ", "), more))
 }
 
 // checkAuthjsCounters refuses, as CreatePasskey does, a counter that
@@ -615,12 +772,19 @@ func (imp *importer) createUsers(ctx context.Context, us []ExportUser, lines []i
 			}
 		case serial:
 			id = fmt.Sprintf("(new %d)", len(imp.res.UsersCreated)+1)
-		default:
+		}
+		shown := id
+		if serial && imp.opts.DryRun {
+			// The number the rolled-back insert drew is not the one a
+			// real run would get.
+			shown = fmt.Sprintf("(new %d)", len(imp.res.UsersCreated)+1)
+		}
+		if !serial {
 			rows = append(rows, vals)
 		}
 		imp.users[userKey(u)] = id
 		imp.byEmail[strings.ToLower(email)] = id
-		imp.res.UsersCreated = append(imp.res.UsersCreated, ImportUser{Line: lines[i], ID: u.ID, Email: u.Email, TargetID: id})
+		imp.res.UsersCreated = append(imp.res.UsersCreated, ImportUser{Line: lines[i], ID: u.ID, Email: u.Email, TargetID: shown})
 	}
 	if !imp.writing() || len(rows) == 0 {
 		return nil
@@ -712,6 +876,16 @@ type existingCredential struct {
 	// authenticator is false for an Auth.js Account row whose
 	// Authenticator is missing.
 	authenticator bool
+	// publicKey is the stored COSE key (base64) of a passkey row.
+	publicKey string
+}
+
+// publicKeyIs reports whether the stored key is key (standard base64),
+// comparing the decoded bytes.
+func (ex existingCredential) publicKeyIs(key string) bool {
+	a, err1 := DecodeBase64(ex.publicKey)
+	b, err2 := DecodeBase64(key)
+	return err1 == nil && err2 == nil && len(a) > 0 && bytes.Equal(a, b)
 }
 
 // existing returns the batch's credentials that the target already holds,
@@ -725,9 +899,9 @@ func (imp *importer) existing(ctx context.Context, batch []*normalized) (map[str
 		stored = append(stored, v)
 		toURL[v] = Base64URL(n.rawID)
 	}
-	table, credCol, userCol := imp.tableName(), "credentialID", "userId"
+	table, credCol, userCol, keyCol := imp.tableName(), "credentialID", "userId", "credentialPublicKey"
 	if imp.ba != nil {
-		credCol, userCol = imp.ba.P.CredentialID, imp.ba.P.UserID
+		credCol, userCol, keyCol = imp.ba.P.CredentialID, imp.ba.P.UserID, imp.ba.P.PublicKey
 	}
 	scan := func(query string, args []any, accountRows bool) error {
 		rows, err := imp.tx.QueryContext(ctx, imp.d.Dialect.Rebind(query), args...)
@@ -737,7 +911,8 @@ func (imp *importer) existing(ctx context.Context, batch []*normalized) (map[str
 		defer rows.Close()
 		for rows.Next() {
 			var id, owner string
-			if err := rows.Scan(&id, &owner); err != nil {
+			var key sql.NullString
+			if err := rows.Scan(&id, &owner, &key); err != nil {
 				return imp.d.Err("check existing credentials", err)
 			}
 			u, ok := toURL[id]
@@ -747,7 +922,7 @@ func (imp *importer) existing(ctx context.Context, batch []*normalized) (map[str
 			if prev, dup := out[u]; dup && prev.authenticator {
 				continue
 			}
-			out[u] = existingCredential{owner: owner, authenticator: !accountRows}
+			out[u] = existingCredential{owner: owner, authenticator: !accountRows, publicKey: key.String}
 		}
 		return imp.d.Err("check existing credentials", rows.Err())
 	}
@@ -755,14 +930,14 @@ func (imp *importer) existing(ctx context.Context, batch []*normalized) (map[str
 	if imp.ba == nil {
 		// Account rows first: an Authenticator row found next overrides.
 		in, args := imp.d.inList(q("providerAccountId"), stored)
-		query := "SELECT " + q("providerAccountId") + ", " + q("userId") + " FROM " + q(imp.s.Account.Name) +
+		query := "SELECT " + q("providerAccountId") + ", " + q("userId") + ", NULL FROM " + q(imp.s.Account.Name) +
 			" WHERE " + imp.d.ExactEq(q("provider")) + " AND " + in
 		if err := scan(query, append([]any{imp.opts.ProviderID, imp.opts.ProviderID}, args...), true); err != nil {
 			return nil, err
 		}
 	}
 	in, args := imp.d.inList(q(credCol), stored)
-	query := "SELECT " + q(credCol) + ", " + q(userCol) + " FROM " + q(table) + " WHERE " + in
+	query := "SELECT " + q(credCol) + ", " + q(userCol) + ", " + q(keyCol) + " FROM " + q(table) + " WHERE " + in
 	if err := scan(query, args, false); err != nil {
 		return nil, err
 	}
@@ -823,6 +998,7 @@ func (imp *importer) insert(ctx context.Context, ns []*normalized, owners map[*n
 		}
 	}
 	var authRows, acctRows [][]any
+	var acctUsers []*normalized
 	for _, n := range ns {
 		a := n.authjs(owners[n])
 		var row []any
@@ -846,6 +1022,7 @@ func (imp *importer) insert(ctx context.Context, ns []*normalized, owners map[*n
 			}
 			arow = append(arow, id)
 		}
+		acctUsers = append(acctUsers, n)
 		arow = append(arow, a.UserID, "webauthn", imp.opts.ProviderID, a.ProviderAccountID)
 		for _, c := range acctTimes {
 			col, _ := s.Account.Column(c)
@@ -853,13 +1030,68 @@ func (imp *importer) insert(ctx context.Context, ns []*normalized, owners map[*n
 		}
 		acctRows = append(acctRows, arow)
 	}
+	if err := imp.checkUniqueAccountUser(ctx, acctUsers, owners); err != nil {
+		return err
+	}
 	if err := imp.d.insertRows(ctx, imp.tx, s.Account.Name, acctCols, acctRows, "insert Account"); err != nil {
 		if errors.Is(err, ErrConflict) && s.Account.IsUnique("userId") {
-			return fmt.Errorf("%w (%s.userId is UNIQUE, as in the Auth.js MySQL docs schema: a user can own only one passkey there; drop that unique index)", err, s.Account.Name)
+			// Another writer gave the user an Account meanwhile.
+			return imp.uniqueAccountUserError(ctx, "", "already has one")
 		}
 		return err
 	}
 	return imp.d.insertRows(ctx, imp.tx, s.Authenticator.Name, authCols, authRows, "insert Authenticator")
+}
+
+// checkUniqueAccountUser refuses, as serve --enroll does, passkeys that the
+// Auth.js MySQL docs schema cannot hold: its UNIQUE Account.userId lets a
+// user own one Account, and every passkey needs one of its own. The error
+// is ErrSchemaNotReady with the statement that fixes the schema, where the
+// INSERT would fail with a bare duplicate-key error.
+func (imp *importer) checkUniqueAccountUser(ctx context.Context, ns []*normalized, owners map[*normalized]string) error {
+	if len(ns) == 0 || !imp.s.Account.IsUnique("userId") {
+		return nil
+	}
+	if imp.accountUsers == nil {
+		imp.accountUsers = map[string]int{}
+	}
+	var users []string
+	for _, n := range ns {
+		u := owners[n]
+		if first, ok := imp.accountUsers[u]; ok {
+			return imp.uniqueAccountUserError(ctx, u, fmt.Sprintf("would get a second one from this input (lines %d and %d)", first, n.line))
+		}
+		imp.accountUsers[u] = n.line
+		users = append(users, u)
+	}
+	d := imp.d
+	for chunk := range slices.Chunk(users, 500) {
+		in, args := d.inList(d.Q("userId"), chunk)
+		var taken []string
+		query := d.Dialect.Rebind("SELECT " + d.Q("userId") + " FROM " + d.Q(imp.s.Account.Name) + " WHERE " + in)
+		if err := sqlx.SelectContext(ctx, imp.tx, &taken, query, args...); err != nil {
+			return d.Err("check Account", err)
+		}
+		if len(taken) > 0 {
+			return imp.uniqueAccountUserError(ctx, taken[0], "already has one")
+		}
+	}
+	return nil
+}
+
+// uniqueAccountUserError is serve --enroll's error for the UNIQUE
+// Account.userId of the Auth.js MySQL docs schema, with the fixing SQL.
+func (imp *importer) uniqueAccountUserError(ctx context.Context, user, what string) error {
+	a := imp.s.Account
+	fix, err := imp.d.dropUniqueUserIDSQL(ctx, imp.tx, a)
+	if err != nil {
+		return err
+	}
+	if user != "" {
+		user = " " + user
+	}
+	return fmt.Errorf("%w: %s.userId is UNIQUE (the Auth.js MySQL docs schema), so a user can own one Account, and user%s %s: a passkey needs an Account row of its own; nothing was written. Fix: %s (and remove @unique from Account.userId in schema.prisma)",
+		ErrSchemaNotReady, a.Name, user, what, fix)
 }
 
 // checkWidths refuses values that do not fit narrow columns (Prisma's
@@ -882,7 +1114,12 @@ func (imp *importer) checkWidths(ns []*normalized, t *Table, values map[string]f
 }
 
 // update writes the counter and flags of passkeys the target already holds
-// for the same user.
+// for the same user (or that this import wrote and later records update),
+// in credential ID order so that concurrent writers lock rows in one
+// order. One plain parameterised UPDATE covers up to updateBatch rows:
+// no named prepared statement, which behind a transaction-pooling proxy
+// would outlive the transaction on a server connection another client
+// then gets.
 func (imp *importer) update(ctx context.Context, ns []*normalized) error {
 	if len(ns) == 0 {
 		return nil
@@ -892,24 +1129,63 @@ func (imp *importer) update(ctx context.Context, ns []*normalized) error {
 	if imp.ba != nil {
 		cred, counter, dev, backed = imp.ba.P.CredentialID, imp.ba.P.Counter, imp.ba.P.DeviceType, imp.ba.P.BackedUp
 	}
-	// The counter never goes down: restoring an old backup over a passkey
-	// that has signed in since would otherwise let a replayed or cloned
-	// assertion with a counter in between pass the counter rule again.
-	keep := "CASE WHEN " + d.Q(counter) + " > ? THEN " + d.Q(counter) + " ELSE ? END"
-	query := d.Dialect.Rebind("UPDATE " + d.Q(table) + " SET " + d.Q(counter) + " = " + keep + ", " + d.Q(dev) + " = ?, " + d.Q(backed) + " = ? WHERE " + d.ExactEq(d.Q(cred)))
-	stmt, err := imp.tx.PreparexContext(ctx, query)
-	if err != nil {
-		return d.Err("update passkeys", err)
+	type change struct {
+		id      string
+		counter int64
+		dev     string
+		backed  bool
 	}
-	defer stmt.Close()
+	// One change per credential: the highest counter, the last flags.
+	byID := map[string]*change{}
+	var changes []*change
 	for _, n := range ns {
 		id := storedCredentialID(imp.s.App, n.rawID)
-		if _, err := stmt.ExecContext(ctx, n.rec.Counter, n.rec.Counter, n.rec.DeviceType, n.rec.BackedUp, id, id); err != nil {
-			return d.Err("update passkey "+id, err)
+		if c, ok := byID[id]; ok {
+			c.counter, c.dev, c.backed = max(c.counter, n.rec.Counter), n.rec.DeviceType, n.rec.BackedUp
+			continue
+		}
+		c := &change{id, n.rec.Counter, n.rec.DeviceType, n.rec.BackedUp}
+		byID[id] = c
+		changes = append(changes, c)
+	}
+	slices.SortFunc(changes, func(a, b *change) int { return strings.Compare(a.id, b.id) })
+	credCol := d.Q(cred)
+	for chunk := range slices.Chunk(changes, updateBatch) {
+		// SET col = CASE WHEN <row 1> THEN ... WHEN <row 2> ... END for
+		// each column, WHERE the credential is one of the chunk's. The
+		// counter never goes down: restoring an old backup over a passkey
+		// that has signed in since would otherwise let a replayed or
+		// cloned assertion with a counter in between pass the counter
+		// rule again.
+		var counterSQL, devSQL, backedSQL strings.Builder
+		var counterArgs, devArgs, backedArgs []any
+		ids := make([]string, len(chunk))
+		for i, c := range chunk {
+			ids[i] = c.id
+			when := " WHEN " + d.ExactEq(credCol) + " THEN "
+			counterSQL.WriteString(when + "CASE WHEN " + d.Q(counter) + " > ? THEN " + d.Q(counter) + " ELSE ? END")
+			counterArgs = append(counterArgs, c.id, c.id, c.counter, c.counter)
+			devSQL.WriteString(when + "?")
+			devArgs = append(devArgs, c.id, c.id, c.dev)
+			backedSQL.WriteString(when + "?")
+			backedArgs = append(backedArgs, c.id, c.id, c.backed)
+		}
+		in, inArgs := d.inList(credCol, ids)
+		query := "UPDATE " + d.Q(table) + " SET " +
+			d.Q(counter) + " = CASE" + counterSQL.String() + " ELSE " + d.Q(counter) + " END, " +
+			d.Q(dev) + " = CASE" + devSQL.String() + " ELSE " + d.Q(dev) + " END, " +
+			d.Q(backed) + " = CASE" + backedSQL.String() + " ELSE " + d.Q(backed) + " END WHERE " + in
+		args := slices.Concat(counterArgs, devArgs, backedArgs, inArgs)
+		if _, err := imp.tx.ExecContext(ctx, d.Dialect.Rebind(query), args...); err != nil {
+			return d.Err("update passkeys", err)
 		}
 	}
 	return nil
 }
+
+// updateBatch is how many passkeys one UPDATE covers: ten placeholders
+// each, far below every dialect's limit.
+const updateBatch = 200
 
 func (imp *importer) unmatchedError() error {
 	u := imp.res.Unmatched

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 )
@@ -164,6 +165,16 @@ type RevokeOptions struct {
 	// DryRun runs every statement and rolls the transaction back, so the
 	// result counts exactly what would be removed and nothing changes.
 	DryRun bool
+	// Backup, when set, receives the passkeys as export records (with
+	// RevokedAt) inside the revoke's transaction: after every check that
+	// can refuse the revoke and with the passkeys' rows locked, so the
+	// records are exactly the rows that go, and before anything is
+	// deleted. It must have them safely stored when it returns (revoke
+	// --backup syncs the file); an error rolls the revoke back. It may be
+	// called again when the transaction is retried after a deadlock.
+	Backup func([]ExportRecord) error
+	// Now is the clock for RevokedAt; time.Now when nil.
+	Now func() time.Time
 }
 
 // RevokeResult is what Revoke removed (or, for a dry run, would remove).
@@ -191,52 +202,139 @@ type RevokeResult struct {
 // passkey's one row. With RevokeSessions it also deletes the users'
 // session rows.
 //
-// It is all or nothing: if any passkey row is gone, changed owner or (on
-// Better Auth) is stored twice since the passkeys were read, the
-// transaction is rolled back and the error is ErrConflict.
+// It first locks the passkeys' rows (SELECT ... FOR UPDATE), in credential
+// ID order, so that two revokes of overlapping sets wait for each other
+// instead of deadlocking; a deadlock or serialisation failure that still
+// happens is retried (inTx). It is all or nothing: when a passkey is gone
+// since it was looked up (another revoke won the race) the error is
+// ErrNotFound, as if it had never been there; when its row changed owner
+// or (on Better Auth) is stored twice, ErrConflict. Either way nothing is
+// deleted and opts.Backup is not called.
 func (d *DB) Revoke(ctx context.Context, s *Schema, passkeys []Passkey, opts RevokeOptions) (*RevokeResult, error) {
 	plan, err := d.revokePlanFor(s, opts)
 	if err != nil {
 		return nil, err
 	}
-	res := &RevokeResult{Passkeys: passkeys, Stranded: []User{}, DryRun: opts.DryRun}
 	if len(passkeys) == 0 {
-		return res, nil
+		return &RevokeResult{Passkeys: passkeys, Stranded: []User{}, DryRun: opts.DryRun}, nil
 	}
-	tx, err := d.X.BeginTxx(ctx, nil)
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	// One lock order for every revoke: the credential IDs' byte order.
+	sorted := slices.Clone(passkeys)
+	slices.SortFunc(sorted, func(a, b Passkey) int { return strings.Compare(a.CredentialID, b.CredentialID) })
+	var res *RevokeResult
+	err = d.inTx(ctx, txOptions{what: "revoke", retry: true, rollback: opts.DryRun}, func(ctx context.Context, tx *sqlx.Tx) error {
+		res = &RevokeResult{Stranded: []User{}, DryRun: opts.DryRun}
+		if plan.check != nil {
+			if err := plan.check(ctx, tx, sorted); err != nil {
+				return err
+			}
+		}
+		locked, err := plan.lock(ctx, tx, sorted)
+		if err != nil {
+			return err
+		}
+		current := make([]Passkey, len(sorted))
+		for i, p := range sorted {
+			current[i] = locked[p.CredentialID].passkey
+		}
+		if opts.Backup != nil {
+			at := opts.Now().UTC().Format(timeFormatMillis)
+			records := make([]ExportRecord, len(current))
+			for i, p := range current {
+				records[i] = locked[p.CredentialID].record
+				records[i].RevokedAt = &at
+			}
+			if err := opts.Backup(records); err != nil {
+				return err
+			}
+		}
+		if err := plan.deletePasskeys(ctx, tx, current, res); err != nil {
+			return err
+		}
+		// The caller's order, with the rows as they were when locked.
+		res.Passkeys = make([]Passkey, len(passkeys))
+		for i, p := range passkeys {
+			res.Passkeys[i] = locked[p.CredentialID].passkey
+		}
+		users, emails := distinctUsers(res.Passkeys)
+		if opts.RevokeSessions {
+			tuples := make([][]string, len(users))
+			for i, u := range users {
+				tuples[i] = []string{u}
+			}
+			if res.Sessions, err = d.deleteTuples(ctx, tx, plan.sessions.table, "", nil, []string{plan.sessions.col}, tuples); err != nil {
+				return err
+			}
+		}
+		left, err := d.usersWithRows(ctx, tx, plan.signIns, users)
+		if err != nil {
+			return err
+		}
+		for _, u := range users {
+			if !left[u] {
+				res.Stranded = append(res.Stranded, User{ID: u, Email: emails[u]})
+			}
+		}
+		return nil
+	})
 	if err != nil {
-		return nil, d.Err("revoke: begin transaction", err)
-	}
-	defer tx.Rollback()
-	if err := plan.deletePasskeys(ctx, tx, passkeys, res); err != nil {
 		return nil, err
-	}
-	users, emails := distinctUsers(passkeys)
-	if opts.RevokeSessions {
-		tuples := make([][]string, len(users))
-		for i, u := range users {
-			tuples[i] = []string{u}
-		}
-		if res.Sessions, err = d.deleteTuples(ctx, tx, plan.sessions.table, "", nil, []string{plan.sessions.col}, tuples); err != nil {
-			return nil, err
-		}
-	}
-	left, err := d.usersWithRows(ctx, tx, plan.signIns, users)
-	if err != nil {
-		return nil, err
-	}
-	for _, u := range users {
-		if !left[u] {
-			res.Stranded = append(res.Stranded, User{ID: u, Email: emails[u]})
-		}
-	}
-	if opts.DryRun {
-		return res, d.Err("revoke: roll back dry run", tx.Rollback())
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, d.Err("revoke: commit", err)
 	}
 	return res, nil
+}
+
+// timeFormatMillis is RFC 3339 with milliseconds, as the export format
+// writes times.
+const timeFormatMillis = "2006-01-02T15:04:05.000Z07:00"
+
+// lockedPasskey is a passkey row locked by Revoke: as list shows it, and
+// as the export format writes it.
+type lockedPasskey struct {
+	passkey Passkey
+	record  ExportRecord
+}
+
+// lockClause is what follows a SELECT of passkey rows (alias alias) to lock
+// them in credential ID order: FOR UPDATE on PostgreSQL (of the passkey
+// table only: the joined rows may be missing) and MySQL; nothing on SQLite,
+// where the transaction already holds the database's write lock.
+func (d *DB) lockClause(alias, credCol string) string {
+	order := " ORDER BY " + alias + "." + d.Q(credCol)
+	switch d.Dialect {
+	case Postgres:
+		return order + " FOR UPDATE OF " + alias
+	case MySQL:
+		return order + " FOR UPDATE"
+	}
+	return order
+}
+
+// lockedSet checks that every passkey of sorted was found locked, by
+// credential ID, with the same owner: a missing one is ErrNotFound (it was
+// revoked since it was looked up), another owner ErrConflict.
+func lockedSet(sorted []Passkey, found map[string]lockedPasskey) (map[string]lockedPasskey, error) {
+	var missing []string
+	for _, p := range sorted {
+		l, ok := found[p.CredentialID]
+		switch {
+		case !ok:
+			missing = append(missing, p.CredentialID)
+		case l.passkey.UserID != p.UserID:
+			return nil, fmt.Errorf("revoke %s: the passkey now belongs to user %s, not %s as when it was looked up: %w; nothing was revoked, run the command again", p.CredentialID, l.passkey.UserID, p.UserID, ErrConflict)
+		}
+	}
+	if len(missing) > 0 {
+		const show = 5
+		list, more := missing, ""
+		if len(list) > show {
+			list, more = list[:show], fmt.Sprintf(" and %d more", len(missing)-show)
+		}
+		return nil, fmt.Errorf("revoke: %d credential(s) %w since they were looked up (revoked by another run?): %s%s; nothing was revoked", len(missing), ErrNotFound, strings.Join(list, ", "), more)
+	}
+	return found, nil
 }
 
 // userColumn is a table's column that holds a user id.
@@ -244,6 +342,12 @@ type userColumn struct{ table, col string }
 
 // revokePlan is what Revoke does on one app.
 type revokePlan struct {
+	// check refuses, before anything is locked or backed up, a revoke
+	// that must not run; nil when there is nothing to check.
+	check func(ctx context.Context, tx *sqlx.Tx, passkeys []Passkey) error
+	// lock reads and locks the passkeys' rows, sorted by credential ID,
+	// and returns them by credential ID (lockedSet's errors otherwise).
+	lock func(ctx context.Context, tx *sqlx.Tx, sorted []Passkey) (map[string]lockedPasskey, error)
 	// deletePasskeys deletes the passkeys' rows, or fails with
 	// ErrConflict when they are not all there as read.
 	deletePasskeys func(ctx context.Context, tx *sqlx.Tx, passkeys []Passkey, res *RevokeResult) error
@@ -271,6 +375,36 @@ func (d *DB) revokePlanFor(s *Schema, opts RevokeOptions) (*revokePlan, error) {
 				return nil, fmt.Errorf("%w: --revoke-sessions: this database has no Better Auth session table, so there are no database sessions to revoke; leave the flag out", ErrInvalid)
 			}
 			plan.sessions = userColumn{ba.Session.Name, ba.SessionUserID}
+		}
+		plan.lock = func(ctx context.Context, tx *sqlx.Tx, sorted []Passkey) (map[string]lockedPasskey, error) {
+			found := map[string]lockedPasskey{}
+			for batch := range slices.Chunk(sorted, batchSize) {
+				ids := make([]string, len(batch))
+				for i, p := range batch {
+					ids[i] = p.CredentialID
+				}
+				want := map[string]bool{}
+				for _, id := range ids {
+					want[id] = true
+				}
+				in, args := d.inList("p."+d.Q(ba.P.CredentialID), ids)
+				query := d.baPasskeySelect(ba) + " WHERE " + in + d.lockClause("p", ba.P.CredentialID)
+				err := d.eachBetterAuth(ctx, tx, query, args, func(r BetterAuthPasskeyRow) error {
+					if !want[r.CredentialID] {
+						return nil // a case-insensitive match on MySQL
+					}
+					if prev, dup := found[r.CredentialID]; dup {
+						return fmt.Errorf("credential %s is stored twice in %s (user %s and user %s); Better Auth uses whichever the database returns first: delete the extra row by its id: %w",
+							r.CredentialID, ba.Passkey.Name, prev.passkey.UserID, r.UserID, ErrConflict)
+					}
+					found[r.CredentialID] = lockedPasskey{passkey: passkeyFromBetterAuth(r), record: ExportRecordFromBetterAuth(r)}
+					return nil
+				})
+				if err != nil {
+					return nil, err
+				}
+			}
+			return lockedSet(sorted, found)
 		}
 		plan.deletePasskeys = func(ctx context.Context, tx *sqlx.Tx, passkeys []Passkey, res *RevokeResult) error {
 			tuples := make([][]string, len(passkeys))
@@ -306,6 +440,31 @@ func (d *DB) revokePlanFor(s *Schema, opts RevokeOptions) (*revokePlan, error) {
 		}
 		plan.sessions = userColumn{s.Session.Name, "userId"}
 	}
+	plan.check = func(ctx context.Context, tx *sqlx.Tx, passkeys []Passkey) error {
+		return d.checkProviderID(ctx, tx, s, passkeys, opts.ProviderID)
+	}
+	plan.lock = func(ctx context.Context, tx *sqlx.Tx, sorted []Passkey) (map[string]lockedPasskey, error) {
+		found := map[string]lockedPasskey{}
+		for batch := range slices.Chunk(sorted, batchSize) {
+			ids := make([]string, len(batch))
+			want := map[string]bool{}
+			for i, p := range batch {
+				ids[i] = p.CredentialID
+				want[p.CredentialID] = true
+			}
+			in, args := d.inList("a."+d.Q("credentialID"), ids)
+			err := d.authjsExportRows(ctx, tx, s, ExportOptions{ProviderID: opts.ProviderID}, in, args, d.lockClause("a", "credentialID"), func(r AuthjsExportRow) error {
+				if want[r.CredentialID] {
+					found[r.CredentialID] = lockedPasskey{passkey: r.Passkey, record: ExportRecordFromAuthjs(r)}
+				}
+				return nil
+			})
+			if err != nil {
+				return nil, err
+			}
+		}
+		return lockedSet(sorted, found)
+	}
 	plan.deletePasskeys = func(ctx context.Context, tx *sqlx.Tx, passkeys []Passkey, res *RevokeResult) error {
 		return d.deleteAuthjsPasskeys(ctx, tx, s, passkeys, opts.ProviderID, res)
 	}
@@ -315,9 +474,6 @@ func (d *DB) revokePlanFor(s *Schema, opts RevokeOptions) (*revokePlan, error) {
 // deleteAuthjsPasskeys deletes the Authenticator rows, each by (userId,
 // credentialID), and the passkeys' Account rows.
 func (d *DB) deleteAuthjsPasskeys(ctx context.Context, tx *sqlx.Tx, s *Schema, passkeys []Passkey, providerID string, res *RevokeResult) error {
-	if err := d.checkProviderID(ctx, tx, s, passkeys, providerID); err != nil {
-		return err
-	}
 	auth := make([][]string, len(passkeys))
 	for i, p := range passkeys {
 		auth[i] = []string{p.UserID, p.CredentialID}

@@ -270,10 +270,30 @@ func TestRevoke_conflict(t *testing.T) {
 				t.Fatal(err)
 			}
 			before := snapshot(t, d, s)
-			if _, err := d.Revoke(ctx, s, ps, db.RevokeOptions{ProviderID: "passkey"}); !errors.Is(err, db.ErrConflict) {
-				t.Fatalf("want ErrConflict, got %v", err)
+			// The lost race is found before the backup: a revoke that
+			// does not happen appends nothing to it.
+			backedUp := 0
+			backup := func(recs []db.ExportRecord) error { backedUp += len(recs); return nil }
+			if _, err := d.Revoke(ctx, s, ps, db.RevokeOptions{ProviderID: "passkey", Backup: backup}); !errors.Is(err, db.ErrNotFound) {
+				t.Fatalf("want ErrNotFound, got %v", err)
+			}
+			if backedUp != 0 {
+				t.Fatalf("a revoke that lost the race backed up %d passkeys", backedUp)
 			}
 			sameSnapshot(t, snapshot(t, d, s), before)
+			// The backup gets the rows as locked, with revokedAt.
+			rest, err := d.ResolveCredentials(ctx, s, []string{sd.ok}, "passkey")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var recs []db.ExportRecord
+			backup = func(r []db.ExportRecord) error { recs = r; return nil }
+			if _, err := d.Revoke(ctx, s, rest, db.RevokeOptions{ProviderID: "passkey", Backup: backup}); err != nil {
+				t.Fatal(err)
+			}
+			if len(recs) != 1 || recs[0].RevokedAt == nil || recs[0].Counter != rest[0].Counter || recs[0].Status != db.StatusOK {
+				t.Fatalf("backup records: %+v", recs)
+			}
 		})
 	}
 }

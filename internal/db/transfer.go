@@ -12,6 +12,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/jmoiron/sqlx"
 )
 
 // ExportFormatVersion is the version of passkeyctl's export format, carried
@@ -51,6 +53,12 @@ type ExportRecord struct {
 	// signing in at the source (see `list`); import leaves such records
 	// out.
 	Status string `json:"status"`
+	// RevokedAt is set only in the records revoke --backup writes: when
+	// (RFC 3339, UTC) the passkey was being revoked. Such a record of a
+	// passkey the target still holds, for the same user, is an undo that
+	// is not needed (the revoke did not commit, or the passkey was already
+	// restored): import skips it instead of calling it a conflict.
+	RevokedAt *string `json:"revokedAt,omitempty"`
 }
 
 // ExportUser is a passkey owner in the export format.
@@ -128,6 +136,13 @@ func splitTransportsNullable(s *string) []string {
 	return SplitTransports(sql.NullString{String: *s, Valid: true})
 }
 
+// brokenRecordError is a record of the export format whose passkey could
+// never sign in (its public key is unusable): import leaves it out with a
+// warning, as it leaves out records whose status is not "ok".
+type brokenRecordError struct{ reason string }
+
+func (e *brokenRecordError) Error() string { return e.reason }
+
 // normalized is a validated record with its decoded parts.
 type normalized struct {
 	rec       ExportRecord
@@ -157,7 +172,7 @@ func (rec ExportRecord) validate(line int) (*normalized, error) {
 	}
 	key, err := DecodeBase64(rec.PublicKey)
 	if err != nil || len(key) == 0 {
-		return nil, bad("publicKey of %s is not base64", rec.CredentialID)
+		return nil, &brokenRecordError{reason: "its publicKey is empty or not base64"}
 	}
 	if rec.DeviceType != "singleDevice" && rec.DeviceType != "multiDevice" {
 		return nil, bad("deviceType %q of %s: want singleDevice or multiDevice", rec.DeviceType, rec.CredentialID)
@@ -195,8 +210,11 @@ func (rec ExportRecord) validate(line int) (*normalized, error) {
 	if n.rec.Status == StatusOK {
 		// "ok" must mean the key can verify a signature; records the
 		// source already marked broken are left out by their status.
+		// A key that cannot is left out with a warning like every broken
+		// record, rather than failing the whole import: one bad record in
+		// a backup must not stand between the operator and the undo.
 		if _, err := CheckPublicKey(key); err != nil {
-			return nil, bad("publicKey of %s is not a usable COSE key: %v", rec.CredentialID, err)
+			return nil, &brokenRecordError{reason: fmt.Sprintf("its publicKey is not a usable COSE key: %v", err)}
 		}
 	}
 	return n, nil
@@ -286,11 +304,20 @@ func NewExportWriter(w io.Writer) *ExportWriter {
 func (w *ExportWriter) Write(rec ExportRecord) error { return w.enc.Encode(rec) }
 
 // ExportReader reads the export format one record at a time; blank lines
-// are skipped.
+// are skipped. A torn record — the start of a line cut short, as a crash or
+// a full disk leaves it, possibly followed on the same line by a whole
+// record that a later append wrote — is reported as ErrTornRecord and the
+// reader goes on with what follows it.
 type ExportReader struct {
 	sc   *bufio.Scanner
 	line int
+	// rest is what is left of the current line after a torn record.
+	rest []byte
 }
+
+// ErrTornRecord marks a line, or the start of one, that holds a record cut
+// short: the beginning of a JSON object whose end is missing.
+var ErrTornRecord = errors.New("a record cut short (as a crash or a full disk leaves it)")
 
 // NewExportReader returns a reader of the export format on r.
 func NewExportReader(r io.Reader) *ExportReader {
@@ -301,19 +328,42 @@ func NewExportReader(r io.Reader) *ExportReader {
 	return &ExportReader{sc: sc}
 }
 
-// Next returns the next record and its line number, or io.EOF.
+// recordStart is how every record passkeyctl writes begins.
+var recordStart = []byte(`{"version":`)
+
+// Next returns the next record and its line number, or io.EOF. A torn
+// record is an error wrapping ErrTornRecord; calling Next again goes on
+// after it.
 func (r *ExportReader) Next() (ExportRecord, int, error) {
-	for r.sc.Scan() {
-		r.line++
-		b := bytes.TrimSpace(r.sc.Bytes())
-		if len(b) == 0 {
-			continue
+	for {
+		if r.rest == nil {
+			if !r.sc.Scan() {
+				break
+			}
+			r.line++
+			r.rest = bytes.TrimSpace(r.sc.Bytes())
+			if len(r.rest) == 0 {
+				r.rest = nil
+				continue
+			}
 		}
+		b := r.rest
+		r.rest = nil
 		var rec ExportRecord
-		if err := json.Unmarshal(b, &rec); err != nil {
-			return ExportRecord{}, r.line, fmt.Errorf("%w: line %d: not a JSON object of the export format: %v", ErrInvalid, r.line, err)
+		err := json.Unmarshal(b, &rec)
+		if err == nil {
+			return rec, r.line, nil
 		}
-		return rec, r.line, nil
+		// A record cut short and, on the same line, what was appended
+		// after it: report the torn part, then read the rest.
+		if i := bytes.Index(b[1:], recordStart); i >= 0 && torn(b[:i+1]) {
+			r.rest = b[i+1:]
+			return ExportRecord{}, r.line, fmt.Errorf("line %d: %w", r.line, ErrTornRecord)
+		}
+		if torn(b) {
+			return ExportRecord{}, r.line, fmt.Errorf("line %d: %w", r.line, ErrTornRecord)
+		}
+		return ExportRecord{}, r.line, fmt.Errorf("%w: line %d: not a JSON object of the export format: %v", ErrInvalid, r.line, err)
 	}
 	if err := r.sc.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
@@ -322,6 +372,17 @@ func (r *ExportReader) Next() (ExportRecord, int, error) {
 		return ExportRecord{}, r.line, fmt.Errorf("read input: %w", err)
 	}
 	return ExportRecord{}, r.line, io.EOF
+}
+
+// torn reports whether b is the beginning of a JSON object that ends too
+// early: what is left of a record whose write was cut short.
+func torn(b []byte) bool {
+	if len(b) == 0 || b[0] != '{' {
+		return false
+	}
+	var se *json.SyntaxError
+	err := json.Unmarshal(b, new(json.RawMessage))
+	return errors.As(err, &se) && se.Offset >= int64(len(b))
 }
 
 // ExportOptions selects what ExportPasskeys reads.
@@ -348,7 +409,7 @@ func (d *DB) ExportPasskeys(ctx context.Context, s *Schema, opts ExportOptions, 
 			return fn(ExportRecordFromBetterAuth(r))
 		})
 	}
-	return d.authjsExportRows(ctx, s, opts, "", nil, func(r AuthjsExportRow) error {
+	return d.authjsExportRows(ctx, d.X, s, opts, "", nil, "", func(r AuthjsExportRow) error {
 		return fn(ExportRecordFromAuthjs(r))
 	})
 }
@@ -382,7 +443,7 @@ func (d *DB) exportCredentials(ctx context.Context, s *Schema, opts ExportOption
 			})
 		} else {
 			in, args := d.inList("a."+d.Q("credentialID"), batch)
-			err = d.authjsExportRows(ctx, s, opts, in, args, func(r AuthjsExportRow) error {
+			err = d.authjsExportRows(ctx, d.X, s, opts, in, args, "", func(r AuthjsExportRow) error {
 				if want[r.CredentialID] {
 					found[r.CredentialID] = ExportRecordFromAuthjs(r)
 				}
@@ -405,10 +466,11 @@ func (d *DB) exportCredentials(ctx context.Context, s *Schema, opts ExportOption
 	return nil
 }
 
-// authjsExportRows reads Authenticator rows joined, as Auth.js joins them
-// at sign-in, with the Account of the provider (for the status) and with
-// the owner's User row.
-func (d *DB) authjsExportRows(ctx context.Context, s *Schema, opts ExportOptions, where string, whereArgs []any, fn func(AuthjsExportRow) error) error {
+// authjsExportRows reads Authenticator rows (alias a) through qx, joined, as
+// Auth.js joins them at sign-in, with the Account of the provider (for the
+// status) and with the owner's User row. tail replaces the default ORDER BY
+// (user, then credential ID): revoke passes its own order and row lock.
+func (d *DB) authjsExportRows(ctx context.Context, qx sqlx.QueryerContext, s *Schema, opts ExportOptions, where string, whereArgs []any, tail string, fn func(AuthjsExportRow) error) error {
 	if err := readable(s); err != nil {
 		return err
 	}
@@ -449,8 +511,10 @@ func (d *DB) authjsExportRows(ctx context.Context, s *Schema, opts ExportOptions
 	if len(conds) > 0 {
 		query += " WHERE " + strings.Join(conds, " AND ")
 	}
-	query += " ORDER BY " + col("a", "userId") + ", " + col("a", "credentialID")
-	rows, err := d.X.QueryContext(ctx, d.Dialect.Rebind(query), args...)
+	if tail == "" {
+		tail = " ORDER BY " + col("a", "userId") + ", " + col("a", "credentialID")
+	}
+	rows, err := qx.QueryContext(ctx, d.Dialect.Rebind(query+tail), args...)
 	if err != nil {
 		return d.Err("read passkeys", err)
 	}

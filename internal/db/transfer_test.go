@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"sort"
@@ -286,7 +287,6 @@ func TestExportReader_rejects(t *testing.T) {
 		`[1,2]`:     "not a JSON object",
 		mut(func(r *db.ExportRecord) { r.Version = 2 }):                      "newer than this passkeyctl",
 		mut(func(r *db.ExportRecord) { r.CredentialID = "!!" }):              "not base64url",
-		mut(func(r *db.ExportRecord) { r.PublicKey = "" }):                   "publicKey",
 		mut(func(r *db.ExportRecord) { r.DeviceType = "phone" }):             "deviceType",
 		mut(func(r *db.ExportRecord) { r.Counter = -1 }):                     "counter",
 		mut(func(r *db.ExportRecord) { r.User = db.ExportUser{} }):           "neither a user id nor an e-mail",
@@ -759,20 +759,35 @@ func TestImport_conflicts(t *testing.T) {
 				t.Fatalf("skip all: %v %+v", err, res)
 			}
 			// The same credential twice in one input (a backup file
-			// appended to twice): a conflict with the earlier line.
+			// appended to twice): one passkey, the highest counter, the
+			// latest flags, whichever line comes first.
 			twice := record(t, "u1", "one@example.com")
-			res, err = d.Import(ctx, s, strings.NewReader(lines(twice, twice)), db.ImportOptions{ProviderID: "passkey"})
-			if !errors.Is(err, db.ErrConflict) || !strings.Contains(res.Conflicts[0].Reason, "line 1") {
-				t.Fatalf("repeated line: %v %+v", err, res)
+			var warned []string
+			warn := func(w string) { warned = append(warned, w) }
+			res, err = d.Import(ctx, s, strings.NewReader(lines(twice, twice)), db.ImportOptions{ProviderID: "passkey", Warn: warn})
+			if err != nil || res.Inserted != 1 || res.Duplicates != 1 || len(warned) != 1 || !strings.Contains(warned[0], "line 2") {
+				t.Fatalf("repeated line: %v %+v %q", err, res, warned)
 			}
-			twice2 := twice
-			twice2.Counter = 3
-			res, err = d.Import(ctx, s, strings.NewReader(lines(twice, twice2)), db.ImportOptions{ProviderID: "passkey", OnConflict: db.ConflictUpdate})
-			if err != nil || res.Inserted != 1 || res.Updated != 1 {
-				t.Fatalf("repeated line, update: %v %+v", err, res)
+			twiceRaw := mustDecode(t, twice.CredentialID)
+			deleteCredential(t, d, s, twiceRaw)
+			newer := twice
+			newer.Counter, newer.BackedUp = 3, !twice.BackedUp
+			res, err = d.Import(ctx, s, strings.NewReader(lines(newer, twice)), db.ImportOptions{ProviderID: "passkey", OnConflict: db.ConflictSkip})
+			if err != nil || res.Inserted != 1 || res.Updated != 0 || res.Skipped != 0 || res.Duplicates != 1 {
+				t.Fatalf("repeated line, skip: %v %+v", err, res)
 			}
-			if c, _ := storedCounter(t, d, s, mustDecode(t, twice.CredentialID)); c != 3 {
-				t.Fatalf("the later line wins: counter %d", c)
+			if c, _ := storedCounter(t, d, s, twiceRaw); c != 3 {
+				t.Fatalf("the highest counter wins: counter %d, want 3", c)
+			}
+			// Across batches too: the later record updates the row the
+			// earlier batch wrote.
+			deleteCredential(t, d, s, twiceRaw)
+			res, err = d.Import(ctx, s, strings.NewReader(lines(twice, newer)), db.ImportOptions{ProviderID: "passkey", BatchSize: 1})
+			if err != nil || res.Inserted != 1 || res.Updated != 0 || res.Duplicates != 1 {
+				t.Fatalf("repeated line across batches: %v %+v", err, res)
+			}
+			if c, _ := storedCounter(t, d, s, twiceRaw); c != 3 {
+				t.Fatalf("the highest counter wins across batches: counter %d, want 3", c)
 			}
 			// Owned by another user in the target: update refuses.
 			other := a
@@ -934,7 +949,7 @@ func TestImport_authjsVariants(t *testing.T) {
 		// cannot have its Account row. Nothing is written.
 		second := record(t, "cmwvgemvd0000l07d4xrhgdsb", "fixture@example.com")
 		_, err = d.Import(ctx, s, strings.NewReader(lines(second)), db.ImportOptions{ProviderID: "passkey"})
-		if !errors.Is(err, db.ErrConflict) || !strings.Contains(err.Error(), "userId is UNIQUE") {
+		if !errors.Is(err, db.ErrSchemaNotReady) || !strings.Contains(err.Error(), "userId is UNIQUE") {
 			t.Fatalf("second passkey: %v", err)
 		}
 		// An RSA key does not fit VARCHAR(191): refused before writing.
@@ -998,6 +1013,93 @@ func TestImport_refusesUnfillableColumns(t *testing.T) {
 			}
 			if after := countRows(t, d, tables...); !slices.Equal(after, before) {
 				t.Fatalf("rows %v -> %v", before, after)
+			}
+		})
+	}
+}
+
+// deleteCredential revokes one passkey, so that a test can import it again.
+func deleteCredential(t testing.TB, d *db.DB, s *db.Schema, raw []byte) {
+	t.Helper()
+	ctx := context.Background()
+	ps, err := d.ResolveCredentials(ctx, s, []string{db.Base64URL(raw)}, "passkey")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Revoke(ctx, s, ps, db.RevokeOptions{ProviderID: "passkey"}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestExportReader_torn reads what a crash or a full disk leaves in a
+// backup: records cut short, one glued to the whole record appended after
+// it. Each torn part is ErrTornRecord with its line; every whole record is
+// still read.
+func TestExportReader_torn(t *testing.T) {
+	whole := func(id string) string {
+		r := record(t, "u1", "one@example.com")
+		r.CredentialID = id
+		b, err := json.Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	a, b, c := whole("AQEBAQEBAQEBAQEBAQEBAQ"), whole("AgICAgICAgICAgICAgICAg"), whole("AwMDAwMDAwMDAwMDAwMDAw")
+	in := a + "\n" + b[:40] + c[:25] + a + "\n\n" + c + "\n" + b[:len(b)-1]
+	rd := db.NewExportReader(strings.NewReader(in))
+	type got struct {
+		id   string
+		line int
+		torn bool
+	}
+	var out []got
+	for {
+		rec, line, err := rd.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil && !errors.Is(err, db.ErrTornRecord) {
+			t.Fatalf("line %d: %v", line, err)
+		}
+		out = append(out, got{rec.CredentialID, line, err != nil})
+	}
+	want := []got{{"AQEBAQEBAQEBAQEBAQEBAQ", 1, false}, {"", 2, true}, {"", 2, true}, {"AQEBAQEBAQEBAQEBAQEBAQ", 2, false},
+		{"AwMDAwMDAwMDAwMDAwMDAw", 4, false}, {"", 5, true}}
+	if !slices.Equal(out, want) {
+		t.Fatalf("got %+v\nwant %+v", out, want)
+	}
+}
+
+// TestImport_backupRecords: a revoke backup's record of a passkey the
+// target still holds for the same user is skipped, with every conflict
+// policy; a plain export record of it is a conflict; a record with an
+// unusable public key is left out, not an error.
+func TestImport_backupRecords(t *testing.T) {
+	ctx := context.Background()
+	for _, app := range []db.App{db.AppAuthjs, db.AppBetterAuth} {
+		t.Run(string(app), func(t *testing.T) {
+			d, s, _ := importTarget(t, app, "sqlite")
+			a := record(t, "u1", "one@example.com")
+			if _, err := d.Import(ctx, s, strings.NewReader(lines(a)), db.ImportOptions{ProviderID: "passkey"}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := d.Import(ctx, s, strings.NewReader(lines(a)), db.ImportOptions{ProviderID: "passkey"}); !errors.Is(err, db.ErrConflict) {
+				t.Fatalf("an export record of a stored passkey: want ErrConflict, got %v", err)
+			}
+			at := "2026-11-30T10:00:00.000Z"
+			backup := a
+			backup.RevokedAt = &at
+			backup.Counter = a.Counter + 5
+			noKey := record(t, "u1", "one@example.com")
+			noKey.PublicKey = ""
+			var warned []string
+			res, err := d.Import(ctx, s, strings.NewReader(lines(backup, noKey)), db.ImportOptions{ProviderID: "passkey", Warn: func(w string) { warned = append(warned, w) }})
+			if err != nil || res.Skipped != 1 || res.Broken != 1 || res.Inserted != 0 || len(warned) != 1 || !strings.Contains(warned[0], "line 2") {
+				t.Fatalf("backup record of a stored passkey: %v %+v %q", err, res, warned)
+			}
+			if c, _ := storedCounter(t, d, s, mustDecode(t, a.CredentialID)); c != a.Counter {
+				t.Fatalf("a skipped record changed the counter: %d", c)
 			}
 		})
 	}

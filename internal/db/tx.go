@@ -1,0 +1,182 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+	"modernc.org/sqlite"
+)
+
+// maxTxAttempts bounds how often inTx runs a transaction that failed on a
+// deadlock or a serialisation failure: enough for a few operators racing
+// on the same rows, never an endless loop.
+const maxTxAttempts = 5
+
+// txOptions tunes inTx.
+type txOptions struct {
+	// what names the operation in errors: "import", "revoke".
+	what string
+	// lock, when set, names an application lock held for the whole
+	// transaction, so that every transaction taking the same lock on the
+	// same database runs one after the other: PostgreSQL's
+	// pg_advisory_xact_lock (released at COMMIT or ROLLBACK, so it works
+	// behind transaction-pooling proxies), MySQL's GET_LOCK on the
+	// transaction's own connection. SQLite needs none: every passkeyctl
+	// transaction there is BEGIN IMMEDIATE, which already holds the
+	// database's one write lock.
+	lock string
+	// retry says fn may run again after a deadlock or serialisation
+	// failure; rewind, when set, is called before it does (an import
+	// rewinds its input file).
+	retry  bool
+	rewind func() error
+	// rollback ends the transaction with ROLLBACK instead of COMMIT: a dry
+	// run that ran every real statement.
+	rollback bool
+}
+
+// inTx runs fn in one transaction and commits it (or rolls it back, for a
+// dry run). It is the one place that begins the write transactions of
+// revoke and import:
+//
+//   - PostgreSQL runs READ COMMITTED whatever the server's default, so that
+//     a statement after a lock wait sees what the lock's previous holder
+//     committed;
+//   - a deadlock or serialisation failure (PostgreSQL 40P01/40001, MySQL
+//     1213, SQLITE_BUSY) rolls back and runs fn again, up to maxTxAttempts
+//     times with a short random back-off, when opts.retry allows it. MySQL's
+//     lock wait timeout (1205) is not retried: it has already waited
+//     innodb_lock_wait_timeout, and waiting as long again helps nobody.
+func (d *DB) inTx(ctx context.Context, opts txOptions, fn func(ctx context.Context, tx *sqlx.Tx) error) error {
+	for attempt := 1; ; attempt++ {
+		err := d.txOnce(ctx, opts, fn)
+		if err == nil || !opts.retry || !isRetryable(err) || ctx.Err() != nil {
+			return err
+		}
+		if attempt == maxTxAttempts {
+			return fmt.Errorf("%s: %w (another transaction kept taking the same rows; tried %d times, nothing was changed: run the command again)", opts.what, err, attempt)
+		}
+		if opts.rewind != nil {
+			if rerr := opts.rewind(); rerr != nil {
+				return fmt.Errorf("%s: %w (and cannot retry: %v)", opts.what, err, rerr)
+			}
+		}
+		backoff := time.Duration(10<<attempt)*time.Millisecond + time.Duration(rand.IntN(50))*time.Millisecond
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(backoff):
+		}
+	}
+}
+
+func (d *DB) txOnce(ctx context.Context, opts txOptions, fn func(ctx context.Context, tx *sqlx.Tx) error) error {
+	var begin func(context.Context, *sql.TxOptions) (*sqlx.Tx, error) = d.X.BeginTxx
+	var txOpts *sql.TxOptions
+	switch d.Dialect {
+	case Postgres:
+		txOpts = &sql.TxOptions{Isolation: sql.LevelReadCommitted}
+	case MySQL:
+		if opts.lock != "" {
+			// GET_LOCK belongs to a session: take it on the connection the
+			// transaction will use, before BEGIN, so the transaction's
+			// snapshot is taken after the previous holder committed.
+			conn, err := d.X.Connx(ctx)
+			if err != nil {
+				return d.Err(opts.what+": connect", err)
+			}
+			defer conn.Close()
+			name := mysqlAppLockName(opts.lock)
+			var got sql.NullInt64
+			if err := conn.QueryRowxContext(ctx, "SELECT GET_LOCK("+name+", 600)").Scan(&got); err != nil {
+				return d.Err(opts.what+": take the "+opts.lock+" lock", err)
+			}
+			if got.Int64 != 1 {
+				return fmt.Errorf("%s: %w: another passkeyctl %s held the lock for 10 minutes", opts.what, ErrLocked, opts.lock)
+			}
+			defer conn.ExecContext(context.WithoutCancel(ctx), "DO RELEASE_LOCK("+name+")")
+			begin = conn.BeginTxx
+		}
+	}
+	tx, err := begin(ctx, txOpts)
+	if err != nil {
+		return d.Err(opts.what+": begin transaction", err)
+	}
+	defer tx.Rollback()
+	if opts.lock != "" && d.Dialect == Postgres {
+		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(hashtext($1 || current_database() || '.' || current_schema()))", "passkeyctl "+opts.lock+" "); err != nil {
+			return d.Err(opts.what+": take the "+opts.lock+" lock", err)
+		}
+	}
+	if err := fn(ctx, tx); err != nil {
+		return err
+	}
+	if opts.rollback {
+		return d.Err(opts.what+": roll back dry run", tx.Rollback())
+	}
+	return d.Err(opts.what+": commit", tx.Commit())
+}
+
+// mysqlAppLockName is the GET_LOCK name of an application lock on the
+// current database, under MySQL 8's 64-character limit.
+func mysqlAppLockName(lock string) string {
+	return "CONCAT('passkeyctl_" + lock + "_', SHA1(DATABASE()))"
+}
+
+// isRetryable reports whether err is a deadlock or serialisation failure
+// after which the whole transaction can simply run again.
+func isRetryable(err error) bool {
+	var pe *pq.Error
+	if errors.As(err, &pe) {
+		return pe.Code == "40P01" || pe.Code == "40001"
+	}
+	var me *mysql.MySQLError
+	if errors.As(err, &me) {
+		return me.Number == 1213
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		// SQLITE_BUSY and its extended codes (BUSY_SNAPSHOT...).
+		return se.Code()&0xff == 5
+	}
+	return false
+}
+
+// IsSchemaError reports whether err is a database error that says the
+// schema cannot take what was written, wherever it was caught: a value too
+// long for its column (PostgreSQL 22001, MySQL 1406), a missing table or
+// column (PostgreSQL 42P01/42703, MySQL 1146/1054, SQLite "no such ...").
+// Commands map it to the exit code of ErrSchemaNotReady, so that one
+// schema problem has one exit code in every command.
+func IsSchemaError(err error) bool {
+	var pe *pq.Error
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case "22001", "42P01", "42703":
+			return true
+		}
+		return false
+	}
+	var me *mysql.MySQLError
+	if errors.As(err, &me) {
+		switch me.Number {
+		case 1406, 1146, 1054:
+			return true
+		}
+		return false
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		msg := se.Error()
+		return strings.Contains(msg, "no such table") || strings.Contains(msg, "no such column")
+	}
+	return false
+}
