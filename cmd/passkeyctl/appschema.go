@@ -44,6 +44,20 @@ func appLabel(s *db.Schema) string {
 	return fmt.Sprintf("Auth.js (table %s)", name)
 }
 
+// targetFunc describes the database a command writes to; see
+// Factory.describeTarget.
+type targetFunc func(d *db.DB, s *db.Schema) string
+
+// printTarget says, on stderr, which database a writing command works on,
+// before its prompt, its dry run and its summary: the question that matters
+// before revoke --yes. A nil target (tests that build options by hand)
+// prints nothing.
+func printTarget(io *IOStreams, target targetFunc, d *db.DB, s *db.Schema) {
+	if target != nil {
+		fmt.Fprintln(io.ErrOut, "target: "+target(d, s))
+	}
+}
+
 // appName is "Auth.js" or "Better Auth".
 func appName(s *db.Schema) string {
 	if s.App == db.AppBetterAuth {

@@ -19,6 +19,8 @@ type ImportOptions struct {
 	Output     string
 	ProviderID string
 	Now        func() time.Time
+	// Target describes the database written to (dry run, summary).
+	Target targetFunc
 
 	File        string
 	CreateUsers bool
@@ -27,7 +29,7 @@ type ImportOptions struct {
 }
 
 func newCmdImport(f *Factory, runF func(context.Context, *ImportOptions) error) *cobra.Command {
-	opts := &ImportOptions{IO: f.IO, DB: f.DB, Now: f.Now}
+	opts := &ImportOptions{IO: f.IO, DB: f.DB, Now: f.Now, Target: f.describeTarget}
 	cmd := &cobra.Command{
 		Use:   "import [FILE|-]",
 		Short: "Write passkeys from an export into this database, in its app's encoding",
@@ -120,6 +122,7 @@ func importRun(ctx context.Context, opts *ImportOptions) error {
 	if err != nil {
 		return err
 	}
+	printTarget(opts.IO, opts.Target, d, s)
 	policy, _ := db.ParseConflictPolicy(opts.OnConflict)
 	errOut := opts.IO.ErrOut
 	// The input goes in unwrapped: a file can be read again when the

@@ -21,10 +21,12 @@ type MigrateOptions struct {
 	Core        bool
 	DryRun      bool
 	LockTimeout time.Duration
+	// Target describes the database written to (dry run, summary).
+	Target targetFunc
 }
 
 func newCmdMigrate(f *Factory, runF func(context.Context, *MigrateOptions) error) *cobra.Command {
-	opts := &MigrateOptions{IO: f.IO, DB: f.DB, Now: f.Now}
+	opts := &MigrateOptions{IO: f.IO, DB: f.DB, Now: f.Now, Target: f.describeTarget}
 	cmd := &cobra.Command{
 		Use:   "migrate",
 		Short: "Create or adopt the Auth.js Authenticator table",
@@ -98,6 +100,7 @@ func migrateRun(ctx context.Context, opts *MigrateOptions) error {
 	if err := refuseBetterAuthMigrate(ctx, d); err != nil {
 		return err
 	}
+	printTarget(opts.IO, opts.Target, d, nil)
 	fsys, err := schema.FS(d.Dialect.Name)
 	if err != nil {
 		return err
@@ -345,10 +348,12 @@ type MigrateDownOptions struct {
 	DB    func(context.Context, db.OpenOptions) (*db.DB, error)
 	Force bool
 	Yes   bool
+	// Target describes the database written to (prompt, summary).
+	Target targetFunc
 }
 
 func newCmdMigrateDown(f *Factory, runF func(context.Context, *MigrateDownOptions) error) *cobra.Command {
-	opts := &MigrateDownOptions{IO: f.IO, DB: f.DB}
+	opts := &MigrateDownOptions{IO: f.IO, DB: f.DB, Target: f.describeTarget}
 	cmd := &cobra.Command{
 		Use:   "down",
 		Short: "Drop the Authenticator table (refuses while it holds passkeys unless --force)",
@@ -386,11 +391,12 @@ func migrateDownRun(ctx context.Context, opts *MigrateDownOptions) error {
 	if err != nil {
 		return err
 	}
+	printTarget(opts.IO, opts.Target, d, nil)
 	if plan.Rows > 0 && !opts.Force {
 		return fmt.Errorf("%w: %s holds %d passkey(s); dropping it signs every one of them out for good. Export or revoke them first, or pass --force", db.ErrRefused, plan.Table, plan.Rows)
 	}
 	if !opts.Yes {
-		ok, err := opts.IO.Confirm(fmt.Sprintf("Drop table %s with %d passkey(s)?", plan.Table, plan.Rows))
+		ok, err := opts.IO.Confirm(fmt.Sprintf("Drop table %s with %d passkey(s) in %s?", plan.Table, plan.Rows, d.Target.Redacted))
 		if err != nil {
 			return err
 		}

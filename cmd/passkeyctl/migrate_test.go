@@ -30,7 +30,7 @@ func TestMigrateDown_asksOnTerminal(t *testing.T) {
 				DB: func(context.Context, db.OpenOptions) (*db.DB, error) { return d, nil },
 			}
 			err := migrateDownRun(context.Background(), opts)
-			if errOut.String() != "Drop table Authenticator with 0 passkey(s)? [y/N] " {
+			if want := "Drop table Authenticator with 0 passkey(s) in " + d.Target.Redacted + "? [y/N] "; errOut.String() != want {
 				t.Errorf("prompt %q", errOut.String())
 			}
 			s, derr := d.Detect(context.Background())

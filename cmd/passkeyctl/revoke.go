@@ -19,6 +19,8 @@ type RevokeOptions struct {
 	DB         func(context.Context, db.OpenOptions) (*db.DB, error)
 	Output     string
 	ProviderID string
+	// Target describes the database written to (prompt, dry run, summary).
+	Target targetFunc
 
 	IDs            []string
 	User           string
@@ -32,7 +34,7 @@ type RevokeOptions struct {
 }
 
 func newCmdRevoke(f *Factory, runF func(context.Context, *RevokeOptions) error) *cobra.Command {
-	opts := &RevokeOptions{IO: f.IO, DB: f.DB}
+	opts := &RevokeOptions{IO: f.IO, DB: f.DB, Target: f.describeTarget}
 	cmd := &cobra.Command{
 		Use:   "revoke [flags] -- CREDENTIAL_ID...",
 		Short: "Remove passkeys: the Authenticator row and its Account row, in one transaction",
@@ -204,9 +206,10 @@ func revokeRun(ctx context.Context, opts *RevokeOptions) error {
 			}
 		}
 	}
+	printTarget(opts.IO, opts.Target, d, s)
 	if !opts.Yes && !opts.DryRun {
 		previewRevoke(opts.IO.ErrOut, passkeys, opts.RevokeSessions)
-		ok, err := opts.IO.Confirm(fmt.Sprintf("Revoke %s?", plural(len(passkeys), "passkey")))
+		ok, err := opts.IO.Confirm(fmt.Sprintf("Revoke %s in %s?", plural(len(passkeys), "passkey"), d.Target.Redacted))
 		if err != nil {
 			return err
 		}
@@ -277,7 +280,7 @@ func readCredentialIDs(path string, stdin io.Reader) ([]string, error) {
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		if _, err := db.CredentialIDCandidates(line); err != nil {
+		if _, err := db.CredentialIDCandidates(line); err != nil && !db.IsCredentialPrefix(line) {
 			// ErrInvalid leads so the printed line starts with the place.
 			return nil, fmt.Errorf("%w: %s:%d: %s", db.ErrInvalid, name, n, strings.TrimPrefix(err.Error(), db.ErrInvalid.Error()+": "))
 		}

@@ -237,6 +237,24 @@ func parseConnectTimeout(v string) (time.Duration, error) {
 	return d, nil
 }
 
+// describeTarget is the one line that says which database a command works
+// on and why that one: the DSN (redacted), the app and table detected, the
+// PostgreSQL schema of ?schema=, and where the DSN came from (flag,
+// --env-file, environment, config file), e.g.
+//
+//	postgres://app:xxxxx@db/app?schema=auth (Auth.js (table Authenticator), PostgreSQL schema auth; DSN from environment (DATABASE_URL))
+func (f *Factory) describeTarget(d *db.DB, s *db.Schema) string {
+	var what []string
+	if s != nil {
+		what = append(what, appLabel(s))
+	}
+	if d.Target.SearchPath != "" {
+		what = append(what, "PostgreSQL schema "+d.Target.SearchPath)
+	}
+	what = append(what, "DSN from "+f.Resolve(keyDSN).Source)
+	return d.Target.Redacted + " (" + strings.Join(what, ", ") + ")"
+}
+
 func (f *Factory) close() {
 	if f.db != nil {
 		f.db.Close()

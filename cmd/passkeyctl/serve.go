@@ -30,6 +30,8 @@ type ServeOptions struct {
 	Output     string
 	ProviderID string
 	Now        func() time.Time
+	// Target describes the database the ceremony writes to.
+	Target targetFunc
 	// Rand feeds the URL token, challenges, user handles and ids.
 	Rand io.Reader
 	// OpenBrowser opens a URL for --open.
@@ -53,7 +55,7 @@ type ServeOptions struct {
 }
 
 func newCmdServe(f *Factory, runF func(context.Context, *ServeOptions) error) *cobra.Command {
-	opts := &ServeOptions{IO: f.IO, DB: f.DB, Now: f.Now, Rand: rand.Reader, OpenBrowser: openBrowser}
+	opts := &ServeOptions{IO: f.IO, DB: f.DB, Now: f.Now, Rand: rand.Reader, OpenBrowser: openBrowser, Target: f.describeTarget}
 	cmd := &cobra.Command{
 		Use:   "serve (--enroll --user USER | --test [--user USER | --credential ID])",
 		Short: "Enrol or test one passkey through a one-shot local WebAuthn page",
@@ -245,6 +247,7 @@ func serveCeremony(ctx context.Context, opts *ServeOptions, emit func(serveEvent
 	if err != nil {
 		return err
 	}
+	printTarget(opts.IO, opts.Target, d, s)
 	if opts.Enroll {
 		if cfg.User, err = enrolUser(ctx, opts, d, s); err != nil {
 			return err
@@ -411,8 +414,8 @@ func testTarget(ctx context.Context, opts *ServeOptions, d *db.DB, s *db.Schema,
 	switch {
 	case opts.Credential != "":
 		cands, err := db.CredentialIDCandidates(opts.Credential)
-		if err != nil {
-			return err
+		if err != nil || db.IsCredentialPrefix(opts.Credential) {
+			cands = nil // resolved as a prefix below, or refused there
 		}
 		var found []db.Passkey
 		for _, raw := range cands {
@@ -425,6 +428,21 @@ func testTarget(ctx context.Context, opts *ServeOptions, d *db.DB, s *db.Schema,
 			}
 			found = append(found, p)
 			cfg.CredentialID = raw
+		}
+		if len(found) == 0 {
+			// The start of an ID, as list shows it on a terminal?
+			ps, err := d.ResolveCredentials(ctx, s, []string{opts.Credential}, opts.ProviderID)
+			switch {
+			case err == nil:
+				raw, derr := db.DecodeBase64(ps[0].CredentialID)
+				if derr != nil {
+					return derr
+				}
+				found, cfg.CredentialID = ps, raw
+			case errors.Is(err, db.ErrNotFound):
+			default:
+				return err
+			}
 		}
 		switch len(found) {
 		case 0:

@@ -1098,7 +1098,13 @@ func (imp *importer) uniqueAccountUserError(ctx context.Context, user, what stri
 // VARCHAR(191) on MySQL): a strict server would reject the row, a lax one
 // would truncate it and the passkey would never work.
 func (imp *importer) checkWidths(ns []*normalized, t *Table, values map[string]func(*normalized) string) error {
-	for colName, f := range values {
+	// In the table's column order, so that the same input always names the
+	// same column (a map's order changes from run to run).
+	for _, col := range t.Columns {
+		colName, f := col.Name, values[col.Name]
+		if f == nil {
+			continue
+		}
 		c, ok := t.Column(colName)
 		if !ok || c.MaxLength == 0 {
 			continue

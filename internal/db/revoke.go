@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -18,7 +19,9 @@ const batchSize = 500
 
 // ResolveCredentials looks up every credential ID given, in any form
 // CredentialIDCandidates accepts (standard base64 as stored, base64url,
-// padded or not, hex), and returns the matching passkeys in the order
+// padded or not, hex) or as a unique prefix of at least
+// MinCredentialPrefix characters (what list shows on a terminal, "…"
+// included; see credentialPrefix), and returns the matching passkeys in the order
 // given, each once. Each ID is looked up in the form the schema's app
 // stores (Auth.js: standard padded base64; Better Auth: base64url without
 // padding), byte-exactly. It is all or nothing: when any ID matches no
@@ -36,6 +39,12 @@ func (d *DB) ResolveCredentials(ctx context.Context, s *Schema, ids []string, pr
 	var all []string
 	seen := map[string]bool{}
 	for i, id := range ids {
+		if _, explicit, ok := credentialPrefix(id); explicit {
+			if !ok {
+				return nil, fmt.Errorf("%w: credential ID prefix %q: give at least %d characters of the ID before the \"…\"", ErrInvalid, strings.TrimSpace(id), MinCredentialPrefix)
+			}
+			continue // "INbbybro…": only ever a prefix, resolved below
+		}
 		raws, err := CredentialIDCandidates(id)
 		if err != nil {
 			return nil, err
@@ -75,6 +84,28 @@ func (d *DB) ResolveCredentials(ctx context.Context, s *Schema, ids []string, pr
 		for _, c := range cands[i] {
 			if _, ok := found[c]; ok {
 				hits = append(hits, c)
+			}
+		}
+		if len(hits) == 0 {
+			// Not a whole ID: perhaps the start of one, as list shows it.
+			if prefix, _, ok := credentialPrefix(id); ok {
+				full, err := d.resolvePrefix(ctx, s, id, prefix)
+				if err != nil && !errors.Is(err, ErrNotFound) {
+					return nil, err
+				}
+				if err == nil {
+					if err := lookup.find(ctx, []string{full}, func(p Passkey) error {
+						if p.CredentialID == full {
+							found[full] = p
+						}
+						return nil
+					}); err != nil {
+						return nil, err
+					}
+					if _, ok := found[full]; ok {
+						hits = []string{full}
+					}
+				}
 			}
 		}
 		switch len(hits) {
