@@ -127,14 +127,17 @@ func importRun(ctx context.Context, opts *ImportOptions) error {
 	errOut := opts.IO.ErrOut
 	// The input goes in unwrapped: a file can be read again when the
 	// transaction is retried after a deadlock.
+	prog := newProgress(opts.IO, opts.Output, "read", "record", 0, nil)
 	res, err := d.Import(ctx, s, in, db.ImportOptions{
+		Progress:    prog.Set,
 		ProviderID:  opts.ProviderID,
 		CreateUsers: opts.CreateUsers,
 		OnConflict:  policy,
 		DryRun:      opts.DryRun,
 		Now:         opts.Now,
-		Warn:        func(w string) { fmt.Fprintln(errOut, "warning: "+w) },
+		Warn:        func(w string) { prog.Done(); fmt.Fprintln(errOut, "warning: "+w) },
 	})
+	prog.Done()
 	if res == nil {
 		return err
 	}

@@ -60,6 +60,21 @@ func (p *progress) draw() {
 	p.shown = true
 }
 
+// Set records that n units are done in all and redraws when it is due.
+func (p *progress) Set(n int) {
+	if p.w != nil {
+		p.Add(n - p.n)
+	}
+}
+
+// Start draws the line at once, for work that reports no steps (a bulk
+// revoke: one transaction).
+func (p *progress) Start() {
+	if p.w != nil {
+		p.draw()
+	}
+}
+
 // Done erases the line, so that the summary that follows starts clean.
 func (p *progress) Done() {
 	if p.w != nil && p.shown {

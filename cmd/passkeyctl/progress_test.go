@@ -59,3 +59,26 @@ func TestProgress(t *testing.T) {
 		t.Errorf("-o json: wrote %q", buf.String())
 	}
 }
+
+// TestProgress_setAndStart: Set counts to a total read so far; Start draws
+// at once, for work that reports no steps.
+func TestProgress_setAndStart(t *testing.T) {
+	clock := time.Unix(0, 0)
+	var buf bytes.Buffer
+	p := newProgress(&IOStreams{ErrOut: &buf, ErrTTY: true}, outputTable, "read", "record", 0, func() time.Time { return clock })
+	clock = clock.Add(progressEvery)
+	p.Set(40)
+	clock = clock.Add(progressEvery)
+	p.Set(90)
+	p.Done()
+	if want := "\rread 40 records…\x1b[K\rread 90 records…\x1b[K\r\x1b[K"; buf.String() != want {
+		t.Errorf("Set: %q, want %q", buf.String(), want)
+	}
+	buf.Reset()
+	p = newProgress(&IOStreams{ErrOut: &buf, ErrTTY: true}, outputTable, "revoking", "passkey", 0, func() time.Time { return clock })
+	p.n = 5000
+	p.Start()
+	if want := "\rrevoking 5000 passkeys…\x1b[K"; buf.String() != want {
+		t.Errorf("Start: %q, want %q", buf.String(), want)
+	}
+}

@@ -226,7 +226,13 @@ func revokeRun(ctx context.Context, opts *RevokeOptions) error {
 		defer backup.Close()
 		revokeOpts.Backup = backup.write
 	}
+	prog := newProgress(opts.IO, opts.Output, "revoking", "passkey", 0, nil)
+	if len(passkeys) >= 100 {
+		prog.n = len(passkeys)
+		prog.Start()
+	}
 	res, err := d.Revoke(ctx, s, passkeys, revokeOpts)
+	prog.Done()
 	if err != nil {
 		return err
 	}
@@ -351,16 +357,40 @@ func printRevokeSummary(w io.Writer, res *db.RevokeResult, sessions, betterAuth 
 		extra += " and " + plural(int(res.Sessions), "session")
 	}
 	fmt.Fprintf(w, "%s %s of %s (%s)%s.\n", verb, plural(len(res.Passkeys), "passkey"), plural(len(users), "user"), extra, note)
+	var mismatched []string
 	for _, p := range res.Passkeys {
 		if p.Status == db.StatusAccountUserMismatch {
-			fmt.Fprintf(w, "note: the Account row of %s belongs to another user and was left alone\n", p.CredentialID)
+			mismatched = append(mismatched, p.CredentialID)
 		}
 	}
+	printNotes(w, mismatched, "the Account row of %s belongs to another user and was left alone",
+		"passkeys' Account rows belong to other users and were left alone")
 	stranded := "no passkey and no other Account left: they cannot sign in with a passkey or an OAuth provider"
+	strandedMany := "users have no passkey and no other Account left: they cannot sign in with a passkey or an OAuth provider"
 	if betterAuth {
 		stranded = "no passkey and no account row left: they cannot sign in with a passkey, a password or a social provider"
+		strandedMany = "users have no passkey and no account row left: they cannot sign in with a passkey, a password or a social provider"
 	}
+	var who []string
 	for _, u := range res.Stranded {
-		fmt.Fprintf(w, "note: user %s has %s\n", describeUser(u.ID, u.Email), stranded)
+		who = append(who, describeUser(u.ID, u.Email))
+	}
+	printNotes(w, who, "user %s has "+stranded, strandedMany)
+}
+
+// maxNotes is how many per-item notes a summary prints before it sums the
+// rest up: a bulk revoke of 10,000 passkeys printed 2,500 note lines.
+const maxNotes = 10
+
+// printNotes prints one note per item (format has one %s), or, past
+// maxNotes, the first few and one line for the rest (many follows the
+// count: "3 more users have ..."). -o json carries the whole list.
+func printNotes(w io.Writer, items []string, format, many string) {
+	for i, it := range items {
+		if i == maxNotes {
+			fmt.Fprintf(w, "note: and %d more %s\n", len(items)-maxNotes, many)
+			return
+		}
+		fmt.Fprintf(w, "note: "+format+"\n", it)
 	}
 }

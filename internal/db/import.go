@@ -63,6 +63,9 @@ type ImportOptions struct {
 	// Warn receives one line per record left out (broken at the source,
 	// or torn) and one about merged duplicates.
 	Warn func(string)
+	// Progress, when set, is told how many records have been read so far
+	// (a terminal's progress line); it is called for every record.
+	Progress func(read int)
 }
 
 // ImportResult says what Import wrote (or, with DryRun, would write). The
@@ -344,6 +347,9 @@ func (imp *importer) run(ctx context.Context, rd *ExportReader) error {
 			return err
 		}
 		imp.res.Read++
+		if imp.opts.Progress != nil {
+			imp.opts.Progress(imp.res.Read)
+		}
 		// A passkey that could not sign in at the source is left out
 		// whatever else is wrong with its record (--include-broken
 		// exports, backups of broken passkeys).
