@@ -31,7 +31,7 @@ type ImportOptions struct {
 func newCmdImport(f *Factory, runF func(context.Context, *ImportOptions) error) *cobra.Command {
 	opts := &ImportOptions{IO: f.IO, DB: f.DB, Now: f.Now, Target: f.describeTarget}
 	cmd := &cobra.Command{
-		Use:   "import [FILE|-]",
+		Use:   "import [FILE|-] | --file FILE",
 		Short: "Write passkeys from an export into this database, in its app's encoding",
 		Long: `Read passkeyctl's export format (passkeyctl export, revoke --backup) from FILE or
 stdin and write every passkey into the database in the exact encoding its app
@@ -95,6 +95,9 @@ usersCreated, unmatched, conflicts.`,
 				return usageError{err}
 			}
 			if len(args) == 1 {
+				if opts.File != "" {
+					return usageError{fmt.Errorf("give the export as FILE or as --file, not both")}
+				}
 				opts.File = args[0]
 			}
 			opts.Output = f.Output()
@@ -106,6 +109,8 @@ usersCreated, unmatched, conflicts.`,
 		},
 	}
 	fl := cmd.Flags()
+	// --file as export's, for the same idea; FILE stays for compatibility.
+	nonEmptyStringVarP(fl, &opts.File, "file", "f", "", "read the export from this file (- or none: stdin), as export --file writes it")
 	fl.BoolVar(&opts.CreateUsers, "create-users", false, "create the users the target does not have")
 	fl.StringVar(&opts.OnConflict, "on-conflict", "fail", "when a credential ID is already in the target: fail, skip or update")
 	fl.BoolVar(&opts.DryRun, "dry-run", false, "run the real writes and roll them back: report what would be written, change nothing")
@@ -198,7 +203,9 @@ func printImportProblems(w io.Writer, res *db.ImportResult) {
 
 // printImportResult is the summary for people.
 func printImportResult(io *IOStreams, s *db.Schema, res *db.ImportResult) {
-	out := io.Out
+	// A summary is a message: stderr, as revoke's and export's (-o json
+	// prints the result as data on stdout).
+	out := io.ErrOut
 	verb, users := "imported", "created"
 	if res.DryRun {
 		verb, users = "would import", "would create"

@@ -346,10 +346,19 @@ func statusSummary(st *db.Status) string {
 type MigrateDownOptions struct {
 	IO    *IOStreams
 	DB    func(context.Context, db.OpenOptions) (*db.DB, error)
-	Force bool
-	Yes   bool
+	Force  bool
+	Yes    bool
+	DryRun bool
+	Output string
 	// Target describes the database written to (prompt, summary).
 	Target targetFunc
+}
+
+// migrateDownResult is `migrate down -o json`.
+type migrateDownResult struct {
+	Table    string `json:"table"`
+	Passkeys int64  `json:"passkeys"`
+	DryRun   bool   `json:"dryRun"`
 }
 
 func newCmdMigrateDown(f *Factory, runF func(context.Context, *MigrateDownOptions) error) *cobra.Command {
@@ -364,10 +373,12 @@ tables: on a Better Auth database, or with --schema better-auth, it refuses (exi
 It refuses (exit 2) while the table holds passkeys unless --force: dropping it
 signs every one of them out for good. On a terminal it asks for confirmation
 unless --yes; without a terminal it refuses unless --yes.`,
-		Example: `  passkeyctl migrate down --yes
+		Example: `  passkeyctl migrate down --dry-run       # what would be dropped; changes nothing
+  passkeyctl migrate down --yes
   passkeyctl migrate down --force --yes   # also when passkeys exist: they are lost`,
 		Args: noArgs(nil),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Output = f.Output()
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -376,6 +387,7 @@ unless --yes; without a terminal it refuses unless --yes.`,
 	}
 	cmd.Flags().BoolVar(&opts.Force, "force", false, "drop the table even though it holds passkeys")
 	cmd.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "do not ask for confirmation")
+	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "say what would be dropped (the DROP on stdout) and change nothing; refuses where the real run refuses")
 	return cmd
 }
 
@@ -395,6 +407,15 @@ func migrateDownRun(ctx context.Context, opts *MigrateDownOptions) error {
 	if plan.Rows > 0 && !opts.Force {
 		return fmt.Errorf("%w: %s holds %d passkey(s); dropping it signs every one of them out for good. Export or revoke them first, or pass --force", db.ErrRefused, plan.Table, plan.Rows)
 	}
+	res := migrateDownResult{Table: plan.Table, Passkeys: plan.Rows, DryRun: opts.DryRun}
+	if opts.DryRun {
+		if opts.Output != outputTable {
+			return writeMigrateDown(opts, res)
+		}
+		fmt.Fprintf(opts.IO.Out, "DROP TABLE %s;\n", d.Q(plan.Table))
+		fmt.Fprintf(opts.IO.ErrOut, "-- dry run: would drop %s (%d passkey(s)) and forget its migrations; nothing was changed\n", plan.Table, plan.Rows)
+		return nil
+	}
 	if !opts.Yes {
 		ok, err := opts.IO.Confirm(fmt.Sprintf("Drop table %s with %d passkey(s) in %s?", plan.Table, plan.Rows, d.Target.Redacted))
 		if err != nil {
@@ -407,6 +428,16 @@ func migrateDownRun(ctx context.Context, opts *MigrateDownOptions) error {
 	if err := d.MigrateDown(ctx, plan); err != nil {
 		return err
 	}
+	if opts.Output != outputTable {
+		return writeMigrateDown(opts, res)
+	}
 	fmt.Fprintf(opts.IO.Out, "dropped  %s (%d passkey(s))\n", plan.Table, plan.Rows)
 	return nil
+}
+
+func writeMigrateDown(opts *MigrateDownOptions, res migrateDownResult) error {
+	if opts.Output == outputJSONL {
+		return newJSONLines(opts.IO.Out).Write(res)
+	}
+	return writeJSON(opts.IO.Out, res)
 }
