@@ -90,13 +90,20 @@ then exits 4, as status does).`,
 	return cmd
 }
 
-func migrateRun(ctx context.Context, opts *MigrateOptions) error {
+func migrateRun(ctx context.Context, opts *MigrateOptions) (err error) {
 	// A dry run against a SQLite file that does not exist yet plans against
 	// an empty database and leaves no file behind.
 	d, err := opts.DB(ctx, db.OpenOptions{CreateSQLite: !opts.DryRun, MissingSQLiteAsEmpty: opts.DryRun, MissingSchemaOK: true, LockTimeout: opts.LockTimeout})
 	if err != nil {
 		return err
 	}
+	// A migrate that fails (no User table without --core, say) leaves no
+	// new, empty SQLite file behind.
+	defer func() {
+		if err != nil {
+			d.DiscardCreated()
+		}
+	}()
 	if err := refuseBetterAuthMigrate(ctx, d); err != nil {
 		return err
 	}

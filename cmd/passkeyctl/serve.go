@@ -375,7 +375,10 @@ func rpIDNote(s *db.Schema, mode ceremony.Mode, rpID string) string {
 func enrolUser(ctx context.Context, opts *ServeOptions, d *db.DB, s *db.Schema) (*ceremony.User, error) {
 	// Before the lookup, whose own error for this case names no fix.
 	if s.User == nil && s.App != db.AppBetterAuth {
-		return nil, fmt.Errorf("%w: the Auth.js User table does not exist (run the app's migrations, or: passkeyctl migrate --core)", db.ErrSchemaNotReady)
+		if s.Authenticator == nil && s.Account == nil {
+			return nil, s.MissingPasskeyTable()
+		}
+		return nil, fmt.Errorf("%w: the Auth.js User table does not exist in %s (run the app's migrations, or: passkeyctl migrate --core)", db.ErrSchemaNotReady, s.Where)
 	}
 	u, err := d.FindUser(ctx, s, opts.User)
 	if err == nil {
@@ -409,7 +412,7 @@ func testTarget(ctx context.Context, opts *ServeOptions, d *db.DB, s *db.Schema,
 			return err
 		}
 	} else if s.Authenticator == nil {
-		return fmt.Errorf("%w: the Authenticator table does not exist (create it with: passkeyctl migrate)", db.ErrSchemaNotReady)
+		return s.MissingPasskeyTable()
 	}
 	switch {
 	case opts.Credential != "":

@@ -137,6 +137,45 @@ type Schema struct {
 	// BetterAuth describes Better Auth's tables when the database has them
 	// (betterauth.go).
 	BetterAuth *BetterAuthSchema
+	// Where names the database (and schema) the tables were looked for in,
+	// password redacted, for messages about missing tables.
+	Where string
+}
+
+// where names the database and schema d reads, for messages: the DSN
+// (redacted) and, on PostgreSQL, the schema.
+func (d *DB) where() string {
+	w := d.Target.Redacted
+	switch {
+	case d.Dialect == Postgres && d.Target.SearchPath != "":
+		w += " (schema " + d.Target.SearchPath + ")"
+	case d.Dialect == Postgres:
+		w += " (schema public, the default; Prisma's ?schema= names another)"
+	}
+	return w
+}
+
+// noAppTables reports whether the database has none of the tables of
+// either app: the DSN names the wrong database or schema, or an empty one.
+func (s *Schema) noAppTables() bool {
+	ba := s.BetterAuth
+	return s.User == nil && s.Account == nil && s.Authenticator == nil &&
+		(ba == nil || ba.User == nil && ba.Passkey == nil && ba.Account == nil)
+}
+
+// MissingPasskeyTable is the error for a schema without the Auth.js
+// Authenticator table: it says where passkeyctl looked and the fix that
+// works there (migrate needs the app's User and Account tables; a
+// database with no app tables at all is most likely the wrong one).
+func (s *Schema) MissingPasskeyTable() error {
+	where := ""
+	if s != nil && s.Where != "" {
+		where = " in " + s.Where
+	}
+	if s == nil || s.noAppTables() {
+		return fmt.Errorf("%w: no Auth.js or Better Auth tables%s: check the database (and ?schema=) the DSN names; to start a new database: passkeyctl migrate --core", ErrSchemaNotReady, where)
+	}
+	return fmt.Errorf("%w: the Authenticator table does not exist%s (create it with: passkeyctl migrate)", ErrSchemaNotReady, where)
 }
 
 // Table names for each naming.
@@ -177,6 +216,7 @@ func (d *DB) Detect(ctx context.Context) (*Schema, error) {
 		return nil, err
 	}
 	d.addAppTables(s)
+	s.Where = d.where()
 	return s, nil
 }
 

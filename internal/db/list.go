@@ -86,7 +86,7 @@ func (d *DB) accountJoin(s *Schema, providerID string) (userID, join string, arg
 // read: a drifted table is read as long as the columns are there.
 func readable(s *Schema) error {
 	if s == nil || s.Authenticator == nil {
-		return fmt.Errorf("%w: the Authenticator table does not exist (create it with: passkeyctl migrate)", ErrSchemaNotReady)
+		return s.MissingPasskeyTable()
 	}
 	var missing []string
 	for _, c := range passkeyColumns {

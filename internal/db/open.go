@@ -31,6 +31,8 @@ func init() {
 // DB is an open database with its dialect. Open does not detect the schema;
 // commands call Detect when they need it, once.
 type DB struct {
+	// createdSQLite is the SQLite file Open created (DiscardCreated).
+	createdSQLite string
 	X       *sqlx.DB
 	Dialect *Dialect
 	Target  Target
@@ -91,6 +93,7 @@ func Open(ctx context.Context, dsn string, opts OpenOptions) (*DB, error) {
 		return nil, err
 	}
 	driverDSN := t.DriverDSN
+	created := ""
 	if path := t.SQLitePath; t.Dialect == SQLite && path != ":memory:" && !strings.HasPrefix(path, ":memory:") {
 		_, err := os.Stat(path)
 		switch {
@@ -100,11 +103,20 @@ func Open(ctx context.Context, dsn string, opts OpenOptions) (*DB, error) {
 			driverDSN = "file::memory:?" + strings.SplitN(driverDSN, "?", 2)[1]
 			opts.CreateSQLite = true
 		case errors.Is(err, os.ErrNotExist) && !opts.CreateSQLite:
+			if alt, ok := prismaPath(path); ok {
+				return nil, fmt.Errorf("%w: SQLite database %s does not exist: Prisma resolves file: paths relative to prisma/schema.prisma: did you mean --dsn file:./%s?", ErrSchemaNotReady, path, alt)
+			}
 			return nil, fmt.Errorf("%w: SQLite database %s does not exist (create it with: passkeyctl migrate --core)", ErrSchemaNotReady, path)
+		case errors.Is(err, os.ErrNotExist) && prismaPathExists(path):
+			// Creating it here would make a second, empty database next to
+			// the app's.
+			alt, _ := prismaPath(path)
+			return nil, fmt.Errorf("%w: SQLite database %s does not exist, but %s does: Prisma resolves file: paths relative to prisma/schema.prisma; use --dsn file:./%s", ErrSchemaNotReady, path, alt, alt)
 		case errors.Is(err, os.ErrNotExist):
 			if _, err := os.Stat(filepath.Dir(path)); err != nil {
 				return nil, fmt.Errorf("%w: cannot create SQLite database %s: folder %s does not exist", ErrInvalid, path, filepath.Dir(path))
 			}
+			created = path
 		case err != nil:
 			return nil, fmt.Errorf("cannot open SQLite database %s: %v", path, unwrapPathError(err))
 		}
@@ -172,7 +184,7 @@ func Open(ctx context.Context, dsn string, opts OpenOptions) (*DB, error) {
 		}
 		return nil, fmt.Errorf("cannot connect to %s: %s", t.Redacted, t.Scrub(err.Error()))
 	}
-	d := &DB{X: x, Dialect: t.Dialect, Target: t, lockTimeout: opts.LockTimeout, stopInterrupt: stopInterrupt}
+	d := &DB{X: x, Dialect: t.Dialect, Target: t, lockTimeout: opts.LockTimeout, stopInterrupt: stopInterrupt, createdSQLite: created}
 	if err := d.checkSchemaExists(pingCtx, opts.MissingSchemaOK); err != nil {
 		closeAll()
 		return nil, err
@@ -203,6 +215,44 @@ func (d *DB) checkSchemaExists(ctx context.Context, missingOK bool) error {
 		return fmt.Errorf("%w: the PostgreSQL schema %q (from the DSN's ?schema=) does not exist in this database: check the name (it is case-sensitive), or create the Auth.js tables there with `passkeyctl migrate --core`", ErrSchemaNotReady, name)
 	}
 	return nil
+}
+
+// prismaPath is where Prisma would find a relative SQLite path of a
+// schema.prisma in ./prisma (the layout `prisma init` makes): relative to
+// that file, not to the current folder. ok is false when path is absolute
+// or there is no prisma/schema.prisma here.
+func prismaPath(path string) (string, bool) {
+	if filepath.IsAbs(path) {
+		return "", false
+	}
+	if _, err := os.Stat(filepath.Join("prisma", "schema.prisma")); err != nil {
+		return "", false
+	}
+	return filepath.Join("prisma", path), true
+}
+
+// prismaPathExists reports whether prismaPath names an existing file.
+func prismaPathExists(path string) bool {
+	alt, ok := prismaPath(path)
+	if !ok {
+		return false
+	}
+	_, err := os.Stat(alt)
+	return err == nil
+}
+
+// DiscardCreated closes d and removes the SQLite file Open created for it
+// (with its journal), so that a command that failed leaves no empty
+// database behind for the next one to mistake for the app's. It does
+// nothing when Open created no file.
+func (d *DB) DiscardCreated() {
+	if d.createdSQLite == "" {
+		return
+	}
+	d.X.Close()
+	for _, suffix := range []string{"", "-journal", "-wal", "-shm"} {
+		os.Remove(d.createdSQLite + suffix)
+	}
 }
 
 // Close closes the connection pool.

@@ -46,7 +46,10 @@ func (s *Schema) users() (userTable, error) {
 	}
 	u := s.User
 	if u == nil {
-		return userTable{}, fmt.Errorf("%w: the Auth.js User table does not exist (run the app's migrations, or passkeyctl migrate --core for a new database)", ErrSchemaNotReady)
+		if s.noAppTables() {
+			return userTable{}, s.MissingPasskeyTable()
+		}
+		return userTable{}, fmt.Errorf("%w: the Auth.js User table does not exist in %s (run the app's migrations, or passkeyctl migrate --core for a new database)", ErrSchemaNotReady, s.Where)
 	}
 	if !u.Has("id") || !u.Has("email") {
 		return userTable{}, fmt.Errorf("%w: table %s has no id or email column", ErrDrift, u.Name)
