@@ -351,8 +351,8 @@ func statusSummary(st *db.Status) string {
 
 // MigrateDownOptions are the inputs of `passkeyctl migrate down`.
 type MigrateDownOptions struct {
-	IO    *IOStreams
-	DB    func(context.Context, db.OpenOptions) (*db.DB, error)
+	IO     *IOStreams
+	DB     func(context.Context, db.OpenOptions) (*db.DB, error)
 	Force  bool
 	Yes    bool
 	DryRun bool

@@ -33,9 +33,9 @@ func init() {
 type DB struct {
 	// createdSQLite is the SQLite file Open created (DiscardCreated).
 	createdSQLite string
-	X       *sqlx.DB
-	Dialect *Dialect
-	Target  Target
+	X             *sqlx.DB
+	Dialect       *Dialect
+	Target        Target
 	// SchemaOptions overrides schema detection (--schema, --tables); the
 	// zero value detects.
 	SchemaOptions SchemaOptions
