@@ -20,3 +20,10 @@ const (
 	PGLockSQL     = pgLockSQL
 	MySQLLockName = mysqlLockName
 )
+
+// AccountDeleteWhere is the WHERE clause (and arguments) revoke's DELETE
+// of Auth.js Account rows uses for the (userId, providerAccountId) tuples.
+func (d *DB) AccountDeleteWhere(providerID string, tuples [][]string) (string, []any) {
+	fixed, fixedArgs := d.webauthnAccountOf(providerID)
+	return d.anyTuple(accountTupleColumns, tuples, fixed, fixedArgs)
+}

@@ -469,7 +469,7 @@ func (d *DB) wrongProviderHint(ctx context.Context, q sqlx.QueryerContext, s *Sc
 	if s.App == AppBetterAuth || s.Account == nil || !s.Account.Has("type") || len(c.refs) == 0 {
 		return "", nil
 	}
-	where, args := d.anyTuple([]string{"userId", "providerAccountId"}, c.refs)
+	where, args := d.anyTuple([]string{"userId", "providerAccountId"}, c.refs, "", nil)
 	query := "SELECT DISTINCT " + d.Q("provider") + " FROM " + d.Q(s.Account.Name) + " WHERE " + d.Q("type") + " = 'webauthn' AND (" + where + ") ORDER BY 1"
 	var providers []string
 	if err := sqlx.SelectContext(ctx, q, &providers, d.Dialect.Rebind(query), args...); err != nil {
