@@ -156,7 +156,7 @@ func exportRun(ctx context.Context, opts *ExportOptions) error {
 	if broken > 20 && !opts.IncludeBroken {
 		fmt.Fprintf(opts.IO.ErrOut, "warning: ... %d more passkeys left out\n", broken-20)
 	}
-	if opts.Output != outputTable {
+	if isJSON(opts.Output) {
 		return writeExportSummary(opts, exportSummary{Exported: written, LeftOut: leftOut(broken, opts.IncludeBroken), File: opts.File, App: appName(s)})
 	}
 	msg := fmt.Sprintf("exported %s from %s", plural(written, "passkey"), appLabel(s))

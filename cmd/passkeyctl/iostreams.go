@@ -124,3 +124,7 @@ func marshalIndent(v any) ([]byte, error) {
 	}
 	return []byte(strings.TrimRight(buf.String(), "\n")), nil
 }
+
+// isJSON reports whether the output format is json or jsonl (an options
+// struct built without one prints the table).
+func isJSON(output string) bool { return output == outputJSON || output == outputJSONL }

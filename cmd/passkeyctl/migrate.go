@@ -416,7 +416,7 @@ func migrateDownRun(ctx context.Context, opts *MigrateDownOptions) error {
 	}
 	res := migrateDownResult{Table: plan.Table, Passkeys: plan.Rows, DryRun: opts.DryRun}
 	if opts.DryRun {
-		if opts.Output != outputTable {
+		if isJSON(opts.Output) {
 			return writeMigrateDown(opts, res)
 		}
 		fmt.Fprintf(opts.IO.Out, "DROP TABLE %s;\n", d.Q(plan.Table))
@@ -435,7 +435,7 @@ func migrateDownRun(ctx context.Context, opts *MigrateDownOptions) error {
 	if err := d.MigrateDown(ctx, plan); err != nil {
 		return err
 	}
-	if opts.Output != outputTable {
+	if isJSON(opts.Output) {
 		return writeMigrateDown(opts, res)
 	}
 	fmt.Fprintf(opts.IO.Out, "dropped  %s (%d passkey(s))\n", plan.Table, plan.Rows)
