@@ -31,8 +31,12 @@ func holdMigrationLock(t *testing.T, dsn string) {
 			t.Fatal(err)
 		}
 	case db.MySQL:
+		var name string
+		if err := conn.QueryRowContext(ctx, `SELECT DATABASE()`).Scan(&name); err != nil {
+			t.Fatal(err)
+		}
 		var got sql.NullInt64
-		if err := conn.QueryRowContext(ctx, `SELECT GET_LOCK(`+db.MySQLLockName+`, 0)`).Scan(&got); err != nil || got.Int64 != 1 {
+		if err := conn.QueryRowContext(ctx, `SELECT GET_LOCK(?, 0)`, db.MySQLLockName(name)).Scan(&got); err != nil || got.Int64 != 1 {
 			t.Fatalf("GET_LOCK: %v %v", got, err)
 		}
 	case db.SQLite:
@@ -41,6 +45,40 @@ func holdMigrationLock(t *testing.T, dsn string) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { tx.Rollback() })
+	}
+}
+
+// The MySQL migration lock's name is computed in Go (MySQL 9.6 removed
+// SHA1(), which earlier versions called in SQL), fits GET_LOCK's 64
+// characters for the longest database name, and is the very name earlier
+// versions computed as CONCAT('passkeyctl_migrate_', SHA1(DATABASE())), so
+// an older passkeyctl migrate and this one still exclude each other.
+func TestMySQLLockName(t *testing.T) {
+	if got, want := db.MySQLLockName("test"), "passkeyctl_migrate_a94a8fe5ccb19ba61c4c0873d391e987982fbbd3"; got != want {
+		t.Errorf("lock name of test: %q, want %q", got, want)
+	}
+	longest := strings.Repeat("d", 64) // MySQL's and MariaDB's limit
+	if got := db.MySQLLockName(longest); len(got) > 64 {
+		t.Errorf("lock name %q has %d characters, GET_LOCK takes at most 64", got, len(got))
+	}
+	if db.MySQLLockName("app") == db.MySQLLockName("app2") {
+		t.Error("two databases share one lock name")
+	}
+	// Against the server: the name the earlier SQL form gives, where the
+	// server still has SHA1() (MariaDB, MySQL up to 9.5).
+	d := dbtest.Open(t, dbtest.New(t, "mysql"))
+	var name string
+	var old sql.NullString
+	err := d.X.QueryRowContext(ctx, `SELECT DATABASE(), CONCAT('passkeyctl_migrate_', SHA1(DATABASE()))`).Scan(&name, &old)
+	if err != nil && strings.Contains(err.Error(), "SHA1 does not exist") {
+		t.Logf("this server has no SHA1() (MySQL 9.6 or later): %v", err)
+		return
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := db.MySQLLockName(name); got != old.String {
+		t.Errorf("lock name of %s: %q, earlier versions used %q", name, got, old.String)
 	}
 }
 
