@@ -24,10 +24,16 @@ func holdMigrationLock(t *testing.T, dsn string) {
 	t.Cleanup(func() { conn.Close() })
 	switch other.Dialect {
 	case db.Postgres:
-		// The session-level lock conflicts with migrate's transaction-level
-		// lock on the same key.
-		q := strings.Replace(db.PGLockSQL, "pg_advisory_xact_lock", "pg_advisory_lock", 1)
-		if _, err := conn.ExecContext(ctx, q); err != nil {
+		// Held as migrate holds it, in an open transaction. A session-level
+		// lock would, behind a transaction pooler, stay on a server
+		// connection that the migrate under test may be handed next and
+		// take again (advisory locks are re-entrant), never waiting.
+		tx, err := conn.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { tx.Rollback() })
+		if _, err := tx.ExecContext(ctx, db.PGLockSQL); err != nil {
 			t.Fatal(err)
 		}
 	case db.MySQL:
