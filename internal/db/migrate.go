@@ -769,7 +769,11 @@ func (d *DB) migrateMySQL(ctx context.Context, conn *sqlx.Conn, fsys fs.FS, opts
 	if !got.Valid || got.Int64 != 1 {
 		return nil, fmt.Errorf("%w: another passkeyctl migrate held the lock for %s (GET_LOCK timed out; raise --lock-timeout or find the other process)", ErrLocked, opts.LockTimeout)
 	}
-	defer conn.ExecContext(context.WithoutCancel(ctx), `DO RELEASE_LOCK(?)`, lock)
+	// SELECT, not DO: Vitess's vtgate cannot prepare DO statements, and a
+	// lock left held would stay on the pooled connection.
+	defer func() {
+		conn.QueryRowxContext(context.WithoutCancel(ctx), `SELECT RELEASE_LOCK(?)`, lock).Scan(new(sql.NullInt64))
+	}()
 	p, err := d.makePlan(ctx, conn, fsys, opts.Core)
 	if err != nil {
 		return nil, err

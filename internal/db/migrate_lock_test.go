@@ -88,6 +88,15 @@ func TestMySQLLockName(t *testing.T) {
 	}
 }
 
+// When migrate returns, its MySQL lock is free again: another session
+// takes it at once. (Through Vitess, DO RELEASE_LOCK(?) failed to prepare
+// and the lock stayed on the pooled connection.)
+func TestMigrate_releasesLock(t *testing.T) {
+	dsn := dbtest.New(t, "mysql")
+	migRun(t, dbtest.Open(t, dsn), db.MigrateOptions{Core: true})
+	holdMigrationLock(t, dsn) // fails the test when GET_LOCK(name, 0) is refused
+}
+
 // Another migrate holding the lock makes migrate give up after
 // --lock-timeout with ErrLocked and a message that says what to do.
 func TestMigrate_lockTimeout(t *testing.T) {
