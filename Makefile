@@ -45,6 +45,10 @@ MATRIX_GOTEST := $(GO) test -count=1 -timeout 20m -skip '^TestServe_browser$$' .
 matrix-run = @echo "=== make test-matrix: $(1) (PASSKEYCTL_TEST_POSTGRES=$(2) PASSKEYCTL_TEST_MYSQL=$(3))" && \
 	$(MATRIX_ENV) PASSKEYCTL_TEST_POSTGRES='$(2)' PASSKEYCTL_TEST_MYSQL='$(3)' $(MATRIX_GOTEST)
 
+# One run at a time: the PGlite script (in every run) shares PGlite's single
+# database, and two runs at once would only fight over the 2 cores.
+.NOTPARALLEL:
+
 test-matrix: test-matrix-postgres13 test-matrix-postgres18 test-matrix-mysql97 \
 	test-matrix-mariadb118 test-matrix-pgbouncer test-matrix-pglite
 

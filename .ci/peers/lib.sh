@@ -7,6 +7,8 @@
 set -euo pipefail
 
 PEERS_HOME=${PASSKEYCTL_PEERS_HOME:-/var/cache/passkeyctl-peers}
+# psql's readiness probes give up on a port that accepts and never answers.
+export PGCONNECT_TIMEOUT=5
 mkdir -p "$PEERS_HOME"
 
 # fail prints the one line CI shows when a peer cannot be had, and stops.
@@ -62,10 +64,11 @@ npm_unpack() {
 	rm -rf "$dir" "$dir.tmp"
 	mkdir -p "$dir.tmp"
 	local tgz
-	tgz=$(cd "$dir.tmp" && npm pack --silent "$spec" 2>/dev/null | tail -1) ||
-		fail "cannot download npm package $spec"
+	tgz=$(cd "$dir.tmp" && npm pack --loglevel=error "$spec" 2>"$dir.tmp/npm.err" | tail -1) || true
+	[ -n "$tgz" ] && [ -f "$dir.tmp/$tgz" ] ||
+		fail "cannot download npm package $spec: $(grep -m1 . "$dir.tmp/npm.err")"
 	tar -xzf "$dir.tmp/$tgz" -C "$dir.tmp" || fail "cannot unpack $tgz"
-	rm -f "$dir.tmp/$tgz"
+	rm -f "$dir.tmp/$tgz" "$dir.tmp/npm.err"
 	mv "$dir.tmp" "$dir"
 	touch "$dir/.complete"
 }
@@ -92,8 +95,8 @@ debian_root() {
 		-o "Dir::State::Lists=$apt/lists" -o "Dir::Cache=$apt/cache" -o Dir::State::status=/dev/null
 		-o Debug::NoLocking=1 -o APT::Sandbox::User=root)
 	say "resolving $pkg from Debian $suite ($mirror)"
-	apt-get -qq "${opts[@]}" update >/dev/null 2>"$apt/update.err" ||
-		fail "cannot read Debian $suite package lists from $mirror: $(tail -1 "$apt/update.err")"
+	apt-get -qq "${opts[@]}" --error-on=any update >/dev/null 2>"$apt/update.err" ||
+		fail "cannot read Debian $suite package lists from $mirror: $(grep -m1 '^[EW]:' "$apt/update.err")"
 	local closure
 	closure=$(apt-cache "${opts[@]}" depends --recurse --no-recommends --no-suggests --no-conflicts \
 		--no-breaks --no-replaces --no-enhances "$pkg" 2>/dev/null | grep -E '^[a-z0-9]' | sort -u) ||
