@@ -14,12 +14,11 @@ func WithAfterStatement(opts MigrateOptions, hook func(stmt string) error) Migra
 // SplitStatements is splitStatements, for loading test DDL files.
 var SplitStatements = splitStatements
 
-// Lock statements the tests take to simulate another migrate holding the
-// lock.
-const (
-	PGLockSQL     = pgLockSQL
-	MySQLLockName = mysqlLockName
-)
+// The lock the tests take to simulate another migrate holding it.
+const PGLockSQL = pgLockSQL
+
+// MySQLLockName is mysqlLockName.
+var MySQLLockName = mysqlLockName
 
 // AccountDeleteWhere is the WHERE clause (and arguments) revoke's DELETE
 // of Auth.js Account rows uses for the (userId, providerAccountId) tuples.

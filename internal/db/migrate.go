@@ -3,6 +3,7 @@ package db
 import (
 	"bytes"
 	"context"
+	"crypto/sha1"
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
@@ -798,9 +799,16 @@ func (d *DB) migrateInTx(ctx context.Context, conn *sqlx.Conn, fsys fs.FS, opts 
 // pgLockSQL takes the PostgreSQL migration lock for the current database.
 const pgLockSQL = `SELECT pg_advisory_xact_lock(hashtext('passkeyctl migrate ' || current_database()))`
 
-// mysqlLockName is the GET_LOCK name for the current database. MySQL 8
-// limits lock names to 64 characters, so a long database name is hashed.
-const mysqlLockName = `CONCAT('passkeyctl_migrate_', SHA1(DATABASE()))`
+// mysqlLockName is the GET_LOCK name for the database named database.
+// GET_LOCK takes at most 64 characters, so the name is hashed (19 + 40).
+// It is computed here, not in SQL, because MySQL 9.6 removed SHA1() (and
+// SHA() and MD5()); it is the very name earlier versions computed as
+// CONCAT('passkeyctl_migrate_', SHA1(DATABASE())), so a migrate of an
+// earlier version and one of this version still exclude each other.
+func mysqlLockName(database string) string {
+	sum := sha1.Sum([]byte(database))
+	return "passkeyctl_migrate_" + hex.EncodeToString(sum[:])
+}
 
 func (d *DB) variantNow(ctx context.Context, q sqlx.QueryerContext) (Variant, error) {
 	s, err := detect(ctx, d.Dialect, q)
@@ -913,14 +921,26 @@ func (d *DB) migrateMySQL(ctx context.Context, conn *sqlx.Conn, fsys fs.FS, opts
 	if secs < 1 {
 		secs = 1
 	}
+	var database sql.NullString
+	if err := conn.QueryRowxContext(ctx, `SELECT DATABASE()`).Scan(&database); err != nil {
+		return nil, d.Err("take migration lock", err)
+	}
+	if !database.Valid {
+		return nil, errors.New("take migration lock: no database selected (name one in the DSN)")
+	}
+	lock := mysqlLockName(database.String)
 	var got sql.NullInt64
-	if err := conn.QueryRowxContext(ctx, `SELECT GET_LOCK(`+mysqlLockName+`, ?)`, secs).Scan(&got); err != nil {
+	if err := conn.QueryRowxContext(ctx, `SELECT GET_LOCK(?, ?)`, lock, secs).Scan(&got); err != nil {
 		return nil, d.Err("take migration lock", err)
 	}
 	if !got.Valid || got.Int64 != 1 {
 		return nil, fmt.Errorf("%w: another passkeyctl migrate held the lock for %s (GET_LOCK timed out; raise --lock-timeout or find the other process)", ErrLocked, opts.LockTimeout)
 	}
-	defer conn.ExecContext(context.WithoutCancel(ctx), `DO RELEASE_LOCK(`+mysqlLockName+`)`)
+	// SELECT, not DO: Vitess's vtgate cannot prepare DO statements, and a
+	// lock left held would stay on the pooled connection.
+	defer func() {
+		conn.QueryRowxContext(context.WithoutCancel(ctx), `SELECT RELEASE_LOCK(?)`, lock).Scan(new(sql.NullInt64))
+	}()
 	// A session variable on the pinned connection bounds the metadata
 	// lock waits of the DDL (another session's LOCK TABLES or open
 	// transaction on User). Session state is fine here: MySQL is not put

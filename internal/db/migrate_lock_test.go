@@ -24,15 +24,25 @@ func holdMigrationLock(t *testing.T, dsn string) {
 	t.Cleanup(func() { conn.Close() })
 	switch other.Dialect {
 	case db.Postgres:
-		// The session-level lock conflicts with migrate's transaction-level
-		// lock on the same key.
-		q := strings.Replace(db.PGLockSQL, "pg_advisory_xact_lock", "pg_advisory_lock", 1)
-		if _, err := conn.ExecContext(ctx, q); err != nil {
+		// Held as migrate holds it, in an open transaction. A session-level
+		// lock would, behind a transaction pooler, stay on a server
+		// connection that the migrate under test may be handed next and
+		// take again (advisory locks are re-entrant), never waiting.
+		tx, err := conn.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { tx.Rollback() })
+		if _, err := tx.ExecContext(ctx, db.PGLockSQL); err != nil {
 			t.Fatal(err)
 		}
 	case db.MySQL:
+		var name string
+		if err := conn.QueryRowContext(ctx, `SELECT DATABASE()`).Scan(&name); err != nil {
+			t.Fatal(err)
+		}
 		var got sql.NullInt64
-		if err := conn.QueryRowContext(ctx, `SELECT GET_LOCK(`+db.MySQLLockName+`, 0)`).Scan(&got); err != nil || got.Int64 != 1 {
+		if err := conn.QueryRowContext(ctx, `SELECT GET_LOCK(?, 0)`, db.MySQLLockName(name)).Scan(&got); err != nil || got.Int64 != 1 {
 			t.Fatalf("GET_LOCK: %v %v", got, err)
 		}
 	case db.SQLite:
@@ -42,6 +52,49 @@ func holdMigrationLock(t *testing.T, dsn string) {
 		}
 		t.Cleanup(func() { tx.Rollback() })
 	}
+}
+
+// The MySQL migration lock's name is computed in Go (MySQL 9.6 removed
+// SHA1(), which earlier versions called in SQL), fits GET_LOCK's 64
+// characters for the longest database name, and is the very name earlier
+// versions computed as CONCAT('passkeyctl_migrate_', SHA1(DATABASE())), so
+// an older passkeyctl migrate and this one still exclude each other.
+func TestMySQLLockName(t *testing.T) {
+	if got, want := db.MySQLLockName("test"), "passkeyctl_migrate_a94a8fe5ccb19ba61c4c0873d391e987982fbbd3"; got != want {
+		t.Errorf("lock name of test: %q, want %q", got, want)
+	}
+	longest := strings.Repeat("d", 64) // MySQL's and MariaDB's limit
+	if got := db.MySQLLockName(longest); len(got) > 64 {
+		t.Errorf("lock name %q has %d characters, GET_LOCK takes at most 64", got, len(got))
+	}
+	if db.MySQLLockName("app") == db.MySQLLockName("app2") {
+		t.Error("two databases share one lock name")
+	}
+	// Against the server: the name the earlier SQL form gives, where the
+	// server still has SHA1() (MariaDB, MySQL up to 9.5).
+	d := dbtest.Open(t, dbtest.New(t, "mysql"))
+	var name string
+	var old sql.NullString
+	err := d.X.QueryRowContext(ctx, `SELECT DATABASE(), CONCAT('passkeyctl_migrate_', SHA1(DATABASE()))`).Scan(&name, &old)
+	if err != nil && strings.Contains(err.Error(), "SHA1 does not exist") {
+		t.Logf("this server has no SHA1() (MySQL 9.6 or later): %v", err)
+		return
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := db.MySQLLockName(name); got != old.String {
+		t.Errorf("lock name of %s: %q, earlier versions used %q", name, got, old.String)
+	}
+}
+
+// When migrate returns, its MySQL lock is free again: another session
+// takes it at once. (Through Vitess, DO RELEASE_LOCK(?) failed to prepare
+// and the lock stayed on the pooled connection.)
+func TestMigrate_releasesLock(t *testing.T) {
+	dsn := dbtest.New(t, "mysql")
+	migRun(t, dbtest.Open(t, dsn), db.MigrateOptions{Core: true})
+	holdMigrationLock(t, dsn) // fails the test when GET_LOCK(name, 0) is refused
 }
 
 // Another migrate holding the lock makes migrate give up after
