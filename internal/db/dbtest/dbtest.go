@@ -86,9 +86,14 @@ func Create(dialect string) (dsn string, drop func() error, err error) {
 	if dialect != "postgres" && dialect != "mysql" {
 		return "", nil, fmt.Errorf("unknown server dialect %q", dialect)
 	}
+	return createOn(dialect, serverDSN(dialect))
+}
+
+// createOn is Create on the server that admin DSN names.
+func createOn(dialect, server string) (dsn string, drop func() error, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	admin, err := db.Open(ctx, serverDSN(dialect), db.OpenOptions{})
+	admin, err := db.Open(ctx, server, db.OpenOptions{})
 	if err != nil {
 		return "", nil, fmt.Errorf("%s %w: %v (start it, or set PASSKEYCTL_TEST_SKIP_UNREACHABLE=1 to skip)", dialect, errUnreachable, err)
 	}
@@ -108,7 +113,7 @@ func Create(dialect string) (dsn string, drop func() error, err error) {
 		}
 		return nil
 	}
-	u, err := url.Parse(serverDSN(dialect))
+	u, err := url.Parse(server)
 	if err != nil {
 		drop()
 		return "", nil, err

@@ -10,11 +10,14 @@ import (
 // through, as DSNs. PgBouncerEnv is one with default settings, which refuses
 // unknown startup parameters such as search_path; PgBouncerDroppingEnv is
 // one with ignore_startup_parameters = search_path, which drops them
-// silently. Both must forward every database name to the server of
-// PASSKEYCTL_TEST_POSTGRES (a "*" entry in [databases]).
+// silently. Both must forward every database name (a "*" entry in
+// [databases]) to the server PgBouncerServerEnv names, by default
+// PostgreSQL 15 on 127.0.0.1:5432: not PASSKEYCTL_TEST_POSTGRES, which the
+// matrix points at other servers.
 const (
 	PgBouncerEnv         = "PASSKEYCTL_TEST_PGBOUNCER"
 	PgBouncerDroppingEnv = "PASSKEYCTL_TEST_PGBOUNCER_DROPPING"
+	PgBouncerServerEnv   = "PASSKEYCTL_TEST_PGBOUNCER_SERVER"
 	// MatrixEnv set to 1 turns every missing test server into a failure.
 	MatrixEnv = "PASSKEYCTL_TEST_MATRIX"
 )
@@ -41,7 +44,19 @@ func RequireEnv(t testing.TB, env, what string) string {
 func PgBouncer(t testing.TB, env string) (direct, pooled string) {
 	t.Helper()
 	bouncer := RequireEnv(t, env, "a PgBouncer in transaction mode in front of the PostgreSQL test server")
-	direct = New(t, "postgres")
+	server := os.Getenv(PgBouncerServerEnv)
+	if server == "" {
+		server = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+	}
+	direct, drop, err := createOn("postgres", server)
+	if err != nil {
+		t.Fatalf("dbtest: the server behind PgBouncer (%s): %v", PgBouncerServerEnv, err)
+	}
+	t.Cleanup(func() {
+		if err := drop(); err != nil {
+			t.Errorf("dbtest: %v", err)
+		}
+	})
 	du, err := url.Parse(direct)
 	if err != nil {
 		t.Fatal(err)
