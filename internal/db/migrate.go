@@ -805,9 +805,14 @@ const pgLockSQL = `SELECT pg_advisory_xact_lock(hashtext('passkeyctl migrate ' |
 // SHA() and MD5()); it is the very name earlier versions computed as
 // CONCAT('passkeyctl_migrate_', SHA1(DATABASE())), so a migrate of an
 // earlier version and one of this version still exclude each other.
-func mysqlLockName(database string) string {
+func mysqlLockName(database string) string { return mysqlAppLockName("migrate", database) }
+
+// mysqlAppLockName is the GET_LOCK name of passkeyctl's lock on the
+// database named database ("migrate", "import"): at most 64 characters, so
+// the database name is hashed, in Go, since MySQL 9.6 has no SHA1().
+func mysqlAppLockName(lock, database string) string {
 	sum := sha1.Sum([]byte(database))
-	return "passkeyctl_migrate_" + hex.EncodeToString(sum[:])
+	return "passkeyctl_" + lock + "_" + hex.EncodeToString(sum[:])
 }
 
 func (d *DB) variantNow(ctx context.Context, q sqlx.QueryerContext) (Variant, error) {

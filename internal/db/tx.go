@@ -94,15 +94,22 @@ func (d *DB) txOnce(ctx context.Context, opts txOptions, fn func(ctx context.Con
 				return d.Err(opts.what+": connect", err)
 			}
 			defer conn.Close()
-			name := mysqlAppLockName(opts.lock)
+			var database sql.NullString
+			if err := conn.QueryRowxContext(ctx, "SELECT DATABASE()").Scan(&database); err != nil {
+				return d.Err(opts.what+": take the "+opts.lock+" lock", err)
+			}
+			name := mysqlAppLockName(opts.lock, database.String)
 			var got sql.NullInt64
-			if err := conn.QueryRowxContext(ctx, "SELECT GET_LOCK("+name+", 600)").Scan(&got); err != nil {
+			if err := conn.QueryRowxContext(ctx, "SELECT GET_LOCK(?, 600)", name).Scan(&got); err != nil {
 				return d.Err(opts.what+": take the "+opts.lock+" lock", err)
 			}
 			if got.Int64 != 1 {
 				return fmt.Errorf("%s: %w: another passkeyctl %s held the lock for 10 minutes", opts.what, ErrLocked, opts.lock)
 			}
-			defer conn.ExecContext(context.WithoutCancel(ctx), "DO RELEASE_LOCK("+name+")")
+			// SELECT, not DO: Vitess's vtgate cannot prepare DO.
+			defer func() {
+				conn.QueryRowxContext(context.WithoutCancel(ctx), "SELECT RELEASE_LOCK(?)", name).Scan(new(sql.NullInt64))
+			}()
 			begin = conn.BeginTxx
 		}
 	}
@@ -123,12 +130,6 @@ func (d *DB) txOnce(ctx context.Context, opts txOptions, fn func(ctx context.Con
 		return d.Err(opts.what+": roll back dry run", tx.Rollback())
 	}
 	return d.Err(opts.what+": commit", tx.Commit())
-}
-
-// mysqlAppLockName is the GET_LOCK name of an application lock on the
-// current database, under MySQL 8's 64-character limit.
-func mysqlAppLockName(lock string) string {
-	return "CONCAT('passkeyctl_" + lock + "_', SHA1(DATABASE()))"
 }
 
 // isRetryable reports whether err is a deadlock or serialisation failure
