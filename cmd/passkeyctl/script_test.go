@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+	"os"
 	"testing"
 
 	"github.com/passkeyctl/passkeyctl/internal/db/dbtest"
@@ -24,6 +26,15 @@ func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:  "testdata/script",
 		Cmds: scriptCmds,
+		// [pooler]: $PG_DSN goes through the PgBouncer of the matrix run,
+		// which refuses startup parameters such as role.
+		Condition: func(cond string) (bool, error) {
+			if cond != "pooler" {
+				return false, fmt.Errorf("unknown condition %q", cond)
+			}
+			pg, bouncer := os.Getenv("PASSKEYCTL_TEST_POSTGRES"), os.Getenv(dbtest.PgBouncerEnv)
+			return pg != "" && pg == bouncer, nil
+		},
 		Setup: func(env *testscript.Env) error {
 			for _, d := range []struct{ name, dialect string }{{"PG_DSN", "postgres"}, {"MYSQL_DSN", "mysql"}} {
 				dsn, drop, err := dbtest.Create(d.dialect)
