@@ -20,14 +20,20 @@ const (
 	exitTerminated     = 143 // SIGTERM: 128 + 15
 )
 
-const exitCodesHelp = `Exit codes:
-  0  success
-  1  failure (database unreachable, SQL error, lock timeout, import conflict)
-  2  usage error, or refused without --yes/--force
-  3  not found (user, credential); nothing was changed
-  4  schema not ready (pending migration, drift, Auth.js tables missing,
-     a column too narrow for a credential)
-  5  ceremony failed or timed out; nothing was written
+const exitCodesHelp = `Exit codes (one code per kind of outcome, in every command):
+  0    success (an import that skipped torn, duplicate or broken records
+       included: it says so on stderr and in -o json)
+  1    failure (database unreachable or connection lost, SQL error such as
+       permission denied, lock timeout, import conflict, a deadlock still
+       there after 5 tries)
+  2    usage error, or refused without --yes/--force (a dry run refuses
+       where the real run would)
+  3    not found (user, credential; also one another run revoked first);
+       nothing was changed
+  4    schema not ready (pending migration, drift, app tables missing, a
+       column too narrow for a credential, whoever finds it: passkeyctl or
+       the database)
+  5    ceremony failed or timed out; nothing was written
   130  interrupted by SIGINT (Ctrl-C): any command, serve included, stops
        within 2 s and rolls back what is open; a second Ctrl-C exits at once
   143  terminated by SIGTERM: the same`
