@@ -86,7 +86,7 @@ func configRun(opts *ConfigOptions) error {
 			}
 		}
 	}
-	if opts.Output == outputJSON || opts.Output == outputJSONL {
+	if isJSON(opts.Output) {
 		v := configView{EnvFiles: opts.EnvFiles, Settings: settings}
 		if v.EnvFiles == nil {
 			v.EnvFiles = []string{}
@@ -94,10 +94,7 @@ func configRun(opts *ConfigOptions) error {
 		if opts.ConfigFile != "" {
 			v.ConfigFile = &opts.ConfigFile
 		}
-		if opts.Output == outputJSONL {
-			return newJSONLines(opts.IO.Out).Write(v)
-		}
-		return writeJSON(opts.IO.Out, v)
+		return writeResult(opts.IO.Out, opts.Output, v)
 	}
 	tw := newTable(opts.IO.Out)
 	fmt.Fprintln(tw, "KEY\tVALUE\tSOURCE")

@@ -192,10 +192,7 @@ func writeExportSummary(opts *ExportOptions, sum exportSummary) error {
 	if opts.File != "" && opts.File != "-" {
 		w = opts.IO.Out
 	}
-	if opts.Output == outputJSON {
-		return writeJSON(w, sum)
-	}
-	return newJSONLines(w).Write(sum)
+	return writeResult(w, opts.Output, sum)
 }
 
 // exportDestination opens stdout or a temporary file next to --file; commit

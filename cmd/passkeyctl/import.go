@@ -146,14 +146,9 @@ func importRun(ctx context.Context, opts *ImportOptions) error {
 	if res == nil {
 		return err
 	}
-	switch opts.Output {
-	case outputJSON:
-		if werr := writeJSON(opts.IO.Out, res); err == nil {
-			err = werr
-		}
-		return err
-	case outputJSONL:
-		if werr := newJSONLines(opts.IO.Out).Write(res); err == nil {
+	if isJSON(opts.Output) {
+		// Also when the import failed: the result says why.
+		if werr := writeResult(opts.IO.Out, opts.Output, res); err == nil {
 			err = werr
 		}
 		return err

@@ -125,6 +125,15 @@ func marshalIndent(v any) ([]byte, error) {
 	return []byte(strings.TrimRight(buf.String(), "\n")), nil
 }
 
+// writeResult writes a command's result as -o asks: one compact line for
+// jsonl, indented JSON otherwise.
+func writeResult(w io.Writer, output string, v any) error {
+	if output == outputJSONL {
+		return newJSONLines(w).Write(v)
+	}
+	return writeJSON(w, v)
+}
+
 // isJSON reports whether the output format is json or jsonl (an options
 // struct built without one prints the table).
 func isJSON(output string) bool { return output == outputJSON || output == outputJSONL }

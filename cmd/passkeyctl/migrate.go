@@ -130,15 +130,8 @@ func migrateRun(ctx context.Context, opts *MigrateOptions) (err error) {
 		return fmt.Errorf("%w: %d migration(s) with a changed checksum (%s): compare the table with the file, then accept it with the UPDATE in the warning (see: passkeyctl migrate status)",
 			db.ErrSchemaNotReady, len(names), strings.Join(names, ", "))
 	}
-	switch opts.Output {
-	case outputJSON, outputJSONL:
-		var err error
-		if opts.Output == outputJSONL {
-			err = newJSONLines(opts.IO.Out).Write(res)
-		} else {
-			err = writeJSON(opts.IO.Out, res)
-		}
-		if err != nil {
+	if isJSON(opts.Output) {
+		if err := writeResult(opts.IO.Out, opts.Output, res); err != nil {
 			return err
 		}
 		return notUpToDate()
@@ -258,18 +251,12 @@ func migrateStatusRun(ctx context.Context, opts *MigrateStatusOptions) error {
 	if err != nil {
 		return err
 	}
-	switch opts.Output {
-	case outputJSON:
-		err = writeJSON(opts.IO.Out, struct {
+	if isJSON(opts.Output) {
+		err = writeResult(opts.IO.Out, opts.Output, struct {
 			*db.Status
 			UpToDate bool `json:"upToDate"`
 		}{st, st.UpToDate()})
-	case outputJSONL:
-		err = newJSONLines(opts.IO.Out).Write(struct {
-			*db.Status
-			UpToDate bool `json:"upToDate"`
-		}{st, st.UpToDate()})
-	default:
+	} else {
 		printStatusTable(opts.IO, st)
 	}
 	if err != nil {
@@ -417,7 +404,7 @@ func migrateDownRun(ctx context.Context, opts *MigrateDownOptions) error {
 	res := migrateDownResult{Table: plan.Table, Passkeys: plan.Rows, DryRun: opts.DryRun}
 	if opts.DryRun {
 		if isJSON(opts.Output) {
-			return writeMigrateDown(opts, res)
+			return writeResult(opts.IO.Out, opts.Output, res)
 		}
 		fmt.Fprintf(opts.IO.Out, "DROP TABLE %s;\n", d.Q(plan.Table))
 		fmt.Fprintf(opts.IO.ErrOut, "-- dry run: would drop %s (%d passkey(s)) and forget its migrations; nothing was changed\n", plan.Table, plan.Rows)
@@ -436,15 +423,8 @@ func migrateDownRun(ctx context.Context, opts *MigrateDownOptions) error {
 		return err
 	}
 	if isJSON(opts.Output) {
-		return writeMigrateDown(opts, res)
+		return writeResult(opts.IO.Out, opts.Output, res)
 	}
 	fmt.Fprintf(opts.IO.Out, "dropped  %s (%d passkey(s))\n", plan.Table, plan.Rows)
 	return nil
-}
-
-func writeMigrateDown(opts *MigrateDownOptions, res migrateDownResult) error {
-	if opts.Output == outputJSONL {
-		return newJSONLines(opts.IO.Out).Write(res)
-	}
-	return writeJSON(opts.IO.Out, res)
 }

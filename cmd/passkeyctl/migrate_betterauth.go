@@ -98,12 +98,9 @@ func betterAuthStatusRun(ctx context.Context, opts *MigrateStatusOptions, d *db.
 	}
 	_, ready := s.PasskeyTableReady()
 	st.UpToDate = ready == nil
-	switch opts.Output {
-	case outputJSON:
-		err = writeJSON(opts.IO.Out, st)
-	case outputJSONL:
-		err = newJSONLines(opts.IO.Out).Write(st)
-	default:
+	if isJSON(opts.Output) {
+		err = writeResult(opts.IO.Out, opts.Output, st)
+	} else {
 		printBetterAuthStatus(opts.IO.Out, st)
 	}
 	if err != nil {

@@ -67,10 +67,11 @@ func (p *progress) Set(n int) {
 	}
 }
 
-// Start draws the line at once, for work that reports no steps (a bulk
-// revoke: one transaction).
-func (p *progress) Start() {
+// Start draws "what n units…" at once, for work that reports no steps (a
+// bulk revoke: one transaction).
+func (p *progress) Start(n int) {
 	if p.w != nil {
+		p.n = n
 		p.draw()
 	}
 }

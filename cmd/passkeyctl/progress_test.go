@@ -76,8 +76,7 @@ func TestProgress_setAndStart(t *testing.T) {
 	}
 	buf.Reset()
 	p = newProgress(&IOStreams{ErrOut: &buf, ErrTTY: true}, outputTable, "revoking", "passkey", 0, func() time.Time { return clock })
-	p.n = 5000
-	p.Start()
+	p.Start(5000)
 	if want := "\rrevoking 5000 passkeys…\x1b[K"; buf.String() != want {
 		t.Errorf("Start: %q, want %q", buf.String(), want)
 	}

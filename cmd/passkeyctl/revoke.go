@@ -228,8 +228,7 @@ func revokeRun(ctx context.Context, opts *RevokeOptions) error {
 	}
 	prog := newProgress(opts.IO, opts.Output, "revoking", "passkey", 0, nil)
 	if len(passkeys) >= 100 {
-		prog.n = len(passkeys)
-		prog.Start()
+		prog.Start(len(passkeys))
 	}
 	res, err := d.Revoke(ctx, s, passkeys, revokeOpts)
 	prog.Done()

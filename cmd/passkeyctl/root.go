@@ -503,7 +503,7 @@ func newCmdVersion(f *Factory) *cobra.Command {
 				fmt.Fprintln(f.IO.Out, "passkeyctl "+version)
 				return nil
 			}
-			return newJSONLines(f.IO.Out).Write(versionInfo{Version: version, Go: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH})
+			return writeResult(f.IO.Out, f.Output(), versionInfo{Version: version, Go: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH})
 		},
 	}
 }

@@ -187,7 +187,7 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 	// would kill the process with SIGPIPE and turn a success into exit 141;
 	// with it, the write fails with EPIPE, which serveCeremony handles.
 	signal.Ignore(syscall.SIGPIPE)
-	jsonOut := opts.Output == outputJSON || opts.Output == outputJSONL
+	jsonOut := isJSON(opts.Output)
 	events := newJSONLines(opts.IO.Out)
 	err := serveCeremony(ctx, opts, func(e serveEvent) error {
 		if jsonOut {
