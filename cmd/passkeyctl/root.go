@@ -338,6 +338,13 @@ environment (PASSKEYCTL_DSN, then DATABASE_URL), else PASSKEYCTL_CONFIG or
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			if cmd.Name() == cobra.ShellCompRequestCmd || cmd.Name() == cobra.ShellCompNoDescRequestCmd {
+				// A completion prints nothing but candidates: it reads the
+				// configuration itself, quietly, when it needs the database
+				// (completeFromDB).
+				f.IO.setQuiet(true)
+				return nil
+			}
 			// --quiet holds from the start, so that it also silences what
 			// reading the configuration may warn about.
 			f.IO.setQuiet(f.flags.Changed(keyQuiet))
