@@ -44,9 +44,16 @@ func init() {
 // Both lower-case as JavaScript's toLowerCase does (jsToLower).
 func NewUserEmail(s *Schema, email string) string {
 	if s.App == AppBetterAuth {
-		return jsToLower(strings.TrimFunc(email, isJSWhitespace))
+		return betterAuthEmail(email)
 	}
 	return authjsNormalizeEmail(email)
+}
+
+// betterAuthEmail is an e-mail as Better Auth stores it: lower-cased with
+// JavaScript's toLowerCase (its sign-up, and betterAuthUserRow, through
+// which enrolment and import write every Better Auth user).
+func betterAuthEmail(email string) string {
+	return jsToLower(strings.TrimFunc(email, isJSWhitespace))
 }
 
 // authjsNormalizeEmail is Auth.js's defaultNormalizer

@@ -789,7 +789,7 @@ func (imp *importer) createUsers(ctx context.Context, us []ExportUser, lines []i
 			rows = append(rows, vals)
 		}
 		imp.users[userKey(u)] = id
-		imp.byEmail[strings.ToLower(email)] = id
+		imp.byEmail[betterAuthEmail(email)] = id
 		imp.res.UsersCreated = append(imp.res.UsersCreated, ImportUser{Line: lines[i], ID: u.ID, Email: u.Email, TargetID: shown})
 	}
 	if !imp.writing() || len(rows) == 0 {

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io/fs"
 	"maps"
+	"modernc.org/sqlite"
 	"regexp"
 	"slices"
 	"strings"
@@ -807,6 +808,34 @@ const pgLockSQL = `SELECT pg_advisory_xact_lock(hashtext('passkeyctl migrate ' |
 // earlier version and one of this version still exclude each other.
 func mysqlLockName(database string) string { return mysqlAppLockName("migrate", database) }
 
+// mysqlAppLock takes passkeyctl's GET_LOCK named lock for conn's database,
+// waiting at most secs seconds: got is false when another session held it
+// that long. release gives it back; it is a no-op when got is false. A
+// lock belongs to the session, so conn must be the connection the locked
+// work runs on.
+func (d *DB) mysqlAppLock(ctx context.Context, conn *sqlx.Conn, lock string, secs int) (got bool, release func(), err error) {
+	var database sql.NullString
+	if err := conn.QueryRowxContext(ctx, `SELECT DATABASE()`).Scan(&database); err != nil {
+		return false, nil, err
+	}
+	if !database.Valid {
+		return false, nil, errors.New("no database selected (name one in the DSN)")
+	}
+	name := mysqlAppLockName(lock, database.String)
+	var n sql.NullInt64
+	if err := conn.QueryRowxContext(ctx, `SELECT GET_LOCK(?, ?)`, name, secs).Scan(&n); err != nil {
+		return false, nil, err
+	}
+	if !n.Valid || n.Int64 != 1 {
+		return false, func() {}, nil
+	}
+	// SELECT, not DO: Vitess's vtgate cannot prepare DO statements, and a
+	// lock left held would stay on the pooled connection.
+	return true, func() {
+		conn.QueryRowxContext(context.WithoutCancel(ctx), `SELECT RELEASE_LOCK(?)`, name).Scan(new(sql.NullInt64))
+	}, nil
+}
+
 // mysqlAppLockName is the GET_LOCK name of passkeyctl's lock on the
 // database named database ("migrate", "import"): at most 64 characters, so
 // the database name is hashed, in Go, since MySQL 9.6 has no SHA1().
@@ -851,6 +880,11 @@ func (e lockWaitError) Error() string { return string(e) }
 func (e lockWaitError) Unwrap() error { return ErrLocked }
 
 func isSQLiteBusy(err error) bool {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		// SQLITE_BUSY and its extended codes (BUSY_SNAPSHOT...).
+		return se.Code()&0xff == 5
+	}
 	return err != nil && (strings.Contains(err.Error(), "SQLITE_BUSY") || strings.Contains(err.Error(), "database is locked"))
 }
 
@@ -926,26 +960,14 @@ func (d *DB) migrateMySQL(ctx context.Context, conn *sqlx.Conn, fsys fs.FS, opts
 	if secs < 1 {
 		secs = 1
 	}
-	var database sql.NullString
-	if err := conn.QueryRowxContext(ctx, `SELECT DATABASE()`).Scan(&database); err != nil {
+	got, release, err := d.mysqlAppLock(ctx, conn, "migrate", secs)
+	if err != nil {
 		return nil, d.Err("take migration lock", err)
 	}
-	if !database.Valid {
-		return nil, errors.New("take migration lock: no database selected (name one in the DSN)")
-	}
-	lock := mysqlLockName(database.String)
-	var got sql.NullInt64
-	if err := conn.QueryRowxContext(ctx, `SELECT GET_LOCK(?, ?)`, lock, secs).Scan(&got); err != nil {
-		return nil, d.Err("take migration lock", err)
-	}
-	if !got.Valid || got.Int64 != 1 {
+	if !got {
 		return nil, fmt.Errorf("%w: another passkeyctl migrate held the lock for %s (GET_LOCK timed out; raise --lock-timeout or find the other process)", ErrLocked, opts.LockTimeout)
 	}
-	// SELECT, not DO: Vitess's vtgate cannot prepare DO statements, and a
-	// lock left held would stay on the pooled connection.
-	defer func() {
-		conn.QueryRowxContext(context.WithoutCancel(ctx), `SELECT RELEASE_LOCK(?)`, lock).Scan(new(sql.NullInt64))
-	}()
+	defer release()
 	// A session variable on the pinned connection bounds the metadata
 	// lock waits of the DDL (another session's LOCK TABLES or open
 	// transaction on User). Session state is fine here: MySQL is not put

@@ -528,7 +528,9 @@ func (d *DB) authjsExportRows(ctx context.Context, qx sqlx.QueryerContext, s *Sc
 			return d.Err("read passkeys", err)
 		}
 		r.noUser = 0
-		if !uid.Valid && s.User != nil {
+		// Only a joined User table can say the user is gone: without an id
+		// column nothing was joined and u.id is NULL for every row.
+		if userJoin != "" && !uid.Valid {
 			r.noUser = 1
 		}
 		p := r.passkey()

@@ -94,22 +94,14 @@ func (d *DB) txOnce(ctx context.Context, opts txOptions, fn func(ctx context.Con
 				return d.Err(opts.what+": connect", err)
 			}
 			defer conn.Close()
-			var database sql.NullString
-			if err := conn.QueryRowxContext(ctx, "SELECT DATABASE()").Scan(&database); err != nil {
+			got, release, err := d.mysqlAppLock(ctx, conn, opts.lock, 600)
+			if err != nil {
 				return d.Err(opts.what+": take the "+opts.lock+" lock", err)
 			}
-			name := mysqlAppLockName(opts.lock, database.String)
-			var got sql.NullInt64
-			if err := conn.QueryRowxContext(ctx, "SELECT GET_LOCK(?, 600)", name).Scan(&got); err != nil {
-				return d.Err(opts.what+": take the "+opts.lock+" lock", err)
-			}
-			if got.Int64 != 1 {
+			if !got {
 				return fmt.Errorf("%s: %w: another passkeyctl %s held the lock for 10 minutes", opts.what, ErrLocked, opts.lock)
 			}
-			// SELECT, not DO: Vitess's vtgate cannot prepare DO.
-			defer func() {
-				conn.QueryRowxContext(context.WithoutCancel(ctx), "SELECT RELEASE_LOCK(?)", name).Scan(new(sql.NullInt64))
-			}()
+			defer release()
 			begin = conn.BeginTxx
 		}
 	}
@@ -143,12 +135,7 @@ func isRetryable(err error) bool {
 	if errors.As(err, &me) {
 		return me.Number == 1213
 	}
-	var se *sqlite.Error
-	if errors.As(err, &se) {
-		// SQLITE_BUSY and its extended codes (BUSY_SNAPSHOT...).
-		return se.Code()&0xff == 5
-	}
-	return false
+	return isSQLiteBusy(err)
 }
 
 // IsSchemaError reports whether err is a database error that says the
