@@ -143,11 +143,9 @@ func exportRun(ctx context.Context, opts *ExportOptions) error {
 		err = bw.Flush()
 	}
 	if err != nil {
-		abort()
-		return fmt.Errorf("export: %w", err)
+		return fmt.Errorf("export: %w", err) // the deferred abort removes the file
 	}
 	if err := refuseWrongProvider(ctx, d, s, &providers, opts.ProviderID); err != nil {
-		abort()
 		return err
 	}
 	if err := commit(); err != nil {

@@ -292,7 +292,7 @@ func printStatusTable(io *IOStreams, st *db.Status) {
 		case m.Action == "adopt":
 			state += " (adopt)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", m.Name, state, at, m.Checksum[:12])
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", m.Name, state, at, shortSum(m.Checksum))
 	}
 	tw.Flush()
 	for _, dr := range st.Drift {

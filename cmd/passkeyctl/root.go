@@ -73,7 +73,21 @@ type resolvedSetting struct {
 	// layered marks a value that a later --env-file replaced: the layering
 	// the operator asked for, shown by config but no disagreement.
 	layered bool
+	// kind is where the value came from, for the code that decides on it;
+	// Source is the same for people and may be reworded.
+	kind sourceKind
 }
+
+// sourceKind is the kind of place a setting came from.
+type sourceKind int
+
+const (
+	fromDefault sourceKind = iota
+	fromFlag
+	fromEnvFile
+	fromConfig
+	fromEnvironment
+)
 
 // envNames are the environment (and env-file) variables of a setting:
 // PASSKEYCTL_<KEY>, and for the DSN also DATABASE_URL, the app's own.
@@ -103,15 +117,15 @@ func envNames(key string) []string {
 func (f *Factory) sources(key string) []resolvedSetting {
 	var out []resolvedSetting
 	if fl := f.flags.Lookup(key); fl != nil && fl.Changed {
-		out = append(out, resolvedSetting{Key: key, Value: fl.Value.String(), Source: "flag --" + key})
+		out = append(out, resolvedSetting{Key: key, Value: fl.Value.String(), Source: "flag --" + key, kind: fromFlag})
 	}
 	for _, n := range envNames(key) {
 		if v, ok := f.dotenv[n]; ok && v.Value != "" {
-			out = append(out, resolvedSetting{Key: key, Value: v.Value, Source: fmt.Sprintf("--env-file %s:%d (%s)", v.Path, v.Line, n)})
+			out = append(out, resolvedSetting{Key: key, Value: v.Value, Source: fmt.Sprintf("--env-file %s:%d (%s)", v.Path, v.Line, n), kind: fromEnvFile})
 		}
 		for _, v := range f.dotenvReplaced[n] {
 			if v.Value != "" {
-				out = append(out, resolvedSetting{Key: key, Value: v.Value, Source: fmt.Sprintf("--env-file %s:%d (%s)", v.Path, v.Line, n), layered: true})
+				out = append(out, resolvedSetting{Key: key, Value: v.Value, Source: fmt.Sprintf("--env-file %s:%d (%s)", v.Path, v.Line, n), layered: true, kind: fromEnvFile})
 			}
 		}
 	}
@@ -122,7 +136,7 @@ func (f *Factory) sources(key string) []resolvedSetting {
 				if f.configExplicit {
 					src = "--config " + f.configPath
 				}
-				out = append(out, resolvedSetting{Key: key, Value: v, Source: src})
+				out = append(out, resolvedSetting{Key: key, Value: v, Source: src, kind: fromConfig})
 			}
 		}
 	}
@@ -131,7 +145,7 @@ func (f *Factory) sources(key string) []resolvedSetting {
 	}
 	for _, n := range envNames(key) {
 		if v, ok := f.LookupEnv(n); ok && v != "" {
-			out = append(out, resolvedSetting{Key: key, Value: v, Source: "environment (" + n + ")"})
+			out = append(out, resolvedSetting{Key: key, Value: v, Source: "environment (" + n + ")", kind: fromEnvironment})
 		}
 	}
 	if !f.configExplicit {
@@ -175,7 +189,7 @@ func (f *Factory) DB(ctx context.Context, opts db.OpenOptions) (*db.DB, error) {
 	if w := dsnDisagreement(all); w != "" {
 		fmt.Fprintln(f.IO.ErrOut, w)
 	}
-	if len(f.envFiles) > 0 && !strings.HasPrefix(dsn.Source, "flag ") && !strings.HasPrefix(dsn.Source, "--env-file ") {
+	if len(f.envFiles) > 0 && dsn.kind != fromFlag && dsn.kind != fromEnvFile {
 		// The operator named env files, and none of them chose the database:
 		// a misspelt DATABASE_URL there must not silently mean the ambient one.
 		fmt.Fprintf(f.IO.ErrOut, "warning: no --env-file sets PASSKEYCTL_DSN or DATABASE_URL; using the DSN %s from %s\n", db.DescribeDSN(dsn.Value), dsn.Source)
@@ -192,7 +206,7 @@ func (f *Factory) DB(ctx context.Context, opts db.OpenOptions) (*db.DB, error) {
 	opts.Interrupt = f.interrupt
 	d, err := db.Open(ctx, dsn.Value, opts)
 	if err != nil {
-		if errors.Is(err, db.ErrInvalid) && dsn.Source != "flag --dsn" {
+		if errors.Is(err, db.ErrInvalid) && dsn.kind != fromFlag {
 			// The DSN is not quoted in the message: say where it came from.
 			err = fmt.Errorf("%w (the DSN from %s)", err, dsn.Source)
 		}
