@@ -416,45 +416,20 @@ func testTarget(ctx context.Context, opts *ServeOptions, d *db.DB, s *db.Schema,
 	}
 	switch {
 	case opts.Credential != "":
-		cands, err := db.CredentialIDCandidates(opts.Credential)
-		if err != nil || db.IsCredentialPrefix(opts.Credential) {
-			cands = nil // resolved as a prefix below, or refused there
-		}
-		var found []db.Passkey
-		for _, raw := range cands {
-			p, err := d.GetPasskey(ctx, s, raw, opts.ProviderID)
-			if errors.Is(err, db.ErrNotFound) {
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			found = append(found, p)
-			cfg.CredentialID = raw
-		}
-		if len(found) == 0 {
-			// The start of an ID, as list shows it on a terminal?
-			ps, err := d.ResolveCredentials(ctx, s, []string{opts.Credential}, opts.ProviderID)
-			switch {
-			case err == nil:
-				raw, derr := db.DecodeBase64(ps[0].CredentialID)
-				if derr != nil {
-					return derr
-				}
-				found, cfg.CredentialID = ps, raw
-			case errors.Is(err, db.ErrNotFound):
-			default:
-				return err
-			}
-		}
-		switch len(found) {
-		case 0:
+		// Every form revoke takes: as stored, base64url, hex, a unique
+		// prefix; ambiguity is refused there.
+		ps, err := d.ResolveCredentials(ctx, s, []string{opts.Credential}, opts.ProviderID)
+		if errors.Is(err, db.ErrNotFound) {
 			return fmt.Errorf("credential %s is not in the %s table: %w", opts.Credential, passkeyTableName(s), db.ErrNotFound)
-		case 1:
-			fmt.Fprintf(opts.IO.ErrOut, "Testing passkey %s of user %s.\n", found[0].CredentialID, found[0].UserID)
-			return nil
 		}
-		return fmt.Errorf("%w: %q names two stored credentials (read as base64 and as hex); prefix it with hex: or give the base64 form", db.ErrInvalid, opts.Credential)
+		if err != nil {
+			return err
+		}
+		if cfg.CredentialID, err = db.DecodeBase64(ps[0].CredentialID); err != nil {
+			return err
+		}
+		fmt.Fprintf(opts.IO.ErrOut, "Testing passkey %s of user %s.\n", ps[0].CredentialID, ps[0].UserID)
+		return nil
 	case opts.User != "":
 		u, err := d.FindUser(ctx, s, opts.User)
 		if err != nil {
