@@ -52,6 +52,18 @@ func (d *Dialect) Quote(ident string) string {
 // letters: a database created with LC_CTYPE=C folds only ASCII).
 func (d *Dialect) Lower(expr string) string { return d.lower + "(" + expr + ")" }
 
+// PrefixMatch is a condition on expr that is true for values starting with
+// prefix, and its argument. SQLite's LIKE ignores case and so cannot use an
+// index; its GLOB compares exactly and can, for a constant prefix. LIKE
+// elsewhere (it too may ignore case under MySQL's *_ci collations: callers
+// compare exactly afterwards).
+func (d *Dialect) PrefixMatch(expr, prefix string) (string, any) {
+	if d == SQLite {
+		return expr + " GLOB ?", strings.NewReplacer("*", "[*]", "?", "[?]", "[", "[[]").Replace(prefix) + "*"
+	}
+	return expr + " LIKE ? ESCAPE '!'", strings.NewReplacer("!", "!!", "%", "!%", "_", "!_").Replace(prefix) + "%"
+}
+
 // Rebind turns a query written with ? placeholders into the dialect's style.
 func (d *Dialect) Rebind(query string) string { return sqlx.Rebind(d.BindType, query) }
 
