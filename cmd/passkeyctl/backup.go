@@ -33,7 +33,7 @@ type backupFile struct {
 // before anything is looked up, so that a backup that cannot be written
 // stops the revocation early.
 func openBackup(path string) (*backupFile, error) {
-	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return nil, usageError{fmt.Errorf("cannot write --backup %s: %v; nothing was revoked", path, unwrapPathError(err))}
 	}
@@ -94,13 +94,10 @@ func (b *backupFile) write(records []db.ExportRecord) error {
 // newline; when it cannot tell, it says no: an extra blank line is
 // harmless, a record glued to a torn one is not.
 func (b *backupFile) endsWithNewline(size int64) bool {
-	r, err := os.Open(b.path)
-	if err != nil {
-		return false
-	}
-	defer r.Close()
+	// Through the open file (opened read-write for this), not by its path:
+	// the path may name another file by now.
 	last := make([]byte, 1)
-	if _, err := r.ReadAt(last, size-1); err != nil && err != io.EOF {
+	if _, err := b.f.ReadAt(last, size-1); err != nil && err != io.EOF {
 		return false
 	}
 	return last[0] == '\n'

@@ -115,7 +115,7 @@ func exportRun(ctx context.Context, opts *ExportOptions) error {
 	bw := bufio.NewWriterSize(out, 64<<10)
 	w := db.NewExportWriter(bw)
 	var written, broken int
-	prog := newProgress(opts.IO, opts.Output, "exported", "passkey", 0, nil)
+	prog := newProgress(opts.IO, opts.Output, "exported", "passkey", nil)
 	var providers db.ProviderCheck
 	err = d.ExportPasskeys(ctx, s, db.ExportOptions{ProviderID: opts.ProviderID, UserID: userID}, func(r db.ExportRecord) error {
 		// Return at once when cancelled, not at the driver's next check,

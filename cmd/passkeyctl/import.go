@@ -132,7 +132,7 @@ func importRun(ctx context.Context, opts *ImportOptions) error {
 	errOut := opts.IO.ErrOut
 	// The input goes in unwrapped: a file can be read again when the
 	// transaction is retried after a deadlock.
-	prog := newProgress(opts.IO, opts.Output, "read", "record", 0, nil)
+	prog := newProgress(opts.IO, opts.Output, "read", "record", nil)
 	res, err := d.Import(ctx, s, in, db.ImportOptions{
 		Progress:    prog.Set,
 		ProviderID:  opts.ProviderID,

@@ -16,7 +16,6 @@ type progress struct {
 	w     io.Writer
 	what  string // "exported", "imported", ...
 	unit  string // "passkey"
-	total int    // 0 when unknown
 	n     int
 	now   func() time.Time
 	last  time.Time
@@ -27,15 +26,15 @@ type progress struct {
 const progressEvery = 250 * time.Millisecond
 
 // newProgress returns the progress of a command with the given output
-// format; total is 0 when the amount of work is not known in advance.
-func newProgress(s *IOStreams, output, what, unit string, total int, now func() time.Time) *progress {
+// format; now is the clock (time.Now when nil).
+func newProgress(s *IOStreams, output, what, unit string, now func() time.Time) *progress {
 	if !s.ErrTTY || s.Quiet || output != outputTable {
 		return &progress{}
 	}
 	if now == nil {
 		now = time.Now
 	}
-	return &progress{w: s.ErrOut, what: what, unit: unit, total: total, now: now, last: now()}
+	return &progress{w: s.ErrOut, what: what, unit: unit, now: now, last: now()}
 }
 
 // Add counts k more units done and redraws the line when it is due.
@@ -52,9 +51,6 @@ func (p *progress) Add(k int) {
 
 func (p *progress) draw() {
 	line := fmt.Sprintf("%s %s…", p.what, plural(p.n, p.unit))
-	if p.total > 0 {
-		line = fmt.Sprintf("%s %d of %s (%d%%)…", p.what, p.n, plural(p.total, p.unit), p.n*100/p.total)
-	}
 	// \r and the erase-to-end-of-line sequence rewrite the line in place.
 	fmt.Fprintf(p.w, "\r%s\x1b[K", line)
 	p.shown = true

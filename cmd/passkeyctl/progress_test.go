@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"strings"
 	"testing"
 	"time"
 )
@@ -15,7 +14,7 @@ func TestProgress(t *testing.T) {
 	now := func() time.Time { return clock }
 	var buf bytes.Buffer
 	s := &IOStreams{ErrOut: &buf, ErrTTY: true}
-	p := newProgress(s, outputTable, "exported", "passkey", 0, now)
+	p := newProgress(s, outputTable, "exported", "passkey", now)
 	p.Add(1) // not due yet
 	clock = clock.Add(progressEvery)
 	p.Add(1)
@@ -29,21 +28,12 @@ func TestProgress(t *testing.T) {
 		t.Errorf("terminal: %q, want %q", got, want)
 	}
 
-	buf.Reset()
-	p = newProgress(s, outputTable, "imported", "passkey", 200, now)
-	clock = clock.Add(progressEvery)
-	p.Add(50)
-	p.Done()
-	if got := buf.String(); !strings.Contains(got, "imported 50 of 200 passkeys (25%)…") {
-		t.Errorf("with a total: %q", got)
-	}
-
 	for name, s := range map[string]*IOStreams{
 		"pipe":  {ErrOut: &buf},
 		"quiet": {ErrOut: &buf, ErrTTY: true, Quiet: true},
 	} {
 		buf.Reset()
-		p := newProgress(s, outputTable, "exported", "passkey", 0, now)
+		p := newProgress(s, outputTable, "exported", "passkey", now)
 		clock = clock.Add(time.Second)
 		p.Add(10)
 		p.Done()
@@ -52,7 +42,7 @@ func TestProgress(t *testing.T) {
 		}
 	}
 	buf.Reset()
-	p = newProgress(s, outputJSON, "exported", "passkey", 0, now)
+	p = newProgress(s, outputJSON, "exported", "passkey", now)
 	clock = clock.Add(time.Second)
 	p.Add(10)
 	if buf.Len() != 0 {
@@ -65,7 +55,7 @@ func TestProgress(t *testing.T) {
 func TestProgress_setAndStart(t *testing.T) {
 	clock := time.Unix(0, 0)
 	var buf bytes.Buffer
-	p := newProgress(&IOStreams{ErrOut: &buf, ErrTTY: true}, outputTable, "read", "record", 0, func() time.Time { return clock })
+	p := newProgress(&IOStreams{ErrOut: &buf, ErrTTY: true}, outputTable, "read", "record", func() time.Time { return clock })
 	clock = clock.Add(progressEvery)
 	p.Set(40)
 	clock = clock.Add(progressEvery)
@@ -75,7 +65,7 @@ func TestProgress_setAndStart(t *testing.T) {
 		t.Errorf("Set: %q, want %q", buf.String(), want)
 	}
 	buf.Reset()
-	p = newProgress(&IOStreams{ErrOut: &buf, ErrTTY: true}, outputTable, "revoking", "passkey", 0, func() time.Time { return clock })
+	p = newProgress(&IOStreams{ErrOut: &buf, ErrTTY: true}, outputTable, "revoking", "passkey", func() time.Time { return clock })
 	p.Start(5000)
 	if want := "\rrevoking 5000 passkeys…\x1b[K"; buf.String() != want {
 		t.Errorf("Start: %q, want %q", buf.String(), want)

@@ -226,7 +226,7 @@ func revokeRun(ctx context.Context, opts *RevokeOptions) error {
 		defer backup.Close()
 		revokeOpts.Backup = backup.write
 	}
-	prog := newProgress(opts.IO, opts.Output, "revoking", "passkey", 0, nil)
+	prog := newProgress(opts.IO, opts.Output, "revoking", "passkey", nil)
 	if len(passkeys) >= 100 {
 		prog.Start(len(passkeys))
 	}
