@@ -123,14 +123,7 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 	}
 	if opts.Orphans {
 		w := newOrphanWriter(opts.IO, opts.Output, opts.Wide)
-		n := 0
-		if err := d.ListOrphans(ctx, s, lo, func(o db.Orphan) error {
-			if n++; opts.Limit > 0 && n > opts.Limit {
-				cut = true
-				return nil
-			}
-			return w.Write(o)
-		}); err != nil {
+		if err := d.ListOrphans(ctx, s, lo, upToLimit(opts.Limit, &cut, w.Write)); err != nil {
 			return err
 		}
 		if err := w.Close(); err != nil {
@@ -155,15 +148,10 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 	// Passkeys listed no-account because their Account rows are under
 	// another provider mean a wrong --provider-id: say so, as revoke does.
 	var providers db.ProviderCheck
-	n := 0
-	if err := d.ListPasskeys(ctx, s, lo, func(p db.Passkey) error {
-		if n++; opts.Limit > 0 && n > opts.Limit {
-			cut = true
-			return nil
-		}
+	if err := d.ListPasskeys(ctx, s, lo, upToLimit(opts.Limit, &cut, func(p db.Passkey) error {
 		providers.AddPasskey(p)
 		return w.Write(p)
-	}); err != nil {
+	})); err != nil {
 		w.Flush() // the rows before the error still reach stdout
 		return err
 	}
@@ -182,6 +170,19 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 	}
 	limitNote(opts, cut, "passkeys")
 	return nil
+}
+
+// upToLimit passes the first limit records (all when limit is 0) to write
+// and sets *cut when one more came: the listing asks for limit+1.
+func upToLimit[T any](limit int, cut *bool, write func(T) error) func(T) error {
+	n := 0
+	return func(v T) error {
+		if n++; limit > 0 && n > limit {
+			*cut = true
+			return nil
+		}
+		return write(v)
+	}
 }
 
 // limitNote says on stderr, in every output format, that --limit cut the

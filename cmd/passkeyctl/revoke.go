@@ -365,11 +365,10 @@ func printRevokeSummary(w io.Writer, res *db.RevokeResult, sessions, betterAuth 
 	printNotes(w, mismatched, "the Account row of %s belongs to another user and was left alone",
 		"passkeys' Account rows belong to other users and were left alone")
 	stranded := "no passkey and no other Account left: they cannot sign in with a passkey or an OAuth provider"
-	strandedMany := "users have no passkey and no other Account left: they cannot sign in with a passkey or an OAuth provider"
 	if betterAuth {
 		stranded = "no passkey and no account row left: they cannot sign in with a passkey, a password or a social provider"
-		strandedMany = "users have no passkey and no account row left: they cannot sign in with a passkey, a password or a social provider"
 	}
+	strandedMany := "users have " + stranded
 	var who []string
 	for _, u := range res.Stranded {
 		who = append(who, describeUser(u.ID, u.Email))

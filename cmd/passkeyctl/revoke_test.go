@@ -70,7 +70,7 @@ func TestRevoke_confirmOnTerminal(t *testing.T) {
 	if code != exitUsage || stdout != "" {
 		t.Fatalf("answer n: exit %d, stdout %q", code, stdout)
 	}
-	for _, want := range []string{"This will revoke 1 passkey of 1 user:", "cmwvgemvd0000l07d4xrhgdsb", "fixture@example.com", "INbbybromzQQ0aFYQlauAYFzl2U=", "multiDevice", "Revoke 1 passkey in sqlite:", "not confirmed; nothing was revoked"} {
+	for _, want := range []string{"This will revoke 1 passkey of 1 user:", "cmwvgemvd0000l07d4xrhgdsb", "fixture@example.com", "INbbybromzQQ0aFYQlauAYFzl2U=", "multiDevice", "Revoke 1 passkey in " + dsn + "? [y/N]", "not confirmed; nothing was revoked"} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("answer n: stderr lacks %q:\n%s", want, stderr)
 		}
