@@ -275,7 +275,7 @@ func (d *DB) Revoke(ctx context.Context, s *Schema, passkeys []Passkey, opts Rev
 			at := opts.Now().UTC().Format(timeFormatMillis)
 			records := make([]ExportRecord, len(current))
 			for i, p := range current {
-				records[i] = locked[p.CredentialID].record
+				records[i] = locked[p.CredentialID].record()
 				records[i].RevokedAt = &at
 			}
 			if err := opts.Backup(records); err != nil {
@@ -322,10 +322,11 @@ func (d *DB) Revoke(ctx context.Context, s *Schema, passkeys []Passkey, opts Rev
 const timeFormatMillis = "2006-01-02T15:04:05.000Z07:00"
 
 // lockedPasskey is a passkey row locked by Revoke: as list shows it, and
-// as the export format writes it.
+// as the export format writes it. The record is made only for --backup: it
+// checks the public key again, which a plain revoke does not need.
 type lockedPasskey struct {
 	passkey Passkey
-	record  ExportRecord
+	record  func() ExportRecord
 }
 
 // lockClause is what follows a SELECT of passkey rows (alias alias) to lock
@@ -428,7 +429,7 @@ func (d *DB) revokePlanFor(s *Schema, opts RevokeOptions) (*revokePlan, error) {
 						return fmt.Errorf("credential %s is stored twice in %s (user %s and user %s); Better Auth uses whichever the database returns first: delete the extra row by its id: %w",
 							r.CredentialID, ba.Passkey.Name, prev.passkey.UserID, r.UserID, ErrConflict)
 					}
-					found[r.CredentialID] = lockedPasskey{passkey: passkeyFromBetterAuth(r), record: ExportRecordFromBetterAuth(r)}
+					found[r.CredentialID] = lockedPasskey{passkey: passkeyFromBetterAuth(r), record: func() ExportRecord { return ExportRecordFromBetterAuth(r) }}
 					return nil
 				})
 				if err != nil {
@@ -486,7 +487,7 @@ func (d *DB) revokePlanFor(s *Schema, opts RevokeOptions) (*revokePlan, error) {
 			in, args := d.inList("a."+d.Q("credentialID"), ids)
 			err := d.authjsExportRows(ctx, tx, s, ExportOptions{ProviderID: opts.ProviderID}, in, args, d.lockClause("a", "credentialID"), func(r AuthjsExportRow) error {
 				if want[r.CredentialID] {
-					found[r.CredentialID] = lockedPasskey{passkey: r.Passkey, record: ExportRecordFromAuthjs(r)}
+					found[r.CredentialID] = lockedPasskey{passkey: r.Passkey, record: func() ExportRecord { return ExportRecordFromAuthjs(r) }}
 				}
 				return nil
 			})
