@@ -6,7 +6,7 @@ import (
 	"io"
 	"os"
 
-	"github.com/passkeyctl/passkeyctl/internal/db"
+	"github.com/passkeyctl/passkeyctl/internal/passkey"
 )
 
 // backupFile is revoke --backup's file. Records are appended in the
@@ -52,7 +52,7 @@ const backupChunk = 64 << 10
 
 // write appends the records and syncs the file. On error the file is cut
 // back to where it was, unless another process appended since.
-func (b *backupFile) write(records []db.ExportRecord) error {
+func (b *backupFile) write(records []passkey.ExportRecord) error {
 	fi, err := b.f.Stat()
 	if err != nil {
 		return b.fail(err)
@@ -62,7 +62,7 @@ func (b *backupFile) write(records []db.ExportRecord) error {
 	if start > 0 && !b.endsWithNewline(start) {
 		buf.WriteByte('\n')
 	}
-	w := db.NewExportWriter(&buf)
+	w := passkey.NewExportWriter(&buf)
 	written := int64(0)
 	flush := func() error {
 		n, err := b.f.Write(buf.Bytes())

@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/passkeyctl/passkeyctl/internal/db"
+	"github.com/passkeyctl/passkeyctl/internal/passkey"
 )
 
 // detectSchema detects the app's tables once for a command. The errors
@@ -17,7 +18,7 @@ func detectSchema(ctx context.Context, d *db.DB) (*db.Schema, error) {
 	if err == nil {
 		return s, nil
 	}
-	for _, domain := range []error{db.ErrInvalid, db.ErrRefused, db.ErrNotFound, db.ErrSchemaNotReady, db.ErrDrift, db.ErrConflict} {
+	for _, domain := range []error{passkey.ErrInvalid, passkey.ErrRefused, passkey.ErrNotFound, passkey.ErrSchemaNotReady, passkey.ErrDrift, passkey.ErrConflict} {
 		if errors.Is(err, domain) {
 			return nil, err
 		}

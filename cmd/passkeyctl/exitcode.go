@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/passkeyctl/passkeyctl/internal/db"
+	"github.com/passkeyctl/passkeyctl/internal/passkey"
 )
 
 // Exit codes: a small documented table that scripts rely on (README "Exit
@@ -56,13 +57,13 @@ func exitCode(err error) int {
 		return exitOK
 	case errors.As(err, &sig):
 		return signalExitCode(sig.sig)
-	case errors.As(err, &ue), errors.Is(err, db.ErrInvalid), errors.Is(err, db.ErrRefused):
+	case errors.As(err, &ue), errors.Is(err, passkey.ErrInvalid), errors.Is(err, passkey.ErrRefused):
 		return exitUsage
 	case errors.Is(err, errCeremony):
 		return exitCeremony
-	case errors.Is(err, db.ErrNotFound):
+	case errors.Is(err, passkey.ErrNotFound):
 		return exitNotFound
-	case errors.Is(err, db.ErrSchemaNotReady), errors.Is(err, db.ErrDrift), db.IsSchemaError(err):
+	case errors.Is(err, passkey.ErrSchemaNotReady), errors.Is(err, passkey.ErrDrift), db.IsSchemaError(err):
 		// A driver error that says the schema cannot take the data is
 		// the same outcome as passkeyctl's own check for it.
 		return exitSchemaNotReady
@@ -74,10 +75,10 @@ func exitCode(err error) int {
 // err. Sentinel suffixes that only repeat what the message says are trimmed.
 func errorLine(err error) string {
 	msg := err.Error()
-	for _, s := range []string{": " + db.ErrNotFound.Error(), ": " + db.ErrInvalid.Error()} {
+	for _, s := range []string{": " + passkey.ErrNotFound.Error(), ": " + passkey.ErrInvalid.Error()} {
 		msg = strings.TrimSuffix(msg, s)
 	}
-	for _, s := range []string{db.ErrInvalid.Error() + ": ", db.ErrRefused.Error() + ": "} {
+	for _, s := range []string{passkey.ErrInvalid.Error() + ": ", passkey.ErrRefused.Error() + ": "} {
 		msg = strings.TrimPrefix(msg, s)
 	}
 	return db.Redact(msg)

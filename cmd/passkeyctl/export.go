@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 
 	"github.com/passkeyctl/passkeyctl/internal/db"
+	"github.com/passkeyctl/passkeyctl/internal/passkey"
+	"github.com/passkeyctl/passkeyctl/internal/store"
 	"github.com/spf13/cobra"
 )
 
@@ -113,18 +115,18 @@ func exportRun(ctx context.Context, opts *ExportOptions) error {
 	// written so far, goes with it. After commit, abort does nothing.
 	defer abort()
 	bw := bufio.NewWriterSize(out, 64<<10)
-	w := db.NewExportWriter(bw)
+	w := passkey.NewExportWriter(bw)
 	var written, broken int
 	prog := newProgress(opts.IO, opts.Output, "exported", "passkey", nil)
-	var providers db.ProviderCheck
-	err = d.ExportPasskeys(ctx, s, db.ExportOptions{ProviderID: opts.ProviderID, UserID: userID}, func(r db.ExportRecord) error {
+	var providers store.ProviderCheck
+	err = d.ExportPasskeys(ctx, s, store.ExportOptions{ProviderID: opts.ProviderID, UserID: userID}, func(r passkey.ExportRecord) error {
 		// Return at once when cancelled, not at the driver's next check,
 		// so the deferred clean-up runs within the grace period a signal
 		// leaves.
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if r.Status != db.StatusOK {
+		if r.Status != passkey.StatusOK {
 			broken++
 			providers.AddRecord(r)
 			if !opts.IncludeBroken {
@@ -248,10 +250,10 @@ func exportDestination(opts *ExportOptions) (out io.Writer, commit func() error,
 // --include-broken, all of them marked broken, which import leaves out),
 // so a backup job must not succeed. The error names the provider to use,
 // as revoke's does; --file is left untouched.
-func refuseWrongProvider(ctx context.Context, d *db.DB, s *db.Schema, c *db.ProviderCheck, providerID string) error {
+func refuseWrongProvider(ctx context.Context, d *db.DB, s *db.Schema, c *store.ProviderCheck, providerID string) error {
 	hint, err := d.WrongProviderHint(ctx, s, c, providerID)
 	if err != nil || hint == "" {
 		return err
 	}
-	return fmt.Errorf("%w: export: %s; refusing an export without them", db.ErrInvalid, hint)
+	return fmt.Errorf("%w: export: %s; refusing an export without them", passkey.ErrInvalid, hint)
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/passkeyctl/passkeyctl/internal/db"
 	"github.com/passkeyctl/passkeyctl/internal/db/dbtest"
+	"github.com/passkeyctl/passkeyctl/internal/passkey"
 )
 
 // TestRevokeBackup_faults interrupts the real binary during `revoke
@@ -91,13 +92,13 @@ func faultRun(t *testing.T, bin, dialect, fault string, run, n int, stats map[st
 		gen.X.SetMaxIdleConns(0) // no idle connection for KILL to find
 		d = gen
 		var sb strings.Builder
-		w := db.NewExportWriter(&sb)
+		w := passkey.NewExportWriter(&sb)
 		for i := 1; i <= n; i++ {
 			u := (i-1)/10 + 1
 			email := dbtest.BenchEmail(u)
-			w.Write(db.ExportRecord{Version: db.ExportFormatVersion, CredentialID: db.Base64URL(dbtest.BenchCredential(i)),
+			w.Write(passkey.ExportRecord{Version: passkey.ExportFormatVersion, CredentialID: passkey.Base64URL(dbtest.BenchCredential(i)),
 				PublicKey: dbtest.BenchPublicKey, Counter: int64(i % 1000), DeviceType: "multiDevice", BackedUp: true,
-				User: db.ExportUser{ID: dbtest.BenchUserID(u), Email: &email}, Status: db.StatusOK})
+				User: passkey.ExportUser{ID: dbtest.BenchUserID(u), Email: &email}, Status: passkey.StatusOK})
 		}
 		seed := filepath.Join(dir, "seed.jsonl")
 		if err := os.WriteFile(seed, []byte(sb.String()), 0o600); err != nil {
@@ -110,7 +111,7 @@ func faultRun(t *testing.T, bin, dialect, fault string, run, n int, stats map[st
 	ids := filepath.Join(dir, "ids.txt")
 	var all []string
 	for i := 1; i <= n; i++ {
-		all = append(all, db.AuthjsCredentialID(dbtest.BenchCredential(i)))
+		all = append(all, passkey.AuthjsCredentialID(dbtest.BenchCredential(i)))
 	}
 	if err := os.WriteFile(ids, []byte(strings.Join(all, "\n")+"\n"), 0o600); err != nil {
 		t.Fatal(err)

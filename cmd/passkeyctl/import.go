@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/passkeyctl/passkeyctl/internal/db"
+	"github.com/passkeyctl/passkeyctl/internal/store"
 	"github.com/spf13/cobra"
 )
 
@@ -91,7 +92,7 @@ usersCreated, unmatched, conflicts.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if _, err := db.ParseConflictPolicy(opts.OnConflict); err != nil {
+			if _, err := store.ParseConflictPolicy(opts.OnConflict); err != nil {
 				return usageError{err}
 			}
 			if len(args) == 1 {
@@ -128,12 +129,12 @@ func importRun(ctx context.Context, opts *ImportOptions) error {
 		return err
 	}
 	printTarget(opts.IO, opts.Target, d, s)
-	policy, _ := db.ParseConflictPolicy(opts.OnConflict)
+	policy, _ := store.ParseConflictPolicy(opts.OnConflict)
 	errOut := opts.IO.ErrOut
 	// The input goes in unwrapped: a file can be read again when the
 	// transaction is retried after a deadlock.
 	prog := newProgress(opts.IO, opts.Output, "read", "record", nil)
-	res, err := d.Import(ctx, s, in, db.ImportOptions{
+	res, err := d.Import(ctx, s, in, store.ImportOptions{
 		Progress:    prog.Set,
 		ProviderID:  opts.ProviderID,
 		CreateUsers: opts.CreateUsers,
@@ -183,7 +184,7 @@ func importSource(opts *ImportOptions) (io.Reader, func(), error) {
 
 // printImportProblems lists every unmatched user and conflict on stderr
 // before the one-line error.
-func printImportProblems(w io.Writer, res *db.ImportResult) {
+func printImportProblems(w io.Writer, res *store.ImportResult) {
 	for _, u := range res.Unmatched {
 		line := fmt.Sprintf("user not found: %s (line %d)", describeUser(u.ID, u.Email), u.Line)
 		if u.Reason != "" {
@@ -197,7 +198,7 @@ func printImportProblems(w io.Writer, res *db.ImportResult) {
 }
 
 // printImportResult is the summary for people.
-func printImportResult(io *IOStreams, s *db.Schema, res *db.ImportResult) {
+func printImportResult(io *IOStreams, s *db.Schema, res *store.ImportResult) {
 	// A summary is a message: stderr, as revoke's and export's (-o json
 	// prints the result as data on stdout).
 	out := io.ErrOut

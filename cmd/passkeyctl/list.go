@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/passkeyctl/passkeyctl/internal/db"
+	"github.com/passkeyctl/passkeyctl/internal/passkey"
+	"github.com/passkeyctl/passkeyctl/internal/store"
 	"github.com/spf13/cobra"
 )
 
@@ -105,7 +107,7 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 	if err != nil {
 		return err
 	}
-	lo := db.ListOptions{ProviderID: opts.ProviderID, Limit: opts.Limit}
+	lo := store.ListOptions{ProviderID: opts.ProviderID, Limit: opts.Limit}
 	if opts.Limit > 0 {
 		// One more than asked: whether it comes tells if --limit cut the
 		// output, which a script or a reader must not mistake for the whole.
@@ -147,8 +149,8 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 	w.betterAuth = s.App == db.AppBetterAuth
 	// Passkeys listed no-account because their Account rows are under
 	// another provider mean a wrong --provider-id: say so, as revoke does.
-	var providers db.ProviderCheck
-	if err := d.ListPasskeys(ctx, s, lo, upToLimit(opts.Limit, &cut, func(p db.Passkey) error {
+	var providers store.ProviderCheck
+	if err := d.ListPasskeys(ctx, s, lo, upToLimit(opts.Limit, &cut, func(p passkey.Passkey) error {
 		providers.AddPasskey(p)
 		return w.Write(p)
 	})); err != nil {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/passkeyctl/passkeyctl/internal/db"
+	"github.com/passkeyctl/passkeyctl/internal/passkey"
 	"github.com/passkeyctl/passkeyctl/schema"
 	"github.com/spf13/cobra"
 )
@@ -128,7 +129,7 @@ func migrateRun(ctx context.Context, opts *MigrateOptions) (err error) {
 			names = append(names, m.Name)
 		}
 		return fmt.Errorf("%w: %d migration(s) with a changed checksum (%s): compare the table with the file, then accept it with the UPDATE in the warning (see: passkeyctl migrate status)",
-			db.ErrSchemaNotReady, len(names), strings.Join(names, ", "))
+			passkey.ErrSchemaNotReady, len(names), strings.Join(names, ", "))
 	}
 	if isJSON(opts.Output) {
 		if err := writeResult(opts.IO.Out, opts.Output, res); err != nil {
@@ -263,7 +264,7 @@ func migrateStatusRun(ctx context.Context, opts *MigrateStatusOptions) error {
 		return err
 	}
 	if !st.UpToDate() {
-		return fmt.Errorf("%w: %s", db.ErrSchemaNotReady, statusSummary(st))
+		return fmt.Errorf("%w: %s", passkey.ErrSchemaNotReady, statusSummary(st))
 	}
 	return nil
 }
@@ -399,7 +400,7 @@ func migrateDownRun(ctx context.Context, opts *MigrateDownOptions) error {
 	}
 	printTarget(opts.IO, opts.Target, d, nil)
 	if plan.Rows > 0 && !opts.Force {
-		return fmt.Errorf("%w: %s holds %d passkey(s); dropping it signs every one of them out for good. Export or revoke them first, or pass --force", db.ErrRefused, plan.Table, plan.Rows)
+		return fmt.Errorf("%w: %s holds %d passkey(s); dropping it signs every one of them out for good. Export or revoke them first, or pass --force", passkey.ErrRefused, plan.Table, plan.Rows)
 	}
 	res := migrateDownResult{Table: plan.Table, Passkeys: plan.Rows, DryRun: opts.DryRun}
 	if opts.DryRun {
@@ -416,7 +417,7 @@ func migrateDownRun(ctx context.Context, opts *MigrateDownOptions) error {
 			return err
 		}
 		if !ok {
-			return fmt.Errorf("%w: not confirmed; nothing was changed", db.ErrRefused)
+			return fmt.Errorf("%w: not confirmed; nothing was changed", passkey.ErrRefused)
 		}
 	}
 	if err := d.MigrateDown(ctx, plan); err != nil {

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/passkeyctl/passkeyctl/internal/db"
+	"github.com/passkeyctl/passkeyctl/internal/passkey"
 )
 
 // betterAuthTarget detects the schema for migrate and migrate status and
@@ -17,7 +18,7 @@ import (
 // is all migrate knows how to create.
 func betterAuthTarget(ctx context.Context, d *db.DB) (*db.Schema, bool, error) {
 	s, err := d.Detect(ctx)
-	if errors.Is(err, db.ErrInvalid) && d.SchemaOptions.App == "" && len(d.SchemaOptions.PasskeyTable+d.SchemaOptions.UserTable) == 0 {
+	if errors.Is(err, passkey.ErrInvalid) && d.SchemaOptions.App == "" && len(d.SchemaOptions.PasskeyTable+d.SchemaOptions.UserTable) == 0 {
 		return nil, false, nil // both apps: the Auth.js side
 	}
 	if err != nil {
@@ -34,7 +35,7 @@ func refuseBetterAuthMigrate(ctx context.Context, d *db.DB) error {
 		return err
 	}
 	return fmt.Errorf("%w: this is a Better Auth database (tables %s): passkeyctl does not create Better Auth tables, Better Auth's migrator does (npx @better-auth/cli migrate, with the passkey plugin). Its passkeys need no migration: list, revoke, export, import and serve use them as they are; migrate status shows what passkeyctl detected",
-		db.ErrRefused, betterAuthTables(s.BetterAuth))
+		passkey.ErrRefused, betterAuthTables(s.BetterAuth))
 }
 
 func betterAuthTables(ba *db.BetterAuthSchema) string {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/passkeyctl/passkeyctl/internal/db"
+	"github.com/passkeyctl/passkeyctl/internal/passkey"
 )
 
 // prepareMigrateDown points `migrate down` at the one table it may drop:
@@ -19,9 +20,9 @@ func prepareMigrateDown(ctx context.Context, d *db.DB) error {
 	}
 	if ba {
 		if s.Authenticator != nil {
-			return fmt.Errorf("%w: --schema better-auth: migrate down drops only the Auth.js %s table, never Better Auth's tables; to drop %s, pass --schema authjs", db.ErrRefused, s.Authenticator.Name, s.Authenticator.Name)
+			return fmt.Errorf("%w: --schema better-auth: migrate down drops only the Auth.js %s table, never Better Auth's tables; to drop %s, pass --schema authjs", passkey.ErrRefused, s.Authenticator.Name, s.Authenticator.Name)
 		}
-		return fmt.Errorf("%w: this is a Better Auth database (tables %s): migrate down drops only the Auth.js Authenticator table, which it does not have; Better Auth's tables belong to Better Auth's migrator", db.ErrRefused, betterAuthTables(s.BetterAuth))
+		return fmt.Errorf("%w: this is a Better Auth database (tables %s): migrate down drops only the Auth.js Authenticator table, which it does not have; Better Auth's tables belong to Better Auth's migrator", passkey.ErrRefused, betterAuthTables(s.BetterAuth))
 	}
 	if s == nil {
 		// Both apps' tables and no --schema: down only ever drops the

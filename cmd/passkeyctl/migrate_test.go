@@ -12,6 +12,7 @@ import (
 
 	"github.com/passkeyctl/passkeyctl/internal/db"
 	"github.com/passkeyctl/passkeyctl/internal/db/dbtest"
+	"github.com/passkeyctl/passkeyctl/internal/passkey"
 )
 
 // On a terminal, migrate down asks before it drops the table, and only
@@ -46,7 +47,7 @@ func TestMigrateDown_asksOnTerminal(t *testing.T) {
 				}
 				return
 			}
-			if !errors.Is(err, db.ErrRefused) || exitCode(err) != exitUsage || !strings.Contains(err.Error(), "not confirmed; nothing was changed") {
+			if !errors.Is(err, passkey.ErrRefused) || exitCode(err) != exitUsage || !strings.Contains(err.Error(), "not confirmed; nothing was changed") {
 				t.Errorf("err %v (exit %d), want a refusal with exit 2", err, exitCode(err))
 			}
 		})
@@ -66,7 +67,7 @@ func TestMigrateDown_yesAndForce(t *testing.T) {
 		DB:  func(context.Context, db.OpenOptions) (*db.DB, error) { return d, nil },
 		Yes: true,
 	}
-	if err := migrateDownRun(context.Background(), opts); !errors.Is(err, db.ErrRefused) || !strings.Contains(err.Error(), "holds 1 passkey(s)") {
+	if err := migrateDownRun(context.Background(), opts); !errors.Is(err, passkey.ErrRefused) || !strings.Contains(err.Error(), "holds 1 passkey(s)") {
 		t.Fatalf("without --force: %v", err)
 	}
 	opts.Force = true

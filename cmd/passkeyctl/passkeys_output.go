@@ -8,7 +8,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/passkeyctl/passkeyctl/internal/db"
+	"github.com/passkeyctl/passkeyctl/internal/passkey"
+	"github.com/passkeyctl/passkeyctl/internal/store"
 )
 
 // recordWriter prints records of one kind (passkeys, orphan accounts) in
@@ -120,7 +121,7 @@ func (w *recordWriter[T]) Count() int { return w.count }
 // passkeyWriter prints passkeys as `list` shows them. Every command that
 // shows passkeys (list, revoke, serve) uses it.
 type passkeyWriter struct {
-	*recordWriter[db.Passkey]
+	*recordWriter[passkey.Passkey]
 	// betterAuth adds Better Auth's NAME and CREATED AT columns to tables.
 	betterAuth bool
 }
@@ -137,7 +138,7 @@ func newPasskeyWriter(s *IOStreams, format string, wide bool) *passkeyWriter {
 			header += "\tNAME\tCREATED AT"
 		}
 		return header
-	}, func(p db.Passkey) string {
+	}, func(p passkey.Passkey) string {
 		transports := strings.Join(p.Transports, ",")
 		if transports == "" {
 			transports = "-"
@@ -157,11 +158,11 @@ func newPasskeyWriter(s *IOStreams, format string, wide bool) *passkeyWriter {
 }
 
 // newOrphanWriter prints orphan Account rows (`list --orphans`).
-func newOrphanWriter(s *IOStreams, format string, wide bool) *recordWriter[db.Orphan] {
+func newOrphanWriter(s *IOStreams, format string, wide bool) *recordWriter[store.Orphan] {
 	wide = wide || !s.OutTTY
 	return newRecordWriter(s, format, func() string {
 		return "CREDENTIAL ID\tUSER ID\tEMAIL\tPROVIDER\tSTATUS"
-	}, func(o db.Orphan) string {
+	}, func(o store.Orphan) string {
 		return fmt.Sprintf("%s\t%s\t%s\t%s\t%s", tableID(o.CredentialID, wide), o.UserID, orDash(o.Email), o.Provider, o.Status)
 	})
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/passkeyctl/passkeyctl/internal/db"
+	"github.com/passkeyctl/passkeyctl/internal/passkey"
+	"github.com/passkeyctl/passkeyctl/internal/store"
 	"github.com/spf13/cobra"
 )
 
@@ -154,7 +156,7 @@ func (o *RevokeOptions) check() error {
 	// Refuse before touching the database: a script must never hang on,
 	// or half-pass, a prompt.
 	if !o.Yes && !o.DryRun && !o.IO.InTTY {
-		return fmt.Errorf("%w: refusing to revoke without confirmation: stdin is not a terminal; pass --yes (or --dry-run to see what would be removed)", db.ErrRefused)
+		return fmt.Errorf("%w: refusing to revoke without confirmation: stdin is not a terminal; pass --yes (or --dry-run to see what would be removed)", passkey.ErrRefused)
 	}
 	return nil
 }
@@ -174,7 +176,7 @@ func revokeRun(ctx context.Context, opts *RevokeOptions) error {
 	if err != nil {
 		return err
 	}
-	var user *db.User
+	var user *passkey.User
 	if opts.User != "" {
 		u, err := d.FindUser(ctx, s, opts.User)
 		if err != nil {
@@ -182,9 +184,9 @@ func revokeRun(ctx context.Context, opts *RevokeOptions) error {
 		}
 		user = &u
 	}
-	var passkeys []db.Passkey
+	var passkeys []passkey.Passkey
 	if opts.All {
-		err := d.ListPasskeys(ctx, s, db.ListOptions{ProviderID: opts.ProviderID, UserID: user.ID}, func(p db.Passkey) error {
+		err := d.ListPasskeys(ctx, s, store.ListOptions{ProviderID: opts.ProviderID, UserID: user.ID}, func(p passkey.Passkey) error {
 			passkeys = append(passkeys, p)
 			return nil
 		})
@@ -192,7 +194,7 @@ func revokeRun(ctx context.Context, opts *RevokeOptions) error {
 			return err
 		}
 		if len(passkeys) == 0 {
-			return fmt.Errorf("revoke --all: user %s has no passkeys: %w", describeUser(user.ID, user.Email), db.ErrNotFound)
+			return fmt.Errorf("revoke --all: user %s has no passkeys: %w", describeUser(user.ID, user.Email), passkey.ErrNotFound)
 		}
 	} else {
 		if passkeys, err = d.ResolveCredentials(ctx, s, ids, opts.ProviderID); err != nil {
@@ -201,7 +203,7 @@ func revokeRun(ctx context.Context, opts *RevokeOptions) error {
 		if user != nil {
 			for _, p := range passkeys {
 				if p.UserID != user.ID {
-					return kindError{db.ErrNotFound, fmt.Sprintf("revoke %s: credential is not a passkey of user %s; nothing was revoked", p.CredentialID, describeUser(user.ID, user.Email))}
+					return kindError{passkey.ErrNotFound, fmt.Sprintf("revoke %s: credential is not a passkey of user %s; nothing was revoked", p.CredentialID, describeUser(user.ID, user.Email))}
 				}
 			}
 		}
@@ -214,10 +216,10 @@ func revokeRun(ctx context.Context, opts *RevokeOptions) error {
 			return err
 		}
 		if !ok {
-			return fmt.Errorf("%w: not confirmed; nothing was revoked", db.ErrRefused)
+			return fmt.Errorf("%w: not confirmed; nothing was revoked", passkey.ErrRefused)
 		}
 	}
-	revokeOpts := db.RevokeOptions{ProviderID: opts.ProviderID, RevokeSessions: opts.RevokeSessions, DryRun: opts.DryRun}
+	revokeOpts := store.RevokeOptions{ProviderID: opts.ProviderID, RevokeSessions: opts.RevokeSessions, DryRun: opts.DryRun}
 	var backup *backupFile
 	if opts.Backup != "" && !opts.DryRun {
 		if backup, err = openBackup(opts.Backup); err != nil {
@@ -285,9 +287,9 @@ func readCredentialIDs(path string, stdin io.Reader) ([]string, error) {
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		if _, err := db.CredentialIDCandidates(line); err != nil && !db.IsCredentialPrefix(line) {
+		if _, err := passkey.CredentialIDCandidates(line); err != nil && !passkey.IsCredentialPrefix(line) {
 			// ErrInvalid leads so the printed line starts with the place.
-			return nil, fmt.Errorf("%w: %s:%d: %s", db.ErrInvalid, name, n, strings.TrimPrefix(err.Error(), db.ErrInvalid.Error()+": "))
+			return nil, fmt.Errorf("%w: %s:%d: %s", passkey.ErrInvalid, name, n, strings.TrimPrefix(err.Error(), passkey.ErrInvalid.Error()+": "))
 		}
 		ids = append(ids, line)
 	}
@@ -302,7 +304,7 @@ func readCredentialIDs(path string, stdin io.Reader) ([]string, error) {
 const previewLimit = 20
 
 // previewRevoke shows on the terminal what a revoke will remove.
-func previewRevoke(w io.Writer, passkeys []db.Passkey, sessions bool) {
+func previewRevoke(w io.Writer, passkeys []passkey.Passkey, sessions bool) {
 	users := usersOf(passkeys)
 	fmt.Fprintf(w, "This will revoke %s of %s:\n", plural(len(passkeys), "passkey"), plural(len(users), "user"))
 	tw := newTable(w)
@@ -327,7 +329,7 @@ func previewRevoke(w io.Writer, passkeys []db.Passkey, sessions bool) {
 }
 
 // usersOf returns the distinct user IDs of passkeys in first-seen order.
-func usersOf(passkeys []db.Passkey) []string {
+func usersOf(passkeys []passkey.Passkey) []string {
 	seen := map[string]bool{}
 	var users []string
 	for _, p := range passkeys {
@@ -341,7 +343,7 @@ func usersOf(passkeys []db.Passkey) []string {
 
 // printRevokeSummary says on stderr what was (or would be) removed, and
 // which users can no longer sign in with a passkey or another account.
-func printRevokeSummary(w io.Writer, res *db.RevokeResult, sessions, betterAuth bool) {
+func printRevokeSummary(w io.Writer, res *store.RevokeResult, sessions, betterAuth bool) {
 	users := usersOf(res.Passkeys)
 	verb, del, note := "Revoked", "deleted", ""
 	if res.DryRun {
@@ -358,7 +360,7 @@ func printRevokeSummary(w io.Writer, res *db.RevokeResult, sessions, betterAuth 
 	fmt.Fprintf(w, "%s %s of %s (%s)%s.\n", verb, plural(len(res.Passkeys), "passkey"), plural(len(users), "user"), extra, note)
 	var mismatched []string
 	for _, p := range res.Passkeys {
-		if p.Status == db.StatusAccountUserMismatch {
+		if p.Status == passkey.StatusAccountUserMismatch {
 			mismatched = append(mismatched, p.CredentialID)
 		}
 	}

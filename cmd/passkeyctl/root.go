@@ -14,6 +14,7 @@ import (
 
 	"github.com/passkeyctl/passkeyctl/internal/db"
 	"github.com/passkeyctl/passkeyctl/internal/dotenv"
+	"github.com/passkeyctl/passkeyctl/internal/passkey"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
@@ -206,7 +207,7 @@ func (f *Factory) DB(ctx context.Context, opts db.OpenOptions) (*db.DB, error) {
 	opts.Interrupt = f.interrupt
 	d, err := db.Open(ctx, dsn.Value, opts)
 	if err != nil {
-		if errors.Is(err, db.ErrInvalid) && dsn.kind != fromFlag {
+		if errors.Is(err, passkey.ErrInvalid) && dsn.kind != fromFlag {
 			// The DSN is not quoted in the message: say where it came from.
 			err = fmt.Errorf("%w (the DSN from %s)", err, dsn.Source)
 		}

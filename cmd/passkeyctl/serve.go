@@ -20,6 +20,8 @@ import (
 
 	"github.com/passkeyctl/passkeyctl/internal/ceremony"
 	"github.com/passkeyctl/passkeyctl/internal/db"
+	"github.com/passkeyctl/passkeyctl/internal/passkey"
+	"github.com/passkeyctl/passkeyctl/internal/store"
 	"github.com/spf13/cobra"
 )
 
@@ -173,12 +175,12 @@ func (e ceremonyFailure) Unwrap() []error { return []error{e.err, errCeremony} }
 
 // serveEvent is one JSON line of `serve -o json`.
 type serveEvent struct {
-	Event   string      `json:"event"`
-	URL     string      `json:"url,omitempty"`
-	Mode    string      `json:"mode,omitempty"`
-	RPID    string      `json:"rpId,omitempty"`
-	Passkey *db.Passkey `json:"passkey,omitempty"`
-	Error   string      `json:"error,omitempty"`
+	Event   string           `json:"event"`
+	URL     string           `json:"url,omitempty"`
+	Mode    string           `json:"mode,omitempty"`
+	RPID    string           `json:"rpId,omitempty"`
+	Passkey *passkey.Passkey `json:"passkey,omitempty"`
+	Error   string           `json:"error,omitempty"`
 }
 
 func serveRun(ctx context.Context, opts *ServeOptions) error {
@@ -378,17 +380,17 @@ func enrolUser(ctx context.Context, opts *ServeOptions, d *db.DB, s *db.Schema) 
 		if s.Authenticator == nil && s.Account == nil {
 			return nil, s.MissingPasskeyTable()
 		}
-		return nil, fmt.Errorf("%w: the Auth.js User table does not exist in %s (run the app's migrations, or: passkeyctl migrate --core)", db.ErrSchemaNotReady, s.Where)
+		return nil, fmt.Errorf("%w: the Auth.js User table does not exist in %s (run the app's migrations, or: passkeyctl migrate --core)", passkey.ErrSchemaNotReady, s.Where)
 	}
 	u, err := d.FindUser(ctx, s, opts.User)
 	if err == nil {
 		return &ceremony.User{ID: u.ID, Email: deref(u.Email)}, nil
 	}
-	if !errors.Is(err, db.ErrNotFound) {
+	if !errors.Is(err, passkey.ErrNotFound) {
 		return nil, err
 	}
 	if !opts.CreateUser {
-		return nil, fmt.Errorf("user %s does not exist; to create it with the passkey, add --create-user: %w", opts.User, db.ErrNotFound)
+		return nil, fmt.Errorf("user %s does not exist; to create it with the passkey, add --create-user: %w", opts.User, passkey.ErrNotFound)
 	}
 	// Stored as the app's own sign-in would store it, or the user's first
 	// e-mail sign-in would create a second user.
@@ -419,13 +421,13 @@ func testTarget(ctx context.Context, opts *ServeOptions, d *db.DB, s *db.Schema,
 		// Every form revoke takes: as stored, base64url, hex, a unique
 		// prefix; ambiguity is refused there.
 		ps, err := d.ResolveCredentials(ctx, s, []string{opts.Credential}, opts.ProviderID)
-		if errors.Is(err, db.ErrNotFound) {
-			return fmt.Errorf("credential %s is not in the %s table: %w", opts.Credential, passkeyTableName(s), db.ErrNotFound)
+		if errors.Is(err, passkey.ErrNotFound) {
+			return fmt.Errorf("credential %s is not in the %s table: %w", opts.Credential, passkeyTableName(s), passkey.ErrNotFound)
 		}
 		if err != nil {
 			return err
 		}
-		if cfg.CredentialID, err = db.DecodeBase64(ps[0].CredentialID); err != nil {
+		if cfg.CredentialID, err = passkey.DecodeBase64(ps[0].CredentialID); err != nil {
 			return err
 		}
 		fmt.Fprintf(opts.IO.ErrOut, "Testing passkey %s of user %s.\n", ps[0].CredentialID, ps[0].UserID)
@@ -440,13 +442,13 @@ func testTarget(ctx context.Context, opts *ServeOptions, d *db.DB, s *db.Schema,
 			return err
 		}
 		if len(ids) == 0 {
-			return fmt.Errorf("user %s has no passkeys to test (enrol one with: passkeyctl serve --enroll --user %s): %w", opts.User, opts.User, db.ErrNotFound)
+			return fmt.Errorf("user %s has no passkeys to test (enrol one with: passkeyctl serve --enroll --user %s): %w", opts.User, opts.User, passkey.ErrNotFound)
 		}
 		cfg.User = &ceremony.User{ID: u.ID, Email: deref(u.Email)}
 		return nil
 	}
 	some := false
-	err := d.ListPasskeys(ctx, s, db.ListOptions{ProviderID: opts.ProviderID, Limit: 1}, func(db.Passkey) error {
+	err := d.ListPasskeys(ctx, s, store.ListOptions{ProviderID: opts.ProviderID, Limit: 1}, func(passkey.Passkey) error {
 		some = true
 		return nil
 	})
@@ -454,7 +456,7 @@ func testTarget(ctx context.Context, opts *ServeOptions, d *db.DB, s *db.Schema,
 		return err
 	}
 	if !some {
-		return fmt.Errorf("there are no passkeys to test: %w", db.ErrNotFound)
+		return fmt.Errorf("there are no passkeys to test: %w", passkey.ErrNotFound)
 	}
 	return nil
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/passkeyctl/passkeyctl/internal/ceremony/softauth"
 	"github.com/passkeyctl/passkeyctl/internal/db"
 	"github.com/passkeyctl/passkeyctl/internal/db/dbtest"
+	"github.com/passkeyctl/passkeyctl/internal/passkey"
 )
 
 // chromiumPath is the browser the end-to-end test drives; CI installs it
@@ -141,7 +142,7 @@ func TestServe_browser(t *testing.T) {
 				t.Errorf("credential: resident %v, user handle %q", c.IsResidentCredential, c.UserHandle)
 			}
 			pk, err := d.GetPasskey(ctx, s, c.CredentialID, "passkey")
-			if err != nil || pk.Status != db.StatusOK {
+			if err != nil || pk.Status != passkey.StatusOK {
 				t.Fatalf("GetPasskey: %+v %v", pk, err)
 			}
 			t.Logf("Chromium enrolled a %s passkey; transports %q", pk.Algorithm, got.Transports.String)
@@ -171,7 +172,7 @@ func TestServe_browser(t *testing.T) {
 			}
 			var ev struct {
 				Event   string
-				Passkey db.Passkey
+				Passkey passkey.Passkey
 			}
 			if err := json.Unmarshal([]byte(lastLine(stdout)), &ev); err != nil || ev.Event != "verified" || ev.Passkey.CredentialID != id {
 				t.Fatalf("last event %q: %+v %v", lastLine(stdout), ev, err)

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/passkeyctl/passkeyctl/internal/db"
+	"github.com/passkeyctl/passkeyctl/internal/passkey"
+	"github.com/passkeyctl/passkeyctl/internal/store"
 )
 
 // DBStore is the Store over passkeyctl's database layer: it reads and
@@ -30,11 +32,11 @@ func (s *DBStore) CredentialIDs(ctx context.Context, userID string) ([][]byte, e
 
 // Save implements Store with one transaction (db.CreatePasskey).
 func (s *DBStore) Save(ctx context.Context, c NewCredential) error {
-	opts := db.EnrollOptions{ProviderID: s.ProviderID, Now: s.Now, Rand: s.Rand}
+	opts := store.EnrollOptions{ProviderID: s.ProviderID, Now: s.Now, Rand: s.Rand}
 	if c.User.Create {
-		opts.CreateUser = &db.NewUser{ID: c.User.ID, Email: c.User.Email}
+		opts.CreateUser = &store.NewUser{ID: c.User.ID, Email: c.User.Email}
 	}
-	_, err := s.DB.CreatePasskey(ctx, s.Schema, db.NewPasskey{
+	_, err := s.DB.CreatePasskey(ctx, s.Schema, store.NewPasskey{
 		UserID:         c.User.ID,
 		CredentialID:   c.ID,
 		PublicKey:      c.PublicKey,
@@ -44,7 +46,7 @@ func (s *DBStore) Save(ctx context.Context, c NewCredential) error {
 		Transports:     c.Transports,
 		AAGUID:         c.AAGUID,
 	}, opts)
-	if errors.Is(err, db.ErrNotFound) {
+	if errors.Is(err, passkey.ErrNotFound) {
 		return fmt.Errorf("the user was deleted during the ceremony: %w", err)
 	}
 	return storeErr(err)
@@ -58,15 +60,15 @@ func (s *DBStore) Find(ctx context.Context, rawID []byte) (StoredCredential, err
 		return StoredCredential{}, storeErr(err)
 	}
 	switch p.Status {
-	case db.StatusOK:
-	case db.StatusNoAccount:
+	case passkey.StatusOK:
+	case passkey.StatusNoAccount:
 		return StoredCredential{}, fmt.Errorf("%w: passkey %s has no Account row with provider %q, so Auth.js cannot sign in with it (see: passkeyctl list)", ErrUnusable, p.CredentialID, s.ProviderID)
-	case db.StatusAccountUserMismatch:
+	case passkey.StatusAccountUserMismatch:
 		return StoredCredential{}, fmt.Errorf("%w: the Account row of passkey %s belongs to another user than its Authenticator row (see: passkeyctl list)", ErrUnusable, p.CredentialID)
 	default:
 		return StoredCredential{}, fmt.Errorf("%w: passkey %s has status %s (see: passkeyctl list)", ErrUnusable, p.CredentialID, p.Status)
 	}
-	key, err := db.DecodeBase64(p.PublicKey)
+	key, err := passkey.DecodeBase64(p.PublicKey)
 	if err != nil {
 		return StoredCredential{}, fmt.Errorf("%w: the public key of passkey %s is not base64", ErrUnusable, p.CredentialID)
 	}
@@ -88,7 +90,7 @@ func (s *DBStore) Find(ctx context.Context, rawID []byte) (StoredCredential, err
 func (s *DBStore) Describe() App {
 	if s.Schema.App == db.AppBetterAuth && s.Schema.BetterAuth != nil && s.Schema.BetterAuth.Passkey != nil {
 		ba := s.Schema.BetterAuth
-		return App{Name: "Better Auth", Table: ba.Passkey.Name, DeviceTypeColumn: ba.P.DeviceType, EncodeID: db.Base64URL}
+		return App{Name: "Better Auth", Table: ba.Passkey.Name, DeviceTypeColumn: ba.P.DeviceType, EncodeID: passkey.Base64URL}
 	}
 	app := AuthjsApp
 	_, _, _, _, app.Table = s.Schema.TableNames()
@@ -104,16 +106,16 @@ func (s *DBStore) UpdateCounter(ctx context.Context, rawID []byte, counter uint3
 }
 
 // storeErr adds the ceremony's error kinds to the database's, keeping both
-// for errors.Is (passkeyctl maps db.ErrSchemaNotReady to exit 4).
+// for errors.Is (passkeyctl maps passkey.ErrSchemaNotReady to exit 4).
 func storeErr(err error) error {
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, db.ErrNotFound):
+	case errors.Is(err, passkey.ErrNotFound):
 		return kindError{ErrUnknownCredential, err}
-	case errors.Is(err, db.ErrConflict):
+	case errors.Is(err, passkey.ErrConflict):
 		return kindError{ErrDuplicate, err}
-	case errors.Is(err, db.ErrSchemaNotReady), errors.Is(err, db.ErrDrift):
+	case errors.Is(err, passkey.ErrSchemaNotReady), errors.Is(err, passkey.ErrDrift):
 		return kindError{ErrSchema, err}
 	}
 	return err

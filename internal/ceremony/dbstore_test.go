@@ -14,6 +14,7 @@ import (
 	"github.com/passkeyctl/passkeyctl/internal/ceremony/softauth"
 	"github.com/passkeyctl/passkeyctl/internal/db"
 	"github.com/passkeyctl/passkeyctl/internal/db/dbtest"
+	"github.com/passkeyctl/passkeyctl/internal/passkey"
 )
 
 // newDBStore is a DBStore over a fresh migrated database of the dialect.
@@ -120,7 +121,7 @@ func TestDBStore_ceremonies(t *testing.T) {
 				t.Fatalf("%s: rows\n got %+v\nwant %+v", name, got, want)
 			}
 			p, err := st.DB.GetPasskey(ctx, st.Schema, a.CredID, "passkey")
-			if err != nil || p.Algorithm != name || p.Status != db.StatusOK {
+			if err != nil || p.Algorithm != name || p.Status != passkey.StatusOK {
 				t.Fatalf("%s: GetPasskey %+v %v", name, p, err)
 			}
 			code, rep, res, err := testWith(t, st, func(c *Config) { c.User = &User{ID: user.ID} }, a)
@@ -230,7 +231,7 @@ func TestDBStore_ceremonies(t *testing.T) {
 			ed.IgnoreLists = true
 			defer func() { ed.IgnoreLists = false }()
 			code, rep, err := enrolWith(t, st, User{ID: "u-ES256"}, ed)
-			if code != http.StatusConflict || !errors.Is(err, ErrDuplicate) || !errors.Is(err, db.ErrConflict) {
+			if code != http.StatusConflict || !errors.Is(err, ErrDuplicate) || !errors.Is(err, passkey.ErrConflict) {
 				t.Fatalf("%d %+v %v", code, rep, err)
 			}
 			if n := count(t, st, "Authenticator"); n != before {

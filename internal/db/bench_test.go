@@ -14,6 +14,8 @@ import (
 
 	"github.com/passkeyctl/passkeyctl/internal/db"
 	"github.com/passkeyctl/passkeyctl/internal/db/dbtest"
+	"github.com/passkeyctl/passkeyctl/internal/passkey"
+	"github.com/passkeyctl/passkeyctl/internal/store"
 )
 
 // Benchmark size: 1,000,000 passkeys, 10 per user (the figures).
@@ -126,7 +128,7 @@ func BenchmarkPasskeys1M(b *testing.B) {
 					b.Fatal(err)
 				}
 				n := 0
-				if err := one.ListPasskeys(ctx, s, db.ListOptions{ProviderID: "passkey", UserID: user.ID}, func(db.Passkey) error { n++; return nil }); err != nil {
+				if err := one.ListPasskeys(ctx, s, store.ListOptions{ProviderID: "passkey", UserID: user.ID}, func(passkey.Passkey) error { n++; return nil }); err != nil {
 					b.Fatal(err)
 				}
 				if n != benchPerUser {
@@ -182,7 +184,7 @@ func BenchmarkPasskeys1M(b *testing.B) {
 			}
 			w := bufio.NewWriter(f)
 			for k := i*n + 1; k <= (i+1)*n; k++ {
-				fmt.Fprintln(w, db.Base64URL(dbtest.BenchCredential(k)))
+				fmt.Fprintln(w, passkey.Base64URL(dbtest.BenchCredential(k)))
 			}
 			if err := w.Flush(); err != nil {
 				b.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/passkeyctl/passkeyctl/internal/passkey"
 )
 
 // BetterAuthPasskey is one row of Better Auth's passkey table, in the
@@ -43,25 +44,21 @@ type BetterAuthPasskeyRow struct {
 	UserFound bool
 }
 
-// StatusNoUser is the status of a passkey whose user row is missing: no
-// app can sign anyone in with it.
-const StatusNoUser = "no-user"
-
 // Status is the passkey's status as `list` shows it.
 func (r BetterAuthPasskeyRow) Status() string {
-	_, keyErr := checkStoredPublicKey(r.PublicKey)
+	_, keyErr := passkey.CheckStoredPublicKey(r.PublicKey)
 	return r.status(keyErr)
 }
 
 // status is Status given the result of checking the public key.
 func (r BetterAuthPasskeyRow) status(keyErr error) string {
 	if !r.UserFound {
-		return StatusNoUser
+		return passkey.StatusNoUser
 	}
 	if keyErr != nil {
-		return StatusBadPublicKey
+		return passkey.StatusBadPublicKey
 	}
-	return StatusOK
+	return passkey.StatusOK
 }
 
 // baPasskeySelect is the SELECT list of a passkey row joined with its
@@ -142,7 +139,7 @@ func (d *DB) BetterAuthPasskeys(ctx context.Context, s *Schema, opts BetterAuthL
 		return err
 	}
 	if opts.Limit < 0 {
-		return fmt.Errorf("%w: negative limit %d", ErrInvalid, opts.Limit)
+		return fmt.Errorf("%w: negative limit %d", passkey.ErrInvalid, opts.Limit)
 	}
 	query := d.baPasskeySelect(ba)
 	var args []any
@@ -200,7 +197,7 @@ func (d *DB) getBetterAuthPasskey(ctx context.Context, q sqlx.QueryerContext, s 
 	}
 	switch len(found) {
 	case 0:
-		return BetterAuthPasskeyRow{}, fmt.Errorf("credential %s: %w", credentialID, ErrNotFound)
+		return BetterAuthPasskeyRow{}, fmt.Errorf("credential %s: %w", credentialID, passkey.ErrNotFound)
 	case 1:
 		return found[0], nil
 	}
@@ -209,7 +206,7 @@ func (d *DB) getBetterAuthPasskey(ctx context.Context, q sqlx.QueryerContext, s 
 		ids[i] = r.ID
 	}
 	return BetterAuthPasskeyRow{}, fmt.Errorf("credential %s is stored %d times in %s (ids %s); Better Auth uses whichever the database returns first: delete the extra rows: %w",
-		credentialID, len(found), ba.Passkey.Name, strings.Join(ids, ", "), ErrConflict)
+		credentialID, len(found), ba.Passkey.Name, strings.Join(ids, ", "), passkey.ErrConflict)
 }
 
 // BetterAuthInsertOptions tunes InsertBetterAuthPasskey.
@@ -268,7 +265,7 @@ func (d *DB) InsertBetterAuthPasskey(ctx context.Context, s *Schema, p BetterAut
 // index that would refuse it.
 func (d *DB) insertNewBetterAuthPasskey(ctx context.Context, tx *sqlx.Tx, s *Schema, ba *BetterAuthSchema, p *BetterAuthPasskey, r io.Reader) error {
 	if _, err := d.getBetterAuthPasskey(ctx, tx, s, p.CredentialID); err == nil {
-		return fmt.Errorf("credential %s is already registered (it is in table %s): %w", p.CredentialID, ba.Passkey.Name, ErrConflict)
+		return fmt.Errorf("credential %s is already registered (it is in table %s): %w", p.CredentialID, ba.Passkey.Name, passkey.ErrConflict)
 	} else if !isNotFound(err) {
 		return err
 	}
@@ -277,29 +274,29 @@ func (d *DB) insertNewBetterAuthPasskey(ctx context.Context, tx *sqlx.Tx, s *Sch
 
 // checkBetterAuthPasskey validates a row before it is written.
 func checkBetterAuthPasskey(p *BetterAuthPasskey) error {
-	raw, err := DecodeBase64(p.CredentialID)
+	raw, err := passkey.DecodeBase64(p.CredentialID)
 	if err != nil || len(raw) == 0 {
-		return fmt.Errorf("%w: credential ID %q is not base64url", ErrInvalid, p.CredentialID)
+		return fmt.Errorf("%w: credential ID %q is not base64url", passkey.ErrInvalid, p.CredentialID)
 	}
-	if Base64URL(raw) != p.CredentialID {
-		return fmt.Errorf("%w: credential ID %q is not in Better Auth's form (base64url without padding: %s)", ErrInvalid, p.CredentialID, Base64URL(raw))
+	if passkey.Base64URL(raw) != p.CredentialID {
+		return fmt.Errorf("%w: credential ID %q is not in Better Auth's form (base64url without padding: %s)", passkey.ErrInvalid, p.CredentialID, passkey.Base64URL(raw))
 	}
 	if p.UserID == "" {
-		return fmt.Errorf("%w: passkey %s has no user", ErrInvalid, p.CredentialID)
+		return fmt.Errorf("%w: passkey %s has no user", passkey.ErrInvalid, p.CredentialID)
 	}
-	if k, err := DecodeBase64(p.PublicKey); err != nil || len(k) == 0 {
-		return fmt.Errorf("%w: public key of %s is not base64", ErrInvalid, p.CredentialID)
+	if k, err := passkey.DecodeBase64(p.PublicKey); err != nil || len(k) == 0 {
+		return fmt.Errorf("%w: public key of %s is not base64", passkey.ErrInvalid, p.CredentialID)
 	}
 	if p.DeviceType != "singleDevice" && p.DeviceType != "multiDevice" {
-		return fmt.Errorf("%w: device type %q of %s: want singleDevice or multiDevice", ErrInvalid, p.DeviceType, p.CredentialID)
+		return fmt.Errorf("%w: device type %q of %s: want singleDevice or multiDevice", passkey.ErrInvalid, p.DeviceType, p.CredentialID)
 	}
 	if p.Counter < 0 || p.Counter > 1<<32-1 {
-		return fmt.Errorf("%w: counter %d of %s is not a 32-bit unsigned signature counter", ErrInvalid, p.Counter, p.CredentialID)
+		return fmt.Errorf("%w: counter %d of %s is not a 32-bit unsigned signature counter", passkey.ErrInvalid, p.Counter, p.CredentialID)
 	}
 	if p.AAGUID != nil {
 		a := strings.ToLower(*p.AAGUID)
 		if !uuidPattern.MatchString(a) {
-			return fmt.Errorf("%w: aaguid %q of %s is not a UUID", ErrInvalid, *p.AAGUID, p.CredentialID)
+			return fmt.Errorf("%w: aaguid %q of %s is not a UUID", passkey.ErrInvalid, *p.AAGUID, p.CredentialID)
 		}
 		p.AAGUID = &a
 	}
@@ -439,7 +436,7 @@ func (d *DB) insertRows(ctx context.Context, q sqlx.ExecerContext, table string,
 		}
 		if _, err := q.ExecContext(ctx, d.Dialect.Rebind(sb.String()), args...); err != nil {
 			if d.Dialect.IsDuplicateKey(err) {
-				return fmt.Errorf("%s into %s: %s: %w", what, table, d.Target.Scrub(err.Error()), ErrConflict)
+				return fmt.Errorf("%s into %s: %s: %w", what, table, d.Target.Scrub(err.Error()), passkey.ErrConflict)
 			}
 			return d.Err(what+" into "+table, err)
 		}
@@ -477,7 +474,7 @@ func (d *DB) DeleteBetterAuthPasskey(ctx context.Context, s *Schema, credentialI
 		return BetterAuthPasskeyRow{}, d.Err("delete passkey", err)
 	}
 	if n, err := res.RowsAffected(); err == nil && n != 1 {
-		return BetterAuthPasskeyRow{}, fmt.Errorf("delete passkey %s: %d rows matched, want 1; nothing was deleted: %w", credentialID, n, ErrConflict)
+		return BetterAuthPasskeyRow{}, fmt.Errorf("delete passkey %s: %d rows matched, want 1; nothing was deleted: %w", credentialID, n, passkey.ErrConflict)
 	}
 	if err := tx.Commit(); err != nil {
 		return BetterAuthPasskeyRow{}, d.Err("commit", err)
@@ -496,4 +493,4 @@ func (d *DB) UpdateBetterAuthCounter(ctx context.Context, s *Schema, credentialI
 	return d.updateCounter(ctx, ba.Passkey.Name, ba.P.Counter, ba.P.CredentialID, credentialID, counter)
 }
 
-func isNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
+func isNotFound(err error) bool { return errors.Is(err, passkey.ErrNotFound) }

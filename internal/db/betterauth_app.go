@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/passkeyctl/passkeyctl/internal/passkey"
+	"github.com/passkeyctl/passkeyctl/internal/store"
 )
 
 // The Better Auth side of the store's entry points (GetPasskey,
@@ -18,34 +20,34 @@ import (
 // passkeyFromBetterAuth is a Better Auth row as `list` shows passkeys:
 // credentialID as stored (base64url), deviceType and backedUp under the
 // list's field names, and Better Auth's name, createdAt and aaguid.
-func passkeyFromBetterAuth(r BetterAuthPasskeyRow) Passkey {
-	p := Passkey{
+func passkeyFromBetterAuth(r BetterAuthPasskeyRow) passkey.Passkey {
+	p := passkey.Passkey{
 		CredentialID:         r.CredentialID,
 		UserID:               r.UserID,
 		Email:                r.Email,
 		Counter:              r.Counter,
 		CredentialDeviceType: r.DeviceType,
 		CredentialBackedUp:   r.BackedUp,
-		Transports:           SplitTransports(nullString(r.Transports)),
+		Transports:           passkey.SplitTransports(nullString(r.Transports).String),
 		PublicKey:            r.PublicKey,
 		Name:                 r.Name,
 		CreatedAt:            r.CreatedAt,
 		AAGUID:               r.AAGUID,
 	}
-	alg, keyErr := checkStoredPublicKey(r.PublicKey)
+	alg, keyErr := passkey.CheckStoredPublicKey(r.PublicKey)
 	p.Algorithm, p.Status = alg, r.status(keyErr)
 	return p
 }
 
-func (d *DB) baGetPasskey(ctx context.Context, q sqlx.QueryerContext, s *Schema, raw []byte) (Passkey, error) {
-	r, err := d.getBetterAuthPasskey(ctx, q, s, Base64URL(raw))
+func (d *DB) baGetPasskey(ctx context.Context, q sqlx.QueryerContext, s *Schema, raw []byte) (passkey.Passkey, error) {
+	r, err := d.getBetterAuthPasskey(ctx, q, s, passkey.Base64URL(raw))
 	if err != nil {
-		return Passkey{}, err
+		return passkey.Passkey{}, err
 	}
 	return passkeyFromBetterAuth(r), nil
 }
 
-func (d *DB) baListPasskeys(ctx context.Context, s *Schema, opts ListOptions, fn func(Passkey) error) error {
+func (d *DB) baListPasskeys(ctx context.Context, s *Schema, opts store.ListOptions, fn func(passkey.Passkey) error) error {
 	return d.BetterAuthPasskeys(ctx, s, BetterAuthListOptions{UserID: opts.UserID, Limit: opts.Limit}, func(r BetterAuthPasskeyRow) error {
 		return fn(passkeyFromBetterAuth(r))
 	})
@@ -53,7 +55,7 @@ func (d *DB) baListPasskeys(ctx context.Context, s *Schema, opts ListOptions, fn
 
 // errNoOrphansInBetterAuth: Better Auth keeps a passkey in one row, so
 // there is no half-written pair to find.
-var errNoOrphansInBetterAuth = fmt.Errorf("%w: --orphans finds Auth.js Account rows without their Authenticator; Better Auth stores a passkey in one row and has none", ErrInvalid)
+var errNoOrphansInBetterAuth = fmt.Errorf("%w: --orphans finds Auth.js Account rows without their Authenticator; Better Auth stores a passkey in one row and has none", passkey.ErrInvalid)
 
 // baCheckEnroll is CheckEnroll for Better Auth: the passkey table (and,
 // for a new user, the user table) can be written with what passkeyctl
@@ -88,7 +90,7 @@ func (ba *BetterAuthSchema) checkPasskeyFillable() error {
 func (ba *BetterAuthSchema) checkUserCreatable() error {
 	u := ba.U
 	if u.Name == "" || u.EmailVerified == "" {
-		return fmt.Errorf("%w: table %s lacks Better Auth's name or emailVerified column; cannot create users", ErrDrift, ba.User.Name)
+		return fmt.Errorf("%w: table %s lacks Better Auth's name or emailVerified column; cannot create users", passkey.ErrDrift, ba.User.Name)
 	}
 	return checkFillable(ba.User, []string{u.ID, u.Name, u.Email, u.EmailVerified, u.Image, u.CreatedAt, u.UpdatedAt}, AppBetterAuth)
 }
@@ -133,10 +135,10 @@ func betterAuthUserRow(dia *Dialect, ba *BetterAuthSchema, id, email string, nam
 // COSE key in standard padded base64, transports "" when none, createdAt,
 // the AAGUID), and the user first with opts.CreateUser, in one
 // transaction.
-func (d *DB) baCreatePasskey(ctx context.Context, s *Schema, p NewPasskey, opts EnrollOptions) (Passkey, error) {
+func (d *DB) baCreatePasskey(ctx context.Context, s *Schema, p store.NewPasskey, opts store.EnrollOptions) (passkey.Passkey, error) {
 	ba, err := s.PasskeyTableReady()
 	if err != nil {
-		return Passkey{}, err
+		return passkey.Passkey{}, err
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -152,9 +154,9 @@ func (d *DB) baCreatePasskey(ctx context.Context, s *Schema, p NewPasskey, opts 
 	}
 	transports := strings.Join(p.Transports, ",")
 	row := BetterAuthPasskey{
-		PublicKey:    AuthjsCredentialID(p.PublicKey), // standard padded base64, as Auth.js
+		PublicKey:    passkey.AuthjsCredentialID(p.PublicKey), // standard padded base64, as Auth.js
 		UserID:       userID,
-		CredentialID: Base64URL(p.CredentialID),
+		CredentialID: passkey.Base64URL(p.CredentialID),
 		Counter:      int64(p.Counter),
 		DeviceType:   deviceType,
 		BackedUp:     p.BackupState,
@@ -166,37 +168,37 @@ func (d *DB) baCreatePasskey(ctx context.Context, s *Schema, p NewPasskey, opts 
 		row.AAGUID = &id
 	}
 	if err := checkBetterAuthPasskey(&row); err != nil {
-		return Passkey{}, err
+		return passkey.Passkey{}, err
 	}
-	if _, err := KeyAlgorithm(row.PublicKey); err != nil {
-		return Passkey{}, fmt.Errorf("create passkey: %w", err)
+	if _, err := passkey.KeyAlgorithm(row.PublicKey); err != nil {
+		return passkey.Passkey{}, fmt.Errorf("create passkey: %w", err)
 	}
 	if err := d.baCheckEnroll(s, opts.CreateUser != nil); err != nil {
-		return Passkey{}, err
+		return passkey.Passkey{}, err
 	}
 	tx, err := d.X.BeginTxx(ctx, nil)
 	if err != nil {
-		return Passkey{}, d.Err("begin transaction", err)
+		return passkey.Passkey{}, d.Err("begin transaction", err)
 	}
 	defer tx.Rollback()
 	if opts.CreateUser != nil {
 		if _, err := d.findBetterAuthUser(ctx, tx, ba, opts.CreateUser.Email, false); err == nil {
-			return Passkey{}, fmt.Errorf("create user %s: a user with this e-mail already exists: %w", opts.CreateUser.Email, ErrConflict)
+			return passkey.Passkey{}, fmt.Errorf("create user %s: a user with this e-mail already exists: %w", opts.CreateUser.Email, passkey.ErrConflict)
 		} else if !isNotFound(err) {
-			return Passkey{}, err
+			return passkey.Passkey{}, err
 		}
 		cols, vals := betterAuthUserRow(d.Dialect, ba, userID, opts.CreateUser.Email, nil, false, now)
 		if err := d.insertRows(ctx, tx, ba.User.Name, cols, [][]any{vals}, "create user"); err != nil {
-			return Passkey{}, err
+			return passkey.Passkey{}, err
 		}
 	} else if _, err := d.findBetterAuthUser(ctx, tx, ba, userID, true); err != nil {
-		return Passkey{}, err
+		return passkey.Passkey{}, err
 	}
 	if err := d.insertNewBetterAuthPasskey(ctx, tx, s, ba, &row, opts.Rand); err != nil {
-		return Passkey{}, err
+		return passkey.Passkey{}, err
 	}
 	if err := tx.Commit(); err != nil {
-		return Passkey{}, d.Err("commit passkey", err)
+		return passkey.Passkey{}, d.Err("commit passkey", err)
 	}
 	return d.baGetPasskey(ctx, d.X, s, p.CredentialID)
 }

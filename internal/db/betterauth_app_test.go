@@ -13,6 +13,8 @@ import (
 
 	"github.com/passkeyctl/passkeyctl/internal/db"
 	"github.com/passkeyctl/passkeyctl/internal/db/dbtest"
+	"github.com/passkeyctl/passkeyctl/internal/passkey"
+	"github.com/passkeyctl/passkeyctl/internal/store"
 )
 
 // TestBetterAuthApp runs the store's app-neutral entry points (what list,
@@ -43,9 +45,9 @@ func TestBetterAuthApp(t *testing.T) {
 				if err := d.CheckEnroll(ctx, s, uid, false); err != nil {
 					t.Fatal(err)
 				}
-				p, err := d.CreatePasskey(ctx, s, db.NewPasskey{
+				p, err := d.CreatePasskey(ctx, s, store.NewPasskey{
 					UserID: uid, CredentialID: rawID, PublicKey: key, BackupEligible: true, BackupState: true, AAGUID: aaguid,
-				}, db.EnrollOptions{ProviderID: "passkey", Now: func() time.Time { return now }, Rand: rand.Reader})
+				}, store.EnrollOptions{ProviderID: "passkey", Now: func() time.Time { return now }, Rand: rand.Reader})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -53,14 +55,14 @@ func TestBetterAuthApp(t *testing.T) {
 				// browser's id, the key as stored, "" transports.
 				if p.CredentialID != str(fxRow["credentialID"]) || p.PublicKey != str(fxRow["publicKey"]) || p.CredentialDeviceType != "multiDevice" ||
 					!p.CredentialBackedUp || len(p.Transports) != 0 || p.AAGUID == nil || *p.AAGUID != str(fxRow["aaguid"]) ||
-					p.CreatedAt == nil || !p.CreatedAt.Equal(now) || p.Status != db.StatusOK || p.Algorithm != "ES256" || p.Email == nil {
+					p.CreatedAt == nil || !p.CreatedAt.Equal(now) || p.Status != passkey.StatusOK || p.Algorithm != "ES256" || p.Email == nil {
 					t.Fatalf("enrolled %+v", p)
 				}
 				var transports *string
 				if err := d.X.Get(&transports, "SELECT "+d.Q(ba.P.Transports)+" FROM "+d.Q(ba.Passkey.Name)); err != nil || transports == nil || *transports != "" {
 					t.Fatalf("transports stored as %v (%v), want \"\"", transports, err)
 				}
-				if _, err := d.CreatePasskey(ctx, s, db.NewPasskey{UserID: uid, CredentialID: rawID, PublicKey: key}, db.EnrollOptions{ProviderID: "passkey", Rand: rand.Reader}); !errors.Is(err, db.ErrConflict) {
+				if _, err := d.CreatePasskey(ctx, s, store.NewPasskey{UserID: uid, CredentialID: rawID, PublicKey: key}, store.EnrollOptions{ProviderID: "passkey", Rand: rand.Reader}); !errors.Is(err, passkey.ErrConflict) {
 					t.Fatalf("second enrolment: %v", err)
 				}
 				// A new user with its passkey, in one transaction.
@@ -69,8 +71,8 @@ func TestBetterAuthApp(t *testing.T) {
 					t.Fatalf("new user id %q %v", newID, err)
 				}
 				other := []byte("second-credential")
-				if _, err := d.CreatePasskey(ctx, s, db.NewPasskey{CredentialID: other, PublicKey: key, Transports: []string{"usb", "nfc"}},
-					db.EnrollOptions{ProviderID: "passkey", Rand: rand.Reader, CreateUser: &db.NewUser{ID: newID, Email: "New@Example.com"}}); err != nil {
+				if _, err := d.CreatePasskey(ctx, s, store.NewPasskey{CredentialID: other, PublicKey: key, Transports: []string{"usb", "nfc"}},
+					store.EnrollOptions{ProviderID: "passkey", Rand: rand.Reader, CreateUser: &store.NewUser{ID: newID, Email: "New@Example.com"}}); err != nil {
 					t.Fatal(err)
 				}
 				nu, err := d.FindUser(ctx, s, "new@example.com")
@@ -90,7 +92,7 @@ func TestBetterAuthApp(t *testing.T) {
 					t.Fatalf("the fixture's sign-in against the enrolled row: %v", err)
 				}
 				var listed []string
-				if err := d.ListPasskeys(ctx, s, db.ListOptions{ProviderID: "passkey"}, func(p db.Passkey) error {
+				if err := d.ListPasskeys(ctx, s, store.ListOptions{ProviderID: "passkey"}, func(p passkey.Passkey) error {
 					listed = append(listed, p.CredentialID+" "+p.UserID)
 					return nil
 				}); err != nil {
@@ -104,11 +106,11 @@ func TestBetterAuthApp(t *testing.T) {
 				}
 
 				// revoke finds IDs in any form: Auth.js's standard base64.
-				found, err := d.ResolveCredentials(ctx, s, []string{db.AuthjsCredentialID(rawID)}, "passkey")
+				found, err := d.ResolveCredentials(ctx, s, []string{passkey.AuthjsCredentialID(rawID)}, "passkey")
 				if err != nil || len(found) != 1 || found[0].CredentialID != str(fxRow["credentialID"]) {
 					t.Fatalf("resolve: %+v %v", found, err)
 				}
-				if _, err := d.ResolveCredentials(ctx, s, []string{"bm9wZQ"}, "passkey"); !errors.Is(err, db.ErrNotFound) {
+				if _, err := d.ResolveCredentials(ctx, s, []string{"bm9wZQ"}, "passkey"); !errors.Is(err, passkey.ErrNotFound) {
 					t.Fatalf("resolve unknown: %v", err)
 				}
 				sessCols := []string{"id", "token", "userId", "expiresAt", "updatedAt"}
@@ -122,21 +124,21 @@ func TestBetterAuthApp(t *testing.T) {
 					"s1", "tok", uid, baTime(d, ba.Session, strings.Trim(sessCols[3], "`\"")), baTime(d, ba.Session, strings.Trim(sessCols[4], "`\""))); err != nil {
 					t.Fatal(err)
 				}
-				res, err := d.Revoke(ctx, s, found, db.RevokeOptions{ProviderID: "passkey", RevokeSessions: true, DryRun: true})
+				res, err := d.Revoke(ctx, s, found, store.RevokeOptions{ProviderID: "passkey", RevokeSessions: true, DryRun: true})
 				if err != nil || res.Sessions != 1 || !res.DryRun {
 					t.Fatalf("dry run: %+v %v", res, err)
 				}
-				res, err = d.Revoke(ctx, s, found, db.RevokeOptions{ProviderID: "passkey", RevokeSessions: true})
+				res, err = d.Revoke(ctx, s, found, store.RevokeOptions{ProviderID: "passkey", RevokeSessions: true})
 				if err != nil || res.Sessions != 1 || len(res.Stranded) != 1 || res.Stranded[0].ID != uid {
 					t.Fatalf("revoke: %+v %v", res, err)
 				}
-				if _, err := d.GetPasskey(ctx, s, rawID, "passkey"); !errors.Is(err, db.ErrNotFound) {
+				if _, err := d.GetPasskey(ctx, s, rawID, "passkey"); !errors.Is(err, passkey.ErrNotFound) {
 					t.Fatalf("revoked passkey still there: %v", err)
 				}
 				if n := countRows(t, d, ba.Passkey.Name, "session"); !slices.Equal(n, []int{1, 0}) {
 					t.Fatalf("rows after revoke %v", n)
 				}
-				if err := d.ListOrphans(ctx, s, db.ListOptions{ProviderID: "passkey"}, func(db.Orphan) error { return nil }); !errors.Is(err, db.ErrInvalid) {
+				if err := d.ListOrphans(ctx, s, store.ListOptions{ProviderID: "passkey"}, func(store.Orphan) error { return nil }); !errors.Is(err, passkey.ErrInvalid) {
 					t.Fatalf("orphans on Better Auth: %v", err)
 				}
 			})
@@ -161,7 +163,7 @@ func TestBackupRestore(t *testing.T) {
 			t.Fatalf("restored rows differ:\n%v\n%v", after, before)
 		}
 		p, err := d.GetPasskey(ctx, s, raw, "passkey")
-		if err != nil || p.Status != db.StatusOK {
+		if err != nil || p.Status != passkey.StatusOK {
 			t.Fatalf("%+v %v", p, err)
 		}
 		if err := verifyStored(t, ax, p.CredentialID, p.PublicKey, p.CredentialDeviceType, p.CredentialBackedUp, p.Counter); err != nil {
@@ -205,24 +207,24 @@ func backupAndRestore(t *testing.T, d *db.DB, s *db.Schema, raw []byte) {
 	t.Helper()
 	ctx := context.Background()
 	var backup bytes.Buffer
-	w := db.NewExportWriter(&backup)
-	if err := d.ExportPasskeys(ctx, s, db.ExportOptions{ProviderID: "passkey", CredentialIDs: [][]byte{raw, raw, []byte("not stored")}}, w.Write); err != nil {
+	w := passkey.NewExportWriter(&backup)
+	if err := d.ExportPasskeys(ctx, s, store.ExportOptions{ProviderID: "passkey", CredentialIDs: [][]byte{raw, raw, []byte("not stored")}}, w.Write); err != nil {
 		t.Fatal(err)
 	}
 	if n := strings.Count(backup.String(), "\n"); n != 1 {
 		t.Fatalf("backup has %d lines:\n%s", n, backup.String())
 	}
-	found, err := d.ResolveCredentials(ctx, s, []string{db.Base64URL(raw)}, "passkey")
+	found, err := d.ResolveCredentials(ctx, s, []string{passkey.Base64URL(raw)}, "passkey")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := d.Revoke(ctx, s, found, db.RevokeOptions{ProviderID: "passkey"}); err != nil {
+	if _, err := d.Revoke(ctx, s, found, store.RevokeOptions{ProviderID: "passkey"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := d.GetPasskey(ctx, s, raw, "passkey"); !errors.Is(err, db.ErrNotFound) {
+	if _, err := d.GetPasskey(ctx, s, raw, "passkey"); !errors.Is(err, passkey.ErrNotFound) {
 		t.Fatalf("not revoked: %v", err)
 	}
-	res, err := d.Import(ctx, s, &backup, db.ImportOptions{ProviderID: "passkey"})
+	res, err := d.Import(ctx, s, &backup, store.ImportOptions{ProviderID: "passkey"})
 	if err != nil || res.Inserted != 1 {
 		t.Fatalf("restore: %+v %v", res, err)
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/passkeyctl/passkeyctl/internal/passkey"
 )
 
 // App is the application whose tables passkeyctl reads and writes.
@@ -31,7 +32,7 @@ func ParseApp(s string) (App, error) {
 	case "better-auth", "betterauth":
 		return AppBetterAuth, nil
 	}
-	return "", fmt.Errorf("%w: --schema %q: use authjs or better-auth", ErrInvalid, s)
+	return "", fmt.Errorf("%w: --schema %q: use authjs or better-auth", passkey.ErrInvalid, s)
 }
 
 // SchemaOptions overrides what Detect would find: the --schema and --tables
@@ -55,7 +56,7 @@ func ParseTables(s string, into *SchemaOptions) error {
 		k, v, ok := strings.Cut(strings.TrimSpace(part), "=")
 		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
 		if !ok || v == "" {
-			return fmt.Errorf("%w: --tables %q: want MODEL=TABLE pairs such as passkey=passkeys,user=users", ErrInvalid, s)
+			return fmt.Errorf("%w: --tables %q: want MODEL=TABLE pairs such as passkey=passkeys,user=users", passkey.ErrInvalid, s)
 		}
 		switch k {
 		case "passkey":
@@ -63,7 +64,7 @@ func ParseTables(s string, into *SchemaOptions) error {
 		case "user":
 			into.UserTable = v
 		default:
-			return fmt.Errorf("%w: --tables: unknown model %q (known: passkey, user)", ErrInvalid, k)
+			return fmt.Errorf("%w: --tables: unknown model %q (known: passkey, user)", passkey.ErrInvalid, k)
 		}
 	}
 	return nil
@@ -240,7 +241,7 @@ func (s *Schema) detectBetterAuth(ctx context.Context, dia *Dialect, q sqlx.Quer
 	switch {
 	case opts.PasskeyTable != "":
 		if !slices.Contains(tables, opts.PasskeyTable) {
-			return fmt.Errorf("%w: --tables passkey=%s: no such table", ErrSchemaNotReady, opts.PasskeyTable)
+			return fmt.Errorf("%w: --tables passkey=%s: no such table", passkey.ErrSchemaNotReady, opts.PasskeyTable)
 		}
 		t, err := loadTable(ctx, dia, q, opts.PasskeyTable)
 		if err != nil {
@@ -307,7 +308,7 @@ func (s *Schema) detectBetterAuth(ctx context.Context, dia *Dialect, q sqlx.Quer
 		}
 		ba.User = t
 	} else if opts.UserTable != "" {
-		return fmt.Errorf("%w: --tables user=%s: no such table", ErrSchemaNotReady, opts.UserTable)
+		return fmt.Errorf("%w: --tables user=%s: no such table", passkey.ErrSchemaNotReady, opts.UserTable)
 	}
 	if slices.Contains(tables, "account") {
 		t, err := loadTable(ctx, dia, q, "account")
@@ -483,7 +484,7 @@ func (s *Schema) chooseApp(opts SchemaOptions) error {
 		s.App = opts.App
 	case len(s.Apps) > 1:
 		return fmt.Errorf("%w: this database holds both Auth.js tables (%s) and Better Auth tables (%s): choose one with --schema authjs or --schema better-auth",
-			ErrInvalid, s.authjsTableList(), s.BetterAuth.tableList())
+			passkey.ErrInvalid, s.authjsTableList(), s.BetterAuth.tableList())
 	case len(s.Apps) == 1:
 		s.App = s.Apps[0]
 	default:
@@ -519,7 +520,7 @@ func (ba *BetterAuthSchema) tableList() string {
 // tables when they were renamed, then applies the --schema choice.
 func (d *DB) detectWith(ctx context.Context, q sqlx.QueryerContext, s *Schema, opts SchemaOptions) (*Schema, error) {
 	if opts.App == AppAuthjs && (opts.PasskeyTable != "" || opts.UserTable != "") {
-		return nil, fmt.Errorf("%w: --tables names Better Auth tables; it cannot be used with --schema authjs", ErrInvalid)
+		return nil, fmt.Errorf("%w: --tables names Better Auth tables; it cannot be used with --schema authjs", passkey.ErrInvalid)
 	}
 	if opts.PasskeyTable != "" || opts.UserTable != "" || opts.App == AppBetterAuth {
 		tables, err := d.Dialect.listTables(ctx, q)
@@ -542,19 +543,19 @@ func (d *DB) detectWith(ctx context.Context, q sqlx.QueryerContext, s *Schema, o
 func (s *Schema) PasskeyTableReady() (*BetterAuthSchema, error) {
 	ba := s.BetterAuth
 	if ba != nil && len(ba.Candidates) > 0 {
-		return nil, fmt.Errorf("%w: several tables look like Better Auth's passkey table (%s): choose one with --tables passkey=NAME", ErrInvalid, strings.Join(ba.Candidates, ", "))
+		return nil, fmt.Errorf("%w: several tables look like Better Auth's passkey table (%s): choose one with --tables passkey=NAME", passkey.ErrInvalid, strings.Join(ba.Candidates, ", "))
 	}
 	if ba == nil || ba.Passkey == nil {
-		return nil, fmt.Errorf("%w: Better Auth's passkey table does not exist: add the passkey plugin to the app and run Better Auth's migrator (npx @better-auth/cli migrate); passkeyctl does not create Better Auth tables", ErrSchemaNotReady)
+		return nil, fmt.Errorf("%w: Better Auth's passkey table does not exist: add the passkey plugin to the app and run Better Auth's migrator (npx @better-auth/cli migrate); passkeyctl does not create Better Auth tables", passkey.ErrSchemaNotReady)
 	}
 	if len(ba.Drift) > 0 {
-		return nil, fmt.Errorf("%w: table %s lacks columns Better Auth's passkey plugin needs: %s", ErrDrift, ba.Passkey.Name, strings.Join(ba.Drift, "; "))
+		return nil, fmt.Errorf("%w: table %s lacks columns Better Auth's passkey plugin needs: %s", passkey.ErrDrift, ba.Passkey.Name, strings.Join(ba.Drift, "; "))
 	}
 	if ba.User == nil {
-		return nil, fmt.Errorf("%w: Better Auth's user table was not found (name it with --tables user=NAME)", ErrSchemaNotReady)
+		return nil, fmt.Errorf("%w: Better Auth's user table was not found (name it with --tables user=NAME)", passkey.ErrSchemaNotReady)
 	}
 	if ba.U.ID == "" || ba.U.Email == "" {
-		return nil, fmt.Errorf("%w: table %s has no id or email column", ErrDrift, ba.User.Name)
+		return nil, fmt.Errorf("%w: table %s has no id or email column", passkey.ErrDrift, ba.User.Name)
 	}
 	return ba, nil
 }

@@ -11,6 +11,8 @@ import (
 
 	"github.com/passkeyctl/passkeyctl/internal/db"
 	"github.com/passkeyctl/passkeyctl/internal/db/dbtest"
+	"github.com/passkeyctl/passkeyctl/internal/passkey"
+	"github.com/passkeyctl/passkeyctl/internal/store"
 )
 
 // Better Auth tables from older generators, on every dialect:
@@ -71,7 +73,7 @@ func TestBetterAuth_olderShapes(t *testing.T) {
 					t.Fatalf("createdAt read back %v, want %v", row.CreatedAt, created)
 				}
 				rec := record(t, "u1", "one@example.com")
-				if _, err := d.Import(ctx, s, strings.NewReader(lines(rec)), db.ImportOptions{}); err != nil {
+				if _, err := d.Import(ctx, s, strings.NewReader(lines(rec)), store.ImportOptions{}); err != nil {
 					t.Fatalf("import: %v", err)
 				}
 
@@ -108,7 +110,7 @@ func TestBetterAuth_olderShapes(t *testing.T) {
 					}
 				}
 				st := map[string]string{}
-				err = d.ListPasskeys(ctx, s, db.ListOptions{}, func(p db.Passkey) error {
+				err = d.ListPasskeys(ctx, s, store.ListOptions{}, func(p passkey.Passkey) error {
 					st[p.CredentialID] = p.Status
 					if p.CredentialID == base64.RawURLEncoding.EncodeToString(raw) && (p.CreatedAt == nil || !p.CreatedAt.Equal(created)) {
 						t.Errorf("list createdAt %v, want %v", p.CreatedAt, created)
@@ -118,7 +120,7 @@ func TestBetterAuth_olderShapes(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if len(st) != 2 || st[base64.RawURLEncoding.EncodeToString(raw)] != db.StatusOK || st[rec.CredentialID] != db.StatusOK {
+				if len(st) != 2 || st[base64.RawURLEncoding.EncodeToString(raw)] != passkey.StatusOK || st[rec.CredentialID] != passkey.StatusOK {
 					t.Fatalf("statuses %v", st)
 				}
 			})

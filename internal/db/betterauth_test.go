@@ -11,6 +11,7 @@ import (
 
 	"github.com/passkeyctl/passkeyctl/internal/db"
 	"github.com/passkeyctl/passkeyctl/internal/db/dbtest"
+	"github.com/passkeyctl/passkeyctl/internal/passkey"
 )
 
 // baShape is one Better Auth table shape under test.
@@ -138,7 +139,7 @@ func TestDetect_bothApps(t *testing.T) {
 			_, d := dbtest.Migrated(t, dialect)
 			dbtest.Exec(t, d, dbtest.BetterAuthSQL(dialect, dbtest.BetterAuthOptions{})...)
 			_, err := d.Detect(context.Background())
-			if !errors.Is(err, db.ErrInvalid) || !strings.Contains(err.Error(), "--schema authjs or --schema better-auth") {
+			if !errors.Is(err, passkey.ErrInvalid) || !strings.Contains(err.Error(), "--schema authjs or --schema better-auth") {
 				t.Fatalf("want a usage error naming --schema, got %v", err)
 			}
 			d.SchemaOptions = db.SchemaOptions{App: db.AppAuthjs}
@@ -173,7 +174,7 @@ func TestDetect_drizzleAuthjsIsNotBetterAuth(t *testing.T) {
 	if s.User != nil || s.App != db.AppBetterAuth || s.BetterAuth == nil || s.BetterAuth.Passkey != nil {
 		t.Fatalf("Better Auth without passkeys: naming %s app %s user %v", s.Naming, s.App, s.User)
 	}
-	if _, err := s.PasskeyTableReady(); !errors.Is(err, db.ErrSchemaNotReady) || !strings.Contains(err.Error(), "passkey plugin") {
+	if _, err := s.PasskeyTableReady(); !errors.Is(err, passkey.ErrSchemaNotReady) || !strings.Contains(err.Error(), "passkey plugin") {
 		t.Fatalf("want schema-not-ready naming the plugin, got %v", err)
 	}
 }
@@ -189,7 +190,7 @@ func TestDetect_renamedBetterAuthTables(t *testing.T) {
 			}
 			// An explicit override naming a missing table is an error.
 			d.SchemaOptions = db.SchemaOptions{PasskeyTable: "nope"}
-			if _, err := d.Detect(context.Background()); !errors.Is(err, db.ErrSchemaNotReady) || !strings.Contains(err.Error(), "nope") {
+			if _, err := d.Detect(context.Background()); !errors.Is(err, passkey.ErrSchemaNotReady) || !strings.Contains(err.Error(), "nope") {
 				t.Fatalf("want schema-not-ready for a missing table, got %v", err)
 			}
 			d.SchemaOptions = db.SchemaOptions{PasskeyTable: "passkeys", UserTable: "users"}
@@ -203,7 +204,7 @@ func TestDetect_renamedBetterAuthTables(t *testing.T) {
 	t.Run("ambiguous", func(t *testing.T) {
 		_, d := dbtest.BetterAuth(t, "sqlite", dbtest.BetterAuthOptions{PasskeyTable: "passkeys"})
 		dbtest.Exec(t, d, `CREATE TABLE "old_passkeys" ("id" TEXT PRIMARY KEY, "publicKey" TEXT NOT NULL, "userId" TEXT NOT NULL, "credentialID" TEXT NOT NULL, "counter" INTEGER NOT NULL, "deviceType" TEXT NOT NULL, "backedUp" INTEGER NOT NULL)`)
-		if _, err := detect(t, d).PasskeyTableReady(); !errors.Is(err, db.ErrInvalid) || !strings.Contains(err.Error(), "--tables passkey=NAME") {
+		if _, err := detect(t, d).PasskeyTableReady(); !errors.Is(err, passkey.ErrInvalid) || !strings.Contains(err.Error(), "--tables passkey=NAME") {
 			t.Fatalf("want a usage error naming --tables, got %v", err)
 		}
 		d.SchemaOptions = db.SchemaOptions{PasskeyTable: "passkeys"}
@@ -219,7 +220,7 @@ func TestParseAppAndTables(t *testing.T) {
 			t.Errorf("ParseApp(%q) = %q, %v", in, got, err)
 		}
 	}
-	if _, err := db.ParseApp("clerk"); !errors.Is(err, db.ErrInvalid) {
+	if _, err := db.ParseApp("clerk"); !errors.Is(err, passkey.ErrInvalid) {
 		t.Errorf("ParseApp(clerk) = %v", err)
 	}
 	var o db.SchemaOptions
@@ -227,7 +228,7 @@ func TestParseAppAndTables(t *testing.T) {
 		t.Errorf("ParseTables: %+v %v", o, err)
 	}
 	for _, bad := range []string{"passkey", "session=s", "user="} {
-		if err := db.ParseTables(bad, &o); !errors.Is(err, db.ErrInvalid) {
+		if err := db.ParseTables(bad, &o); !errors.Is(err, passkey.ErrInvalid) {
 			t.Errorf("ParseTables(%q) = %v", bad, err)
 		}
 	}
@@ -308,7 +309,7 @@ func TestBetterAuthStore(t *testing.T) {
 					}
 					if got.CredentialID != p.CredentialID || got.PublicKey != p.PublicKey || got.UserID != uid || !got.BackedUp ||
 						got.Transports == nil || *got.Transports != "" || got.AAGUID == nil || *got.AAGUID != strings.ToLower(aaguid) ||
-						got.CreatedAt == nil || !got.CreatedAt.Equal(now) || got.Email == nil || *got.Email != "fixture@example.com" || got.Status() != db.StatusOK {
+						got.CreatedAt == nil || !got.CreatedAt.Equal(now) || got.Email == nil || *got.Email != "fixture@example.com" || got.Status() != passkey.StatusOK {
 						t.Errorf("read back %+v (createdAt %v)", got, got.CreatedAt)
 					}
 					// The raw column values, as Better Auth reads them.
@@ -340,14 +341,14 @@ func TestBetterAuthStore(t *testing.T) {
 
 					// The same credential again: refused, whatever the case
 					// of the stored form.
-					if _, err := d.InsertBetterAuthPasskey(ctx, s, p, db.BetterAuthInsertOptions{}); !errors.Is(err, db.ErrConflict) {
+					if _, err := d.InsertBetterAuthPasskey(ctx, s, p, db.BetterAuthInsertOptions{}); !errors.Is(err, passkey.ErrConflict) {
 						t.Fatalf("duplicate: want ErrConflict, got %v", err)
 					}
 					// Exact lookup: another case is another credential,
 					// also on MySQL's case-insensitive collation.
 					other := p
 					other.CredentialID = "-_-_DLOCM6nS8Etsjhej2cKx8O4"
-					if _, err := d.GetBetterAuthPasskey(ctx, s, other.CredentialID); !errors.Is(err, db.ErrNotFound) {
+					if _, err := d.GetBetterAuthPasskey(ctx, s, other.CredentialID); !errors.Is(err, passkey.ErrNotFound) {
 						t.Fatalf("case-insensitive match: %v", err)
 					}
 					if _, err := d.InsertBetterAuthPasskey(ctx, s, other, db.BetterAuthInsertOptions{}); err != nil {
@@ -356,12 +357,12 @@ func TestBetterAuthStore(t *testing.T) {
 					// Not Better Auth's form, or an unknown user: refused.
 					bad := p
 					bad.CredentialID = "+/+/DlocM6nS8Etsjhej2cKx8O4="
-					if _, err := d.InsertBetterAuthPasskey(ctx, s, bad, db.BetterAuthInsertOptions{}); !errors.Is(err, db.ErrInvalid) {
+					if _, err := d.InsertBetterAuthPasskey(ctx, s, bad, db.BetterAuthInsertOptions{}); !errors.Is(err, passkey.ErrInvalid) {
 						t.Fatalf("standard base64 ID: want ErrInvalid, got %v", err)
 					}
 					bad = p
 					bad.CredentialID, bad.UserID = "AAAA", "999999"
-					if _, err := d.InsertBetterAuthPasskey(ctx, s, bad, db.BetterAuthInsertOptions{}); !errors.Is(err, db.ErrNotFound) {
+					if _, err := d.InsertBetterAuthPasskey(ctx, s, bad, db.BetterAuthInsertOptions{}); !errors.Is(err, passkey.ErrNotFound) {
 						t.Fatalf("unknown user: want ErrNotFound, got %v", err)
 					}
 
@@ -371,7 +372,7 @@ func TestBetterAuthStore(t *testing.T) {
 					if r, _ := d.GetBetterAuthPasskey(ctx, s, p.CredentialID); r.Counter != 7 {
 						t.Fatalf("counter %d after update", r.Counter)
 					}
-					if err := d.UpdateBetterAuthCounter(ctx, s, "nope", 1); dialect != "mysql" && !errors.Is(err, db.ErrNotFound) {
+					if err := d.UpdateBetterAuthCounter(ctx, s, "nope", 1); dialect != "mysql" && !errors.Is(err, passkey.ErrNotFound) {
 						t.Fatalf("update unknown: %v", err)
 					}
 					var n int
@@ -383,7 +384,7 @@ func TestBetterAuthStore(t *testing.T) {
 					if err != nil || del.CredentialID != p.CredentialID {
 						t.Fatalf("delete: %+v %v", del, err)
 					}
-					if _, err := d.DeleteBetterAuthPasskey(ctx, s, p.CredentialID); !errors.Is(err, db.ErrNotFound) {
+					if _, err := d.DeleteBetterAuthPasskey(ctx, s, p.CredentialID); !errors.Is(err, passkey.ErrNotFound) {
 						t.Fatalf("delete again: %v", err)
 					}
 					if r, err := d.GetBetterAuthPasskey(ctx, s, other.CredentialID); err != nil || r.CredentialID != other.CredentialID {
@@ -418,10 +419,10 @@ func TestBetterAuthDuplicateRows(t *testing.T) {
 	for _, id := range []string{"p1", "p2"} {
 		dbtest.Exec(t, d, `INSERT INTO "passkey" ("id", "publicKey", "userId", "credentialID", "counter", "deviceType", "backedUp", "transports") VALUES ('`+id+`', 'pQECAyYgASFYIO3adnofGqCN5eV16BrABmesLTYB5m98AGTRWommB26fIlggNZM8Au+ZzFNN5c6sntdGR9UJbuQrBjaIko/4xw5gr4c=', '`+uid+`', 'AAAA', 0, 'singleDevice', 0, '')`)
 	}
-	if _, err := d.GetBetterAuthPasskey(context.Background(), s, "AAAA"); !errors.Is(err, db.ErrConflict) || !strings.Contains(err.Error(), "p1, p2") {
+	if _, err := d.GetBetterAuthPasskey(context.Background(), s, "AAAA"); !errors.Is(err, passkey.ErrConflict) || !strings.Contains(err.Error(), "p1, p2") {
 		t.Fatalf("want a conflict listing both ids, got %v", err)
 	}
-	if _, err := d.DeleteBetterAuthPasskey(context.Background(), s, "AAAA"); !errors.Is(err, db.ErrConflict) {
+	if _, err := d.DeleteBetterAuthPasskey(context.Background(), s, "AAAA"); !errors.Is(err, passkey.ErrConflict) {
 		t.Fatalf("delete of a duplicated ID: %v", err)
 	}
 }

@@ -11,6 +11,8 @@ import (
 
 	"github.com/passkeyctl/passkeyctl/internal/db"
 	"github.com/passkeyctl/passkeyctl/internal/db/dbtest"
+	"github.com/passkeyctl/passkeyctl/internal/passkey"
+	"github.com/passkeyctl/passkeyctl/internal/store"
 )
 
 // TestImport_concurrentSkip runs eight imports of one input at once, each
@@ -35,7 +37,7 @@ func TestImport_concurrentSkip(t *testing.T) {
 				dsn, d = dbtest.Migrated(t, c.dialect)
 			}
 			const n, runs = 60, 8
-			var recs []db.ExportRecord
+			var recs []passkey.ExportRecord
 			for i := range n {
 				recs = append(recs, record(t, fmt.Sprintf("u%d", i%7), fmt.Sprintf("user%d@example.com", i%7)))
 			}
@@ -47,12 +49,12 @@ func TestImport_concurrentSkip(t *testing.T) {
 				schemas[i] = detect(t, dbs[i])
 			}
 			errs := make([]error, runs)
-			results := make([]*db.ImportResult, runs)
+			results := make([]*store.ImportResult, runs)
 			var wg sync.WaitGroup
 			for i := range runs {
 				wg.Go(func() {
 					results[i], errs[i] = dbs[i].Import(context.Background(), schemas[i], strings.NewReader(in),
-						db.ImportOptions{ProviderID: "passkey", CreateUsers: true, OnConflict: db.ConflictSkip})
+						store.ImportOptions{ProviderID: "passkey", CreateUsers: true, OnConflict: store.ConflictSkip})
 				})
 			}
 			wg.Wait()
@@ -91,14 +93,14 @@ func TestRevoke_concurrentOppositeOrder(t *testing.T) {
 			s2 := detect(t, other)
 			const n = 700 // more than one batch
 			for round := range 5 {
-				var recs []db.ExportRecord
+				var recs []passkey.ExportRecord
 				var ids []string
 				for i := range n {
 					r := record(t, fmt.Sprintf("u%d", i%50), fmt.Sprintf("user%d@example.com", i%50))
 					recs = append(recs, r)
 					ids = append(ids, r.CredentialID)
 				}
-				if _, err := d.Import(ctx, s, strings.NewReader(lines(recs...)), db.ImportOptions{ProviderID: "passkey", CreateUsers: true, OnConflict: db.ConflictSkip}); err != nil {
+				if _, err := d.Import(ctx, s, strings.NewReader(lines(recs...)), store.ImportOptions{ProviderID: "passkey", CreateUsers: true, OnConflict: store.ConflictSkip}); err != nil {
 					t.Fatal(err)
 				}
 				forward, err := d.ResolveCredentials(ctx, s, ids, "passkey")
@@ -113,10 +115,10 @@ func TestRevoke_concurrentOppositeOrder(t *testing.T) {
 				var errA, errB error
 				var wg sync.WaitGroup
 				wg.Go(func() {
-					_, errA = d.Revoke(ctx, s, forward, db.RevokeOptions{ProviderID: "passkey", RevokeSessions: true})
+					_, errA = d.Revoke(ctx, s, forward, store.RevokeOptions{ProviderID: "passkey", RevokeSessions: true})
 				})
 				wg.Go(func() {
-					_, errB = other.Revoke(ctx, s2, backward, db.RevokeOptions{ProviderID: "passkey", RevokeSessions: true})
+					_, errB = other.Revoke(ctx, s2, backward, store.RevokeOptions{ProviderID: "passkey", RevokeSessions: true})
 				})
 				wg.Wait()
 				won := 0
@@ -124,7 +126,7 @@ func TestRevoke_concurrentOppositeOrder(t *testing.T) {
 					switch {
 					case err == nil:
 						won++
-					case !errors.Is(err, db.ErrNotFound):
+					case !errors.Is(err, passkey.ErrNotFound):
 						t.Errorf("round %d: the losing revoke: %v, want ErrNotFound", round, err)
 					}
 				}

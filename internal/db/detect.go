@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/passkeyctl/passkeyctl/internal/passkey"
 )
 
 // Naming is how an app named its Auth.js tables.
@@ -173,9 +174,9 @@ func (s *Schema) MissingPasskeyTable() error {
 		where = " in " + s.Where
 	}
 	if s == nil || s.noAppTables() {
-		return fmt.Errorf("%w: no Auth.js or Better Auth tables%s: check the database (and ?schema=) the DSN names; to start a new database: passkeyctl migrate --core", ErrSchemaNotReady, where)
+		return fmt.Errorf("%w: no Auth.js or Better Auth tables%s: check the database (and ?schema=) the DSN names; to start a new database: passkeyctl migrate --core", passkey.ErrSchemaNotReady, where)
 	}
-	return fmt.Errorf("%w: the Authenticator table does not exist%s (create it with: passkeyctl migrate)", ErrSchemaNotReady, where)
+	return fmt.Errorf("%w: the Authenticator table does not exist%s (create it with: passkeyctl migrate)", passkey.ErrSchemaNotReady, where)
 }
 
 // Table names for each naming.

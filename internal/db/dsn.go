@@ -11,6 +11,7 @@ import (
 	"unicode"
 
 	"github.com/go-sql-driver/mysql"
+	"github.com/passkeyctl/passkeyctl/internal/passkey"
 )
 
 // Target is a parsed DSN: which dialect to use, what to hand the Go driver,
@@ -106,7 +107,7 @@ const AcceptedDSNForms = "postgres://user@host:5432/db[?schema=NAME], postgresql
 func ParseDSN(raw string) (Target, error) {
 	raw = strings.TrimSpace(raw)
 	if raw == "" {
-		return Target{}, fmt.Errorf("%w: empty DSN", ErrInvalid)
+		return Target{}, fmt.Errorf("%w: empty DSN", passkey.ErrInvalid)
 	}
 	scheme, rest, _ := strings.Cut(raw, ":")
 	switch lower := strings.ToLower(scheme); lower {
@@ -116,7 +117,7 @@ func ParseDSN(raw string) (Target, error) {
 			name = "MySQL"
 		}
 		if !strings.HasPrefix(rest, "//") {
-			return Target{}, fmt.Errorf("%w: the %s DSN starts with %q but not %q: write %s://USER@HOST:PORT/DB with the password after the user name; the DSN is not shown: it may hold a password", ErrInvalid, name, lower+":", lower+"://", lower)
+			return Target{}, fmt.Errorf("%w: the %s DSN starts with %q but not %q: write %s://USER@HOST:PORT/DB with the password after the user name; the DSN is not shown: it may hold a password", passkey.ErrInvalid, name, lower+":", lower+"://", lower)
 		}
 		if err := checkURLDSN(name, lower, rest[2:]); err != nil {
 			return Target{}, err
@@ -131,7 +132,7 @@ func ParseDSN(raw string) (Target, error) {
 			// sqlite:///abs/path is the URL form of a path: its authority
 			// is empty. A user or host there is a DSN meant for a server.
 			if a, _, _ := strings.Cut(authority, "/"); strings.ContainsAny(a, "@:") {
-				return Target{}, fmt.Errorf("%w: a %s: DSN names a file and has no user, password or host: write %s:PATH or %s:///ABSOLUTE/PATH (the DSN is not shown: it may hold a password)", ErrInvalid, lower, lower, lower)
+				return Target{}, fmt.Errorf("%w: a %s: DSN names a file and has no user, password or host: write %s:PATH or %s:///ABSOLUTE/PATH (the DSN is not shown: it may hold a password)", passkey.ErrInvalid, lower, lower, lower)
 			}
 		}
 		return parseSQLite(rest, Redact(raw))
@@ -147,22 +148,22 @@ func checkURLDSN(name, scheme, afterSlashes string) error {
 	fix := fmt.Sprintf("write %s://USER@HOST:PORT/DB with the password after the user name, percent-encoding special characters in the user name and password (@ %%40, / %%2F, ? %%3F, # %%23, %% %%25, space %%20); the DSN is not shown: it may hold a password", scheme)
 	for _, r := range afterSlashes {
 		if r <= ' ' || r == 0x7f || unicode.IsSpace(r) {
-			return fmt.Errorf("%w: cannot parse %s DSN %s://...: it holds a space or control character: %s", ErrInvalid, name, scheme, fix)
+			return fmt.Errorf("%w: cannot parse %s DSN %s://...: it holds a space or control character: %s", passkey.ErrInvalid, name, scheme, fix)
 		}
 	}
 	if strings.Contains(afterSlashes, "#") {
-		return fmt.Errorf("%w: cannot parse %s DSN %s://...: it holds a \"#\" (a DSN has no #fragment; in a password write %%23): %s", ErrInvalid, name, scheme, fix)
+		return fmt.Errorf("%w: cannot parse %s DSN %s://...: it holds a \"#\" (a DSN has no #fragment; in a password write %%23): %s", passkey.ErrInvalid, name, scheme, fix)
 	}
 	switch ats := strings.Count(afterSlashes, "@"); {
 	case ats > 1:
-		return fmt.Errorf("%w: cannot parse %s DSN %s://...: it holds more than one \"@\" (an @ in the user name, password or a parameter is written %%40): %s", ErrInvalid, name, scheme, fix)
+		return fmt.Errorf("%w: cannot parse %s DSN %s://...: it holds more than one \"@\" (an @ in the user name, password or a parameter is written %%40): %s", passkey.ErrInvalid, name, scheme, fix)
 	case ats == 1:
 		authority := afterSlashes
 		if i := strings.IndexAny(authority, "/?"); i >= 0 {
 			authority = authority[:i]
 		}
 		if !strings.Contains(authority, "@") {
-			return fmt.Errorf("%w: cannot parse %s DSN %s://...: a \"/\" or \"?\" comes before its \"@\" (in a password write them %%2F and %%3F; an @ in a parameter %%40): %s", ErrInvalid, name, scheme, fix)
+			return fmt.Errorf("%w: cannot parse %s DSN %s://...: a \"/\" or \"?\" comes before its \"@\" (in a password write them %%2F and %%3F; an @ in a parameter %%40): %s", passkey.ErrInvalid, name, scheme, fix)
 		}
 	}
 	return nil
@@ -191,20 +192,20 @@ func unacceptedDSN(raw, scheme, rest string) error {
 	lower := strings.ToLower(raw)
 	switch {
 	case validScheme(scheme) && strings.HasPrefix(rest, "//"):
-		return fmt.Errorf("%w: unsupported DSN scheme %q; accepted forms: %s", ErrInvalid, strings.ToLower(scheme), AcceptedDSNForms)
+		return fmt.Errorf("%w: unsupported DSN scheme %q; accepted forms: %s", passkey.ErrInvalid, strings.ToLower(scheme), AcceptedDSNForms)
 	case strings.Contains(raw, "@tcp(") || strings.Contains(raw, "@unix("):
-		return fmt.Errorf("%w: the DSN is in go-sql-driver's own form (...@tcp(HOST:PORT)/DB): write mysql://USER@HOST:PORT/DB with the password after the user name; the DSN is not shown: it may hold a password", ErrInvalid)
+		return fmt.Errorf("%w: the DSN is in go-sql-driver's own form (...@tcp(HOST:PORT)/DB): write mysql://USER@HOST:PORT/DB with the password after the user name; the DSN is not shown: it may hold a password", passkey.ErrInvalid)
 	case looksLikeSQLiteFile(raw):
-		return fmt.Errorf("%w: DSN %q has no scheme: for a SQLite file write sqlite:%s; accepted forms: %s", ErrInvalid, raw, raw, AcceptedDSNForms)
+		return fmt.Errorf("%w: DSN %q has no scheme: for a SQLite file write sqlite:%s; accepted forms: %s", passkey.ErrInvalid, raw, raw, AcceptedDSNForms)
 	case strings.Contains(raw, "=") && strings.ContainsAny(raw, " \t"):
-		return fmt.Errorf("%w: key=value DSNs (host=... user=...) are not accepted: write postgres://USER@HOST:PORT/DB with the password after the user name; the DSN is not shown: it may hold a password", ErrInvalid)
+		return fmt.Errorf("%w: key=value DSNs (host=... user=...) are not accepted: write postgres://USER@HOST:PORT/DB with the password after the user name; the DSN is not shown: it may hold a password", passkey.ErrInvalid)
 	}
 	for _, s := range []string{"postgresql", "postgres", "mysql", "mariadb"} {
 		if strings.HasPrefix(lower, s) {
-			return fmt.Errorf("%w: the DSN starts with %q but not %q: write %s://USER@HOST:PORT/DB with the password after the user name; the DSN is not shown: it may hold a password", ErrInvalid, s, s+"://", s)
+			return fmt.Errorf("%w: the DSN starts with %q but not %q: write %s://USER@HOST:PORT/DB with the password after the user name; the DSN is not shown: it may hold a password", passkey.ErrInvalid, s, s+"://", s)
 		}
 	}
-	return fmt.Errorf("%w: the DSN has no scheme it can be read by (the DSN is not shown: it may hold a password); accepted forms: %s", ErrInvalid, AcceptedDSNForms)
+	return fmt.Errorf("%w: the DSN has no scheme it can be read by (the DSN is not shown: it may hold a password); accepted forms: %s", passkey.ErrInvalid, AcceptedDSNForms)
 }
 
 // validScheme reports whether s is a URL scheme (RFC 3986: a letter, then
@@ -262,7 +263,7 @@ func parsePostgres(raw, redacted string) (Target, error) {
 		// Neither the DSN nor url.Parse's reason is shown: a password with
 		// raw special characters is what usually breaks parsing, and either
 		// could quote part of it.
-		return Target{}, fmt.Errorf("%w: cannot parse PostgreSQL DSN %s://...: use postgres://USER@HOST:PORT/DB (password after the user name) and percent-encode special characters in the user name and password (@ as %%40, / as %%2F, ? as %%3F, # as %%23, %% as %%25)", ErrInvalid, strings.ToLower(u0scheme(raw)))
+		return Target{}, fmt.Errorf("%w: cannot parse PostgreSQL DSN %s://...: use postgres://USER@HOST:PORT/DB (password after the user name) and percent-encode special characters in the user name and password (@ as %%40, / as %%2F, ? as %%3F, # as %%23, %% as %%25)", passkey.ErrInvalid, strings.ToLower(u0scheme(raw)))
 	}
 	q := u.Query()
 	searchPath := q.Get("schema")
@@ -298,7 +299,7 @@ func parsePostgres(raw, redacted string) (Target, error) {
 	// dropped by a pooler, and dropping it silently would put passkeyctl
 	// on public: refuse it and name the form that works everywhere.
 	if q.Has("search_path") || strings.Contains(q.Get("options"), "search_path") {
-		return Target{}, fmt.Errorf("%w: DSN %q sets search_path as a startup parameter, which connection poolers refuse or drop silently: name the schema with ?schema=NAME instead (passkeyctl then names it in every statement)", ErrInvalid, redacted)
+		return Target{}, fmt.Errorf("%w: DSN %q sets search_path as a startup parameter, which connection poolers refuse or drop silently: name the schema with ?schema=NAME instead (passkeyctl then names it in every statement)", passkey.ErrInvalid, redacted)
 	}
 	connectTimeout := connectTimeoutParam(q.Get("connect_timeout"))
 	u.Scheme = "postgres"
@@ -314,7 +315,7 @@ func parsePostgres(raw, redacted string) (Target, error) {
 func parseMySQL(raw, redacted string) (Target, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return Target{}, fmt.Errorf("%w: cannot parse MySQL DSN %s://...: use mysql://USER@HOST:PORT/DB (password after the user name) and percent-encode special characters in the user name and password (@ as %%40, / as %%2F, ? as %%3F, # as %%23, %% as %%25)", ErrInvalid, strings.ToLower(u0scheme(raw)))
+		return Target{}, fmt.Errorf("%w: cannot parse MySQL DSN %s://...: use mysql://USER@HOST:PORT/DB (password after the user name) and percent-encode special characters in the user name and password (@ as %%40, / as %%2F, ? as %%3F, # as %%23, %% as %%25)", passkey.ErrInvalid, strings.ToLower(u0scheme(raw)))
 	}
 	cfg := mysql.NewConfig()
 	if u.User != nil {
@@ -333,7 +334,7 @@ func parseMySQL(raw, redacted string) (Target, error) {
 	cfg.Addr = host + ":" + port
 	cfg.DBName = strings.TrimPrefix(u.Path, "/")
 	if cfg.DBName == "" {
-		return Target{}, fmt.Errorf("%w: MySQL DSN %q names no database (mysql://USER@HOST:3306/DB)", ErrInvalid, redacted)
+		return Target{}, fmt.Errorf("%w: MySQL DSN %q names no database (mysql://USER@HOST:3306/DB)", passkey.ErrInvalid, redacted)
 	}
 	cfg.ParseTime = true
 	cfg.MultiStatements = false
@@ -452,7 +453,7 @@ func parseSQLite(rest, redacted string) (Target, error) {
 		path, query = path[:i], path[i+1:]
 	}
 	if path == "" {
-		return Target{}, fmt.Errorf("%w: SQLite DSN %q names no file (sqlite:PATH)", ErrInvalid, redacted)
+		return Target{}, fmt.Errorf("%w: SQLite DSN %q names no file (sqlite:PATH)", passkey.ErrInvalid, redacted)
 	}
 	// Every write transaction starts with BEGIN IMMEDIATE: it takes the
 	// write lock at once (waiting up to the busy timeout), so two writers

@@ -11,6 +11,7 @@ import (
 
 	"github.com/passkeyctl/passkeyctl/internal/db"
 	"github.com/passkeyctl/passkeyctl/internal/db/dbtest"
+	"github.com/passkeyctl/passkeyctl/internal/passkey"
 )
 
 func TestParseDSN(t *testing.T) {
@@ -112,7 +113,7 @@ func TestParseDSN_errors(t *testing.T) {
 	} {
 		t.Run(c.dsn, func(t *testing.T) {
 			_, err := db.ParseDSN(c.dsn)
-			if !errors.Is(err, db.ErrInvalid) {
+			if !errors.Is(err, passkey.ErrInvalid) {
 				t.Fatalf("err %v, want ErrInvalid", err)
 			}
 			if !strings.Contains(err.Error(), c.want) {
@@ -158,7 +159,7 @@ func TestMigrate_postgresPrismaSchemaParam(t *testing.T) {
 	for _, schemaName := range []string{"Tenant_A", "tenant_b"} {
 		d := dbtest.Open(t, base+"&schema="+schemaName+"&connection_limit=3&pool_timeout=5&pgbouncer=true&socket_timeout=10")
 		// Without --core: the schema does not exist, and the message says so.
-		if _, err := d.Migrate(ctx, migrations(t, d), dbtestMigrateOptions()); !errors.Is(err, db.ErrSchemaNotReady) || !strings.Contains(err.Error(), `schema "`+schemaName+`"`) {
+		if _, err := d.Migrate(ctx, migrations(t, d), dbtestMigrateOptions()); !errors.Is(err, passkey.ErrSchemaNotReady) || !strings.Contains(err.Error(), `schema "`+schemaName+`"`) {
 			t.Fatalf("%s without --core: %v", schemaName, err)
 		}
 		res := migRun(t, d, withCore())

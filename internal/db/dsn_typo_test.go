@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/passkeyctl/passkeyctl/internal/db"
+	"github.com/passkeyctl/passkeyctl/internal/passkey"
 )
 
 // secretPieces lists what must never be printed for a password: the
@@ -81,7 +82,7 @@ func TestParseDSN_typosNeverShowPassword(t *testing.T) {
 			if err == nil {
 				t.Fatalf("parsed (driver DSN withheld); want ErrInvalid")
 			}
-			if !errors.Is(err, db.ErrInvalid) {
+			if !errors.Is(err, passkey.ErrInvalid) {
 				t.Errorf("err %v, want ErrInvalid", err)
 			}
 			msg := err.Error() + "\n" + db.DescribeDSN(c.dsn)

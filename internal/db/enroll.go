@@ -4,57 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/passkeyctl/passkeyctl/internal/passkey"
+	"github.com/passkeyctl/passkeyctl/internal/store"
 )
-
-// NewPasskey is a verified new credential, to be stored exactly as the
-// Auth.js Passkey provider stores it at registration.
-type NewPasskey struct {
-	// UserID is the owner's User.id.
-	UserID string
-	// CredentialID is the raw credential ID.
-	CredentialID []byte
-	// PublicKey is the credential's COSE_Key.
-	PublicKey []byte
-	// Counter is the signature counter the authenticator reported.
-	Counter uint32
-	// BackupEligible and BackupState are the BE and BS flags of the
-	// registration's authenticator data.
-	BackupEligible, BackupState bool
-	// Transports are what the browser reported, in its order.
-	Transports []string
-	// AAGUID is the authenticator's AAGUID from the attested credential
-	// data; Better Auth stores it, Auth.js does not.
-	AAGUID []byte
-}
-
-// NewUser is a User row created in the same transaction as the passkey
-// (serve --enroll --create-user).
-type NewUser struct {
-	// ID is the new User.id; see NewUserID.
-	ID    string
-	Email string
-}
-
-// EnrollOptions tunes CreatePasskey.
-type EnrollOptions struct {
-	// ProviderID is Account.provider: the Auth.js Passkey provider's id.
-	ProviderID string
-	// Now is the clock for createdAt/updatedAt; time.Now when nil.
-	Now func() time.Time
-	// Rand is the source of generated ids (a legacy Authenticator.id, the
-	// MySQL docs schema's Account.id).
-	Rand io.Reader
-	// CreateUser, when set, is inserted before the passkey, in the same
-	// transaction, so a failed enrolment leaves no user behind either.
-	CreateUser *NewUser
-}
 
 // The Auth.js columns enrol and import know how to fill, per table (see
 // checkFillable). Import also writes a user's name and emailVerified.
@@ -111,7 +69,7 @@ func (d *DB) checkEnroll(ctx context.Context, q sqlx.QueryerContext, s *Schema, 
 		return err
 	}
 	return fmt.Errorf("%w: %s.userId is UNIQUE (the Auth.js MySQL docs schema), so a user can own one Account, and user %s already has one: a passkey needs an Account row of its own. Fix: %s (and remove @unique from Account.userId in schema.prisma)",
-		ErrSchemaNotReady, s.Account.Name, userID, fix)
+		passkey.ErrSchemaNotReady, s.Account.Name, userID, fix)
 }
 
 // authjsWritable reports whether passkeyctl can write passkeys into the
@@ -120,21 +78,21 @@ func (d *DB) checkEnroll(ctx context.Context, q sqlx.QueryerContext, s *Schema, 
 // User have the columns a passkey needs.
 func authjsWritable(s *Schema) error {
 	if s.User == nil || s.Account == nil {
-		return fmt.Errorf("%w: the Auth.js User and Account tables do not exist (run the app's migrations, or: passkeyctl migrate --core)", ErrSchemaNotReady)
+		return fmt.Errorf("%w: the Auth.js User and Account tables do not exist (run the app's migrations, or: passkeyctl migrate --core)", passkey.ErrSchemaNotReady)
 	}
 	if err := readable(s); err != nil {
 		return err
 	}
 	if s.Variant == VariantDrift {
-		return fmt.Errorf("%w: table %s differs from every Auth.js schema (%s); passkeyctl writes only tables Auth.js can read (see: passkeyctl migrate status)", ErrDrift, s.Authenticator.Name, strings.Join(s.Drift, "; "))
+		return fmt.Errorf("%w: table %s differs from every Auth.js schema (%s); passkeyctl writes only tables Auth.js can read (see: passkeyctl migrate status)", passkey.ErrDrift, s.Authenticator.Name, strings.Join(s.Drift, "; "))
 	}
 	for _, c := range []string{"userId", "type", "provider", "providerAccountId"} {
 		if !s.Account.Has(c) {
-			return fmt.Errorf("%w: table %s has no column %s, which Auth.js needs for a passkey", ErrDrift, s.Account.Name, c)
+			return fmt.Errorf("%w: table %s has no column %s, which Auth.js needs for a passkey", passkey.ErrDrift, s.Account.Name, c)
 		}
 	}
 	if !s.User.Has("id") || !s.User.Has("email") {
-		return fmt.Errorf("%w: table %s has no id or email column", ErrDrift, s.User.Name)
+		return fmt.Errorf("%w: table %s has no id or email column", passkey.ErrDrift, s.User.Name)
 	}
 	return nil
 }
@@ -150,7 +108,7 @@ func checkFillable(t *Table, known []string, app App) error {
 	}
 	for _, c := range t.Columns {
 		if t.NeedsValue(c.Name) && !slices.Contains(known, c.Name) {
-			return fmt.Errorf("%w: %s.%s is NOT NULL without a default and is not %s; passkeyctl cannot know what your app writes there (give it a DEFAULT or make it NULL)", ErrSchemaNotReady, t.Name, c.Name, what)
+			return fmt.Errorf("%w: %s.%s is NOT NULL without a default and is not %s; passkeyctl cannot know what your app writes there (give it a DEFAULT or make it NULL)", passkey.ErrSchemaNotReady, t.Name, c.Name, what)
 		}
 	}
 	return nil
@@ -216,7 +174,7 @@ func (d *DB) checkWidths(s *Schema, checks []fitCheck) error {
 	if len(problems) == 0 {
 		return nil
 	}
-	return fmt.Errorf("%w: this credential does not fit the schema: %s; nothing was written. Fix: %s", ErrSchemaNotReady, strings.Join(problems, "; "), strings.Join(fixes, " "))
+	return fmt.Errorf("%w: this credential does not fit the schema: %s; nothing was written. Fix: %s", passkey.ErrSchemaNotReady, strings.Join(problems, "; "), strings.Join(fixes, " "))
 }
 
 // widenSQL is the ALTER TABLE that makes col wide enough for any valid
@@ -247,7 +205,7 @@ func (d *DB) widenSQL(t *Table, col Column) string {
 // already stored (ErrConflict) or does not fit the schema
 // (ErrSchemaNotReady, with the fixing SQL). It returns the stored passkey
 // as list shows it.
-func (d *DB) CreatePasskey(ctx context.Context, s *Schema, p NewPasskey, opts EnrollOptions) (Passkey, error) {
+func (d *DB) CreatePasskey(ctx context.Context, s *Schema, p store.NewPasskey, opts store.EnrollOptions) (passkey.Passkey, error) {
 	if s.App == AppBetterAuth {
 		return d.baCreatePasskey(ctx, s, p, opts)
 	}
@@ -255,35 +213,35 @@ func (d *DB) CreatePasskey(ctx context.Context, s *Schema, p NewPasskey, opts En
 		opts.Now = time.Now
 	}
 	if opts.Rand == nil {
-		return Passkey{}, errors.New("create passkey: no random source")
+		return passkey.Passkey{}, errors.New("create passkey: no random source")
 	}
 	if opts.ProviderID == "" {
-		return Passkey{}, fmt.Errorf("%w: empty provider id", ErrInvalid)
+		return passkey.Passkey{}, fmt.Errorf("%w: empty provider id", passkey.ErrInvalid)
 	}
 	if len(p.CredentialID) == 0 || len(p.PublicKey) == 0 {
-		return Passkey{}, fmt.Errorf("%w: credential without an ID or public key", ErrInvalid)
+		return passkey.Passkey{}, fmt.Errorf("%w: credential without an ID or public key", passkey.ErrInvalid)
 	}
 	if p.Counter > math.MaxInt32 {
 		// Auth.js's counter column is a signed 32-bit INT.
-		return Passkey{}, fmt.Errorf("%w: signature counter %d does not fit Authenticator.counter (a 32-bit INT)", ErrSchemaNotReady, p.Counter)
+		return passkey.Passkey{}, fmt.Errorf("%w: signature counter %d does not fit Authenticator.counter (a 32-bit INT)", passkey.ErrSchemaNotReady, p.Counter)
 	}
 	userID := p.UserID
 	if opts.CreateUser != nil {
 		userID = opts.CreateUser.ID
 		if p.UserID != "" && p.UserID != userID {
-			return Passkey{}, fmt.Errorf("%w: passkey user %s is not the user to create %s", ErrInvalid, p.UserID, userID)
+			return passkey.Passkey{}, fmt.Errorf("%w: passkey user %s is not the user to create %s", passkey.ErrInvalid, p.UserID, userID)
 		}
 	}
-	credID := AuthjsCredentialID(p.CredentialID)
-	publicKey := AuthjsCredentialID(p.PublicKey) // the same encoding: standard, padded
+	credID := passkey.AuthjsCredentialID(p.CredentialID)
+	publicKey := passkey.AuthjsCredentialID(p.PublicKey) // the same encoding: standard, padded
 	transports := JoinTransports(p.Transports)
 	deviceType := "singleDevice"
 	if p.BackupEligible {
 		deviceType = "multiDevice"
 	}
-	alg, err := KeyAlgorithm(publicKey)
+	alg, err := passkey.KeyAlgorithm(publicKey)
 	if err != nil {
-		return Passkey{}, fmt.Errorf("create passkey: %w", err)
+		return passkey.Passkey{}, fmt.Errorf("create passkey: %w", err)
 	}
 	checks := []fitCheck{
 		{s.Authenticator, "credentialID", credID, "this credential ID"},
@@ -296,35 +254,35 @@ func (d *DB) CreatePasskey(ctx context.Context, s *Schema, p NewPasskey, opts En
 		checks = append(checks, fitCheck{s.User, "email", opts.CreateUser.Email, "the e-mail address"})
 	}
 	if err := d.checkWidths(s, checks); err != nil {
-		return Passkey{}, err
+		return passkey.Passkey{}, err
 	}
 	now := opts.Now().UTC().Truncate(time.Millisecond)
 
 	tx, err := d.X.BeginTxx(ctx, nil)
 	if err != nil {
-		return Passkey{}, d.Err("begin transaction", err)
+		return passkey.Passkey{}, d.Err("begin transaction", err)
 	}
 	defer tx.Rollback()
 
 	if err := d.checkEnroll(ctx, tx, s, userID, opts.CreateUser != nil); err != nil {
-		return Passkey{}, err
+		return passkey.Passkey{}, err
 	}
 	if opts.CreateUser != nil {
 		if err := d.insertUser(ctx, tx, s, *opts.CreateUser, now); err != nil {
-			return Passkey{}, err
+			return passkey.Passkey{}, err
 		}
 	} else if _, err := d.findUser(ctx, tx, s, userID); err != nil {
-		return Passkey{}, err
+		return passkey.Passkey{}, err
 	}
 	if err := d.refuseDuplicate(ctx, tx, s, credID, opts.ProviderID); err != nil {
-		return Passkey{}, err
+		return passkey.Passkey{}, err
 	}
 
 	auth := newRow()
 	if s.Authenticator.NeedsValue("id") {
 		id, err := NewCUID(now, opts.Rand)
 		if err != nil {
-			return Passkey{}, err
+			return passkey.Passkey{}, err
 		}
 		auth.add("id", id)
 	}
@@ -341,7 +299,7 @@ func (d *DB) CreatePasskey(ctx context.Context, s *Schema, p NewPasskey, opts En
 	if s.Account.NeedsValue("id") {
 		id, err := NewCUID(now, opts.Rand)
 		if err != nil {
-			return Passkey{}, err
+			return passkey.Passkey{}, err
 		}
 		acct.add("id", id)
 	}
@@ -358,13 +316,13 @@ func (d *DB) CreatePasskey(ctx context.Context, s *Schema, p NewPasskey, opts En
 	// Auth.js creates the Account first (linkAccount) and then the
 	// Authenticator; the order matters only to triggers, but keep it.
 	if err := d.insertRow(ctx, tx, s.Account.Name, acct); err != nil {
-		return Passkey{}, d.conflictOr(err, credID, "insert Account")
+		return passkey.Passkey{}, d.conflictOr(err, credID, "insert Account")
 	}
 	if err := d.insertRow(ctx, tx, s.Authenticator.Name, auth); err != nil {
-		return Passkey{}, d.conflictOr(err, credID, "insert Authenticator")
+		return passkey.Passkey{}, d.conflictOr(err, credID, "insert Authenticator")
 	}
 	if err := tx.Commit(); err != nil {
-		return Passkey{}, d.Err("commit passkey", err)
+		return passkey.Passkey{}, d.Err("commit passkey", err)
 	}
 	return d.GetPasskey(ctx, s, p.CredentialID, opts.ProviderID)
 }
@@ -378,14 +336,14 @@ func (d *DB) refuseDuplicate(ctx context.Context, q sqlx.QueryerContext, s *Sche
 		return d.Err("check credential", err)
 	}
 	if n > 0 {
-		return fmt.Errorf("credential %s is already registered (it is in table %s): %w", credID, s.Authenticator.Name, ErrConflict)
+		return fmt.Errorf("credential %s is already registered (it is in table %s): %w", credID, s.Authenticator.Name, passkey.ErrConflict)
 	}
 	query = d.Dialect.Rebind("SELECT COUNT(*) FROM " + d.Q(s.Account.Name) + " WHERE " + d.ExactEq(d.Q("provider")) + " AND " + d.ExactEq(d.Q("providerAccountId")))
 	if err := sqlx.GetContext(ctx, q, &n, query, providerID, providerID, credID, credID); err != nil {
 		return d.Err("check credential", err)
 	}
 	if n > 0 {
-		return fmt.Errorf("credential %s already has an Account row (provider %q) without an Authenticator row; remove the orphan first (passkeyctl revoke): %w", credID, providerID, ErrConflict)
+		return fmt.Errorf("credential %s already has an Account row (provider %q) without an Authenticator row; remove the orphan first (passkeyctl revoke): %w", credID, providerID, passkey.ErrConflict)
 	}
 	return nil
 }
@@ -395,20 +353,20 @@ func (d *DB) refuseDuplicate(ctx context.Context, q sqlx.QueryerContext, s *Sche
 // that thinks two different IDs are equal.
 func (d *DB) conflictOr(err error, credID, context string) error {
 	if d.Dialect.IsDuplicateKey(err) {
-		return fmt.Errorf("credential %s: a unique key already holds an equal value (%s): %w", credID, d.Target.Scrub(err.Error()), ErrConflict)
+		return fmt.Errorf("credential %s: a unique key already holds an equal value (%s): %w", credID, d.Target.Scrub(err.Error()), passkey.ErrConflict)
 	}
 	return d.Err(context, err)
 }
 
 // insertUser creates the User row with every NOT NULL column that has no
 // database default.
-func (d *DB) insertUser(ctx context.Context, tx *sqlx.Tx, s *Schema, u NewUser, now time.Time) error {
+func (d *DB) insertUser(ctx context.Context, tx *sqlx.Tx, s *Schema, u store.NewUser, now time.Time) error {
 	if _, err := d.findUser(ctx, tx, s, u.ID); err == nil {
-		return fmt.Errorf("create user %s: a user with this id already exists: %w", u.ID, ErrConflict)
+		return fmt.Errorf("create user %s: a user with this id already exists: %w", u.ID, passkey.ErrConflict)
 	}
 	if _, err := d.findUser(ctx, tx, s, u.Email); err == nil {
-		return fmt.Errorf("create user %s: a user with this e-mail already exists: %w", u.Email, ErrConflict)
-	} else if !errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("create user %s: a user with this e-mail already exists: %w", u.Email, passkey.ErrConflict)
+	} else if !errors.Is(err, passkey.ErrNotFound) {
 		return err
 	}
 	r := newRow()
@@ -422,7 +380,7 @@ func (d *DB) insertUser(ctx context.Context, tx *sqlx.Tx, s *Schema, u NewUser, 
 	}
 	if err := d.insertRow(ctx, tx, s.User.Name, r); err != nil {
 		if d.Dialect.IsDuplicateKey(err) {
-			return fmt.Errorf("create user %s: %w", u.Email, ErrConflict)
+			return fmt.Errorf("create user %s: %w", u.Email, passkey.ErrConflict)
 		}
 		return d.Err("insert User", err)
 	}
@@ -454,15 +412,15 @@ func (d *DB) insertRow(ctx context.Context, tx *sqlx.Tx, table string, r *row) e
 // standard padded base64 of raw.
 func (d *DB) UpdateCounter(ctx context.Context, s *Schema, raw []byte, counter uint32) error {
 	if s.App == AppBetterAuth {
-		return d.UpdateBetterAuthCounter(ctx, s, Base64URL(raw), counter)
+		return d.UpdateBetterAuthCounter(ctx, s, passkey.Base64URL(raw), counter)
 	}
 	if err := readable(s); err != nil {
 		return err
 	}
 	if counter > math.MaxInt32 {
-		return fmt.Errorf("%w: signature counter %d does not fit Authenticator.counter (a 32-bit INT)", ErrSchemaNotReady, counter)
+		return fmt.Errorf("%w: signature counter %d does not fit Authenticator.counter (a 32-bit INT)", passkey.ErrSchemaNotReady, counter)
 	}
-	return d.updateCounter(ctx, s.Authenticator.Name, "counter", "credentialID", AuthjsCredentialID(raw), counter)
+	return d.updateCounter(ctx, s.Authenticator.Name, "counter", "credentialID", passkey.AuthjsCredentialID(raw), counter)
 }
 
 // updateCounter sets the counter column of the row whose credential ID
@@ -476,7 +434,7 @@ func (d *DB) updateCounter(ctx context.Context, table, counterCol, idCol, id str
 	// MySQL reports changed rows, not matched ones: writing the same
 	// counter (0 after 0) affects none, so only the others can tell.
 	if n, err := res.RowsAffected(); err == nil && n == 0 && d.Dialect != MySQL {
-		return fmt.Errorf("update counter of %s: %w", id, ErrNotFound)
+		return fmt.Errorf("update counter of %s: %w", id, passkey.ErrNotFound)
 	}
 	return nil
 }
@@ -486,8 +444,8 @@ func (d *DB) updateCounter(ctx context.Context, table, counterCol, idCol, id str
 // that are not base64 are skipped: no browser could match them anyway.
 func (d *DB) UserCredentialIDs(ctx context.Context, s *Schema, userID string) ([][]byte, error) {
 	var ids [][]byte
-	err := d.ListPasskeys(ctx, s, ListOptions{UserID: userID}, func(p Passkey) error {
-		if raw, err := DecodeBase64(p.CredentialID); err == nil && len(raw) > 0 {
+	err := d.ListPasskeys(ctx, s, store.ListOptions{UserID: userID}, func(p passkey.Passkey) error {
+		if raw, err := passkey.DecodeBase64(p.CredentialID); err == nil && len(raw) > 0 {
 			ids = append(ids, raw)
 		}
 		return nil

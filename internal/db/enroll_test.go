@@ -13,6 +13,8 @@ import (
 
 	"github.com/passkeyctl/passkeyctl/internal/db"
 	"github.com/passkeyctl/passkeyctl/internal/db/dbtest"
+	"github.com/passkeyctl/passkeyctl/internal/passkey"
+	"github.com/passkeyctl/passkeyctl/internal/store"
 )
 
 // A COSE ES256 key (77 bytes, 104 base64 characters) and an RSA-2048 one
@@ -23,7 +25,7 @@ var (
 )
 
 func enrolB64(s string) []byte {
-	b, err := db.DecodeBase64(s)
+	b, err := passkey.DecodeBase64(s)
 	if err != nil {
 		panic(err)
 	}
@@ -32,8 +34,8 @@ func enrolB64(s string) []byte {
 
 var enrolNow = time.Date(2026, 5, 6, 7, 8, 9, 123_000_000, time.UTC)
 
-func enrolOpts() db.EnrollOptions {
-	return db.EnrollOptions{ProviderID: "passkey", Now: func() time.Time { return enrolNow }, Rand: rand.Reader}
+func enrolOpts() store.EnrollOptions {
+	return store.EnrollOptions{ProviderID: "passkey", Now: func() time.Time { return enrolNow }, Rand: rand.Reader}
 }
 
 func enrolDetect(t *testing.T, d *db.DB) *db.Schema {
@@ -69,8 +71,8 @@ func enrolCount(t *testing.T, d *db.DB, table string) int {
 	return n
 }
 
-func enrolPasskey(userID string, id byte, key []byte) db.NewPasskey {
-	return db.NewPasskey{UserID: userID, CredentialID: bytes.Repeat([]byte{id}, 16), PublicKey: key, BackupEligible: true, BackupState: true, Transports: []string{"hybrid", "internal"}}
+func enrolPasskey(userID string, id byte, key []byte) store.NewPasskey {
+	return store.NewPasskey{UserID: userID, CredentialID: bytes.Repeat([]byte{id}, 16), PublicKey: key, BackupEligible: true, BackupState: true, Transports: []string{"hybrid", "internal"}}
 }
 
 func TestCreatePasskey_authjsRows(t *testing.T) {
@@ -89,9 +91,9 @@ func TestCreatePasskey_authjsRows(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			id := db.AuthjsCredentialID(np.CredentialID) // "+/v7..." exercises the standard alphabet
-			want := db.Passkey{CredentialID: id, UserID: "u1", Email: p.Email, Counter: 7, CredentialDeviceType: "multiDevice", CredentialBackedUp: true,
-				Transports: []string{"hybrid", "internal"}, Algorithm: "ES256", Status: db.StatusOK, PublicKey: db.AuthjsCredentialID(enrolES256Key), ProviderAccountID: id}
+			id := passkey.AuthjsCredentialID(np.CredentialID) // "+/v7..." exercises the standard alphabet
+			want := passkey.Passkey{CredentialID: id, UserID: "u1", Email: p.Email, Counter: 7, CredentialDeviceType: "multiDevice", CredentialBackedUp: true,
+				Transports: []string{"hybrid", "internal"}, Algorithm: "ES256", Status: passkey.StatusOK, PublicKey: passkey.AuthjsCredentialID(enrolES256Key), ProviderAccountID: id}
 			if p.Email == nil || *p.Email != "alice@example.com" || !enrolEqual(p, want) {
 				t.Fatalf("stored %+v\nwant %+v", p, want)
 			}
@@ -101,7 +103,7 @@ func TestCreatePasskey_authjsRows(t *testing.T) {
 			}
 
 			// Single-device, not backed up, no transports: NULL, as Auth.js.
-			np2 := db.NewPasskey{UserID: "u1", CredentialID: []byte{1, 2, 3}, PublicKey: enrolES256Key}
+			np2 := store.NewPasskey{UserID: "u1", CredentialID: []byte{1, 2, 3}, PublicKey: enrolES256Key}
 			p2, err := d.CreatePasskey(ctx, s, np2, enrolOpts())
 			if err != nil || p2.CredentialDeviceType != "singleDevice" || p2.CredentialBackedUp || len(p2.Transports) != 0 {
 				t.Fatalf("%+v %v", p2, err)
@@ -123,14 +125,14 @@ func TestCreatePasskey_authjsRows(t *testing.T) {
 			if p, _ := d.GetPasskey(ctx, s, np.CredentialID, "passkey"); p.Counter != 8 {
 				t.Fatalf("counter %d", p.Counter)
 			}
-			if err := d.UpdateCounter(ctx, s, []byte("nope"), 1); dialect != "mysql" && !errors.Is(err, db.ErrNotFound) {
+			if err := d.UpdateCounter(ctx, s, []byte("nope"), 1); dialect != "mysql" && !errors.Is(err, passkey.ErrNotFound) {
 				t.Fatalf("update a missing credential: %v", err)
 			}
 		})
 	}
 }
 
-func enrolEqual(a, b db.Passkey) bool {
+func enrolEqual(a, b passkey.Passkey) bool {
 	a.Email, b.Email = nil, nil
 	return a.CredentialID == b.CredentialID && a.UserID == b.UserID && a.Counter == b.Counter && a.CredentialDeviceType == b.CredentialDeviceType &&
 		a.CredentialBackedUp == b.CredentialBackedUp && strings.Join(a.Transports, ",") == strings.Join(b.Transports, ",") &&
@@ -152,28 +154,28 @@ func TestCreatePasskey_refusesAndWritesNothing(t *testing.T) {
 			auth, acct := enrolCount(t, d, "Authenticator"), enrolCount(t, d, "Account")
 
 			np.UserID = "u2"
-			if _, err := d.CreatePasskey(ctx, s, np, enrolOpts()); !errors.Is(err, db.ErrConflict) || !strings.Contains(err.Error(), "already registered") {
+			if _, err := d.CreatePasskey(ctx, s, np, enrolOpts()); !errors.Is(err, passkey.ErrConflict) || !strings.Contains(err.Error(), "already registered") {
 				t.Fatalf("duplicate: %v", err)
 			}
 			// An orphan Account row (a half-failed Auth.js registration)
 			// with the ID also refuses.
 			orphan := enrolPasskey("u2", 0x22, enrolES256Key)
-			if _, err := d.X.Exec(enrolQ(d, `INSERT INTO "Account" ("userId", "type", "provider", "providerAccountId", "updatedAt") VALUES (?, 'webauthn', 'passkey', ?, ?)`), "u2", db.AuthjsCredentialID(orphan.CredentialID), time.Now().UTC()); err != nil {
+			if _, err := d.X.Exec(enrolQ(d, `INSERT INTO "Account" ("userId", "type", "provider", "providerAccountId", "updatedAt") VALUES (?, 'webauthn', 'passkey', ?, ?)`), "u2", passkey.AuthjsCredentialID(orphan.CredentialID), time.Now().UTC()); err != nil {
 				t.Fatal(err)
 			}
 			acct++
-			if _, err := d.CreatePasskey(ctx, s, orphan, enrolOpts()); !errors.Is(err, db.ErrConflict) || !strings.Contains(err.Error(), "without an Authenticator row") {
+			if _, err := d.CreatePasskey(ctx, s, orphan, enrolOpts()); !errors.Is(err, passkey.ErrConflict) || !strings.Contains(err.Error(), "without an Authenticator row") {
 				t.Fatalf("orphan: %v", err)
 			}
-			if _, err := d.CreatePasskey(ctx, s, enrolPasskey("nobody", 0x33, enrolES256Key), enrolOpts()); !errors.Is(err, db.ErrNotFound) {
+			if _, err := d.CreatePasskey(ctx, s, enrolPasskey("nobody", 0x33, enrolES256Key), enrolOpts()); !errors.Is(err, passkey.ErrNotFound) {
 				t.Fatalf("unknown user: %v", err)
 			}
-			if _, err := d.CreatePasskey(ctx, s, enrolPasskey("u1", 0x44, []byte("not cbor")), enrolOpts()); !errors.Is(err, db.ErrInvalid) {
+			if _, err := d.CreatePasskey(ctx, s, enrolPasskey("u1", 0x44, []byte("not cbor")), enrolOpts()); !errors.Is(err, passkey.ErrInvalid) {
 				t.Fatalf("bad key: %v", err)
 			}
 			big := enrolPasskey("u1", 0x55, enrolES256Key)
 			big.Counter = 1 << 31
-			if _, err := d.CreatePasskey(ctx, s, big, enrolOpts()); !errors.Is(err, db.ErrSchemaNotReady) {
+			if _, err := d.CreatePasskey(ctx, s, big, enrolOpts()); !errors.Is(err, passkey.ErrSchemaNotReady) {
 				t.Fatalf("counter over INT: %v", err)
 			}
 			if a, c := enrolCount(t, d, "Authenticator"), enrolCount(t, d, "Account"); a != auth || c != acct {
@@ -197,7 +199,7 @@ func TestCreatePasskey_createUser(t *testing.T) {
 				t.Fatal(err)
 			}
 			opts := enrolOpts()
-			opts.CreateUser = &db.NewUser{ID: id, Email: "new@example.com"}
+			opts.CreateUser = &store.NewUser{ID: id, Email: "new@example.com"}
 			p, err := d.CreatePasskey(ctx, s, enrolPasskey("", 0x66, enrolES256Key), opts)
 			if err != nil || p.UserID != id || p.Email == nil || *p.Email != "new@example.com" {
 				t.Fatalf("%+v %v", p, err)
@@ -220,7 +222,7 @@ func TestCreatePasskey_createUser(t *testing.T) {
 			}
 			// The user exists now: creating it again is a conflict, with
 			// nothing written.
-			if _, err := d.CreatePasskey(ctx, s, enrolPasskey("", 0x77, enrolES256Key), opts); !errors.Is(err, db.ErrConflict) {
+			if _, err := d.CreatePasskey(ctx, s, enrolPasskey("", 0x77, enrolES256Key), opts); !errors.Is(err, passkey.ErrConflict) {
 				t.Fatalf("second create: %v", err)
 			}
 			if n := enrolCount(t, d, "Authenticator"); n != 1 {
@@ -280,10 +282,10 @@ func TestCreatePasskey_mysqlDocsSchema(t *testing.T) {
 			dbtest.Exec(t, d, "INSERT INTO `Account` (`id`, `userId`, `type`, `provider`, `providerAccountId`, `updatedAt`) VALUES ('a1', 'u1', 'oauth', 'github', '42', NOW(3))")
 
 			err := d.CheckEnroll(ctx, s, "u1", false)
-			if !errors.Is(err, db.ErrSchemaNotReady) || !strings.Contains(err.Error(), "Account.userId is UNIQUE") {
+			if !errors.Is(err, passkey.ErrSchemaNotReady) || !strings.Contains(err.Error(), "Account.userId is UNIQUE") {
 				t.Fatalf("CheckEnroll: %v", err)
 			}
-			if _, err2 := d.CreatePasskey(ctx, s, enrolPasskey("u1", 0x01, enrolES256Key), enrolOpts()); !errors.Is(err2, db.ErrSchemaNotReady) {
+			if _, err2 := d.CreatePasskey(ctx, s, enrolPasskey("u1", 0x01, enrolES256Key), enrolOpts()); !errors.Is(err2, passkey.ErrSchemaNotReady) {
 				t.Fatalf("CreatePasskey: %v", err2)
 			}
 			fix := enrolFix(t, err)
@@ -298,7 +300,7 @@ func TestCreatePasskey_mysqlDocsSchema(t *testing.T) {
 
 			// An RSA key does not fit VARCHAR(191).
 			_, err = d.CreatePasskey(ctx, s, enrolPasskey("u1", 0x02, enrolRS256Key), enrolOpts())
-			if !errors.Is(err, db.ErrSchemaNotReady) || !strings.Contains(err.Error(), "Authenticator.credentialPublicKey holds 191 characters, this RS256 public key takes 364") {
+			if !errors.Is(err, passkey.ErrSchemaNotReady) || !strings.Contains(err.Error(), "Authenticator.credentialPublicKey holds 191 characters, this RS256 public key takes 364") {
 				t.Fatalf("RSA key: %v", err)
 			}
 			if n := enrolCount(t, d, "Authenticator"); n != 0 {
@@ -307,7 +309,7 @@ func TestCreatePasskey_mysqlDocsSchema(t *testing.T) {
 			dbtest.Exec(t, d, enrolFix(t, err)...)
 			s = enrolDetect(t, d)
 			p, err := d.CreatePasskey(ctx, s, enrolPasskey("u1", 0x02, enrolRS256Key), enrolOpts())
-			if err != nil || p.Algorithm != "RS256" || p.Status != db.StatusOK {
+			if err != nil || p.Algorithm != "RS256" || p.Status != passkey.StatusOK {
 				t.Fatalf("after the fix: %+v %v", p, err)
 			}
 			var id string
@@ -333,7 +335,7 @@ func TestCreatePasskey_narrowPostgres(t *testing.T) {
 	np := enrolPasskey("u1", 0x03, enrolES256Key)
 	np.CredentialID = bytes.Repeat([]byte{7}, 298)
 	_, err := d.CreatePasskey(ctx, s, np, enrolOpts())
-	if !errors.Is(err, db.ErrSchemaNotReady) || !strings.Contains(err.Error(), `ALTER TABLE "Authenticator" ALTER COLUMN "credentialID" TYPE TEXT;`) {
+	if !errors.Is(err, passkey.ErrSchemaNotReady) || !strings.Contains(err.Error(), `ALTER TABLE "Authenticator" ALTER COLUMN "credentialID" TYPE TEXT;`) {
 		t.Fatalf("%v", err)
 	}
 	dbtest.Exec(t, d, enrolFix(t, err)...)
@@ -395,16 +397,16 @@ func TestCheckEnroll_refusals(t *testing.T) {
 			s.Account.Columns[i].HasDefault = false
 		}
 	}
-	if err := d.CheckEnroll(ctx, s, "u1", false); !errors.Is(err, db.ErrSchemaNotReady) || !strings.Contains(err.Error(), "Account.tenantId is NOT NULL without a default") {
+	if err := d.CheckEnroll(ctx, s, "u1", false); !errors.Is(err, passkey.ErrSchemaNotReady) || !strings.Contains(err.Error(), "Account.tenantId is NOT NULL without a default") {
 		t.Fatalf("%v", err)
 	}
 	dbtest.Exec(t, d, `DROP TABLE "Authenticator"`)
-	if err := d.CheckEnroll(ctx, enrolDetect(t, d), "u1", false); !errors.Is(err, db.ErrSchemaNotReady) || !strings.Contains(err.Error(), "passkeyctl migrate") {
+	if err := d.CheckEnroll(ctx, enrolDetect(t, d), "u1", false); !errors.Is(err, passkey.ErrSchemaNotReady) || !strings.Contains(err.Error(), "passkeyctl migrate") {
 		t.Fatalf("no Authenticator: %v", err)
 	}
 	dbtest.Exec(t, d, `CREATE TABLE "Authenticator" ("credentialID" TEXT NOT NULL, "userId" TEXT NOT NULL, "providerAccountId" TEXT NOT NULL, "credentialPublicKey" TEXT NOT NULL,
 		"counter" TEXT NOT NULL, "credentialDeviceType" TEXT NOT NULL, "credentialBackedUp" BOOLEAN NOT NULL, "transports" TEXT)`)
-	if err := d.CheckEnroll(ctx, enrolDetect(t, d), "u1", false); !errors.Is(err, db.ErrDrift) || !strings.Contains(err.Error(), "counter") {
+	if err := d.CheckEnroll(ctx, enrolDetect(t, d), "u1", false); !errors.Is(err, passkey.ErrDrift) || !strings.Contains(err.Error(), "counter") {
 		t.Fatalf("drift: %v", err)
 	}
 }

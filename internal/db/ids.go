@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/passkeyctl/passkeyctl/internal/passkey"
 )
 
 // The ids the apps generate on the client, for the primary keys that have
@@ -119,7 +121,7 @@ func NewUserID(s *Schema, now time.Time, r io.Reader) (string, error) {
 // newBetterAuthUserID is NewUserID for Better Auth: its generateId form.
 func newBetterAuthUserID(s *Schema) (string, error) {
 	if s.BetterAuth == nil || s.BetterAuth.User == nil {
-		return "", fmt.Errorf("%w: Better Auth's user table does not exist", ErrSchemaNotReady)
+		return "", fmt.Errorf("%w: Better Auth's user table does not exist", passkey.ErrSchemaNotReady)
 	}
 	if s.BetterAuth.UserIDMode == IDInteger {
 		return "", errBetterAuthSerialUsers
@@ -130,7 +132,7 @@ func newBetterAuthUserID(s *Schema) (string, error) {
 // errBetterAuthSerialUsers refuses to create a user where the database
 // numbers them: the new id would only be known after the INSERT, and
 // enrolment needs it before the ceremony starts.
-var errBetterAuthSerialUsers = fmt.Errorf("%w: Better Auth numbers users itself here (serial ids): create the user in the app first, then enrol", ErrSchemaNotReady)
+var errBetterAuthSerialUsers = fmt.Errorf("%w: Better Auth numbers users itself here (serial ids): create the user in the app first, then enrol", passkey.ErrSchemaNotReady)
 
 // NewCUID returns a 25-character id shaped like Prisma's cuid(): "c", the
 // time in base 36 and 16 random base-36 characters, for the columns Prisma

@@ -14,112 +14,9 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/passkeyctl/passkeyctl/internal/passkey"
+	"github.com/passkeyctl/passkeyctl/internal/store"
 )
-
-// ConflictPolicy is what import does with a credential ID the target
-// already holds.
-type ConflictPolicy string
-
-const (
-	// ConflictFail stops the import; nothing is written.
-	ConflictFail ConflictPolicy = "fail"
-	// ConflictSkip keeps the target's row.
-	ConflictSkip ConflictPolicy = "skip"
-	// ConflictUpdate writes the record's flags (deviceType/backedUp) and
-	// its counter, unless the target's is higher, into the target's row of
-	// the same user.
-	ConflictUpdate ConflictPolicy = "update"
-)
-
-// ParseConflictPolicy parses --on-conflict.
-func ParseConflictPolicy(s string) (ConflictPolicy, error) {
-	switch p := ConflictPolicy(s); p {
-	case ConflictFail, ConflictSkip, ConflictUpdate:
-		return p, nil
-	}
-	return "", fmt.Errorf("%w: --on-conflict %q: use fail, skip or update", ErrInvalid, s)
-}
-
-// ImportOptions tunes Import.
-type ImportOptions struct {
-	// ProviderID is Account.provider for an Auth.js target.
-	ProviderID string
-	// CreateUsers creates the users that are not in the target.
-	CreateUsers bool
-	// OnConflict is what to do with a credential ID already present.
-	OnConflict ConflictPolicy
-	// DryRun runs every statement of the real import and rolls the
-	// transaction back: it fails exactly where the real import would (a
-	// column too narrow, a unique index, a role that may only read), and
-	// changes nothing.
-	DryRun bool
-	// BatchSize is how many passkeys one round of lookups and multi-row
-	// INSERTs handles; 500 when 0.
-	BatchSize int
-	// Now is the clock for createdAt/updatedAt; time.Now when nil.
-	Now func() time.Time
-	// Rand is the source of generated ids; crypto/rand when nil.
-	Rand io.Reader
-	// Warn receives one line per record left out (broken at the source,
-	// or torn) and one about merged duplicates.
-	Warn func(string)
-	// Progress, when set, is told how many records have been read so far
-	// (a terminal's progress line); it is called for every record.
-	Progress func(read int)
-}
-
-// ImportResult says what Import wrote (or, with DryRun, would write). The
-// JSON field names are a documented, stable interface.
-type ImportResult struct {
-	App    App  `json:"app"`
-	DryRun bool `json:"dryRun"`
-	// Read counts the whole records read.
-	Read     int `json:"read"`
-	Inserted int `json:"inserted"`
-	Updated  int `json:"updated"`
-	// Skipped counts credentials already present and kept as they are:
-	// with --on-conflict skip, or, whatever the policy, a revoke backup's
-	// record (revokedAt) of a passkey the target still holds for the same
-	// user.
-	Skipped int `json:"skipped"`
-	// Broken counts records left out because the passkey cannot sign in:
-	// a status other than "ok" at the source, or a public key that is
-	// empty or not base64.
-	Broken int `json:"broken"`
-	// Torn counts lines, or starts of lines, holding a record cut short
-	// (a crash or a full disk while a backup was written): skipped.
-	Torn int `json:"torn"`
-	// Duplicates counts records of a credential that an earlier line
-	// already holds: merged into it (the highest counter, the latest
-	// flags), so each credential is imported once.
-	Duplicates int `json:"duplicates"`
-	// UsersMatched counts distinct input users found in the target.
-	UsersMatched int `json:"usersMatched"`
-	// UsersCreated lists the users created (--create-users).
-	UsersCreated []ImportUser `json:"usersCreated"`
-	// Unmatched lists input users not found in the target; Conflicts the
-	// credentials already present. Either makes the import write nothing.
-	Unmatched []ImportUser     `json:"unmatched"`
-	Conflicts []ImportConflict `json:"conflicts"`
-}
-
-// ImportUser is an input user and what became of them.
-type ImportUser struct {
-	// Line is the first input line with this user.
-	Line   int     `json:"line"`
-	ID     string  `json:"id"`
-	Email  *string `json:"email"`
-	Reason string  `json:"reason,omitempty"`
-	// TargetID is the id in the target (created users).
-	TargetID string `json:"targetId,omitempty"`
-}
-
-// ImportConflict is a credential the target already holds.
-type ImportConflict struct {
-	Line         int    `json:"line"`
-	CredentialID string `json:"credentialID"`
-	Reason       string `json:"reason"`
-}
 
 // maxReported caps the problems an import collects before it stops
 // reading: enough to fix a batch of them at once.
@@ -146,7 +43,7 @@ const maxReported = 1000
 // the answer one of them would give alone: with OnConflict skip, every one
 // succeeds and nothing is written twice. When r is a file (an io.Seeker),
 // a transaction that fails on a deadlock is run again from the start.
-func (d *DB) Import(ctx context.Context, s *Schema, r io.Reader, opts ImportOptions) (*ImportResult, error) {
+func (d *DB) Import(ctx context.Context, s *Schema, r io.Reader, opts store.ImportOptions) (*store.ImportResult, error) {
 	if _, err := d.newImporter(s, opts); err != nil {
 		return nil, err
 	}
@@ -173,9 +70,9 @@ func (d *DB) Import(ctx context.Context, s *Schema, r io.Reader, opts ImportOpti
 			return err
 		}
 		imp.tx = tx
-		err = imp.run(ctx, NewExportReader(r))
-		slices.SortStableFunc(imp.res.Unmatched, func(a, b ImportUser) int { return a.Line - b.Line })
-		slices.SortStableFunc(imp.res.Conflicts, func(a, b ImportConflict) int { return a.Line - b.Line })
+		err = imp.run(ctx, passkey.NewExportReader(r))
+		slices.SortStableFunc(imp.res.Unmatched, func(a, b store.ImportUser) int { return a.Line - b.Line })
+		slices.SortStableFunc(imp.res.Conflicts, func(a, b store.ImportConflict) int { return a.Line - b.Line })
 		if err != nil {
 			return err
 		}
@@ -206,9 +103,9 @@ type importer struct {
 	ba *BetterAuthSchema
 	// ut is the target app's user table.
 	ut   userTable
-	opts ImportOptions
+	opts store.ImportOptions
 	tx   *sqlx.Tx
-	res  *ImportResult
+	res  *store.ImportResult
 	now  time.Time
 
 	// users maps an input user (userKey) to the target user id; failed
@@ -220,7 +117,7 @@ type importer struct {
 	// known maps each credential ID (base64url) of the input read so far
 	// to its owner in the target, its first line and what became of it.
 	known map[string]*knownCredential
-	batch []*normalized
+	batch []*passkey.Normalized
 	// duplicateLines are the first lines that repeat a credential.
 	duplicateLines []int
 	// accountUsers maps the users this import gives an Account row to
@@ -238,7 +135,7 @@ type knownCredential struct {
 	outcome credentialOutcome
 	// pending is the record about to be inserted or updated in the
 	// current batch, into which later records of the batch are merged.
-	pending *normalized
+	pending *passkey.Normalized
 }
 
 // credentialOutcome is what import does with a credential.
@@ -251,7 +148,7 @@ const (
 	outcomeRefused // a conflict or an unmatched owner
 )
 
-func userKey(u ExportUser) string {
+func userKey(u passkey.ExportUser) string {
 	e := ""
 	if u.Email != nil {
 		e = strings.ToLower(*u.Email)
@@ -259,9 +156,9 @@ func userKey(u ExportUser) string {
 	return u.ID + "\x00" + e
 }
 
-func (d *DB) newImporter(s *Schema, opts ImportOptions) (*importer, error) {
+func (d *DB) newImporter(s *Schema, opts store.ImportOptions) (*importer, error) {
 	if opts.OnConflict == "" {
-		opts.OnConflict = ConflictFail
+		opts.OnConflict = store.ConflictFail
 	}
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = 500
@@ -277,7 +174,7 @@ func (d *DB) newImporter(s *Schema, opts ImportOptions) (*importer, error) {
 	}
 	imp := &importer{
 		d: d, s: s, opts: opts, now: opts.Now().UTC().Truncate(time.Millisecond),
-		res:   &ImportResult{App: s.App, DryRun: opts.DryRun, UsersCreated: []ImportUser{}, Unmatched: []ImportUser{}, Conflicts: []ImportConflict{}},
+		res:   &store.ImportResult{App: string(s.App), DryRun: opts.DryRun, UsersCreated: []store.ImportUser{}, Unmatched: []store.ImportUser{}, Conflicts: []store.ImportConflict{}},
 		users: map[string]string{}, byEmail: map[string]string{}, known: map[string]*knownCredential{},
 	}
 	// Refuse up front what would fail half-way: missing tables, drift, and
@@ -292,7 +189,7 @@ func (d *DB) newImporter(s *Schema, opts ImportOptions) (*importer, error) {
 			// SQLite numbers an INTEGER PRIMARY KEY itself (the rowid).
 			rowid := d.Dialect == SQLite && slices.Equal(ba.Passkey.PrimaryKey(), []string{ba.P.ID})
 			if c, ok := ba.Passkey.Column(ba.P.ID); ok && !c.HasDefault && !rowid {
-				return nil, fmt.Errorf("%w: %s.%s is an integer without a default: Better Auth's serial ids need one", ErrSchemaNotReady, ba.Passkey.Name, ba.P.ID)
+				return nil, fmt.Errorf("%w: %s.%s is an integer without a default: Better Auth's serial ids need one", passkey.ErrSchemaNotReady, ba.Passkey.Name, ba.P.ID)
 			}
 		}
 		if err := ba.checkPasskeyFillable(); err != nil {
@@ -308,7 +205,7 @@ func (d *DB) newImporter(s *Schema, opts ImportOptions) (*importer, error) {
 			return nil, err
 		}
 		if opts.ProviderID == "" {
-			return nil, fmt.Errorf("%w: empty provider id", ErrInvalid)
+			return nil, fmt.Errorf("%w: empty provider id", passkey.ErrInvalid)
 		}
 		if err := checkFillable(s.Authenticator, authjsAuthenticatorColumns, AppAuthjs); err != nil {
 			return nil, err
@@ -329,7 +226,7 @@ func (d *DB) newImporter(s *Schema, opts ImportOptions) (*importer, error) {
 	return imp, nil
 }
 
-func (imp *importer) run(ctx context.Context, rd *ExportReader) error {
+func (imp *importer) run(ctx context.Context, rd *passkey.ExportReader) error {
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -338,9 +235,9 @@ func (imp *importer) run(ctx context.Context, rd *ExportReader) error {
 		if err == io.EOF {
 			break
 		}
-		if errors.Is(err, ErrTornRecord) {
+		if errors.Is(err, passkey.ErrTornRecord) {
 			imp.res.Torn++
-			imp.opts.Warn(fmt.Sprintf("line %d: %v was skipped; the other records are imported", line, ErrTornRecord))
+			imp.opts.Warn(fmt.Sprintf("line %d: %v was skipped; the other records are imported", line, passkey.ErrTornRecord))
 			continue
 		}
 		if err != nil {
@@ -353,16 +250,16 @@ func (imp *importer) run(ctx context.Context, rd *ExportReader) error {
 		// A passkey that could not sign in at the source is left out
 		// whatever else is wrong with its record (--include-broken
 		// exports, backups of broken passkeys).
-		if rec.Version >= 1 && rec.Version <= ExportFormatVersion && rec.Status != "" && rec.Status != StatusOK {
+		if rec.Version >= 1 && rec.Version <= passkey.ExportFormatVersion && rec.Status != "" && rec.Status != passkey.StatusOK {
 			imp.res.Broken++
 			imp.opts.Warn(fmt.Sprintf("line %d: passkey %s left out: status %s at the source (it could not sign in there)", line, rec.CredentialID, rec.Status))
 			continue
 		}
-		n, err := rec.validate(line)
-		var broken *brokenRecordError
+		n, err := rec.Validate(line)
+		var broken *passkey.BrokenRecordError
 		if errors.As(err, &broken) {
 			imp.res.Broken++
-			imp.opts.Warn(fmt.Sprintf("line %d: passkey %s left out: %s (it cannot sign in)", line, rec.CredentialID, broken.reason))
+			imp.opts.Warn(fmt.Sprintf("line %d: passkey %s left out: %s (it cannot sign in)", line, rec.CredentialID, broken.Reason))
 			continue
 		}
 		if err != nil {
@@ -412,17 +309,17 @@ func (imp *importer) flush(ctx context.Context) error {
 	}
 	// updates are the target's rows that --on-conflict update writes;
 	// merges the rows this import wrote that later records update.
-	var inserts, updates, merges []*normalized
-	owners := map[*normalized]string{}
+	var inserts, updates, merges []*passkey.Normalized
+	owners := map[*passkey.Normalized]string{}
 	for _, n := range batch {
-		owner := imp.users[userKey(n.rec.User)]
-		id := Base64URL(n.rawID)
+		owner := imp.users[userKey(n.Rec.User)]
+		id := passkey.Base64URL(n.RawID)
 		if k, ok := imp.known[id]; ok {
 			// Another record of a credential an earlier line holds: a
 			// backup appended to more than once. One passkey, with the
 			// highest counter and the latest flags.
 			imp.res.Duplicates++
-			imp.duplicateLines = append(imp.duplicateLines, n.line)
+			imp.duplicateLines = append(imp.duplicateLines, n.Line)
 			switch {
 			case owner == "" || k.outcome == outcomeRefused:
 				// Already reported (unmatched user or conflict).
@@ -430,7 +327,7 @@ func (imp *importer) flush(ctx context.Context) error {
 				imp.conflict(n, fmt.Sprintf("line %d of the input gives this credential to user %s, this line to user %s", k.line, k.owner, owner))
 			case k.outcome == outcomeSkipped:
 			case k.pending != nil:
-				k.pending.merge(n)
+				merge(k.pending, n)
 			default:
 				// Inserted or updated by an earlier batch: update it.
 				owners[n] = owner
@@ -440,11 +337,11 @@ func (imp *importer) flush(ctx context.Context) error {
 			continue
 		}
 		if owner == "" {
-			imp.known[id] = &knownCredential{line: n.line, outcome: outcomeRefused}
+			imp.known[id] = &knownCredential{line: n.Line, outcome: outcomeRefused}
 			continue
 		}
 		owners[n] = owner
-		k := &knownCredential{line: n.line, owner: owner}
+		k := &knownCredential{line: n.Line, owner: owner}
 		imp.known[id] = k
 		ex, found := existing[id]
 		switch {
@@ -456,18 +353,18 @@ func (imp *importer) flush(ctx context.Context) error {
 		case !ex.authenticator:
 			imp.conflict(n, fmt.Sprintf("an Account row of another user (%s) holds this credential ID without an Authenticator", ex.owner))
 			k.outcome = outcomeRefused
-		case imp.opts.OnConflict == ConflictUpdate && ex.owner == owner:
+		case imp.opts.OnConflict == store.ConflictUpdate && ex.owner == owner:
 			updates = append(updates, n)
 			k.outcome, k.pending = outcomeUpdated, n
-		case imp.opts.OnConflict == ConflictSkip,
-			n.rec.RevokedAt != nil && ex.owner == owner && ex.publicKeyIs(n.publicKey):
+		case imp.opts.OnConflict == store.ConflictSkip,
+			n.Rec.RevokedAt != nil && ex.owner == owner && ex.publicKeyIs(n.PublicKey):
 			// Kept as it is: --on-conflict skip, or a revoke backup's
 			// record of the same passkey still there (that revoke did
 			// not commit, or the passkey was restored since): nothing
 			// to undo, and the stored row is the newer one.
 			imp.res.Skipped++
 			k.outcome = outcomeSkipped
-		case imp.opts.OnConflict == ConflictUpdate:
+		case imp.opts.OnConflict == store.ConflictUpdate:
 			imp.conflict(n, fmt.Sprintf("already in %s, owned by another user (%s); revoke it there first", imp.tableName(), ex.owner))
 			k.outcome = outcomeRefused
 		default:
@@ -476,9 +373,9 @@ func (imp *importer) flush(ctx context.Context) error {
 		}
 	}
 	// Records of this batch are merged; the next batch updates the rows.
-	for _, ns := range [][]*normalized{inserts, updates, merges} {
+	for _, ns := range [][]*passkey.Normalized{inserts, updates, merges} {
 		for _, n := range ns {
-			imp.known[Base64URL(n.rawID)].pending = nil
+			imp.known[passkey.Base64URL(n.RawID)].pending = nil
 		}
 	}
 	if err := imp.checkAuthjsCounters(inserts, updates, merges); err != nil {
@@ -500,10 +397,10 @@ func (imp *importer) flush(ctx context.Context) error {
 // merge folds a later record of the same credential into n: the highest
 // counter (a lower one would reopen the replay window the counter
 // closes) and the later record's flags.
-func (n *normalized) merge(later *normalized) {
-	n.rec.Counter = max(n.rec.Counter, later.rec.Counter)
-	n.rec.DeviceType = later.rec.DeviceType
-	n.rec.BackedUp = later.rec.BackedUp
+func merge(n, later *passkey.Normalized) {
+	n.Rec.Counter = max(n.Rec.Counter, later.Rec.Counter)
+	n.Rec.DeviceType = later.Rec.DeviceType
+	n.Rec.BackedUp = later.Rec.BackedUp
 }
 
 // warnDuplicates says that records were merged, and where.
@@ -532,24 +429,24 @@ func (imp *importer) warnDuplicates() {
 // Auth.js's signed 32-bit counter column cannot hold: PostgreSQL and MySQL
 // would reject it (or, not in strict mode, clamp it), and SQLite would
 // store a row Prisma cannot read.
-func (imp *importer) checkAuthjsCounters(groups ...[]*normalized) error {
+func (imp *importer) checkAuthjsCounters(groups ...[]*passkey.Normalized) error {
 	if imp.ba != nil {
 		return nil
 	}
 	for _, ns := range groups {
 		for _, n := range ns {
-			if n.rec.Counter > math.MaxInt32 {
+			if n.Rec.Counter > math.MaxInt32 {
 				return fmt.Errorf("%w: line %d: signature counter %d of %s does not fit %s.counter (a 32-bit INT); nothing was written",
-					ErrSchemaNotReady, n.line, n.rec.Counter, n.rec.CredentialID, imp.s.Authenticator.Name)
+					passkey.ErrSchemaNotReady, n.Line, n.Rec.Counter, n.Rec.CredentialID, imp.s.Authenticator.Name)
 			}
 		}
 	}
 	return nil
 }
 
-func (imp *importer) conflict(n *normalized, reason string) {
+func (imp *importer) conflict(n *passkey.Normalized, reason string) {
 	if len(imp.res.Conflicts) < maxReported {
-		imp.res.Conflicts = append(imp.res.Conflicts, ImportConflict{Line: n.line, CredentialID: n.rec.CredentialID, Reason: reason})
+		imp.res.Conflicts = append(imp.res.Conflicts, store.ImportConflict{Line: n.Line, CredentialID: n.Rec.CredentialID, Reason: reason})
 	}
 }
 
@@ -565,20 +462,20 @@ type targetUser struct{ id, email string }
 // resolveUsers maps every new input user of the batch to a target user:
 // by id (with the e-mail, when both sides have one, agreeing), else by
 // e-mail case-insensitively, else by creating them (CreateUsers).
-func (imp *importer) resolveUsers(ctx context.Context, batch []*normalized) error {
+func (imp *importer) resolveUsers(ctx context.Context, batch []*passkey.Normalized) error {
 	type pending struct {
-		u    ExportUser
+		u    passkey.ExportUser
 		line int
 	}
 	var todo []pending
 	seen := map[string]bool{}
 	for _, n := range batch {
-		k := userKey(n.rec.User)
+		k := userKey(n.Rec.User)
 		if _, ok := imp.users[k]; ok || seen[k] {
 			continue
 		}
 		seen[k] = true
-		todo = append(todo, pending{n.rec.User, n.line})
+		todo = append(todo, pending{n.Rec.User, n.Line})
 	}
 	if len(todo) == 0 {
 		return nil
@@ -678,7 +575,7 @@ func (imp *importer) resolveUsers(ctx context.Context, batch []*normalized) erro
 			create = append(create, p)
 		}
 	}
-	var us []ExportUser
+	var us []passkey.ExportUser
 	var lines []int
 	for _, p := range create {
 		us = append(us, p.u)
@@ -693,9 +590,9 @@ func (imp *importer) resolveUsers(ctx context.Context, batch []*normalized) erro
 	return nil
 }
 
-func (imp *importer) unmatched(u ExportUser, line int, reason string) {
+func (imp *importer) unmatched(u passkey.ExportUser, line int, reason string) {
 	if len(imp.res.Unmatched) < maxReported {
-		imp.res.Unmatched = append(imp.res.Unmatched, ImportUser{Line: line, ID: u.ID, Email: u.Email, Reason: reason})
+		imp.res.Unmatched = append(imp.res.Unmatched, store.ImportUser{Line: line, ID: u.ID, Email: u.Email, Reason: reason})
 	}
 }
 
@@ -754,7 +651,7 @@ func (imp *importer) lookupUsers(ctx context.Context, values []string, byEmail, 
 
 // createUsers inserts the users (in batches, or one by one when the
 // database numbers them) and records them.
-func (imp *importer) createUsers(ctx context.Context, us []ExportUser, lines []int) error {
+func (imp *importer) createUsers(ctx context.Context, us []passkey.ExportUser, lines []int) error {
 	d := imp.d
 	serial := imp.ba != nil && imp.ba.UserIDMode == IDInteger
 	var cols []string
@@ -790,7 +687,7 @@ func (imp *importer) createUsers(ctx context.Context, us []ExportUser, lines []i
 		}
 		imp.users[userKey(u)] = id
 		imp.byEmail[betterAuthEmail(email)] = id
-		imp.res.UsersCreated = append(imp.res.UsersCreated, ImportUser{Line: lines[i], ID: u.ID, Email: u.Email, TargetID: shown})
+		imp.res.UsersCreated = append(imp.res.UsersCreated, store.ImportUser{Line: lines[i], ID: u.ID, Email: u.Email, TargetID: shown})
 	}
 	if !imp.writing() || len(rows) == 0 {
 		return nil
@@ -801,7 +698,7 @@ func (imp *importer) createUsers(ctx context.Context, us []ExportUser, lines []i
 // newUserID is the id of a user import creates: the input's id where the
 // target's id mode allows it, so that a re-import matches by id, else a
 // new one in the target's form; "" where the database numbers users.
-func (imp *importer) newUserID(u ExportUser) (string, error) {
+func (imp *importer) newUserID(u passkey.ExportUser) (string, error) {
 	if imp.ba == nil {
 		if u.ID != "" {
 			return u.ID, nil
@@ -826,7 +723,7 @@ func (imp *importer) newUserID(u ExportUser) (string, error) {
 // authjsUserRow returns the columns and values of a new Auth.js User:
 // id, e-mail, the name and emailVerified (the import time when verified)
 // where the table has them, and the dates that have no database default.
-func (imp *importer) authjsUserRow(id, email string, u ExportUser) ([]string, []any) {
+func (imp *importer) authjsUserRow(id, email string, u passkey.ExportUser) ([]string, []any) {
 	t := imp.s.User
 	cols, vals := []string{"id", "email"}, []any{id, email}
 	if t.Has("name") {
@@ -889,21 +786,21 @@ type existingCredential struct {
 // publicKeyIs reports whether the stored key is key (standard base64),
 // comparing the decoded bytes.
 func (ex existingCredential) publicKeyIs(key string) bool {
-	a, err1 := DecodeBase64(ex.publicKey)
-	b, err2 := DecodeBase64(key)
+	a, err1 := passkey.DecodeBase64(ex.publicKey)
+	b, err2 := passkey.DecodeBase64(key)
 	return err1 == nil && err2 == nil && len(a) > 0 && bytes.Equal(a, b)
 }
 
 // existing returns the batch's credentials that the target already holds,
 // keyed by base64url ID, compared exactly.
-func (imp *importer) existing(ctx context.Context, batch []*normalized) (map[string]existingCredential, error) {
+func (imp *importer) existing(ctx context.Context, batch []*passkey.Normalized) (map[string]existingCredential, error) {
 	out := map[string]existingCredential{}
 	var stored []string
 	toURL := map[string]string{}
 	for _, n := range batch {
-		v := storedCredentialID(imp.s.App, n.rawID)
+		v := storedCredentialID(imp.s.App, n.RawID)
 		stored = append(stored, v)
-		toURL[v] = Base64URL(n.rawID)
+		toURL[v] = passkey.Base64URL(n.RawID)
 	}
 	table, credCol, userCol, keyCol := imp.tableName(), "credentialID", "userId", "credentialPublicKey"
 	if imp.ba != nil {
@@ -953,7 +850,7 @@ func (imp *importer) existing(ctx context.Context, batch []*normalized) (map[str
 // insert writes the new passkeys: one passkey row each for Better Auth;
 // the Account (unless one of the same user is already there) and the
 // Authenticator for Auth.js, Account first as Auth.js does.
-func (imp *importer) insert(ctx context.Context, ns []*normalized, owners map[*normalized]string, existing map[string]existingCredential) error {
+func (imp *importer) insert(ctx context.Context, ns []*passkey.Normalized, owners map[*passkey.Normalized]string, existing map[string]existingCredential) error {
 	if len(ns) == 0 {
 		return nil
 	}
@@ -961,28 +858,28 @@ func (imp *importer) insert(ctx context.Context, ns []*normalized, owners map[*n
 		w := newBetterAuthWriter(imp.d, imp.ba, imp.opts.Rand)
 		ps := make([]*BetterAuthPasskey, len(ns))
 		for i, n := range ns {
-			p := n.betterAuth(owners[n])
+			p := betterAuthPasskey(n, owners[n])
 			ps[i] = &p
 		}
-		if err := imp.checkWidths(ns, imp.ba.Passkey, map[string]func(*normalized) string{
-			imp.ba.P.CredentialID: func(n *normalized) string { return Base64URL(n.rawID) },
-			imp.ba.P.PublicKey:    func(n *normalized) string { return n.publicKey },
+		if err := imp.checkWidths(ns, imp.ba.Passkey, map[string]func(*passkey.Normalized) string{
+			imp.ba.P.CredentialID: func(n *passkey.Normalized) string { return passkey.Base64URL(n.RawID) },
+			imp.ba.P.PublicKey:    func(n *passkey.Normalized) string { return n.PublicKey },
 		}); err != nil {
 			return err
 		}
 		return w.insert(ctx, imp.tx, ps)
 	}
 	s := imp.s
-	if err := imp.checkWidths(ns, s.Authenticator, map[string]func(*normalized) string{
-		"credentialID":        func(n *normalized) string { return AuthjsCredentialID(n.rawID) },
-		"providerAccountId":   func(n *normalized) string { return AuthjsCredentialID(n.rawID) },
-		"credentialPublicKey": func(n *normalized) string { return n.publicKey },
-		"transports":          func(n *normalized) string { return JoinTransports(n.rec.Transports).String },
+	if err := imp.checkWidths(ns, s.Authenticator, map[string]func(*passkey.Normalized) string{
+		"credentialID":        func(n *passkey.Normalized) string { return passkey.AuthjsCredentialID(n.RawID) },
+		"providerAccountId":   func(n *passkey.Normalized) string { return passkey.AuthjsCredentialID(n.RawID) },
+		"credentialPublicKey": func(n *passkey.Normalized) string { return n.PublicKey },
+		"transports":          func(n *passkey.Normalized) string { return JoinTransports(n.Rec.Transports).String },
 	}); err != nil {
 		return err
 	}
-	if err := imp.checkWidths(ns, s.Account, map[string]func(*normalized) string{
-		"providerAccountId": func(n *normalized) string { return AuthjsCredentialID(n.rawID) },
+	if err := imp.checkWidths(ns, s.Account, map[string]func(*passkey.Normalized) string{
+		"providerAccountId": func(n *passkey.Normalized) string { return passkey.AuthjsCredentialID(n.RawID) },
 	}); err != nil {
 		return err
 	}
@@ -1004,9 +901,9 @@ func (imp *importer) insert(ctx context.Context, ns []*normalized, owners map[*n
 		}
 	}
 	var authRows, acctRows [][]any
-	var acctUsers []*normalized
+	var acctUsers []*passkey.Normalized
 	for _, n := range ns {
-		a := n.authjs(owners[n])
+		a := n.Authjs(owners[n])
 		var row []any
 		if authID {
 			id, err := NewCUID(imp.now, imp.opts.Rand)
@@ -1017,7 +914,7 @@ func (imp *importer) insert(ctx context.Context, ns []*normalized, owners map[*n
 		}
 		row = append(row, a.CredentialID, a.UserID, a.ProviderAccountID, a.CredentialPublicKey, a.Counter, a.CredentialDeviceType, a.CredentialBackedUp, a.Transports)
 		authRows = append(authRows, row)
-		if ex, ok := existing[Base64URL(n.rawID)]; ok && !ex.authenticator {
+		if ex, ok := existing[passkey.Base64URL(n.RawID)]; ok && !ex.authenticator {
 			continue // the user's own Account row is already there
 		}
 		var arow []any
@@ -1040,7 +937,7 @@ func (imp *importer) insert(ctx context.Context, ns []*normalized, owners map[*n
 		return err
 	}
 	if err := imp.d.insertRows(ctx, imp.tx, s.Account.Name, acctCols, acctRows, "insert Account"); err != nil {
-		if errors.Is(err, ErrConflict) && s.Account.IsUnique("userId") {
+		if errors.Is(err, passkey.ErrConflict) && s.Account.IsUnique("userId") {
 			// Another writer gave the user an Account meanwhile.
 			return imp.uniqueAccountUserError(ctx, "", "already has one")
 		}
@@ -1054,7 +951,7 @@ func (imp *importer) insert(ctx context.Context, ns []*normalized, owners map[*n
 // user own one Account, and every passkey needs one of its own. The error
 // is ErrSchemaNotReady with the statement that fixes the schema, where the
 // INSERT would fail with a bare duplicate-key error.
-func (imp *importer) checkUniqueAccountUser(ctx context.Context, ns []*normalized, owners map[*normalized]string) error {
+func (imp *importer) checkUniqueAccountUser(ctx context.Context, ns []*passkey.Normalized, owners map[*passkey.Normalized]string) error {
 	if len(ns) == 0 || !imp.s.Account.IsUnique("userId") {
 		return nil
 	}
@@ -1065,9 +962,9 @@ func (imp *importer) checkUniqueAccountUser(ctx context.Context, ns []*normalize
 	for _, n := range ns {
 		u := owners[n]
 		if first, ok := imp.accountUsers[u]; ok {
-			return imp.uniqueAccountUserError(ctx, u, fmt.Sprintf("would get a second one from this input (lines %d and %d)", first, n.line))
+			return imp.uniqueAccountUserError(ctx, u, fmt.Sprintf("would get a second one from this input (lines %d and %d)", first, n.Line))
 		}
-		imp.accountUsers[u] = n.line
+		imp.accountUsers[u] = n.Line
 		users = append(users, u)
 	}
 	d := imp.d
@@ -1097,13 +994,13 @@ func (imp *importer) uniqueAccountUserError(ctx context.Context, user, what stri
 		user = " " + user
 	}
 	return fmt.Errorf("%w: %s.userId is UNIQUE (the Auth.js MySQL docs schema), so a user can own one Account, and user%s %s: a passkey needs an Account row of its own; nothing was written. Fix: %s (and remove @unique from Account.userId in schema.prisma)",
-		ErrSchemaNotReady, a.Name, user, what, fix)
+		passkey.ErrSchemaNotReady, a.Name, user, what, fix)
 }
 
 // checkWidths refuses values that do not fit narrow columns (Prisma's
 // VARCHAR(191) on MySQL): a strict server would reject the row, a lax one
 // would truncate it and the passkey would never work.
-func (imp *importer) checkWidths(ns []*normalized, t *Table, values map[string]func(*normalized) string) error {
+func (imp *importer) checkWidths(ns []*passkey.Normalized, t *Table, values map[string]func(*passkey.Normalized) string) error {
 	// In the table's column order, so that the same input always names the
 	// same column (a map's order changes from run to run).
 	for _, col := range t.Columns {
@@ -1118,7 +1015,7 @@ func (imp *importer) checkWidths(ns []*normalized, t *Table, values map[string]f
 		for _, n := range ns {
 			if v := f(n); len(v) > c.MaxLength {
 				return fmt.Errorf("%w: line %d: %s.%s holds %d characters, passkey %s needs %d; nothing was written. Widen the column (see: passkeyctl migrate status)",
-					ErrSchemaNotReady, n.line, t.Name, colName, c.MaxLength, n.rec.CredentialID, len(v))
+					passkey.ErrSchemaNotReady, n.Line, t.Name, colName, c.MaxLength, n.Rec.CredentialID, len(v))
 			}
 		}
 	}
@@ -1132,7 +1029,7 @@ func (imp *importer) checkWidths(ns []*normalized, t *Table, values map[string]f
 // no named prepared statement, which behind a transaction-pooling proxy
 // would outlive the transaction on a server connection another client
 // then gets.
-func (imp *importer) update(ctx context.Context, ns []*normalized) error {
+func (imp *importer) update(ctx context.Context, ns []*passkey.Normalized) error {
 	if len(ns) == 0 {
 		return nil
 	}
@@ -1151,12 +1048,12 @@ func (imp *importer) update(ctx context.Context, ns []*normalized) error {
 	byID := map[string]*change{}
 	var changes []*change
 	for _, n := range ns {
-		id := storedCredentialID(imp.s.App, n.rawID)
+		id := storedCredentialID(imp.s.App, n.RawID)
 		if c, ok := byID[id]; ok {
-			c.counter, c.dev, c.backed = max(c.counter, n.rec.Counter), n.rec.DeviceType, n.rec.BackedUp
+			c.counter, c.dev, c.backed = max(c.counter, n.Rec.Counter), n.Rec.DeviceType, n.Rec.BackedUp
 			continue
 		}
-		c := &change{id, n.rec.Counter, n.rec.DeviceType, n.rec.BackedUp}
+		c := &change{id, n.Rec.Counter, n.Rec.DeviceType, n.Rec.BackedUp}
 		byID[id] = c
 		changes = append(changes, c)
 	}
@@ -1217,7 +1114,7 @@ func (imp *importer) unmatchedError() error {
 		more = fmt.Sprintf(" and %d more", len(u)-3)
 	}
 	return &domainError{msg: fmt.Sprintf("import: %d user(s) of the input are not in the target (%s%s); nothing was written. Create them first or pass --create-users",
-		len(u), strings.Join(ex, "; "), more), err: ErrNotFound}
+		len(u), strings.Join(ex, "; "), more), err: passkey.ErrNotFound}
 }
 
 func (imp *importer) conflictError() error {
@@ -1231,7 +1128,7 @@ func (imp *importer) conflictError() error {
 		more = fmt.Sprintf(" and %d more", len(c)-3)
 	}
 	return &domainError{msg: fmt.Sprintf("import: %d credential(s) are already in the target (%s%s); nothing was written. Pass --on-conflict skip or --on-conflict update",
-		len(c), strings.Join(ex, "; "), more), err: ErrConflict}
+		len(c), strings.Join(ex, "; "), more), err: passkey.ErrConflict}
 }
 
 // domainError is a message that reads as a whole sentence and still

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/passkeyctl/passkeyctl/internal/passkey"
+	"github.com/passkeyctl/passkeyctl/internal/store"
 )
 
 // passkeyColumns are the Authenticator columns a Passkey is read from.
@@ -95,7 +97,7 @@ func readable(s *Schema) error {
 		}
 	}
 	if len(missing) > 0 {
-		return fmt.Errorf("%w: table %s has no column %s (see: passkeyctl migrate status)", ErrDrift, s.Authenticator.Name, strings.Join(missing, ", "))
+		return fmt.Errorf("%w: table %s has no column %s (see: passkeyctl migrate status)", passkey.ErrDrift, s.Authenticator.Name, strings.Join(missing, ", "))
 	}
 	return nil
 }
@@ -118,7 +120,7 @@ func (pq *passkeyQuery) build(where, tail string, args ...any) (string, []any) {
 
 // each runs the query and calls fn for every row, streaming: rows are
 // scanned one at a time and never collected.
-func (pq *passkeyQuery) each(ctx context.Context, q sqlx.QueryerContext, query string, args []any, fn func(Passkey) error) error {
+func (pq *passkeyQuery) each(ctx context.Context, q sqlx.QueryerContext, query string, args []any, fn func(passkey.Passkey) error) error {
 	return pq.eachRow(ctx, q, query, args, func(r *passkeyRow) error { return fn(r.passkey()) })
 }
 
@@ -164,19 +166,19 @@ func (r *passkeyRow) dest() []any {
 
 // passkey turns the row into a Passkey with Algorithm and Status computed
 // the way Auth.js would fare signing in with it.
-func (r *passkeyRow) passkey() Passkey {
-	p := Passkey{
+func (r *passkeyRow) passkey() passkey.Passkey {
+	p := passkey.Passkey{
 		CredentialID:         r.credentialID,
 		UserID:               r.userID,
 		Email:                nullable(r.email),
 		Counter:              r.counter.Int64,
 		CredentialDeviceType: r.deviceType.String,
 		CredentialBackedUp:   r.backedUp.Bool,
-		Transports:           SplitTransports(r.transports),
+		Transports:           passkey.SplitTransports(r.transports.String),
 		PublicKey:            r.publicKey.String,
 		ProviderAccountID:    r.providerAccountID,
 	}
-	alg, keyErr := checkStoredPublicKey(p.PublicKey)
+	alg, keyErr := passkey.CheckStoredPublicKey(p.PublicKey)
 	p.Algorithm = alg
 	p.Status = authjsStatus(r.accountUserID, r.userID, r.noUser == 1, keyErr)
 	return p
@@ -189,60 +191,49 @@ func (r *passkeyRow) passkey() Passkey {
 func authjsStatus(accountUserID sql.NullString, userID string, noUser bool, keyErr error) string {
 	switch {
 	case !accountUserID.Valid:
-		return StatusNoAccount
+		return passkey.StatusNoAccount
 	case accountUserID.String != userID:
-		return StatusAccountUserMismatch
+		return passkey.StatusAccountUserMismatch
 	case noUser:
-		return StatusNoUser
+		return passkey.StatusNoUser
 	case keyErr != nil:
-		return StatusBadPublicKey
+		return passkey.StatusBadPublicKey
 	}
-	return StatusOK
+	return passkey.StatusOK
 }
 
 // GetPasskey returns the passkey whose credential ID is raw (compared
 // byte-exactly against the stored standard-base64 form, using the index),
 // with Email, Algorithm and Status filled. ErrNotFound if none.
-func (d *DB) GetPasskey(ctx context.Context, s *Schema, raw []byte, providerID string) (Passkey, error) {
+func (d *DB) GetPasskey(ctx context.Context, s *Schema, raw []byte, providerID string) (passkey.Passkey, error) {
 	return d.getPasskey(ctx, d.X, s, raw, providerID)
 }
 
-func (d *DB) getPasskey(ctx context.Context, q sqlx.QueryerContext, s *Schema, raw []byte, providerID string) (Passkey, error) {
+func (d *DB) getPasskey(ctx context.Context, q sqlx.QueryerContext, s *Schema, raw []byte, providerID string) (passkey.Passkey, error) {
 	if s.App == AppBetterAuth {
 		return d.baGetPasskey(ctx, q, s, raw)
 	}
-	stored := AuthjsCredentialID(raw)
+	stored := passkey.AuthjsCredentialID(raw)
 	pq, err := d.passkeyQueryFor(s, providerID)
 	if err != nil {
-		return Passkey{}, err
+		return passkey.Passkey{}, err
 	}
 	query, args := pq.build(d.ExactEq("a."+d.Q("credentialID")), "", stored, stored)
-	var found []Passkey
-	err = pq.each(ctx, q, query, args, func(p Passkey) error {
+	var found []passkey.Passkey
+	err = pq.each(ctx, q, query, args, func(p passkey.Passkey) error {
 		found = append(found, p)
 		return nil
 	})
 	if err != nil {
-		return Passkey{}, err
+		return passkey.Passkey{}, err
 	}
 	if len(found) == 0 {
-		return Passkey{}, fmt.Errorf("credential %s: %w", stored, ErrNotFound)
+		return passkey.Passkey{}, fmt.Errorf("credential %s: %w", stored, passkey.ErrNotFound)
 	}
 	// Without a unique index a credential may be stored twice; the first
 	// is the one Auth.js would find, but say nothing silently wrong: the
 	// schema warning already reports the missing index.
 	return found[0], nil
-}
-
-// ListOptions selects the passkeys ListPasskeys returns.
-type ListOptions struct {
-	// ProviderID is Account.provider of the Auth.js Passkey provider.
-	ProviderID string
-	// UserID limits the listing to one user (compared byte-exactly); ""
-	// lists everyone.
-	UserID string
-	// Limit caps the number of passkeys; 0 means no limit.
-	Limit int
 }
 
 // ListPasskeys calls fn for each passkey, ordered by user ID then
@@ -259,12 +250,12 @@ type ListOptions struct {
 // and User into one random index lookup per row and takes several times
 // longer than one hash join and sort, which is also what a psql \copy of
 // the same rows does.
-func (d *DB) ListPasskeys(ctx context.Context, s *Schema, opts ListOptions, fn func(Passkey) error) error {
+func (d *DB) ListPasskeys(ctx context.Context, s *Schema, opts store.ListOptions, fn func(passkey.Passkey) error) error {
 	if s.App == AppBetterAuth {
 		return d.baListPasskeys(ctx, s, opts, fn)
 	}
 	if opts.Limit < 0 {
-		return fmt.Errorf("%w: negative limit %d", ErrInvalid, opts.Limit)
+		return fmt.Errorf("%w: negative limit %d", passkey.ErrInvalid, opts.Limit)
 	}
 	pq, err := d.passkeyQueryFor(s, opts.ProviderID)
 	if err != nil {
@@ -294,14 +285,14 @@ const (
 // the driver's work (receiving and parsing rows) and the decoding of keys
 // plus fn's work (typically JSON encoding) run at the same time on two
 // cores.
-func (pq *passkeyQuery) stream(ctx context.Context, query string, args []any, fn func(Passkey) error) error {
+func (pq *passkeyQuery) stream(ctx context.Context, query string, args []any, fn func(passkey.Passkey) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	batches := make(chan []Passkey, streamBuffer)
+	batches := make(chan []passkey.Passkey, streamBuffer)
 	readErr := make(chan error, 1)
 	go func() {
 		defer close(batches)
-		batch := make([]Passkey, 0, streamBatch)
+		batch := make([]passkey.Passkey, 0, streamBatch)
 		err := pq.eachRow(ctx, pq.d.X, query, args, func(r *passkeyRow) error {
 			// The reader also decodes the row and checks its key (about a
 			// microsecond for an EC point), so that this work and fn's
@@ -315,7 +306,7 @@ func (pq *passkeyQuery) stream(ctx context.Context, query string, args []any, fn
 			case <-ctx.Done():
 				return ctx.Err()
 			}
-			batch = make([]Passkey, 0, streamBatch)
+			batch = make([]passkey.Passkey, 0, streamBatch)
 			return nil
 		})
 		if err == nil && len(batch) > 0 {
@@ -341,23 +332,6 @@ func (pq *passkeyQuery) stream(ctx context.Context, query string, args []any, fn
 	return <-readErr
 }
 
-// Orphan is an Account row of type "webauthn" for the Passkey provider
-// whose Authenticator row is missing: what Auth.js leaves behind when a
-// registration fails half-way (it writes the two rows without a
-// transaction). Auth.js cannot sign in with it. The JSON field names are a
-// documented, stable interface.
-type Orphan struct {
-	// CredentialID is Account.providerAccountId, which Auth.js sets to the
-	// credential ID.
-	CredentialID string  `json:"credentialID"`
-	UserID       string  `json:"userId"`
-	Email        *string `json:"email"`
-	Provider     string  `json:"provider"`
-	// Status is always StatusNoAuthenticator, so that orphans and passkeys
-	// can be told apart when their outputs are combined.
-	Status string `json:"status"`
-}
-
 // StatusNoAuthenticator is the status of an Orphan.
 const StatusNoAuthenticator = "no-authenticator"
 
@@ -368,7 +342,7 @@ const StatusNoAuthenticator = "no-authenticator"
 // An Account belongs to the Authenticator whose credentialID equals its
 // providerAccountId (Auth.js writes the same string to both); the test
 // uses the credentialID unique index, so it stays fast on large tables.
-func (d *DB) ListOrphans(ctx context.Context, s *Schema, opts ListOptions, fn func(Orphan) error) error {
+func (d *DB) ListOrphans(ctx context.Context, s *Schema, opts store.ListOptions, fn func(store.Orphan) error) error {
 	if s.App == AppBetterAuth {
 		return errNoOrphansInBetterAuth
 	}
@@ -376,10 +350,10 @@ func (d *DB) ListOrphans(ctx context.Context, s *Schema, opts ListOptions, fn fu
 		return err
 	}
 	if s.Account == nil {
-		return fmt.Errorf("%w: the Auth.js Account table does not exist", ErrSchemaNotReady)
+		return fmt.Errorf("%w: the Auth.js Account table does not exist", passkey.ErrSchemaNotReady)
 	}
 	if opts.Limit < 0 {
-		return fmt.Errorf("%w: negative limit %d", ErrInvalid, opts.Limit)
+		return fmt.Errorf("%w: negative limit %d", passkey.ErrInvalid, opts.Limit)
 	}
 	q := d.Q
 	col := func(alias, name string) string { return alias + "." + q(name) }
@@ -411,7 +385,7 @@ func (d *DB) ListOrphans(ctx context.Context, s *Schema, opts ListOptions, fn fu
 	}
 	defer rows.Close()
 	for rows.Next() {
-		o := Orphan{Status: StatusNoAuthenticator}
+		o := store.Orphan{Status: StatusNoAuthenticator}
 		var e sql.NullString
 		if err := rows.Scan(&o.CredentialID, &o.UserID, &e, &o.Provider); err != nil {
 			return d.Err("read orphan accounts", err)
@@ -424,52 +398,19 @@ func (d *DB) ListOrphans(ctx context.Context, s *Schema, opts ListOptions, fn fu
 	return d.Err("read orphan accounts", rows.Err())
 }
 
-// ProviderCheck collects passkeys whose status is no-account, so that a
-// wrong --provider-id can be told afterwards: when their "webauthn"
-// Account rows exist under another provider, the app renamed its Passkey
-// provider. revoke refuses then, export refuses, list says so. One batch
-// of such passkeys is enough to tell.
-type ProviderCheck struct {
-	refs [][]string // (userId, providerAccountId)
-}
-
-// AddPasskey records p if its status is no-account.
-func (c *ProviderCheck) AddPasskey(p Passkey) {
-	if p.Status == StatusNoAccount {
-		c.add(p.UserID, p.ProviderAccountID)
-	}
-}
-
-// AddRecord records an Auth.js export record whose status is no-account;
-// its Account row would hold the credential ID as Auth.js stores it.
-func (c *ProviderCheck) AddRecord(r ExportRecord) {
-	if r.Status != StatusNoAccount {
-		return
-	}
-	if raw, err := DecodeBase64(r.CredentialID); err == nil && len(raw) > 0 {
-		c.add(r.User.ID, AuthjsCredentialID(raw))
-	}
-}
-
-func (c *ProviderCheck) add(userID, providerAccountID string) {
-	if len(c.refs) < batchSize {
-		c.refs = append(c.refs, []string{userID, providerAccountID})
-	}
-}
-
 // WrongProviderHint returns, when the collected passkeys' "webauthn"
 // Account rows are under providers other than providerID, the sentence
 // that names the provider to use; "" otherwise (and on Better Auth, which
 // has no Account row per passkey).
-func (d *DB) WrongProviderHint(ctx context.Context, s *Schema, c *ProviderCheck, providerID string) (string, error) {
+func (d *DB) WrongProviderHint(ctx context.Context, s *Schema, c *store.ProviderCheck, providerID string) (string, error) {
 	return d.wrongProviderHint(ctx, d.X, s, c, providerID)
 }
 
-func (d *DB) wrongProviderHint(ctx context.Context, q sqlx.QueryerContext, s *Schema, c *ProviderCheck, providerID string) (string, error) {
-	if s.App == AppBetterAuth || s.Account == nil || !s.Account.Has("type") || len(c.refs) == 0 {
+func (d *DB) wrongProviderHint(ctx context.Context, q sqlx.QueryerContext, s *Schema, c *store.ProviderCheck, providerID string) (string, error) {
+	if s.App == AppBetterAuth || s.Account == nil || !s.Account.Has("type") || len(c.Refs) == 0 {
 		return "", nil
 	}
-	where, args := d.anyTuple([]string{"userId", "providerAccountId"}, c.refs, "", nil)
+	where, args := d.anyTuple([]string{"userId", "providerAccountId"}, c.Refs, "", nil)
 	query := "SELECT DISTINCT " + d.Q("provider") + " FROM " + d.Q(s.Account.Name) + " WHERE " + d.Q("type") + " = 'webauthn' AND (" + where + ") ORDER BY 1"
 	var providers []string
 	if err := sqlx.SelectContext(ctx, q, &providers, d.Dialect.Rebind(query), args...); err != nil {

@@ -20,6 +20,8 @@ import (
 	"github.com/passkeyctl/passkeyctl/internal/ceremony/softauth"
 	"github.com/passkeyctl/passkeyctl/internal/db"
 	"github.com/passkeyctl/passkeyctl/internal/db/dbtest"
+	"github.com/passkeyctl/passkeyctl/internal/passkey"
+	"github.com/passkeyctl/passkeyctl/internal/store"
 )
 
 // fixture is the part of /work/shared/fixtures/authjs-registration-*.json
@@ -174,7 +176,7 @@ func TestGetPasskey_fixture(t *testing.T) {
 				t.Fatal(err)
 			}
 			email := "fixture@example.com"
-			exp := db.Passkey{
+			exp := passkey.Passkey{
 				CredentialID:         id,
 				UserID:               want["userId"].(string),
 				Email:                &email,
@@ -183,7 +185,7 @@ func TestGetPasskey_fixture(t *testing.T) {
 				CredentialBackedUp:   true,
 				Transports:           []string{"hybrid", "internal"},
 				Algorithm:            "ES256",
-				Status:               db.StatusOK,
+				Status:               passkey.StatusOK,
 				PublicKey:            want["credentialPublicKey"].(string),
 				ProviderAccountID:    want["providerAccountId"].(string),
 			}
@@ -193,13 +195,13 @@ func TestGetPasskey_fixture(t *testing.T) {
 			// Another provider id has no Account: Auth.js configured with
 			// it could not sign in.
 			p, err = d.GetPasskey(context.Background(), s, raw, "webauthn")
-			if err != nil || p.Status != db.StatusNoAccount {
+			if err != nil || p.Status != passkey.StatusNoAccount {
 				t.Fatalf("other provider: %+v, %v", p, err)
 			}
 			// Byte-exact: the same ID with one letter's case flipped is a
 			// different credential, even under MySQL's collations.
 			flipped, _ := base64.StdEncoding.DecodeString(strings.Replace(id, "I", "i", 1))
-			if _, err := d.GetPasskey(context.Background(), s, flipped, "passkey"); !errors.Is(err, db.ErrNotFound) {
+			if _, err := d.GetPasskey(context.Background(), s, flipped, "passkey"); !errors.Is(err, passkey.ErrNotFound) {
 				t.Fatalf("case-flipped ID: want ErrNotFound, got %v", err)
 			}
 		})
@@ -250,11 +252,11 @@ func seedStatuses(t testing.TB, d *db.DB, s *db.Schema) seed {
 	t.Helper()
 	sd := seed{
 		alice: "user_alice", bob: "user_bob", carol: "user_carol",
-		ok:        db.AuthjsCredentialID([]byte("alice-ok-credential")),
-		eddsa:     db.AuthjsCredentialID([]byte("alice-eddsa-credential")),
-		noAccount: db.AuthjsCredentialID([]byte("bob-no-account")),
-		mismatch:  db.AuthjsCredentialID([]byte("bob-mismatch")),
-		badKey:    db.AuthjsCredentialID([]byte("carol-bad-key")),
+		ok:        passkey.AuthjsCredentialID([]byte("alice-ok-credential")),
+		eddsa:     passkey.AuthjsCredentialID([]byte("alice-eddsa-credential")),
+		noAccount: passkey.AuthjsCredentialID([]byte("bob-no-account")),
+		mismatch:  passkey.AuthjsCredentialID([]byte("bob-mismatch")),
+		badKey:    passkey.AuthjsCredentialID([]byte("carol-bad-key")),
 	}
 	insert(t, d, s, "User", map[string]any{"id": sd.alice, "email": "Alice@Example.com"})
 	insert(t, d, s, "User", map[string]any{"id": sd.bob, "email": "bob@example.com"})
@@ -276,17 +278,17 @@ func seedStatuses(t testing.TB, d *db.DB, s *db.Schema) seed {
 	acct(sd.bob, "github-12345", "oauth", "github")
 	pk(sd.carol, sd.badKey, base64.StdEncoding.EncodeToString([]byte("not a COSE key")), nil)
 	acct(sd.carol, sd.badKey, "webauthn", "passkey")
-	acct(sd.carol, db.AuthjsCredentialID([]byte("carol-orphan")), "webauthn", "passkey")
+	acct(sd.carol, passkey.AuthjsCredentialID([]byte("carol-orphan")), "webauthn", "passkey")
 	insert(t, d, s, "Session", map[string]any{"sessionToken": "tok-bob", "userId": sd.bob})
 	insert(t, d, s, "Session", map[string]any{"sessionToken": "tok-alice", "userId": sd.alice})
 	insert(t, d, s, "VerificationToken", map[string]any{"identifier": "bob@example.com", "token": "vt1"})
 	return sd
 }
 
-func listAll(t testing.TB, d *db.DB, s *db.Schema, opts db.ListOptions) []db.Passkey {
+func listAll(t testing.TB, d *db.DB, s *db.Schema, opts store.ListOptions) []passkey.Passkey {
 	t.Helper()
-	var out []db.Passkey
-	if err := d.ListPasskeys(context.Background(), s, opts, func(p db.Passkey) error {
+	var out []passkey.Passkey
+	if err := d.ListPasskeys(context.Background(), s, opts, func(p passkey.Passkey) error {
 		out = append(out, p)
 		return nil
 	}); err != nil {
@@ -301,14 +303,14 @@ func TestListPasskeys_statuses(t *testing.T) {
 			_, d := dbtest.Migrated(t, dialect)
 			s := detect(t, d)
 			sd := seedStatuses(t, d, s)
-			got := listAll(t, d, s, db.ListOptions{ProviderID: "passkey"})
+			got := listAll(t, d, s, store.ListOptions{ProviderID: "passkey"})
 			type row struct{ user, id, alg, status string }
 			want := []row{
-				{sd.alice, sd.ok, "ES256", db.StatusOK},
-				{sd.alice, sd.eddsa, "EdDSA", db.StatusOK},
-				{sd.bob, sd.mismatch, "ES256", db.StatusAccountUserMismatch},
-				{sd.bob, sd.noAccount, "ES256", db.StatusNoAccount},
-				{sd.carol, sd.badKey, "unknown", db.StatusBadPublicKey},
+				{sd.alice, sd.ok, "ES256", passkey.StatusOK},
+				{sd.alice, sd.eddsa, "EdDSA", passkey.StatusOK},
+				{sd.bob, sd.mismatch, "ES256", passkey.StatusAccountUserMismatch},
+				{sd.bob, sd.noAccount, "ES256", passkey.StatusNoAccount},
+				{sd.carol, sd.badKey, "unknown", passkey.StatusBadPublicKey},
 			}
 			// Ordered by user, then credential ID.
 			sort.SliceStable(want, func(i, j int) bool {
@@ -334,27 +336,27 @@ func TestListPasskeys_statuses(t *testing.T) {
 			}
 
 			// --user, byte-exact.
-			bobs := listAll(t, d, s, db.ListOptions{ProviderID: "passkey", UserID: sd.bob})
+			bobs := listAll(t, d, s, store.ListOptions{ProviderID: "passkey", UserID: sd.bob})
 			if len(bobs) != 2 || bobs[0].UserID != sd.bob || bobs[1].UserID != sd.bob {
 				t.Fatalf("bob's passkeys: %+v", bobs)
 			}
-			if n := len(listAll(t, d, s, db.ListOptions{ProviderID: "passkey", UserID: strings.ToUpper(sd.bob)})); n != 0 {
+			if n := len(listAll(t, d, s, store.ListOptions{ProviderID: "passkey", UserID: strings.ToUpper(sd.bob)})); n != 0 {
 				t.Fatalf("user id in other case matched %d passkeys", n)
 			}
 			// --limit.
-			if n := len(listAll(t, d, s, db.ListOptions{ProviderID: "passkey", Limit: 2})); n != 2 {
+			if n := len(listAll(t, d, s, store.ListOptions{ProviderID: "passkey", Limit: 2})); n != 2 {
 				t.Fatalf("limit 2: %d rows", n)
 			}
 			// Another provider id: no passkey has an Account.
-			for _, p := range listAll(t, d, s, db.ListOptions{ProviderID: "webauthn"}) {
-				if p.Status != db.StatusNoAccount {
+			for _, p := range listAll(t, d, s, store.ListOptions{ProviderID: "webauthn"}) {
+				if p.Status != passkey.StatusNoAccount {
 					t.Fatalf("provider webauthn: %s has status %s", p.CredentialID, p.Status)
 				}
 			}
 			// The callback's error stops the listing and comes back as is.
 			stop := errors.New("stop")
 			calls := 0
-			err := d.ListPasskeys(context.Background(), s, db.ListOptions{ProviderID: "passkey"}, func(db.Passkey) error { calls++; return stop })
+			err := d.ListPasskeys(context.Background(), s, store.ListOptions{ProviderID: "passkey"}, func(passkey.Passkey) error { calls++; return stop })
 			if !errors.Is(err, stop) || calls != 1 {
 				t.Fatalf("callback error: err %v after %d calls", err, calls)
 			}
@@ -368,24 +370,24 @@ func TestListOrphans(t *testing.T) {
 			_, d := dbtest.Migrated(t, dialect)
 			s := detect(t, d)
 			sd := seedStatuses(t, d, s)
-			list := func(opts db.ListOptions) []db.Orphan {
-				var out []db.Orphan
-				if err := d.ListOrphans(context.Background(), s, opts, func(o db.Orphan) error { out = append(out, o); return nil }); err != nil {
+			list := func(opts store.ListOptions) []store.Orphan {
+				var out []store.Orphan
+				if err := d.ListOrphans(context.Background(), s, opts, func(o store.Orphan) error { out = append(out, o); return nil }); err != nil {
 					t.Fatal(err)
 				}
 				return out
 			}
-			got := list(db.ListOptions{ProviderID: "passkey"})
+			got := list(store.ListOptions{ProviderID: "passkey"})
 			email := "carol@example.com"
-			want := []db.Orphan{{CredentialID: db.AuthjsCredentialID([]byte("carol-orphan")), UserID: sd.carol, Email: &email, Provider: "passkey", Status: db.StatusNoAuthenticator}}
+			want := []store.Orphan{{CredentialID: passkey.AuthjsCredentialID([]byte("carol-orphan")), UserID: sd.carol, Email: &email, Provider: "passkey", Status: db.StatusNoAuthenticator}}
 			if !reflect.DeepEqual(got, want) {
 				t.Fatalf("orphans:\n got %+v\nwant %+v", got, want)
 			}
-			if n := len(list(db.ListOptions{ProviderID: "passkey", UserID: sd.alice})); n != 0 {
+			if n := len(list(store.ListOptions{ProviderID: "passkey", UserID: sd.alice})); n != 0 {
 				t.Fatalf("alice has %d orphans", n)
 			}
 			// The OAuth Account is never an orphan, whatever the provider.
-			if n := len(list(db.ListOptions{ProviderID: "github"})); n != 0 {
+			if n := len(list(store.ListOptions{ProviderID: "github"})); n != 0 {
 				t.Fatalf("github: %d orphans", n)
 			}
 		})
@@ -394,7 +396,7 @@ func TestListOrphans(t *testing.T) {
 
 func TestPasskey_JSONFieldNames(t *testing.T) {
 	email := "a@example.com"
-	b, err := json.Marshal(db.Passkey{CredentialID: "x", Email: &email, Transports: []string{}, PublicKey: "secret?", ProviderAccountID: "x"})
+	b, err := json.Marshal(passkey.Passkey{CredentialID: "x", Email: &email, Transports: []string{}, PublicKey: "secret?", ProviderAccountID: "x"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -411,7 +413,7 @@ func TestPasskey_JSONFieldNames(t *testing.T) {
 	if !reflect.DeepEqual(keys, want) {
 		t.Fatalf("Passkey JSON fields %v, want %v", keys, want)
 	}
-	b, _ = json.Marshal(db.Orphan{})
+	b, _ = json.Marshal(store.Orphan{})
 	m = nil
 	json.Unmarshal(b, &m)
 	keys = nil
@@ -428,14 +430,14 @@ func TestListPasskeys_schemaNotReady(t *testing.T) {
 	d := dbtest.Open(t, dbtest.New(t, "sqlite"))
 	dbtest.Exec(t, d, `CREATE TABLE "User" ("id" TEXT PRIMARY KEY, "email" TEXT)`)
 	s := detect(t, d)
-	err := d.ListPasskeys(context.Background(), s, db.ListOptions{ProviderID: "passkey"}, func(db.Passkey) error { return nil })
-	if !errors.Is(err, db.ErrSchemaNotReady) {
+	err := d.ListPasskeys(context.Background(), s, store.ListOptions{ProviderID: "passkey"}, func(passkey.Passkey) error { return nil })
+	if !errors.Is(err, passkey.ErrSchemaNotReady) {
 		t.Fatalf("no Authenticator table: want ErrSchemaNotReady, got %v", err)
 	}
 	// A drifted table without a column passkeyctl reads is ErrDrift.
 	dbtest.Exec(t, d, `CREATE TABLE "Authenticator" ("credentialID" TEXT PRIMARY KEY, "userId" TEXT NOT NULL)`)
 	s = detect(t, d)
-	if _, err := d.GetPasskey(context.Background(), s, []byte("x"), "passkey"); !errors.Is(err, db.ErrDrift) {
+	if _, err := d.GetPasskey(context.Background(), s, []byte("x"), "passkey"); !errors.Is(err, passkey.ErrDrift) {
 		t.Fatalf("drifted table: want ErrDrift, got %v", err)
 	}
 }
@@ -466,7 +468,7 @@ func TestKeyAlgorithm(t *testing.T) {
 		{"not base64", "%%%", "", true},
 		{"empty", "", "", true},
 	} {
-		got, err := db.KeyAlgorithm(tc.key)
+		got, err := passkey.KeyAlgorithm(tc.key)
 		if (err != nil) != tc.err || got != tc.want {
 			t.Errorf("%s: got %q, %v; want %q, error %v", tc.name, got, err, tc.want, tc.err)
 		}

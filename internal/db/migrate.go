@@ -11,16 +11,18 @@ import (
 	"fmt"
 	"io/fs"
 	"maps"
-	"modernc.org/sqlite"
 	"regexp"
 	"slices"
 	"strings"
 	"text/template"
 	"time"
 
+	"modernc.org/sqlite"
+
 	"github.com/go-sql-driver/mysql"
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
+	"github.com/passkeyctl/passkeyctl/internal/passkey"
 )
 
 // Migration is one embedded .sql file.
@@ -699,16 +701,16 @@ func (d *DB) checkPlan(p *plan) (*MigrateResult, error) {
 	userName, accountName, _, _, authName := s.TableNames()
 	if !p.status.CoreTables && len(p.core) == 0 {
 		if p.missingSchema != "" {
-			return nil, fmt.Errorf("%w: the PostgreSQL schema %q (from the DSN's ?schema=) does not exist: create the Auth.js tables first (run your app's migrations, e.g. `prisma migrate deploy`), or pass --core to create the schema and the tables", ErrSchemaNotReady, p.missingSchema)
+			return nil, fmt.Errorf("%w: the PostgreSQL schema %q (from the DSN's ?schema=) does not exist: create the Auth.js tables first (run your app's migrations, e.g. `prisma migrate deploy`), or pass --core to create the schema and the tables", passkey.ErrSchemaNotReady, p.missingSchema)
 		}
 		missing := userName
 		if s.User != nil {
 			missing = accountName
 		}
-		return nil, fmt.Errorf("%w: the Auth.js table %s does not exist: create the Auth.js tables first (run your app's migrations, e.g. `prisma migrate deploy`), or pass --core to create them", ErrSchemaNotReady, missing)
+		return nil, fmt.Errorf("%w: the Auth.js table %s does not exist: create the Auth.js tables first (run your app's migrations, e.g. `prisma migrate deploy`), or pass --core to create them", passkey.ErrSchemaNotReady, missing)
 	}
 	if s.Variant == VariantDrift {
-		return nil, fmt.Errorf("%w: table %s exists but matches no known Auth.js variant; nothing was changed:\n  - %s", ErrDrift, authName, strings.Join(s.Drift, "\n  - "))
+		return nil, fmt.Errorf("%w: table %s exists but matches no known Auth.js variant; nothing was changed:\n  - %s", passkey.ErrDrift, authName, strings.Join(s.Drift, "\n  - "))
 	}
 	res := &MigrateResult{
 		Variant: s.Variant, Naming: s.Naming, Warnings: slices.Clone(p.status.Warnings),
@@ -745,7 +747,7 @@ func (d *DB) migrateInTx(ctx context.Context, conn *sqlx.Conn, fsys fs.FS, opts 
 	tx, err := conn.BeginTxx(ctx, nil)
 	if err != nil {
 		if isSQLiteBusy(err) {
-			return nil, fmt.Errorf("%w: another process held the SQLite database's write lock for %s (raise --lock-timeout or find the other process)", ErrLocked, opts.LockTimeout)
+			return nil, fmt.Errorf("%w: another process held the SQLite database's write lock for %s (raise --lock-timeout or find the other process)", passkey.ErrLocked, opts.LockTimeout)
 		}
 		return nil, d.Err("begin", err)
 	}
@@ -767,7 +769,7 @@ func (d *DB) migrateInTx(ctx context.Context, conn *sqlx.Conn, fsys fs.FS, opts 
 		// shared.
 		if _, err := tx.ExecContext(ctx, pgLockSQL); err != nil {
 			if isLockTimeout(err) {
-				return nil, fmt.Errorf("%w: another passkeyctl migrate held the lock for %s (raise --lock-timeout or find the other process)", ErrLocked, opts.LockTimeout)
+				return nil, fmt.Errorf("%w: another passkeyctl migrate held the lock for %s (raise --lock-timeout or find the other process)", passkey.ErrLocked, opts.LockTimeout)
 			}
 			return nil, d.Err("take migration lock", err)
 		}
@@ -877,7 +879,7 @@ func appLockError(err error, timeout time.Duration, changed string) error {
 type lockWaitError string
 
 func (e lockWaitError) Error() string { return string(e) }
-func (e lockWaitError) Unwrap() error { return ErrLocked }
+func (e lockWaitError) Unwrap() error { return passkey.ErrLocked }
 
 func isSQLiteBusy(err error) bool {
 	var se *sqlite.Error
@@ -965,7 +967,7 @@ func (d *DB) migrateMySQL(ctx context.Context, conn *sqlx.Conn, fsys fs.FS, opts
 		return nil, d.Err("take migration lock", err)
 	}
 	if !got {
-		return nil, fmt.Errorf("%w: another passkeyctl migrate held the lock for %s (GET_LOCK timed out; raise --lock-timeout or find the other process)", ErrLocked, opts.LockTimeout)
+		return nil, fmt.Errorf("%w: another passkeyctl migrate held the lock for %s (GET_LOCK timed out; raise --lock-timeout or find the other process)", passkey.ErrLocked, opts.LockTimeout)
 	}
 	defer release()
 	// A session variable on the pinned connection bounds the metadata
@@ -1030,7 +1032,7 @@ func (d *DB) MigrateDownPlan(ctx context.Context) (DownPlan, error) {
 	}
 	if s.Authenticator == nil {
 		_, _, _, _, name := s.TableNames()
-		return DownPlan{}, fmt.Errorf("table %s: %w (nothing to drop)", name, ErrNotFound)
+		return DownPlan{}, fmt.Errorf("table %s: %w (nothing to drop)", name, passkey.ErrNotFound)
 	}
 	p := DownPlan{Table: s.Authenticator.Name}
 	if err := d.X.GetContext(ctx, &p.Rows, "SELECT COUNT(*) FROM "+d.Q(p.Table)); err != nil {
@@ -1064,7 +1066,7 @@ func (d *DB) MigrateDown(ctx context.Context, p DownPlan) error {
 		return d.Err("count passkeys", err)
 	}
 	if rows != p.Rows {
-		return fmt.Errorf("%w: %s now holds %d passkey(s), not %d as when you confirmed; nothing was changed, run the command again", ErrConflict, p.Table, rows, p.Rows)
+		return fmt.Errorf("%w: %s now holds %d passkey(s), not %d as when you confirmed; nothing was changed, run the command again", passkey.ErrConflict, p.Table, rows, p.Rows)
 	}
 	// The history rows go first: on MySQL the DROP commits implicitly, and
 	// a crash after it must not leave a history that claims the table.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/passkeyctl/passkeyctl/internal/db"
 	"github.com/passkeyctl/passkeyctl/internal/db/dbtest"
+	"github.com/passkeyctl/passkeyctl/internal/passkey"
 )
 
 // holdMigrationLock takes the lock a running migrate would hold, from
@@ -108,7 +109,7 @@ func TestMigrate_lockTimeout(t *testing.T) {
 		start := time.Now()
 		_, err := d.Migrate(ctx, migrations(t, d), db.MigrateOptions{LockTimeout: time.Second})
 		took := time.Since(start)
-		if !errors.Is(err, db.ErrLocked) {
+		if !errors.Is(err, passkey.ErrLocked) {
 			t.Fatalf("err %v, want ErrLocked", err)
 		}
 		if !strings.Contains(err.Error(), "--lock-timeout") || !strings.Contains(err.Error(), "1s") {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/passkeyctl/passkeyctl/internal/db"
 	"github.com/passkeyctl/passkeyctl/internal/db/dbtest"
+	"github.com/passkeyctl/passkeyctl/internal/passkey"
 	"github.com/passkeyctl/passkeyctl/schema"
 )
 
@@ -393,7 +394,7 @@ func TestMigrate_drift(t *testing.T) {
 		loadDDL(t, d, "drift", true)
 		before := migTables(t, d)
 		_, err := d.Migrate(ctx, migrations(t, d), db.MigrateOptions{Core: true})
-		if !errors.Is(err, db.ErrDrift) {
+		if !errors.Is(err, passkey.ErrDrift) {
 			t.Fatalf("err %v, want ErrDrift", err)
 		}
 		for _, want := range []string{"Authenticator.credentialDeviceType: column missing", "Authenticator.counter: type ", "want an integer type", "nothing was changed"} {
@@ -412,7 +413,7 @@ func TestMigrate_drift(t *testing.T) {
 			t.Errorf("status %+v", st)
 		}
 		// The dry run refuses the same way.
-		if _, err := d.Migrate(ctx, migrations(t, d), db.MigrateOptions{DryRun: true}); !errors.Is(err, db.ErrDrift) {
+		if _, err := d.Migrate(ctx, migrations(t, d), db.MigrateOptions{DryRun: true}); !errors.Is(err, passkey.ErrDrift) {
 			t.Errorf("dry run: %v", err)
 		}
 	})
@@ -422,7 +423,7 @@ func TestMigrate_missingUserTable(t *testing.T) {
 	dbtest.ForEach(t, func(t *testing.T, dsn string) {
 		d := dbtest.Open(t, dsn)
 		_, err := d.Migrate(ctx, migrations(t, d), db.MigrateOptions{})
-		if !errors.Is(err, db.ErrSchemaNotReady) {
+		if !errors.Is(err, passkey.ErrSchemaNotReady) {
 			t.Fatalf("err %v, want ErrSchemaNotReady", err)
 		}
 		for _, want := range []string{"the Auth.js table User does not exist", "create the Auth.js tables first", "--core"} {
@@ -661,7 +662,7 @@ func TestMigrateDown(t *testing.T) {
 			t.Fatalf("plan %+v, %v", p, err)
 		}
 		// A plan made before a passkey was added or removed is refused.
-		if err := d.MigrateDown(ctx, db.DownPlan{Table: p.Table, Rows: 0}); !errors.Is(err, db.ErrConflict) {
+		if err := d.MigrateDown(ctx, db.DownPlan{Table: p.Table, Rows: 0}); !errors.Is(err, passkey.ErrConflict) {
 			t.Fatalf("stale plan: %v", err)
 		}
 		if !slices.Contains(migTables(t, d), tableName(d, "Authenticator")) {
@@ -680,7 +681,7 @@ func TestMigrateDown(t *testing.T) {
 		if st.UpToDate() || st.Migrations[1].State != db.StatePending {
 			t.Errorf("status %+v", st)
 		}
-		if _, err := d.MigrateDownPlan(ctx); !errors.Is(err, db.ErrNotFound) {
+		if _, err := d.MigrateDownPlan(ctx); !errors.Is(err, passkey.ErrNotFound) {
 			t.Errorf("down without a table: %v", err)
 		}
 		// Up again.

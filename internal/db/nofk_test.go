@@ -6,6 +6,8 @@ import (
 
 	"github.com/passkeyctl/passkeyctl/internal/db"
 	"github.com/passkeyctl/passkeyctl/internal/db/dbtest"
+	"github.com/passkeyctl/passkeyctl/internal/passkey"
+	"github.com/passkeyctl/passkeyctl/internal/store"
 )
 
 // authenticatorFKs returns the Authenticator table's foreign keys on
@@ -63,11 +65,11 @@ func TestMigrate_noForeignKeys(t *testing.T) {
 		insertUser(t, d, s.User.Name, "u_gone")
 		insertAuthenticator(t, d, s.Authenticator.Name, false, "u_gone", "Z29uZQ==", dbtest.BenchPublicKey)
 		insertAccount(t, d, s, "u_gone", "Z29uZQ==")
-		if st := listStatuses(t, d, s); st["Z29uZQ=="] != db.StatusOK {
+		if st := listStatuses(t, d, s); st["Z29uZQ=="] != passkey.StatusOK {
 			t.Fatalf("before the user is deleted: %v", st)
 		}
 		dbtest.Exec(t, d, "DELETE FROM "+d.Q(s.User.Name)+" WHERE "+d.Q("id")+" = 'u_gone'")
-		if st := listStatuses(t, d, s); st["Z29uZQ=="] != db.StatusNoUser {
+		if st := listStatuses(t, d, s); st["Z29uZQ=="] != passkey.StatusNoUser {
 			t.Fatalf("after the user is deleted: %v, want no-user", st)
 		}
 	})
@@ -146,7 +148,7 @@ func insertAccount(t *testing.T, d *db.DB, s *db.Schema, userID, credID string) 
 func listStatuses(t *testing.T, d *db.DB, s *db.Schema) map[string]string {
 	t.Helper()
 	out := map[string]string{}
-	err := d.ListPasskeys(ctx, s, db.ListOptions{ProviderID: "passkey"}, func(p db.Passkey) error {
+	err := d.ListPasskeys(ctx, s, store.ListOptions{ProviderID: "passkey"}, func(p passkey.Passkey) error {
 		out[p.CredentialID] = p.Status
 		return nil
 	})

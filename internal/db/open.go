@@ -1,3 +1,9 @@
+// Package db is passkeyctl's SQL layer: it opens a DSN (PostgreSQL,
+// MySQL/MariaDB, SQLite), detects which app's schema the database holds,
+// applies the Authenticator migration, and reads and writes passkeys
+// exactly as the app does. The SQL dialects hide behind the Dialect value
+// and the apps (Auth.js, Better Auth) behind the app value detection
+// picks; the rest of the package is written once.
 package db
 
 import (
@@ -17,7 +23,8 @@ import (
 
 	"github.com/go-sql-driver/mysql" // MySQL/MariaDB driver
 	"github.com/jmoiron/sqlx"
-	"github.com/lib/pq"    // PostgreSQL driver
+	"github.com/lib/pq" // PostgreSQL driver
+	"github.com/passkeyctl/passkeyctl/internal/passkey"
 	_ "modernc.org/sqlite" // SQLite driver, pure Go
 )
 
@@ -104,17 +111,17 @@ func Open(ctx context.Context, dsn string, opts OpenOptions) (*DB, error) {
 			opts.CreateSQLite = true
 		case errors.Is(err, os.ErrNotExist) && !opts.CreateSQLite:
 			if alt, ok := prismaPath(path); ok {
-				return nil, fmt.Errorf("%w: SQLite database %s does not exist: Prisma resolves file: paths relative to prisma/schema.prisma: did you mean --dsn file:./%s?", ErrSchemaNotReady, path, alt)
+				return nil, fmt.Errorf("%w: SQLite database %s does not exist: Prisma resolves file: paths relative to prisma/schema.prisma: did you mean --dsn file:./%s?", passkey.ErrSchemaNotReady, path, alt)
 			}
-			return nil, fmt.Errorf("%w: SQLite database %s does not exist (create it with: passkeyctl migrate --core)", ErrSchemaNotReady, path)
+			return nil, fmt.Errorf("%w: SQLite database %s does not exist (create it with: passkeyctl migrate --core)", passkey.ErrSchemaNotReady, path)
 		case errors.Is(err, os.ErrNotExist) && prismaPathExists(path):
 			// Creating it here would make a second, empty database next to
 			// the app's.
 			alt, _ := prismaPath(path)
-			return nil, fmt.Errorf("%w: SQLite database %s does not exist, but %s does: Prisma resolves file: paths relative to prisma/schema.prisma; use --dsn file:./%s", ErrSchemaNotReady, path, alt, alt)
+			return nil, fmt.Errorf("%w: SQLite database %s does not exist, but %s does: Prisma resolves file: paths relative to prisma/schema.prisma; use --dsn file:./%s", passkey.ErrSchemaNotReady, path, alt, alt)
 		case errors.Is(err, os.ErrNotExist):
 			if _, err := os.Stat(filepath.Dir(path)); err != nil {
-				return nil, fmt.Errorf("%w: cannot create SQLite database %s: folder %s does not exist", ErrInvalid, path, filepath.Dir(path))
+				return nil, fmt.Errorf("%w: cannot create SQLite database %s: folder %s does not exist", passkey.ErrInvalid, path, filepath.Dir(path))
 			}
 			created = path
 		case err != nil:
@@ -130,7 +137,7 @@ func Open(ctx context.Context, dsn string, opts OpenOptions) (*DB, error) {
 	}
 	if t.Dialect != SQLite {
 		if driverDSN, err = t.driverDSNWithTimeout(timeout); err != nil {
-			return nil, fmt.Errorf("%w: DSN %q: %s", ErrInvalid, t.Redacted, t.Scrub(err.Error()))
+			return nil, fmt.Errorf("%w: DSN %q: %s", passkey.ErrInvalid, t.Redacted, t.Scrub(err.Error()))
 		}
 	}
 	var x *sqlx.DB
@@ -138,7 +145,7 @@ func Open(ctx context.Context, dsn string, opts OpenOptions) (*DB, error) {
 	if t.Dialect == Postgres {
 		c, err := pq.NewConnector(driverDSN)
 		if err != nil {
-			return nil, fmt.Errorf("%w: DSN %q: %s", ErrInvalid, t.Redacted, t.Scrub(err.Error()))
+			return nil, fmt.Errorf("%w: DSN %q: %s", passkey.ErrInvalid, t.Redacted, t.Scrub(err.Error()))
 		}
 		sockets := &socketSet{conns: map[net.Conn]struct{}{}}
 		c.Dialer(sockets)
@@ -212,7 +219,7 @@ func (d *DB) checkSchemaExists(ctx context.Context, missingOK bool) error {
 		return d.Err("look up schema "+name, err)
 	}
 	if !exists && !missingOK {
-		return fmt.Errorf("%w: the PostgreSQL schema %q (from the DSN's ?schema=) does not exist in this database: check the name (it is case-sensitive), or create the Auth.js tables there with `passkeyctl migrate --core`", ErrSchemaNotReady, name)
+		return fmt.Errorf("%w: the PostgreSQL schema %q (from the DSN's ?schema=) does not exist in this database: check the name (it is case-sensitive), or create the Auth.js tables there with `passkeyctl migrate --core`", passkey.ErrSchemaNotReady, name)
 	}
 	return nil
 }

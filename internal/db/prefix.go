@@ -4,37 +4,9 @@ import (
 	"context"
 	"fmt"
 	"strings"
+
+	"github.com/passkeyctl/passkeyctl/internal/passkey"
 )
-
-// MinCredentialPrefix is the fewest characters of a credential ID that
-// ResolveCredentials accepts as a prefix, git-style: with 8 base64
-// characters (48 bits) two passkeys of one database share a prefix only
-// by a rare accident, and then the ambiguity is listed and refused.
-const MinCredentialPrefix = 8
-
-// credentialPrefix reads id as the start of a credential ID as list shows
-// it: the shortened form of a table on a terminal ("INbbybromzQQ…", the
-// ellipsis included or "..." typed instead) or a plain prefix. explicit
-// is true when the ellipsis says it is one; ok is false when id cannot be a
-// prefix (too short, or a character no base64 alphabet has).
-func credentialPrefix(id string) (prefix string, explicit, ok bool) {
-	id = strings.TrimSpace(id)
-	for _, e := range []string{"…", "..."} {
-		if p, found := strings.CutSuffix(id, e); found {
-			id, explicit = p, true
-			break
-		}
-	}
-	if len(id) < MinCredentialPrefix {
-		return "", explicit, false
-	}
-	for _, c := range id {
-		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || strings.ContainsRune("+/-_=", c)) {
-			return "", explicit, false
-		}
-	}
-	return id, explicit, true
-}
 
 // storedPrefix is a prefix in the alphabet the app stores IDs in: base64
 // and base64url differ only in two characters, one for one, so a prefix
@@ -68,7 +40,7 @@ func (d *DB) resolvePrefix(ctx context.Context, s *Schema, id, prefix string) (s
 	}
 	switch {
 	case len(hits) == 0:
-		return "", ErrNotFound
+		return "", passkey.ErrNotFound
 	case len(hits) == 1:
 		return hits[0], nil
 	}
@@ -76,13 +48,5 @@ func (d *DB) resolvePrefix(ctx context.Context, s *Schema, id, prefix string) (s
 	if len(hits) > maxPrefixMatches {
 		hits, more = hits[:maxPrefixMatches], ", ..."
 	}
-	return "", fmt.Errorf("%w: credential ID prefix %q matches %d passkeys (%s%s): give more characters", ErrInvalid, strings.TrimSpace(id), len(hits), strings.Join(hits, ", "), more)
-}
-
-// IsCredentialPrefix reports whether id can only be, or may be, the start
-// of a credential ID that ResolveCredentials resolves: it ends with "…" (or
-// "...") after at least MinCredentialPrefix base64 characters.
-func IsCredentialPrefix(id string) bool {
-	_, explicit, ok := credentialPrefix(id)
-	return explicit && ok
+	return "", fmt.Errorf("%w: credential ID prefix %q matches %d passkeys (%s%s): give more characters", passkey.ErrInvalid, strings.TrimSpace(id), len(hits), strings.Join(hits, ", "), more)
 }

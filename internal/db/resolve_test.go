@@ -10,6 +10,8 @@ import (
 
 	"github.com/passkeyctl/passkeyctl/internal/db"
 	"github.com/passkeyctl/passkeyctl/internal/db/dbtest"
+	"github.com/passkeyctl/passkeyctl/internal/passkey"
+	"github.com/passkeyctl/passkeyctl/internal/store"
 )
 
 // resolveTarget is a database of one app holding passkeys of user u1, and
@@ -28,23 +30,23 @@ func newResolveTarget(t *testing.T, dialect string, app db.App, raws ...[]byte) 
 		s := detect(t, d)
 		uid := baUser(t, d, s, "u1", "one@example.com", "One")
 		for _, raw := range raws {
-			if _, err := d.InsertBetterAuthPasskey(ctx, s, db.BetterAuthPasskey{UserID: uid, CredentialID: db.Base64URL(raw), PublicKey: coseKey(t, -7),
+			if _, err := d.InsertBetterAuthPasskey(ctx, s, db.BetterAuthPasskey{UserID: uid, CredentialID: passkey.Base64URL(raw), PublicKey: coseKey(t, -7),
 				DeviceType: "singleDevice"}, db.BetterAuthInsertOptions{}); err != nil {
 				t.Fatal(err)
 			}
 		}
-		return resolveTarget{d, s, db.Base64URL}
+		return resolveTarget{d, s, passkey.Base64URL}
 	}
 	_, d := dbtest.Migrated(t, dialect)
 	s := detect(t, d)
 	insert(t, d, s, "User", map[string]any{"id": "u1", "email": "one@example.com"})
 	for _, raw := range raws {
-		id := db.AuthjsCredentialID(raw)
+		id := passkey.AuthjsCredentialID(raw)
 		insert(t, d, s, "Account", map[string]any{"userId": "u1", "type": "webauthn", "provider": "passkey", "providerAccountId": id})
 		insert(t, d, s, "Authenticator", map[string]any{"credentialID": id, "userId": "u1", "providerAccountId": id,
 			"credentialPublicKey": coseKey(t, -7), "counter": 0, "credentialDeviceType": "singleDevice", "credentialBackedUp": false})
 	}
-	return resolveTarget{d, s, db.AuthjsCredentialID}
+	return resolveTarget{d, s, passkey.AuthjsCredentialID}
 }
 
 // TestResolveCredentials_apps pins what revoke's ID resolution does on
@@ -61,20 +63,20 @@ func TestResolveCredentials_apps(t *testing.T) {
 	asB64, _ := base64.RawStdEncoding.DecodeString("deadbeef")
 	upper := []byte("UPPER-case-only")
 	forms := []string{
-		db.AuthjsCredentialID(raw),
-		strings.TrimRight(db.AuthjsCredentialID(raw), "="),
+		passkey.AuthjsCredentialID(raw),
+		strings.TrimRight(passkey.AuthjsCredentialID(raw), "="),
 		base64.RawURLEncoding.EncodeToString(raw),
 		base64.URLEncoding.EncodeToString(raw),
 		hex.EncodeToString(raw),
 		strings.ToUpper(hex.EncodeToString(raw)),
 		"hex:" + hex.EncodeToString(raw),
-		"  " + db.AuthjsCredentialID(raw) + "\t",
+		"  " + passkey.AuthjsCredentialID(raw) + "\t",
 	}
 	for _, dialect := range dbtest.Dialects {
 		for _, app := range []db.App{db.AppAuthjs, db.AppBetterAuth} {
 			t.Run(dialect+"/"+string(app), func(t *testing.T) {
 				rt := newResolveTarget(t, dialect, app, raw, asHex, asB64, upper)
-				resolve := func(ids ...string) ([]db.Passkey, error) {
+				resolve := func(ids ...string) ([]passkey.Passkey, error) {
 					return rt.d.ResolveCredentials(ctx, rt.s, ids, "passkey")
 				}
 				for _, f := range forms {
@@ -87,16 +89,16 @@ func TestResolveCredentials_apps(t *testing.T) {
 				if err != nil || len(got) != 2 || got[0].CredentialID != rt.stored(raw) || got[1].CredentialID != rt.stored(asHex) {
 					t.Fatalf("repeats: %+v, %v; want %s then %s, once each", got, err, rt.stored(raw), rt.stored(asHex))
 				}
-				if _, err := resolve("deadbeef"); !errors.Is(err, db.ErrInvalid) || !strings.Contains(err.Error(), "ambiguous") {
+				if _, err := resolve("deadbeef"); !errors.Is(err, passkey.ErrInvalid) || !strings.Contains(err.Error(), "ambiguous") {
 					t.Fatalf("deadbeef: want ambiguous ErrInvalid, got %v", err)
 				}
-				if _, err := resolve("not base64!"); !errors.Is(err, db.ErrInvalid) {
+				if _, err := resolve("not base64!"); !errors.Is(err, passkey.ErrInvalid) {
 					t.Fatalf("malformed: want ErrInvalid, got %v", err)
 				}
 				// Case matters: on MySQL the Better Auth column's collation
 				// would match this with "=".
 				lower := strings.ToLower(rt.stored(upper))
-				if _, err := resolve(lower); !errors.Is(err, db.ErrNotFound) {
+				if _, err := resolve(lower); !errors.Is(err, passkey.ErrNotFound) {
 					t.Fatalf("%s (a stored ID in lower case): want ErrNotFound, got %v", lower, err)
 				}
 				if got, err := resolve(rt.stored(upper)); err != nil || len(got) != 1 {
@@ -104,7 +106,7 @@ func TestResolveCredentials_apps(t *testing.T) {
 				}
 				unknown := []string{"bm9uZTE", "bm9uZTI", "bm9uZTM", "bm9uZTQ", "bm9uZTU", "bm9uZTY"}
 				_, err = resolve(append([]string{forms[0]}, unknown...)...)
-				if !errors.Is(err, db.ErrNotFound) || !strings.Contains(err.Error(), "6 credential IDs not found: bm9uZTE, bm9uZTI, bm9uZTM, bm9uZTQ, bm9uZTU and 1 more; nothing was revoked") {
+				if !errors.Is(err, passkey.ErrNotFound) || !strings.Contains(err.Error(), "6 credential IDs not found: bm9uZTE, bm9uZTI, bm9uZTM, bm9uZTQ, bm9uZTU and 1 more; nothing was revoked") {
 					t.Fatalf("unknown IDs: %v", err)
 				}
 			})
@@ -124,7 +126,7 @@ func TestResolveCredentials_betterAuthDuplicate(t *testing.T) {
 		dbtest.Exec(t, d, `INSERT INTO "passkey" ("id", "publicKey", "userId", "credentialID", "counter", "deviceType", "backedUp", "transports") VALUES ('`+r[0]+`', '`+coseKey(t, -7)+`', '`+r[1]+`', 'AAAA', 0, 'singleDevice', 0, '')`)
 	}
 	_, err := d.ResolveCredentials(context.Background(), s, []string{"AAAA"}, "passkey")
-	if !errors.Is(err, db.ErrConflict) || !strings.Contains(err.Error(), "stored twice") || !strings.Contains(err.Error(), "user u1 and user u2") {
+	if !errors.Is(err, passkey.ErrConflict) || !strings.Contains(err.Error(), "stored twice") || !strings.Contains(err.Error(), "user u1 and user u2") {
 		t.Fatalf("want ErrConflict naming both users, got %v", err)
 	}
 }
@@ -142,7 +144,7 @@ func TestRevoke_betterAuth(t *testing.T) {
 			d, s := rt.d, rt.s
 			ba := s.BetterAuth
 			uid2 := baUser(t, d, s, "u2", "two@example.com", "Two")
-			if _, err := d.InsertBetterAuthPasskey(ctx, s, db.BetterAuthPasskey{UserID: uid2, CredentialID: db.Base64URL(c), PublicKey: coseKey(t, -7),
+			if _, err := d.InsertBetterAuthPasskey(ctx, s, db.BetterAuthPasskey{UserID: uid2, CredentialID: passkey.Base64URL(c), PublicKey: coseKey(t, -7),
 				DeviceType: "singleDevice"}, db.BetterAuthInsertOptions{}); err != nil {
 				t.Fatal(err)
 			}
@@ -151,20 +153,20 @@ func TestRevoke_betterAuth(t *testing.T) {
 			if _, err := d.X.ExecContext(ctx, d.Dialect.Rebind(q), "acc1", "u2", "credential", uid2, baTime(d, ba.Account, "updatedAt")); err != nil {
 				t.Fatal(err)
 			}
-			ps, err := d.ResolveCredentials(ctx, s, []string{db.Base64URL(a), db.Base64URL(b), db.Base64URL(c)}, "passkey")
+			ps, err := d.ResolveCredentials(ctx, s, []string{passkey.Base64URL(a), passkey.Base64URL(b), passkey.Base64URL(c)}, "passkey")
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := d.X.ExecContext(ctx, d.Dialect.Rebind("DELETE FROM "+d.Q(ba.Passkey.Name)+" WHERE "+d.Q(ba.P.CredentialID)+" = ?"), db.Base64URL(b)); err != nil {
+			if _, err := d.X.ExecContext(ctx, d.Dialect.Rebind("DELETE FROM "+d.Q(ba.Passkey.Name)+" WHERE "+d.Q(ba.P.CredentialID)+" = ?"), passkey.Base64URL(b)); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := d.Revoke(ctx, s, ps, db.RevokeOptions{}); !errors.Is(err, db.ErrNotFound) || !strings.Contains(err.Error(), "nothing was revoked") {
+			if _, err := d.Revoke(ctx, s, ps, store.RevokeOptions{}); !errors.Is(err, passkey.ErrNotFound) || !strings.Contains(err.Error(), "nothing was revoked") {
 				t.Fatalf("want ErrNotFound, got %v", err)
 			}
 			if n := countRows(t, d, ba.Passkey.Name); n[0] != 2 {
 				t.Fatalf("%d passkeys left after a refused revoke, want 2", n[0])
 			}
-			res, err := d.Revoke(ctx, s, []db.Passkey{ps[0], ps[2]}, db.RevokeOptions{})
+			res, err := d.Revoke(ctx, s, []passkey.Passkey{ps[0], ps[2]}, store.RevokeOptions{})
 			if err != nil || len(res.Passkeys) != 2 || len(res.Stranded) != 1 || res.Stranded[0].ID != "u1" || res.Stranded[0].Email == nil {
 				t.Fatalf("revoke: %+v, %v; want u1 stranded, u2 kept by its account", res, err)
 			}

@@ -9,6 +9,8 @@ import (
 
 	"github.com/passkeyctl/passkeyctl/internal/db"
 	"github.com/passkeyctl/passkeyctl/internal/db/dbtest"
+	"github.com/passkeyctl/passkeyctl/internal/passkey"
+	"github.com/passkeyctl/passkeyctl/internal/store"
 )
 
 // An empty provider id matches no Account row: revoking with it would
@@ -24,7 +26,7 @@ func TestRevoke_emptyProviderIDRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := snapshot(t, d, s)
-	if _, err := d.Revoke(ctx, s, ps, db.RevokeOptions{}); !errors.Is(err, db.ErrInvalid) {
+	if _, err := d.Revoke(ctx, s, ps, store.RevokeOptions{}); !errors.Is(err, passkey.ErrInvalid) {
 		t.Fatalf("revoke with no provider id: want ErrInvalid, got %v", err)
 	}
 	sameSnapshot(t, snapshot(t, d, s), before)
@@ -39,8 +41,8 @@ func TestImport_counterOverAuthjsInt(t *testing.T) {
 	before := countRows(t, d, tables...)
 	rec := record(t, "u1", "one@example.com")
 	rec.Counter = 1 << 31
-	_, err := d.Import(ctx, s, strings.NewReader(lines(rec)), db.ImportOptions{ProviderID: "passkey"})
-	if !errors.Is(err, db.ErrSchemaNotReady) {
+	_, err := d.Import(ctx, s, strings.NewReader(lines(rec)), store.ImportOptions{ProviderID: "passkey"})
+	if !errors.Is(err, passkey.ErrSchemaNotReady) {
 		t.Fatalf("counter 2^31 into Auth.js: want ErrSchemaNotReady, got %v", err)
 	}
 	if after := countRows(t, d, tables...); !slices.Equal(after, before) {
@@ -75,21 +77,21 @@ func TestRevoke_wrongProviderIDRefused(t *testing.T) {
 			}
 			s := detect(t, d)
 			ps, err := d.ResolveCredentials(ctx, s, []string{id}, "passkey")
-			if err != nil || len(ps) != 1 || ps[0].Status != db.StatusNoAccount {
+			if err != nil || len(ps) != 1 || ps[0].Status != passkey.StatusNoAccount {
 				t.Fatalf("resolve under the default provider: %+v %v", ps, err)
 			}
 			before := snapshot(t, d, s)
-			_, err = d.Revoke(ctx, s, ps, db.RevokeOptions{ProviderID: "passkey"})
-			if !errors.Is(err, db.ErrInvalid) || !strings.Contains(err.Error(), "--provider-id webauthn") {
+			_, err = d.Revoke(ctx, s, ps, store.RevokeOptions{ProviderID: "passkey"})
+			if !errors.Is(err, passkey.ErrInvalid) || !strings.Contains(err.Error(), "--provider-id webauthn") {
 				t.Fatalf("revoke with the wrong provider id: want ErrInvalid naming webauthn, got %v", err)
 			}
 			sameSnapshot(t, snapshot(t, d, s), before)
 
 			ps, err = d.ResolveCredentials(ctx, s, []string{id}, "webauthn")
-			if err != nil || ps[0].Status != db.StatusOK {
+			if err != nil || ps[0].Status != passkey.StatusOK {
 				t.Fatalf("resolve under the app's provider: %+v %v", ps, err)
 			}
-			res, err := d.Revoke(ctx, s, ps, db.RevokeOptions{ProviderID: "webauthn"})
+			res, err := d.Revoke(ctx, s, ps, store.RevokeOptions{ProviderID: "webauthn"})
 			if err != nil || res.Accounts != 1 {
 				t.Fatalf("revoke with the right provider id: %+v %v", res, err)
 			}

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/passkeyctl/passkeyctl/internal/passkey"
+	"github.com/passkeyctl/passkeyctl/internal/store"
 )
 
 // batchSize is how many rows one lookup or DELETE statement covers. It
@@ -29,7 +31,7 @@ const batchSize = 500
 // malformed ID, or one whose base64 and hex readings both match a stored
 // credential, is ErrInvalid; a Better Auth credential stored twice is
 // ErrConflict.
-func (d *DB) ResolveCredentials(ctx context.Context, s *Schema, ids []string, providerID string) ([]Passkey, error) {
+func (d *DB) ResolveCredentials(ctx context.Context, s *Schema, ids []string, providerID string) ([]passkey.Passkey, error) {
 	lookup, err := d.credentialLookupFor(s, providerID)
 	if err != nil {
 		return nil, err
@@ -39,13 +41,13 @@ func (d *DB) ResolveCredentials(ctx context.Context, s *Schema, ids []string, pr
 	var all []string
 	seen := map[string]bool{}
 	for i, id := range ids {
-		if _, explicit, ok := credentialPrefix(id); explicit {
+		if _, explicit, ok := passkey.CredentialPrefix(id); explicit {
 			if !ok {
-				return nil, fmt.Errorf("%w: credential ID prefix %q: give at least %d characters of the ID before the \"…\"", ErrInvalid, strings.TrimSpace(id), MinCredentialPrefix)
+				return nil, fmt.Errorf("%w: credential ID prefix %q: give at least %d characters of the ID before the \"…\"", passkey.ErrInvalid, strings.TrimSpace(id), passkey.MinCredentialPrefix)
 			}
 			continue // "INbbybro…": only ever a prefix, resolved below
 		}
-		raws, err := CredentialIDCandidates(id)
+		raws, err := passkey.CredentialIDCandidates(id)
 		if err != nil {
 			return nil, err
 		}
@@ -58,9 +60,9 @@ func (d *DB) ResolveCredentials(ctx context.Context, s *Schema, ids []string, pr
 			}
 		}
 	}
-	found := make(map[string]Passkey, len(ids))
+	found := make(map[string]passkey.Passkey, len(ids))
 	for batch := range slices.Chunk(all, batchSize) {
-		err := lookup.find(ctx, batch, func(p Passkey) error {
+		err := lookup.find(ctx, batch, func(p passkey.Passkey) error {
 			// IN compares under the column's collation, which on MySQL may
 			// ignore case; only the byte-exact match counts.
 			if !seen[p.CredentialID] {
@@ -76,7 +78,7 @@ func (d *DB) ResolveCredentials(ctx context.Context, s *Schema, ids []string, pr
 			return nil, err
 		}
 	}
-	var out []Passkey
+	var out []passkey.Passkey
 	var missing []string
 	done := map[string]bool{}
 	for i, id := range ids {
@@ -88,13 +90,13 @@ func (d *DB) ResolveCredentials(ctx context.Context, s *Schema, ids []string, pr
 		}
 		if len(hits) == 0 {
 			// Not a whole ID: perhaps the start of one, as list shows it.
-			if prefix, _, ok := credentialPrefix(id); ok {
+			if prefix, _, ok := passkey.CredentialPrefix(id); ok {
 				full, err := d.resolvePrefix(ctx, s, id, prefix)
-				if err != nil && !errors.Is(err, ErrNotFound) {
+				if err != nil && !errors.Is(err, passkey.ErrNotFound) {
 					return nil, err
 				}
 				if err == nil {
-					if err := lookup.find(ctx, []string{full}, func(p Passkey) error {
+					if err := lookup.find(ctx, []string{full}, func(p passkey.Passkey) error {
 						if p.CredentialID == full {
 							found[full] = p
 						}
@@ -114,7 +116,7 @@ func (d *DB) ResolveCredentials(ctx context.Context, s *Schema, ids []string, pr
 			continue
 		case 1:
 		default:
-			return nil, fmt.Errorf("%w: credential ID %q is ambiguous: as base64 it is %s, as hex %s; give it as stored, or prefix hex with \"hex:\"", ErrInvalid, strings.TrimSpace(id), hits[0], hits[1])
+			return nil, fmt.Errorf("%w: credential ID %q is ambiguous: as base64 it is %s, as hex %s; give it as stored, or prefix hex with \"hex:\"", passkey.ErrInvalid, strings.TrimSpace(id), hits[0], hits[1])
 		}
 		if !done[hits[0]] {
 			done[hits[0]] = true
@@ -131,11 +133,11 @@ func (d *DB) ResolveCredentials(ctx context.Context, s *Schema, ids []string, pr
 type credentialLookup struct {
 	// find calls fn with each passkey whose stored ID is in batch, as the
 	// column's collation compares.
-	find func(ctx context.Context, batch []string, fn func(Passkey) error) error
+	find func(ctx context.Context, batch []string, fn func(passkey.Passkey) error) error
 	// duplicate is the error for a second row with the same ID; nil
 	// keeps the last one read (Auth.js's credentialID is unique in every
 	// schema its docs show).
-	duplicate func(first, second Passkey) error
+	duplicate func(first, second passkey.Passkey) error
 }
 
 func (d *DB) credentialLookupFor(s *Schema, providerID string) (*credentialLookup, error) {
@@ -145,16 +147,16 @@ func (d *DB) credentialLookupFor(s *Schema, providerID string) (*credentialLooku
 			return nil, err
 		}
 		return &credentialLookup{
-			find: func(ctx context.Context, batch []string, fn func(Passkey) error) error {
+			find: func(ctx context.Context, batch []string, fn func(passkey.Passkey) error) error {
 				in, args := d.inList("p."+d.Q(ba.P.CredentialID), batch)
 				return d.eachBetterAuth(ctx, d.X, d.baPasskeySelect(ba)+" WHERE "+in, args, func(r BetterAuthPasskeyRow) error {
 					return fn(passkeyFromBetterAuth(r))
 				})
 			},
 			// Nothing in Better Auth's schema stops a duplicate.
-			duplicate: func(first, second Passkey) error {
+			duplicate: func(first, second passkey.Passkey) error {
 				return fmt.Errorf("credential %s is stored twice in %s (user %s and user %s); Better Auth uses whichever the database returns first: delete the extra row by its id: %w",
-					second.CredentialID, ba.Passkey.Name, first.UserID, second.UserID, ErrConflict)
+					second.CredentialID, ba.Passkey.Name, first.UserID, second.UserID, passkey.ErrConflict)
 			},
 		}, nil
 	}
@@ -163,7 +165,7 @@ func (d *DB) credentialLookupFor(s *Schema, providerID string) (*credentialLooku
 		return nil, err
 	}
 	return &credentialLookup{
-		find: func(ctx context.Context, batch []string, fn func(Passkey) error) error {
+		find: func(ctx context.Context, batch []string, fn func(passkey.Passkey) error) error {
 			in, args := d.inList("a."+d.Q("credentialID"), batch)
 			query, qargs := pq.build(in, "", args...)
 			return pq.each(ctx, d.X, query, qargs, fn)
@@ -175,53 +177,14 @@ func (d *DB) credentialLookupFor(s *Schema, providerID string) (*credentialLooku
 func notFoundError(missing []string) error {
 	const show = 5
 	if len(missing) == 1 {
-		return fmt.Errorf("revoke %s: credential %w; nothing was revoked", missing[0], ErrNotFound)
+		return fmt.Errorf("revoke %s: credential %w; nothing was revoked", missing[0], passkey.ErrNotFound)
 	}
 	list := missing
 	more := ""
 	if len(list) > show {
 		list, more = list[:show], fmt.Sprintf(" and %d more", len(missing)-show)
 	}
-	return fmt.Errorf("revoke: %d credential IDs %w: %s%s; nothing was revoked", len(missing), ErrNotFound, strings.Join(list, ", "), more)
-}
-
-// RevokeOptions tunes Revoke.
-type RevokeOptions struct {
-	// ProviderID is Account.provider of the Auth.js Passkey provider.
-	ProviderID string
-	// RevokeSessions also deletes the Session rows of every user whose
-	// passkey is revoked (the database session strategy; JWT sessions live
-	// in cookies and cannot be revoked server-side).
-	RevokeSessions bool
-	// DryRun runs every statement and rolls the transaction back, so the
-	// result counts exactly what would be removed and nothing changes.
-	DryRun bool
-	// Backup, when set, receives the passkeys as export records (with
-	// RevokedAt) inside the revoke's transaction: after every check that
-	// can refuse the revoke and with the passkeys' rows locked, so the
-	// records are exactly the rows that go, and before anything is
-	// deleted. It must have them safely stored when it returns (revoke
-	// --backup syncs the file); an error rolls the revoke back. It may be
-	// called again when the transaction is retried after a deadlock.
-	Backup func([]ExportRecord) error
-	// Now is the clock for RevokedAt; time.Now when nil.
-	Now func() time.Time
-}
-
-// RevokeResult is what Revoke removed (or, for a dry run, would remove).
-type RevokeResult struct {
-	// Passkeys are the revoked passkeys as they were before revocation.
-	Passkeys []Passkey `json:"passkeys"`
-	// Accounts is how many Account rows were deleted. It is below
-	// len(Passkeys) when a passkey had no Account, or its Account belonged
-	// to another user and was left alone.
-	Accounts int64 `json:"accounts"`
-	// Sessions is how many Session rows were deleted.
-	Sessions int64 `json:"sessions"`
-	// Stranded are the users left with no passkey and no Account at all.
-	Stranded []User `json:"stranded"`
-	// DryRun is true when nothing was committed.
-	DryRun bool `json:"dryRun"`
+	return fmt.Errorf("revoke: %d credential IDs %w: %s%s; nothing was revoked", len(missing), passkey.ErrNotFound, strings.Join(list, ", "), more)
 }
 
 // Revoke deletes the passkeys in one transaction, in batches, each
@@ -241,23 +204,23 @@ type RevokeResult struct {
 // ErrNotFound, as if it had never been there; when its row changed owner
 // or (on Better Auth) is stored twice, ErrConflict. Either way nothing is
 // deleted and opts.Backup is not called.
-func (d *DB) Revoke(ctx context.Context, s *Schema, passkeys []Passkey, opts RevokeOptions) (*RevokeResult, error) {
+func (d *DB) Revoke(ctx context.Context, s *Schema, passkeys []passkey.Passkey, opts store.RevokeOptions) (*store.RevokeResult, error) {
 	plan, err := d.revokePlanFor(s, opts)
 	if err != nil {
 		return nil, err
 	}
 	if len(passkeys) == 0 {
-		return &RevokeResult{Passkeys: passkeys, Stranded: []User{}, DryRun: opts.DryRun}, nil
+		return &store.RevokeResult{Passkeys: passkeys, Stranded: []passkey.User{}, DryRun: opts.DryRun}, nil
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
 	// One lock order for every revoke: the credential IDs' byte order.
 	sorted := slices.Clone(passkeys)
-	slices.SortFunc(sorted, func(a, b Passkey) int { return strings.Compare(a.CredentialID, b.CredentialID) })
-	var res *RevokeResult
+	slices.SortFunc(sorted, func(a, b passkey.Passkey) int { return strings.Compare(a.CredentialID, b.CredentialID) })
+	var res *store.RevokeResult
 	err = d.inTx(ctx, txOptions{what: "revoke", retry: true, rollback: opts.DryRun}, func(ctx context.Context, tx *sqlx.Tx) error {
-		res = &RevokeResult{Stranded: []User{}, DryRun: opts.DryRun}
+		res = &store.RevokeResult{Stranded: []passkey.User{}, DryRun: opts.DryRun}
 		if plan.check != nil {
 			if err := plan.check(ctx, tx, sorted); err != nil {
 				return err
@@ -267,13 +230,13 @@ func (d *DB) Revoke(ctx context.Context, s *Schema, passkeys []Passkey, opts Rev
 		if err != nil {
 			return err
 		}
-		current := make([]Passkey, len(sorted))
+		current := make([]passkey.Passkey, len(sorted))
 		for i, p := range sorted {
 			current[i] = locked[p.CredentialID].passkey
 		}
 		if opts.Backup != nil {
 			at := opts.Now().UTC().Format(timeFormatMillis)
-			records := make([]ExportRecord, len(current))
+			records := make([]passkey.ExportRecord, len(current))
 			for i, p := range current {
 				records[i] = locked[p.CredentialID].record()
 				records[i].RevokedAt = &at
@@ -286,7 +249,7 @@ func (d *DB) Revoke(ctx context.Context, s *Schema, passkeys []Passkey, opts Rev
 			return err
 		}
 		// The caller's order, with the rows as they were when locked.
-		res.Passkeys = make([]Passkey, len(passkeys))
+		res.Passkeys = make([]passkey.Passkey, len(passkeys))
 		for i, p := range passkeys {
 			res.Passkeys[i] = locked[p.CredentialID].passkey
 		}
@@ -306,7 +269,7 @@ func (d *DB) Revoke(ctx context.Context, s *Schema, passkeys []Passkey, opts Rev
 		}
 		for _, u := range users {
 			if !left[u] {
-				res.Stranded = append(res.Stranded, User{ID: u, Email: emails[u]})
+				res.Stranded = append(res.Stranded, passkey.User{ID: u, Email: emails[u]})
 			}
 		}
 		return nil
@@ -325,8 +288,8 @@ const timeFormatMillis = "2006-01-02T15:04:05.000Z07:00"
 // as the export format writes it. The record is made only for --backup: it
 // checks the public key again, which a plain revoke does not need.
 type lockedPasskey struct {
-	passkey Passkey
-	record  func() ExportRecord
+	passkey passkey.Passkey
+	record  func() passkey.ExportRecord
 }
 
 // lockClause is what follows a SELECT of passkey rows (alias alias) to lock
@@ -347,7 +310,7 @@ func (d *DB) lockClause(alias, credCol string) string {
 // lockedSet checks that every passkey of sorted was found locked, by
 // credential ID, with the same owner: a missing one is ErrNotFound (it was
 // revoked since it was looked up), another owner ErrConflict.
-func lockedSet(sorted []Passkey, found map[string]lockedPasskey) (map[string]lockedPasskey, error) {
+func lockedSet(sorted []passkey.Passkey, found map[string]lockedPasskey) (map[string]lockedPasskey, error) {
 	var missing []string
 	for _, p := range sorted {
 		l, ok := found[p.CredentialID]
@@ -355,7 +318,7 @@ func lockedSet(sorted []Passkey, found map[string]lockedPasskey) (map[string]loc
 		case !ok:
 			missing = append(missing, p.CredentialID)
 		case l.passkey.UserID != p.UserID:
-			return nil, fmt.Errorf("revoke %s: the passkey now belongs to user %s, not %s as when it was looked up: %w; nothing was revoked, run the command again", p.CredentialID, l.passkey.UserID, p.UserID, ErrConflict)
+			return nil, fmt.Errorf("revoke %s: the passkey now belongs to user %s, not %s as when it was looked up: %w; nothing was revoked, run the command again", p.CredentialID, l.passkey.UserID, p.UserID, passkey.ErrConflict)
 		}
 	}
 	if len(missing) > 0 {
@@ -364,7 +327,7 @@ func lockedSet(sorted []Passkey, found map[string]lockedPasskey) (map[string]loc
 		if len(list) > show {
 			list, more = list[:show], fmt.Sprintf(" and %d more", len(missing)-show)
 		}
-		return nil, fmt.Errorf("revoke: %d credential(s) %w since they were looked up (revoked by another run?): %s%s; nothing was revoked", len(missing), ErrNotFound, strings.Join(list, ", "), more)
+		return nil, fmt.Errorf("revoke: %d credential(s) %w since they were looked up (revoked by another run?): %s%s; nothing was revoked", len(missing), passkey.ErrNotFound, strings.Join(list, ", "), more)
 	}
 	return found, nil
 }
@@ -376,13 +339,13 @@ type userColumn struct{ table, col string }
 type revokePlan struct {
 	// check refuses, before anything is locked or backed up, a revoke
 	// that must not run; nil when there is nothing to check.
-	check func(ctx context.Context, tx *sqlx.Tx, passkeys []Passkey) error
+	check func(ctx context.Context, tx *sqlx.Tx, passkeys []passkey.Passkey) error
 	// lock reads and locks the passkeys' rows, sorted by credential ID,
 	// and returns them by credential ID (lockedSet's errors otherwise).
-	lock func(ctx context.Context, tx *sqlx.Tx, sorted []Passkey) (map[string]lockedPasskey, error)
+	lock func(ctx context.Context, tx *sqlx.Tx, sorted []passkey.Passkey) (map[string]lockedPasskey, error)
 	// deletePasskeys deletes the passkeys' rows, or fails with
 	// ErrConflict when they are not all there as read.
-	deletePasskeys func(ctx context.Context, tx *sqlx.Tx, passkeys []Passkey, res *RevokeResult) error
+	deletePasskeys func(ctx context.Context, tx *sqlx.Tx, passkeys []passkey.Passkey, res *store.RevokeResult) error
 	// sessions is the session table's user column (with RevokeSessions).
 	sessions userColumn
 	// signIns are the rows that still let a user sign in: passkeys and
@@ -390,7 +353,7 @@ type revokePlan struct {
 	signIns []userColumn
 }
 
-func (d *DB) revokePlanFor(s *Schema, opts RevokeOptions) (*revokePlan, error) {
+func (d *DB) revokePlanFor(s *Schema, opts store.RevokeOptions) (*revokePlan, error) {
 	if s.App == AppBetterAuth {
 		ba, err := s.PasskeyTableReady()
 		if err != nil {
@@ -404,11 +367,11 @@ func (d *DB) revokePlanFor(s *Schema, opts RevokeOptions) (*revokePlan, error) {
 		}
 		if opts.RevokeSessions {
 			if ba.Session == nil || ba.SessionUserID == "" {
-				return nil, fmt.Errorf("%w: --revoke-sessions: this database has no Better Auth session table, so there are no database sessions to revoke; leave the flag out", ErrInvalid)
+				return nil, fmt.Errorf("%w: --revoke-sessions: this database has no Better Auth session table, so there are no database sessions to revoke; leave the flag out", passkey.ErrInvalid)
 			}
 			plan.sessions = userColumn{ba.Session.Name, ba.SessionUserID}
 		}
-		plan.lock = func(ctx context.Context, tx *sqlx.Tx, sorted []Passkey) (map[string]lockedPasskey, error) {
+		plan.lock = func(ctx context.Context, tx *sqlx.Tx, sorted []passkey.Passkey) (map[string]lockedPasskey, error) {
 			found := map[string]lockedPasskey{}
 			for batch := range slices.Chunk(sorted, batchSize) {
 				ids := make([]string, len(batch))
@@ -427,9 +390,9 @@ func (d *DB) revokePlanFor(s *Schema, opts RevokeOptions) (*revokePlan, error) {
 					}
 					if prev, dup := found[r.CredentialID]; dup {
 						return fmt.Errorf("credential %s is stored twice in %s (user %s and user %s); Better Auth uses whichever the database returns first: delete the extra row by its id: %w",
-							r.CredentialID, ba.Passkey.Name, prev.passkey.UserID, r.UserID, ErrConflict)
+							r.CredentialID, ba.Passkey.Name, prev.passkey.UserID, r.UserID, passkey.ErrConflict)
 					}
-					found[r.CredentialID] = lockedPasskey{passkey: passkeyFromBetterAuth(r), record: func() ExportRecord { return ExportRecordFromBetterAuth(r) }}
+					found[r.CredentialID] = lockedPasskey{passkey: passkeyFromBetterAuth(r), record: func() passkey.ExportRecord { return ExportRecordFromBetterAuth(r) }}
 					return nil
 				})
 				if err != nil {
@@ -438,7 +401,7 @@ func (d *DB) revokePlanFor(s *Schema, opts RevokeOptions) (*revokePlan, error) {
 			}
 			return lockedSet(sorted, found)
 		}
-		plan.deletePasskeys = func(ctx context.Context, tx *sqlx.Tx, passkeys []Passkey, res *RevokeResult) error {
+		plan.deletePasskeys = func(ctx context.Context, tx *sqlx.Tx, passkeys []passkey.Passkey, res *store.RevokeResult) error {
 			tuples := make([][]string, len(passkeys))
 			for i, p := range passkeys {
 				tuples[i] = []string{p.UserID, p.CredentialID}
@@ -448,7 +411,7 @@ func (d *DB) revokePlanFor(s *Schema, opts RevokeOptions) (*revokePlan, error) {
 				return err
 			}
 			if n != int64(len(passkeys)) {
-				return fmt.Errorf("revoke: %d rows matched %d passkeys: they changed, were removed or are stored twice since they were read: %w; nothing was revoked, run the command again", n, len(passkeys), ErrConflict)
+				return fmt.Errorf("revoke: %d rows matched %d passkeys: they changed, were removed or are stored twice since they were read: %w; nothing was revoked, run the command again", n, len(passkeys), passkey.ErrConflict)
 			}
 			return nil
 		}
@@ -460,7 +423,7 @@ func (d *DB) revokePlanFor(s *Schema, opts RevokeOptions) (*revokePlan, error) {
 	if opts.ProviderID == "" {
 		// It would match no Account row: the Authenticator rows would go
 		// and their Account rows stay behind as orphans.
-		return nil, fmt.Errorf("%w: empty provider id (--provider-id): it names the Account rows that go with the passkeys", ErrInvalid)
+		return nil, fmt.Errorf("%w: empty provider id (--provider-id): it names the Account rows that go with the passkeys", passkey.ErrInvalid)
 	}
 	plan := &revokePlan{signIns: []userColumn{{s.Authenticator.Name, "userId"}}}
 	if s.Account != nil {
@@ -468,14 +431,14 @@ func (d *DB) revokePlanFor(s *Schema, opts RevokeOptions) (*revokePlan, error) {
 	}
 	if opts.RevokeSessions {
 		if s.Session == nil {
-			return nil, fmt.Errorf("%w: --revoke-sessions: this database has no Auth.js Session table, so there are no database sessions to revoke (JWT sessions cannot be revoked server-side); leave the flag out", ErrInvalid)
+			return nil, fmt.Errorf("%w: --revoke-sessions: this database has no Auth.js Session table, so there are no database sessions to revoke (JWT sessions cannot be revoked server-side); leave the flag out", passkey.ErrInvalid)
 		}
 		plan.sessions = userColumn{s.Session.Name, "userId"}
 	}
-	plan.check = func(ctx context.Context, tx *sqlx.Tx, passkeys []Passkey) error {
+	plan.check = func(ctx context.Context, tx *sqlx.Tx, passkeys []passkey.Passkey) error {
 		return d.checkProviderID(ctx, tx, s, passkeys, opts.ProviderID)
 	}
-	plan.lock = func(ctx context.Context, tx *sqlx.Tx, sorted []Passkey) (map[string]lockedPasskey, error) {
+	plan.lock = func(ctx context.Context, tx *sqlx.Tx, sorted []passkey.Passkey) (map[string]lockedPasskey, error) {
 		found := map[string]lockedPasskey{}
 		for batch := range slices.Chunk(sorted, batchSize) {
 			ids := make([]string, len(batch))
@@ -485,9 +448,9 @@ func (d *DB) revokePlanFor(s *Schema, opts RevokeOptions) (*revokePlan, error) {
 				want[p.CredentialID] = true
 			}
 			in, args := d.inList("a."+d.Q("credentialID"), ids)
-			err := d.authjsExportRows(ctx, tx, s, ExportOptions{ProviderID: opts.ProviderID}, in, args, d.lockClause("a", "credentialID"), func(r AuthjsExportRow) error {
+			err := d.authjsExportRows(ctx, tx, s, store.ExportOptions{ProviderID: opts.ProviderID}, in, args, d.lockClause("a", "credentialID"), func(r passkey.AuthjsExportRow) error {
 				if want[r.CredentialID] {
-					found[r.CredentialID] = lockedPasskey{passkey: r.Passkey, record: func() ExportRecord { return ExportRecordFromAuthjs(r) }}
+					found[r.CredentialID] = lockedPasskey{passkey: r.Passkey, record: func() passkey.ExportRecord { return passkey.ExportRecordFromAuthjs(r) }}
 				}
 				return nil
 			})
@@ -497,7 +460,7 @@ func (d *DB) revokePlanFor(s *Schema, opts RevokeOptions) (*revokePlan, error) {
 		}
 		return lockedSet(sorted, found)
 	}
-	plan.deletePasskeys = func(ctx context.Context, tx *sqlx.Tx, passkeys []Passkey, res *RevokeResult) error {
+	plan.deletePasskeys = func(ctx context.Context, tx *sqlx.Tx, passkeys []passkey.Passkey, res *store.RevokeResult) error {
 		return d.deleteAuthjsPasskeys(ctx, tx, s, passkeys, opts.ProviderID, res)
 	}
 	return plan, nil
@@ -505,7 +468,7 @@ func (d *DB) revokePlanFor(s *Schema, opts RevokeOptions) (*revokePlan, error) {
 
 // deleteAuthjsPasskeys deletes the Authenticator rows, each by (userId,
 // credentialID), and the passkeys' Account rows.
-func (d *DB) deleteAuthjsPasskeys(ctx context.Context, tx *sqlx.Tx, s *Schema, passkeys []Passkey, providerID string, res *RevokeResult) error {
+func (d *DB) deleteAuthjsPasskeys(ctx context.Context, tx *sqlx.Tx, s *Schema, passkeys []passkey.Passkey, providerID string, res *store.RevokeResult) error {
 	auth := make([][]string, len(passkeys))
 	for i, p := range passkeys {
 		auth[i] = []string{p.UserID, p.CredentialID}
@@ -515,7 +478,7 @@ func (d *DB) deleteAuthjsPasskeys(ctx context.Context, tx *sqlx.Tx, s *Schema, p
 		return err
 	}
 	if n != int64(len(passkeys)) {
-		return fmt.Errorf("revoke: %d of %d passkeys changed or were removed since they were read: %w; nothing was revoked, run the command again", int64(len(passkeys))-n, len(passkeys), ErrConflict)
+		return fmt.Errorf("revoke: %d of %d passkeys changed or were removed since they were read: %w; nothing was revoked, run the command again", int64(len(passkeys))-n, len(passkeys), passkey.ErrConflict)
 	}
 	if s.Account == nil {
 		return nil
@@ -551,8 +514,8 @@ func (d *DB) webauthnAccountOf(providerID string) (string, []any) {
 // Deleting its Authenticator row would leave that Account row behind as an
 // orphan, so nothing is revoked and the error names the provider to use.
 // One batch of such passkeys is enough to tell.
-func (d *DB) checkProviderID(ctx context.Context, tx *sqlx.Tx, s *Schema, passkeys []Passkey, providerID string) error {
-	var c ProviderCheck
+func (d *DB) checkProviderID(ctx context.Context, tx *sqlx.Tx, s *Schema, passkeys []passkey.Passkey, providerID string) error {
+	var c store.ProviderCheck
 	for _, p := range passkeys {
 		c.AddPasskey(p)
 	}
@@ -560,7 +523,7 @@ func (d *DB) checkProviderID(ctx context.Context, tx *sqlx.Tx, s *Schema, passke
 	if err != nil || hint == "" {
 		return err
 	}
-	return fmt.Errorf("%w: revoke: %s; nothing was revoked", ErrInvalid, hint)
+	return fmt.Errorf("%w: revoke: %s; nothing was revoked", passkey.ErrInvalid, hint)
 }
 
 // deleteTuples deletes from table the rows whose cols equal one of tuples
@@ -652,7 +615,7 @@ func (d *DB) usersWithRows(ctx context.Context, q sqlx.QueryerContext, tables []
 
 // distinctUsers returns the passkeys' user IDs in first-seen order and
 // their e-mails.
-func distinctUsers(passkeys []Passkey) ([]string, map[string]*string) {
+func distinctUsers(passkeys []passkey.Passkey) ([]string, map[string]*string) {
 	var users []string
 	emails := map[string]*string{}
 	for _, p := range passkeys {

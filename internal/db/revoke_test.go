@@ -14,6 +14,8 @@ import (
 
 	"github.com/passkeyctl/passkeyctl/internal/db"
 	"github.com/passkeyctl/passkeyctl/internal/db/dbtest"
+	"github.com/passkeyctl/passkeyctl/internal/passkey"
+	"github.com/passkeyctl/passkeyctl/internal/store"
 	"github.com/passkeyctl/passkeyctl/schema"
 )
 
@@ -95,7 +97,7 @@ func TestResolveCredentials_everyForm(t *testing.T) {
 	// Bytes whose standard base64 has "+" and "/" (and base64url "-" and
 	// "_") and needs padding.
 	raw := []byte{0xfb, 0xef, 0xbe, 0xff, 0xfe, 0x01, 0x02}
-	stored := db.AuthjsCredentialID(raw) // "++++//4BAg=="
+	stored := passkey.AuthjsCredentialID(raw) // "++++//4BAg=="
 	forms := map[string]string{
 		"stored":             stored,
 		"std unpadded":       strings.TrimRight(stored, "="),
@@ -125,7 +127,7 @@ func TestResolveCredentials_everyForm(t *testing.T) {
 			// The fixture's ID as the browser shows it (base64url, no
 			// padding) finds the row Auth.js wrote.
 			got, err := d.ResolveCredentials(context.Background(), s, []string{"INbbybromzQQ0aFYQlauAYFzl2U"}, "passkey")
-			if err != nil || len(got) != 1 || got[0].CredentialID != "INbbybromzQQ0aFYQlauAYFzl2U=" || got[0].Status != db.StatusOK {
+			if err != nil || len(got) != 1 || got[0].CredentialID != "INbbybromzQQ0aFYQlauAYFzl2U=" || got[0].Status != passkey.StatusOK {
 				t.Fatalf("fixture base64url: %+v, %v", got, err)
 			}
 			// One passkey named in several forms is returned once, in the
@@ -136,7 +138,7 @@ func TestResolveCredentials_everyForm(t *testing.T) {
 				t.Fatalf("duplicates: %+v, %v", got, err)
 			}
 			// Malformed.
-			if _, err := d.ResolveCredentials(context.Background(), s, []string{"not base64!"}, "passkey"); !errors.Is(err, db.ErrInvalid) {
+			if _, err := d.ResolveCredentials(context.Background(), s, []string{"not base64!"}, "passkey"); !errors.Is(err, passkey.ErrInvalid) {
 				t.Fatalf("malformed: want ErrInvalid, got %v", err)
 			}
 		})
@@ -151,16 +153,16 @@ func TestResolveCredentials_ambiguous(t *testing.T) {
 	asHex, _ := hex.DecodeString("deadbeef")
 	asB64, _ := base64.RawStdEncoding.DecodeString("deadbeef")
 	for _, raw := range [][]byte{asHex, asB64} {
-		id := db.AuthjsCredentialID(raw)
+		id := passkey.AuthjsCredentialID(raw)
 		insert(t, d, s, "Authenticator", map[string]any{"credentialID": id, "userId": sd.alice, "providerAccountId": id,
 			"credentialPublicKey": coseKey(t, -7), "counter": 0, "credentialDeviceType": "singleDevice", "credentialBackedUp": false})
 	}
 	_, err := d.ResolveCredentials(context.Background(), s, []string{"deadbeef"}, "passkey")
-	if !errors.Is(err, db.ErrInvalid) || !strings.Contains(err.Error(), "ambiguous") {
+	if !errors.Is(err, passkey.ErrInvalid) || !strings.Contains(err.Error(), "ambiguous") {
 		t.Fatalf("want ambiguous ErrInvalid, got %v", err)
 	}
 	got, err := d.ResolveCredentials(context.Background(), s, []string{"hex:deadbeef"}, "passkey")
-	if err != nil || got[0].CredentialID != db.AuthjsCredentialID(asHex) {
+	if err != nil || got[0].CredentialID != passkey.AuthjsCredentialID(asHex) {
 		t.Fatalf("hex: prefix: %+v, %v", got, err)
 	}
 }
@@ -174,11 +176,11 @@ func TestRevoke_allOrNothing(t *testing.T) {
 			before := snapshot(t, d, s)
 			unknown := base64.RawURLEncoding.EncodeToString([]byte("no such credential"))
 			_, err := d.ResolveCredentials(context.Background(), s, []string{sd.ok, unknown, sd.eddsa}, "passkey")
-			if !errors.Is(err, db.ErrNotFound) || !strings.Contains(err.Error(), unknown) || !strings.Contains(err.Error(), "nothing was revoked") {
+			if !errors.Is(err, passkey.ErrNotFound) || !strings.Contains(err.Error(), unknown) || !strings.Contains(err.Error(), "nothing was revoked") {
 				t.Fatalf("want ErrNotFound naming %s, got %v", unknown, err)
 			}
 			// The ID in another case is another credential, also on MySQL.
-			if _, err := d.ResolveCredentials(context.Background(), s, []string{strings.ToLower(sd.ok)}, "passkey"); !errors.Is(err, db.ErrNotFound) {
+			if _, err := d.ResolveCredentials(context.Background(), s, []string{strings.ToLower(sd.ok)}, "passkey"); !errors.Is(err, passkey.ErrNotFound) {
 				t.Fatalf("lower-cased ID: want ErrNotFound, got %v", err)
 			}
 			sameSnapshot(t, snapshot(t, d, s), before)
@@ -193,7 +195,7 @@ func TestRevoke_rows(t *testing.T) {
 			_, d := dbtest.Migrated(t, dialect)
 			s := detect(t, d)
 			sd := seedStatuses(t, d, s)
-			revoke := func(opts db.RevokeOptions, ids ...string) *db.RevokeResult {
+			revoke := func(opts store.RevokeOptions, ids ...string) *store.RevokeResult {
 				t.Helper()
 				ps, err := d.ResolveCredentials(ctx, s, ids, "passkey")
 				if err != nil {
@@ -210,7 +212,7 @@ func TestRevoke_rows(t *testing.T) {
 
 			// Dry run: exact counts, nothing changed.
 			before := snapshot(t, d, s)
-			res := revoke(db.RevokeOptions{DryRun: true, RevokeSessions: true}, sd.ok, sd.eddsa, sd.noAccount, sd.mismatch, sd.badKey)
+			res := revoke(store.RevokeOptions{DryRun: true, RevokeSessions: true}, sd.ok, sd.eddsa, sd.noAccount, sd.mismatch, sd.badKey)
 			if !res.DryRun || len(res.Passkeys) != 5 || res.Accounts != 3 || res.Sessions != 2 || len(res.Stranded) != 1 || res.Stranded[0].ID != sd.alice {
 				t.Fatalf("dry run result: %+v", res)
 			}
@@ -218,7 +220,7 @@ func TestRevoke_rows(t *testing.T) {
 
 			// One passkey: its Authenticator and Account rows go, nothing
 			// else; alice keeps her other passkey, so she is not stranded.
-			res = revoke(db.RevokeOptions{}, sd.ok)
+			res = revoke(store.RevokeOptions{}, sd.ok)
 			if len(res.Passkeys) != 1 || res.Accounts != 1 || res.Sessions != 0 || len(res.Stranded) != 0 {
 				t.Fatalf("revoke ok: %+v", res)
 			}
@@ -228,7 +230,7 @@ func TestRevoke_rows(t *testing.T) {
 			// Account of another user: bob's passkey goes, carol's Account
 			// stays.
 			before = snapshot(t, d, s)
-			res = revoke(db.RevokeOptions{}, sd.mismatch)
+			res = revoke(store.RevokeOptions{}, sd.mismatch)
 			if res.Accounts != 0 {
 				t.Fatalf("mismatch: deleted %d Account rows", res.Accounts)
 			}
@@ -237,7 +239,7 @@ func TestRevoke_rows(t *testing.T) {
 			// --revoke-sessions: bob's sessions only. Bob keeps his GitHub
 			// Account, so he is not stranded.
 			before = snapshot(t, d, s)
-			res = revoke(db.RevokeOptions{RevokeSessions: true}, sd.noAccount)
+			res = revoke(store.RevokeOptions{RevokeSessions: true}, sd.noAccount)
 			if res.Accounts != 0 || res.Sessions != 1 || len(res.Stranded) != 0 {
 				t.Fatalf("no-account with sessions: %+v", res)
 			}
@@ -245,7 +247,7 @@ func TestRevoke_rows(t *testing.T) {
 
 			// Alice's last passkey: she is left with nothing to sign in.
 			before = snapshot(t, d, s)
-			res = revoke(db.RevokeOptions{}, sd.eddsa)
+			res = revoke(store.RevokeOptions{}, sd.eddsa)
 			if len(res.Stranded) != 1 || res.Stranded[0].ID != sd.alice || res.Stranded[0].Email == nil || *res.Stranded[0].Email != "Alice@Example.com" {
 				t.Fatalf("stranded: %+v", res.Stranded)
 			}
@@ -273,8 +275,8 @@ func TestRevoke_conflict(t *testing.T) {
 			// The lost race is found before the backup: a revoke that
 			// does not happen appends nothing to it.
 			backedUp := 0
-			backup := func(recs []db.ExportRecord) error { backedUp += len(recs); return nil }
-			if _, err := d.Revoke(ctx, s, ps, db.RevokeOptions{ProviderID: "passkey", Backup: backup}); !errors.Is(err, db.ErrNotFound) {
+			backup := func(recs []passkey.ExportRecord) error { backedUp += len(recs); return nil }
+			if _, err := d.Revoke(ctx, s, ps, store.RevokeOptions{ProviderID: "passkey", Backup: backup}); !errors.Is(err, passkey.ErrNotFound) {
 				t.Fatalf("want ErrNotFound, got %v", err)
 			}
 			if backedUp != 0 {
@@ -286,12 +288,12 @@ func TestRevoke_conflict(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var recs []db.ExportRecord
-			backup = func(r []db.ExportRecord) error { recs = r; return nil }
-			if _, err := d.Revoke(ctx, s, rest, db.RevokeOptions{ProviderID: "passkey", Backup: backup}); err != nil {
+			var recs []passkey.ExportRecord
+			backup = func(r []passkey.ExportRecord) error { recs = r; return nil }
+			if _, err := d.Revoke(ctx, s, rest, store.RevokeOptions{ProviderID: "passkey", Backup: backup}); err != nil {
 				t.Fatal(err)
 			}
-			if len(recs) != 1 || recs[0].RevokedAt == nil || recs[0].Counter != rest[0].Counter || recs[0].Status != db.StatusOK {
+			if len(recs) != 1 || recs[0].RevokedAt == nil || recs[0].Counter != rest[0].Counter || recs[0].Status != passkey.StatusOK {
 				t.Fatalf("backup records: %+v", recs)
 			}
 		})
@@ -315,7 +317,7 @@ func TestRevoke_batches(t *testing.T) {
 			ids := make([]string, n)
 			for i := range ids {
 				raw := []byte(fmt.Sprintf("bulk-%06d", i))
-				id := db.AuthjsCredentialID(raw)
+				id := passkey.AuthjsCredentialID(raw)
 				ids[i] = base64.RawURLEncoding.EncodeToString(raw)
 				if _, err := tx.ExecContext(ctx, d.Dialect.Rebind("INSERT INTO "+d.Q(s.Authenticator.Name)+" ("+d.Q("credentialID")+", "+d.Q("userId")+", "+d.Q("providerAccountId")+", "+d.Q("credentialPublicKey")+", "+d.Q("counter")+", "+d.Q("credentialDeviceType")+", "+d.Q("credentialBackedUp")+") VALUES (?, ?, ?, ?, 0, 'singleDevice', FALSE)"), id, sd.carol, id, key); err != nil {
 					t.Fatal(err)
@@ -332,7 +334,7 @@ func TestRevoke_batches(t *testing.T) {
 			if err != nil || len(ps) != n {
 				t.Fatalf("resolve: %d, %v", len(ps), err)
 			}
-			res, err := d.Revoke(ctx, s, ps, db.RevokeOptions{ProviderID: "passkey"})
+			res, err := d.Revoke(ctx, s, ps, store.RevokeOptions{ProviderID: "passkey"})
 			if err != nil || res.Accounts != n {
 				t.Fatalf("revoke: %+v, %v", res, err)
 			}
@@ -442,18 +444,18 @@ func TestStore_variants(t *testing.T) {
 			insertFixture(t, d, s, f)
 			// A second user, whose passkey has no Account.
 			insert(t, d, s, "User", map[string]any{"id": "zz_other", "email": "Other@Example.com"})
-			other := db.AuthjsCredentialID([]byte{0xfb, 0xff, 0x00, 0x10})
+			other := passkey.AuthjsCredentialID([]byte{0xfb, 0xff, 0x00, 0x10})
 			insert(t, d, s, "Authenticator", map[string]any{"credentialID": other, "userId": "zz_other", "providerAccountId": other,
 				"credentialPublicKey": coseKey(t, -8), "counter": 3, "credentialDeviceType": "singleDevice", "credentialBackedUp": false, "transports": "usb"})
 			insert(t, d, s, "Account", map[string]any{"userId": "zz_other", "type": "webauthn", "provider": "passkey", "providerAccountId": "orphan-id"})
 
-			got := listAll(t, d, s, db.ListOptions{ProviderID: "passkey"})
-			if len(got) != 2 || got[0].CredentialID != id || got[0].Status != db.StatusOK || got[0].Algorithm != "ES256" ||
-				got[1].CredentialID != other || got[1].Status != db.StatusNoAccount || got[1].Algorithm != "EdDSA" || got[1].Email == nil || *got[1].Email != "Other@Example.com" {
+			got := listAll(t, d, s, store.ListOptions{ProviderID: "passkey"})
+			if len(got) != 2 || got[0].CredentialID != id || got[0].Status != passkey.StatusOK || got[0].Algorithm != "ES256" ||
+				got[1].CredentialID != other || got[1].Status != passkey.StatusNoAccount || got[1].Algorithm != "EdDSA" || got[1].Email == nil || *got[1].Email != "Other@Example.com" {
 				t.Fatalf("list: %+v", got)
 			}
-			var orphans []db.Orphan
-			if err := d.ListOrphans(ctx, s, db.ListOptions{ProviderID: "passkey"}, func(o db.Orphan) error { orphans = append(orphans, o); return nil }); err != nil {
+			var orphans []store.Orphan
+			if err := d.ListOrphans(ctx, s, store.ListOptions{ProviderID: "passkey"}, func(o store.Orphan) error { orphans = append(orphans, o); return nil }); err != nil {
 				t.Fatal(err)
 			}
 			if len(orphans) != 1 || orphans[0].CredentialID != "orphan-id" {
@@ -461,10 +463,10 @@ func TestStore_variants(t *testing.T) {
 			}
 			// Case-flipped IDs are other credentials, under any collation.
 			flipped, _ := base64.StdEncoding.DecodeString(strings.ToLower(id))
-			if _, err := d.GetPasskey(ctx, s, flipped, "passkey"); !errors.Is(err, db.ErrNotFound) {
+			if _, err := d.GetPasskey(ctx, s, flipped, "passkey"); !errors.Is(err, passkey.ErrNotFound) {
 				t.Fatalf("case-flipped GetPasskey: %v", err)
 			}
-			if _, err := d.ResolveCredentials(ctx, s, []string{strings.ToLower(id)}, "passkey"); !errors.Is(err, db.ErrNotFound) {
+			if _, err := d.ResolveCredentials(ctx, s, []string{strings.ToLower(id)}, "passkey"); !errors.Is(err, passkey.ErrNotFound) {
 				t.Fatalf("case-flipped resolve: %v", err)
 			}
 			u, err := d.FindUser(ctx, s, "FIXTURE@example.COM")
@@ -477,7 +479,7 @@ func TestStore_variants(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			res, err := d.Revoke(ctx, s, ps, db.RevokeOptions{ProviderID: "passkey", RevokeSessions: true})
+			res, err := d.Revoke(ctx, s, ps, store.RevokeOptions{ProviderID: "passkey", RevokeSessions: true})
 			if err != nil {
 				t.Fatal(err)
 			}

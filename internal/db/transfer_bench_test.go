@@ -11,6 +11,8 @@ import (
 
 	"github.com/passkeyctl/passkeyctl/internal/db"
 	"github.com/passkeyctl/passkeyctl/internal/db/dbtest"
+	"github.com/passkeyctl/passkeyctl/internal/passkey"
+	"github.com/passkeyctl/passkeyctl/internal/store"
 )
 
 const (
@@ -25,16 +27,16 @@ const (
 func xferInput() io.Reader {
 	pr, pw := io.Pipe()
 	go func() {
-		w := db.NewExportWriter(pw)
+		w := passkey.NewExportWriter(pw)
 		for n := 1; n <= xferPasskeys; n++ {
 			u := (n-1)/xferPerUser + 1
 			sum := sha256.Sum256(fmt.Appendf(nil, "bench-cred-%d", n))
 			email := fmt.Sprintf("user%d@example.com", u)
-			rec := db.ExportRecord{
-				Version: db.ExportFormatVersion, CredentialID: base64.RawURLEncoding.EncodeToString(sum[:]),
+			rec := passkey.ExportRecord{
+				Version: passkey.ExportFormatVersion, CredentialID: base64.RawURLEncoding.EncodeToString(sum[:]),
 				PublicKey: xferKey, Counter: int64(n % 100), DeviceType: "multiDevice", BackedUp: n%2 == 0,
 				Transports: []string{"hybrid", "internal"},
-				User:       db.ExportUser{ID: fmt.Sprintf("bench_user_%07d", u), Email: &email}, Status: db.StatusOK,
+				User:       passkey.ExportUser{ID: fmt.Sprintf("bench_user_%07d", u), Email: &email}, Status: passkey.StatusOK,
 			}
 			if err := w.Write(rec); err != nil {
 				pw.CloseWithError(err)
@@ -65,7 +67,7 @@ func xferImport(b *testing.B, app db.App) {
 		}
 		in := xferInput()
 		b.StartTimer()
-		res, err := d.Import(ctx, s, in, db.ImportOptions{ProviderID: "passkey", CreateUsers: true})
+		res, err := d.Import(ctx, s, in, store.ImportOptions{ProviderID: "passkey", CreateUsers: true})
 		b.StopTimer()
 		if err != nil {
 			b.Fatal(err)
@@ -90,7 +92,7 @@ func BenchmarkExport100k_Postgres(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, err := d.Import(ctx, s, xferInput(), db.ImportOptions{ProviderID: "passkey", CreateUsers: true}); err != nil {
+	if _, err := d.Import(ctx, s, xferInput(), store.ImportOptions{ProviderID: "passkey", CreateUsers: true}); err != nil {
 		b.Fatal(err)
 	}
 	runtime.GC()
@@ -100,9 +102,9 @@ func BenchmarkExport100k_Postgres(b *testing.B) {
 	var peak uint64
 	b.ResetTimer()
 	for range b.N {
-		w := db.NewExportWriter(io.Discard)
+		w := passkey.NewExportWriter(io.Discard)
 		n := 0
-		err := d.ExportPasskeys(ctx, s, db.ExportOptions{ProviderID: "passkey"}, func(r db.ExportRecord) error {
+		err := d.ExportPasskeys(ctx, s, store.ExportOptions{ProviderID: "passkey"}, func(r passkey.ExportRecord) error {
 			n++
 			if n%5000 == 0 {
 				runtime.ReadMemStats(&ms)

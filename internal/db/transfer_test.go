@@ -21,6 +21,8 @@ import (
 
 	"github.com/passkeyctl/passkeyctl/internal/db"
 	"github.com/passkeyctl/passkeyctl/internal/db/dbtest"
+	"github.com/passkeyctl/passkeyctl/internal/passkey"
+	"github.com/passkeyctl/passkeyctl/internal/store"
 )
 
 // ceremonyFixture is a whole /work/shared/fixtures/*-registration-*.json:
@@ -81,11 +83,11 @@ func (u waUser) WebAuthnCredentials() []webauthn.Credential { return u.creds }
 // counter that does not increase is a failure.
 func verifyStored(t testing.TB, fx ceremonyFixture, credentialID, publicKey, deviceType string, backedUp bool, counter int64) error {
 	t.Helper()
-	rawID, err := db.DecodeBase64(credentialID)
+	rawID, err := passkey.DecodeBase64(credentialID)
 	if err != nil {
 		return fmt.Errorf("credential ID: %w", err)
 	}
-	key, err := db.DecodeBase64(publicKey)
+	key, err := passkey.DecodeBase64(publicKey)
 	if err != nil {
 		return fmt.Errorf("public key: %w", err)
 	}
@@ -131,19 +133,19 @@ func str(v any) string {
 }
 
 // authjsRecord converts the Auth.js fixture's Authenticator row.
-func authjsRecord(t testing.TB, fx ceremonyFixture) db.ExportRecord {
+func authjsRecord(t testing.TB, fx ceremonyFixture) passkey.ExportRecord {
 	t.Helper()
 	a := fx.Registration.RowsWritten["Authenticator"][0]
 	u := fx.Registration.RowsWritten["User"][0]
 	email := str(u["email"])
-	return db.ExportRecordFromAuthjs(db.AuthjsExportRow{
-		Passkey: db.Passkey{
+	return passkey.ExportRecordFromAuthjs(passkey.AuthjsExportRow{
+		Passkey: passkey.Passkey{
 			CredentialID: str(a["credentialID"]), UserID: str(a["userId"]), PublicKey: str(a["credentialPublicKey"]),
 			Counter: int64(a["counter"].(float64)), CredentialDeviceType: str(a["credentialDeviceType"]),
 			CredentialBackedUp: a["credentialBackedUp"].(bool), Transports: strings.Split(str(a["transports"]), ","),
-			Status: db.StatusOK,
+			Status: passkey.StatusOK,
 		},
-		User: db.ExportUser{ID: str(u["id"]), Email: &email},
+		User: passkey.ExportUser{ID: str(u["id"]), Email: &email},
 	})
 }
 
@@ -156,7 +158,7 @@ func TestConvert_authjsFixtureToBetterAuth(t *testing.T) {
 	bx := loadCeremony(t, "betterauth-registration-postgres.json")
 	a := ax.Registration.RowsWritten["Authenticator"][0]
 	rec := authjsRecord(t, ax)
-	p, err := rec.BetterAuthPasskey("target-user-id")
+	p, err := db.BetterAuthPasskeyOf(rec, "target-user-id")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,25 +243,25 @@ func TestConvert_betterAuthFixtureRoundTrip(t *testing.T) {
 	}
 	row.CreatedAt = &ct
 	rec := db.ExportRecordFromBetterAuth(row)
-	if rec.CreatedAt == nil || *rec.CreatedAt != created || rec.Status != db.StatusOK || rec.CredentialID != bx.Registration.ResponseJSON.ID {
+	if rec.CreatedAt == nil || *rec.CreatedAt != created || rec.Status != passkey.StatusOK || rec.CredentialID != bx.Registration.ResponseJSON.ID {
 		t.Fatalf("export record %+v", rec)
 	}
 	aj, err := rec.AuthjsAuthenticator(str(b["userId"]))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if aj.CredentialID != "+/+/DlocM6nS8Etsjhej2cKx8O4=" || aj.ProviderAccountID != aj.CredentialID || aj.CredentialPublicKey != row.PublicKey || aj.Transports.String != transports {
+	if aj.CredentialID != "+/+/DlocM6nS8Etsjhej2cKx8O4=" || aj.ProviderAccountID != aj.CredentialID || aj.CredentialPublicKey != row.PublicKey || aj.Transports == nil || *aj.Transports != transports {
 		t.Fatalf("Auth.js row %+v", aj)
 	}
 	if err := verifyStored(t, bx, aj.CredentialID, aj.CredentialPublicKey, aj.CredentialDeviceType, aj.CredentialBackedUp, aj.Counter); err != nil {
 		t.Fatalf("assertion against the Auth.js row: %v", err)
 	}
-	back := db.ExportRecordFromAuthjs(db.AuthjsExportRow{Passkey: db.Passkey{
+	back := passkey.ExportRecordFromAuthjs(passkey.AuthjsExportRow{Passkey: passkey.Passkey{
 		CredentialID: aj.CredentialID, UserID: aj.UserID, PublicKey: aj.CredentialPublicKey, Counter: aj.Counter,
 		CredentialDeviceType: aj.CredentialDeviceType, CredentialBackedUp: aj.CredentialBackedUp,
-		Transports: db.SplitTransports(aj.Transports), Status: db.StatusOK,
+		Transports: passkey.SplitTransports(*aj.Transports), Status: passkey.StatusOK,
 	}, User: rec.User})
-	p, err := back.BetterAuthPasskey(row.UserID)
+	p, err := db.BetterAuthPasskeyOf(back, row.UserID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -275,7 +277,7 @@ func TestConvert_betterAuthFixtureRoundTrip(t *testing.T) {
 func TestExportReader_rejects(t *testing.T) {
 	ax := loadCeremony(t, "authjs-registration-postgres.json")
 	good := authjsRecord(t, ax)
-	mut := func(f func(r *db.ExportRecord)) string {
+	mut := func(f func(r *passkey.ExportRecord)) string {
 		r := good
 		f(&r)
 		b, _ := json.Marshal(r)
@@ -285,21 +287,21 @@ func TestExportReader_rejects(t *testing.T) {
 		"{not json": "not a JSON object",
 		`{"a":1}`:   `no "version"`,
 		`[1,2]`:     "not a JSON object",
-		mut(func(r *db.ExportRecord) { r.Version = 2 }):                      "newer than this passkeyctl",
-		mut(func(r *db.ExportRecord) { r.CredentialID = "!!" }):              "not base64url",
-		mut(func(r *db.ExportRecord) { r.DeviceType = "phone" }):             "deviceType",
-		mut(func(r *db.ExportRecord) { r.Counter = -1 }):                     "counter",
-		mut(func(r *db.ExportRecord) { r.User = db.ExportUser{} }):           "neither a user id nor an e-mail",
-		mut(func(r *db.ExportRecord) { r.Transports = []string{"usb,nfc"} }): "transport",
-		mut(func(r *db.ExportRecord) { s := "yesterday"; r.CreatedAt = &s }): "createdAt",
-		mut(func(r *db.ExportRecord) { s := "not-a-uuid"; r.AAGUID = &s }):   "aaguid",
+		mut(func(r *passkey.ExportRecord) { r.Version = 2 }):                      "newer than this passkeyctl",
+		mut(func(r *passkey.ExportRecord) { r.CredentialID = "!!" }):              "not base64url",
+		mut(func(r *passkey.ExportRecord) { r.DeviceType = "phone" }):             "deviceType",
+		mut(func(r *passkey.ExportRecord) { r.Counter = -1 }):                     "counter",
+		mut(func(r *passkey.ExportRecord) { r.User = passkey.ExportUser{} }):      "neither a user id nor an e-mail",
+		mut(func(r *passkey.ExportRecord) { r.Transports = []string{"usb,nfc"} }): "transport",
+		mut(func(r *passkey.ExportRecord) { s := "yesterday"; r.CreatedAt = &s }): "createdAt",
+		mut(func(r *passkey.ExportRecord) { s := "not-a-uuid"; r.AAGUID = &s }):   "aaguid",
 	}
 	_, d := dbtest.Migrated(t, "sqlite")
 	s := detect(t, d)
 	for line, want := range cases {
 		in := "\n" + line + "\n"
-		_, err := d.Import(context.Background(), s, strings.NewReader(in), db.ImportOptions{ProviderID: "passkey", CreateUsers: true})
-		if !errors.Is(err, db.ErrInvalid) || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "line 2") {
+		_, err := d.Import(context.Background(), s, strings.NewReader(in), store.ImportOptions{ProviderID: "passkey", CreateUsers: true})
+		if !errors.Is(err, passkey.ErrInvalid) || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "line 2") {
 			t.Errorf("%s: want ErrInvalid on line 2 mentioning %q, got %v", line, want, err)
 		}
 	}
@@ -309,13 +311,13 @@ func parseISO(s string) (time.Time, error) { return time.Parse(time.RFC3339Nano,
 
 // exportAll runs ExportPasskeys and returns the JSON Lines of the records
 // whose status is ok, as `passkeyctl export` writes them.
-func exportAll(t testing.TB, d *db.DB, s *db.Schema) (string, []db.ExportRecord) {
+func exportAll(t testing.TB, d *db.DB, s *db.Schema) (string, []passkey.ExportRecord) {
 	t.Helper()
 	var buf bytes.Buffer
-	w := db.NewExportWriter(&buf)
-	var recs []db.ExportRecord
-	err := d.ExportPasskeys(context.Background(), s, db.ExportOptions{ProviderID: "passkey"}, func(r db.ExportRecord) error {
-		if r.Status != db.StatusOK {
+	w := passkey.NewExportWriter(&buf)
+	var recs []passkey.ExportRecord
+	err := d.ExportPasskeys(context.Background(), s, store.ExportOptions{ProviderID: "passkey"}, func(r passkey.ExportRecord) error {
+		if r.Status != passkey.StatusOK {
 			return nil
 		}
 		recs = append(recs, r)
@@ -419,7 +421,7 @@ func seedAuthjs(t testing.TB, d *db.DB, s *db.Schema) {
 		{long, "cmwvgemvd0000l07d4xrhgdsb", coseKey(t, -7), 0, "multiDevice", false, "internal", true},
 		{[]byte("no-account"), "user2", coseKey(t, -7), 0, "singleDevice", false, nil, false},
 	} {
-		id := db.AuthjsCredentialID(p.raw)
+		id := passkey.AuthjsCredentialID(p.raw)
 		if p.account {
 			insert(t, d, s, "Account", map[string]any{"userId": p.user, "type": "webauthn", "provider": "passkey", "providerAccountId": id})
 		}
@@ -440,13 +442,13 @@ func TestExportImport_authjsRoundTrip(t *testing.T) {
 		t.Fatalf("exported %d passkeys, want the 4 whose ownership is consistent:\n%s", len(recs), jsonl)
 	}
 	want := slices.DeleteFunc(authjsRows(t, src, ss), func(r string) bool {
-		return strings.Contains(r, db.AuthjsCredentialID([]byte("no-account")))
+		return strings.Contains(r, passkey.AuthjsCredentialID([]byte("no-account")))
 	})
 	for _, dialect := range []string{"mysql", "sqlite"} {
 		t.Run(dialect, func(t *testing.T) {
 			_, dst := dbtest.Migrated(t, dialect)
 			ds := detect(t, dst)
-			res, err := dst.Import(ctx, ds, strings.NewReader(jsonl), db.ImportOptions{ProviderID: "passkey", CreateUsers: true})
+			res, err := dst.Import(ctx, ds, strings.NewReader(jsonl), store.ImportOptions{ProviderID: "passkey", CreateUsers: true})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -486,11 +488,11 @@ func TestImport_betterAuth(t *testing.T) {
 				}
 				_, dst := dbtest.BetterAuth(t, dialect, o)
 				ds := detect(t, dst)
-				res, err := dst.Import(ctx, ds, strings.NewReader(jsonl), db.ImportOptions{CreateUsers: true})
+				res, err := dst.Import(ctx, ds, strings.NewReader(jsonl), store.ImportOptions{CreateUsers: true})
 				if err != nil {
 					t.Fatal(err)
 				}
-				if res.Inserted != 1 || len(res.UsersCreated) != 1 || res.App != db.AppBetterAuth {
+				if res.Inserted != 1 || len(res.UsersCreated) != 1 || res.App != string(db.AppBetterAuth) {
 					t.Fatalf("result %+v", res)
 				}
 				got, err := dst.GetBetterAuthPasskey(ctx, ds, ax.Registration.ResponseJSON.ID)
@@ -522,7 +524,7 @@ func TestImport_betterAuth(t *testing.T) {
 				}
 				// Better Auth back to the export format: the same record.
 				back, _ := exportAll(t, dst, ds)
-				var r1, r2 db.ExportRecord
+				var r1, r2 passkey.ExportRecord
 				json.Unmarshal([]byte(jsonl), &r1)
 				json.Unmarshal([]byte(back), &r2)
 				r2.User.ID, r1.User.ID = "", ""
@@ -563,14 +565,14 @@ func TestExportImport_betterAuthToAuthjs(t *testing.T) {
 	}
 	_, dst := dbtest.Migrated(t, "sqlite")
 	ds := detect(t, dst)
-	if _, err := dst.Import(ctx, ds, strings.NewReader(jsonl), db.ImportOptions{ProviderID: "passkey", CreateUsers: true}); err != nil {
+	if _, err := dst.Import(ctx, ds, strings.NewReader(jsonl), store.ImportOptions{ProviderID: "passkey", CreateUsers: true}); err != nil {
 		t.Fatal(err)
 	}
 	p, err := dst.GetPasskey(ctx, ds, mustDecode(t, bx.Registration.ResponseJSON.ID), "passkey")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Status != db.StatusOK || p.CredentialID != "+/+/DlocM6nS8Etsjhej2cKx8O4=" {
+	if p.Status != passkey.StatusOK || p.CredentialID != "+/+/DlocM6nS8Etsjhej2cKx8O4=" {
 		t.Fatalf("Auth.js passkey %+v", p)
 	}
 	if err := verifyStored(t, bx, p.CredentialID, p.PublicKey, p.CredentialDeviceType, p.CredentialBackedUp, p.Counter); err != nil {
@@ -582,7 +584,7 @@ func ptr[T any](v T) *T { return &v }
 
 func mustDecode(t testing.TB, s string) []byte {
 	t.Helper()
-	b, err := db.DecodeBase64(s)
+	b, err := passkey.DecodeBase64(s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -590,21 +592,21 @@ func mustDecode(t testing.TB, s string) []byte {
 }
 
 // record makes an export line for user (id, email) with a fresh credential.
-func record(t testing.TB, userID, email string) db.ExportRecord {
+func record(t testing.TB, userID, email string) passkey.ExportRecord {
 	t.Helper()
 	raw := make([]byte, 16)
 	rand.Read(raw)
 	e := email
-	return db.ExportRecord{
-		Version: db.ExportFormatVersion, CredentialID: base64.RawURLEncoding.EncodeToString(raw), PublicKey: coseKey(t, -7),
+	return passkey.ExportRecord{
+		Version: passkey.ExportFormatVersion, CredentialID: base64.RawURLEncoding.EncodeToString(raw), PublicKey: coseKey(t, -7),
 		DeviceType: "multiDevice", BackedUp: true, Transports: []string{"internal"},
-		User: db.ExportUser{ID: userID, Email: &e}, Status: db.StatusOK,
+		User: passkey.ExportUser{ID: userID, Email: &e}, Status: passkey.StatusOK,
 	}
 }
 
-func lines(recs ...db.ExportRecord) string {
+func lines(recs ...passkey.ExportRecord) string {
 	var sb strings.Builder
-	w := db.NewExportWriter(&sb)
+	w := passkey.NewExportWriter(&sb)
 	for _, r := range recs {
 		w.Write(r)
 	}
@@ -665,8 +667,8 @@ func testImportUsers(t *testing.T, dialect string, app db.App) {
 		record(t, "u3", "three@example.com"), // missing
 		record(t, "u1", "someone@else.com"),  // id of another person
 	)
-	res, err := d.Import(ctx, s, strings.NewReader(in), db.ImportOptions{ProviderID: "passkey"})
-	if !errors.Is(err, db.ErrNotFound) || !strings.Contains(err.Error(), "--create-users") {
+	res, err := d.Import(ctx, s, strings.NewReader(in), store.ImportOptions{ProviderID: "passkey"})
+	if !errors.Is(err, passkey.ErrNotFound) || !strings.Contains(err.Error(), "--create-users") {
 		t.Fatalf("want ErrNotFound naming --create-users, got %v", err)
 	}
 	if len(res.Unmatched) != 3 || res.Unmatched[0].ID != "u2" || res.Unmatched[0].Line != 3 || res.Unmatched[1].ID != "u3" ||
@@ -678,12 +680,12 @@ func testImportUsers(t *testing.T, dialect string, app db.App) {
 	}
 	// With --create-users the missing users are created; the one
 	// whose id belongs to someone else is still refused.
-	res, err = d.Import(ctx, s, strings.NewReader(in), db.ImportOptions{ProviderID: "passkey", CreateUsers: true})
-	if !errors.Is(err, db.ErrNotFound) || len(res.Unmatched) != 1 {
+	res, err = d.Import(ctx, s, strings.NewReader(in), store.ImportOptions{ProviderID: "passkey", CreateUsers: true})
+	if !errors.Is(err, passkey.ErrNotFound) || len(res.Unmatched) != 1 {
 		t.Fatalf("want only the foreign id unmatched, got %v %+v", err, res.Unmatched)
 	}
 	in = strings.Join(strings.Split(in, "\n")[:5], "\n")
-	res, err = d.Import(ctx, s, strings.NewReader(in), db.ImportOptions{ProviderID: "passkey", CreateUsers: true})
+	res, err = d.Import(ctx, s, strings.NewReader(in), store.ImportOptions{ProviderID: "passkey", CreateUsers: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -703,7 +705,7 @@ func TestImport_conflicts(t *testing.T) {
 		t.Run(string(app), func(t *testing.T) {
 			d, s, tables := importTarget(t, app, "mysql")
 			a := record(t, "u1", "one@example.com")
-			if _, err := d.Import(ctx, s, strings.NewReader(lines(a)), db.ImportOptions{ProviderID: "passkey"}); err != nil {
+			if _, err := d.Import(ctx, s, strings.NewReader(lines(a)), store.ImportOptions{ProviderID: "passkey"}); err != nil {
 				t.Fatal(err)
 			}
 			before := countRows(t, d, tables...)
@@ -720,15 +722,15 @@ func TestImport_conflicts(t *testing.T) {
 			}
 			in := lines(fresh, a2, caseTwin)
 
-			res, err := d.Import(ctx, s, strings.NewReader(in), db.ImportOptions{ProviderID: "passkey"})
-			if !errors.Is(err, db.ErrConflict) || len(res.Conflicts) != 1 || res.Conflicts[0].Line != 2 {
+			res, err := d.Import(ctx, s, strings.NewReader(in), store.ImportOptions{ProviderID: "passkey"})
+			if !errors.Is(err, passkey.ErrConflict) || len(res.Conflicts) != 1 || res.Conflicts[0].Line != 2 {
 				t.Fatalf("fail: %v %+v", err, res)
 			}
 			if after := countRows(t, d, tables...); !slices.Equal(after, before) {
 				t.Fatalf("fail wrote rows: %v -> %v", before, after)
 			}
 
-			res, err = d.Import(ctx, s, strings.NewReader(in), db.ImportOptions{ProviderID: "passkey", OnConflict: db.ConflictSkip, DryRun: true})
+			res, err = d.Import(ctx, s, strings.NewReader(in), store.ImportOptions{ProviderID: "passkey", OnConflict: store.ConflictSkip, DryRun: true})
 			if err != nil || res.Inserted != 2 || res.Skipped != 1 {
 				t.Fatalf("skip dry run: %v %+v", err, res)
 			}
@@ -736,7 +738,7 @@ func TestImport_conflicts(t *testing.T) {
 				t.Fatalf("dry run wrote rows: %v -> %v", before, after)
 			}
 
-			res, err = d.Import(ctx, s, strings.NewReader(in), db.ImportOptions{ProviderID: "passkey", OnConflict: db.ConflictUpdate})
+			res, err = d.Import(ctx, s, strings.NewReader(in), store.ImportOptions{ProviderID: "passkey", OnConflict: store.ConflictUpdate})
 			if err != nil || res.Inserted != 2 || res.Updated != 1 {
 				t.Fatalf("update: %v %+v", err, res)
 			}
@@ -747,14 +749,14 @@ func TestImport_conflicts(t *testing.T) {
 			// An older record (an old backup) never lowers the counter.
 			older := a2
 			older.Counter = 2
-			if res, err = d.Import(ctx, s, strings.NewReader(lines(older)), db.ImportOptions{ProviderID: "passkey", OnConflict: db.ConflictUpdate}); err != nil || res.Updated != 1 {
+			if res, err = d.Import(ctx, s, strings.NewReader(lines(older)), store.ImportOptions{ProviderID: "passkey", OnConflict: store.ConflictUpdate}); err != nil || res.Updated != 1 {
 				t.Fatalf("update with a lower counter: %v %+v", err, res)
 			}
 			if counter, _ := storedCounter(t, d, s, raw); counter != 9 {
 				t.Fatalf("a lower counter was written: %d, want 9 kept", counter)
 			}
 			// Everything is there now: skip changes nothing.
-			res, err = d.Import(ctx, s, strings.NewReader(in), db.ImportOptions{ProviderID: "passkey", OnConflict: db.ConflictSkip})
+			res, err = d.Import(ctx, s, strings.NewReader(in), store.ImportOptions{ProviderID: "passkey", OnConflict: store.ConflictSkip})
 			if err != nil || res.Skipped != 3 || res.Inserted != 0 {
 				t.Fatalf("skip all: %v %+v", err, res)
 			}
@@ -764,7 +766,7 @@ func TestImport_conflicts(t *testing.T) {
 			twice := record(t, "u1", "one@example.com")
 			var warned []string
 			warn := func(w string) { warned = append(warned, w) }
-			res, err = d.Import(ctx, s, strings.NewReader(lines(twice, twice)), db.ImportOptions{ProviderID: "passkey", Warn: warn})
+			res, err = d.Import(ctx, s, strings.NewReader(lines(twice, twice)), store.ImportOptions{ProviderID: "passkey", Warn: warn})
 			if err != nil || res.Inserted != 1 || res.Duplicates != 1 || len(warned) != 1 || !strings.Contains(warned[0], "line 2") {
 				t.Fatalf("repeated line: %v %+v %q", err, res, warned)
 			}
@@ -772,7 +774,7 @@ func TestImport_conflicts(t *testing.T) {
 			deleteCredential(t, d, s, twiceRaw)
 			newer := twice
 			newer.Counter, newer.BackedUp = 3, !twice.BackedUp
-			res, err = d.Import(ctx, s, strings.NewReader(lines(newer, twice)), db.ImportOptions{ProviderID: "passkey", OnConflict: db.ConflictSkip})
+			res, err = d.Import(ctx, s, strings.NewReader(lines(newer, twice)), store.ImportOptions{ProviderID: "passkey", OnConflict: store.ConflictSkip})
 			if err != nil || res.Inserted != 1 || res.Updated != 0 || res.Skipped != 0 || res.Duplicates != 1 {
 				t.Fatalf("repeated line, skip: %v %+v", err, res)
 			}
@@ -782,7 +784,7 @@ func TestImport_conflicts(t *testing.T) {
 			// Across batches too: the later record updates the row the
 			// earlier batch wrote.
 			deleteCredential(t, d, s, twiceRaw)
-			res, err = d.Import(ctx, s, strings.NewReader(lines(twice, newer)), db.ImportOptions{ProviderID: "passkey", BatchSize: 1})
+			res, err = d.Import(ctx, s, strings.NewReader(lines(twice, newer)), store.ImportOptions{ProviderID: "passkey", BatchSize: 1})
 			if err != nil || res.Inserted != 1 || res.Updated != 0 || res.Duplicates != 1 {
 				t.Fatalf("repeated line across batches: %v %+v", err, res)
 			}
@@ -791,9 +793,9 @@ func TestImport_conflicts(t *testing.T) {
 			}
 			// Owned by another user in the target: update refuses.
 			other := a
-			other.User = db.ExportUser{ID: "u9", Email: ptr("nine@example.com")}
-			res, err = d.Import(ctx, s, strings.NewReader(lines(other)), db.ImportOptions{ProviderID: "passkey", OnConflict: db.ConflictUpdate, CreateUsers: true})
-			if !errors.Is(err, db.ErrConflict) || !strings.Contains(res.Conflicts[0].Reason, "another user") {
+			other.User = passkey.ExportUser{ID: "u9", Email: ptr("nine@example.com")}
+			res, err = d.Import(ctx, s, strings.NewReader(lines(other)), store.ImportOptions{ProviderID: "passkey", OnConflict: store.ConflictUpdate, CreateUsers: true})
+			if !errors.Is(err, passkey.ErrConflict) || !strings.Contains(res.Conflicts[0].Reason, "another user") {
 				t.Fatalf("other owner: %v %+v", err, res)
 			}
 		})
@@ -819,7 +821,7 @@ func flipCase(s string) string {
 func storedCounter(t testing.TB, d *db.DB, s *db.Schema, raw []byte) (int64, bool) {
 	t.Helper()
 	if s.App == db.AppBetterAuth {
-		r, err := d.GetBetterAuthPasskey(context.Background(), s, db.Base64URL(raw))
+		r, err := d.GetBetterAuthPasskey(context.Background(), s, passkey.Base64URL(raw))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -837,10 +839,10 @@ func TestImport_dryRunAndBroken(t *testing.T) {
 	d, s, tables := importTarget(t, db.AppAuthjs, "sqlite")
 	before := countRows(t, d, tables...)
 	broken := record(t, "u1", "one@example.com")
-	broken.Status = db.StatusNoAccount
+	broken.Status = passkey.StatusNoAccount
 	in := lines(record(t, "u1", "one@example.com"), record(t, "new", "new@example.com"), broken)
 	var warnings []string
-	res, err := d.Import(ctx, s, strings.NewReader(in), db.ImportOptions{ProviderID: "passkey", CreateUsers: true, DryRun: true, Warn: func(w string) { warnings = append(warnings, w) }})
+	res, err := d.Import(ctx, s, strings.NewReader(in), store.ImportOptions{ProviderID: "passkey", CreateUsers: true, DryRun: true, Warn: func(w string) { warnings = append(warnings, w) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -853,7 +855,7 @@ func TestImport_dryRunAndBroken(t *testing.T) {
 	// An invalid line after valid ones that were already written in the
 	// transaction: all rolled back.
 	in = lines(record(t, "u1", "one@example.com")) + "{\"version\":1}\n"
-	if _, err := d.Import(ctx, s, strings.NewReader(in), db.ImportOptions{ProviderID: "passkey", BatchSize: 1}); !errors.Is(err, db.ErrInvalid) {
+	if _, err := d.Import(ctx, s, strings.NewReader(in), store.ImportOptions{ProviderID: "passkey", BatchSize: 1}); !errors.Is(err, passkey.ErrInvalid) {
 		t.Fatalf("invalid line: %v", err)
 	}
 	if after := countRows(t, d, tables...); !slices.Equal(after, before) {
@@ -867,8 +869,8 @@ func TestExport_statusAndUser(t *testing.T) {
 	_, d := dbtest.Migrated(t, "sqlite")
 	s := detect(t, d)
 	seedAuthjs(t, d, s)
-	var all []db.ExportRecord
-	if err := d.ExportPasskeys(context.Background(), s, db.ExportOptions{ProviderID: "passkey", UserID: "user2"}, func(r db.ExportRecord) error {
+	var all []passkey.ExportRecord
+	if err := d.ExportPasskeys(context.Background(), s, store.ExportOptions{ProviderID: "passkey", UserID: "user2"}, func(r passkey.ExportRecord) error {
 		all = append(all, r)
 		return nil
 	}); err != nil {
@@ -885,13 +887,13 @@ func TestExport_statusAndUser(t *testing.T) {
 		}
 	}
 	slices.Sort(statuses)
-	if !slices.Equal(statuses, []string{db.StatusNoAccount, db.StatusOK, db.StatusOK}) {
+	if !slices.Equal(statuses, []string{passkey.StatusNoAccount, passkey.StatusOK, passkey.StatusOK}) {
 		t.Fatalf("statuses %v", statuses)
 	}
 	// list and export agree on every status.
-	err := d.ListPasskeys(context.Background(), s, db.ListOptions{ProviderID: "passkey", UserID: "user2"}, func(p db.Passkey) error {
+	err := d.ListPasskeys(context.Background(), s, store.ListOptions{ProviderID: "passkey", UserID: "user2"}, func(p passkey.Passkey) error {
 		for _, r := range all {
-			if r.CredentialID == db.Base64URL(mustDecode(t, p.CredentialID)) && r.Status != p.Status {
+			if r.CredentialID == passkey.Base64URL(mustDecode(t, p.CredentialID)) && r.Status != p.Status {
 				t.Errorf("%s: list says %s, export %s", p.CredentialID, p.Status, r.Status)
 			}
 		}
@@ -926,11 +928,11 @@ func TestImport_authjsVariants(t *testing.T) {
 		if s.Variant != db.VariantLegacy {
 			t.Fatalf("variant %s", s.Variant)
 		}
-		if _, err := d.Import(ctx, s, strings.NewReader(fixture), db.ImportOptions{ProviderID: "passkey", CreateUsers: true}); err != nil {
+		if _, err := d.Import(ctx, s, strings.NewReader(fixture), store.ImportOptions{ProviderID: "passkey", CreateUsers: true}); err != nil {
 			t.Fatal(err)
 		}
 		p, err := d.GetPasskey(ctx, s, mustDecode(t, ax.Registration.ResponseJSON.ID), "passkey")
-		if err != nil || p.Status != db.StatusOK {
+		if err != nil || p.Status != passkey.StatusOK {
 			t.Fatalf("%+v %v", p, err)
 		}
 		if err := verifyStored(t, ax, p.CredentialID, p.PublicKey, p.CredentialDeviceType, p.CredentialBackedUp, p.Counter); err != nil {
@@ -948,15 +950,15 @@ func TestImport_authjsVariants(t *testing.T) {
 		// Account.userId is UNIQUE there: a second passkey of the user
 		// cannot have its Account row. Nothing is written.
 		second := record(t, "cmwvgemvd0000l07d4xrhgdsb", "fixture@example.com")
-		_, err = d.Import(ctx, s, strings.NewReader(lines(second)), db.ImportOptions{ProviderID: "passkey"})
-		if !errors.Is(err, db.ErrSchemaNotReady) || !strings.Contains(err.Error(), "userId is UNIQUE") {
+		_, err = d.Import(ctx, s, strings.NewReader(lines(second)), store.ImportOptions{ProviderID: "passkey"})
+		if !errors.Is(err, passkey.ErrSchemaNotReady) || !strings.Contains(err.Error(), "userId is UNIQUE") {
 			t.Fatalf("second passkey: %v", err)
 		}
 		// An RSA key does not fit VARCHAR(191): refused before writing.
 		rsa := record(t, "u-rsa", "rsa@example.com")
 		rsa.PublicKey = coseKey(t, -257)
-		_, err = d.Import(ctx, s, strings.NewReader(lines(rsa)), db.ImportOptions{ProviderID: "passkey", CreateUsers: true})
-		if !errors.Is(err, db.ErrSchemaNotReady) || !strings.Contains(err.Error(), "credentialPublicKey holds 191 characters") {
+		_, err = d.Import(ctx, s, strings.NewReader(lines(rsa)), store.ImportOptions{ProviderID: "passkey", CreateUsers: true})
+		if !errors.Is(err, passkey.ErrSchemaNotReady) || !strings.Contains(err.Error(), "credentialPublicKey holds 191 characters") {
 			t.Fatalf("RSA key in VARCHAR(191): %v", err)
 		}
 		if n := countRows(t, d, "Authenticator", "User"); !slices.Equal(n, []int{1, 1}) {
@@ -970,7 +972,7 @@ func TestImport_authjsVariants(t *testing.T) {
 		}
 		rec := authjsRecord(t, ax)
 		rec.User.EmailVerified = true
-		if _, err := d.Import(ctx, s, strings.NewReader(lines(rec)), db.ImportOptions{ProviderID: "passkey", CreateUsers: true, Now: func() time.Time { return time.UnixMilli(1764035565510) }}); err != nil {
+		if _, err := d.Import(ctx, s, strings.NewReader(lines(rec)), store.ImportOptions{ProviderID: "passkey", CreateUsers: true, Now: func() time.Time { return time.UnixMilli(1764035565510) }}); err != nil {
 			t.Fatal(err)
 		}
 		var verified int64
@@ -978,7 +980,7 @@ func TestImport_authjsVariants(t *testing.T) {
 			t.Fatalf("emailVerified %d (%v), want Drizzle's integer milliseconds", verified, err)
 		}
 		p, err := d.GetPasskey(ctx, s, mustDecode(t, ax.Registration.ResponseJSON.ID), "passkey")
-		if err != nil || p.Status != db.StatusOK {
+		if err != nil || p.Status != passkey.StatusOK {
 			t.Fatalf("%+v %v", p, err)
 		}
 	})
@@ -1007,8 +1009,8 @@ func TestImport_refusesUnfillableColumns(t *testing.T) {
 			dbtest.Exec(t, d, `ALTER TABLE `+d.Q(c.table)+` ADD COLUMN "tenantId" TEXT NOT NULL DEFAULT 't1'`, `ALTER TABLE `+d.Q(c.table)+` ALTER COLUMN "tenantId" DROP DEFAULT`)
 			s := detect(t, d)
 			before := countRows(t, d, tables...)
-			_, err := d.Import(ctx, s, strings.NewReader(in), db.ImportOptions{ProviderID: "passkey", CreateUsers: c.createUsers})
-			if !errors.Is(err, db.ErrSchemaNotReady) || !strings.Contains(err.Error(), c.want) {
+			_, err := d.Import(ctx, s, strings.NewReader(in), store.ImportOptions{ProviderID: "passkey", CreateUsers: c.createUsers})
+			if !errors.Is(err, passkey.ErrSchemaNotReady) || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("want ErrSchemaNotReady %q, got %v", c.want, err)
 			}
 			if after := countRows(t, d, tables...); !slices.Equal(after, before) {
@@ -1022,11 +1024,11 @@ func TestImport_refusesUnfillableColumns(t *testing.T) {
 func deleteCredential(t testing.TB, d *db.DB, s *db.Schema, raw []byte) {
 	t.Helper()
 	ctx := context.Background()
-	ps, err := d.ResolveCredentials(ctx, s, []string{db.Base64URL(raw)}, "passkey")
+	ps, err := d.ResolveCredentials(ctx, s, []string{passkey.Base64URL(raw)}, "passkey")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := d.Revoke(ctx, s, ps, db.RevokeOptions{ProviderID: "passkey"}); err != nil {
+	if _, err := d.Revoke(ctx, s, ps, store.RevokeOptions{ProviderID: "passkey"}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -1047,7 +1049,7 @@ func TestExportReader_torn(t *testing.T) {
 	}
 	a, b, c := whole("AQEBAQEBAQEBAQEBAQEBAQ"), whole("AgICAgICAgICAgICAgICAg"), whole("AwMDAwMDAwMDAwMDAwMDAw")
 	in := a + "\n" + b[:40] + c[:25] + a + "\n\n" + c + "\n" + b[:len(b)-1]
-	rd := db.NewExportReader(strings.NewReader(in))
+	rd := passkey.NewExportReader(strings.NewReader(in))
 	type got struct {
 		id   string
 		line int
@@ -1059,7 +1061,7 @@ func TestExportReader_torn(t *testing.T) {
 		if err == io.EOF {
 			break
 		}
-		if err != nil && !errors.Is(err, db.ErrTornRecord) {
+		if err != nil && !errors.Is(err, passkey.ErrTornRecord) {
 			t.Fatalf("line %d: %v", line, err)
 		}
 		out = append(out, got{rec.CredentialID, line, err != nil})
@@ -1081,10 +1083,10 @@ func TestImport_backupRecords(t *testing.T) {
 		t.Run(string(app), func(t *testing.T) {
 			d, s, _ := importTarget(t, app, "sqlite")
 			a := record(t, "u1", "one@example.com")
-			if _, err := d.Import(ctx, s, strings.NewReader(lines(a)), db.ImportOptions{ProviderID: "passkey"}); err != nil {
+			if _, err := d.Import(ctx, s, strings.NewReader(lines(a)), store.ImportOptions{ProviderID: "passkey"}); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := d.Import(ctx, s, strings.NewReader(lines(a)), db.ImportOptions{ProviderID: "passkey"}); !errors.Is(err, db.ErrConflict) {
+			if _, err := d.Import(ctx, s, strings.NewReader(lines(a)), store.ImportOptions{ProviderID: "passkey"}); !errors.Is(err, passkey.ErrConflict) {
 				t.Fatalf("an export record of a stored passkey: want ErrConflict, got %v", err)
 			}
 			at := "2026-11-30T10:00:00.000Z"
@@ -1094,7 +1096,7 @@ func TestImport_backupRecords(t *testing.T) {
 			noKey := record(t, "u1", "one@example.com")
 			noKey.PublicKey = ""
 			var warned []string
-			res, err := d.Import(ctx, s, strings.NewReader(lines(backup, noKey)), db.ImportOptions{ProviderID: "passkey", Warn: func(w string) { warned = append(warned, w) }})
+			res, err := d.Import(ctx, s, strings.NewReader(lines(backup, noKey)), store.ImportOptions{ProviderID: "passkey", Warn: func(w string) { warned = append(warned, w) }})
 			if err != nil || res.Skipped != 1 || res.Broken != 1 || res.Inserted != 0 || len(warned) != 1 || !strings.Contains(warned[0], "line 2") {
 				t.Fatalf("backup record of a stored passkey: %v %+v %q", err, res, warned)
 			}

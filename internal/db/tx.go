@@ -12,6 +12,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
+	"github.com/passkeyctl/passkeyctl/internal/passkey"
 	"modernc.org/sqlite"
 )
 
@@ -99,7 +100,7 @@ func (d *DB) txOnce(ctx context.Context, opts txOptions, fn func(ctx context.Con
 				return d.Err(opts.what+": take the "+opts.lock+" lock", err)
 			}
 			if !got {
-				return fmt.Errorf("%s: %w: another passkeyctl %s held the lock for 10 minutes", opts.what, ErrLocked, opts.lock)
+				return fmt.Errorf("%s: %w: another passkeyctl %s held the lock for 10 minutes", opts.what, passkey.ErrLocked, opts.lock)
 			}
 			defer release()
 			begin = conn.BeginTxx

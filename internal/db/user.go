@@ -7,16 +7,8 @@ import (
 	"strings"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/passkeyctl/passkeyctl/internal/passkey"
 )
-
-// User is a user row of the schema's app (Auth.js's User, Better Auth's
-// user), as far as passkeyctl needs it.
-type User struct {
-	ID            string  `json:"id"`
-	Email         *string `json:"email"`
-	Name          *string `json:"name"`
-	EmailVerified bool    `json:"emailVerified"`
-}
 
 // userTable is what a user lookup needs of one app's user table, taken
 // from the detected Schema. Auth.js and Better Auth differ only in these
@@ -40,7 +32,7 @@ type userTable struct {
 func (s *Schema) users() (userTable, error) {
 	if s.App == AppBetterAuth {
 		if s.BetterAuth == nil {
-			return userTable{}, fmt.Errorf("%w: Better Auth's user table does not exist", ErrSchemaNotReady)
+			return userTable{}, fmt.Errorf("%w: Better Auth's user table does not exist", passkey.ErrSchemaNotReady)
 		}
 		return s.BetterAuth.users()
 	}
@@ -49,10 +41,10 @@ func (s *Schema) users() (userTable, error) {
 		if s.noAppTables() {
 			return userTable{}, s.MissingPasskeyTable()
 		}
-		return userTable{}, fmt.Errorf("%w: the Auth.js User table does not exist in %s (run the app's migrations, or passkeyctl migrate --core for a new database)", ErrSchemaNotReady, s.Where)
+		return userTable{}, fmt.Errorf("%w: the Auth.js User table does not exist in %s (run the app's migrations, or passkeyctl migrate --core for a new database)", passkey.ErrSchemaNotReady, s.Where)
 	}
 	if !u.Has("id") || !u.Has("email") {
-		return userTable{}, fmt.Errorf("%w: table %s has no id or email column", ErrDrift, u.Name)
+		return userTable{}, fmt.Errorf("%w: table %s has no id or email column", passkey.ErrDrift, u.Name)
 	}
 	ut := userTable{app: AppAuthjs, table: u, id: "id", email: "email", verifiedIsTime: true, idMode: IDText}
 	if u.Has("name") {
@@ -67,10 +59,10 @@ func (s *Schema) users() (userTable, error) {
 // users returns Better Auth's user table.
 func (ba *BetterAuthSchema) users() (userTable, error) {
 	if ba.User == nil {
-		return userTable{}, fmt.Errorf("%w: Better Auth's user table does not exist", ErrSchemaNotReady)
+		return userTable{}, fmt.Errorf("%w: Better Auth's user table does not exist", passkey.ErrSchemaNotReady)
 	}
 	if ba.U.ID == "" || ba.U.Email == "" {
-		return userTable{}, fmt.Errorf("%w: table %s has no id or email column", ErrDrift, ba.User.Name)
+		return userTable{}, fmt.Errorf("%w: table %s has no id or email column", passkey.ErrDrift, ba.User.Name)
 	}
 	return userTable{app: AppBetterAuth, table: ba.User, id: ba.U.ID, email: ba.U.Email, name: ba.U.Name, verified: ba.U.EmailVerified, idMode: ba.UserIDMode}, nil
 }
@@ -98,34 +90,34 @@ func (ba *BetterAuthSchema) users() (userTable, error) {
 // PostgreSQL and 16 ms on SQLite, against 0.7 ms on MariaDB; see
 // BenchmarkFindUser). An expression index on LOWER(email) in the app's schema
 // makes it an index lookup; passkeyctl does not create one.
-func (d *DB) FindUser(ctx context.Context, s *Schema, ref string) (User, error) {
+func (d *DB) FindUser(ctx context.Context, s *Schema, ref string) (passkey.User, error) {
 	return d.findUser(ctx, d.X, s, ref)
 }
 
-func (d *DB) findUser(ctx context.Context, q sqlx.QueryerContext, s *Schema, ref string) (User, error) {
+func (d *DB) findUser(ctx context.Context, q sqlx.QueryerContext, s *Schema, ref string) (passkey.User, error) {
 	ut, err := s.users()
 	if err != nil {
-		return User{}, err
+		return passkey.User{}, err
 	}
 	return d.lookupUser(ctx, q, ut, ref, false)
 }
 
 // findBetterAuthUser is lookupUser on Better Auth's user table, whatever
 // app the schema chose.
-func (d *DB) findBetterAuthUser(ctx context.Context, q sqlx.QueryerContext, ba *BetterAuthSchema, ref string, byIDOnly bool) (User, error) {
+func (d *DB) findBetterAuthUser(ctx context.Context, q sqlx.QueryerContext, ba *BetterAuthSchema, ref string, byIDOnly bool) (passkey.User, error) {
 	ut, err := ba.users()
 	if err != nil {
-		return User{}, err
+		return passkey.User{}, err
 	}
 	return d.lookupUser(ctx, q, ut, ref, byIDOnly)
 }
 
 // lookupUser is FindUser on one user table. byIDOnly matches ids only: a
 // passkey's owner is named by id, never by e-mail.
-func (d *DB) lookupUser(ctx context.Context, q sqlx.QueryerContext, ut userTable, ref string, byIDOnly bool) (User, error) {
+func (d *DB) lookupUser(ctx context.Context, q sqlx.QueryerContext, ut userTable, ref string, byIDOnly bool) (passkey.User, error) {
 	ref = strings.TrimSpace(ref)
 	if ref == "" {
-		return User{}, fmt.Errorf("%w: empty user", ErrInvalid)
+		return passkey.User{}, fmt.Errorf("%w: empty user", passkey.ErrInvalid)
 	}
 	id, idOK := ut.idMode.usable(ref)
 	// The exact tests, tried in order until one matches.
@@ -147,7 +139,7 @@ func (d *DB) lookupUser(ctx context.Context, q sqlx.QueryerContext, ut userTable
 			exact = append(exact, test{d.ExactEq(d.Q(ut.email)), []any{ref, ref}})
 		}
 	}
-	var users []User
+	var users []passkey.User
 	var err error
 	for _, t := range exact {
 		if users, err = d.selectUsers(ctx, q, ut, t.where, t.args); err != nil || len(users) > 0 {
@@ -159,11 +151,11 @@ func (d *DB) lookupUser(ctx context.Context, q sqlx.QueryerContext, ut userTable
 		users, err = d.selectUsers(ctx, q, ut, where, args)
 	}
 	if err != nil {
-		return User{}, err
+		return passkey.User{}, err
 	}
 	switch len(users) {
 	case 0:
-		return User{}, fmt.Errorf("user not found: %s: %w", ref, ErrNotFound)
+		return passkey.User{}, fmt.Errorf("user not found: %s: %w", ref, passkey.ErrNotFound)
 	case 1:
 		return users[0], nil
 	}
@@ -175,7 +167,7 @@ func (d *DB) lookupUser(ctx context.Context, q sqlx.QueryerContext, ut userTable
 		}
 		ids = append(ids, u.ID+e)
 	}
-	return User{}, fmt.Errorf("%w: %q matches %d users (%s); give the user id instead", ErrInvalid, ref, len(users), strings.Join(ids, ", "))
+	return passkey.User{}, fmt.Errorf("%w: %q matches %d users (%s); give the user id instead", passkey.ErrInvalid, ref, len(users), strings.Join(ids, ", "))
 }
 
 // maxUsersListed caps the users an ambiguity error lists (one more is read
@@ -183,7 +175,7 @@ func (d *DB) lookupUser(ctx context.Context, q sqlx.QueryerContext, ut userTable
 const maxUsersListed = 20
 
 // selectUsers returns the users of ut matching where.
-func (d *DB) selectUsers(ctx context.Context, q sqlx.QueryerContext, ut userTable, where string, args []any) ([]User, error) {
+func (d *DB) selectUsers(ctx context.Context, q sqlx.QueryerContext, ut userTable, where string, args []any) ([]passkey.User, error) {
 	name, verified := "NULL", "NULL"
 	if ut.name != "" {
 		name = d.Q(ut.name)
@@ -200,9 +192,9 @@ func (d *DB) selectUsers(ctx context.Context, q sqlx.QueryerContext, ut userTabl
 		return nil, d.Err("find user", err)
 	}
 	defer rows.Close()
-	var out []User
+	var out []passkey.User
 	for rows.Next() {
-		var u User
+		var u passkey.User
 		var email, name sql.NullString
 		var verified sql.NullBool
 		if err := rows.Scan(&u.ID, &email, &name, &verified); err != nil {

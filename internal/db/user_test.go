@@ -10,6 +10,7 @@ import (
 
 	"github.com/passkeyctl/passkeyctl/internal/db"
 	"github.com/passkeyctl/passkeyctl/internal/db/dbtest"
+	"github.com/passkeyctl/passkeyctl/internal/passkey"
 )
 
 // findUserCase is one FindUser call and what it must return: the user id,
@@ -68,10 +69,10 @@ func TestFindUser_authjs(t *testing.T) {
 				{name: "email other case", ref: "ANN@Example.COM", wantID: "u_ann"},
 				{name: "stored mixed case, exact", ref: "Bob@Example.com", wantID: "u_bob"},
 				{name: "stored mixed case, lower", ref: "bob@example.com", wantID: "u_bob"},
-				{name: "id other case is not an id", ref: "U_ANN", wantErr: db.ErrNotFound, wantText: []string{"U_ANN"}},
-				{name: "id of one, e-mail of another", ref: "carol@example.com", wantErr: db.ErrInvalid, wantText: []string{"matches 2 users", "carol@example.com <carol2@example.com>", "u_carol <carol@example.com>"}},
-				{name: "unknown", ref: "nobody@example.com", wantErr: db.ErrNotFound, wantText: []string{"user not found: nobody@example.com"}},
-				{name: "empty", ref: "  ", wantErr: db.ErrInvalid},
+				{name: "id other case is not an id", ref: "U_ANN", wantErr: passkey.ErrNotFound, wantText: []string{"U_ANN"}},
+				{name: "id of one, e-mail of another", ref: "carol@example.com", wantErr: passkey.ErrInvalid, wantText: []string{"matches 2 users", "carol@example.com <carol2@example.com>", "u_carol <carol@example.com>"}},
+				{name: "unknown", ref: "nobody@example.com", wantErr: passkey.ErrNotFound, wantText: []string{"user not found: nobody@example.com"}},
+				{name: "empty", ref: "  ", wantErr: passkey.ErrInvalid},
 			}
 			if dialect != "mysql" {
 				// MySQL's case-insensitive unique index on email refuses
@@ -81,7 +82,7 @@ func TestFindUser_authjs(t *testing.T) {
 				cases = append(cases,
 					findUserCase{name: "exact wins over case-insensitive", ref: "DAN@example.com", wantID: "u_dan2"},
 					findUserCase{name: "exact wins, lower", ref: "dan@example.com", wantID: "u_dan"},
-					findUserCase{name: "several case-insensitive", ref: "Dan@Example.com", wantErr: db.ErrInvalid, wantText: []string{"matches 2 users", "u_dan <dan@example.com>", "u_dan2 <DAN@example.com>", "give the user id instead"}},
+					findUserCase{name: "several case-insensitive", ref: "Dan@Example.com", wantErr: passkey.ErrInvalid, wantText: []string{"matches 2 users", "u_dan <dan@example.com>", "u_dan2 <DAN@example.com>", "give the user id instead"}},
 				)
 			}
 			runFindUser(t, d, s, cases)
@@ -114,15 +115,15 @@ func TestFindUser_betterAuth(t *testing.T) {
 					{name: "email", ref: "ann@example.com", wantID: "u_ann"},
 					{name: "email other case", ref: "Ann@EXAMPLE.com", wantID: "u_ann"},
 					{name: "id wins over another's e-mail", ref: "carol@example.com", wantID: "carol@example.com"},
-					{name: "unknown", ref: "nobody@example.com", wantErr: db.ErrNotFound},
-					{name: "empty", ref: "", wantErr: db.ErrInvalid},
+					{name: "unknown", ref: "nobody@example.com", wantErr: passkey.ErrNotFound},
+					{name: "empty", ref: "", wantErr: passkey.ErrInvalid},
 				}
 				if dialect != "mysql" {
 					baUser(t, d, s, "u_dan", "dan@example.com", "Dan")
 					baUser(t, d, s, "u_dan2", "DAN@example.com", "Dan Two")
 					cases = append(cases,
 						findUserCase{name: "exact wins over case-insensitive", ref: "DAN@example.com", wantID: "u_dan2"},
-						findUserCase{name: "several case-insensitive", ref: "dAn@example.com", wantErr: db.ErrInvalid, wantText: []string{"matches 2 users", "u_dan <dan@example.com>", "u_dan2 <DAN@example.com>"}},
+						findUserCase{name: "several case-insensitive", ref: "dAn@example.com", wantErr: passkey.ErrInvalid, wantText: []string{"matches 2 users", "u_dan <dan@example.com>", "u_dan2 <DAN@example.com>"}},
 					)
 				}
 				runFindUser(t, d, s, cases)
@@ -144,7 +145,7 @@ func TestFindUser_betterAuth(t *testing.T) {
 			{name: "id", ref: id, wantID: id},
 			{name: "id upper case", ref: strings.ToUpper(id), wantID: id},
 			{name: "email", ref: "ANN@example.com", wantID: id},
-			{name: "unknown", ref: "u_nobody", wantErr: db.ErrNotFound},
+			{name: "unknown", ref: "u_nobody", wantErr: passkey.ErrNotFound},
 		})
 	})
 	t.Run("sqlite/integer", func(t *testing.T) {
@@ -154,7 +155,7 @@ func TestFindUser_betterAuth(t *testing.T) {
 		runFindUser(t, d, s, []findUserCase{
 			{name: "id", ref: id, wantID: id},
 			{name: "email", ref: "Ann@example.com", wantID: id},
-			{name: "unknown id", ref: "999", wantErr: db.ErrNotFound},
+			{name: "unknown id", ref: "999", wantErr: passkey.ErrNotFound},
 		})
 	})
 }

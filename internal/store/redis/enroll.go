@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
-	"github.com/passkeyctl/passkeyctl/internal/db"
+	"github.com/passkeyctl/passkeyctl/internal/passkey"
+	"github.com/passkeyctl/passkeyctl/internal/store"
 	goredis "github.com/redis/go-redis/v9"
 )
 
@@ -24,57 +26,59 @@ import (
 // opts.CreateUser.ID, when empty, is a random UUID v4 from opts.Rand
 // (crypto/rand when nil), as the adapter's crypto.randomUUID(). It
 // refuses, writing nothing: a credential whose authenticator or account
-// key is taken (db.ErrConflict; also when the key holds another
+// key is taken (passkey.ErrConflict; also when the key holds another
 // credential whose key normalises alike), a user that does not exist
-// (db.ErrNotFound), a user to create whose e-mail or id is taken
-// (db.ErrConflict). opts.ProviderID, when set, overrides the store's;
+// (passkey.ErrNotFound), a user to create whose e-mail or id is taken
+// (passkey.ErrConflict). opts.ProviderID, when set, overrides the store's;
 // opts.Now is unused (the adapter stores no times for a passkey).
 //
-// Transports are left out of the value when p has none, as
-// db.JoinTransports stores NULL on SQL; @auth/core itself writes "" when a
-// browser reports an empty list and leaves the field out when it reports
-// none, and reads both as no transports.
-func (s *Store) CreatePasskey(ctx context.Context, p db.NewPasskey, opts db.EnrollOptions) (db.Passkey, error) {
+// Transports are written as @auth/core writes them: joined with ",", ""
+// when the browser reported an empty list, and no field when it reported
+// none.
+func (s *Store) CreatePasskey(ctx context.Context, p store.NewPasskey, opts store.EnrollOptions) (passkey.Passkey, error) {
 	provider := s.ProviderID
 	if opts.ProviderID != "" {
 		provider = opts.ProviderID
 	}
 	if len(p.CredentialID) == 0 || len(p.PublicKey) == 0 {
-		return db.Passkey{}, fmt.Errorf("%w: credential without an ID or public key", db.ErrInvalid)
+		return passkey.Passkey{}, fmt.Errorf("%w: credential without an ID or public key", passkey.ErrInvalid)
 	}
 	userID, email := p.UserID, ""
 	if opts.CreateUser != nil {
 		email = opts.CreateUser.Email
 		if email == "" {
-			return db.Passkey{}, fmt.Errorf("%w: a new user needs an e-mail", db.ErrInvalid)
+			return passkey.Passkey{}, fmt.Errorf("%w: a new user needs an e-mail", passkey.ErrInvalid)
 		}
 		userID = opts.CreateUser.ID
 		if userID == "" {
 			id, err := newUUIDv4(opts.Rand)
 			if err != nil {
-				return db.Passkey{}, err
+				return passkey.Passkey{}, err
 			}
 			userID = id
 		}
 		if p.UserID != "" && p.UserID != userID {
-			return db.Passkey{}, fmt.Errorf("%w: passkey user %s is not the user to create %s", db.ErrInvalid, p.UserID, userID)
+			return passkey.Passkey{}, fmt.Errorf("%w: passkey user %s is not the user to create %s", passkey.ErrInvalid, p.UserID, userID)
 		}
 	}
 	if userID == "" {
-		return db.Passkey{}, fmt.Errorf("%w: no user for the passkey", db.ErrInvalid)
+		return passkey.Passkey{}, fmt.Errorf("%w: no user for the passkey", passkey.ErrInvalid)
 	}
-	credID := db.AuthjsCredentialID(p.CredentialID)
-	publicKey := db.AuthjsCredentialID(p.PublicKey)
-	if _, err := db.KeyAlgorithm(publicKey); err != nil {
-		return db.Passkey{}, fmt.Errorf("create passkey: %w", err)
+	credID := passkey.AuthjsCredentialID(p.CredentialID)
+	publicKey := passkey.AuthjsCredentialID(p.PublicKey)
+	if _, err := passkey.KeyAlgorithm(publicKey); err != nil {
+		return passkey.Passkey{}, fmt.Errorf("create passkey: %w", err)
 	}
 	deviceType := "singleDevice"
 	if p.BackupEligible {
 		deviceType = "multiDevice"
 	}
+	// @auth/core stores transports.join(","): "" for the empty list a
+	// browser reports, and no field when it reports none.
 	var transports *string
-	if t := db.JoinTransports(p.Transports); t.Valid {
-		transports = &t.String
+	if p.Transports != nil {
+		t := strings.Join(p.Transports, ",")
+		transports = &t
 	}
 	authVal := authenticatorJSON(credID, publicKey, int64(p.Counter), p.BackupState, deviceType, transports, userID)
 
@@ -100,23 +104,23 @@ func (s *Store) CreatePasskey(ctx context.Context, p db.NewPasskey, opts db.Enro
 				other = a.CredentialID
 			}
 			if other == credID {
-				return fmt.Errorf("credential %s is already stored: %w", credID, db.ErrConflict)
+				return fmt.Errorf("credential %s is already stored: %w", credID, passkey.ErrConflict)
 			}
-			return fmt.Errorf("credential %s would be stored under the key of credential %s (%s: unstorage normalises keys alike), overwriting it: %w", credID, other, authKey, db.ErrConflict)
+			return fmt.Errorf("credential %s would be stored under the key of credential %s (%s: unstorage normalises keys alike), overwriting it: %w", credID, other, authKey, passkey.ErrConflict)
 		}
 		if ok[1] {
-			return fmt.Errorf("credential %s already has an account (%s): %w", credID, acctKey, db.ErrConflict)
+			return fmt.Errorf("credential %s already has an account (%s): %w", credID, acctKey, passkey.ErrConflict)
 		}
 		if opts.CreateUser != nil {
 			if ok[3] {
-				return fmt.Errorf("user %s already exists: %w", userID, db.ErrConflict)
+				return fmt.Errorf("user %s already exists: %w", userID, passkey.ErrConflict)
 			}
 			if ok[4] {
-				return fmt.Errorf("a user with the e-mail %s already exists (user %s): %w", email, vals[4], db.ErrConflict)
+				return fmt.Errorf("a user with the e-mail %s already exists (user %s): %w", email, vals[4], passkey.ErrConflict)
 			}
 			userVal = userJSON(userID, email)
 		} else if u, isUser := parseUser(vals[3]); !ok[3] || !isUser || u.ID != userID {
-			return fmt.Errorf("user not found: %s: %w", userID, db.ErrNotFound)
+			return fmt.Errorf("user not found: %s: %w", userID, passkey.ErrNotFound)
 		} else {
 			userVal = vals[3]
 		}
@@ -139,7 +143,7 @@ func (s *Store) CreatePasskey(ctx context.Context, p db.NewPasskey, opts db.Enro
 		return err
 	}, watched...)
 	if err != nil {
-		return db.Passkey{}, err
+		return passkey.Passkey{}, err
 	}
 	a, _ := parseAuthenticator(authVal)
 	acct, _ := parseAccount(accountJSON(provider, credID, userID))
@@ -154,22 +158,22 @@ func (s *Store) CreatePasskey(ctx context.Context, p db.NewPasskey, opts db.Enro
 // counter set (every other field byte for byte, in its order), and the
 // user's credential-ID list rewritten [credID, ...old] unless credID is
 // already first (so a sign-in with an older passkey adds a duplicate, as
-// the adapter does). Both in one MULTI/EXEC under WATCH. db.ErrNotFound
+// the adapter does). Both in one MULTI/EXEC under WATCH. passkey.ErrNotFound
 // when no authenticator of this credential is stored.
 func (s *Store) UpdateCounter(ctx context.Context, raw []byte, counter uint32) error {
-	credID := db.AuthjsCredentialID(raw)
+	credID := passkey.AuthjsCredentialID(raw)
 	authKey := s.L.AuthenticatorKey(credID)
 	return s.watchRetry(ctx, func(tx *goredis.Tx) error {
 		v, err := tx.Get(ctx, authKey).Result()
 		if errors.Is(err, goredis.Nil) {
-			return fmt.Errorf("credential %s: %w", credID, db.ErrNotFound)
+			return fmt.Errorf("credential %s: %w", credID, passkey.ErrNotFound)
 		}
 		if err != nil {
 			return err
 		}
 		a, isAuth := parseAuthenticator(v)
 		if !isAuth || a.CredentialID != credID {
-			return fmt.Errorf("credential %s: %w", credID, db.ErrNotFound)
+			return fmt.Errorf("credential %s: %w", credID, passkey.ErrNotFound)
 		}
 		listKey := s.L.AuthenticatorListKey(a.UserID)
 		if err := tx.Watch(ctx, listKey).Err(); err != nil {
@@ -211,8 +215,8 @@ func (s *Store) watchRetry(ctx context.Context, fn func(*goredis.Tx) error, keys
 	case err == nil:
 		return nil
 	case errors.Is(err, goredis.TxFailedErr):
-		return fmt.Errorf("the keys kept changing (%d attempts); nothing was written, try again: %w", maxTxRetries+1, db.ErrConflict)
-	case errors.Is(err, db.ErrConflict), errors.Is(err, db.ErrNotFound), errors.Is(err, db.ErrInvalid):
+		return fmt.Errorf("the keys kept changing (%d attempts); nothing was written, try again: %w", maxTxRetries+1, passkey.ErrConflict)
+	case errors.Is(err, passkey.ErrConflict), errors.Is(err, passkey.ErrNotFound), errors.Is(err, passkey.ErrInvalid):
 		return err
 	}
 	return s.err("write", err)

@@ -5,16 +5,18 @@ import (
 	"encoding/json"
 	"errors"
 	"regexp"
+	"strings"
 	"testing"
 
-	"github.com/passkeyctl/passkeyctl/internal/db"
+	"github.com/passkeyctl/passkeyctl/internal/passkey"
+	"github.com/passkeyctl/passkeyctl/internal/store"
 	"github.com/passkeyctl/passkeyctl/internal/store/redis"
 )
 
 // fixturePasskey is the registration of a fixture credential as
 // serve --enroll would hand it to CreatePasskey: the values the real
 // registration stored (public key, flags, transports), decoded.
-func fixturePasskey(t *testing.T, authValue string, userID string) db.NewPasskey {
+func fixturePasskey(t *testing.T, authValue string, userID string) store.NewPasskey {
 	t.Helper()
 	var a struct {
 		CredentialID        string `json:"credentialID"`
@@ -31,7 +33,7 @@ func fixturePasskey(t *testing.T, authValue string, userID string) db.NewPasskey
 	if err != nil {
 		t.Fatal(err)
 	}
-	return db.NewPasskey{UserID: userID, CredentialID: raw, PublicKey: key, Counter: 0,
+	return store.NewPasskey{UserID: userID, CredentialID: raw, PublicKey: key, Counter: 0,
 		BackupEligible: true, BackupState: true, Transports: []string{"hybrid", "internal"}}
 }
 
@@ -60,11 +62,11 @@ func TestCreatePasskey_fixture(t *testing.T) {
 	cred1, cred2 := f.Observations.KeyNormalisation[0], f.Observations.KeyNormalisation[1]
 
 	np1 := fixturePasskey(t, valueOf(t, d.Registration, cred1.AuthenticatorKey), "")
-	p, err := s.CreatePasskey(ctx, np1, db.EnrollOptions{CreateUser: &db.NewUser{ID: uid, Email: "fixture@example.com"}})
+	p, err := s.CreatePasskey(ctx, np1, store.EnrollOptions{CreateUser: &store.NewUser{ID: uid, Email: "fixture@example.com"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.CredentialID != cred1.CredentialID || p.UserID != uid || p.Status != db.StatusOK || p.Algorithm != "ES256" || p.Email == nil || *p.Email != "fixture@example.com" {
+	if p.CredentialID != cred1.CredentialID || p.UserID != uid || p.Status != passkey.StatusOK || p.Algorithm != "ES256" || p.Email == nil || *p.Email != "fixture@example.com" {
 		t.Errorf("CreatePasskey returned %+v", p)
 	}
 	want := withoutSessions(apply(nil, d.Registration))
@@ -77,7 +79,7 @@ func TestCreatePasskey_fixture(t *testing.T) {
 	diffKeys(t, "sign-in", want, e.snapshot())
 
 	np2 := fixturePasskey(t, valueOf(t, d.SecondPasskeySameUserSignedIn, cred2.AuthenticatorKey), uid)
-	if _, err := s.CreatePasskey(ctx, np2, db.EnrollOptions{}); err != nil {
+	if _, err := s.CreatePasskey(ctx, np2, store.EnrollOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	want = withoutSessions(apply(want, d.SecondPasskeySameUserSignedIn))
@@ -114,7 +116,7 @@ func TestCreatePasskey_fixturePrefixed(t *testing.T) {
 		t.Fatal("no e-mail key in the fixture's prefixed registration")
 	}
 	np := fixturePasskey(t, valueOf(t, reg, "myapp:app2:"+f.Observations.KeyNormalisation[0].AuthenticatorKey), "")
-	if _, err := s.CreatePasskey(ctx, np, db.EnrollOptions{CreateUser: &db.NewUser{ID: uid, Email: "fixture@example.com"}}); err != nil {
+	if _, err := s.CreatePasskey(ctx, np, store.EnrollOptions{CreateUser: &store.NewUser{ID: uid, Email: "fixture@example.com"}}); err != nil {
 		t.Fatal(err)
 	}
 	want := withoutSessions(apply(nil, reg))
@@ -135,7 +137,7 @@ func TestCreatePasskey_refusals(t *testing.T) {
 	np := fixturePasskey(t, valueOf(t, f.DefaultOptions.Registration, cred1.AuthenticatorKey), "")
 
 	// A new user gets a random UUID v4, as crypto.randomUUID() gives.
-	p, err := s.CreatePasskey(ctx, np, db.EnrollOptions{CreateUser: &db.NewUser{Email: "new@example.com"}})
+	p, err := s.CreatePasskey(ctx, np, store.EnrollOptions{CreateUser: &store.NewUser{Email: "new@example.com"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,17 +156,17 @@ func TestCreatePasskey_refusals(t *testing.T) {
 		}
 		diffKeys(t, name+" wrote nothing", snap, e.snapshot())
 	}
-	_, err = s.CreatePasskey(ctx, np, db.EnrollOptions{CreateUser: &db.NewUser{Email: "other@example.com"}})
-	check("the same credential again", err, db.ErrConflict)
+	_, err = s.CreatePasskey(ctx, np, store.EnrollOptions{CreateUser: &store.NewUser{Email: "other@example.com"}})
+	check("the same credential again", err, passkey.ErrConflict)
 
 	np2 := np
 	np2.CredentialID = []byte("another credential")
-	_, err = s.CreatePasskey(ctx, np2, db.EnrollOptions{CreateUser: &db.NewUser{Email: "new@example.com"}})
-	check("a new user with a taken e-mail", err, db.ErrConflict)
+	_, err = s.CreatePasskey(ctx, np2, store.EnrollOptions{CreateUser: &store.NewUser{Email: "new@example.com"}})
+	check("a new user with a taken e-mail", err, passkey.ErrConflict)
 
 	np2.UserID = "no-such-user"
-	_, err = s.CreatePasskey(ctx, np2, db.EnrollOptions{})
-	check("a user that does not exist", err, db.ErrNotFound)
+	_, err = s.CreatePasskey(ctx, np2, store.EnrollOptions{})
+	check("a user that does not exist", err, passkey.ErrNotFound)
 
 	// "/Second+Passkey//Same+User+Redis+ab/" and
 	// "Second+Passkey//Same+User+Redis+ab//" share one key once
@@ -173,19 +175,19 @@ func TestCreatePasskey_refusals(t *testing.T) {
 	second, _ := base64.StdEncoding.DecodeString("Second+Passkey//Same+User+Redis+ab//")
 	np3 := np
 	np3.UserID, np3.CredentialID = p.UserID, first
-	if _, err := s.CreatePasskey(ctx, np3, db.EnrollOptions{}); err != nil {
+	if _, err := s.CreatePasskey(ctx, np3, store.EnrollOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	snap = e.snapshot()
 	np3.CredentialID = second
-	_, err = s.CreatePasskey(ctx, np3, db.EnrollOptions{})
-	check("a credential whose key collides with another's", err, db.ErrConflict)
+	_, err = s.CreatePasskey(ctx, np3, store.EnrollOptions{})
+	check("a credential whose key collides with another's", err, passkey.ErrConflict)
 
-	if err := s.UpdateCounter(ctx, second, 5); !errors.Is(err, db.ErrNotFound) {
+	if err := s.UpdateCounter(ctx, second, 5); !errors.Is(err, passkey.ErrNotFound) {
 		t.Errorf("UpdateCounter of a credential whose key holds another: %v", err)
 	}
 	diffKeys(t, "UpdateCounter of the colliding credential wrote nothing", snap, e.snapshot())
-	if _, err := s.GetPasskey(ctx, second); !errors.Is(err, db.ErrNotFound) {
+	if _, err := s.GetPasskey(ctx, second); !errors.Is(err, passkey.ErrNotFound) {
 		t.Errorf("GetPasskey of the colliding credential: %v", err)
 	}
 }
@@ -205,20 +207,22 @@ func TestUpdateCounter_keepsOtherFields(t *testing.T) {
 		"authenticator:by-user-id:u1": `["AAAA"]`,
 	}
 	diffKeys(t, "counter update", want, e.snapshot())
-	if err := s.UpdateCounter(ctx, []byte{1, 2, 3}, 1); !errors.Is(err, db.ErrNotFound) {
+	if err := s.UpdateCounter(ctx, []byte{1, 2, 3}, 1); !errors.Is(err, passkey.ErrNotFound) {
 		t.Errorf("UpdateCounter of an unknown credential: %v", err)
 	}
 	_ = redis.DefaultProviderID
 }
 
-// TestCreatePasskey_noTransports: without transports the field is left
-// out (JSON.stringify drops undefined), and BE unset is "singleDevice".
+// TestCreatePasskey_noTransports: an empty list of transports is stored
+// as @auth/core's transports?.join(",") stores it, "", and BE unset is
+// "singleDevice"; with none reported the field is left out
+// (JSON.stringify drops undefined).
 func TestCreatePasskey_noTransports(t *testing.T) {
 	e := newEnv(t)
 	s := e.open("", "")
 	key := fixtureKey1(t)
-	p, err := s.CreatePasskey(ctx, db.NewPasskey{CredentialID: []byte{0xfb, 0xff, 0xfe}, PublicKey: key, Counter: 3, Transports: []string{}},
-		db.EnrollOptions{CreateUser: &db.NewUser{ID: "u-1", Email: "Ünï <x>@example.com"}})
+	p, err := s.CreatePasskey(ctx, store.NewPasskey{CredentialID: []byte{0xfb, 0xff, 0xfe}, PublicKey: key, Counter: 3, Transports: []string{}},
+		store.EnrollOptions{CreateUser: &store.NewUser{ID: "u-1", Email: "Ünï <x>@example.com"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,11 +232,18 @@ func TestCreatePasskey_noTransports(t *testing.T) {
 		"user:email:Ünï <x>@example.com": "u-1",
 		"user:account:passkey:+:+":       `{"providerAccountId":"+//+","provider":"passkey","type":"webauthn","userId":"u-1","id":"passkey:+//+"}`,
 		"user:account:by-user-id:u-1":    "user:account:passkey:+//+",
-		"authenticator:+:+":              `{"providerAccountId":"+//+","counter":3,"credentialID":"+//+","credentialPublicKey":"` + pk + `","credentialBackedUp":false,"credentialDeviceType":"singleDevice","userId":"u-1"}`,
+		"authenticator:+:+":              `{"providerAccountId":"+//+","counter":3,"credentialID":"+//+","credentialPublicKey":"` + pk + `","credentialBackedUp":false,"credentialDeviceType":"singleDevice","transports":"","userId":"u-1"}`,
 		"authenticator:by-user-id:u-1":   `["+//+"]`,
 	}
-	diffKeys(t, "passkey without transports", want, e.snapshot())
+	diffKeys(t, "passkey with an empty list of transports", want, e.snapshot())
 	if p.CredentialID != "+//+" || len(p.Transports) != 0 || p.Transports == nil || p.CredentialDeviceType != "singleDevice" {
 		t.Errorf("returned %+v", p)
+	}
+	if _, err := s.CreatePasskey(ctx, store.NewPasskey{UserID: "u-1", CredentialID: []byte{1, 2, 3}, PublicKey: key, Counter: 0}, store.EnrollOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	got := e.snapshot()["authenticator:AQID"]
+	if strings.Contains(got, "transports") {
+		t.Errorf("passkey without transports: %s", got)
 	}
 }

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/passkeyctl/passkeyctl/internal/db"
+	"github.com/passkeyctl/passkeyctl/internal/passkey"
 	"github.com/passkeyctl/passkeyctl/internal/store/redis"
 )
 
@@ -199,7 +199,7 @@ func TestParseTarget(t *testing.T) {
 			t.Errorf("%q accepted", c.dsn)
 			continue
 		}
-		if !errors.Is(err, db.ErrInvalid) || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "s3cr3t") || strings.Contains(err.Error(), "\n") {
+		if !errors.Is(err, passkey.ErrInvalid) || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "s3cr3t") || strings.Contains(err.Error(), "\n") {
 			t.Errorf("%q: error %q, want one line containing %q, without the password", c.dsn, err, c.want)
 		}
 	}

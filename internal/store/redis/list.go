@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/passkeyctl/passkeyctl/internal/db"
+	"github.com/passkeyctl/passkeyctl/internal/passkey"
 )
 
 // ListOptions selects the passkeys ListPasskeys returns.
@@ -46,14 +46,14 @@ type ListOptions struct {
 // passkey for sign-in by its key alone, so one missing from the list
 // (written by an older adapter, or by a half-done write) still signs in,
 // and an operator listing or revoking the user's passkeys must see it.
-func (s *Store) ListPasskeys(ctx context.Context, opts ListOptions, fn func(db.Passkey) error) error {
+func (s *Store) ListPasskeys(ctx context.Context, opts ListOptions, fn func(passkey.Passkey) error) error {
 	return s.list(ctx, opts, func(e entry) error { return fn(e.p) })
 }
 
 // list is ListPasskeys giving entries.
 func (s *Store) list(ctx context.Context, opts ListOptions, fn func(entry) error) error {
 	if opts.Limit < 0 {
-		return fmt.Errorf("%w: negative limit %d", db.ErrInvalid, opts.Limit)
+		return fmt.Errorf("%w: negative limit %d", passkey.ErrInvalid, opts.Limit)
 	}
 	pattern := s.L.matchPattern(s.L.AuthenticatorKeyPrefix)
 	// Reading (SCAN, MGET) runs on one goroutine while the decoding of
@@ -198,7 +198,7 @@ type pairEnt struct {
 
 func (x *pairIndex) add(userID, credID string) error {
 	if len(userID) > 0xffff || len(credID) > 0xffff || len(x.buf)+len(userID)+len(credID) > 0xffffffff {
-		return fmt.Errorf("%w: user %q or credential ID too long to list", db.ErrInvalid, userID)
+		return fmt.Errorf("%w: user %q or credential ID too long to list", passkey.ErrInvalid, userID)
 	}
 	x.ents = append(x.ents, pairEnt{off: uint32(len(x.buf)), ulen: uint16(len(userID)), clen: uint16(len(credID))})
 	x.buf = append(x.buf, userID...)

@@ -8,14 +8,15 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/passkeyctl/passkeyctl/internal/db"
+	"github.com/passkeyctl/passkeyctl/internal/passkey"
+	"github.com/passkeyctl/passkeyctl/internal/store"
 	"github.com/passkeyctl/passkeyctl/internal/store/redis"
 )
 
-func listAll(t *testing.T, s *redis.Store, opts redis.ListOptions) []db.Passkey {
+func listAll(t *testing.T, s *redis.Store, opts redis.ListOptions) []passkey.Passkey {
 	t.Helper()
-	var out []db.Passkey
-	if err := s.ListPasskeys(ctx, opts, func(p db.Passkey) error {
+	var out []passkey.Passkey
+	if err := s.ListPasskeys(ctx, opts, func(p passkey.Passkey) error {
 		out = append(out, p)
 		return nil
 	}); err != nil {
@@ -50,13 +51,13 @@ func TestListPasskeys_fixture(t *testing.T) {
 	for i, w := range want {
 		p := ps[i]
 		if p.CredentialID != w.id || p.UserID != uid || p.Counter != w.counter || p.CredentialDeviceType != "multiDevice" || !p.CredentialBackedUp ||
-			!slices.Equal(p.Transports, []string{"hybrid", "internal"}) || p.Algorithm != "ES256" || p.Status != db.StatusOK ||
+			!slices.Equal(p.Transports, []string{"hybrid", "internal"}) || p.Algorithm != "ES256" || p.Status != passkey.StatusOK ||
 			p.Email == nil || *p.Email != "fixture@example.com" || p.PublicKey != pk(w.id) || p.ProviderAccountID != w.id {
 			t.Errorf("passkey %d: %+v", i, p)
 		}
 	}
 	unordered := listAll(t, s, redis.ListOptions{Unordered: true})
-	slices.SortFunc(unordered, func(a, b db.Passkey) int { return strings.Compare(a.CredentialID, b.CredentialID) })
+	slices.SortFunc(unordered, func(a, b passkey.Passkey) int { return strings.Compare(a.CredentialID, b.CredentialID) })
 	if !slices.EqualFunc(unordered, ps, passkeyEqual) {
 		t.Errorf("unordered listing differs: %+v", unordered)
 	}
@@ -80,7 +81,7 @@ func TestListPasskeys_fixture(t *testing.T) {
 		t.Errorf("ResolveCredentials: %+v %v", got, err)
 	}
 	_, err = s.ResolveCredentials(ctx, []string{cred1.Base64URL, "AAAAAAAA"})
-	if !errors.Is(err, db.ErrNotFound) || !strings.Contains(err.Error(), "AAAAAAAA") || !strings.Contains(err.Error(), "nothing was revoked") {
+	if !errors.Is(err, passkey.ErrNotFound) || !strings.Contains(err.Error(), "AAAAAAAA") || !strings.Contains(err.Error(), "nothing was revoked") {
 		t.Errorf("ResolveCredentials with an unknown ID: %v", err)
 	}
 	ids, err := s.UserCredentialIDs(ctx, uid)
@@ -94,7 +95,7 @@ func TestListPasskeys_fixture(t *testing.T) {
 			t.Errorf("FindUser(%q) = %+v, %v", ref, u, err)
 		}
 	}
-	if _, err := s.FindUser(ctx, "nobody@example.com"); !errors.Is(err, db.ErrNotFound) {
+	if _, err := s.FindUser(ctx, "nobody@example.com"); !errors.Is(err, passkey.ErrNotFound) {
 		t.Errorf("FindUser(nobody): %v", err)
 	}
 	// Another user whose e-mail differs only in case: the exact match
@@ -108,7 +109,7 @@ func TestListPasskeys_fixture(t *testing.T) {
 		t.Errorf("exact e-mail of the twin: %+v %v", u, err)
 	}
 	_, err = s.FindUser(ctx, "FIXTURE@EXAMPLE.COM")
-	if !errors.Is(err, db.ErrInvalid) || !strings.Contains(err.Error(), uid) || !strings.Contains(err.Error(), "u2 <Fixture@example.com>") {
+	if !errors.Is(err, passkey.ErrInvalid) || !strings.Contains(err.Error(), uid) || !strings.Contains(err.Error(), "u2 <Fixture@example.com>") {
 		t.Errorf("ambiguous e-mail: %v", err)
 	}
 	// An e-mail key is normalised: "a?b@x.io" is stored as user:email:a,
@@ -119,7 +120,7 @@ func TestListPasskeys_fixture(t *testing.T) {
 	if u, err := s.FindUser(ctx, "a?b@x.io"); err != nil || u.ID != "u3" {
 		t.Errorf("mangled e-mail key: %+v %v", u, err)
 	}
-	if u, err := s.FindUser(ctx, "a?c@y.io"); !errors.Is(err, db.ErrNotFound) {
+	if u, err := s.FindUser(ctx, "a?c@y.io"); !errors.Is(err, passkey.ErrNotFound) {
 		t.Errorf("another e-mail on the same mangled key found %+v, %v", u, err)
 	}
 }
@@ -136,20 +137,20 @@ func TestListPasskeys_status(t *testing.T) {
 		change func(e *testEnv)
 		want   string
 	}{
-		{"ok", func(e *testEnv) {}, db.StatusOK},
-		{"no account", func(e *testEnv) { e.c.Del(ctx, e.ns+":"+acctKey) }, db.StatusNoAccount},
+		{"ok", func(e *testEnv) {}, passkey.StatusOK},
+		{"no account", func(e *testEnv) { e.c.Del(ctx, e.ns+":"+acctKey) }, passkey.StatusNoAccount},
 		{"account of another credential on the same key", func(e *testEnv) {
 			e.c.Set(ctx, e.ns+":"+acctKey, `{"providerAccountId":"PasskeyCtl+Fixture:One:Redis+Key:w=","provider":"passkey","type":"webauthn","userId":"`+uid+`","id":"x"}`, 0)
-		}, db.StatusNoAccount},
+		}, passkey.StatusNoAccount},
 		{"account of another user", func(e *testEnv) {
 			e.c.Set(ctx, e.ns+":"+acctKey, strings.Replace(f.DefaultOptions.FinalKeys[acctKey].Value, uid, "someone-else", 1), 0)
-		}, db.StatusAccountUserMismatch},
-		{"no user", func(e *testEnv) { e.c.Del(ctx, e.ns+":"+l.UserKey(uid)) }, db.StatusNoUser},
+		}, passkey.StatusAccountUserMismatch},
+		{"no user", func(e *testEnv) { e.c.Del(ctx, e.ns+":"+l.UserKey(uid)) }, passkey.StatusNoUser},
 		{"bad public key", func(e *testEnv) {
 			v := f.DefaultOptions.FinalKeys[authKey].Value
 			a, _ := parseJSON(v)
 			e.c.Set(ctx, e.ns+":"+authKey, strings.Replace(v, a["credentialPublicKey"].(string), "bm90IGNib3I=", 1), 0)
-		}, db.StatusBadPublicKey},
+		}, passkey.StatusBadPublicKey},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -166,7 +167,7 @@ func TestListPasskeys_status(t *testing.T) {
 				t.Errorf("status %s, want %s", p.Status, c.want)
 			}
 			ps := listAll(t, s, redis.ListOptions{})
-			if i := slices.IndexFunc(ps, func(q db.Passkey) bool { return q.CredentialID == cred1 }); i < 0 || ps[i].Status != c.want {
+			if i := slices.IndexFunc(ps, func(q passkey.Passkey) bool { return q.CredentialID == cred1 }); i < 0 || ps[i].Status != c.want {
 				t.Errorf("list: %+v", ps)
 			}
 		})
@@ -187,7 +188,7 @@ func TestListPasskeys_prefixed(t *testing.T) {
 	}
 	e.load(keys)
 	ps := listAll(t, e.open("myapp", "baseKeyPrefix=app2:"), redis.ListOptions{})
-	if len(ps) != 1 || ps[0].Counter != 1 || ps[0].Status != db.StatusOK || ps[0].CredentialID != f.CredentialIDs["passkey1"].Base64 {
+	if len(ps) != 1 || ps[0].Counter != 1 || ps[0].Status != passkey.StatusOK || ps[0].CredentialID != f.CredentialIDs["passkey1"].Base64 {
 		t.Errorf("prefixed listing: %+v", ps)
 	}
 	if ps := listAll(t, e.open("", ""), redis.ListOptions{}); len(ps) != 0 {
@@ -198,7 +199,7 @@ func TestListPasskeys_prefixed(t *testing.T) {
 	}
 }
 
-func passkeyEqual(a, b db.Passkey) bool {
+func passkeyEqual(a, b passkey.Passkey) bool {
 	return a.CredentialID == b.CredentialID && a.UserID == b.UserID && a.Counter == b.Counter && a.Status == b.Status &&
 		a.Algorithm == b.Algorithm && a.PublicKey == b.PublicKey && slices.Equal(a.Transports, b.Transports) &&
 		a.CredentialBackedUp == b.CredentialBackedUp && a.CredentialDeviceType == b.CredentialDeviceType
@@ -213,10 +214,10 @@ func TestFindUser_idAndEmail(t *testing.T) {
 	e.c.Set(ctx, e.ns+":user:u2", `{"email":"x@example.com","id":"u2"}`, 0)
 	e.c.Set(ctx, e.ns+":user:email:x@example.com", "u2", 0)
 	_, err := s.FindUser(ctx, "x@example.com")
-	if !errors.Is(err, db.ErrInvalid) || !strings.Contains(err.Error(), "matches 2 users") {
+	if !errors.Is(err, passkey.ErrInvalid) || !strings.Contains(err.Error(), "matches 2 users") {
 		t.Errorf("id of one user, e-mail of another: %v", err)
 	}
-	if _, err := s.FindUser(ctx, " "); !errors.Is(err, db.ErrInvalid) {
+	if _, err := s.FindUser(ctx, " "); !errors.Is(err, passkey.ErrInvalid) {
 		t.Errorf("empty reference: %v", err)
 	}
 }
@@ -228,15 +229,15 @@ func TestUserCredentialIDs_verified(t *testing.T) {
 	s := e.open("", "")
 	key := fixtureKey1(t)
 	mine, theirs := []byte("mine"), []byte("theirs")
-	p, err := s.CreatePasskey(ctx, db.NewPasskey{CredentialID: mine, PublicKey: key}, db.EnrollOptions{CreateUser: &db.NewUser{Email: "me@example.com"}})
+	p, err := s.CreatePasskey(ctx, store.NewPasskey{CredentialID: mine, PublicKey: key}, store.EnrollOptions{CreateUser: &store.NewUser{Email: "me@example.com"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.CreatePasskey(ctx, db.NewPasskey{CredentialID: theirs, PublicKey: key}, db.EnrollOptions{CreateUser: &db.NewUser{Email: "them@example.com"}}); err != nil {
+	if _, err := s.CreatePasskey(ctx, store.NewPasskey{CredentialID: theirs, PublicKey: key}, store.EnrollOptions{CreateUser: &store.NewUser{Email: "them@example.com"}}); err != nil {
 		t.Fatal(err)
 	}
 	l := redis.DefaultLayout()
-	list := `["` + db.AuthjsCredentialID(theirs) + `","gone","` + db.AuthjsCredentialID(mine) + `","` + db.AuthjsCredentialID(mine) + `"]`
+	list := `["` + passkey.AuthjsCredentialID(theirs) + `","gone","` + passkey.AuthjsCredentialID(mine) + `","` + passkey.AuthjsCredentialID(mine) + `"]`
 	e.c.Set(ctx, e.ns+":"+l.AuthenticatorListKey(p.UserID), list, 0)
 	ids, err := s.UserCredentialIDs(ctx, p.UserID)
 	if err != nil || len(ids) != 1 || !bytes.Equal(ids[0], mine) {

@@ -6,7 +6,8 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/passkeyctl/passkeyctl/internal/db"
+	"github.com/passkeyctl/passkeyctl/internal/passkey"
+	"github.com/passkeyctl/passkeyctl/internal/store"
 	goredis "github.com/redis/go-redis/v9"
 )
 
@@ -29,19 +30,19 @@ const maxTxRetries = 10
 //
 // It is all or nothing: when a passkey's key is gone or names another
 // credential or user since it was read (a concurrent revoke), nothing is
-// written and the error is db.ErrConflict. A watched key changed by
+// written and the error is passkey.ErrConflict. A watched key changed by
 // anything else (a sign-in updating a counter) makes it read again and
 // retry, up to maxTxRetries times.
 //
 // What it cannot prevent: the adapter's own sign-in reads an authenticator
 // and writes it back later without a transaction, so a sign-in that read
 // the passkey before the revoke commits rewrites it afterwards.
-func (s *Store) Revoke(ctx context.Context, passkeys []db.Passkey, opts db.RevokeOptions) (*db.RevokeResult, error) {
+func (s *Store) Revoke(ctx context.Context, passkeys []passkey.Passkey, opts store.RevokeOptions) (*store.RevokeResult, error) {
 	provider := s.ProviderID
 	if opts.ProviderID != "" {
 		provider = opts.ProviderID
 	}
-	var todo []db.Passkey
+	var todo []passkey.Passkey
 	seen := map[string]bool{}
 	var users []string
 	for _, p := range passkeys {
@@ -54,7 +55,7 @@ func (s *Store) Revoke(ctx context.Context, passkeys []db.Passkey, opts db.Revok
 			users = append(users, p.UserID)
 		}
 	}
-	res := &db.RevokeResult{Passkeys: []db.Passkey{}, Stranded: []db.User{}, DryRun: opts.DryRun}
+	res := &store.RevokeResult{Passkeys: []passkey.Passkey{}, Stranded: []passkey.User{}, DryRun: opts.DryRun}
 	if len(todo) == 0 {
 		return res, nil
 	}
@@ -119,10 +120,10 @@ func (s *Store) Revoke(ctx context.Context, passkeys []db.Passkey, opts db.Revok
 		}
 	}
 	if errors.Is(err, goredis.TxFailedErr) {
-		return nil, fmt.Errorf("revoke: the passkeys' keys kept changing (%d attempts); nothing was revoked, try again: %w", maxTxRetries+1, db.ErrConflict)
+		return nil, fmt.Errorf("revoke: the passkeys' keys kept changing (%d attempts); nothing was revoked, try again: %w", maxTxRetries+1, passkey.ErrConflict)
 	}
 	if err != nil {
-		if errors.Is(err, db.ErrConflict) {
+		if errors.Is(err, passkey.ErrConflict) {
 			return nil, err
 		}
 		return nil, s.err("revoke", err)
@@ -151,7 +152,7 @@ type revokePlan struct {
 }
 
 // planRevoke checks the values read under WATCH and computes the writes.
-func (s *Store) planRevoke(todo []db.Passkey, users []string, provider string, keys, vals []string, ok []bool, nSessions int, revokeSessions bool) (*revokePlan, error) {
+func (s *Store) planRevoke(todo []passkey.Passkey, users []string, provider string, keys, vals []string, ok []bool, nSessions int, revokeSessions bool) (*revokePlan, error) {
 	plan := &revokePlan{deletedAccounts: map[string]bool{}, deleted: map[string]bool{}}
 	del := plan.deleted
 	remove := func(k string) {
@@ -166,7 +167,7 @@ func (s *Store) planRevoke(todo []db.Passkey, users []string, provider string, k
 		authKey, acctKey := keys[i], keys[i+1]
 		a, isAuth := parseAuthenticator(vals[i])
 		if !ok[i] || !isAuth || a.CredentialID != p.CredentialID || a.UserID != p.UserID {
-			return nil, fmt.Errorf("revoke %s: the passkey is gone or changed owner since it was read (revoked concurrently?); nothing was revoked: %w", p.CredentialID, db.ErrConflict)
+			return nil, fmt.Errorf("revoke %s: the passkey is gone or changed owner since it was read (revoked concurrently?); nothing was revoked: %w", p.CredentialID, passkey.ErrConflict)
 		}
 		remove(authKey)
 		revoked[p.UserID] = append(revoked[p.UserID], p.CredentialID)
@@ -244,8 +245,8 @@ func (s *Store) sessionKeysOf(ctx context.Context, users []string) ([]string, er
 // empty) that have no passkey and no account left at all: a SCAN over the
 // authenticator and the account keys, run only when there are candidates.
 // A dry run counts the keys it would have deleted as gone.
-func (s *Store) stranded(ctx context.Context, cands []string, dryRun bool, deleted map[string]bool) ([]db.User, error) {
-	out := []db.User{}
+func (s *Store) stranded(ctx context.Context, cands []string, dryRun bool, deleted map[string]bool) ([]passkey.User, error) {
+	out := []passkey.User{}
 	if len(cands) == 0 {
 		return out, nil
 	}
@@ -299,7 +300,7 @@ func (s *Store) stranded(ctx context.Context, cands []string, dryRun bool, delet
 			return nil, err
 		}
 		if !found {
-			user = db.User{ID: u}
+			user = passkey.User{ID: u}
 		}
 		out = append(out, user)
 	}
@@ -326,7 +327,7 @@ func mgetTx(ctx context.Context, tx *goredis.Tx, keys []string) ([]string, []boo
 }
 
 // accountIDOf is the providerAccountId of p's account.
-func accountIDOf(p db.Passkey) string {
+func accountIDOf(p passkey.Passkey) string {
 	if p.ProviderAccountID != "" {
 		return p.ProviderAccountID
 	}

@@ -8,7 +8,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/passkeyctl/passkeyctl/internal/db"
+	"github.com/passkeyctl/passkeyctl/internal/passkey"
+	"github.com/passkeyctl/passkeyctl/internal/store"
 	"github.com/passkeyctl/passkeyctl/internal/store/redis"
 )
 
@@ -31,12 +32,12 @@ func TestRevoke_fixture(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dry, err := s.Revoke(ctx, ps, db.RevokeOptions{DryRun: true})
+	dry, err := s.Revoke(ctx, ps, store.RevokeOptions{DryRun: true})
 	if err != nil || !dry.DryRun || dry.Accounts != 1 || len(dry.Passkeys) != 1 || len(dry.Stranded) != 0 {
 		t.Fatalf("dry run: %+v %v", dry, err)
 	}
 	diffKeys(t, "dry run wrote nothing", before, e.snapshot())
-	res, err := s.Revoke(ctx, ps, db.RevokeOptions{})
+	res, err := s.Revoke(ctx, ps, store.RevokeOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,12 +62,12 @@ func TestRevoke_fixture(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dry, err = s.Revoke(ctx, ps, db.RevokeOptions{RevokeSessions: true, DryRun: true})
+	dry, err = s.Revoke(ctx, ps, store.RevokeOptions{RevokeSessions: true, DryRun: true})
 	if err != nil || dry.Sessions != 3 || len(dry.Stranded) != 1 || dry.Stranded[0].ID != uid {
 		t.Errorf("dry run with sessions: %+v %v", dry, err)
 	}
 	diffKeys(t, "dry run wrote nothing", want, e.snapshot())
-	res, err = s.Revoke(ctx, ps, db.RevokeOptions{RevokeSessions: true})
+	res, err = s.Revoke(ctx, ps, store.RevokeOptions{RevokeSessions: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,8 +84,8 @@ func TestRevoke_fixture(t *testing.T) {
 	}
 
 	// Revoking it again: nothing there, nothing written.
-	_, err = s.Revoke(ctx, ps, db.RevokeOptions{})
-	if !errors.Is(err, db.ErrConflict) {
+	_, err = s.Revoke(ctx, ps, store.RevokeOptions{})
+	if !errors.Is(err, passkey.ErrConflict) {
 		t.Errorf("second revoke: %v", err)
 	}
 	diffKeys(t, "second revoke wrote nothing", want, e.snapshot())
@@ -100,7 +101,7 @@ func TestRevoke_othersUntouched(t *testing.T) {
 	for i, email := range []string{"a@example.com", "b@example.com"} {
 		raw := []byte(fmt.Sprintf("credential-%d", i))
 		ids = append(ids, raw)
-		if _, err := s.CreatePasskey(ctx, db.NewPasskey{CredentialID: raw, PublicKey: key}, db.EnrollOptions{CreateUser: &db.NewUser{Email: email}}); err != nil {
+		if _, err := s.CreatePasskey(ctx, store.NewPasskey{CredentialID: raw, PublicKey: key}, store.EnrollOptions{CreateUser: &store.NewUser{Email: email}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -109,11 +110,11 @@ func TestRevoke_othersUntouched(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Revoke(ctx, []db.Passkey{p}, db.RevokeOptions{RevokeSessions: true}); err != nil {
+	if _, err := s.Revoke(ctx, []passkey.Passkey{p}, store.RevokeOptions{RevokeSessions: true}); err != nil {
 		t.Fatal(err)
 	}
 	l := redis.DefaultLayout()
-	cid := db.AuthjsCredentialID(ids[0])
+	cid := passkey.AuthjsCredentialID(ids[0])
 	for _, k := range []string{l.AuthenticatorKey(cid), l.AccountKey("passkey", cid), l.AuthenticatorListKey(p.UserID), l.AccountByUserIDKey(p.UserID)} {
 		delete(before, k)
 	}
@@ -131,11 +132,11 @@ func TestRevoke_concurrent(t *testing.T) {
 	for round := range 20 {
 		raw := []byte(fmt.Sprintf("concurrent-%d", round))
 		other := []byte(fmt.Sprintf("other-%d", round))
-		p, err := s1.CreatePasskey(ctx, db.NewPasskey{CredentialID: raw, PublicKey: key}, db.EnrollOptions{CreateUser: &db.NewUser{Email: fmt.Sprintf("c%d@example.com", round)}})
+		p, err := s1.CreatePasskey(ctx, store.NewPasskey{CredentialID: raw, PublicKey: key}, store.EnrollOptions{CreateUser: &store.NewUser{Email: fmt.Sprintf("c%d@example.com", round)}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s1.CreatePasskey(ctx, db.NewPasskey{UserID: p.UserID, CredentialID: other, PublicKey: key}, db.EnrollOptions{}); err != nil {
+		if _, err := s1.CreatePasskey(ctx, store.NewPasskey{UserID: p.UserID, CredentialID: other, PublicKey: key}, store.EnrollOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		// Both read the passkey before either writes.
@@ -154,7 +155,7 @@ func TestRevoke_concurrent(t *testing.T) {
 				if i == 1 {
 					pk = p2
 				}
-				_, errs[i] = st.Revoke(ctx, []db.Passkey{pk}, db.RevokeOptions{RevokeSessions: true})
+				_, errs[i] = st.Revoke(ctx, []passkey.Passkey{pk}, store.RevokeOptions{RevokeSessions: true})
 			}()
 		}
 		wg.Wait()
@@ -163,7 +164,7 @@ func TestRevoke_concurrent(t *testing.T) {
 			switch {
 			case err == nil:
 				ok++
-			case errors.Is(err, db.ErrConflict):
+			case errors.Is(err, passkey.ErrConflict):
 				conflict++
 			default:
 				t.Errorf("round %d: %v", round, err)
@@ -173,16 +174,16 @@ func TestRevoke_concurrent(t *testing.T) {
 			t.Errorf("round %d: %d succeeded, %d conflicts (%v)", round, ok, conflict, errs)
 		}
 		snap := e.snapshot()
-		cid := db.AuthjsCredentialID(raw)
+		cid := passkey.AuthjsCredentialID(raw)
 		for _, k := range []string{l.AuthenticatorKey(cid), l.AccountKey("passkey", cid)} {
 			if _, ok := snap[k]; ok {
 				t.Errorf("round %d: %s left behind", round, k)
 			}
 		}
-		if got, want := snap[l.AuthenticatorListKey(p.UserID)], `["`+db.AuthjsCredentialID(other)+`"]`; got != want {
+		if got, want := snap[l.AuthenticatorListKey(p.UserID)], `["`+passkey.AuthjsCredentialID(other)+`"]`; got != want {
 			t.Errorf("round %d: list %s, want %s", round, got, want)
 		}
-		if _, ok := snap[l.AuthenticatorKey(db.AuthjsCredentialID(other))]; !ok {
+		if _, ok := snap[l.AuthenticatorKey(passkey.AuthjsCredentialID(other))]; !ok {
 			t.Errorf("round %d: the other passkey is gone", round)
 		}
 	}
@@ -209,7 +210,7 @@ func TestRevoke_accountOfAnotherUser(t *testing.T) {
 	e := newEnv(t)
 	s := e.open("", "")
 	raw := []byte("shared account")
-	p, err := s.CreatePasskey(ctx, db.NewPasskey{CredentialID: raw, PublicKey: fixtureKey1(t)}, db.EnrollOptions{CreateUser: &db.NewUser{Email: "a@example.com"}})
+	p, err := s.CreatePasskey(ctx, store.NewPasskey{CredentialID: raw, PublicKey: fixtureKey1(t)}, store.EnrollOptions{CreateUser: &store.NewUser{Email: "a@example.com"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,10 +219,10 @@ func TestRevoke_accountOfAnotherUser(t *testing.T) {
 	other := `{"providerAccountId":"` + p.CredentialID + `","provider":"passkey","type":"webauthn","userId":"someone-else","id":"passkey:` + p.CredentialID + `"}`
 	e.c.Set(ctx, e.ns+":"+acctKey, other, 0)
 	p, err = s.GetPasskey(ctx, raw)
-	if err != nil || p.Status != db.StatusAccountUserMismatch {
+	if err != nil || p.Status != passkey.StatusAccountUserMismatch {
 		t.Fatalf("%+v %v", p, err)
 	}
-	res, err := s.Revoke(ctx, []db.Passkey{p}, db.RevokeOptions{})
+	res, err := s.Revoke(ctx, []passkey.Passkey{p}, store.RevokeOptions{})
 	if err != nil || res.Accounts != 0 {
 		t.Errorf("revoke: %+v %v", res, err)
 	}
@@ -245,11 +246,11 @@ func TestRevoke_duringSignIns(t *testing.T) {
 	l := redis.DefaultLayout()
 	for round := range 10 {
 		gone, kept := []byte(fmt.Sprintf("gone-%d", round)), []byte(fmt.Sprintf("kept-%d", round))
-		p, err := s.CreatePasskey(ctx, db.NewPasskey{CredentialID: gone, PublicKey: key}, db.EnrollOptions{CreateUser: &db.NewUser{Email: fmt.Sprintf("r%d@example.com", round)}})
+		p, err := s.CreatePasskey(ctx, store.NewPasskey{CredentialID: gone, PublicKey: key}, store.EnrollOptions{CreateUser: &store.NewUser{Email: fmt.Sprintf("r%d@example.com", round)}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.CreatePasskey(ctx, db.NewPasskey{UserID: p.UserID, CredentialID: kept, PublicKey: key}, db.EnrollOptions{}); err != nil {
+		if _, err := s.CreatePasskey(ctx, store.NewPasskey{UserID: p.UserID, CredentialID: kept, PublicKey: key}, store.EnrollOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		p, _ = s.GetPasskey(ctx, gone)
@@ -270,7 +271,7 @@ func TestRevoke_duringSignIns(t *testing.T) {
 				}
 			}
 		}()
-		_, err = s.Revoke(ctx, []db.Passkey{p}, db.RevokeOptions{})
+		_, err = s.Revoke(ctx, []passkey.Passkey{p}, store.RevokeOptions{})
 		close(stop)
 		signIns.Wait()
 		if err != nil {
@@ -278,13 +279,13 @@ func TestRevoke_duringSignIns(t *testing.T) {
 		}
 		snap := e.snapshot()
 		list := snap[l.AuthenticatorListKey(p.UserID)]
-		if list == "" || strings.Contains(list, db.AuthjsCredentialID(gone)) || !strings.Contains(list, db.AuthjsCredentialID(kept)) {
+		if list == "" || strings.Contains(list, passkey.AuthjsCredentialID(gone)) || !strings.Contains(list, passkey.AuthjsCredentialID(kept)) {
 			t.Errorf("round %d: list %s", round, list)
 		}
-		if _, ok := snap[l.AuthenticatorKey(db.AuthjsCredentialID(gone))]; ok {
+		if _, ok := snap[l.AuthenticatorKey(passkey.AuthjsCredentialID(gone))]; ok {
 			t.Errorf("round %d: revoked authenticator is back", round)
 		}
-		if err := s.UpdateCounter(ctx, gone, 99); !errors.Is(err, db.ErrNotFound) {
+		if err := s.UpdateCounter(ctx, gone, 99); !errors.Is(err, passkey.ErrNotFound) {
 			t.Errorf("round %d: sign-in with the revoked passkey: %v", round, err)
 		}
 	}

@@ -8,7 +8,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/passkeyctl/passkeyctl/internal/db"
+	"github.com/passkeyctl/passkeyctl/internal/passkey"
 	goredis "github.com/redis/go-redis/v9"
 )
 
@@ -114,7 +114,7 @@ func (s *Store) readAuthenticators(ctx context.Context, keys []string) ([]stored
 
 // entry is a passkey as list shows it, with what export needs besides.
 type entry struct {
-	p db.Passkey
+	p passkey.Passkey
 	// user is the owner's value; nil when the user key is gone.
 	user *userValue
 	// transportsNull is true when the value has no transports (the
@@ -123,12 +123,12 @@ type entry struct {
 }
 
 // passkeys is entries without the extras.
-func (s *Store) passkeys(ctx context.Context, auths []stored) ([]db.Passkey, error) {
+func (s *Store) passkeys(ctx context.Context, auths []stored) ([]passkey.Passkey, error) {
 	es, err := s.entries(ctx, auths)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]db.Passkey, len(es))
+	out := make([]passkey.Passkey, len(es))
 	for i, e := range es {
 		out[i] = e.p
 	}
@@ -181,8 +181,8 @@ func (a authenticatorValue) accountID() string {
 // webauthn account of this credential under its key: getUserByAccount
 // fails), account-user-mismatch (the account is another user's),
 // bad-public-key (the COSE key does not decode), else ok.
-func (s *Store) passkey(a authenticatorValue, acct *accountValue, user *userValue) db.Passkey {
-	p := db.Passkey{
+func (s *Store) passkey(a authenticatorValue, acct *accountValue, user *userValue) passkey.Passkey {
+	p := passkey.Passkey{
 		CredentialID:         a.CredentialID,
 		UserID:               a.UserID,
 		Counter:              a.counter(),
@@ -193,12 +193,12 @@ func (s *Store) passkey(a authenticatorValue, acct *accountValue, user *userValu
 		ProviderAccountID:    a.ProviderAccountID,
 	}
 	if a.Transports != nil {
-		p.Transports = db.SplitTransports(nullString(*a.Transports))
+		p.Transports = passkey.SplitTransports(*a.Transports)
 	}
 	if user != nil {
 		p.Email = user.Email
 	}
-	alg, algErr := db.KeyAlgorithm(a.CredentialPublicKey)
+	alg, algErr := passkey.KeyAlgorithm(a.CredentialPublicKey)
 	if algErr != nil {
 		alg = "unknown"
 	}
@@ -208,15 +208,15 @@ func (s *Store) passkey(a authenticatorValue, acct *accountValue, user *userValu
 	ownAccount := acct != nil && acct.ProviderAccountID == a.accountID() && acct.Provider == s.ProviderID
 	switch {
 	case user == nil:
-		p.Status = db.StatusNoUser
+		p.Status = passkey.StatusNoUser
 	case !ownAccount:
-		p.Status = db.StatusNoAccount
+		p.Status = passkey.StatusNoAccount
 	case acct.UserID != a.UserID:
-		p.Status = db.StatusAccountUserMismatch
+		p.Status = passkey.StatusAccountUserMismatch
 	case algErr != nil:
-		p.Status = db.StatusBadPublicKey
+		p.Status = passkey.StatusBadPublicKey
 	default:
-		p.Status = db.StatusOK
+		p.Status = passkey.StatusOK
 	}
 	return p
 }
@@ -225,7 +225,7 @@ func (s *Store) passkey(a authenticatorValue, acct *accountValue, user *userValu
 // Auth.js: a user id or an e-mail matched exactly (both tested; a
 // reference that is one user's id and another's e-mail is ambiguous), and
 // only when neither matches, an e-mail matched case-insensitively. No
-// match is db.ErrNotFound; several is db.ErrInvalid listing them.
+// match is passkey.ErrNotFound; several is passkey.ErrInvalid listing them.
 //
 // The exact tests are two GETs (user:{ref}, and user:email:{ref} then the
 // user it names, whose stored e-mail must equal ref: e-mail keys are
@@ -236,23 +236,23 @@ func (s *Store) passkey(a authenticatorValue, acct *accountValue, user *userValu
 // its cost is one pass over the whole keyspace (SCAN visits every key of
 // the database, MATCH filters on the server), about 1 s per 1,000,000
 // keys, and is paid only when the exact tests fail.
-func (s *Store) FindUser(ctx context.Context, ref string) (db.User, error) {
+func (s *Store) FindUser(ctx context.Context, ref string) (passkey.User, error) {
 	ref = strings.TrimSpace(ref)
 	if ref == "" {
-		return db.User{}, fmt.Errorf("%w: empty user", db.ErrInvalid)
+		return passkey.User{}, fmt.Errorf("%w: empty user", passkey.ErrInvalid)
 	}
 	users, err := s.exactUsers(ctx, ref)
 	if err != nil {
-		return db.User{}, err
+		return passkey.User{}, err
 	}
 	if len(users) == 0 {
 		if users, err = s.foldedEmailUsers(ctx, ref); err != nil {
-			return db.User{}, err
+			return passkey.User{}, err
 		}
 	}
 	switch len(users) {
 	case 0:
-		return db.User{}, fmt.Errorf("user not found: %s: %w", ref, db.ErrNotFound)
+		return passkey.User{}, fmt.Errorf("user not found: %s: %w", ref, passkey.ErrNotFound)
 	case 1:
 		return users[0], nil
 	}
@@ -264,17 +264,17 @@ func (s *Store) FindUser(ctx context.Context, ref string) (db.User, error) {
 		}
 		ids = append(ids, u.ID+e)
 	}
-	return db.User{}, fmt.Errorf("%w: %q matches %d users (%s); give the user id instead", db.ErrInvalid, ref, len(users), strings.Join(ids, ", "))
+	return passkey.User{}, fmt.Errorf("%w: %q matches %d users (%s); give the user id instead", passkey.ErrInvalid, ref, len(users), strings.Join(ids, ", "))
 }
 
 // exactUsers are the users whose id is ref or whose stored e-mail is
 // exactly ref.
-func (s *Store) exactUsers(ctx context.Context, ref string) ([]db.User, error) {
+func (s *Store) exactUsers(ctx context.Context, ref string) ([]passkey.User, error) {
 	vals, ok, err := s.mget(ctx, []string{s.L.UserKey(ref), s.L.EmailKey(ref)})
 	if err != nil {
 		return nil, err
 	}
-	var out []db.User
+	var out []passkey.User
 	if ok[0] {
 		if u, isUser := parseUser(vals[0]); isUser && u.ID == ref {
 			out = append(out, u.user())
@@ -293,17 +293,17 @@ func (s *Store) exactUsers(ctx context.Context, ref string) ([]db.User, error) {
 }
 
 // getUser reads user id.
-func (s *Store) getUser(ctx context.Context, id string) (db.User, bool, error) {
+func (s *Store) getUser(ctx context.Context, id string) (passkey.User, bool, error) {
 	v, err := s.c.Get(ctx, s.L.UserKey(id)).Result()
 	if errors.Is(err, goredis.Nil) {
-		return db.User{}, false, nil
+		return passkey.User{}, false, nil
 	}
 	if err != nil {
-		return db.User{}, false, s.err("GET user", err)
+		return passkey.User{}, false, s.err("GET user", err)
 	}
 	u, ok := parseUser(v)
 	if !ok || u.ID != id {
-		return db.User{}, false, nil
+		return passkey.User{}, false, nil
 	}
 	return u.user(), true, nil
 }
@@ -313,7 +313,7 @@ const maxUsersListed = 20
 
 // foldedEmailUsers are the users whose stored e-mail equals ref ignoring
 // case, found through the e-mail keys.
-func (s *Store) foldedEmailUsers(ctx context.Context, ref string) ([]db.User, error) {
+func (s *Store) foldedEmailUsers(ctx context.Context, ref string) ([]passkey.User, error) {
 	want := s.L.EmailKey(ref)
 	var cands []string
 	err := s.scan(ctx, s.L.matchPattern(s.L.EmailKeyPrefix), func(keys []string) error {
@@ -331,7 +331,7 @@ func (s *Store) foldedEmailUsers(ctx context.Context, ref string) ([]db.User, er
 	if err != nil {
 		return nil, err
 	}
-	var out []db.User
+	var out []passkey.User
 	seen := map[string]bool{}
 	for i := range cands {
 		if !ok[i] || seen[ids[i]] {
@@ -349,47 +349,47 @@ func (s *Store) foldedEmailUsers(ctx context.Context, ref string) ([]db.User, er
 			}
 		}
 	}
-	slices.SortFunc(out, func(a, b db.User) int { return strings.Compare(a.ID, b.ID) })
+	slices.SortFunc(out, func(a, b passkey.User) int { return strings.Compare(a.ID, b.ID) })
 	return out, nil
 }
 
 // GetPasskey returns the passkey whose credential ID is raw, with Email,
-// Algorithm and Status. db.ErrNotFound when its key is absent or holds
+// Algorithm and Status. passkey.ErrNotFound when its key is absent or holds
 // another credential (two IDs whose keys normalise alike).
-func (s *Store) GetPasskey(ctx context.Context, raw []byte) (db.Passkey, error) {
-	credID := db.AuthjsCredentialID(raw)
+func (s *Store) GetPasskey(ctx context.Context, raw []byte) (passkey.Passkey, error) {
+	credID := passkey.AuthjsCredentialID(raw)
 	auths, err := s.readAuthenticators(ctx, []string{s.L.AuthenticatorKey(credID)})
 	if err != nil {
-		return db.Passkey{}, err
+		return passkey.Passkey{}, err
 	}
 	if len(auths) == 0 || auths[0].a.CredentialID != credID {
-		return db.Passkey{}, fmt.Errorf("credential %s: %w", credID, db.ErrNotFound)
+		return passkey.Passkey{}, fmt.Errorf("credential %s: %w", credID, passkey.ErrNotFound)
 	}
 	ps, err := s.passkeys(ctx, auths)
 	if err != nil {
-		return db.Passkey{}, err
+		return passkey.Passkey{}, err
 	}
 	return ps[0], nil
 }
 
 // ResolveCredentials looks up every credential ID given, in any form
-// db.CredentialIDCandidates accepts, and returns the passkeys in the order
+// passkey.CredentialIDCandidates accepts, and returns the passkeys in the order
 // given, each once, as internal/db's ResolveCredentials does: all or
-// nothing (any unknown ID is db.ErrNotFound naming them, and no passkey is
+// nothing (any unknown ID is passkey.ErrNotFound naming them, and no passkey is
 // returned), an ID whose base64 and hex readings both match is
-// db.ErrInvalid. A key only counts when its value names the credential
+// passkey.ErrInvalid. A key only counts when its value names the credential
 // exactly (keys are normalised; values are not).
-func (s *Store) ResolveCredentials(ctx context.Context, ids []string) ([]db.Passkey, error) {
+func (s *Store) ResolveCredentials(ctx context.Context, ids []string) ([]passkey.Passkey, error) {
 	cands := make([][]string, len(ids))
 	var keys []string
 	index := map[string]bool{}
 	for i, id := range ids {
-		raws, err := db.CredentialIDCandidates(id)
+		raws, err := passkey.CredentialIDCandidates(id)
 		if err != nil {
 			return nil, err
 		}
 		for _, raw := range raws {
-			c := db.AuthjsCredentialID(raw)
+			c := passkey.AuthjsCredentialID(raw)
 			cands[i] = append(cands[i], c)
 			if k := s.L.AuthenticatorKey(c); !index[k] {
 				index[k] = true
@@ -405,11 +405,11 @@ func (s *Store) ResolveCredentials(ctx context.Context, ids []string) ([]db.Pass
 	if err != nil {
 		return nil, err
 	}
-	found := make(map[string]db.Passkey, len(ps))
+	found := make(map[string]passkey.Passkey, len(ps))
 	for _, p := range ps {
 		found[p.CredentialID] = p
 	}
-	var out []db.Passkey
+	var out []passkey.Passkey
 	var missing []string
 	done := map[string]bool{}
 	for i, id := range ids {
@@ -425,7 +425,7 @@ func (s *Store) ResolveCredentials(ctx context.Context, ids []string) ([]db.Pass
 			continue
 		case 1:
 		default:
-			return nil, fmt.Errorf("%w: credential ID %q is ambiguous: as base64 it is %s, as hex %s; give it as stored, or prefix hex with \"hex:\"", db.ErrInvalid, strings.TrimSpace(id), hits[0], hits[1])
+			return nil, fmt.Errorf("%w: credential ID %q is ambiguous: as base64 it is %s, as hex %s; give it as stored, or prefix hex with \"hex:\"", passkey.ErrInvalid, strings.TrimSpace(id), hits[0], hits[1])
 		}
 		if !done[hits[0]] {
 			done[hits[0]] = true
@@ -443,13 +443,13 @@ func (s *Store) ResolveCredentials(ctx context.Context, ids []string) ([]db.Pass
 func notFoundError(missing []string) error {
 	const show = 5
 	if len(missing) == 1 {
-		return fmt.Errorf("revoke %s: credential %w; nothing was revoked", missing[0], db.ErrNotFound)
+		return fmt.Errorf("revoke %s: credential %w; nothing was revoked", missing[0], passkey.ErrNotFound)
 	}
 	list, more := missing, ""
 	if len(list) > show {
 		list, more = list[:show], fmt.Sprintf(" and %d more", len(missing)-show)
 	}
-	return fmt.Errorf("revoke: %d credential IDs %w: %s%s; nothing was revoked", len(missing), db.ErrNotFound, strings.Join(list, ", "), more)
+	return fmt.Errorf("revoke: %d credential IDs %w: %s%s; nothing was revoked", len(missing), passkey.ErrNotFound, strings.Join(list, ", "), more)
 }
 
 // UserCredentialIDs returns the raw credential IDs to exclude when user
@@ -490,7 +490,7 @@ func (s *Store) UserCredentialIDs(ctx context.Context, userID string) ([][]byte,
 		if !valid[id] {
 			continue
 		}
-		raw, err := db.DecodeBase64(id)
+		raw, err := passkey.DecodeBase64(id)
 		if err != nil || len(raw) == 0 {
 			continue
 		}

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/passkeyctl/passkeyctl/internal/db"
+	"github.com/passkeyctl/passkeyctl/internal/passkey"
 	"github.com/passkeyctl/passkeyctl/internal/store/redis"
 )
 
@@ -53,17 +53,17 @@ func populate(t *testing.T, e *testEnv, from, n, perUser int) {
 // measure lists everything and returns the count, the peak heap growth
 // live heap over the baseline (sampled after a GC every 1,000 passkeys)
 // and the time taken (GCs included).
-func measure(t *testing.T, s *redis.Store, opts redis.ListOptions, check func(prev, p db.Passkey)) (int, uint64, time.Duration) {
+func measure(t *testing.T, s *redis.Store, opts redis.ListOptions, check func(prev, p passkey.Passkey)) (int, uint64, time.Duration) {
 	t.Helper()
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	base, peak := ms.HeapAlloc, ms.HeapAlloc
 	n := 0
-	var prev db.Passkey
+	var prev passkey.Passkey
 	start := time.Now()
-	err := s.ListPasskeys(ctx, opts, func(p db.Passkey) error {
-		if p.Status != db.StatusOK {
+	err := s.ListPasskeys(ctx, opts, func(p passkey.Passkey) error {
+		if p.Status != passkey.StatusOK {
 			t.Errorf("passkey %s: status %s", p.CredentialID, p.Status)
 		}
 		if check != nil && n > 0 {
@@ -93,7 +93,7 @@ func measure(t *testing.T, s *redis.Store, opts redis.ListOptions, check func(pr
 func TestListPasskeys_streaming(t *testing.T) {
 	e := newEnv(t)
 	s := e.open("", "")
-	ordered := func(prev, p db.Passkey) {
+	ordered := func(prev, p passkey.Passkey) {
 		if prev.UserID > p.UserID || (prev.UserID == p.UserID && prev.CredentialID >= p.CredentialID) {
 			t.Fatalf("out of order: %s/%s after %s/%s", p.UserID, p.CredentialID, prev.UserID, prev.CredentialID)
 		}
@@ -111,7 +111,7 @@ func TestListPasskeys_streaming(t *testing.T) {
 		}
 		populate(t, e, have/4, size-have, 4)
 		for _, mode := range []string{"ordered", "unordered"} {
-			n, heap, took := measure(t, s, redis.ListOptions{Unordered: mode == "unordered"}, map[string]func(db.Passkey, db.Passkey){"ordered": ordered}[mode])
+			n, heap, took := measure(t, s, redis.ListOptions{Unordered: mode == "unordered"}, map[string]func(passkey.Passkey, passkey.Passkey){"ordered": ordered}[mode])
 			if n != size {
 				t.Errorf("%s listing of %d passkeys gave %d", mode, size, n)
 			}

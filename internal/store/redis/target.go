@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/passkeyctl/passkeyctl/internal/db"
+	"github.com/passkeyctl/passkeyctl/internal/passkey"
 	goredis "github.com/redis/go-redis/v9"
 )
 
@@ -74,7 +74,7 @@ func IsTarget(dsn string) bool {
 // (a bare "+" is a space) and "&" %26. Errors never contain the password.
 func ParseTarget(dsn string) (Target, error) {
 	bad := func(format string, args ...any) error {
-		return fmt.Errorf("%w: redis DSN: %s", db.ErrInvalid, fmt.Sprintf(format, args...))
+		return fmt.Errorf("%w: redis DSN: %s", passkey.ErrInvalid, fmt.Sprintf(format, args...))
 	}
 	u, err := url.Parse(strings.TrimSpace(dsn))
 	if err != nil {

@@ -9,7 +9,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/passkeyctl/passkeyctl/internal/db"
+	"github.com/passkeyctl/passkeyctl/internal/passkey"
+	"github.com/passkeyctl/passkeyctl/internal/store"
 	goredis "github.com/redis/go-redis/v9"
 )
 
@@ -19,14 +20,14 @@ import (
 // credentials in that order, each once, skipping the ones not stored.
 // The owner's details come from the user value; a passkey whose user key
 // is gone carries its user id only.
-func (s *Store) Export(ctx context.Context, opts db.ExportOptions, fn func(db.ExportRecord) error) error {
+func (s *Store) Export(ctx context.Context, opts store.ExportOptions, fn func(passkey.ExportRecord) error) error {
 	emit := func(e entry) error {
-		u := db.ExportUser{ID: e.p.UserID}
+		u := passkey.ExportUser{ID: e.p.UserID}
 		if e.user != nil {
 			uu := e.user.user()
-			u = db.ExportUser{ID: uu.ID, Email: uu.Email, Name: uu.Name, EmailVerified: uu.EmailVerified}
+			u = passkey.ExportUser{ID: uu.ID, Email: uu.Email, Name: uu.Name, EmailVerified: uu.EmailVerified}
 		}
-		return fn(db.ExportRecordFromAuthjs(db.AuthjsExportRow{Passkey: e.p, TransportsNull: e.transportsNull, User: u}))
+		return fn(passkey.ExportRecordFromAuthjs(passkey.AuthjsExportRow{Passkey: e.p, TransportsNull: e.transportsNull, User: u}))
 	}
 	if opts.CredentialIDs == nil {
 		return s.list(ctx, ListOptions{UserID: opts.UserID}, emit)
@@ -34,7 +35,7 @@ func (s *Store) Export(ctx context.Context, opts db.ExportOptions, fn func(db.Ex
 	var keys []string
 	var want []string
 	for _, raw := range opts.CredentialIDs {
-		id := db.AuthjsCredentialID(raw)
+		id := passkey.AuthjsCredentialID(raw)
 		if !slices.Contains(want, id) {
 			want = append(want, id)
 			keys = append(keys, s.L.AuthenticatorKey(id))
@@ -67,9 +68,9 @@ func (s *Store) Export(ctx context.Context, opts db.ExportOptions, fn func(db.Ex
 
 // importItem is one record to write.
 type importItem struct {
-	rec    db.ExportRecord
+	rec    passkey.ExportRecord
 	line   int
-	auth   db.AuthjsAuthenticator
+	auth   passkey.AuthjsAuthenticator
 	userID string // the target user, once resolved
 }
 
@@ -87,21 +88,21 @@ type importItem struct {
 // one is higher, for the same user only).
 //
 // All or nothing: every write happens in one MULTI/EXEC under WATCH of
-// every key planned from; when a user is missing (db.ErrNotFound), a
-// credential conflicts (db.ErrConflict) or a line is invalid
-// (db.ErrInvalid), nothing is written and the result lists the problems.
+// every key planned from; when a user is missing (passkey.ErrNotFound), a
+// credential conflicts (passkey.ErrConflict) or a line is invalid
+// (passkey.ErrInvalid), nothing is written and the result lists the problems.
 // The whole input is held in memory (a few hundred bytes per record), as
 // one transaction needs it.
-func (s *Store) Import(ctx context.Context, r io.Reader, opts db.ImportOptions) (*db.ImportResult, error) {
+func (s *Store) Import(ctx context.Context, r io.Reader, opts store.ImportOptions) (*store.ImportResult, error) {
 	if opts.OnConflict == "" {
-		opts.OnConflict = db.ConflictFail
+		opts.OnConflict = store.ConflictFail
 	}
 	provider := s.ProviderID
 	if opts.ProviderID != "" {
 		provider = opts.ProviderID
 	}
-	res := &db.ImportResult{App: db.AppAuthjs, DryRun: opts.DryRun, UsersCreated: []db.ImportUser{}, Unmatched: []db.ImportUser{}, Conflicts: []db.ImportConflict{}}
-	rd := db.NewExportReader(r)
+	res := &store.ImportResult{App: "authjs", DryRun: opts.DryRun, UsersCreated: []store.ImportUser{}, Unmatched: []store.ImportUser{}, Conflicts: []store.ImportConflict{}}
+	rd := passkey.NewExportReader(r)
 	var items []*importItem
 	firstLine := map[string]int{}
 	for {
@@ -117,7 +118,7 @@ func (s *Store) Import(ctx context.Context, r io.Reader, opts db.ImportOptions) 
 		if err != nil {
 			return res, fmt.Errorf("%w (line %d)", err, line)
 		}
-		if rec.Status != "" && rec.Status != db.StatusOK {
+		if rec.Status != "" && rec.Status != passkey.StatusOK {
 			res.Broken++
 			if opts.Warn != nil {
 				opts.Warn(fmt.Sprintf("line %d: passkey %s left out: status %s at the source (it could not sign in there)", line, rec.CredentialID, rec.Status))
@@ -125,7 +126,7 @@ func (s *Store) Import(ctx context.Context, r io.Reader, opts db.ImportOptions) 
 			continue
 		}
 		if prev, dup := firstLine[auth.CredentialID]; dup {
-			res.Conflicts = append(res.Conflicts, db.ImportConflict{Line: line, CredentialID: rec.CredentialID, Reason: fmt.Sprintf("the same credential is on line %d", prev)})
+			res.Conflicts = append(res.Conflicts, store.ImportConflict{Line: line, CredentialID: rec.CredentialID, Reason: fmt.Sprintf("the same credential is on line %d", prev)})
 			continue
 		}
 		firstLine[auth.CredentialID] = line
@@ -137,7 +138,7 @@ func (s *Store) Import(ctx context.Context, r io.Reader, opts db.ImportOptions) 
 		return res, err
 	}
 	if len(res.Unmatched) > 0 {
-		return res, fmt.Errorf("import: %d users not found in the target (create them, or pass --create-users); nothing was imported: %w", len(res.Unmatched), db.ErrNotFound)
+		return res, fmt.Errorf("import: %d users not found in the target (create them, or pass --create-users); nothing was imported: %w", len(res.Unmatched), passkey.ErrNotFound)
 	}
 
 	var keys []string
@@ -179,7 +180,7 @@ func (s *Store) Import(ctx context.Context, r io.Reader, opts db.ImportOptions) 
 		for j, c := range created {
 			k := n + len(listUsers) + 2*j
 			if ok[k] || ok[k+1] {
-				return fmt.Errorf("user %s <%s> was created by someone else during the import; nothing was imported: %w", c.id, c.email, db.ErrConflict)
+				return fmt.Errorf("user %s <%s> was created by someone else during the import; nothing was imported: %w", c.id, c.email, passkey.ErrConflict)
 			}
 			sets = append(sets, [2]string{keys[k], userJSON(c.id, c.email)}, [2]string{keys[k+1], c.id})
 		}
@@ -189,10 +190,10 @@ func (s *Store) Import(ctx context.Context, r io.Reader, opts db.ImportOptions) 
 				a, isAuth := parseAuthenticator(vals[2*i])
 				switch {
 				case !isAuth || a.CredentialID != it.auth.CredentialID:
-					res.Conflicts = append(res.Conflicts, db.ImportConflict{Line: it.line, CredentialID: it.rec.CredentialID, Reason: fmt.Sprintf("its key %s holds another credential (unstorage normalises their keys alike)", authKey)})
-				case opts.OnConflict == db.ConflictSkip:
+					res.Conflicts = append(res.Conflicts, store.ImportConflict{Line: it.line, CredentialID: it.rec.CredentialID, Reason: fmt.Sprintf("its key %s holds another credential (unstorage normalises their keys alike)", authKey)})
+				case opts.OnConflict == store.ConflictSkip:
 					res.Skipped++
-				case opts.OnConflict == db.ConflictUpdate && a.UserID == it.userID:
+				case opts.OnConflict == store.ConflictUpdate && a.UserID == it.userID:
 					counter := max(a.counter(), it.auth.Counter)
 					v, err := withFields(vals[2*i], [][2]string{
 						{"counter", strconv.FormatInt(counter, 10)},
@@ -204,21 +205,18 @@ func (s *Store) Import(ctx context.Context, r io.Reader, opts db.ImportOptions) 
 					}
 					sets = append(sets, [2]string{authKey, v})
 					res.Updated++
-				case opts.OnConflict == db.ConflictUpdate:
-					res.Conflicts = append(res.Conflicts, db.ImportConflict{Line: it.line, CredentialID: it.rec.CredentialID, Reason: "stored for another user (" + a.UserID + ")"})
+				case opts.OnConflict == store.ConflictUpdate:
+					res.Conflicts = append(res.Conflicts, store.ImportConflict{Line: it.line, CredentialID: it.rec.CredentialID, Reason: "stored for another user (" + a.UserID + ")"})
 				default:
-					res.Conflicts = append(res.Conflicts, db.ImportConflict{Line: it.line, CredentialID: it.rec.CredentialID, Reason: "already stored"})
+					res.Conflicts = append(res.Conflicts, store.ImportConflict{Line: it.line, CredentialID: it.rec.CredentialID, Reason: "already stored"})
 				}
 				continue
 			}
 			if acct, isAcct := parseAccount(vals[2*i+1]); ok[2*i+1] && !(isAcct && acct.ProviderAccountID == it.auth.CredentialID && acct.UserID == it.userID) {
-				res.Conflicts = append(res.Conflicts, db.ImportConflict{Line: it.line, CredentialID: it.rec.CredentialID, Reason: "its account key " + acctKey + " is taken"})
+				res.Conflicts = append(res.Conflicts, store.ImportConflict{Line: it.line, CredentialID: it.rec.CredentialID, Reason: "its account key " + acctKey + " is taken"})
 				continue
 			}
-			var transports *string
-			if it.auth.Transports.Valid {
-				transports = &it.auth.Transports.String
-			}
+			transports := it.auth.Transports
 			sets = append(sets,
 				[2]string{acctKey, accountJSON(provider, it.auth.CredentialID, it.userID)},
 				[2]string{s.L.AccountByUserIDKey(it.userID), s.L.AccountPointer(provider, it.auth.CredentialID)},
@@ -243,12 +241,12 @@ func (s *Store) Import(ctx context.Context, r io.Reader, opts db.ImportOptions) 
 		})
 		return err
 	}, watched...)
-	slices.SortStableFunc(res.Conflicts, func(a, b db.ImportConflict) int { return a.Line - b.Line })
+	slices.SortStableFunc(res.Conflicts, func(a, b store.ImportConflict) int { return a.Line - b.Line })
 	if err != nil {
 		return res, err
 	}
 	if len(res.Conflicts) > 0 {
-		return res, fmt.Errorf("import: %d credentials conflict with the target (see --on-conflict); nothing was imported: %w", len(res.Conflicts), db.ErrConflict)
+		return res, fmt.Errorf("import: %d credentials conflict with the target (see --on-conflict); nothing was imported: %w", len(res.Conflicts), passkey.ErrConflict)
 	}
 	return res, nil
 }
@@ -265,7 +263,7 @@ type newImportUser struct{ id, email string }
 
 // resolveImportUsers sets each item's target user, recording unmatched
 // users in res and returning the users to create.
-func (s *Store) resolveImportUsers(ctx context.Context, items []*importItem, opts db.ImportOptions, res *db.ImportResult) ([]newImportUser, error) {
+func (s *Store) resolveImportUsers(ctx context.Context, items []*importItem, opts store.ImportOptions, res *store.ImportResult) ([]newImportUser, error) {
 	resolved := map[string]string{} // input user key → target id ("" unmatched)
 	var created []newImportUser
 	var folded map[string][]string
@@ -296,12 +294,12 @@ func (s *Store) resolveImportUsers(ctx context.Context, items []*importItem, opt
 				return nil, err
 			}
 			created = append(created, newImportUser{id: id, email: email})
-			res.UsersCreated = append(res.UsersCreated, db.ImportUser{Line: it.line, ID: u.ID, Email: u.Email, TargetID: id})
+			res.UsersCreated = append(res.UsersCreated, store.ImportUser{Line: it.line, ID: u.ID, Email: u.Email, TargetID: id})
 		default:
 			if reason == "" {
 				reason = "no user with this id or e-mail in the target"
 			}
-			res.Unmatched = append(res.Unmatched, db.ImportUser{Line: it.line, ID: u.ID, Email: u.Email, Reason: reason})
+			res.Unmatched = append(res.Unmatched, store.ImportUser{Line: it.line, ID: u.ID, Email: u.Email, Reason: reason})
 		}
 		resolved[key] = id
 		it.userID = id
@@ -334,7 +332,7 @@ func (s *Store) matchImportUser(ctx context.Context, id, email string, folded *m
 	if err != nil {
 		return "", "", err
 	}
-	var byEmail []db.User
+	var byEmail []passkey.User
 	for _, u := range users {
 		if u.Email != nil && *u.Email == email {
 			byEmail = append(byEmail, u)

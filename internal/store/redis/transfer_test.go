@@ -8,16 +8,17 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/passkeyctl/passkeyctl/internal/db"
+	"github.com/passkeyctl/passkeyctl/internal/passkey"
+	"github.com/passkeyctl/passkeyctl/internal/store"
 	"github.com/passkeyctl/passkeyctl/internal/store/redis"
 )
 
-func exportAll(t *testing.T, s *redis.Store, opts db.ExportOptions) (string, []db.ExportRecord) {
+func exportAll(t *testing.T, s *redis.Store, opts store.ExportOptions) (string, []passkey.ExportRecord) {
 	t.Helper()
 	var buf bytes.Buffer
-	w := db.NewExportWriter(&buf)
-	var recs []db.ExportRecord
-	if err := s.Export(ctx, opts, func(r db.ExportRecord) error {
+	w := passkey.NewExportWriter(&buf)
+	var recs []passkey.ExportRecord
+	if err := s.Export(ctx, opts, func(r passkey.ExportRecord) error {
 		recs = append(recs, r)
 		return w.Write(r)
 	}); err != nil {
@@ -38,7 +39,7 @@ func TestExportImport_fixture(t *testing.T) {
 	cred1, cred2 := f.CredentialIDs["passkey1"], f.CredentialIDs["passkey2"]
 	l := redis.DefaultLayout()
 
-	jsonl, recs := exportAll(t, s, db.ExportOptions{})
+	jsonl, recs := exportAll(t, s, store.ExportOptions{})
 	if len(recs) != 2 {
 		t.Fatalf("exported %d records", len(recs))
 	}
@@ -47,14 +48,14 @@ func TestExportImport_fixture(t *testing.T) {
 		counter int64
 	}{{cred2.Base64URL, 1}, {cred1.Base64URL, 2}} {
 		r := recs[i]
-		if r.Version != db.ExportFormatVersion || r.CredentialID != w.id || r.Counter != w.counter || r.DeviceType != "multiDevice" || !r.BackedUp ||
+		if r.Version != passkey.ExportFormatVersion || r.CredentialID != w.id || r.Counter != w.counter || r.DeviceType != "multiDevice" || !r.BackedUp ||
 			!slices.Equal(r.Transports, []string{"hybrid", "internal"}) || r.User.ID != uid || r.User.Email == nil || *r.User.Email != "fixture@example.com" ||
-			r.Status != db.StatusOK || r.Name != nil || r.CreatedAt != nil || r.AAGUID != nil {
+			r.Status != passkey.StatusOK || r.Name != nil || r.CreatedAt != nil || r.AAGUID != nil {
 			t.Errorf("record %d: %+v", i, r)
 		}
 	}
 	raw1, _ := base64.StdEncoding.DecodeString(cred1.Base64)
-	if _, one := exportAll(t, s, db.ExportOptions{CredentialIDs: [][]byte{raw1, []byte("not stored")}}); len(one) != 1 || one[0].CredentialID != cred1.Base64URL {
+	if _, one := exportAll(t, s, store.ExportOptions{CredentialIDs: [][]byte{raw1, []byte("not stored")}}); len(one) != 1 || one[0].CredentialID != cred1.Base64URL {
 		t.Errorf("export of one credential: %+v", one)
 	}
 
@@ -65,7 +66,7 @@ func TestExportImport_fixture(t *testing.T) {
 			l.EmailKey("fixture@example.com"): f.DefaultOptions.FinalKeys[l.EmailKey("fixture@example.com")],
 		})
 		dst := e.open("", "")
-		res, err := dst.Import(ctx, strings.NewReader(jsonl), db.ImportOptions{})
+		res, err := dst.Import(ctx, strings.NewReader(jsonl), store.ImportOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -93,19 +94,19 @@ func TestExportImport_fixture(t *testing.T) {
 		}
 
 		// Again: every credential conflicts; nothing is written.
-		_, err = dst.Import(ctx, strings.NewReader(jsonl), db.ImportOptions{})
-		if !errors.Is(err, db.ErrConflict) {
+		_, err = dst.Import(ctx, strings.NewReader(jsonl), store.ImportOptions{})
+		if !errors.Is(err, passkey.ErrConflict) {
 			t.Errorf("second import: %v", err)
 		}
 		diffKeys(t, "conflicting import wrote nothing", snap, e.snapshot())
-		res, err = dst.Import(ctx, strings.NewReader(jsonl), db.ImportOptions{OnConflict: db.ConflictSkip})
+		res, err = dst.Import(ctx, strings.NewReader(jsonl), store.ImportOptions{OnConflict: store.ConflictSkip})
 		if err != nil || res.Skipped != 2 || res.Inserted != 0 {
 			t.Errorf("skip: %+v %v", res, err)
 		}
 		diffKeys(t, "skipping import wrote nothing", snap, e.snapshot())
 		// Update: a higher counter is taken, in place.
 		higher := strings.Replace(jsonl, `"counter":2`, `"counter":9`, 1)
-		res, err = dst.Import(ctx, strings.NewReader(higher), db.ImportOptions{OnConflict: db.ConflictUpdate})
+		res, err = dst.Import(ctx, strings.NewReader(higher), store.ImportOptions{OnConflict: store.ConflictUpdate})
 		if err != nil || res.Updated != 2 {
 			t.Errorf("update: %+v %v", res, err)
 		}
@@ -116,21 +117,21 @@ func TestExportImport_fixture(t *testing.T) {
 	t.Run("into an empty app", func(t *testing.T) {
 		e := newEnv(t)
 		dst := e.open("", "")
-		_, err := dst.Import(ctx, strings.NewReader(jsonl), db.ImportOptions{})
-		if !errors.Is(err, db.ErrNotFound) {
+		_, err := dst.Import(ctx, strings.NewReader(jsonl), store.ImportOptions{})
+		if !errors.Is(err, passkey.ErrNotFound) {
 			t.Errorf("import without the user: %v", err)
 		}
 		if snap := e.snapshot(); len(snap) != 0 {
 			t.Errorf("a refused import wrote %v", snap)
 		}
-		res, err := dst.Import(ctx, strings.NewReader(jsonl), db.ImportOptions{CreateUsers: true, DryRun: true})
+		res, err := dst.Import(ctx, strings.NewReader(jsonl), store.ImportOptions{CreateUsers: true, DryRun: true})
 		if err != nil || res.Inserted != 2 || len(res.UsersCreated) != 1 {
 			t.Errorf("dry run: %+v %v", res, err)
 		}
 		if snap := e.snapshot(); len(snap) != 0 {
 			t.Errorf("a dry run wrote %v", snap)
 		}
-		res, err = dst.Import(ctx, strings.NewReader(jsonl), db.ImportOptions{CreateUsers: true})
+		res, err = dst.Import(ctx, strings.NewReader(jsonl), store.ImportOptions{CreateUsers: true})
 		if err != nil || res.Inserted != 2 || len(res.UsersCreated) != 1 {
 			t.Fatalf("import: %+v %v", res, err)
 		}
@@ -138,7 +139,7 @@ func TestExportImport_fixture(t *testing.T) {
 		if !uuidV4.MatchString(newID) {
 			t.Errorf("created user id %q", newID)
 		}
-		_, back := exportAll(t, dst, db.ExportOptions{})
+		_, back := exportAll(t, dst, store.ExportOptions{})
 		for i := range back {
 			back[i].User.ID = uid
 		}
@@ -152,18 +153,18 @@ func TestExportImport_fixture(t *testing.T) {
 		dst := e.open("", "")
 		broken := strings.Replace(jsonl, `"status":"ok"`, `"status":"no-account"`, 1)
 		var warned []string
-		res, err := dst.Import(ctx, strings.NewReader(broken), db.ImportOptions{CreateUsers: true, Warn: func(s string) { warned = append(warned, s) }})
+		res, err := dst.Import(ctx, strings.NewReader(broken), store.ImportOptions{CreateUsers: true, Warn: func(s string) { warned = append(warned, s) }})
 		if err != nil || res.Broken != 1 || res.Inserted != 1 || len(warned) != 1 {
 			t.Errorf("import: %+v %v %q", res, err, warned)
 		}
-		_, err = dst.Import(ctx, strings.NewReader(`{"version":1,"credentialID":"!!"}`), db.ImportOptions{})
-		if !errors.Is(err, db.ErrInvalid) {
+		_, err = dst.Import(ctx, strings.NewReader(`{"version":1,"credentialID":"!!"}`), store.ImportOptions{})
+		if !errors.Is(err, passkey.ErrInvalid) {
 			t.Errorf("invalid line: %v", err)
 		}
 	})
 }
 
-func recordEqual(a, b db.ExportRecord) bool {
+func recordEqual(a, b passkey.ExportRecord) bool {
 	return a.Version == b.Version && a.CredentialID == b.CredentialID && a.PublicKey == b.PublicKey && a.Counter == b.Counter &&
 		a.DeviceType == b.DeviceType && a.BackedUp == b.BackedUp && slices.Equal(a.Transports, b.Transports) &&
 		a.User.ID == b.User.ID && *a.User.Email == *b.User.Email && a.Status == b.Status

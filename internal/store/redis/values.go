@@ -8,7 +8,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/passkeyctl/passkeyctl/internal/db"
+	"github.com/passkeyctl/passkeyctl/internal/passkey"
 )
 
 // The values the adapter stores are JSON.stringify output: compact, keys
@@ -268,9 +268,9 @@ func parseUser(v string) (userValue, bool) {
 	return u, true
 }
 
-func (u userValue) user() db.User {
+func (u userValue) user() passkey.User {
 	ev := strings.TrimSpace(string(u.EmailVerified))
-	return db.User{ID: u.ID, Email: u.Email, Name: u.Name, EmailVerified: ev != "" && ev != "null" && ev != "false"}
+	return passkey.User{ID: u.ID, Email: u.Email, Name: u.Name, EmailVerified: ev != "" && ev != "null" && ev != "false"}
 }
 
 // userJSON is the user createUser stores for a passkey registration:

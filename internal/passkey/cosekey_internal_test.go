@@ -1,4 +1,4 @@
-package db
+package passkey
 
 import (
 	"crypto/ecdsa"
@@ -190,8 +190,8 @@ func TestCheckPublicKey(t *testing.T) {
 				t.Fatalf("algorithm %q, want %q", alg, want)
 			}
 			for _, s := range []string{base64.StdEncoding.EncodeToString(key), base64.RawURLEncoding.EncodeToString(key)} {
-				if _, err := checkStoredPublicKey(s); err != nil {
-					t.Fatalf("checkStoredPublicKey(%s): %v", s, err)
+				if _, err := CheckStoredPublicKey(s); err != nil {
+					t.Fatalf("CheckStoredPublicKey(%s): %v", s, err)
 				}
 			}
 		})
@@ -206,8 +206,8 @@ func TestCheckPublicKey(t *testing.T) {
 			if err == nil {
 				t.Fatalf("CheckPublicKey accepted it (algorithm %s)", alg)
 			}
-			if _, err := checkStoredPublicKey(base64.StdEncoding.EncodeToString(key)); err == nil {
-				t.Fatal("checkStoredPublicKey accepted it")
+			if _, err := CheckStoredPublicKey(base64.StdEncoding.EncodeToString(key)); err == nil {
+				t.Fatal("CheckStoredPublicKey accepted it")
 			}
 			t.Logf("%s: %v", alg, err)
 		})
@@ -277,7 +277,7 @@ func BenchmarkCheckStoredPublicKey(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()
 			for i := 0; i < b.N; i++ {
-				if _, err := checkStoredPublicKey(s); err != nil {
+				if _, err := CheckStoredPublicKey(s); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -1,4 +1,4 @@
-package db
+package passkey
 
 import (
 	"encoding/base64"

@@ -1,4 +1,4 @@
-package db
+package passkey
 
 import (
 	"crypto/ecdh"
@@ -367,10 +367,10 @@ func parseCOSEKeyFast(b []byte) (k coseKey, ok bool) {
 	return k, true
 }
 
-// checkStoredPublicKey is CheckPublicKey for a stored key in any base64
+// CheckStoredPublicKey is CheckPublicKey for a stored key in any base64
 // form, decoded into a stack buffer when it fits: list checks every key it
 // shows (a million in the benchmark).
-func checkStoredPublicKey(publicKeyBase64 string) (string, error) {
+func CheckStoredPublicKey(publicKeyBase64 string) (string, error) {
 	var buf [1024]byte
 	s := strings.TrimRight(publicKeyBase64, "=")
 	if len(s) > 0 && base64.RawStdEncoding.DecodedLen(len(s)) <= len(buf) && !strings.ContainsAny(s, "-_ \t\r\n") {

@@ -1,9 +1,8 @@
-// Package db is passkeyctl's database layer: it opens a DSN, detects which
-// Auth.js schema the database holds, applies the Authenticator migration and
-// reads and writes passkeys exactly as Auth.js does. The SQL dialects
-// (PostgreSQL, MySQL/MariaDB, SQLite) hide behind the Dialect value; the rest
-// of the package is written once.
-package db
+// Package passkey holds passkeyctl's domain values, which know no SQL and
+// no backend: a passkey and its status, its owner, the forms a credential
+// ID is written in, the COSE key checks, the export format, and the errors
+// every layer returns.
+package passkey
 
 import "errors"
 

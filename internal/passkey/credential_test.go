@@ -1,24 +1,24 @@
-package db_test
+package passkey_test
 
 import (
 	"errors"
 	"testing"
 
-	"github.com/passkeyctl/passkeyctl/internal/db"
+	"github.com/passkeyctl/passkeyctl/internal/passkey"
 )
 
 // "hex:" with nothing after it is no credential ID: it decoded to zero
 // bytes and was looked up as the empty ID.
 func TestParseCredentialID_emptyHex(t *testing.T) {
 	for _, s := range []string{"hex:", " hex: ", "hex:  "} {
-		if b, err := db.ParseCredentialID(s); !errors.Is(err, db.ErrInvalid) {
+		if b, err := passkey.ParseCredentialID(s); !errors.Is(err, passkey.ErrInvalid) {
 			t.Errorf("ParseCredentialID(%q) = %x, %v; want ErrInvalid", s, b, err)
 		}
-		if c, err := db.CredentialIDCandidates(s); !errors.Is(err, db.ErrInvalid) {
+		if c, err := passkey.CredentialIDCandidates(s); !errors.Is(err, passkey.ErrInvalid) {
 			t.Errorf("CredentialIDCandidates(%q) = %x, %v; want ErrInvalid", s, c, err)
 		}
 	}
-	if b, err := db.ParseCredentialID("hex:00"); err != nil || len(b) != 1 {
+	if b, err := passkey.ParseCredentialID("hex:00"); err != nil || len(b) != 1 {
 		t.Errorf("hex:00 = %x, %v; want one zero byte", b, err)
 	}
 }

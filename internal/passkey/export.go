@@ -1,0 +1,333 @@
+package passkey
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// ExportFormatVersion is the version of passkeyctl's export format, carried
+// by every line. Readers accept unknown fields within a version (fields may
+// be added); a change that alters the meaning of a field gets a new version.
+const ExportFormatVersion = 1
+
+// ExportRecord is one passkey in passkeyctl's export format: JSON Lines,
+// one object per passkey, in encodings that neither app owns. The JSON
+// field names are a documented, stable interface (README "Export format").
+type ExportRecord struct {
+	// Version is ExportFormatVersion.
+	Version int `json:"version"`
+	// CredentialID is the raw credential ID in base64url without padding:
+	// the form browsers send.
+	CredentialID string `json:"credentialID"`
+	// PublicKey is the COSE_Key in standard padded base64, the form both
+	// apps store.
+	PublicKey string `json:"publicKey"`
+	// Counter is the signature counter.
+	Counter int64 `json:"counter"`
+	// DeviceType is "singleDevice" or "multiDevice" (the BE flag).
+	DeviceType string `json:"deviceType"`
+	// BackedUp is the BS flag at registration.
+	BackedUp bool `json:"backedUp"`
+	// Transports is the browser's list; [] when the source stored "" and
+	// null when it stored NULL.
+	Transports []string `json:"transports"`
+	// Name, CreatedAt (RFC 3339 with milliseconds, UTC) and AAGUID
+	// (lower-case UUID) are Better Auth's; null from Auth.js.
+	Name      *string `json:"name"`
+	CreatedAt *string `json:"createdAt"`
+	AAGUID    *string `json:"aaguid"`
+	// User is the owner as the source knows them.
+	User ExportUser `json:"user"`
+	// Status is "ok", or the ownership problem that stops the passkey from
+	// signing in at the source (see `list`); import leaves such records
+	// out.
+	Status string `json:"status"`
+	// RevokedAt is set only in the records revoke --backup writes: when
+	// (RFC 3339, UTC) the passkey was being revoked. Such a record of a
+	// passkey the target still holds, for the same user, is an undo that
+	// is not needed (the revoke did not commit, or the passkey was already
+	// restored): import skips it instead of calling it a conflict.
+	RevokedAt *string `json:"revokedAt,omitempty"`
+}
+
+// ExportUser is a passkey owner in the export format.
+type ExportUser struct {
+	ID            string  `json:"id"`
+	Email         *string `json:"email"`
+	Name          *string `json:"name"`
+	EmailVerified bool    `json:"emailVerified"`
+}
+
+// AuthjsExportRow is an Auth.js passkey with what the export format needs
+// beyond `list`: whether transports is NULL and the owner's details.
+type AuthjsExportRow struct {
+	Passkey
+	// TransportsNull is true when the transports column is NULL.
+	TransportsNull bool
+	User           ExportUser
+}
+
+// ExportRecordFromAuthjs converts an Auth.js Authenticator row (with its
+// status as `list` computes it).
+func ExportRecordFromAuthjs(r AuthjsExportRow) ExportRecord {
+	rec := ExportRecord{
+		Version:      ExportFormatVersion,
+		CredentialID: r.CredentialID,
+		PublicKey:    r.PublicKey,
+		Counter:      r.Counter,
+		DeviceType:   r.CredentialDeviceType,
+		BackedUp:     r.CredentialBackedUp,
+		Transports:   r.Transports,
+		User:         r.User,
+		Status:       r.Status,
+	}
+	if r.TransportsNull {
+		rec.Transports = nil
+	} else if rec.Transports == nil {
+		rec.Transports = []string{}
+	}
+	if raw, err := DecodeBase64(r.CredentialID); err == nil && len(raw) > 0 {
+		rec.CredentialID = Base64URL(raw)
+	}
+	return rec
+}
+
+func splitTransportsNullable(s *string) []string {
+	if s == nil {
+		return nil
+	}
+	return SplitTransports(*s)
+}
+
+// BrokenRecordError is a record of the export format whose passkey could
+// never sign in (its public key is unusable): import leaves it out with a
+// warning, as it leaves out records whose status is not "ok".
+type BrokenRecordError struct{ Reason string }
+
+func (e *BrokenRecordError) Error() string { return e.Reason }
+
+// Normalized is a validated record with its decoded parts.
+type Normalized struct {
+	// Rec is the record, with its AAGUID in lower case and an empty status
+	// read as "ok".
+	Rec ExportRecord
+	// RawID is the decoded credential ID.
+	RawID []byte
+	// PublicKey is the COSE key in standard padded base64.
+	PublicKey string
+	// CreatedAt is the parsed createdAt, in UTC.
+	CreatedAt *time.Time
+	// Line is where the record was read (0 when it was not read from a
+	// file).
+	Line int
+}
+
+// validate checks a record read from line and decodes its fields.
+func (rec ExportRecord) Validate(line int) (*Normalized, error) {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: line %d: %s", ErrInvalid, line, fmt.Sprintf(format, args...))
+	}
+	if rec.Version == 0 {
+		return nil, bad("not a passkeyctl export record (no \"version\"); write one with: passkeyctl export")
+	}
+	if rec.Version > ExportFormatVersion {
+		return nil, bad("export format version %d is newer than this passkeyctl understands (%d): upgrade passkeyctl", rec.Version, ExportFormatVersion)
+	}
+	raw, err := DecodeBase64(rec.CredentialID)
+	if err != nil || len(raw) == 0 {
+		return nil, bad("credentialID %q is not base64url", rec.CredentialID)
+	}
+	if len(raw) > 1023 {
+		return nil, bad("credentialID is %d bytes; WebAuthn allows at most 1023", len(raw))
+	}
+	key, err := DecodeBase64(rec.PublicKey)
+	if err != nil || len(key) == 0 {
+		return nil, &BrokenRecordError{Reason: "its publicKey is empty or not base64"}
+	}
+	if rec.DeviceType != "singleDevice" && rec.DeviceType != "multiDevice" {
+		return nil, bad("deviceType %q of %s: want singleDevice or multiDevice", rec.DeviceType, rec.CredentialID)
+	}
+	if rec.Counter < 0 || rec.Counter > 1<<32-1 {
+		return nil, bad("counter %d of %s is not a 32-bit unsigned signature counter", rec.Counter, rec.CredentialID)
+	}
+	if strings.TrimSpace(rec.User.ID) == "" && (rec.User.Email == nil || strings.TrimSpace(*rec.User.Email) == "") {
+		return nil, bad("passkey %s has neither a user id nor an e-mail", rec.CredentialID)
+	}
+	for _, t := range rec.Transports {
+		if t == "" || strings.ContainsAny(t, ", ") {
+			return nil, bad("transport %q of %s is not a WebAuthn transport name", t, rec.CredentialID)
+		}
+	}
+	n := &Normalized{Rec: rec, RawID: raw, PublicKey: base64.StdEncoding.EncodeToString(key), Line: line}
+	if rec.CreatedAt != nil {
+		t, err := time.Parse(time.RFC3339Nano, *rec.CreatedAt)
+		if err != nil {
+			return nil, bad("createdAt %q of %s is not an RFC 3339 time", *rec.CreatedAt, rec.CredentialID)
+		}
+		t = t.UTC()
+		n.CreatedAt = &t
+	}
+	if rec.AAGUID != nil {
+		a := strings.ToLower(*rec.AAGUID)
+		if !IsUUID(a) {
+			return nil, bad("aaguid %q of %s is not a UUID", *rec.AAGUID, rec.CredentialID)
+		}
+		n.Rec.AAGUID = &a
+	}
+	if n.Rec.Status == "" {
+		n.Rec.Status = StatusOK
+	}
+	if n.Rec.Status == StatusOK {
+		// "ok" must mean the key can verify a signature; records the
+		// source already marked broken are left out by their status.
+		// A key that cannot is left out with a warning like every broken
+		// record, rather than failing the whole import: one bad record in
+		// a backup must not stand between the operator and the undo.
+		if _, err := CheckPublicKey(key); err != nil {
+			return nil, &BrokenRecordError{Reason: fmt.Sprintf("its publicKey is not a usable COSE key: %v", err)}
+		}
+	}
+	return n, nil
+}
+
+// AuthjsAuthenticator is an Authenticator row as Auth.js writes it.
+type AuthjsAuthenticator struct {
+	CredentialID         string
+	UserID               string
+	ProviderAccountID    string
+	CredentialPublicKey  string
+	Counter              int64
+	CredentialDeviceType string
+	CredentialBackedUp   bool
+	// Transports is nil for NULL.
+	Transports *string
+}
+
+// AuthjsAuthenticator converts the record into the Authenticator row
+// Auth.js stores for it: credentialID and providerAccountId in standard
+// padded base64, transports comma-joined or NULL.
+func (rec ExportRecord) AuthjsAuthenticator(userID string) (AuthjsAuthenticator, error) {
+	n, err := rec.Validate(0)
+	if err != nil {
+		return AuthjsAuthenticator{}, err
+	}
+	return n.Authjs(userID), nil
+}
+
+func (n *Normalized) Authjs(userID string) AuthjsAuthenticator {
+	id := AuthjsCredentialID(n.RawID)
+	return AuthjsAuthenticator{
+		CredentialID:         id,
+		UserID:               userID,
+		ProviderAccountID:    id,
+		CredentialPublicKey:  n.PublicKey,
+		Counter:              n.Rec.Counter,
+		CredentialDeviceType: n.Rec.DeviceType,
+		CredentialBackedUp:   n.Rec.BackedUp,
+		Transports:           JoinTransports(n.Rec.Transports),
+	}
+}
+
+// ExportWriter writes records as JSON Lines.
+type ExportWriter struct {
+	enc *json.Encoder
+}
+
+// NewExportWriter returns a writer of the export format on w.
+func NewExportWriter(w io.Writer) *ExportWriter {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return &ExportWriter{enc: enc}
+}
+
+// Write writes one record as one line.
+func (w *ExportWriter) Write(rec ExportRecord) error { return w.enc.Encode(rec) }
+
+// ExportReader reads the export format one record at a time; blank lines
+// are skipped. A torn record — the start of a line cut short, as a crash or
+// a full disk leaves it, possibly followed on the same line by a whole
+// record that a later append wrote — is reported as ErrTornRecord and the
+// reader goes on with what follows it.
+type ExportReader struct {
+	sc   *bufio.Scanner
+	line int
+	// rest is what is left of the current line after a torn record.
+	rest []byte
+}
+
+// ErrTornRecord marks a line, or the start of one, that holds a record cut
+// short: the beginning of a JSON object whose end is missing.
+var ErrTornRecord = errors.New("a record cut short (as a crash or a full disk leaves it)")
+
+// NewExportReader returns a reader of the export format on r.
+func NewExportReader(r io.Reader) *ExportReader {
+	sc := bufio.NewScanner(r)
+	// A record is a few hundred bytes; an RSA key and a 1023-byte ID stay
+	// far below this.
+	sc.Buffer(make([]byte, 64*1024), 1<<20)
+	return &ExportReader{sc: sc}
+}
+
+// recordStart is how every record passkeyctl writes begins.
+var recordStart = []byte(`{"version":`)
+
+// Next returns the next record and its line number, or io.EOF. A torn
+// record is an error wrapping ErrTornRecord; calling Next again goes on
+// after it.
+func (r *ExportReader) Next() (ExportRecord, int, error) {
+	for {
+		if r.rest == nil {
+			if !r.sc.Scan() {
+				break
+			}
+			r.line++
+			r.rest = bytes.TrimSpace(r.sc.Bytes())
+			if len(r.rest) == 0 {
+				r.rest = nil
+				continue
+			}
+		}
+		b := r.rest
+		r.rest = nil
+		var rec ExportRecord
+		err := json.Unmarshal(b, &rec)
+		if err == nil {
+			return rec, r.line, nil
+		}
+		// A record cut short and, on the same line, what was appended
+		// after it: report the torn part, then read the rest.
+		if i := bytes.Index(b[1:], recordStart); i >= 0 && torn(b[:i+1]) {
+			r.rest = b[i+1:]
+			return ExportRecord{}, r.line, fmt.Errorf("line %d: %w", r.line, ErrTornRecord)
+		}
+		if torn(b) {
+			return ExportRecord{}, r.line, fmt.Errorf("line %d: %w", r.line, ErrTornRecord)
+		}
+		return ExportRecord{}, r.line, fmt.Errorf("%w: line %d: not a JSON object of the export format: %v", ErrInvalid, r.line, err)
+	}
+	if err := r.sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			return ExportRecord{}, r.line + 1, fmt.Errorf("%w: line %d is longer than 1 MiB: not the export format", ErrInvalid, r.line+1)
+		}
+		return ExportRecord{}, r.line, fmt.Errorf("read input: %w", err)
+	}
+	return ExportRecord{}, r.line, io.EOF
+}
+
+// torn reports whether b is the beginning of a JSON object that ends too
+// early: what is left of a record whose write was cut short.
+func torn(b []byte) bool {
+	if len(b) == 0 || b[0] != '{' {
+		return false
+	}
+	var se *json.SyntaxError
+	err := json.Unmarshal(b, new(json.RawMessage))
+	return errors.As(err, &se) && se.Offset >= int64(len(b))
+}

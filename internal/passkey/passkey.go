@@ -1,0 +1,91 @@
+package passkey
+
+import (
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Passkey is one Authenticator row as `list` shows it. The JSON field names
+// are a documented, stable interface (README "JSON output").
+type Passkey struct {
+	// CredentialID is the credentialID column exactly as stored.
+	CredentialID         string   `json:"credentialID"`
+	UserID               string   `json:"userId"`
+	Email                *string  `json:"email"`
+	Counter              int64    `json:"counter"`
+	CredentialDeviceType string   `json:"credentialDeviceType"`
+	CredentialBackedUp   bool     `json:"credentialBackedUp"`
+	Transports           []string `json:"transports"`
+	// Algorithm is decoded from the COSE key: "ES256", "EdDSA", "RS256",
+	// ..., "unknown"; the declared one also when the key is unusable.
+	Algorithm string `json:"algorithm"`
+	// Status is "ok" or the first problem found by reading the rows, in
+	// this order: "no-account", "account-user-mismatch", "no-user" (the
+	// User row is gone), "bad-public-key" (the key cannot verify a
+	// signature: CheckPublicKey).
+	Status string `json:"status"`
+	// Name, CreatedAt and AAGUID are Better Auth's passkey name, creation
+	// time and authenticator AAGUID (lower-case UUID); Auth.js stores none
+	// of them, and they are left out of its JSON.
+	Name      *string    `json:"name,omitempty"`
+	CreatedAt *time.Time `json:"createdAt,omitempty"`
+	AAGUID    *string    `json:"aaguid,omitempty"`
+
+	// PublicKey is credentialPublicKey as stored (standard base64 COSE key).
+	PublicKey string `json:"-"`
+	// ProviderAccountID is the Authenticator's providerAccountId column.
+	ProviderAccountID string `json:"-"`
+}
+
+// Passkey statuses.
+const (
+	StatusOK                  = "ok"
+	StatusNoAccount           = "no-account"
+	StatusAccountUserMismatch = "account-user-mismatch"
+	StatusBadPublicKey        = "bad-public-key"
+)
+
+// SplitTransports turns the stored comma-joined transports into a list;
+// never nil, so JSON shows [].
+func SplitTransports(s string) []string {
+	out := []string{}
+	if s == "" {
+		return out
+	}
+	for _, t := range strings.Split(s, ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// StatusNoUser is the status of a passkey whose user row is missing: no
+// app can sign anyone in with it.
+const StatusNoUser = "no-user"
+
+// User is a user row of the schema's app (Auth.js's User, Better Auth's
+// user), as far as passkeyctl needs it.
+type User struct {
+	ID            string  `json:"id"`
+	Email         *string `json:"email"`
+	Name          *string `json:"name"`
+	EmailVerified bool    `json:"emailVerified"`
+}
+
+// JoinTransports is how both apps store transports: joined with "," and no
+// spaces; nil (NULL) when there are none.
+func JoinTransports(ts []string) *string {
+	if len(ts) == 0 {
+		return nil
+	}
+	j := strings.Join(ts, ",")
+	return &j
+}
+
+// uuidPattern is a UUID in its text form, in either case.
+var uuidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+// IsUUID reports whether s is a UUID in its text form.
+func IsUUID(s string) bool { return uuidPattern.MatchString(s) }

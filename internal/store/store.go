@@ -1,0 +1,142 @@
+// Package store is the one interface every command and the ceremony
+// server use to read and write an app's passkeys, in the words of the
+// domain: find a user, list passkeys, resolve credential IDs, revoke,
+// enrol, update a counter, read and write export records.
+//
+// Each app or backend implements it once: Auth.js on SQL and Better Auth
+// on SQL (package db), Auth.js on Redis through the Unstorage adapter
+// (package store/redis). Which one a command gets is decided once, where
+// the DSN is opened (cmd/passkeyctl/backends.go); code that holds a Store
+// never asks which one it has. What differs between them and a command
+// must say (the app's name, where its passkeys live, what a revoke
+// deletes) is in the Description.
+package store
+
+import (
+	"context"
+	"io"
+	"time"
+
+	"github.com/passkeyctl/passkeyctl/internal/passkey"
+)
+
+// Store is one app's passkeys in one database or key space, for one
+// Passkey provider id (the "provider" of Auth.js's webauthn accounts).
+// Errors wrap the passkey package's domain errors (ErrNotFound,
+// ErrConflict, ErrInvalid, ErrRefused, ErrSchemaNotReady, ErrDrift).
+type Store interface {
+	// Describe says what the store is, for messages and JSON.
+	Describe() Description
+	// Ready reports, with the fix, whether the store can serve purpose:
+	// reading passkeys, or also enrolling them.
+	Ready(purpose Purpose) error
+
+	// FindUser resolves ref, a user id or an e-mail address (exact
+	// first, then ignoring case as the app's own lookup would match).
+	FindUser(ctx context.Context, ref string) (passkey.User, error)
+	// NewUser prepares a user for an enrolment with --create-user: the
+	// e-mail as the app's own sign-in would store it and a new id of the
+	// app's kind. Nothing is written.
+	NewUser(email string, now time.Time, rand io.Reader) (passkey.User, error)
+	// CompleteUsers and CompleteCredentialIDs return up to limit user ids
+	// or e-mails, or credential IDs as stored, that start with prefix:
+	// shell completion.
+	CompleteUsers(ctx context.Context, prefix string, limit int) ([]string, error)
+	CompleteCredentialIDs(ctx context.Context, prefix string, limit int) ([]string, error)
+
+	// ListPasskeys calls fn for each passkey, ordered by user id then
+	// credential ID, streaming.
+	ListPasskeys(ctx context.Context, opts ListOptions, fn func(passkey.Passkey) error) error
+	// ListOrphans calls fn for each half-written passkey the app leaves
+	// behind (Auth.js: a webauthn Account without its Authenticator).
+	ListOrphans(ctx context.Context, opts ListOptions, fn func(Orphan) error) error
+	// WrongProviderHint returns, when the no-account passkeys c collected
+	// have their accounts under another provider, the sentence that names
+	// the --provider-id to use; "" otherwise.
+	WrongProviderHint(ctx context.Context, c *ProviderCheck) (string, error)
+	// GetPasskey returns the passkey with this raw credential ID as the
+	// app finds it at sign-in (ErrNotFound when it would not).
+	GetPasskey(ctx context.Context, rawID []byte) (passkey.Passkey, error)
+	// ResolveCredentials finds each ID in every form an operator may give
+	// it (as stored, base64url, hex, a unique prefix of 8 characters or
+	// more); all or an error naming the ones missing or ambiguous.
+	ResolveCredentials(ctx context.Context, ids []string) ([]passkey.Passkey, error)
+	// UserCredentialIDs returns the raw IDs of the user's passkeys.
+	UserCredentialIDs(ctx context.Context, userID string) ([][]byte, error)
+
+	// Revoke deletes the passkeys (and what the app keeps for each, and
+	// with RevokeSessions the users' sessions) atomically, after locking
+	// and re-reading them; opts.Backup receives the records of the locked
+	// passkeys before anything is deleted.
+	Revoke(ctx context.Context, passkeys []passkey.Passkey, opts RevokeOptions) (*RevokeResult, error)
+	// CheckEnroll reports, before a ceremony, whether a passkey for userID
+	// (a new user when newUser) can be written as the app writes it.
+	CheckEnroll(ctx context.Context, userID string, newUser bool) error
+	// CreatePasskey writes a verified new passkey (and its user, with
+	// opts.CreateUser) all or nothing.
+	CreatePasskey(ctx context.Context, p NewPasskey, opts EnrollOptions) (passkey.Passkey, error)
+	// UpdateCounter writes the signature counter after a verification.
+	UpdateCounter(ctx context.Context, rawID []byte, counter uint32) error
+
+	// Export calls fn with the export record of each passkey.
+	Export(ctx context.Context, opts ExportOptions, fn func(passkey.ExportRecord) error) error
+	// Import writes the records read from r.
+	Import(ctx context.Context, r io.Reader, opts ImportOptions) (*ImportResult, error)
+
+	// Close releases the connections.
+	Close() error
+}
+
+// Purpose is what a command needs a store for (see Store.Ready).
+type Purpose int
+
+const (
+	// ForReading needs the passkeys to be readable.
+	ForReading Purpose = iota
+	// ForEnrolling also needs the users to be there.
+	ForEnrolling
+)
+
+// Description is what a command says about a store: the app, where its
+// passkeys live, and what differs in what it stores.
+type Description struct {
+	// ID is the app's id in JSON output: "authjs" or "better-auth".
+	ID string
+	// Name is the app's name in messages: "Auth.js", "Better Auth".
+	Name string
+	// Label names the app and where its passkeys live, for summaries:
+	// "Auth.js (table Authenticator)", "Auth.js (Redis keys authenticator:*)".
+	Label string
+	// Where is the passkeys' place in messages such as "credential X is
+	// not in the Authenticator table": "Authenticator table".
+	Where string
+	// Location is the redacted DSN and what it selects (a PostgreSQL
+	// schema), for the target: line of writing commands.
+	Location string
+	// Named is true when passkeys carry a name and a creation time that
+	// listings show (Better Auth).
+	Named bool
+	// Accounts is true when each passkey has an account record of its
+	// own that revoke deletes with it (Auth.js).
+	Accounts bool
+	// DeviceTypeField is where the app stores singleDevice/multiDevice.
+	DeviceTypeField string
+	// EncodeID writes a raw credential ID the way the app stores it.
+	EncodeID func([]byte) string
+	// RPIDSource says where the app takes its rpID from.
+	RPIDSource string
+	// ImportNote, when set, is said after passkeys were imported.
+	ImportNote string
+	// ExportWarning, when set, returns the warning an export under this
+	// Passkey provider id deserves ("" for none).
+	ExportWarning func(providerID string) string
+	// Warnings are what detection found that the operator should fix.
+	Warnings []Warning
+}
+
+// Warning is something detection found that works but should be fixed,
+// with the SQL that fixes it when there is one.
+type Warning struct {
+	Message string `json:"message"`
+	FixSQL  string `json:"fixSQL,omitempty"`
+}
