@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/passkeyctl/passkeyctl/internal/db"
+	"github.com/passkeyctl/passkeyctl/internal/store"
 )
 
 // Global settings that choose the app's tables (flag = config key; env
@@ -79,7 +80,7 @@ func passkeyTableName(s *db.Schema) string {
 }
 
 // schemaWarnings are the detection warnings of the schema's app.
-func schemaWarnings(s *db.Schema) []db.Warning {
+func schemaWarnings(s *db.Schema) []store.Warning {
 	if s.App == db.AppBetterAuth {
 		if s.BetterAuth == nil {
 			return nil

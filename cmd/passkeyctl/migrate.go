@@ -9,6 +9,7 @@ import (
 
 	"github.com/passkeyctl/passkeyctl/internal/db"
 	"github.com/passkeyctl/passkeyctl/internal/passkey"
+	"github.com/passkeyctl/passkeyctl/internal/store"
 	"github.com/passkeyctl/passkeyctl/schema"
 	"github.com/spf13/cobra"
 )
@@ -188,7 +189,7 @@ func shortSum(sum string) string {
 	return sum
 }
 
-func printWarnings(io *IOStreams, ws []db.Warning) {
+func printWarnings(io *IOStreams, ws []store.Warning) {
 	for _, w := range ws {
 		fmt.Fprintf(io.ErrOut, "warning: %s\n", w.Message)
 		if w.FixSQL != "" {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/passkeyctl/passkeyctl/internal/db"
 	"github.com/passkeyctl/passkeyctl/internal/passkey"
+	"github.com/passkeyctl/passkeyctl/internal/store"
 )
 
 // betterAuthTarget detects the schema for migrate and migrate status and
@@ -70,7 +71,7 @@ type BetterAuthStatus struct {
 	CreatedAt db.TimeForm                 `json:"createdAtForm,omitempty"`
 	Columns   db.BetterAuthPasskeyColumns `json:"passkeyColumns"`
 	Drift     []string                    `json:"drift"`
-	Warnings  []db.Warning                `json:"warnings"`
+	Warnings  []store.Warning             `json:"warnings"`
 	UpToDate  bool                        `json:"upToDate"`
 }
 
@@ -83,7 +84,7 @@ func betterAuthStatusRun(ctx context.Context, opts *MigrateStatusOptions, d *db.
 		return err != nil, err
 	}
 	ba := s.BetterAuth
-	st := BetterAuthStatus{App: db.AppBetterAuth, Dialect: s.Dialect, Drift: []string{}, Warnings: []db.Warning{}}
+	st := BetterAuthStatus{App: db.AppBetterAuth, Dialect: s.Dialect, Drift: []string{}, Warnings: []store.Warning{}}
 	name := func(t *db.Table) *string {
 		if t == nil {
 			return nil

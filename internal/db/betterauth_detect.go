@@ -10,6 +10,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/passkeyctl/passkeyctl/internal/passkey"
+	"github.com/passkeyctl/passkeyctl/internal/store"
 )
 
 // App is the application whose tables passkeyctl reads and writes.
@@ -120,7 +121,7 @@ type BetterAuthSchema struct {
 	Drift []string
 	// Warnings are problems that do not stop passkeyctl: no unique index
 	// on credentialID, a case-insensitive collation, narrow columns.
-	Warnings []Warning
+	Warnings []store.Warning
 }
 
 // betterAuthField is one logical field with its camelCase and snake_case
@@ -400,13 +401,13 @@ func (ba *BetterAuthSchema) classify(ctx context.Context, dia *Dialect, q sqlx.Q
 // passkeyWarnings reports what Better Auth's default passkey table lacks:
 // a unique credentialID, a case-sensitive comparison on MySQL, room for
 // long IDs and RSA keys.
-func (ba *BetterAuthSchema) passkeyWarnings(dia *Dialect) []Warning {
+func (ba *BetterAuthSchema) passkeyWarnings(dia *Dialect) []store.Warning {
 	p := ba.Passkey
-	var out []Warning
+	var out []store.Warning
 	if ba.P.CredentialID != "" && !p.IsUnique(ba.P.CredentialID) {
 		idx := p.Name + "_" + ba.P.CredentialID + "_key"
 		fix := fmt.Sprintf("CREATE UNIQUE INDEX %s ON %s (%s);", dia.Quote(idx), dia.Quote(p.Name), dia.Quote(ba.P.CredentialID))
-		out = append(out, Warning{
+		out = append(out, store.Warning{
 			Message: fmt.Sprintf("%s.%s has no unique index (Better Auth's default): nothing in the database stops a duplicate credential; passkeyctl refuses duplicates itself", p.Name, ba.P.CredentialID),
 			FixSQL:  fix,
 		})
@@ -423,7 +424,7 @@ func (ba *BetterAuthSchema) passkeyWarnings(dia *Dialect) []Warning {
 			problems = append(problems, fmt.Sprintf("%s.%s uses the case-insensitive collation %s; base64url is case-sensitive (passkeyctl compares exactly)", p.Name, c.Name, c.Collation))
 		}
 		if len(problems) > 0 {
-			out = append(out, Warning{
+			out = append(out, store.Warning{
 				Message: strings.Join(problems, "; "),
 				FixSQL:  fmt.Sprintf("ALTER TABLE %s MODIFY %s VARCHAR(%d) CHARACTER SET ascii COLLATE ascii_bin NOT NULL;", MySQL.Quote(p.Name), MySQL.Quote(c.Name), MaxBase64URLCredentialIDChars),
 			})

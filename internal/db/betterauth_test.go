@@ -12,6 +12,7 @@ import (
 	"github.com/passkeyctl/passkeyctl/internal/db"
 	"github.com/passkeyctl/passkeyctl/internal/db/dbtest"
 	"github.com/passkeyctl/passkeyctl/internal/passkey"
+	"github.com/passkeyctl/passkeyctl/internal/store"
 )
 
 // baShape is one Better Auth table shape under test.
@@ -99,10 +100,10 @@ func TestDetect_betterAuth(t *testing.T) {
 					if ba.CreatedAt != wantForm {
 						t.Fatalf("createdAt form %s, want %s", ba.CreatedAt, wantForm)
 					}
-					if !slices.ContainsFunc(ba.Warnings, func(w db.Warning) bool { return strings.Contains(w.Message, "no unique index") && w.FixSQL != "" }) {
+					if !slices.ContainsFunc(ba.Warnings, func(w store.Warning) bool { return strings.Contains(w.Message, "no unique index") && w.FixSQL != "" }) {
 						t.Fatalf("no warning about the non-unique credentialID: %+v", ba.Warnings)
 					}
-					if dialect == "mysql" && !slices.ContainsFunc(ba.Warnings, func(w db.Warning) bool { return strings.Contains(w.Message, "case-insensitive") }) {
+					if dialect == "mysql" && !slices.ContainsFunc(ba.Warnings, func(w store.Warning) bool { return strings.Contains(w.Message, "case-insensitive") }) {
 						t.Fatalf("no warning about the case-insensitive collation: %+v", ba.Warnings)
 					}
 				})

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/passkeyctl/passkeyctl/internal/passkey"
+	"github.com/passkeyctl/passkeyctl/internal/store"
 )
 
 // Naming is how an app named its Auth.js tables.
@@ -108,13 +109,6 @@ func containsAll(have, want []string) bool {
 	return true
 }
 
-// Warning is a problem that does not stop passkeyctl but that the operator
-// should fix, with the SQL that fixes it when there is one.
-type Warning struct {
-	Message string `json:"message"`
-	FixSQL  string `json:"fixSQL,omitempty"`
-}
-
 // Schema is the one detected description of the Auth.js tables that every
 // command uses; nothing else in passkeyctl guesses table or column names.
 type Schema struct {
@@ -130,7 +124,7 @@ type Schema struct {
 	Drift []string
 	// Warnings are narrow columns, case-insensitive collations and other
 	// problems that do not block adoption.
-	Warnings []Warning
+	Warnings []store.Warning
 	// App is the application commands work on (--schema, else the one
 	// whose tables exist); Apps lists every app whose tables were found.
 	App  App
@@ -345,7 +339,7 @@ func (s *Schema) classify() {
 		}
 	}
 	if !a.IsUnique("credentialID") && !a.IsUnique("id") {
-		s.Warnings = append(s.Warnings, Warning{Message: fmt.Sprintf("%s.credentialID has no unique index: nothing stops a duplicate credential", a.Name)})
+		s.Warnings = append(s.Warnings, store.Warning{Message: fmt.Sprintf("%s.credentialID has no unique index: nothing stops a duplicate credential", a.Name)})
 	}
 	switch {
 	case len(s.Drift) > 0:
@@ -364,11 +358,11 @@ func (s *Schema) classify() {
 // and case-insensitive collations on credential ID columns, with the exact
 // ALTER TABLE that fixes them (MySQL/MariaDB only: PostgreSQL and SQLite
 // tables use TEXT).
-func (s *Schema) widthWarnings() []Warning {
+func (s *Schema) widthWarnings() []store.Warning {
 	if s.Dialect != "mysql" {
 		return nil
 	}
-	var out []Warning
+	var out []store.Warning
 	idType := fmt.Sprintf("VARCHAR(%d) CHARACTER SET ascii COLLATE ascii_bin NOT NULL", MaxCredentialIDChars)
 	var mods, problems []string
 	a := s.Authenticator
@@ -396,7 +390,7 @@ func (s *Schema) widthWarnings() []Warning {
 	// transports needs at most 45 characters (every transport joined), so
 	// Prisma's VARCHAR(191) is left alone.
 	if len(mods) > 0 {
-		out = append(out, Warning{
+		out = append(out, store.Warning{
 			Message: strings.Join(problems, "; "),
 			FixSQL:  fmt.Sprintf("ALTER TABLE %s %s;", MySQL.Quote(a.Name), strings.Join(mods, ", ")),
 		})
@@ -408,21 +402,21 @@ func (s *Schema) widthWarnings() []Warning {
 // providerAccountId too narrow for a long credential ID (MySQL), and the
 // Prisma MySQL docs schema's UNIQUE userId, which lets a user own one
 // Account row and so one passkey (and no OAuth account beside it).
-func (s *Schema) accountWarnings() []Warning {
+func (s *Schema) accountWarnings() []store.Warning {
 	acc := s.Account
 	if acc == nil {
 		return nil
 	}
-	var out []Warning
+	var out []store.Warning
 	if c, ok := acc.Column("providerAccountId"); ok && s.Dialect == "mysql" && c.MaxLength > 0 && c.MaxLength < MaxCredentialIDChars {
 		idType := fmt.Sprintf("VARCHAR(%d) CHARACTER SET ascii COLLATE ascii_bin NOT NULL", MaxCredentialIDChars)
-		out = append(out, Warning{
+		out = append(out, store.Warning{
 			Message: fmt.Sprintf("%s.providerAccountId holds %d characters; a passkey's credential ID can take %d", acc.Name, c.MaxLength, MaxCredentialIDChars),
 			FixSQL:  fmt.Sprintf("ALTER TABLE %s MODIFY %s %s;", MySQL.Quote(acc.Name), MySQL.Quote("providerAccountId"), idType),
 		})
 	}
 	if acc.IsUnique("userId") {
-		out = append(out, Warning{Message: fmt.Sprintf("%s.userId is UNIQUE (the Prisma MySQL docs schema): each user can own one Account row, so one passkey and no other sign-in method; drop @unique from Account.userId in the Prisma schema to allow more", acc.Name)})
+		out = append(out, store.Warning{Message: fmt.Sprintf("%s.userId is UNIQUE (the Prisma MySQL docs schema): each user can own one Account row, so one passkey and no other sign-in method; drop @unique from Account.userId in the Prisma schema to allow more", acc.Name)})
 	}
 	return out
 }

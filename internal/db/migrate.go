@@ -23,6 +23,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 	"github.com/passkeyctl/passkeyctl/internal/passkey"
+	"github.com/passkeyctl/passkeyctl/internal/store"
 )
 
 // Migration is one embedded .sql file.
@@ -207,7 +208,7 @@ type Status struct {
 	Drift []string `json:"drift"`
 	// Warnings are problems that do not block, each with the SQL that fixes
 	// it when there is one.
-	Warnings []Warning `json:"warnings"`
+	Warnings []store.Warning `json:"warnings"`
 }
 
 // UpToDate reports whether nothing is pending, drifted or changed.
@@ -253,7 +254,7 @@ type MigrateResult struct {
 	// be), without passkeyctl's own history bookkeeping.
 	SQL []string `json:"sql"`
 	// Warnings are problems that do not block, with their fix when known.
-	Warnings []Warning `json:"warnings"`
+	Warnings []store.Warning `json:"warnings"`
 	// DryRun is true when nothing was changed.
 	DryRun bool `json:"dryRun"`
 	// Variant is the Authenticator table's shape after the run (with
@@ -472,7 +473,7 @@ func (d *DB) makePlan(ctx context.Context, q sqlx.QueryerContext, fsys fs.FS, wa
 		p.status.Drift = []string{}
 	}
 	if p.status.Warnings == nil {
-		p.status.Warnings = []Warning{}
+		p.status.Warnings = []store.Warning{}
 	}
 	if r, ok := hist[CoreMigration]; ok {
 		p.status.Migrations = append(p.status.Migrations, statusFromHistory(coreM, r))
@@ -503,7 +504,7 @@ func (d *DB) makePlan(ctx context.Context, q sqlx.QueryerContext, fsys fs.FS, wa
 				// Recorded, but the table was dropped outside passkeyctl:
 				// pending again, and migrate re-creates it.
 				_, _, _, _, authName := s.TableNames()
-				p.status.Warnings = append(p.status.Warnings, Warning{Message: fmt.Sprintf(
+				p.status.Warnings = append(p.status.Warnings, store.Warning{Message: fmt.Sprintf(
 					"migration %s is recorded as %s on %s, but the table %s does not exist (dropped outside passkeyctl?); `passkeyctl migrate` creates it again",
 					m.Name, r.Kind, r.AppliedAt.Format(time.RFC3339), authName)})
 			default:
@@ -578,28 +579,28 @@ func (s *Schema) withoutForeignKeys() bool {
 // and Auth.js itself work without the key (databases in relationMode
 // "prisma" never have one), and adding it fails until those leftover
 // passkeys are revoked, which is the operator's call.
-func (d *DB) missingForeignKeyWarning(s *Schema) (Warning, bool) {
+func (d *DB) missingForeignKeyWarning(s *Schema) (store.Warning, bool) {
 	a := s.Authenticator
 	if a == nil || s.User == nil || s.withoutForeignKeys() {
-		return Warning{}, false
+		return store.Warning{}, false
 	}
 	for _, fk := range a.ForeignKeys {
 		if len(fk.Columns) == 1 && fk.Columns[0] == "userId" && fk.RefTable == s.User.Name {
-			return Warning{}, false
+			return store.Warning{}, false
 		}
 	}
 	msg := fmt.Sprintf("table %s has no foreign key to %s, while the other Auth.js tables have theirs: deleting a user leaves their passkeys behind (list shows them no-user); revoke those, then add the key", a.Name, s.User.Name)
 	if d.Dialect == SQLite {
-		return Warning{Message: msg + ". SQLite cannot add a foreign key to an existing table: recreate it (export, migrate down --force, migrate, import)"}, true
+		return store.Warning{Message: msg + ". SQLite cannot add a foreign key to an existing table: recreate it (export, migrate down --force, migrate, import)"}, true
 	}
-	return Warning{Message: msg, FixSQL: fmt.Sprintf("ALTER TABLE %s ADD CONSTRAINT %s FOREIGN KEY (%s) REFERENCES %s(%s) ON DELETE CASCADE ON UPDATE CASCADE;",
+	return store.Warning{Message: msg, FixSQL: fmt.Sprintf("ALTER TABLE %s ADD CONSTRAINT %s FOREIGN KEY (%s) REFERENCES %s(%s) ON DELETE CASCADE ON UPDATE CASCADE;",
 		d.Q(a.Name), d.Q(a.Name+"_userId_fkey"), d.Q("userId"), d.Q(s.User.Name), d.Q("id"))}, true
 }
 
 // checksumWarning explains a recorded checksum that differs from the
 // embedded file, with the UPDATE that accepts the new file once the operator
 // has checked that the table is right.
-func (d *DB) checksumWarning(m Migration, r historyRow) Warning {
+func (d *DB) checksumWarning(m Migration, r historyRow) store.Warning {
 	where := "name = '" + m.Name + "'"
 	if d.Dialect == Postgres {
 		// The operator runs the fix in a session of their own, whose
@@ -610,7 +611,7 @@ func (d *DB) checksumWarning(m Migration, r historyRow) Warning {
 		}
 		where = "target_schema = " + target + " AND " + where
 	}
-	return Warning{
+	return store.Warning{
 		Message: fmt.Sprintf("migration %s was recorded with checksum %s but this passkeyctl embeds %s: the file changed since it ran; it is never re-run. Compare the table with the file, then accept it with the SQL below", m.Name, short(r.Checksum), short(m.Checksum)),
 		FixSQL:  fmt.Sprintf("UPDATE %s SET checksum = '%s' WHERE %s;", d.historyTable(), m.Checksum, where),
 	}

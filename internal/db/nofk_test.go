@@ -95,7 +95,7 @@ func TestMigrationStatus_missingForeignKey(t *testing.T) {
 				`CREATE UNIQUE INDEX "Authenticator_credentialID_key" ON "Authenticator"("credentialID")`)
 		}
 		st := migStatus(t, d)
-		var found *db.Warning
+		var found *store.Warning
 		for i, w := range st.Warnings {
 			if strings.Contains(w.Message, "no foreign key") {
 				found = &st.Warnings[i]

@@ -110,9 +110,11 @@ type Description struct {
 	// Where is the passkeys' place in messages such as "credential X is
 	// not in the Authenticator table": "Authenticator table".
 	Where string
-	// Location is the redacted DSN and what it selects (a PostgreSQL
-	// schema), for the target: line of writing commands.
+	// Location is the DSN, redacted: where the store is.
 	Location string
+	// Scope is what the DSN selects within Location, if anything: "PostgreSQL
+	// schema auth".
+	Scope string
 	// Named is true when passkeys carry a name and a creation time that
 	// listings show (Better Auth).
 	Named bool
