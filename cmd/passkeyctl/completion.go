@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/passkeyctl/passkeyctl/internal/db"
+	"github.com/passkeyctl/passkeyctl/internal/store"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -51,9 +51,9 @@ func registerCompletions(root *cobra.Command, f *Factory) {
 				vals := completionValues[fl.Name]
 				fn = cobra.FixedCompletions(vals, cobra.ShellCompDirectiveNoFileComp)
 			case fl.Name == "user":
-				fn = f.completeFromDB((*db.DB).CompleteUsers)
+				fn = f.completeFromStore(store.Store.CompleteUsers)
 			case fl.Name == "credential":
-				fn = f.completeFromDB((*db.DB).CompleteCredentialIDs)
+				fn = f.completeFromStore(store.Store.CompleteCredentialIDs)
 			case completionFiles[fl.Name] || fl.Value.Type() == "bool":
 				return
 			default:
@@ -64,7 +64,7 @@ func registerCompletions(root *cobra.Command, f *Factory) {
 			_ = c.RegisterFlagCompletionFunc(fl.Name, fn)
 		}
 		if credentialArgCommands[c.Name()] && c.ValidArgsFunction == nil {
-			c.ValidArgsFunction = f.completeFromDB((*db.DB).CompleteCredentialIDs)
+			c.ValidArgsFunction = f.completeFromStore(store.Store.CompleteCredentialIDs)
 		}
 		c.LocalNonPersistentFlags().VisitAll(register)
 		if c == root {
@@ -77,12 +77,12 @@ func registerCompletions(root *cobra.Command, f *Factory) {
 	walk(root)
 }
 
-// completeFromDB completes from the configured database: the DSN and
+// completeFromStore completes from the configured store: the DSN and
 // settings resolve as for a command run (flags already on the command line,
 // environment, --env-file, config file), the work is bounded by
 // completionTimeout, and any failure completes nothing (a completion never
 // prints an error or prompts).
-func (f *Factory) completeFromDB(values func(*db.DB, context.Context, *db.Schema, string, int) ([]string, error)) cobra.CompletionFunc {
+func (f *Factory) completeFromStore(values func(store.Store, context.Context, string, int) ([]string, error)) cobra.CompletionFunc {
 	return func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 		parent := cmd.Context()
 		if parent == nil {
@@ -93,11 +93,11 @@ func (f *Factory) completeFromDB(values func(*db.DB, context.Context, *db.Schema
 		if f.loadConfig() != nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
-		d, s, err := openSchema(ctx, f.DB)
+		st, err := f.Store(ctx)
 		if err != nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
-		out, err := values(d, ctx, s, toComplete, completionLimit)
+		out, err := values(st, ctx, toComplete, completionLimit)
 		if err != nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}

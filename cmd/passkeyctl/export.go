@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/passkeyctl/passkeyctl/internal/db"
 	"github.com/passkeyctl/passkeyctl/internal/passkey"
 	"github.com/passkeyctl/passkeyctl/internal/store"
 	"github.com/spf13/cobra"
@@ -17,7 +16,7 @@ import (
 // ExportOptions are the inputs of `passkeyctl export`.
 type ExportOptions struct {
 	IO         *IOStreams
-	DB         func(context.Context, db.OpenOptions) (*db.DB, error)
+	Store      func(context.Context) (store.Store, error)
 	ProviderID string
 	Output     string
 
@@ -27,7 +26,7 @@ type ExportOptions struct {
 }
 
 func newCmdExport(f *Factory, runF func(context.Context, *ExportOptions) error) *cobra.Command {
-	opts := &ExportOptions{IO: f.IO, DB: f.DB}
+	opts := &ExportOptions{IO: f.IO, Store: f.Store}
 	cmd := &cobra.Command{
 		Use:   "export",
 		Short: "Write every passkey as JSON Lines, for import into another database or app",
@@ -90,20 +89,23 @@ the export is interrupted (Ctrl-C, SIGTERM).`,
 }
 
 func exportRun(ctx context.Context, opts *ExportOptions) error {
-	d, s, err := openSchema(ctx, opts.DB)
+	st, err := opts.Store(ctx)
 	if err != nil {
 		return err
 	}
+	desc := st.Describe()
 	var userID string
 	if opts.User != "" {
-		u, err := d.FindUser(ctx, s, opts.User)
+		u, err := st.FindUser(ctx, opts.User)
 		if err != nil {
 			return err
 		}
 		userID = u.ID
 	}
-	if s.App == db.AppAuthjs && opts.ProviderID == "webauthn" {
-		fmt.Fprintln(opts.IO.ErrOut, "warning: passkeys of Auth.js's generic WebAuthn provider may not be discoverable; Better Auth's signed-out passkey sign-in works only with discoverable ones")
+	if desc.ExportWarning != nil {
+		if w := desc.ExportWarning(opts.ProviderID); w != "" {
+			fmt.Fprintln(opts.IO.ErrOut, "warning: "+w)
+		}
 	}
 
 	out, commit, abort, err := exportDestination(opts)
@@ -119,7 +121,7 @@ func exportRun(ctx context.Context, opts *ExportOptions) error {
 	var written, broken int
 	prog := newProgress(opts.IO, opts.Output, "exported", "passkey", nil)
 	var providers store.ProviderCheck
-	err = d.ExportPasskeys(ctx, s, store.ExportOptions{ProviderID: opts.ProviderID, UserID: userID}, func(r passkey.ExportRecord) error {
+	err = st.Export(ctx, store.ExportOptions{UserID: userID}, func(r passkey.ExportRecord) error {
 		// Return at once when cancelled, not at the driver's next check,
 		// so the deferred clean-up runs within the grace period a signal
 		// leaves.
@@ -147,7 +149,7 @@ func exportRun(ctx context.Context, opts *ExportOptions) error {
 	if err != nil {
 		return fmt.Errorf("export: %w", err) // the deferred abort removes the file
 	}
-	if err := refuseWrongProvider(ctx, d, s, &providers, opts.ProviderID); err != nil {
+	if err := refuseWrongProvider(ctx, st, &providers); err != nil {
 		return err
 	}
 	if err := commit(); err != nil {
@@ -157,9 +159,9 @@ func exportRun(ctx context.Context, opts *ExportOptions) error {
 		fmt.Fprintf(opts.IO.ErrOut, "warning: ... %d more passkeys left out\n", broken-20)
 	}
 	if isJSON(opts.Output) {
-		return writeExportSummary(opts, exportSummary{Exported: written, LeftOut: leftOut(broken, opts.IncludeBroken), File: opts.File, App: appName(s)})
+		return writeExportSummary(opts, exportSummary{Exported: written, LeftOut: leftOut(broken, opts.IncludeBroken), File: opts.File, App: desc.Name})
 	}
-	msg := fmt.Sprintf("exported %s from %s", plural(written, "passkey"), appLabel(s))
+	msg := fmt.Sprintf("exported %s from %s", plural(written, "passkey"), desc.Label)
 	if opts.File != "" && opts.File != "-" {
 		msg += " to " + opts.File
 	}
@@ -250,8 +252,8 @@ func exportDestination(opts *ExportOptions) (out io.Writer, commit func() error,
 // --include-broken, all of them marked broken, which import leaves out),
 // so a backup job must not succeed. The error names the provider to use,
 // as revoke's does; --file is left untouched.
-func refuseWrongProvider(ctx context.Context, d *db.DB, s *db.Schema, c *store.ProviderCheck, providerID string) error {
-	hint, err := d.WrongProviderHint(ctx, s, c, providerID)
+func refuseWrongProvider(ctx context.Context, st store.Store, c *store.ProviderCheck) error {
+	hint, err := st.WrongProviderHint(ctx, c)
 	if err != nil || hint == "" {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/passkeyctl/passkeyctl/internal/db"
 	"github.com/passkeyctl/passkeyctl/internal/db/dbtest"
+	"github.com/passkeyctl/passkeyctl/internal/store"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
@@ -65,7 +66,7 @@ func TestExport_interruptedLeavesNoTempFile(t *testing.T) {
 	errOut := &cancelOnWrite{cancel: cancel}
 	opts := &ExportOptions{
 		IO:         &IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: errOut},
-		DB:         func(context.Context, db.OpenOptions) (*db.DB, error) { return d, nil },
+		Store:      sqlStore(t, d),
 		ProviderID: "passkey",
 		File:       filepath.Join(dir, "passkeys.jsonl"),
 	}
@@ -92,7 +93,7 @@ func TestExport_fileIsPrivate(t *testing.T) {
 	}
 	opts := &ExportOptions{
 		IO:         &IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: io.Discard},
-		DB:         func(context.Context, db.OpenOptions) (*db.DB, error) { return d, nil },
+		Store:      sqlStore(t, d),
 		ProviderID: "passkey",
 		File:       path,
 	}
@@ -102,5 +103,17 @@ func TestExport_fileIsPrivate(t *testing.T) {
 	fi, err := os.Stat(path)
 	if err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("mode %v (%v), want 0600", fi.Mode().Perm(), err)
+	}
+}
+
+// sqlStore opens the store of d's detected app, as the SQL backend does.
+func sqlStore(t *testing.T, d *db.DB) func(context.Context) (store.Store, error) {
+	t.Helper()
+	return func(ctx context.Context) (store.Store, error) {
+		s, err := d.DetectForStore(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return &db.Store{DB: d, Schema: s, ProviderID: "passkey"}, nil
 	}
 }

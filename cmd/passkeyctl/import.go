@@ -8,18 +8,16 @@ import (
 	"os"
 	"time"
 
-	"github.com/passkeyctl/passkeyctl/internal/db"
 	"github.com/passkeyctl/passkeyctl/internal/store"
 	"github.com/spf13/cobra"
 )
 
 // ImportOptions are the inputs of `passkeyctl import`.
 type ImportOptions struct {
-	IO         *IOStreams
-	DB         func(context.Context, db.OpenOptions) (*db.DB, error)
-	Output     string
-	ProviderID string
-	Now        func() time.Time
+	IO     *IOStreams
+	Store  func(context.Context) (store.Store, error)
+	Output string
+	Now    func() time.Time
 	// Target describes the database written to (dry run, summary).
 	Target targetFunc
 
@@ -30,7 +28,7 @@ type ImportOptions struct {
 }
 
 func newCmdImport(f *Factory, runF func(context.Context, *ImportOptions) error) *cobra.Command {
-	opts := &ImportOptions{IO: f.IO, DB: f.DB, Now: f.Now, Target: f.describeTarget}
+	opts := &ImportOptions{IO: f.IO, Store: f.Store, Now: f.Now, Target: f.describeTarget}
 	cmd := &cobra.Command{
 		Use:   "import [FILE|-] | --file FILE",
 		Short: "Write passkeys from an export into this database, in its app's encoding",
@@ -102,7 +100,6 @@ usersCreated, unmatched, conflicts.`,
 				opts.File = args[0]
 			}
 			opts.Output = f.Output()
-			opts.ProviderID = f.ProviderID()
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -124,19 +121,19 @@ func importRun(ctx context.Context, opts *ImportOptions) error {
 		return err
 	}
 	defer closeIn()
-	d, s, err := openSchema(ctx, opts.DB)
+	st, err := opts.Store(ctx)
 	if err != nil {
 		return err
 	}
-	printTarget(opts.IO, opts.Target, d, s)
+	desc := st.Describe()
+	printTarget(opts.IO, opts.Target, desc)
 	policy, _ := store.ParseConflictPolicy(opts.OnConflict)
 	errOut := opts.IO.ErrOut
 	// The input goes in unwrapped: a file can be read again when the
 	// transaction is retried after a deadlock.
 	prog := newProgress(opts.IO, opts.Output, "read", "record", nil)
-	res, err := d.Import(ctx, s, in, store.ImportOptions{
+	res, err := st.Import(ctx, in, store.ImportOptions{
 		Progress:    prog.Set,
-		ProviderID:  opts.ProviderID,
 		CreateUsers: opts.CreateUsers,
 		OnConflict:  policy,
 		DryRun:      opts.DryRun,
@@ -158,7 +155,7 @@ func importRun(ctx context.Context, opts *ImportOptions) error {
 		printImportProblems(errOut, res)
 		return err
 	}
-	printImportResult(opts.IO, s, res)
+	printImportResult(opts.IO, desc, res)
 	return nil
 }
 
@@ -198,7 +195,7 @@ func printImportProblems(w io.Writer, res *store.ImportResult) {
 }
 
 // printImportResult is the summary for people.
-func printImportResult(io *IOStreams, s *db.Schema, res *store.ImportResult) {
+func printImportResult(io *IOStreams, desc store.Description, res *store.ImportResult) {
 	// A summary is a message: stderr, as revoke's and export's (-o json
 	// prints the result as data on stdout).
 	out := io.ErrOut
@@ -207,7 +204,7 @@ func printImportResult(io *IOStreams, s *db.Schema, res *store.ImportResult) {
 		verb, users = "would import", "would create"
 	}
 	fmt.Fprintf(out, "%s %s into %s: %d new, %d updated, %d skipped (already there)\n",
-		verb, plural(res.Inserted+res.Updated, "passkey"), appLabel(s), res.Inserted, res.Updated, res.Skipped)
+		verb, plural(res.Inserted+res.Updated, "passkey"), desc.Label, res.Inserted, res.Updated, res.Skipped)
 	if res.Broken > 0 {
 		fmt.Fprintf(out, "left out %s whose status at the source is not ok\n", plural(res.Broken, "passkey"))
 	}
@@ -224,7 +221,7 @@ func printImportResult(io *IOStreams, s *db.Schema, res *store.ImportResult) {
 	if res.DryRun {
 		fmt.Fprintln(io.ErrOut, "dry run: nothing was written")
 	}
-	if s.App == db.AppBetterAuth && res.Inserted > 0 && !res.DryRun {
-		fmt.Fprintln(io.ErrOut, "note: these passkeys sign in only if Better Auth uses the rpID they were created for (the old app's hostname: passkey({ rpID }))")
+	if desc.ImportNote != "" && res.Inserted > 0 && !res.DryRun {
+		fmt.Fprintln(io.ErrOut, "note: "+desc.ImportNote)
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"runtime/debug"
 	"strings"
 
-	"github.com/passkeyctl/passkeyctl/internal/db"
 	"github.com/passkeyctl/passkeyctl/internal/passkey"
 	"github.com/passkeyctl/passkeyctl/internal/store"
 	"github.com/spf13/cobra"
@@ -15,10 +14,9 @@ import (
 
 // ListOptions are the inputs of `passkeyctl list`.
 type ListOptions struct {
-	IO         *IOStreams
-	DB         func(context.Context, db.OpenOptions) (*db.DB, error)
-	Output     string
-	ProviderID string
+	IO     *IOStreams
+	Store  func(context.Context) (store.Store, error)
+	Output string
 
 	User    string
 	Limit   int
@@ -27,7 +25,7 @@ type ListOptions struct {
 }
 
 func newCmdList(f *Factory, runF func(context.Context, *ListOptions) error) *cobra.Command {
-	opts := &ListOptions{IO: f.IO, DB: f.DB}
+	opts := &ListOptions{IO: f.IO, Store: f.Store}
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List passkeys (Authenticator rows) with their owner and sign-in status",
@@ -87,7 +85,6 @@ of 1,000 rows so that memory stays flat; for large listings use -o jsonl.`,
 				return usageError{fmt.Errorf("invalid --limit %d: use a positive number, or 0 for no limit", opts.Limit)}
 			}
 			opts.Output = f.Output()
-			opts.ProviderID = f.ProviderID()
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -103,11 +100,11 @@ of 1,000 rows so that memory stays flat; for large listings use -o jsonl.`,
 }
 
 func listRun(ctx context.Context, opts *ListOptions) error {
-	d, s, err := openSchema(ctx, opts.DB)
+	st, err := opts.Store(ctx)
 	if err != nil {
 		return err
 	}
-	lo := store.ListOptions{ProviderID: opts.ProviderID, Limit: opts.Limit}
+	lo := store.ListOptions{Limit: opts.Limit}
 	if opts.Limit > 0 {
 		// One more than asked: whether it comes tells if --limit cut the
 		// output, which a script or a reader must not mistake for the whole.
@@ -116,7 +113,7 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 	cut := false
 	who := ""
 	if opts.User != "" {
-		u, err := d.FindUser(ctx, s, opts.User)
+		u, err := st.FindUser(ctx, opts.User)
 		if err != nil {
 			return err
 		}
@@ -125,7 +122,7 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 	}
 	if opts.Orphans {
 		w := newOrphanWriter(opts.IO, opts.Output, opts.Wide)
-		if err := d.ListOrphans(ctx, s, lo, upToLimit(opts.Limit, &cut, w.Write)); err != nil {
+		if err := st.ListOrphans(ctx, lo, upToLimit(opts.Limit, &cut, w.Write)); err != nil {
 			return err
 		}
 		if err := w.Close(); err != nil {
@@ -146,11 +143,11 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 		defer debug.SetGCPercent(debug.SetGCPercent(400))
 	}
 	w := newPasskeyWriter(opts.IO, opts.Output, opts.Wide)
-	w.betterAuth = s.App == db.AppBetterAuth
+	w.named = st.Describe().Named
 	// Passkeys listed no-account because their Account rows are under
 	// another provider mean a wrong --provider-id: say so, as revoke does.
 	var providers store.ProviderCheck
-	if err := d.ListPasskeys(ctx, s, lo, upToLimit(opts.Limit, &cut, func(p passkey.Passkey) error {
+	if err := st.ListPasskeys(ctx, lo, upToLimit(opts.Limit, &cut, func(p passkey.Passkey) error {
 		providers.AddPasskey(p)
 		return w.Write(p)
 	})); err != nil {
@@ -160,7 +157,7 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 	if err := w.Close(); err != nil {
 		return err
 	}
-	hint, err := d.WrongProviderHint(ctx, s, &providers, opts.ProviderID)
+	hint, err := st.WrongProviderHint(ctx, &providers)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -97,7 +98,7 @@ func migrateRun(ctx context.Context, opts *MigrateOptions) (err error) {
 	// an empty database and leaves no file behind.
 	d, err := opts.DB(ctx, db.OpenOptions{CreateSQLite: !opts.DryRun, MissingSQLiteAsEmpty: opts.DryRun, MissingSchemaOK: true, LockTimeout: opts.LockTimeout})
 	if err != nil {
-		return err
+		return nothingToMigrate(opts.IO, opts.Output, err)
 	}
 	// A migrate that fails (no User table without --core, say) leaves no
 	// new, empty SQLite file behind.
@@ -109,7 +110,7 @@ func migrateRun(ctx context.Context, opts *MigrateOptions) (err error) {
 	if err := refuseBetterAuthMigrate(ctx, d); err != nil {
 		return err
 	}
-	printTarget(opts.IO, opts.Target, d, nil)
+	printTarget(opts.IO, opts.Target, db.Describe(d, nil))
 	fsys, err := schema.FS(d.Dialect.Name)
 	if err != nil {
 		return err
@@ -240,7 +241,7 @@ fixSQL}].`,
 func migrateStatusRun(ctx context.Context, opts *MigrateStatusOptions) error {
 	d, err := opts.DB(ctx, db.OpenOptions{})
 	if err != nil {
-		return err
+		return nothingToMigrate(opts.IO, opts.Output, err)
 	}
 	if handled, err := betterAuthStatusRun(ctx, opts, d); handled {
 		return err
@@ -390,7 +391,7 @@ unless --yes; without a terminal it refuses unless --yes.`,
 func migrateDownRun(ctx context.Context, opts *MigrateDownOptions) error {
 	d, err := opts.DB(ctx, db.OpenOptions{})
 	if err != nil {
-		return err
+		return nothingToMigrate(opts.IO, opts.Output, err)
 	}
 	if err := prepareMigrateDown(ctx, d); err != nil {
 		return err
@@ -399,7 +400,7 @@ func migrateDownRun(ctx context.Context, opts *MigrateDownOptions) error {
 	if err != nil {
 		return err
 	}
-	printTarget(opts.IO, opts.Target, d, nil)
+	printTarget(opts.IO, opts.Target, db.Describe(d, nil))
 	if plan.Rows > 0 && !opts.Force {
 		return fmt.Errorf("%w: %s holds %d passkey(s); dropping it signs every one of them out for good. Export or revoke them first, or pass --force", passkey.ErrRefused, plan.Table, plan.Rows)
 	}
@@ -428,5 +429,23 @@ func migrateDownRun(ctx context.Context, opts *MigrateDownOptions) error {
 		return writeResult(opts.IO.Out, opts.Output, res)
 	}
 	fmt.Fprintf(opts.IO.Out, "dropped  %s (%d passkey(s))\n", plan.Table, plan.Rows)
+	return nil
+}
+
+// nothingToMigrate answers migrate, migrate status and migrate down on a
+// backend that keeps no schema (errNoSchema): it says so and succeeds.
+// Other errors are returned as they are.
+func nothingToMigrate(io *IOStreams, output string, err error) error {
+	var none errNoSchema
+	if !errors.As(err, &none) {
+		return err
+	}
+	if isJSON(output) {
+		return writeResult(io.Out, output, struct {
+			NothingToMigrate bool   `json:"nothingToMigrate"`
+			Backend          string `json:"backend"`
+		}{true, none.backend})
+	}
+	fmt.Fprintln(io.ErrOut, none.Error())
 	return nil
 }

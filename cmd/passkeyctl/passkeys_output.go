@@ -122,8 +122,9 @@ func (w *recordWriter[T]) Count() int { return w.count }
 // shows passkeys (list, revoke, serve) uses it.
 type passkeyWriter struct {
 	*recordWriter[passkey.Passkey]
-	// betterAuth adds Better Auth's NAME and CREATED AT columns to tables.
-	betterAuth bool
+	// named adds the NAME and CREATED AT columns of apps that store them
+	// (store.Description.Named) to tables.
+	named bool
 }
 
 // newPasskeyWriter returns a passkey writer; wide shows full credential
@@ -134,7 +135,7 @@ func newPasskeyWriter(s *IOStreams, format string, wide bool) *passkeyWriter {
 	w := &passkeyWriter{}
 	w.recordWriter = newRecordWriter(s, format, func() string {
 		header := "CREDENTIAL ID\tUSER ID\tEMAIL\tALG\tDEVICE TYPE\tBACKED UP\tCOUNTER\tTRANSPORTS\tSTATUS"
-		if w.betterAuth {
+		if w.named {
 			header += "\tNAME\tCREATED AT"
 		}
 		return header
@@ -145,7 +146,7 @@ func newPasskeyWriter(s *IOStreams, format string, wide bool) *passkeyWriter {
 		}
 		row := fmt.Sprintf("%s\t%s\t%s\t%s\t%s\t%t\t%d\t%s\t%s", tableID(p.CredentialID, wide), p.UserID, orDash(p.Email),
 			p.Algorithm, p.CredentialDeviceType, p.CredentialBackedUp, p.Counter, transports, p.Status)
-		if w.betterAuth {
+		if w.named {
 			created := "-"
 			if p.CreatedAt != nil {
 				created = p.CreatedAt.UTC().Format(time.RFC3339)

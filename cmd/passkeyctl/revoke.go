@@ -9,7 +9,6 @@ import (
 	"os"
 	"strings"
 
-	"github.com/passkeyctl/passkeyctl/internal/db"
 	"github.com/passkeyctl/passkeyctl/internal/passkey"
 	"github.com/passkeyctl/passkeyctl/internal/store"
 	"github.com/spf13/cobra"
@@ -17,10 +16,9 @@ import (
 
 // RevokeOptions are the inputs of `passkeyctl revoke`.
 type RevokeOptions struct {
-	IO         *IOStreams
-	DB         func(context.Context, db.OpenOptions) (*db.DB, error)
-	Output     string
-	ProviderID string
+	IO     *IOStreams
+	Store  func(context.Context) (store.Store, error)
+	Output string
 	// Target describes the database written to (prompt, dry run, summary).
 	Target targetFunc
 
@@ -36,7 +34,7 @@ type RevokeOptions struct {
 }
 
 func newCmdRevoke(f *Factory, runF func(context.Context, *RevokeOptions) error) *cobra.Command {
-	opts := &RevokeOptions{IO: f.IO, DB: f.DB, Target: f.describeTarget}
+	opts := &RevokeOptions{IO: f.IO, Store: f.Store, Target: f.describeTarget}
 	cmd := &cobra.Command{
 		Use:   "revoke [flags] -- CREDENTIAL_ID...",
 		Short: "Remove passkeys: the Authenticator row and its Account row, in one transaction",
@@ -103,7 +101,6 @@ passkey and no other Account, goes to stderr.`,
 				return usageError{err}
 			}
 			opts.Output = f.Output()
-			opts.ProviderID = f.ProviderID()
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -172,13 +169,14 @@ func revokeRun(ctx context.Context, opts *RevokeOptions) error {
 			return usageError{fmt.Errorf("--from-file %s: no credential IDs in it", opts.FromFile)}
 		}
 	}
-	d, s, err := openSchema(ctx, opts.DB)
+	st, err := opts.Store(ctx)
 	if err != nil {
 		return err
 	}
+	desc := st.Describe()
 	var user *passkey.User
 	if opts.User != "" {
-		u, err := d.FindUser(ctx, s, opts.User)
+		u, err := st.FindUser(ctx, opts.User)
 		if err != nil {
 			return err
 		}
@@ -186,7 +184,7 @@ func revokeRun(ctx context.Context, opts *RevokeOptions) error {
 	}
 	var passkeys []passkey.Passkey
 	if opts.All {
-		err := d.ListPasskeys(ctx, s, store.ListOptions{ProviderID: opts.ProviderID, UserID: user.ID}, func(p passkey.Passkey) error {
+		err := st.ListPasskeys(ctx, store.ListOptions{UserID: user.ID}, func(p passkey.Passkey) error {
 			passkeys = append(passkeys, p)
 			return nil
 		})
@@ -197,7 +195,7 @@ func revokeRun(ctx context.Context, opts *RevokeOptions) error {
 			return fmt.Errorf("revoke --all: user %s has no passkeys: %w", describeUser(user.ID, user.Email), passkey.ErrNotFound)
 		}
 	} else {
-		if passkeys, err = d.ResolveCredentials(ctx, s, ids, opts.ProviderID); err != nil {
+		if passkeys, err = st.ResolveCredentials(ctx, ids); err != nil {
 			return err
 		}
 		if user != nil {
@@ -208,10 +206,10 @@ func revokeRun(ctx context.Context, opts *RevokeOptions) error {
 			}
 		}
 	}
-	printTarget(opts.IO, opts.Target, d, s)
+	printTarget(opts.IO, opts.Target, desc)
 	if !opts.Yes && !opts.DryRun {
 		previewRevoke(opts.IO.ErrOut, passkeys, opts.RevokeSessions)
-		ok, err := opts.IO.Confirm(fmt.Sprintf("Revoke %s in %s?", plural(len(passkeys), "passkey"), d.Target.Redacted))
+		ok, err := opts.IO.Confirm(fmt.Sprintf("Revoke %s in %s?", plural(len(passkeys), "passkey"), desc.Location))
 		if err != nil {
 			return err
 		}
@@ -219,7 +217,7 @@ func revokeRun(ctx context.Context, opts *RevokeOptions) error {
 			return fmt.Errorf("%w: not confirmed; nothing was revoked", passkey.ErrRefused)
 		}
 	}
-	revokeOpts := store.RevokeOptions{ProviderID: opts.ProviderID, RevokeSessions: opts.RevokeSessions, DryRun: opts.DryRun}
+	revokeOpts := store.RevokeOptions{RevokeSessions: opts.RevokeSessions, DryRun: opts.DryRun}
 	var backup *backupFile
 	if opts.Backup != "" && !opts.DryRun {
 		if backup, err = openBackup(opts.Backup); err != nil {
@@ -232,7 +230,7 @@ func revokeRun(ctx context.Context, opts *RevokeOptions) error {
 	if len(passkeys) >= 100 {
 		prog.Start(len(passkeys))
 	}
-	res, err := d.Revoke(ctx, s, passkeys, revokeOpts)
+	res, err := st.Revoke(ctx, passkeys, revokeOpts)
 	prog.Done()
 	if err != nil {
 		return err
@@ -241,7 +239,7 @@ func revokeRun(ctx context.Context, opts *RevokeOptions) error {
 		fmt.Fprintf(opts.IO.ErrOut, "Backed up %s to %s (restore with: passkeyctl import %s).\n", plural(backup.records, "passkey"), opts.Backup, opts.Backup)
 	}
 	w := newPasskeyWriter(opts.IO, opts.Output, opts.Wide)
-	w.betterAuth = s.App == db.AppBetterAuth
+	w.named = desc.Named
 	for _, p := range res.Passkeys {
 		if err := w.Write(p); err != nil {
 			return err
@@ -250,7 +248,7 @@ func revokeRun(ctx context.Context, opts *RevokeOptions) error {
 	if err := w.Close(); err != nil {
 		return err
 	}
-	printRevokeSummary(opts.IO.ErrOut, res, opts.RevokeSessions, s.App == db.AppBetterAuth)
+	printRevokeSummary(opts.IO.ErrOut, res, opts.RevokeSessions, desc)
 	return nil
 }
 
@@ -343,15 +341,16 @@ func usersOf(passkeys []passkey.Passkey) []string {
 
 // printRevokeSummary says on stderr what was (or would be) removed, and
 // which users can no longer sign in with a passkey or another account.
-func printRevokeSummary(w io.Writer, res *store.RevokeResult, sessions, betterAuth bool) {
+func printRevokeSummary(w io.Writer, res *store.RevokeResult, sessions bool, desc store.Description) {
 	users := usersOf(res.Passkeys)
 	verb, del, note := "Revoked", "deleted", ""
 	if res.DryRun {
 		verb, del, note = "Dry run: would revoke", "would delete", "; nothing was changed"
 	}
 	extra := del + " " + plural(int(res.Accounts), "Account row")
-	if betterAuth {
-		// Better Auth keeps a passkey in one row: there is no Account.
+	if !desc.Accounts {
+		// The app keeps a passkey in one record (Better Auth's one row):
+		// there is no Account.
 		extra = del + " " + plural(len(res.Passkeys), "passkey row")
 	}
 	if sessions {
@@ -366,10 +365,7 @@ func printRevokeSummary(w io.Writer, res *store.RevokeResult, sessions, betterAu
 	}
 	printNotes(w, mismatched, "the Account row of %s belongs to another user and was left alone",
 		"passkeys' Account rows belong to other users and were left alone")
-	stranded := "no passkey and no other Account left: they cannot sign in with a passkey or an OAuth provider"
-	if betterAuth {
-		stranded = "no passkey and no account row left: they cannot sign in with a passkey, a password or a social provider"
-	}
+	stranded := desc.Stranded
 	strandedMany := "users have " + stranded
 	var who []string
 	for _, u := range res.Stranded {

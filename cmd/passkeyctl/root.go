@@ -15,6 +15,7 @@ import (
 	"github.com/passkeyctl/passkeyctl/internal/db"
 	"github.com/passkeyctl/passkeyctl/internal/dotenv"
 	"github.com/passkeyctl/passkeyctl/internal/passkey"
+	"github.com/passkeyctl/passkeyctl/internal/store"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
@@ -42,6 +43,8 @@ type Factory struct {
 	// first, for passkeyctl config.
 	dotenvReplaced map[string][]envFileVar
 	db             *db.DB
+	store          store.Store
+	dsnTold        bool // dsn said which DSN is used
 	started        bool // set once a command's own code runs; errors before that are usage errors
 	// interrupt is run's context, which main cancels on SIGINT/SIGTERM.
 	interrupt context.Context
@@ -176,17 +179,18 @@ func (f *Factory) Output() string { return strings.ToLower(strings.TrimSpace(f.G
 // ProviderID is the Auth.js provider id written to Account.provider.
 func (f *Factory) ProviderID() string { return f.Get(keyProviderID) }
 
-// DB opens the configured database once. When several sources give
-// different DSNs it says on stderr which one is used (all redacted).
-func (f *Factory) DB(ctx context.Context, opts db.OpenOptions) (*db.DB, error) {
-	if f.db != nil {
-		return f.db, nil
-	}
+// dsn resolves the DSN. When several sources give different DSNs it says
+// on stderr, once, which one is used (all redacted).
+func (f *Factory) dsn() (resolvedSetting, error) {
 	all := f.sources(keyDSN)
 	if len(all) == 0 {
-		return nil, usageError{errors.New("no database: pass --dsn, set PASSKEYCTL_DSN or DATABASE_URL, use --env-file with the app's .env, or put dsn: in passkeyctl.yaml")}
+		return resolvedSetting{}, usageError{errors.New("no database: pass --dsn, set PASSKEYCTL_DSN or DATABASE_URL, use --env-file with the app's .env, or put dsn: in passkeyctl.yaml")}
 	}
 	dsn := all[0]
+	if f.dsnTold {
+		return dsn, nil
+	}
+	f.dsnTold = true
 	if w := dsnDisagreement(all); w != "" {
 		fmt.Fprintln(f.IO.ErrOut, w)
 	}
@@ -194,6 +198,49 @@ func (f *Factory) DB(ctx context.Context, opts db.OpenOptions) (*db.DB, error) {
 		// The operator named env files, and none of them chose the database:
 		// a misspelt DATABASE_URL there must not silently mean the ambient one.
 		fmt.Fprintf(f.IO.ErrOut, "warning: no --env-file sets PASSKEYCTL_DSN or DATABASE_URL; using the DSN %s from %s\n", db.DescribeDSN(dsn.Value), dsn.Source)
+	}
+	return dsn, nil
+}
+
+// withSource adds where the DSN came from to an error about it: the DSN
+// itself is never quoted.
+func withSource(err error, dsn resolvedSetting) error {
+	if errors.Is(err, passkey.ErrInvalid) && dsn.kind != fromFlag {
+		return fmt.Errorf("%w (the DSN from %s)", err, dsn.Source)
+	}
+	return err
+}
+
+// Store opens the configured store once: the app's passkeys in the
+// backend the DSN names (backends.go).
+func (f *Factory) Store(ctx context.Context) (store.Store, error) {
+	if f.store != nil {
+		return f.store, nil
+	}
+	dsn, err := f.dsn()
+	if err != nil {
+		return nil, err
+	}
+	st, err := backendOf(dsn.Value).open(ctx, f, dsn.Value)
+	if err != nil {
+		return nil, withSource(err, dsn)
+	}
+	f.store = st
+	return st, nil
+}
+
+// DB opens the configured SQL database once: migrate's, and the SQL
+// backend's. A DSN of a backend without a schema is errNoSchema.
+func (f *Factory) DB(ctx context.Context, opts db.OpenOptions) (*db.DB, error) {
+	if f.db != nil {
+		return f.db, nil
+	}
+	dsn, err := f.dsn()
+	if err != nil {
+		return nil, err
+	}
+	if b := backendOf(dsn.Value); !b.migrates {
+		return nil, errNoSchema{b.name}
 	}
 	so, err := f.schemaOptions()
 	if err != nil {
@@ -207,11 +254,7 @@ func (f *Factory) DB(ctx context.Context, opts db.OpenOptions) (*db.DB, error) {
 	opts.Interrupt = f.interrupt
 	d, err := db.Open(ctx, dsn.Value, opts)
 	if err != nil {
-		if errors.Is(err, passkey.ErrInvalid) && dsn.kind != fromFlag {
-			// The DSN is not quoted in the message: say where it came from.
-			err = fmt.Errorf("%w (the DSN from %s)", err, dsn.Source)
-		}
-		return nil, err
+		return nil, withSource(err, dsn)
 	}
 	d.SchemaOptions = so
 	f.db = d
@@ -258,20 +301,22 @@ func parseConnectTimeout(v string) (time.Duration, error) {
 // --env-file, environment, config file), e.g.
 //
 //	postgres://app:xxxxx@db/app?schema=auth (Auth.js (table Authenticator), PostgreSQL schema auth; DSN from environment (DATABASE_URL))
-func (f *Factory) describeTarget(d *db.DB, s *db.Schema) string {
+func (f *Factory) describeTarget(desc store.Description) string {
 	var what []string
-	if s != nil {
-		what = append(what, appLabel(s))
-	}
-	if d.Target.SearchPath != "" {
-		what = append(what, "PostgreSQL schema "+d.Target.SearchPath)
+	for _, w := range []string{desc.Label, desc.Scope} {
+		if w != "" {
+			what = append(what, w)
+		}
 	}
 	what = append(what, "DSN from "+f.Resolve(keyDSN).Source)
-	return d.Target.Redacted + " (" + strings.Join(what, ", ") + ")"
+	return desc.Location + " (" + strings.Join(what, ", ") + ")"
 }
 
 func (f *Factory) close() {
-	if f.db != nil {
+	switch {
+	case f.store != nil:
+		f.store.Close() // the SQL store's closes f.db
+	case f.db != nil:
 		f.db.Close()
 	}
 }

@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"github.com/passkeyctl/passkeyctl/internal/ceremony"
-	"github.com/passkeyctl/passkeyctl/internal/db"
 	"github.com/passkeyctl/passkeyctl/internal/passkey"
 	"github.com/passkeyctl/passkeyctl/internal/store"
 	"github.com/spf13/cobra"
@@ -28,7 +27,7 @@ import (
 // ServeOptions are the inputs of `passkeyctl serve`.
 type ServeOptions struct {
 	IO         *IOStreams
-	DB         func(context.Context, db.OpenOptions) (*db.DB, error)
+	Store      func(context.Context) (store.Store, error)
 	Output     string
 	ProviderID string
 	Now        func() time.Time
@@ -57,7 +56,7 @@ type ServeOptions struct {
 }
 
 func newCmdServe(f *Factory, runF func(context.Context, *ServeOptions) error) *cobra.Command {
-	opts := &ServeOptions{IO: f.IO, DB: f.DB, Now: f.Now, Rand: rand.Reader, OpenBrowser: openBrowser, Target: f.describeTarget}
+	opts := &ServeOptions{IO: f.IO, Store: f.Store, Now: f.Now, Rand: rand.Reader, OpenBrowser: openBrowser, Target: f.describeTarget}
 	cmd := &cobra.Command{
 		Use:   "serve (--enroll --user USER | --test [--user USER | --credential ID])",
 		Short: "Enrol or test one passkey through a one-shot local WebAuthn page",
@@ -245,25 +244,25 @@ func serveCeremony(ctx context.Context, opts *ServeOptions, emit func(serveEvent
 		return usageError{err}
 	}
 
-	d, s, err := openSchema(ctx, opts.DB)
+	st, err := opts.Store(ctx)
 	if err != nil {
 		return err
 	}
-	printTarget(opts.IO, opts.Target, d, s)
+	desc := st.Describe()
+	printTarget(opts.IO, opts.Target, desc)
 	if opts.Enroll {
-		if cfg.User, err = enrolUser(ctx, opts, d, s); err != nil {
+		if cfg.User, err = enrolUser(ctx, opts, st); err != nil {
 			return err
 		}
-		if err := d.CheckEnroll(ctx, s, cfg.User.ID, cfg.User.Create); err != nil {
+		if err := st.CheckEnroll(ctx, cfg.User.ID, cfg.User.Create); err != nil {
 			return err
 		}
-		printWarnings(opts.IO, schemaWarnings(s))
-	} else if err := testTarget(ctx, opts, d, s, &cfg); err != nil {
+		printWarnings(opts.IO, desc.Warnings)
+	} else if err := testTarget(ctx, opts, st, &cfg); err != nil {
 		return err
 	}
 
-	store := &ceremony.DBStore{DB: d, Schema: s, ProviderID: opts.ProviderID, Now: opts.Now, Rand: opts.Rand}
-	srv, err := ceremony.New(cfg, store)
+	srv, err := ceremony.New(cfg, &ceremony.AppStore{Store: st, ProviderID: opts.ProviderID, Now: opts.Now, Rand: opts.Rand})
 	if err != nil {
 		if errors.Is(err, ceremony.ErrConfig) {
 			return usageError{err}
@@ -287,7 +286,7 @@ func serveCeremony(ctx context.Context, opts *ServeOptions, emit func(serveEvent
 		what = "to create a passkey for " + userLabel(cfg.User)
 	}
 	fmt.Fprintf(opts.IO.ErrOut, "Open the URL above in a browser %s. Waiting up to %s; Ctrl-C cancels.\n", what, opts.Timeout)
-	fmt.Fprintln(opts.IO.ErrOut, rpIDNote(s, cfg.Mode, srv.RPID()))
+	fmt.Fprintln(opts.IO.ErrOut, rpIDNote(desc, cfg.Mode, srv.RPID()))
 	if opts.Open {
 		// The browser gets a file that redirects to the URL: the one-time
 		// token on xdg-open's (and the browser's) command line would be
@@ -309,7 +308,7 @@ func serveCeremony(ctx context.Context, opts *ServeOptions, emit func(serveEvent
 		}
 		return ceremonyFailure{err}
 	}
-	p, err := d.GetPasskey(context.WithoutCancel(ctx), s, res.CredentialID, opts.ProviderID)
+	p, err := st.GetPasskey(context.WithoutCancel(ctx), res.CredentialID)
 	if err != nil {
 		return fmt.Errorf("the ceremony succeeded but the passkey cannot be read back: %w", err)
 	}
@@ -318,7 +317,7 @@ func serveCeremony(ctx context.Context, opts *ServeOptions, emit func(serveEvent
 		fmt.Fprintf(opts.IO.ErrOut, "Enrolled %s passkey %s for %s.\n", p.Algorithm, p.CredentialID, userLabel(cfg.User))
 		event.Event = "enrolled"
 	} else {
-		fmt.Fprintf(opts.IO.ErrOut, "Verified passkey %s of user %s: %s would accept it. Counter now %d.\n", p.CredentialID, p.UserID, appName(s), p.Counter)
+		fmt.Fprintf(opts.IO.ErrOut, "Verified passkey %s of user %s: %s would accept it. Counter now %d.\n", p.CredentialID, p.UserID, desc.Name, p.Counter)
 	}
 	// The change is committed: a reader that went away does not make it a
 	// failure (the exit code is what scripts act on).
@@ -361,11 +360,8 @@ func isClosedPipe(err error) bool {
 
 // rpIDNote reminds the operator that a passkey belongs to one rpID, and
 // where the app takes its rpID from.
-func rpIDNote(s *db.Schema, mode ceremony.Mode, rpID string) string {
-	where := "the host name of its AUTH_URL"
-	if s.App == db.AppBetterAuth {
-		where = "Better Auth's passkey({ rpID }), else the host name of its base URL"
-	}
+func rpIDNote(desc store.Description, mode ceremony.Mode, rpID string) string {
+	where := desc.RPIDSource
 	if mode == ceremony.ModeTest {
 		return fmt.Sprintf("note: this page tests only passkeys created for rpID %q; the app accepts them only if its rpID is the same (%s).", rpID, where)
 	}
@@ -374,15 +370,12 @@ func rpIDNote(s *db.Schema, mode ceremony.Mode, rpID string) string {
 
 // enrolUser resolves --user for an enrolment, or prepares the user that
 // --create-user creates with the passkey.
-func enrolUser(ctx context.Context, opts *ServeOptions, d *db.DB, s *db.Schema) (*ceremony.User, error) {
+func enrolUser(ctx context.Context, opts *ServeOptions, st store.Store) (*ceremony.User, error) {
 	// Before the lookup, whose own error for this case names no fix.
-	if s.User == nil && s.App != db.AppBetterAuth {
-		if s.Authenticator == nil && s.Account == nil {
-			return nil, s.MissingPasskeyTable()
-		}
-		return nil, fmt.Errorf("%w: the Auth.js User table does not exist in %s (run the app's migrations, or: passkeyctl migrate --core)", passkey.ErrSchemaNotReady, s.Where)
+	if err := st.Ready(store.ForEnrolling); err != nil {
+		return nil, err
 	}
-	u, err := d.FindUser(ctx, s, opts.User)
+	u, err := st.FindUser(ctx, opts.User)
 	if err == nil {
 		return &ceremony.User{ID: u.ID, Email: deref(u.Email)}, nil
 	}
@@ -394,13 +387,13 @@ func enrolUser(ctx context.Context, opts *ServeOptions, d *db.DB, s *db.Schema) 
 	}
 	// Stored as the app's own sign-in would store it, or the user's first
 	// e-mail sign-in would create a second user.
-	email := db.NewUserEmail(s, strings.TrimSpace(opts.User))
-	if a, err := mail.ParseAddress(email); err != nil || a.Address != email {
-		return nil, usageError{fmt.Errorf("--create-user needs --user to be an e-mail address, not %q", opts.User)}
-	}
-	id, err := db.NewUserID(s, opts.Now(), opts.Rand)
+	nu, err := st.NewUser(strings.TrimSpace(opts.User), opts.Now(), opts.Rand)
 	if err != nil {
 		return nil, err
+	}
+	id, email := nu.ID, deref(nu.Email)
+	if a, err := mail.ParseAddress(email); err != nil || a.Address != email {
+		return nil, usageError{fmt.Errorf("--create-user needs --user to be an e-mail address, not %q", opts.User)}
 	}
 	fmt.Fprintf(opts.IO.ErrOut, "User %s does not exist: it will be created (id %s) together with the passkey.\n", email, id)
 	return &ceremony.User{ID: id, Email: email, Create: true}, nil
@@ -408,21 +401,17 @@ func enrolUser(ctx context.Context, opts *ServeOptions, d *db.DB, s *db.Schema) 
 
 // testTarget limits a test to --user's or --credential's passkeys, and
 // refuses at once when there is nothing to test.
-func testTarget(ctx context.Context, opts *ServeOptions, d *db.DB, s *db.Schema, cfg *ceremony.Config) error {
-	if s.App == db.AppBetterAuth {
-		if _, err := s.PasskeyTableReady(); err != nil {
-			return err
-		}
-	} else if s.Authenticator == nil {
-		return s.MissingPasskeyTable()
+func testTarget(ctx context.Context, opts *ServeOptions, st store.Store, cfg *ceremony.Config) error {
+	if err := st.Ready(store.ForReading); err != nil {
+		return err
 	}
 	switch {
 	case opts.Credential != "":
 		// Every form revoke takes: as stored, base64url, hex, a unique
 		// prefix; ambiguity is refused there.
-		ps, err := d.ResolveCredentials(ctx, s, []string{opts.Credential}, opts.ProviderID)
+		ps, err := st.ResolveCredentials(ctx, []string{opts.Credential})
 		if errors.Is(err, passkey.ErrNotFound) {
-			return fmt.Errorf("credential %s is not in the %s table: %w", opts.Credential, passkeyTableName(s), passkey.ErrNotFound)
+			return fmt.Errorf("credential %s is not in the %s: %w", opts.Credential, st.Describe().Where, passkey.ErrNotFound)
 		}
 		if err != nil {
 			return err
@@ -433,11 +422,11 @@ func testTarget(ctx context.Context, opts *ServeOptions, d *db.DB, s *db.Schema,
 		fmt.Fprintf(opts.IO.ErrOut, "Testing passkey %s of user %s.\n", ps[0].CredentialID, ps[0].UserID)
 		return nil
 	case opts.User != "":
-		u, err := d.FindUser(ctx, s, opts.User)
+		u, err := st.FindUser(ctx, opts.User)
 		if err != nil {
 			return err
 		}
-		ids, err := d.UserCredentialIDs(ctx, s, u.ID)
+		ids, err := st.UserCredentialIDs(ctx, u.ID)
 		if err != nil {
 			return err
 		}
@@ -448,7 +437,7 @@ func testTarget(ctx context.Context, opts *ServeOptions, d *db.DB, s *db.Schema,
 		return nil
 	}
 	some := false
-	err := d.ListPasskeys(ctx, s, store.ListOptions{ProviderID: opts.ProviderID, Limit: 1}, func(passkey.Passkey) error {
+	err := st.ListPasskeys(ctx, store.ListOptions{Limit: 1}, func(passkey.Passkey) error {
 		some = true
 		return nil
 	})

@@ -14,6 +14,7 @@ import (
 
 	"github.com/passkeyctl/passkeyctl/internal/ceremony"
 	"github.com/passkeyctl/passkeyctl/internal/db"
+	"github.com/passkeyctl/passkeyctl/internal/store"
 )
 
 // --open never puts the one-time URL on a command line (where ps shows it
@@ -30,8 +31,10 @@ func TestServe_openKeepsTokenOffCommandLine(t *testing.T) {
 	var opened, content string
 	var mode os.FileMode
 	opts := &ServeOptions{
-		IO:  &IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut},
-		DB:  func(ctx context.Context, o db.OpenOptions) (*db.DB, error) { return db.Open(ctx, dsn, o) },
+		IO: &IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut},
+		Store: func(ctx context.Context) (store.Store, error) {
+			return db.OpenStore(ctx, dsn, db.OpenOptions{}, db.SchemaOptions{}, "passkey")
+		},
 		Now: time.Now, Rand: rand.Reader, Output: outputTable, ProviderID: "passkey",
 		Enroll: true, User: "new@example.com", CreateUser: true,
 		RPID: "localhost", Listen: ceremony.DefaultListen, Timeout: time.Minute, Open: true,

@@ -4,7 +4,7 @@
 // provider, hands the result to a Store and shuts down.
 //
 // It knows nothing about flags, environment variables or SQL: the caller
-// gives it a Config and a Store (DBStore over passkeyctl's database layer).
+// gives it a Config and a Store (AppStore over the app's store).
 package ceremony
 
 import (

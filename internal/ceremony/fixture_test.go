@@ -79,7 +79,7 @@ func TestFixture_authjs(t *testing.T) {
 	f := loadAuthjsFixture(t)
 	want := f.Registration.RowsWritten.Authenticator[0]
 	wantAcct := f.Registration.RowsWritten.Account[0]
-	forEachDialect(t, func(t *testing.T, st *DBStore) {
+	forEachDialect(t, func(t *testing.T, st *sqlStore) {
 		ctx := context.Background()
 		addUser(t, st, want.UserID, f.Registration.Options.User.Name)
 		far := time.Now().Add(time.Hour)

@@ -6,9 +6,9 @@ import (
 	"errors"
 )
 
-// Store is where the server reads and writes credentials. DBStore
-// implements it over passkeyctl's database layer, exactly as Auth.js reads
-// and writes the Authenticator and Account tables.
+// Store is where the server reads and writes credentials. AppStore
+// implements it over an app's store (store.Store, any backend), exactly as
+// the app reads and writes them.
 type Store interface {
 	// CredentialIDs returns the raw IDs of the user's passkeys: the
 	// excludeCredentials of an enrolment, the allowCredentials of a test
@@ -33,8 +33,9 @@ type Store interface {
 type App struct {
 	// Name is "Auth.js" or "Better Auth".
 	Name string
-	// Table is the table that holds the passkeys.
-	Table string
+	// Record names one stored passkey's place in messages: "row of table
+	// Authenticator".
+	Record string
 	// DeviceTypeColumn is the column that stores singleDevice or
 	// multiDevice.
 	DeviceTypeColumn string
@@ -50,7 +51,7 @@ type Describer interface {
 
 // AuthjsApp is the App of Auth.js's Prisma schema: the Authenticator table,
 // credential IDs in standard padded base64.
-var AuthjsApp = App{Name: "Auth.js", Table: "Authenticator", DeviceTypeColumn: "credentialDeviceType", EncodeID: base64.StdEncoding.EncodeToString}
+var AuthjsApp = App{Name: "Auth.js", Record: "row of table Authenticator", DeviceTypeColumn: "credentialDeviceType", EncodeID: base64.StdEncoding.EncodeToString}
 
 // appOf is the store's App with AuthjsApp's values for what it leaves out.
 func appOf(store Store) App {
@@ -63,8 +64,8 @@ func appOf(store Store) App {
 	if got.Name != "" {
 		app.Name = got.Name
 	}
-	if got.Table != "" {
-		app.Table = got.Table
+	if got.Record != "" {
+		app.Record = got.Record
 	}
 	if got.DeviceTypeColumn != "" {
 		app.DeviceTypeColumn = got.DeviceTypeColumn

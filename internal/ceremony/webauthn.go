@@ -259,7 +259,7 @@ func (s *Server) finishTest(ctx context.Context, p *pending, body []byte) (Resul
 			if b64u := base64.RawURLEncoding.EncodeToString(raw); b64u != id {
 				browser = " " + b64u
 			}
-			return Result{}, s.fail(http.StatusNotFound, "This passkey is not registered in the app's database, so the app would refuse it.", fmt.Errorf("%w: no row of table %s has credentialID %s, where %s looks for the browser's passkey%s", ErrUnknownCredential, s.app.Table, id, s.app.Name, browser))
+			return Result{}, s.fail(http.StatusNotFound, "This passkey is not registered in the app's database, so the app would refuse it.", fmt.Errorf("%w: no %s has credentialID %s, where %s looks for the browser's passkey%s", ErrUnknownCredential, s.app.Record, id, s.app.Name, browser))
 		case errors.Is(err, ErrUnusable):
 			return Result{}, s.fail(http.StatusConflict, "This passkey is in the database, but the app could not sign in with it. The terminal running passkeyctl shows why.", err)
 		}

@@ -100,7 +100,7 @@ func (ba *BetterAuthSchema) checkUserCreatable() error {
 // local part; it is NOT NULL), e-mail lower-cased, boolean emailVerified,
 // and the dates that have no database default. id is "" in integer mode.
 func betterAuthUserRow(dia *Dialect, ba *BetterAuthSchema, id, email string, name *string, verified bool, now time.Time) ([]string, []any) {
-	email = betterAuthEmail(email)
+	email = passkey.BetterAuthEmail(email)
 	n := email
 	if at := strings.IndexByte(email, '@'); at > 0 {
 		n = email[:at]

@@ -92,7 +92,7 @@ var prismaOnlyParams = []string{
 }
 
 // AcceptedDSNForms is shown in every DSN usage error.
-const AcceptedDSNForms = "postgres://user@host:5432/db[?schema=NAME], postgresql://..., mysql://user@host:3306/db, sqlite:PATH or file:PATH (passwords go after the user name as usual)"
+const AcceptedDSNForms = "postgres://user@host:5432/db[?schema=NAME], postgresql://..., mysql://user@host:3306/db, sqlite:PATH or file:PATH, redis://host:6379/0 or rediss://... (passwords go after the user name as usual)"
 
 // ParseDSN turns a DSN in one of the forms Auth.js and Prisma users have into
 // a Target. Errors never contain the password.
@@ -138,6 +138,18 @@ func ParseDSN(raw string) (Target, error) {
 		return parseSQLite(rest, Redact(raw))
 	}
 	return Target{}, unacceptedDSN(raw, scheme, rest)
+}
+
+// CheckURLDSN is checkURLDSN for a whole DSN of a backend outside this
+// package (name is its server's name in messages, "Redis"): a DSN that does
+// not split cleanly is refused before any driver sees it. A DSN without
+// "scheme://" is left to the backend.
+func CheckURLDSN(name, raw string) error {
+	scheme, rest, ok := strings.Cut(raw, "://")
+	if !ok {
+		return nil
+	}
+	return checkURLDSN(name, strings.ToLower(scheme), rest)
 }
 
 // checkURLDSN refuses a URL DSN (after its "scheme://") that would not

@@ -686,7 +686,7 @@ func (imp *importer) createUsers(ctx context.Context, us []passkey.ExportUser, l
 			rows = append(rows, vals)
 		}
 		imp.users[userKey(u)] = id
-		imp.byEmail[betterAuthEmail(email)] = id
+		imp.byEmail[passkey.BetterAuthEmail(email)] = id
 		imp.res.UsersCreated = append(imp.res.UsersCreated, store.ImportUser{Line: lines[i], ID: u.ID, Email: u.Email, TargetID: shown})
 	}
 	if !imp.writing() || len(rows) == 0 {

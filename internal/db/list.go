@@ -333,7 +333,7 @@ func (pq *passkeyQuery) stream(ctx context.Context, query string, args []any, fn
 }
 
 // StatusNoAuthenticator is the status of an Orphan.
-const StatusNoAuthenticator = "no-authenticator"
+const StatusNoAuthenticator = passkey.StatusNoAuthenticator
 
 // ListOrphans calls fn for each orphan Account row (see Orphan) of
 // opts.ProviderID, ordered by user ID then credential ID, streaming like

@@ -89,3 +89,7 @@ var uuidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]
 
 // IsUUID reports whether s is a UUID in its text form.
 func IsUUID(s string) bool { return uuidPattern.MatchString(s) }
+
+// StatusNoAuthenticator is the status of an orphan: a webauthn account
+// whose passkey is gone, which no sign-in can use.
+const StatusNoAuthenticator = "no-authenticator"

@@ -110,6 +110,9 @@ type Description struct {
 	// Where is the passkeys' place in messages such as "credential X is
 	// not in the Authenticator table": "Authenticator table".
 	Where string
+	// Record names one stored passkey's place, as in "no row of table
+	// Authenticator has credentialID X".
+	Record string
 	// Location is the DSN, redacted: where the store is.
 	Location string
 	// Scope is what the DSN selects within Location, if anything: "PostgreSQL
@@ -127,6 +130,9 @@ type Description struct {
 	EncodeID func([]byte) string
 	// RPIDSource says where the app takes its rpID from.
 	RPIDSource string
+	// Stranded says what a user revoke left without a passkey and without
+	// any account has lost (RevokeResult.Stranded).
+	Stranded string
 	// ImportNote, when set, is said after passkeys were imported.
 	ImportNote string
 	// ExportWarning, when set, returns the warning an export under this

@@ -42,7 +42,7 @@
 //     bytes, which Redis's cjson does not produce (it escapes "/").
 //   - Order: ListPasskeys orders by user then credential ID like the SQL
 //     stores, from a compact index of (user, credential) pairs (about 90
-//     bytes per passkey); ListOptions.Unordered streams with flat memory.
+//     bytes per passkey); Export streams in SCAN order with flat memory.
 //   - Reads never use KEYS: SCAN with MATCH on the stored prefix, values by
 //     pipelined MGETs of batchSize keys.
 //   - A user's passkeys are found by SCAN too, not from the user's list: the

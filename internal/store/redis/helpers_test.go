@@ -89,7 +89,7 @@ func (e *testEnv) open(base, query string) *redis.Store {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	s, err := redis.Open(context.Background(), tg)
+	s, err := redis.Open(context.Background(), tg, redis.Options{})
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -214,7 +214,7 @@ func TestOpen_unreachableNamesNoPassword(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = redis.Open(deadline(t, 10e9), tg)
+	_, err = redis.Open(deadline(t, 10e9), tg, redis.Options{})
 	if err == nil || strings.Contains(err.Error(), "s3cr3t") || !strings.Contains(err.Error(), "127.0.0.1:1") {
 		t.Errorf("Open: %v", err)
 	}
@@ -224,7 +224,7 @@ func TestOpen_unreachableNamesNoPassword(t *testing.T) {
 		t.Fatal(err)
 	}
 	tg.Username, tg.Password = "nobody-here", "s3cr3t-pw"
-	_, err = redis.Open(ctx, tg)
+	_, err = redis.Open(ctx, tg, redis.Options{})
 	if err == nil || strings.Contains(err.Error(), "s3cr3t") {
 		t.Errorf("Open with a wrong password: %v", err)
 	}

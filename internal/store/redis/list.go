@@ -8,10 +8,11 @@ import (
 	"slices"
 
 	"github.com/passkeyctl/passkeyctl/internal/passkey"
+	"github.com/passkeyctl/passkeyctl/internal/store"
 )
 
-// ListOptions selects the passkeys ListPasskeys returns.
-type ListOptions struct {
+// listOptions selects the passkeys list returns.
+type listOptions struct {
 	// UserID limits the listing to one user (compared byte-exactly); ""
 	// lists everyone.
 	UserID string
@@ -36,7 +37,7 @@ type ListOptions struct {
 // may return a key twice); a second pass reads the passkeys again in that
 // order, batchSize at a time, with their accounts and users. A passkey
 // revoked between the passes is left out; one changed is shown as it is
-// in the second pass. With Unordered the first pass is skipped and memory
+// in the second pass. With listOptions.Unordered (Export) the first pass is skipped and memory
 // stays flat at three batches (one being read, one queued, one handed
 // out), but the order is SCAN's and a key SCAN returns twice (during a
 // rehash) is listed twice.
@@ -46,12 +47,12 @@ type ListOptions struct {
 // passkey for sign-in by its key alone, so one missing from the list
 // (written by an older adapter, or by a half-done write) still signs in,
 // and an operator listing or revoking the user's passkeys must see it.
-func (s *Store) ListPasskeys(ctx context.Context, opts ListOptions, fn func(passkey.Passkey) error) error {
-	return s.list(ctx, opts, func(e entry) error { return fn(e.p) })
+func (s *Store) ListPasskeys(ctx context.Context, opts store.ListOptions, fn func(passkey.Passkey) error) error {
+	return s.list(ctx, listOptions{UserID: opts.UserID, Limit: opts.Limit}, func(e entry) error { return fn(e.p) })
 }
 
 // list is ListPasskeys giving entries.
-func (s *Store) list(ctx context.Context, opts ListOptions, fn func(entry) error) error {
+func (s *Store) list(ctx context.Context, opts listOptions, fn func(entry) error) error {
 	if opts.Limit < 0 {
 		return fmt.Errorf("%w: negative limit %d", passkey.ErrInvalid, opts.Limit)
 	}

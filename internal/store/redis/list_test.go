@@ -16,7 +16,7 @@ import (
 func listAll(t *testing.T, s *redis.Store, opts redis.ListOptions) []passkey.Passkey {
 	t.Helper()
 	var out []passkey.Passkey
-	if err := s.ListPasskeys(ctx, opts, func(p passkey.Passkey) error {
+	if err := s.ListWith(ctx, opts, func(p passkey.Passkey) error {
 		out = append(out, p)
 		return nil
 	}); err != nil {

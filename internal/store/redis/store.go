@@ -21,6 +21,8 @@ type Store struct {
 	// ProviderID is the Passkey provider's id: the "provider" of the
 	// webauthn accounts (DefaultProviderID unless the app renamed it).
 	ProviderID string
+	// target is where the store is (Describe).
+	target Target
 }
 
 // Close closes the connections.

@@ -62,7 +62,7 @@ func measure(t *testing.T, s *redis.Store, opts redis.ListOptions, check func(pr
 	n := 0
 	var prev passkey.Passkey
 	start := time.Now()
-	err := s.ListPasskeys(ctx, opts, func(p passkey.Passkey) error {
+	err := s.ListWith(ctx, opts, func(p passkey.Passkey) error {
 		if p.Status != passkey.StatusOK {
 			t.Errorf("passkey %s: status %s", p.CredentialID, p.Status)
 		}

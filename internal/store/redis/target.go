@@ -162,13 +162,17 @@ const (
 
 // Open connects to t and pings the server; the error names the server by
 // its redacted DSN, never with the password.
-func Open(ctx context.Context, t Target) (*Store, error) {
+func Open(ctx context.Context, t Target, o Options) (*Store, error) {
+	dial := DialTimeout
+	if o.ConnectTimeout > 0 {
+		dial = o.ConnectTimeout
+	}
 	opts := &goredis.Options{
 		Addr:         t.Addr,
 		Username:     t.Username,
 		Password:     t.Password,
 		DB:           t.DB,
-		DialTimeout:  DialTimeout,
+		DialTimeout:  dial,
 		ReadTimeout:  ReadTimeout,
 		WriteTimeout: WriteTimeout,
 		// A failed command is reported, not retried behind the caller's
@@ -181,13 +185,26 @@ func Open(ctx context.Context, t Target) (*Store, error) {
 		opts.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, ServerName: host}
 	}
 	c := goredis.NewClient(opts)
-	pctx, cancel := context.WithTimeout(ctx, DialTimeout)
+	pctx, cancel := context.WithTimeout(ctx, dial)
 	defer cancel()
 	if err := c.Ping(pctx).Err(); err != nil {
 		c.Close()
 		return nil, fmt.Errorf("connect to %s: %s", t.Redacted(), scrub(err, t.Password))
 	}
-	return &Store{c: c, L: t.Layout, ProviderID: DefaultProviderID}, nil
+	provider := o.ProviderID
+	if provider == "" {
+		provider = DefaultProviderID
+	}
+	return &Store{c: c, L: t.Layout, ProviderID: provider, target: t}, nil
+}
+
+// Options tune Open.
+type Options struct {
+	// ConnectTimeout bounds connecting (DialTimeout when zero).
+	ConnectTimeout time.Duration
+	// ProviderID is the app's Passkey provider id (DefaultProviderID when
+	// empty).
+	ProviderID string
 }
 
 // scrub is err's text without secret (a server may echo what it was sent).

@@ -30,7 +30,7 @@ func (s *Store) Export(ctx context.Context, opts store.ExportOptions, fn func(pa
 		return fn(passkey.ExportRecordFromAuthjs(passkey.AuthjsExportRow{Passkey: e.p, TransportsNull: e.transportsNull, User: u}))
 	}
 	if opts.CredentialIDs == nil {
-		return s.list(ctx, ListOptions{UserID: opts.UserID}, emit)
+		return s.list(ctx, listOptions{UserID: opts.UserID}, emit)
 	}
 	var keys []string
 	var want []string

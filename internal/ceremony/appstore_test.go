@@ -17,19 +17,27 @@ import (
 	"github.com/passkeyctl/passkeyctl/internal/passkey"
 )
 
-// newDBStore is a DBStore over a fresh migrated database of the dialect.
-func newDBStore(t *testing.T, dialect string) *DBStore {
+// sqlStore is the AppStore over a SQL database, with the database at hand
+// for the tests' own reads and writes.
+type sqlStore struct {
+	*AppStore
+	DB     *db.DB
+	Schema *db.Schema
+}
+
+// newSQLStore is an AppStore over a fresh migrated database of the dialect.
+func newSQLStore(t *testing.T, dialect string) *sqlStore {
 	t.Helper()
 	_, d := dbtest.Migrated(t, dialect)
 	s, err := d.Detect(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &DBStore{DB: d, Schema: s, ProviderID: "passkey", Now: time.Now, Rand: rand.Reader}
+	return &sqlStore{AppStore: &AppStore{Store: &db.Store{DB: d, Schema: s, ProviderID: "passkey"}, ProviderID: "passkey", Now: time.Now, Rand: rand.Reader}, DB: d, Schema: s}
 }
 
 // addUser inserts a User row as Prisma would.
-func addUser(t *testing.T, st *DBStore, id, email string) {
+func addUser(t *testing.T, st *sqlStore, id, email string) {
 	t.Helper()
 	d := st.DB
 	q := d.Dialect.Rebind("INSERT INTO " + d.Q(st.Schema.User.Name) + " (" + d.Q("id") + ", " + d.Q("email") + ", " + d.Q("updatedAt") + ") VALUES (?, ?, ?)")
@@ -39,7 +47,7 @@ func addUser(t *testing.T, st *DBStore, id, email string) {
 }
 
 // exec runs one statement with ? placeholders and "quoted" identifiers.
-func exec(t *testing.T, st *DBStore, query string, args ...any) {
+func exec(t *testing.T, st *sqlStore, query string, args ...any) {
 	t.Helper()
 	if st.DB.Dialect == db.MySQL {
 		query = strings.ReplaceAll(query, `"`, "`")
@@ -59,7 +67,7 @@ type authRow struct {
 }
 
 // readRow reads the rows of the credential whose stored ID is id.
-func readRow(t *testing.T, st *DBStore, id string) authRow {
+func readRow(t *testing.T, st *sqlStore, id string) authRow {
 	t.Helper()
 	d := st.DB
 	var r authRow
@@ -76,7 +84,7 @@ func readRow(t *testing.T, st *DBStore, id string) authRow {
 	return r
 }
 
-func count(t *testing.T, st *DBStore, table string) int {
+func count(t *testing.T, st *sqlStore, table string) int {
 	t.Helper()
 	var n int
 	if err := st.DB.X.Get(&n, "SELECT COUNT(*) FROM "+st.DB.Q(table)); err != nil {
@@ -87,20 +95,20 @@ func count(t *testing.T, st *DBStore, table string) int {
 
 func std(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
 
-// forEachDialect runs fn with a DBStore over a fresh migrated database of
+// forEachDialect runs fn with an AppStore over a fresh migrated database of
 // each dialect.
-func forEachDialect(t *testing.T, fn func(t *testing.T, st *DBStore)) {
+func forEachDialect(t *testing.T, fn func(t *testing.T, st *sqlStore)) {
 	for _, dialect := range dbtest.Dialects {
-		t.Run(dialect, func(t *testing.T) { fn(t, newDBStore(t, dialect)) })
+		t.Run(dialect, func(t *testing.T) { fn(t, newSQLStore(t, dialect)) })
 	}
 }
 
-// TestDBStore_ceremonies runs enrolments and tests end to end over the
+// TestAppStore_ceremonies runs enrolments and tests end to end over the
 // HTTP API with the database store, on every dialect: EdDSA, ES256 and
 // RS256 keys, the counter rule, another user's passkey, BE drift, an
 // altered key, a missing Account row, duplicates and --create-user.
-func TestDBStore_ceremonies(t *testing.T) {
-	forEachDialect(t, func(t *testing.T, st *DBStore) {
+func TestAppStore_ceremonies(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, st *sqlStore) {
 		ctx := context.Background()
 		auths := map[int64]*softauth.Authenticator{}
 		for _, alg := range []int64{softauth.EdDSA, softauth.ES256, softauth.RS256} {
@@ -265,7 +273,7 @@ func TestDBStore_ceremonies(t *testing.T) {
 	})
 }
 
-func enrolWith(t *testing.T, st *DBStore, user User, a *softauth.Authenticator) (int, apiReply, error) {
+func enrolWith(t *testing.T, st *sqlStore, user User, a *softauth.Authenticator) (int, apiReply, error) {
 	t.Helper()
 	cfg := testConfig(ModeEnroll)
 	cfg.User = &user
@@ -275,7 +283,7 @@ func enrolWith(t *testing.T, st *DBStore, user User, a *softauth.Authenticator) 
 	return code, rep, err
 }
 
-func testWith(t *testing.T, st *DBStore, setup func(*Config), a *softauth.Authenticator) (int, apiReply, Result, error) {
+func testWith(t *testing.T, st *sqlStore, setup func(*Config), a *softauth.Authenticator) (int, apiReply, Result, error) {
 	t.Helper()
 	cfg := testConfig(ModeTest)
 	if setup != nil {

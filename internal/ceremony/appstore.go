@@ -7,18 +7,16 @@ import (
 	"io"
 	"time"
 
-	"github.com/passkeyctl/passkeyctl/internal/db"
 	"github.com/passkeyctl/passkeyctl/internal/passkey"
 	"github.com/passkeyctl/passkeyctl/internal/store"
 )
 
-// DBStore is the Store over passkeyctl's database layer: it reads and
-// writes the Authenticator and Account rows exactly as Auth.js does. The
-// SQL lives in package db; this only adapts types and errors.
-type DBStore struct {
-	DB     *db.DB
-	Schema *db.Schema
-	// ProviderID is Account.provider of the app's Passkey provider.
+// AppStore is the Store over an app's store (store.Store: Auth.js or
+// Better Auth on SQL, Auth.js on Redis): it reads and writes exactly as
+// the app does. This only adapts types and errors.
+type AppStore struct {
+	Store store.Store
+	// ProviderID is the app's Passkey provider id, for messages.
 	ProviderID string
 	// Now and Rand feed generated ids and timestamps.
 	Now  func() time.Time
@@ -26,17 +24,17 @@ type DBStore struct {
 }
 
 // CredentialIDs implements Store.
-func (s *DBStore) CredentialIDs(ctx context.Context, userID string) ([][]byte, error) {
-	return s.DB.UserCredentialIDs(ctx, s.Schema, userID)
+func (s *AppStore) CredentialIDs(ctx context.Context, userID string) ([][]byte, error) {
+	return s.Store.UserCredentialIDs(ctx, userID)
 }
 
-// Save implements Store with one transaction (db.CreatePasskey).
-func (s *DBStore) Save(ctx context.Context, c NewCredential) error {
-	opts := store.EnrollOptions{ProviderID: s.ProviderID, Now: s.Now, Rand: s.Rand}
+// Save implements Store with one transaction (store.Store.CreatePasskey).
+func (s *AppStore) Save(ctx context.Context, c NewCredential) error {
+	opts := store.EnrollOptions{Now: s.Now, Rand: s.Rand}
 	if c.User.Create {
 		opts.CreateUser = &store.NewUser{ID: c.User.ID, Email: c.User.Email}
 	}
-	_, err := s.DB.CreatePasskey(ctx, s.Schema, store.NewPasskey{
+	_, err := s.Store.CreatePasskey(ctx, store.NewPasskey{
 		UserID:         c.User.ID,
 		CredentialID:   c.ID,
 		PublicKey:      c.PublicKey,
@@ -52,10 +50,10 @@ func (s *DBStore) Save(ctx context.Context, c NewCredential) error {
 	return storeErr(err)
 }
 
-// Find implements Store: the row Auth.js finds by the standard padded
-// base64 of the raw ID, usable only when its Account row pairs with it.
-func (s *DBStore) Find(ctx context.Context, rawID []byte) (StoredCredential, error) {
-	p, err := s.DB.GetPasskey(ctx, s.Schema, rawID, s.ProviderID)
+// Find implements Store: the passkey the app finds by the raw ID, usable
+// only when its status is ok (for Auth.js: its Account pairs with it).
+func (s *AppStore) Find(ctx context.Context, rawID []byte) (StoredCredential, error) {
+	p, err := s.Store.GetPasskey(ctx, rawID)
 	if err != nil {
 		return StoredCredential{}, storeErr(err)
 	}
@@ -85,24 +83,15 @@ func (s *DBStore) Find(ctx context.Context, rawID []byte) (StoredCredential, err
 	}, nil
 }
 
-// Describe implements Describer: Better Auth's passkey table (base64url
-// IDs) or Auth.js's Authenticator table as detected.
-func (s *DBStore) Describe() App {
-	if s.Schema.App == db.AppBetterAuth && s.Schema.BetterAuth != nil && s.Schema.BetterAuth.Passkey != nil {
-		ba := s.Schema.BetterAuth
-		return App{Name: "Better Auth", Table: ba.Passkey.Name, DeviceTypeColumn: ba.P.DeviceType, EncodeID: passkey.Base64URL}
-	}
-	app := AuthjsApp
-	_, _, _, _, app.Table = s.Schema.TableNames()
-	if s.Schema.Authenticator != nil {
-		app.Table = s.Schema.Authenticator.Name
-	}
-	return app
+// Describe implements Describer, from the store's description.
+func (s *AppStore) Describe() App {
+	d := s.Store.Describe()
+	return App{Name: d.Name, Record: d.Record, DeviceTypeColumn: d.DeviceTypeField, EncodeID: d.EncodeID}
 }
 
 // UpdateCounter implements Store.
-func (s *DBStore) UpdateCounter(ctx context.Context, rawID []byte, counter uint32) error {
-	return storeErr(s.DB.UpdateCounter(ctx, s.Schema, rawID, counter))
+func (s *AppStore) UpdateCounter(ctx context.Context, rawID []byte, counter uint32) error {
+	return storeErr(s.Store.UpdateCounter(ctx, rawID, counter))
 }
 
 // storeErr adds the ceremony's error kinds to the database's, keeping both

@@ -1,0 +1,95 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/passkeyctl/passkeyctl/internal/db"
+	"github.com/passkeyctl/passkeyctl/internal/store"
+	"github.com/passkeyctl/passkeyctl/internal/store/redis"
+)
+
+// backend is one kind of place passkeyctl opens an app's passkeys in.
+type backend struct {
+	// name says what the backend is, in messages.
+	name string
+	// accepts reports whether dsn is this backend's.
+	accepts func(dsn string) bool
+	// open opens the store dsn names (settings from f: schema options,
+	// provider id, timeouts).
+	open func(ctx context.Context, f *Factory, dsn string) (store.Store, error)
+	// migrates is true when `migrate` manages the backend's schema.
+	migrates bool
+}
+
+// backends are tried in order; the first whose accepts takes the DSN opens
+// it. This is the one place that names a backend: a new one is an
+// implementation of store.Store and one line here.
+// (A function rather than a variable: openSQL goes through Factory.DB,
+// which asks backendOf.)
+func backends() []backend {
+	return []backend{
+		{name: "Auth.js on Redis (Unstorage adapter)", accepts: redis.IsTarget, open: openRedis},
+		{name: "SQL database", accepts: func(string) bool { return true }, open: openSQL, migrates: true},
+	}
+}
+
+// backendOf is the backend that opens dsn.
+func backendOf(dsn string) backend {
+	all := backends()
+	for _, b := range all {
+		if b.accepts(dsn) {
+			return b
+		}
+	}
+	return all[len(all)-1]
+}
+
+// openSQL opens a PostgreSQL, MySQL/MariaDB or SQLite database and detects
+// the app whose tables it holds (Auth.js or Better Auth).
+func openSQL(ctx context.Context, f *Factory, dsn string) (store.Store, error) {
+	d, err := f.DB(ctx, db.OpenOptions{})
+	if err != nil {
+		return nil, err
+	}
+	s, err := d.DetectForStore(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &db.Store{DB: d, Schema: s, ProviderID: f.ProviderID()}, nil
+}
+
+// openRedis opens an Auth.js app's Redis through the Unstorage adapter's
+// key layout (the DSN's query parameters name its prefixes).
+func openRedis(ctx context.Context, f *Factory, dsn string) (store.Store, error) {
+	so, err := f.schemaOptions()
+	if err != nil {
+		return nil, err
+	}
+	if so.App != "" && so.App != db.AppAuthjs || so.PasskeyTable != "" || so.UserTable != "" {
+		return nil, usageError{fmt.Errorf("--schema and --tables choose SQL tables; a redis:// DSN holds an Auth.js app's keys (set its key prefixes as DSN query parameters, see passkeyctl help list)")}
+	}
+	if err := db.CheckURLDSN("Redis", dsn); err != nil {
+		return nil, usageError{err}
+	}
+	t, err := redis.ParseTarget(dsn)
+	if err != nil {
+		return nil, err
+	}
+	timeout, err := parseConnectTimeout(f.Get(keyConnectTimeout))
+	if err != nil {
+		return nil, err
+	}
+	st, err := redis.Open(ctx, t, redis.Options{ConnectTimeout: timeout, ProviderID: f.ProviderID()})
+	if err != nil {
+		return nil, fmt.Errorf("%w", err)
+	}
+	return st, nil
+}
+
+// errNoSchema is `migrate` on a backend that keeps no schema.
+type errNoSchema struct{ backend string }
+
+func (e errNoSchema) Error() string {
+	return "nothing to migrate: " + e.backend + " keeps no schema; list, revoke, export, import and serve use its keys as the app writes them"
+}
