@@ -43,10 +43,7 @@ func init() {
 //
 // Both lower-case as JavaScript's toLowerCase does (jsToLower).
 func NewUserEmail(s *Schema, email string) string {
-	if s.App == AppBetterAuth {
-		return betterAuthEmail(email)
-	}
-	return authjsNormalizeEmail(email)
+	return s.app().newUserEmail(email)
 }
 
 // betterAuthEmail is an e-mail as Better Auth stores it: lower-cased with
