@@ -98,8 +98,10 @@ func (d *DB) Import(ctx context.Context, s *Schema, r io.Reader, opts store.Impo
 
 // importer is one Import run.
 type importer struct {
-	d  *DB
-	s  *Schema
+	d *DB
+	s *Schema
+	// ba is the Better Auth schema import writes through (importTarget);
+	// nil on Auth.js, where the steps below write Auth.js's tables.
 	ba *BetterAuthSchema
 	// ut is the target app's user table.
 	ut   userTable
