@@ -107,7 +107,7 @@ func migrateRun(ctx context.Context, opts *MigrateOptions) (err error) {
 			d.DiscardCreated()
 		}
 	}()
-	if err := refuseBetterAuthMigrate(ctx, d); err != nil {
+	if err := d.RefuseMigrate(ctx); err != nil {
 		return err
 	}
 	printTarget(opts.IO, opts.Target, db.Describe(d, nil))
@@ -243,8 +243,17 @@ func migrateStatusRun(ctx context.Context, opts *MigrateStatusOptions) error {
 	if err != nil {
 		return nothingToMigrate(opts.IO, opts.Output, err)
 	}
-	if handled, err := betterAuthStatusRun(ctx, opts, d); handled {
+	if report, ready, err := d.ForeignStatus(ctx); err != nil {
 		return err
+	} else if report != nil {
+		if isJSON(opts.Output) {
+			if err := writeResult(opts.IO.Out, opts.Output, report); err != nil {
+				return err
+			}
+		} else {
+			report.Print(opts.IO.Out)
+		}
+		return ready
 	}
 	fsys, err := schema.FS(d.Dialect.Name)
 	if err != nil {
@@ -393,7 +402,7 @@ func migrateDownRun(ctx context.Context, opts *MigrateDownOptions) error {
 	if err != nil {
 		return nothingToMigrate(opts.IO, opts.Output, err)
 	}
-	if err := prepareMigrateDown(ctx, d); err != nil {
+	if err := d.PrepareMigrateDown(ctx); err != nil {
 		return err
 	}
 	plan, err := d.MigrateDownPlan(ctx)

@@ -3,6 +3,8 @@ package db
 import (
 	"context"
 	"fmt"
+	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -11,11 +13,203 @@ import (
 	"github.com/passkeyctl/passkeyctl/internal/store"
 )
 
-// The Better Auth side of the store's entry points (GetPasskey,
-// ListPasskeys, ResolveCredentials, Revoke, CheckEnroll, CreatePasskey,
-// UpdateCounter): each of those checks Schema.App and hands Better Auth
-// schemas to the functions here, so list, revoke and serve work on either
-// app with the same Passkey values.
+// betterAuthApp is Better Auth's passkey plugin on SQL: a passkey is one
+// row of its passkey table, with the credential ID in base64url without
+// padding, in tables and columns the app may have renamed
+// (BetterAuthSchema). Its methods are the Better Auth side of the store's
+// entry points, so list, revoke and serve work on either app with the same
+// Passkey values.
+type betterAuthApp struct{}
+
+// storedID: Better Auth stores credential IDs in base64url without
+// padding.
+func (betterAuthApp) storedID(raw []byte) string { return passkey.Base64URL(raw) }
+
+func (betterAuthApp) storedPrefix(prefix string) string {
+	return strings.NewReplacer("+", "-", "/", "_", "=", "").Replace(prefix)
+}
+
+func (betterAuthApp) credentialColumn(s *Schema) (table, col string, err error) {
+	ba, err := s.PasskeyTableReady()
+	if err != nil {
+		return "", "", err
+	}
+	return ba.Passkey.Name, ba.P.CredentialID, nil
+}
+
+func (betterAuthApp) newUserEmail(email string) string { return passkey.BetterAuthEmail(email) }
+
+func (betterAuthApp) newUserID(s *Schema, _ time.Time, _ io.Reader) (string, error) {
+	return newBetterAuthUserID(s)
+}
+
+func (betterAuthApp) users(s *Schema) (userTable, error) {
+	if s.BetterAuth == nil {
+		return userTable{}, fmt.Errorf("%w: Better Auth's user table does not exist", passkey.ErrSchemaNotReady)
+	}
+	return s.BetterAuth.users()
+}
+
+func (betterAuthApp) ownColumn() string { return "a column of Better Auth's schema" }
+
+// untypedTimeForm: Better Auth's Kysely adapter writes ISO text into its
+// DATE columns on SQLite.
+func (betterAuthApp) untypedTimeForm() TimeForm { return TimeISO }
+
+func (betterAuthApp) getPasskey(d *DB, ctx context.Context, q sqlx.QueryerContext, s *Schema, raw []byte, _ string) (passkey.Passkey, error) {
+	return d.baGetPasskey(ctx, q, s, raw)
+}
+
+func (betterAuthApp) listPasskeys(d *DB, ctx context.Context, s *Schema, opts store.ListOptions, fn func(passkey.Passkey) error) error {
+	return d.baListPasskeys(ctx, s, opts, fn)
+}
+
+func (betterAuthApp) listOrphans(*DB, context.Context, *Schema, store.ListOptions, func(store.Orphan) error) error {
+	return errNoOrphansInBetterAuth
+}
+
+// wrongProviderHint: Better Auth has no Account row per passkey, so no
+// provider to get wrong.
+func (betterAuthApp) wrongProviderHint(*DB, context.Context, sqlx.QueryerContext, *Schema, *store.ProviderCheck, string) (string, error) {
+	return "", nil
+}
+
+func (betterAuthApp) credentialLookup(d *DB, s *Schema, _ string) (*credentialLookup, error) {
+	ba, err := s.PasskeyTableReady()
+	if err != nil {
+		return nil, err
+	}
+	return &credentialLookup{
+		find: func(ctx context.Context, batch []string, fn func(passkey.Passkey) error) error {
+			in, args := d.inList("p."+d.Q(ba.P.CredentialID), batch)
+			return d.eachBetterAuth(ctx, d.X, d.baPasskeySelect(ba)+" WHERE "+in, args, func(r BetterAuthPasskeyRow) error {
+				return fn(passkeyFromBetterAuth(r))
+			})
+		},
+		// Nothing in Better Auth's schema stops a duplicate.
+		duplicate: func(first, second passkey.Passkey) error {
+			return fmt.Errorf("credential %s is stored twice in %s (user %s and user %s); Better Auth uses whichever the database returns first: delete the extra row by its id: %w",
+				second.CredentialID, ba.Passkey.Name, first.UserID, second.UserID, passkey.ErrConflict)
+		},
+	}, nil
+}
+
+func (betterAuthApp) revokePlan(d *DB, s *Schema, opts store.RevokeOptions) (*revokePlan, error) {
+	ba, err := s.PasskeyTableReady()
+	if err != nil {
+		return nil, err
+	}
+	plan := &revokePlan{signIns: []userColumn{{ba.Passkey.Name, ba.P.UserID}}}
+	if ba.Account != nil {
+		if c := (betterAuthField{"userId", "user_id", true}).resolve(ba.Account); c != "" {
+			plan.signIns = append(plan.signIns, userColumn{ba.Account.Name, c})
+		}
+	}
+	if opts.RevokeSessions {
+		if ba.Session == nil || ba.SessionUserID == "" {
+			return nil, fmt.Errorf("%w: --revoke-sessions: this database has no Better Auth session table, so there are no database sessions to revoke; leave the flag out", passkey.ErrInvalid)
+		}
+		plan.sessions = userColumn{ba.Session.Name, ba.SessionUserID}
+	}
+	plan.lock = func(ctx context.Context, tx *sqlx.Tx, sorted []passkey.Passkey) (map[string]lockedPasskey, error) {
+		found := map[string]lockedPasskey{}
+		for batch := range slices.Chunk(sorted, batchSize) {
+			ids := make([]string, len(batch))
+			for i, p := range batch {
+				ids[i] = p.CredentialID
+			}
+			want := map[string]bool{}
+			for _, id := range ids {
+				want[id] = true
+			}
+			in, args := d.inList("p."+d.Q(ba.P.CredentialID), ids)
+			query := d.baPasskeySelect(ba) + " WHERE " + in + d.lockClause("p", ba.P.CredentialID)
+			err := d.eachBetterAuth(ctx, tx, query, args, func(r BetterAuthPasskeyRow) error {
+				if !want[r.CredentialID] {
+					return nil // a case-insensitive match on MySQL
+				}
+				if prev, dup := found[r.CredentialID]; dup {
+					return fmt.Errorf("credential %s is stored twice in %s (user %s and user %s); Better Auth uses whichever the database returns first: delete the extra row by its id: %w",
+						r.CredentialID, ba.Passkey.Name, prev.passkey.UserID, r.UserID, passkey.ErrConflict)
+				}
+				found[r.CredentialID] = lockedPasskey{passkey: passkeyFromBetterAuth(r), record: func() passkey.ExportRecord { return ExportRecordFromBetterAuth(r) }}
+				return nil
+			})
+			if err != nil {
+				return nil, err
+			}
+		}
+		return lockedSet(sorted, found)
+	}
+	plan.deletePasskeys = func(ctx context.Context, tx *sqlx.Tx, passkeys []passkey.Passkey, res *store.RevokeResult) error {
+		tuples := make([][]string, len(passkeys))
+		for i, p := range passkeys {
+			tuples[i] = []string{p.UserID, p.CredentialID}
+		}
+		n, err := d.deleteTuples(ctx, tx, ba.Passkey.Name, "", nil, []string{ba.P.UserID, ba.P.CredentialID}, tuples)
+		if err != nil {
+			return err
+		}
+		if n != int64(len(passkeys)) {
+			return fmt.Errorf("revoke: %d rows matched %d passkeys: they changed, were removed or are stored twice since they were read: %w; nothing was revoked, run the command again", n, len(passkeys), passkey.ErrConflict)
+		}
+		return nil
+	}
+	return plan, nil
+}
+
+func (betterAuthApp) exportPasskeys(d *DB, ctx context.Context, s *Schema, opts store.ExportOptions, fn func(passkey.ExportRecord) error) error {
+	return d.BetterAuthPasskeys(ctx, s, BetterAuthListOptions{UserID: opts.UserID}, func(r BetterAuthPasskeyRow) error {
+		return fn(ExportRecordFromBetterAuth(r))
+	})
+}
+
+func (betterAuthApp) exportBatch(d *DB, ctx context.Context, s *Schema, _ store.ExportOptions, batch []string, fn func(stored string, rec passkey.ExportRecord)) error {
+	ba, err := s.PasskeyTableReady()
+	if err != nil {
+		return err
+	}
+	in, args := d.inList("p."+d.Q(ba.P.CredentialID), batch)
+	return d.eachBetterAuth(ctx, d.X, d.baPasskeySelect(ba)+" WHERE "+in, args, func(r BetterAuthPasskeyRow) error {
+		fn(r.CredentialID, ExportRecordFromBetterAuth(r))
+		return nil
+	})
+}
+
+func (betterAuthApp) checkEnroll(d *DB, _ context.Context, _ sqlx.QueryerContext, s *Schema, _ string, newUser bool) error {
+	return d.baCheckEnroll(s, newUser)
+}
+
+func (betterAuthApp) createPasskey(d *DB, ctx context.Context, s *Schema, p store.NewPasskey, opts store.EnrollOptions) (passkey.Passkey, error) {
+	return d.baCreatePasskey(ctx, s, p, opts)
+}
+
+func (betterAuthApp) updateCounter(d *DB, ctx context.Context, s *Schema, raw []byte, counter uint32) error {
+	return d.UpdateBetterAuthCounter(ctx, s, passkey.Base64URL(raw), counter)
+}
+
+func (betterAuthApp) importTarget(d *DB, s *Schema, opts store.ImportOptions) (*BetterAuthSchema, error) {
+	ba, err := s.PasskeyTableReady()
+	if err != nil {
+		return nil, err
+	}
+	if ba.IDMode == IDInteger {
+		// SQLite numbers an INTEGER PRIMARY KEY itself (the rowid).
+		rowid := d.Dialect == SQLite && slices.Equal(ba.Passkey.PrimaryKey(), []string{ba.P.ID})
+		if c, ok := ba.Passkey.Column(ba.P.ID); ok && !c.HasDefault && !rowid {
+			return nil, fmt.Errorf("%w: %s.%s is an integer without a default: Better Auth's serial ids need one", passkey.ErrSchemaNotReady, ba.Passkey.Name, ba.P.ID)
+		}
+	}
+	if err := ba.checkPasskeyFillable(); err != nil {
+		return nil, err
+	}
+	if opts.CreateUsers {
+		if err := ba.checkUserCreatable(); err != nil {
+			return nil, err
+		}
+	}
+	return ba, nil
+}
 
 // passkeyFromBetterAuth is a Better Auth row as `list` shows passkeys:
 // credentialID as stored (base64url), deviceType and backedUp under the
@@ -81,7 +275,7 @@ func (d *DB) baCheckEnroll(s *Schema, newUser bool) error {
 // without a default, that is none of Better Auth's (see checkFillable).
 func (ba *BetterAuthSchema) checkPasskeyFillable() error {
 	p := ba.P
-	return checkFillable(ba.Passkey, []string{p.ID, p.Name, p.PublicKey, p.UserID, p.CredentialID, p.Counter, p.DeviceType, p.BackedUp, p.Transports, p.CreatedAt, p.AAGUID, p.WebAuthnUserID}, AppBetterAuth)
+	return checkFillable(ba.Passkey, []string{p.ID, p.Name, p.PublicKey, p.UserID, p.CredentialID, p.Counter, p.DeviceType, p.BackedUp, p.Transports, p.CreatedAt, p.AAGUID, p.WebAuthnUserID}, betterAuthApp{})
 }
 
 // checkUserCreatable reports whether passkeyctl can write a new user as
@@ -92,7 +286,7 @@ func (ba *BetterAuthSchema) checkUserCreatable() error {
 	if u.Name == "" || u.EmailVerified == "" {
 		return fmt.Errorf("%w: table %s lacks Better Auth's name or emailVerified column; cannot create users", passkey.ErrDrift, ba.User.Name)
 	}
-	return checkFillable(ba.User, []string{u.ID, u.Name, u.Email, u.EmailVerified, u.Image, u.CreatedAt, u.UpdatedAt}, AppBetterAuth)
+	return checkFillable(ba.User, []string{u.ID, u.Name, u.Email, u.EmailVerified, u.Image, u.CreatedAt, u.UpdatedAt}, betterAuthApp{})
 }
 
 // betterAuthUserRow returns the columns and values of a new Better Auth
@@ -201,4 +395,33 @@ func (d *DB) baCreatePasskey(ctx context.Context, s *Schema, p store.NewPasskey,
 		return passkey.Passkey{}, d.Err("commit passkey", err)
 	}
 	return d.baGetPasskey(ctx, d.X, s, p.CredentialID)
+}
+
+// describe implements sqlApp: Better Auth's passkey table, base64url IDs,
+// one row per passkey (no Account), a name and creation time per passkey.
+func (betterAuthApp) describe(s *Schema) store.Description {
+	d := store.Description{
+		ID: string(AppBetterAuth), Name: "Better Auth", Named: true,
+		DeviceTypeField: "deviceType", EncodeID: passkey.Base64URL,
+		RPIDSource: "Better Auth's passkey({ rpID }), else the host name of its base URL",
+		Stranded:   "no passkey and no account row left: they cannot sign in with a passkey, a password or a social provider",
+		ImportNote: "these passkeys sign in only if Better Auth uses the rpID they were created for (the old app's hostname: passkey({ rpID }))",
+	}
+	table := "passkey"
+	if ba := s.BetterAuth; ba != nil {
+		if ba.Passkey != nil {
+			table, d.DeviceTypeField = ba.Passkey.Name, ba.P.DeviceType
+		}
+		d.Warnings = ba.Warnings
+	}
+	d.Label = fmt.Sprintf("Better Auth (table %s)", table)
+	d.Where, d.Record = table+" table", "row of table "+table
+	return d
+}
+
+// ready implements sqlApp: the passkey table must be there and readable,
+// for enrolling as for reading (the user table is checked by CheckEnroll).
+func (betterAuthApp) ready(s *Schema, _ store.Purpose) error {
+	_, err := s.PasskeyTableReady()
+	return err
 }

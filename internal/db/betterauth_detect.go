@@ -482,14 +482,14 @@ func idModeOf(ctx context.Context, dia *Dialect, q sqlx.QueryerContext, t *Table
 func (s *Schema) chooseApp(opts SchemaOptions) error {
 	switch {
 	case opts.App != "":
-		s.App = opts.App
+		s.setApp(opts.App)
 	case len(s.Apps) > 1:
 		return fmt.Errorf("%w: this database holds both Auth.js tables (%s) and Better Auth tables (%s): choose one with --schema authjs or --schema better-auth",
 			passkey.ErrInvalid, s.authjsTableList(), s.BetterAuth.tableList())
 	case len(s.Apps) == 1:
-		s.App = s.Apps[0]
+		s.setApp(s.Apps[0])
 	default:
-		s.App = AppAuthjs
+		s.setApp(AppAuthjs)
 	}
 	return nil
 }

@@ -19,15 +19,9 @@ func (d *DB) CompleteUsers(ctx context.Context, s *Schema, prefix string, limit 
 // them, that start with prefix: shell completion of revoke's arguments and
 // --credential.
 func (d *DB) CompleteCredentialIDs(ctx context.Context, s *Schema, prefix string, limit int) ([]string, error) {
-	table, col := "", ""
-	if s.App == AppBetterAuth {
-		ba, err := s.PasskeyTableReady()
-		if err != nil {
-			return nil, err
-		}
-		table, col = ba.Passkey.Name, ba.P.CredentialID
-	} else if s.Authenticator != nil {
-		table, col = s.Authenticator.Name, "credentialID"
+	table, col, err := s.app().credentialColumn(s)
+	if err != nil {
+		return nil, err
 	}
 	if table == "" {
 		return nil, nil

@@ -129,6 +129,8 @@ type Schema struct {
 	// whose tables exist); Apps lists every app whose tables were found.
 	App  App
 	Apps []App
+	// chosenApp is App's implementation, set with App (setApp).
+	chosenApp sqlApp
 	// BetterAuth describes Better Auth's tables when the database has them
 	// (betterauth.go).
 	BetterAuth *BetterAuthSchema
@@ -257,10 +259,11 @@ func detect(ctx context.Context, dia *Dialect, q sqlx.QueryerContext) (*Schema, 
 	if err := s.detectBetterAuth(ctx, dia, q, tables, SchemaOptions{}); err != nil {
 		return nil, err
 	}
-	s.App = AppAuthjs
+	app := AppAuthjs
 	if len(s.Apps) == 1 {
-		s.App = s.Apps[0]
+		app = s.Apps[0]
 	}
+	s.setApp(app)
 	return s, nil
 }
 

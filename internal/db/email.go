@@ -4,7 +4,6 @@ import (
 	"database/sql/driver"
 	"strings"
 
-	"github.com/passkeyctl/passkeyctl/internal/passkey"
 	"modernc.org/sqlite"
 )
 
@@ -42,8 +41,5 @@ func init() {
 //
 // Both lower-case as JavaScript's toLowerCase does (JSToLower).
 func NewUserEmail(s *Schema, email string) string {
-	if s.App == AppBetterAuth {
-		return passkey.BetterAuthEmail(email)
-	}
-	return passkey.AuthjsEmail(email)
+	return s.app().newUserEmail(email)
 }

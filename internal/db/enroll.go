@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 	"time"
@@ -36,40 +35,7 @@ func (d *DB) CheckEnroll(ctx context.Context, s *Schema, userID string, newUser 
 }
 
 func (d *DB) checkEnroll(ctx context.Context, q sqlx.QueryerContext, s *Schema, userID string, newUser bool) error {
-	if s.App == AppBetterAuth {
-		return d.baCheckEnroll(s, newUser)
-	}
-	if err := authjsWritable(s); err != nil {
-		return err
-	}
-	if err := checkFillable(s.Authenticator, authjsAuthenticatorColumns, AppAuthjs); err != nil {
-		return err
-	}
-	if err := checkFillable(s.Account, authjsAccountColumns, AppAuthjs); err != nil {
-		return err
-	}
-	if newUser {
-		if err := checkFillable(s.User, enrollUserColumns, AppAuthjs); err != nil {
-			return err
-		}
-	}
-	if newUser || !s.Account.IsUnique("userId") {
-		return nil
-	}
-	var n int
-	query := d.Dialect.Rebind("SELECT COUNT(*) FROM " + d.Q(s.Account.Name) + " WHERE " + d.ExactEq(d.Q("userId")))
-	if err := sqlx.GetContext(ctx, q, &n, query, userID, userID); err != nil {
-		return d.Err("check Account", err)
-	}
-	if n == 0 {
-		return nil
-	}
-	fix, err := d.dropUniqueUserIDSQL(ctx, q, s.Account)
-	if err != nil {
-		return err
-	}
-	return fmt.Errorf("%w: %s.userId is UNIQUE (the Auth.js MySQL docs schema), so a user can own one Account, and user %s already has one: a passkey needs an Account row of its own. Fix: %s (and remove @unique from Account.userId in schema.prisma)",
-		passkey.ErrSchemaNotReady, s.Account.Name, userID, fix)
+	return s.app().checkEnroll(d, ctx, q, s, userID, newUser)
 }
 
 // authjsWritable reports whether passkeyctl can write passkeys into the
@@ -101,11 +67,8 @@ func authjsWritable(s *Schema) error {
 // that is not one of known (the columns passkeyctl writes): the app fills
 // it in its own code, and writing the row without it would fail, or
 // worse, succeed with a value the app does not expect.
-func checkFillable(t *Table, known []string, app App) error {
-	what := "an Auth.js column"
-	if app == AppBetterAuth {
-		what = "a column of Better Auth's schema"
-	}
+func checkFillable(t *Table, known []string, app sqlApp) error {
+	what := app.ownColumn()
 	for _, c := range t.Columns {
 		if t.NeedsValue(c.Name) && !slices.Contains(known, c.Name) {
 			return fmt.Errorf("%w: %s.%s is NOT NULL without a default and is not %s; passkeyctl cannot know what your app writes there (give it a DEFAULT or make it NULL)", passkey.ErrSchemaNotReady, t.Name, c.Name, what)
@@ -206,125 +169,7 @@ func (d *DB) widenSQL(t *Table, col Column) string {
 // (ErrSchemaNotReady, with the fixing SQL). It returns the stored passkey
 // as list shows it.
 func (d *DB) CreatePasskey(ctx context.Context, s *Schema, p store.NewPasskey, opts store.EnrollOptions) (passkey.Passkey, error) {
-	if s.App == AppBetterAuth {
-		return d.baCreatePasskey(ctx, s, p, opts)
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	if opts.Rand == nil {
-		return passkey.Passkey{}, errors.New("create passkey: no random source")
-	}
-	if opts.ProviderID == "" {
-		return passkey.Passkey{}, fmt.Errorf("%w: empty provider id", passkey.ErrInvalid)
-	}
-	if len(p.CredentialID) == 0 || len(p.PublicKey) == 0 {
-		return passkey.Passkey{}, fmt.Errorf("%w: credential without an ID or public key", passkey.ErrInvalid)
-	}
-	if p.Counter > math.MaxInt32 {
-		// Auth.js's counter column is a signed 32-bit INT.
-		return passkey.Passkey{}, fmt.Errorf("%w: signature counter %d does not fit Authenticator.counter (a 32-bit INT)", passkey.ErrSchemaNotReady, p.Counter)
-	}
-	userID := p.UserID
-	if opts.CreateUser != nil {
-		userID = opts.CreateUser.ID
-		if p.UserID != "" && p.UserID != userID {
-			return passkey.Passkey{}, fmt.Errorf("%w: passkey user %s is not the user to create %s", passkey.ErrInvalid, p.UserID, userID)
-		}
-	}
-	credID := passkey.AuthjsCredentialID(p.CredentialID)
-	publicKey := passkey.AuthjsCredentialID(p.PublicKey) // the same encoding: standard, padded
-	transports := JoinTransports(p.Transports)
-	deviceType := "singleDevice"
-	if p.BackupEligible {
-		deviceType = "multiDevice"
-	}
-	alg, err := passkey.KeyAlgorithm(publicKey)
-	if err != nil {
-		return passkey.Passkey{}, fmt.Errorf("create passkey: %w", err)
-	}
-	checks := []fitCheck{
-		{s.Authenticator, "credentialID", credID, "this credential ID"},
-		{s.Authenticator, "providerAccountId", credID, "this credential ID"},
-		{s.Authenticator, "credentialPublicKey", publicKey, "this " + alg + " public key"},
-		{s.Authenticator, "transports", transports.String, "its transports"},
-		{s.Account, "providerAccountId", credID, "this credential ID"},
-	}
-	if opts.CreateUser != nil {
-		checks = append(checks, fitCheck{s.User, "email", opts.CreateUser.Email, "the e-mail address"})
-	}
-	if err := d.checkWidths(s, checks); err != nil {
-		return passkey.Passkey{}, err
-	}
-	now := opts.Now().UTC().Truncate(time.Millisecond)
-
-	tx, err := d.X.BeginTxx(ctx, nil)
-	if err != nil {
-		return passkey.Passkey{}, d.Err("begin transaction", err)
-	}
-	defer tx.Rollback()
-
-	if err := d.checkEnroll(ctx, tx, s, userID, opts.CreateUser != nil); err != nil {
-		return passkey.Passkey{}, err
-	}
-	if opts.CreateUser != nil {
-		if err := d.insertUser(ctx, tx, s, *opts.CreateUser, now); err != nil {
-			return passkey.Passkey{}, err
-		}
-	} else if _, err := d.findUser(ctx, tx, s, userID); err != nil {
-		return passkey.Passkey{}, err
-	}
-	if err := d.refuseDuplicate(ctx, tx, s, credID, opts.ProviderID); err != nil {
-		return passkey.Passkey{}, err
-	}
-
-	auth := newRow()
-	if s.Authenticator.NeedsValue("id") {
-		id, err := NewCUID(now, opts.Rand)
-		if err != nil {
-			return passkey.Passkey{}, err
-		}
-		auth.add("id", id)
-	}
-	auth.add("credentialID", credID)
-	auth.add("userId", userID)
-	auth.add("providerAccountId", credID)
-	auth.add("credentialPublicKey", publicKey)
-	auth.add("counter", int64(p.Counter))
-	auth.add("credentialDeviceType", deviceType)
-	auth.add("credentialBackedUp", p.BackupState)
-	auth.add("transports", transports)
-
-	acct := newRow()
-	if s.Account.NeedsValue("id") {
-		id, err := NewCUID(now, opts.Rand)
-		if err != nil {
-			return passkey.Passkey{}, err
-		}
-		acct.add("id", id)
-	}
-	acct.add("userId", userID)
-	acct.add("type", "webauthn")
-	acct.add("provider", opts.ProviderID)
-	acct.add("providerAccountId", credID)
-	for _, c := range []string{"createdAt", "updatedAt"} {
-		if s.Account.NeedsValue(c) {
-			col, _ := s.Account.Column(c)
-			acct.add(c, d.timeValue(col, AppAuthjs, now))
-		}
-	}
-	// Auth.js creates the Account first (linkAccount) and then the
-	// Authenticator; the order matters only to triggers, but keep it.
-	if err := d.insertRow(ctx, tx, s.Account.Name, acct); err != nil {
-		return passkey.Passkey{}, d.conflictOr(err, credID, "insert Account")
-	}
-	if err := d.insertRow(ctx, tx, s.Authenticator.Name, auth); err != nil {
-		return passkey.Passkey{}, d.conflictOr(err, credID, "insert Authenticator")
-	}
-	if err := tx.Commit(); err != nil {
-		return passkey.Passkey{}, d.Err("commit passkey", err)
-	}
-	return d.GetPasskey(ctx, s, p.CredentialID, opts.ProviderID)
+	return s.app().createPasskey(d, ctx, s, p, opts)
 }
 
 // refuseDuplicate returns ErrConflict when the credential ID is already in
@@ -375,7 +220,7 @@ func (d *DB) insertUser(ctx context.Context, tx *sqlx.Tx, s *Schema, u store.New
 	for _, c := range []string{"createdAt", "updatedAt"} {
 		if s.User.NeedsValue(c) {
 			col, _ := s.User.Column(c)
-			r.add(c, d.timeValue(col, AppAuthjs, now))
+			r.add(c, d.authjsTime(col, now))
 		}
 	}
 	if err := d.insertRow(ctx, tx, s.User.Name, r); err != nil {
@@ -411,16 +256,7 @@ func (d *DB) insertRow(ctx context.Context, tx *sqlx.Tx, table string, r *row) e
 // verification, as Auth.js does, to the row whose credentialID is the
 // standard padded base64 of raw.
 func (d *DB) UpdateCounter(ctx context.Context, s *Schema, raw []byte, counter uint32) error {
-	if s.App == AppBetterAuth {
-		return d.UpdateBetterAuthCounter(ctx, s, passkey.Base64URL(raw), counter)
-	}
-	if err := readable(s); err != nil {
-		return err
-	}
-	if counter > math.MaxInt32 {
-		return fmt.Errorf("%w: signature counter %d does not fit Authenticator.counter (a 32-bit INT)", passkey.ErrSchemaNotReady, counter)
-	}
-	return d.updateCounter(ctx, s.Authenticator.Name, "counter", "credentialID", passkey.AuthjsCredentialID(raw), counter)
+	return s.app().updateCounter(d, ctx, s, raw, counter)
 }
 
 // updateCounter sets the counter column of the row whose credential ID

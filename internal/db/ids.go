@@ -109,13 +109,7 @@ func NewBetterAuthID(mode IDMode, r io.Reader) (string, error) {
 // generates: a cuid for Prisma (@default(cuid())), a UUID for Drizzle
 // (crypto.randomUUID()), Better Auth's generateId form for Better Auth.
 func NewUserID(s *Schema, now time.Time, r io.Reader) (string, error) {
-	if s.App == AppBetterAuth {
-		return newBetterAuthUserID(s)
-	}
-	if s.Naming == NamingDrizzle {
-		return newUUIDv4(r)
-	}
-	return NewCUID(now, r)
+	return s.app().newUserID(s, now, r)
 }
 
 // newBetterAuthUserID is NewUserID for Better Auth: its generateId form.

@@ -98,8 +98,10 @@ func (d *DB) Import(ctx context.Context, s *Schema, r io.Reader, opts store.Impo
 
 // importer is one Import run.
 type importer struct {
-	d  *DB
-	s  *Schema
+	d *DB
+	s *Schema
+	// ba is the Better Auth schema import writes through (importTarget);
+	// nil on Auth.js, where the steps below write Auth.js's tables.
 	ba *BetterAuthSchema
 	// ut is the target app's user table.
 	ut   userTable
@@ -179,47 +181,11 @@ func (d *DB) newImporter(s *Schema, opts store.ImportOptions) (*importer, error)
 	}
 	// Refuse up front what would fail half-way: missing tables, drift, and
 	// NOT NULL columns without a default that no app column explains.
-	if s.App == AppBetterAuth {
-		ba, err := s.PasskeyTableReady()
-		if err != nil {
-			return nil, err
-		}
-		imp.ba = ba
-		if ba.IDMode == IDInteger {
-			// SQLite numbers an INTEGER PRIMARY KEY itself (the rowid).
-			rowid := d.Dialect == SQLite && slices.Equal(ba.Passkey.PrimaryKey(), []string{ba.P.ID})
-			if c, ok := ba.Passkey.Column(ba.P.ID); ok && !c.HasDefault && !rowid {
-				return nil, fmt.Errorf("%w: %s.%s is an integer without a default: Better Auth's serial ids need one", passkey.ErrSchemaNotReady, ba.Passkey.Name, ba.P.ID)
-			}
-		}
-		if err := ba.checkPasskeyFillable(); err != nil {
-			return nil, err
-		}
-		if opts.CreateUsers {
-			if err := ba.checkUserCreatable(); err != nil {
-				return nil, err
-			}
-		}
-	} else {
-		if err := authjsWritable(s); err != nil {
-			return nil, err
-		}
-		if opts.ProviderID == "" {
-			return nil, fmt.Errorf("%w: empty provider id", passkey.ErrInvalid)
-		}
-		if err := checkFillable(s.Authenticator, authjsAuthenticatorColumns, AppAuthjs); err != nil {
-			return nil, err
-		}
-		if err := checkFillable(s.Account, authjsAccountColumns, AppAuthjs); err != nil {
-			return nil, err
-		}
-		if opts.CreateUsers {
-			if err := checkFillable(s.User, importUserColumns, AppAuthjs); err != nil {
-				return nil, err
-			}
-		}
+	ba, err := s.app().importTarget(d, s, opts)
+	if err != nil {
+		return nil, err
 	}
-	var err error
+	imp.ba = ba
 	if imp.ut, err = s.users(); err != nil {
 		return nil, err
 	}
@@ -733,14 +699,14 @@ func (imp *importer) authjsUserRow(id, email string, u passkey.ExportUser) ([]st
 		var v any
 		if u.EmailVerified {
 			col, _ := t.Column("emailVerified")
-			v = imp.d.timeValue(col, AppAuthjs, imp.now)
+			v = imp.d.authjsTime(col, imp.now)
 		}
 		cols, vals = append(cols, "emailVerified"), append(vals, v)
 	}
 	for _, c := range []string{"createdAt", "updatedAt"} {
 		if t.NeedsValue(c) {
 			col, _ := t.Column(c)
-			cols, vals = append(cols, c), append(vals, imp.d.timeValue(col, AppAuthjs, imp.now))
+			cols, vals = append(cols, c), append(vals, imp.d.authjsTime(col, imp.now))
 		}
 	}
 	return cols, vals
@@ -798,7 +764,7 @@ func (imp *importer) existing(ctx context.Context, batch []*passkey.Normalized) 
 	var stored []string
 	toURL := map[string]string{}
 	for _, n := range batch {
-		v := storedCredentialID(imp.s.App, n.RawID)
+		v := imp.s.app().storedID(n.RawID)
 		stored = append(stored, v)
 		toURL[v] = passkey.Base64URL(n.RawID)
 	}
@@ -929,7 +895,7 @@ func (imp *importer) insert(ctx context.Context, ns []*passkey.Normalized, owner
 		arow = append(arow, a.UserID, "webauthn", imp.opts.ProviderID, a.ProviderAccountID)
 		for _, c := range acctTimes {
 			col, _ := s.Account.Column(c)
-			arow = append(arow, imp.d.timeValue(col, AppAuthjs, imp.now))
+			arow = append(arow, imp.d.authjsTime(col, imp.now))
 		}
 		acctRows = append(acctRows, arow)
 	}
@@ -1048,7 +1014,7 @@ func (imp *importer) update(ctx context.Context, ns []*passkey.Normalized) error
 	byID := map[string]*change{}
 	var changes []*change
 	for _, n := range ns {
-		id := storedCredentialID(imp.s.App, n.RawID)
+		id := imp.s.app().storedID(n.RawID)
 		if c, ok := byID[id]; ok {
 			c.counter, c.dev, c.backed = max(c.counter, n.Rec.Counter), n.Rec.DeviceType, n.Rec.BackedUp
 			continue

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/jmoiron/sqlx"
@@ -210,30 +209,7 @@ func (d *DB) GetPasskey(ctx context.Context, s *Schema, raw []byte, providerID s
 }
 
 func (d *DB) getPasskey(ctx context.Context, q sqlx.QueryerContext, s *Schema, raw []byte, providerID string) (passkey.Passkey, error) {
-	if s.App == AppBetterAuth {
-		return d.baGetPasskey(ctx, q, s, raw)
-	}
-	stored := passkey.AuthjsCredentialID(raw)
-	pq, err := d.passkeyQueryFor(s, providerID)
-	if err != nil {
-		return passkey.Passkey{}, err
-	}
-	query, args := pq.build(d.ExactEq("a."+d.Q("credentialID")), "", stored, stored)
-	var found []passkey.Passkey
-	err = pq.each(ctx, q, query, args, func(p passkey.Passkey) error {
-		found = append(found, p)
-		return nil
-	})
-	if err != nil {
-		return passkey.Passkey{}, err
-	}
-	if len(found) == 0 {
-		return passkey.Passkey{}, fmt.Errorf("credential %s: %w", stored, passkey.ErrNotFound)
-	}
-	// Without a unique index a credential may be stored twice; the first
-	// is the one Auth.js would find, but say nothing silently wrong: the
-	// schema warning already reports the missing index.
-	return found[0], nil
+	return s.app().getPasskey(d, ctx, q, s, raw, providerID)
 }
 
 // ListPasskeys calls fn for each passkey, ordered by user ID then
@@ -251,26 +227,7 @@ func (d *DB) getPasskey(ctx context.Context, q sqlx.QueryerContext, s *Schema, r
 // longer than one hash join and sort, which is also what a psql \copy of
 // the same rows does.
 func (d *DB) ListPasskeys(ctx context.Context, s *Schema, opts store.ListOptions, fn func(passkey.Passkey) error) error {
-	if s.App == AppBetterAuth {
-		return d.baListPasskeys(ctx, s, opts, fn)
-	}
-	if opts.Limit < 0 {
-		return fmt.Errorf("%w: negative limit %d", passkey.ErrInvalid, opts.Limit)
-	}
-	pq, err := d.passkeyQueryFor(s, opts.ProviderID)
-	if err != nil {
-		return err
-	}
-	order := "ORDER BY a." + d.Q("userId") + ", a." + d.Q("credentialID")
-	if opts.Limit > 0 {
-		order += fmt.Sprintf(" LIMIT %d", opts.Limit)
-	}
-	if opts.UserID != "" {
-		query, args := pq.build(d.ExactEq("a."+d.Q("userId")), order, opts.UserID, opts.UserID)
-		return pq.each(ctx, d.X, query, args, fn)
-	}
-	query, args := pq.build("", order, nil...)
-	return pq.stream(ctx, query, args, fn)
+	return s.app().listPasskeys(d, ctx, s, opts, fn)
 }
 
 // streamBatch is how many rows pass between the reading and the calling
@@ -343,59 +300,7 @@ const StatusNoAuthenticator = passkey.StatusNoAuthenticator
 // providerAccountId (Auth.js writes the same string to both); the test
 // uses the credentialID unique index, so it stays fast on large tables.
 func (d *DB) ListOrphans(ctx context.Context, s *Schema, opts store.ListOptions, fn func(store.Orphan) error) error {
-	if s.App == AppBetterAuth {
-		return errNoOrphansInBetterAuth
-	}
-	if err := readable(s); err != nil {
-		return err
-	}
-	if s.Account == nil {
-		return fmt.Errorf("%w: the Auth.js Account table does not exist", passkey.ErrSchemaNotReady)
-	}
-	if opts.Limit < 0 {
-		return fmt.Errorf("%w: negative limit %d", passkey.ErrInvalid, opts.Limit)
-	}
-	q := d.Q
-	col := func(alias, name string) string { return alias + "." + q(name) }
-	email, userJoin := "NULL", ""
-	if s.User != nil && s.User.Has("email") {
-		email = col("u", "email")
-		userJoin = " LEFT JOIN " + q(s.User.Name) + " u ON " + col("u", "id") + " = " + col("ac", "userId")
-	}
-	match := col("a", "credentialID") + " = " + col("ac", "providerAccountId")
-	if d.Dialect == MySQL {
-		match += " AND BINARY " + col("a", "credentialID") + " = BINARY " + col("ac", "providerAccountId")
-	}
-	where := d.ExactEq(col("ac", "provider")) + " AND " + col("ac", "type") + " = 'webauthn'" +
-		" AND NOT EXISTS (SELECT 1 FROM " + q(s.Authenticator.Name) + " a WHERE " + match + ")"
-	args := []any{opts.ProviderID, opts.ProviderID}
-	if opts.UserID != "" {
-		where += " AND " + d.ExactEq(col("ac", "userId"))
-		args = append(args, opts.UserID, opts.UserID)
-	}
-	query := "SELECT " + col("ac", "providerAccountId") + ", " + col("ac", "userId") + ", " + email + ", " + col("ac", "provider") +
-		" FROM " + q(s.Account.Name) + " ac" + userJoin + " WHERE " + where +
-		" ORDER BY " + col("ac", "userId") + ", " + col("ac", "providerAccountId")
-	if opts.Limit > 0 {
-		query += fmt.Sprintf(" LIMIT %d", opts.Limit)
-	}
-	rows, err := d.X.QueryContext(ctx, d.Dialect.Rebind(query), args...)
-	if err != nil {
-		return d.Err("read orphan accounts", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		o := store.Orphan{Status: StatusNoAuthenticator}
-		var e sql.NullString
-		if err := rows.Scan(&o.CredentialID, &o.UserID, &e, &o.Provider); err != nil {
-			return d.Err("read orphan accounts", err)
-		}
-		o.Email = nullable(e)
-		if err := fn(o); err != nil {
-			return err
-		}
-	}
-	return d.Err("read orphan accounts", rows.Err())
+	return s.app().listOrphans(d, ctx, s, opts, fn)
 }
 
 // WrongProviderHint returns, when the collected passkeys' "webauthn"
@@ -407,19 +312,5 @@ func (d *DB) WrongProviderHint(ctx context.Context, s *Schema, c *store.Provider
 }
 
 func (d *DB) wrongProviderHint(ctx context.Context, q sqlx.QueryerContext, s *Schema, c *store.ProviderCheck, providerID string) (string, error) {
-	if s.App == AppBetterAuth || s.Account == nil || !s.Account.Has("type") || len(c.Refs) == 0 {
-		return "", nil
-	}
-	where, args := d.anyTuple([]string{"userId", "providerAccountId"}, c.Refs, "", nil)
-	query := "SELECT DISTINCT " + d.Q("provider") + " FROM " + d.Q(s.Account.Name) + " WHERE " + d.Q("type") + " = 'webauthn' AND (" + where + ") ORDER BY 1"
-	var providers []string
-	if err := sqlx.SelectContext(ctx, q, &providers, d.Dialect.Rebind(query), args...); err != nil {
-		return "", d.Err("check --provider-id", err)
-	}
-	providers = slices.DeleteFunc(providers, func(p string) bool { return p == providerID })
-	if len(providers) == 0 {
-		return "", nil
-	}
-	return fmt.Sprintf("the Account rows of these passkeys have provider %q, not %q: pass --provider-id %s (the app's Passkey provider id)",
-		strings.Join(providers, `", "`), providerID, providers[0]), nil
+	return s.app().wrongProviderHint(d, ctx, q, s, c, providerID)
 }

@@ -8,16 +8,6 @@ import (
 	"github.com/passkeyctl/passkeyctl/internal/passkey"
 )
 
-// storedPrefix is a prefix in the alphabet the app stores IDs in: base64
-// and base64url differ only in two characters, one for one, so a prefix
-// copied from a browser or a log finds the stored ID too.
-func storedPrefix(app App, prefix string) string {
-	if app == AppBetterAuth {
-		return strings.NewReplacer("+", "-", "/", "_", "=", "").Replace(prefix)
-	}
-	return strings.NewReplacer("-", "+", "_", "/").Replace(prefix)
-}
-
 // maxPrefixMatches is how many IDs of an ambiguous prefix an error lists.
 const maxPrefixMatches = 10
 
@@ -25,7 +15,9 @@ const maxPrefixMatches = 10
 // prefix, ErrNotFound when none does, and ErrInvalid listing them when
 // several do.
 func (d *DB) resolvePrefix(ctx context.Context, s *Schema, id, prefix string) (string, error) {
-	want := storedPrefix(s.App, prefix)
+	// base64 and base64url differ only in two characters, one for one, so
+	// a prefix copied from a browser or a log finds the stored ID too.
+	want := s.app().storedPrefix(prefix)
 	// LIKE may ignore case (SQLite, MySQL's *_ci collations): the exact
 	// prefix test is made here, on a few more rows than can be listed.
 	cands, err := d.CompleteCredentialIDs(ctx, s, want, 5*maxPrefixMatches)

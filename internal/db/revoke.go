@@ -52,7 +52,7 @@ func (d *DB) ResolveCredentials(ctx context.Context, s *Schema, ids []string, pr
 			return nil, err
 		}
 		for _, raw := range raws {
-			stored := storedCredentialID(s.App, raw)
+			stored := s.app().storedID(raw)
 			cands[i] = append(cands[i], stored)
 			if !seen[stored] {
 				seen[stored] = true
@@ -141,36 +141,7 @@ type credentialLookup struct {
 }
 
 func (d *DB) credentialLookupFor(s *Schema, providerID string) (*credentialLookup, error) {
-	if s.App == AppBetterAuth {
-		ba, err := s.PasskeyTableReady()
-		if err != nil {
-			return nil, err
-		}
-		return &credentialLookup{
-			find: func(ctx context.Context, batch []string, fn func(passkey.Passkey) error) error {
-				in, args := d.inList("p."+d.Q(ba.P.CredentialID), batch)
-				return d.eachBetterAuth(ctx, d.X, d.baPasskeySelect(ba)+" WHERE "+in, args, func(r BetterAuthPasskeyRow) error {
-					return fn(passkeyFromBetterAuth(r))
-				})
-			},
-			// Nothing in Better Auth's schema stops a duplicate.
-			duplicate: func(first, second passkey.Passkey) error {
-				return fmt.Errorf("credential %s is stored twice in %s (user %s and user %s); Better Auth uses whichever the database returns first: delete the extra row by its id: %w",
-					second.CredentialID, ba.Passkey.Name, first.UserID, second.UserID, passkey.ErrConflict)
-			},
-		}, nil
-	}
-	pq, err := d.passkeyQueryFor(s, providerID)
-	if err != nil {
-		return nil, err
-	}
-	return &credentialLookup{
-		find: func(ctx context.Context, batch []string, fn func(passkey.Passkey) error) error {
-			in, args := d.inList("a."+d.Q("credentialID"), batch)
-			query, qargs := pq.build(in, "", args...)
-			return pq.each(ctx, d.X, query, qargs, fn)
-		},
-	}, nil
+	return s.app().credentialLookup(d, s, providerID)
 }
 
 // notFoundError names the unknown IDs (the first few of a long list).
@@ -354,116 +325,7 @@ type revokePlan struct {
 }
 
 func (d *DB) revokePlanFor(s *Schema, opts store.RevokeOptions) (*revokePlan, error) {
-	if s.App == AppBetterAuth {
-		ba, err := s.PasskeyTableReady()
-		if err != nil {
-			return nil, err
-		}
-		plan := &revokePlan{signIns: []userColumn{{ba.Passkey.Name, ba.P.UserID}}}
-		if ba.Account != nil {
-			if c := (betterAuthField{"userId", "user_id", true}).resolve(ba.Account); c != "" {
-				plan.signIns = append(plan.signIns, userColumn{ba.Account.Name, c})
-			}
-		}
-		if opts.RevokeSessions {
-			if ba.Session == nil || ba.SessionUserID == "" {
-				return nil, fmt.Errorf("%w: --revoke-sessions: this database has no Better Auth session table, so there are no database sessions to revoke; leave the flag out", passkey.ErrInvalid)
-			}
-			plan.sessions = userColumn{ba.Session.Name, ba.SessionUserID}
-		}
-		plan.lock = func(ctx context.Context, tx *sqlx.Tx, sorted []passkey.Passkey) (map[string]lockedPasskey, error) {
-			found := map[string]lockedPasskey{}
-			for batch := range slices.Chunk(sorted, batchSize) {
-				ids := make([]string, len(batch))
-				for i, p := range batch {
-					ids[i] = p.CredentialID
-				}
-				want := map[string]bool{}
-				for _, id := range ids {
-					want[id] = true
-				}
-				in, args := d.inList("p."+d.Q(ba.P.CredentialID), ids)
-				query := d.baPasskeySelect(ba) + " WHERE " + in + d.lockClause("p", ba.P.CredentialID)
-				err := d.eachBetterAuth(ctx, tx, query, args, func(r BetterAuthPasskeyRow) error {
-					if !want[r.CredentialID] {
-						return nil // a case-insensitive match on MySQL
-					}
-					if prev, dup := found[r.CredentialID]; dup {
-						return fmt.Errorf("credential %s is stored twice in %s (user %s and user %s); Better Auth uses whichever the database returns first: delete the extra row by its id: %w",
-							r.CredentialID, ba.Passkey.Name, prev.passkey.UserID, r.UserID, passkey.ErrConflict)
-					}
-					found[r.CredentialID] = lockedPasskey{passkey: passkeyFromBetterAuth(r), record: func() passkey.ExportRecord { return ExportRecordFromBetterAuth(r) }}
-					return nil
-				})
-				if err != nil {
-					return nil, err
-				}
-			}
-			return lockedSet(sorted, found)
-		}
-		plan.deletePasskeys = func(ctx context.Context, tx *sqlx.Tx, passkeys []passkey.Passkey, res *store.RevokeResult) error {
-			tuples := make([][]string, len(passkeys))
-			for i, p := range passkeys {
-				tuples[i] = []string{p.UserID, p.CredentialID}
-			}
-			n, err := d.deleteTuples(ctx, tx, ba.Passkey.Name, "", nil, []string{ba.P.UserID, ba.P.CredentialID}, tuples)
-			if err != nil {
-				return err
-			}
-			if n != int64(len(passkeys)) {
-				return fmt.Errorf("revoke: %d rows matched %d passkeys: they changed, were removed or are stored twice since they were read: %w; nothing was revoked, run the command again", n, len(passkeys), passkey.ErrConflict)
-			}
-			return nil
-		}
-		return plan, nil
-	}
-	if err := readable(s); err != nil {
-		return nil, err
-	}
-	if opts.ProviderID == "" {
-		// It would match no Account row: the Authenticator rows would go
-		// and their Account rows stay behind as orphans.
-		return nil, fmt.Errorf("%w: empty provider id (--provider-id): it names the Account rows that go with the passkeys", passkey.ErrInvalid)
-	}
-	plan := &revokePlan{signIns: []userColumn{{s.Authenticator.Name, "userId"}}}
-	if s.Account != nil {
-		plan.signIns = append(plan.signIns, userColumn{s.Account.Name, "userId"})
-	}
-	if opts.RevokeSessions {
-		if s.Session == nil {
-			return nil, fmt.Errorf("%w: --revoke-sessions: this database has no Auth.js Session table, so there are no database sessions to revoke (JWT sessions cannot be revoked server-side); leave the flag out", passkey.ErrInvalid)
-		}
-		plan.sessions = userColumn{s.Session.Name, "userId"}
-	}
-	plan.check = func(ctx context.Context, tx *sqlx.Tx, passkeys []passkey.Passkey) error {
-		return d.checkProviderID(ctx, tx, s, passkeys, opts.ProviderID)
-	}
-	plan.lock = func(ctx context.Context, tx *sqlx.Tx, sorted []passkey.Passkey) (map[string]lockedPasskey, error) {
-		found := map[string]lockedPasskey{}
-		for batch := range slices.Chunk(sorted, batchSize) {
-			ids := make([]string, len(batch))
-			want := map[string]bool{}
-			for i, p := range batch {
-				ids[i] = p.CredentialID
-				want[p.CredentialID] = true
-			}
-			in, args := d.inList("a."+d.Q("credentialID"), ids)
-			err := d.authjsExportRows(ctx, tx, s, store.ExportOptions{ProviderID: opts.ProviderID}, in, args, d.lockClause("a", "credentialID"), func(r passkey.AuthjsExportRow) error {
-				if want[r.CredentialID] {
-					found[r.CredentialID] = lockedPasskey{passkey: r.Passkey, record: func() passkey.ExportRecord { return passkey.ExportRecordFromAuthjs(r) }}
-				}
-				return nil
-			})
-			if err != nil {
-				return nil, err
-			}
-		}
-		return lockedSet(sorted, found)
-	}
-	plan.deletePasskeys = func(ctx context.Context, tx *sqlx.Tx, passkeys []passkey.Passkey, res *store.RevokeResult) error {
-		return d.deleteAuthjsPasskeys(ctx, tx, s, passkeys, opts.ProviderID, res)
-	}
-	return plan, nil
+	return s.app().revokePlan(d, s, opts)
 }
 
 // deleteAuthjsPasskeys deletes the Authenticator rows, each by (userId,

@@ -2,9 +2,7 @@ package db
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
-	"fmt"
 	"io"
 	"time"
 
@@ -172,58 +170,11 @@ func (st *Store) Close() error { return st.DB.Close() }
 
 // description is what Describe says of the schema's app (see
 // store.Description).
-func (s *Schema) description() store.Description {
-	if s.App == AppBetterAuth {
-		d := store.Description{
-			ID: string(AppBetterAuth), Name: "Better Auth", Where: "passkey table", Named: true,
-			DeviceTypeField: "deviceType", EncodeID: passkey.Base64URL,
-			RPIDSource: "Better Auth's passkey({ rpID }), else the host name of its base URL",
-			Stranded:   "no passkey and no account row left: they cannot sign in with a passkey, a password or a social provider",
-			ImportNote: "these passkeys sign in only if Better Auth uses the rpID they were created for (the old app's hostname: passkey({ rpID }))",
-		}
-		table := "passkey"
-		if ba := s.BetterAuth; ba != nil {
-			if ba.Passkey != nil {
-				table, d.DeviceTypeField = ba.Passkey.Name, ba.P.DeviceType
-			}
-			d.Warnings = ba.Warnings
-		}
-		d.Label = fmt.Sprintf("Better Auth (table %s)", table)
-		d.Where, d.Record = table+" table", "row of table "+table
-		return d
-	}
-	_, _, _, _, table := s.TableNames()
-	if s.Authenticator != nil {
-		table = s.Authenticator.Name
-	}
-	return store.Description{
-		ID: string(AppAuthjs), Name: "Auth.js", Label: fmt.Sprintf("Auth.js (table %s)", table), Where: table + " table", Record: "row of table " + table,
-		Accounts: true, DeviceTypeField: "credentialDeviceType", EncodeID: base64.StdEncoding.EncodeToString,
-		Stranded: passkey.AuthjsStranded, RPIDSource: passkey.AuthjsRPIDSource, ExportWarning: passkey.AuthjsExportWarning,
-		Warnings: s.Warnings,
-	}
-}
+func (s *Schema) description() store.Description { return s.app().describe(s) }
 
 // ready is Store.Ready: the passkey table exists and, to enrol, the
 // users' table too.
-func (s *Schema) ready(purpose store.Purpose) error {
-	if s.App == AppBetterAuth {
-		_, err := s.PasskeyTableReady()
-		return err
-	}
-	if purpose == store.ForEnrolling && s.User == nil {
-		// Before the user lookup, whose own error for this case names no
-		// fix.
-		if s.Authenticator == nil && s.Account == nil {
-			return s.MissingPasskeyTable()
-		}
-		return fmt.Errorf("%w: the Auth.js User table does not exist in %s (run the app's migrations, or: passkeyctl migrate --core)", passkey.ErrSchemaNotReady, s.Where)
-	}
-	if purpose == store.ForReading && s.Authenticator == nil {
-		return s.MissingPasskeyTable()
-	}
-	return nil
-}
+func (s *Schema) ready(purpose store.Purpose) error { return s.app().ready(s, purpose) }
 
 // isDomainError reports whether err is one of passkeyctl's own, whose
 // message already says what to do.

@@ -40,10 +40,7 @@ func timeFormOf(dia *Dialect, c Column, app App) TimeForm {
 	case "string":
 		return TimeISO
 	}
-	if app == AppAuthjs {
-		return TimeMillis
-	}
-	return TimeISO
+	return appFor(app).untypedTimeForm()
 }
 
 // timeValue is t as the app's ORM writes it into col, for an INSERT

@@ -74,14 +74,7 @@ func (d *DB) ExportPasskeys(ctx context.Context, s *Schema, opts store.ExportOpt
 	if opts.CredentialIDs != nil {
 		return d.exportCredentials(ctx, s, opts, fn)
 	}
-	if s.App == AppBetterAuth {
-		return d.BetterAuthPasskeys(ctx, s, BetterAuthListOptions{UserID: opts.UserID}, func(r BetterAuthPasskeyRow) error {
-			return fn(ExportRecordFromBetterAuth(r))
-		})
-	}
-	return d.authjsExportRows(ctx, d.X, s, opts, "", nil, "", func(r passkey.AuthjsExportRow) error {
-		return fn(passkey.ExportRecordFromAuthjs(r))
-	})
+	return s.app().exportPasskeys(d, ctx, s, opts, fn)
 }
 
 // exportCredentials exports the passkeys of opts.CredentialIDs, in that
@@ -89,7 +82,7 @@ func (d *DB) ExportPasskeys(ctx context.Context, s *Schema, opts store.ExportOpt
 func (d *DB) exportCredentials(ctx context.Context, s *Schema, opts store.ExportOptions, fn func(passkey.ExportRecord) error) error {
 	stored := make([]string, 0, len(opts.CredentialIDs))
 	for _, raw := range opts.CredentialIDs {
-		stored = append(stored, storedCredentialID(s.App, raw))
+		stored = append(stored, s.app().storedID(raw))
 	}
 	found := map[string]passkey.ExportRecord{}
 	want := map[string]bool{}
@@ -98,28 +91,11 @@ func (d *DB) exportCredentials(ctx context.Context, s *Schema, opts store.Export
 	}
 	for start := 0; start < len(stored); start += batchSize {
 		batch := stored[start:min(len(stored), start+batchSize)]
-		var err error
-		if s.App == AppBetterAuth {
-			ba, e := s.PasskeyTableReady()
-			if e != nil {
-				return e
+		err := s.app().exportBatch(d, ctx, s, opts, batch, func(stored string, rec passkey.ExportRecord) {
+			if want[stored] {
+				found[stored] = rec
 			}
-			in, args := d.inList("p."+d.Q(ba.P.CredentialID), batch)
-			err = d.eachBetterAuth(ctx, d.X, d.baPasskeySelect(ba)+" WHERE "+in, args, func(r BetterAuthPasskeyRow) error {
-				if want[r.CredentialID] {
-					found[r.CredentialID] = ExportRecordFromBetterAuth(r)
-				}
-				return nil
-			})
-		} else {
-			in, args := d.inList("a."+d.Q("credentialID"), batch)
-			err = d.authjsExportRows(ctx, d.X, s, opts, in, args, "", func(r passkey.AuthjsExportRow) error {
-				if want[r.CredentialID] {
-					found[r.CredentialID] = passkey.ExportRecordFromAuthjs(r)
-				}
-				return nil
-			})
-		}
+		})
 		if err != nil {
 			return err
 		}

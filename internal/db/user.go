@@ -15,7 +15,6 @@ import (
 // names, in how emailVerified is stored and in how an id compares; the
 // lookup itself is written once (lookupUser).
 type userTable struct {
-	app   App
 	table *Table
 	// id and email are the id and e-mail columns; name and verified are ""
 	// when the table lacks them.
@@ -23,6 +22,10 @@ type userTable struct {
 	// verifiedIsTime: Auth.js's emailVerified is the time of verification
 	// (NULL when not verified); Better Auth's is a boolean.
 	verifiedIsTime bool
+	// idOrEmailAtOnce: Auth.js tests the id and the e-mail in one query,
+	// the reference as given; Better Auth tests the id first, and only
+	// when the reference can be an id of idMode (see FindUser).
+	idOrEmailAtOnce bool
 	// idMode says which references can be ids (Better Auth's uuid and
 	// serial ids).
 	idMode IDMode
@@ -30,30 +33,7 @@ type userTable struct {
 
 // users returns the user table of the schema's app.
 func (s *Schema) users() (userTable, error) {
-	if s.App == AppBetterAuth {
-		if s.BetterAuth == nil {
-			return userTable{}, fmt.Errorf("%w: Better Auth's user table does not exist", passkey.ErrSchemaNotReady)
-		}
-		return s.BetterAuth.users()
-	}
-	u := s.User
-	if u == nil {
-		if s.noAppTables() {
-			return userTable{}, s.MissingPasskeyTable()
-		}
-		return userTable{}, fmt.Errorf("%w: the Auth.js User table does not exist in %s (run the app's migrations, or passkeyctl migrate --core for a new database)", passkey.ErrSchemaNotReady, s.Where)
-	}
-	if !u.Has("id") || !u.Has("email") {
-		return userTable{}, fmt.Errorf("%w: table %s has no id or email column", passkey.ErrDrift, u.Name)
-	}
-	ut := userTable{app: AppAuthjs, table: u, id: "id", email: "email", verifiedIsTime: true, idMode: IDText}
-	if u.Has("name") {
-		ut.name = "name"
-	}
-	if u.Has("emailVerified") {
-		ut.verified = "emailVerified"
-	}
-	return ut, nil
+	return s.app().users(s)
 }
 
 // users returns Better Auth's user table.
@@ -64,7 +44,7 @@ func (ba *BetterAuthSchema) users() (userTable, error) {
 	if ba.U.ID == "" || ba.U.Email == "" {
 		return userTable{}, fmt.Errorf("%w: table %s has no id or email column", passkey.ErrDrift, ba.User.Name)
 	}
-	return userTable{app: AppBetterAuth, table: ba.User, id: ba.U.ID, email: ba.U.Email, name: ba.U.Name, verified: ba.U.EmailVerified, idMode: ba.UserIDMode}, nil
+	return userTable{table: ba.User, id: ba.U.ID, email: ba.U.Email, name: ba.U.Name, verified: ba.U.EmailVerified, idMode: ba.UserIDMode}, nil
 }
 
 // FindUser resolves a user reference in the user table of the schema's
@@ -127,9 +107,9 @@ func (d *DB) lookupUser(ctx context.Context, q sqlx.QueryerContext, ut userTable
 	}
 	var exact []test
 	switch {
-	case ut.app == AppAuthjs && !byIDOnly:
+	case ut.idOrEmailAtOnce && !byIDOnly:
 		exact = append(exact, test{d.ExactEq(d.Q(ut.id)) + " OR " + d.ExactEq(d.Q(ut.email)), []any{ref, ref, ref, ref}})
-	case ut.app == AppAuthjs:
+	case ut.idOrEmailAtOnce:
 		exact = append(exact, test{d.ExactEq(d.Q(ut.id)), []any{ref, ref}})
 	default:
 		if idOK {

@@ -1,4 +1,4 @@
-package main
+package db
 
 import (
 	"context"
@@ -7,17 +7,20 @@ import (
 	"io"
 	"strings"
 
-	"github.com/passkeyctl/passkeyctl/internal/db"
 	"github.com/passkeyctl/passkeyctl/internal/passkey"
 	"github.com/passkeyctl/passkeyctl/internal/store"
 )
+
+// `migrate` on databases whose tables Better Auth's migrator owns: the
+// refusals and the status report, so that the migrate commands never ask
+// which app they face.
 
 // betterAuthTarget detects the schema for migrate and migrate status and
 // reports whether the commands face a Better Auth database: one that holds
 // only Better Auth's tables, or any with --schema better-auth. A database
 // holding both apps' tables without --schema is migrated as Auth.js, which
 // is all migrate knows how to create.
-func betterAuthTarget(ctx context.Context, d *db.DB) (*db.Schema, bool, error) {
+func (d *DB) betterAuthTarget(ctx context.Context) (*Schema, bool, error) {
 	s, err := d.Detect(ctx)
 	if errors.Is(err, passkey.ErrInvalid) && d.SchemaOptions.App == "" && len(d.SchemaOptions.PasskeyTable+d.SchemaOptions.UserTable) == 0 {
 		return nil, false, nil // both apps: the Auth.js side
@@ -25,13 +28,13 @@ func betterAuthTarget(ctx context.Context, d *db.DB) (*db.Schema, bool, error) {
 	if err != nil {
 		return nil, false, err
 	}
-	return s, s.App == db.AppBetterAuth, nil
+	return s, s.App == AppBetterAuth, nil
 }
 
-// refuseBetterAuthMigrate stops `migrate` on a Better Auth database:
-// Better Auth's own migrator creates its tables.
-func refuseBetterAuthMigrate(ctx context.Context, d *db.DB) error {
-	s, ba, err := betterAuthTarget(ctx, d)
+// RefuseMigrate stops `migrate` on a database whose app's own migrator
+// creates its tables: Better Auth's.
+func (d *DB) RefuseMigrate(ctx context.Context) error {
+	s, ba, err := d.betterAuthTarget(ctx)
 	if err != nil || !ba {
 		return err
 	}
@@ -39,9 +42,9 @@ func refuseBetterAuthMigrate(ctx context.Context, d *db.DB) error {
 		passkey.ErrRefused, betterAuthTables(s.BetterAuth))
 }
 
-func betterAuthTables(ba *db.BetterAuthSchema) string {
+func betterAuthTables(ba *BetterAuthSchema) string {
 	var ns []string
-	for _, t := range []*db.Table{ba.User, ba.Account, ba.Session, ba.Passkey} {
+	for _, t := range []*Table{ba.User, ba.Account, ba.Session, ba.Passkey} {
 		if t != nil {
 			ns = append(ns, t.Name)
 		}
@@ -52,11 +55,11 @@ func betterAuthTables(ba *db.BetterAuthSchema) string {
 // BetterAuthStatus is `migrate status` on a Better Auth database. The JSON
 // field names are a documented, stable interface.
 type BetterAuthStatus struct {
-	App     db.App `json:"app"`
+	App     App    `json:"app"`
 	Dialect string `json:"dialect"`
 	// Naming is "camelCase" (Better Auth's migrator, Prisma) or
 	// "snake_case" (Drizzle).
-	Naming db.BetterAuthNaming `json:"naming"`
+	Naming BetterAuthNaming `json:"naming"`
 	Tables struct {
 		User    *string `json:"user"`
 		Account *string `json:"account"`
@@ -64,28 +67,35 @@ type BetterAuthStatus struct {
 		Passkey *string `json:"passkey"`
 	} `json:"tables"`
 	// IDMode and UserIDMode are "text", "uuid" or "integer".
-	IDMode     db.IDMode `json:"idMode,omitempty"`
-	UserIDMode db.IDMode `json:"userIdMode,omitempty"`
+	IDMode     IDMode `json:"idMode,omitempty"`
+	UserIDMode IDMode `json:"userIdMode,omitempty"`
 	// CreatedAt is how passkey.createdAt stores times: "timestamp",
 	// "iso-text" or "unix-ms".
-	CreatedAt db.TimeForm                 `json:"createdAtForm,omitempty"`
-	Columns   db.BetterAuthPasskeyColumns `json:"passkeyColumns"`
-	Drift     []string                    `json:"drift"`
-	Warnings  []store.Warning             `json:"warnings"`
-	UpToDate  bool                        `json:"upToDate"`
+	CreatedAt TimeForm                 `json:"createdAtForm,omitempty"`
+	Columns   BetterAuthPasskeyColumns `json:"passkeyColumns"`
+	Drift     []string                 `json:"drift"`
+	Warnings  []store.Warning          `json:"warnings"`
+	UpToDate  bool                     `json:"upToDate"`
 }
 
-// betterAuthStatusRun prints migrate status for a Better Auth database;
-// handled is false when the database is not one (the Auth.js status then
-// runs).
-func betterAuthStatusRun(ctx context.Context, opts *MigrateStatusOptions, d *db.DB) (handled bool, err error) {
-	s, isBA, err := betterAuthTarget(ctx, d)
+// StatusReport is `migrate status` of a database whose app's own migrator
+// owns its tables: data for -o json, and Print for people.
+type StatusReport interface {
+	Print(w io.Writer)
+}
+
+// ForeignStatus is `migrate status` of a database whose tables another
+// migrator owns (Better Auth's): its report, and whether its passkeys can
+// be used as they are (ready, nil when they can). report is nil when
+// passkeyctl's own migrations apply (Auth.js): MigrationStatus then.
+func (d *DB) ForeignStatus(ctx context.Context) (report StatusReport, ready, err error) {
+	s, isBA, err := d.betterAuthTarget(ctx)
 	if err != nil || !isBA {
-		return err != nil, err
+		return nil, nil, err
 	}
 	ba := s.BetterAuth
-	st := BetterAuthStatus{App: db.AppBetterAuth, Dialect: s.Dialect, Drift: []string{}, Warnings: []store.Warning{}}
-	name := func(t *db.Table) *string {
+	st := BetterAuthStatus{App: AppBetterAuth, Dialect: s.Dialect, Drift: []string{}, Warnings: []store.Warning{}}
+	name := func(t *Table) *string {
 		if t == nil {
 			return nil
 		}
@@ -98,20 +108,13 @@ func betterAuthStatusRun(ctx context.Context, opts *MigrateStatusOptions, d *db.
 		st.Drift = append(st.Drift, ba.Drift...)
 		st.Warnings = append(st.Warnings, ba.Warnings...)
 	}
-	_, ready := s.PasskeyTableReady()
+	_, ready = s.PasskeyTableReady()
 	st.UpToDate = ready == nil
-	if isJSON(opts.Output) {
-		err = writeResult(opts.IO.Out, opts.Output, st)
-	} else {
-		printBetterAuthStatus(opts.IO.Out, st)
-	}
-	if err != nil {
-		return true, err
-	}
-	return true, ready
+	return st, ready, nil
 }
 
-func printBetterAuthStatus(out io.Writer, st BetterAuthStatus) {
+// Print implements StatusReport.
+func (st BetterAuthStatus) Print(out io.Writer) {
 	orNone := func(s *string) string {
 		if s == nil {
 			return "none"
@@ -142,4 +145,28 @@ func printBetterAuthStatus(out io.Writer, st BetterAuthStatus) {
 			fmt.Fprintf(out, "  fix: %s\n", w.FixSQL)
 		}
 	}
+}
+
+// PrepareMigrateDown points `migrate down` at the one table it may drop:
+// the Auth.js Authenticator table that `migrate` creates. It refuses a
+// Better Auth database (or --schema better-auth), whose tables belong to
+// Better Auth's migrator, and reads a database holding both apps' tables
+// without --schema as Auth.js, as `migrate` does.
+func (d *DB) PrepareMigrateDown(ctx context.Context) error {
+	s, ba, err := d.betterAuthTarget(ctx)
+	if err != nil {
+		return err
+	}
+	if ba {
+		if s.Authenticator != nil {
+			return fmt.Errorf("%w: --schema better-auth: migrate down drops only the Auth.js %s table, never Better Auth's tables; to drop %s, pass --schema authjs", passkey.ErrRefused, s.Authenticator.Name, s.Authenticator.Name)
+		}
+		return fmt.Errorf("%w: this is a Better Auth database (tables %s): migrate down drops only the Auth.js Authenticator table, which it does not have; Better Auth's tables belong to Better Auth's migrator", passkey.ErrRefused, betterAuthTables(s.BetterAuth))
+	}
+	if s == nil {
+		// Both apps' tables and no --schema: down only ever drops the
+		// Auth.js table, just as migrate only ever creates it.
+		d.SchemaOptions.App = AppAuthjs
+	}
+	return nil
 }
