@@ -18,8 +18,11 @@ type backend struct {
 	// open opens the store dsn names (settings from f: schema options,
 	// provider id, timeouts).
 	open func(ctx context.Context, f *Factory, dsn string) (store.Store, error)
-	// migrates is true when `migrate` manages the backend's schema.
+	// migrates is true when `migrate` manages the backend's schema;
+	// otherwise check parses the DSN without connecting, so that migrate
+	// refuses a malformed one as every other command does.
 	migrates bool
+	check    func(dsn string) error
 }
 
 // backends are tried in order; the first whose accepts takes the DSN opens
@@ -29,7 +32,7 @@ type backend struct {
 // which asks backendOf.)
 func backends() []backend {
 	return []backend{
-		{name: "Auth.js on Redis (Unstorage adapter)", accepts: redis.IsTarget, open: openRedis},
+		{name: "Auth.js on Redis (Unstorage adapter)", accepts: redis.IsTarget, open: openRedis, check: checkRedisDSN},
 		{name: "SQL database", accepts: func(string) bool { return true }, open: openSQL, migrates: true},
 	}
 }
@@ -69,8 +72,8 @@ func openRedis(ctx context.Context, f *Factory, dsn string) (store.Store, error)
 	if so.App != "" && so.App != db.AppAuthjs || so.PasskeyTable != "" || so.UserTable != "" {
 		return nil, usageError{fmt.Errorf("--schema and --tables choose SQL tables; a redis:// DSN holds an Auth.js app's keys (set its key prefixes as DSN query parameters, see passkeyctl help list)")}
 	}
-	if err := db.CheckURLDSN("Redis", dsn); err != nil {
-		return nil, usageError{err}
+	if err := checkRedisDSN(dsn); err != nil {
+		return nil, err
 	}
 	t, err := redis.ParseTarget(dsn)
 	if err != nil {
@@ -85,6 +88,17 @@ func openRedis(ctx context.Context, f *Factory, dsn string) (store.Store, error)
 		return nil, fmt.Errorf("%w", err)
 	}
 	return st, nil
+}
+
+// checkRedisDSN refuses a redis:// DSN that does not split cleanly (a raw
+// "@" or "#" in the password, say) before anything connects, and one
+// ParseTarget refuses.
+func checkRedisDSN(dsn string) error {
+	if err := db.CheckURLDSN("Redis", dsn); err != nil {
+		return usageError{err}
+	}
+	_, err := redis.ParseTarget(dsn)
+	return err
 }
 
 // errNoSchema is `migrate` on a backend that keeps no schema.

@@ -240,6 +240,9 @@ func (f *Factory) DB(ctx context.Context, opts db.OpenOptions) (*db.DB, error) {
 		return nil, err
 	}
 	if b := backendOf(dsn.Value); !b.migrates {
+		if err := b.check(dsn.Value); err != nil {
+			return nil, withSource(err, dsn)
+		}
 		return nil, errNoSchema{b.name}
 	}
 	so, err := f.schemaOptions()
