@@ -24,9 +24,7 @@ type authjsApp struct{}
 // storedID: Auth.js stores credential IDs in standard padded base64.
 func (authjsApp) storedID(raw []byte) string { return passkey.AuthjsCredentialID(raw) }
 
-func (authjsApp) storedPrefix(prefix string) string {
-	return strings.NewReplacer("-", "+", "_", "/").Replace(prefix)
-}
+func (authjsApp) storedPrefix(prefix string) string { return passkey.StandardBase64Prefix(prefix) }
 
 func (authjsApp) credentialColumn(s *Schema) (table, col string, err error) {
 	if s.Authenticator == nil {

@@ -25,9 +25,7 @@ type betterAuthApp struct{}
 // padding.
 func (betterAuthApp) storedID(raw []byte) string { return passkey.Base64URL(raw) }
 
-func (betterAuthApp) storedPrefix(prefix string) string {
-	return strings.NewReplacer("+", "-", "/", "_", "=", "").Replace(prefix)
-}
+func (betterAuthApp) storedPrefix(prefix string) string { return passkey.Base64URLPrefix(prefix) }
 
 func (betterAuthApp) credentialColumn(s *Schema) (table, col string, err error) {
 	ba, err := s.PasskeyTableReady()

@@ -2,7 +2,6 @@ package db
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -19,114 +18,26 @@ import (
 // row, while 10,000 revocations still take only a few dozen statements.
 const batchSize = 500
 
-// ResolveCredentials looks up every credential ID given, in any form
-// CredentialIDCandidates accepts (standard base64 as stored, base64url,
-// padded or not, hex) or as a unique prefix of at least
-// MinCredentialPrefix characters (what list shows on a terminal, "…"
-// included; see credentialPrefix), and returns the matching passkeys in the order
-// given, each once. Each ID is looked up in the form the schema's app
-// stores (Auth.js: standard padded base64; Better Auth: base64url without
-// padding), byte-exactly. It is all or nothing: when any ID matches no
-// passkey the error (ErrNotFound) names them and no passkey is returned; a
-// malformed ID, or one whose base64 and hex readings both match a stored
-// credential, is ErrInvalid; a Better Auth credential stored twice is
-// ErrConflict.
+// ResolveCredentials is store.ResolveCredentials on the schema's app: every
+// ID form an operator may give, looked up in the form the app stores
+// (Auth.js: standard padded base64; Better Auth: base64url without
+// padding), byte-exactly; all or nothing. A Better Auth credential stored
+// twice is ErrConflict.
 func (d *DB) ResolveCredentials(ctx context.Context, s *Schema, ids []string, providerID string) ([]passkey.Passkey, error) {
 	lookup, err := d.credentialLookupFor(s, providerID)
 	if err != nil {
 		return nil, err
 	}
-	// Every stored form each ID may denote.
-	cands := make([][]string, len(ids))
-	var all []string
-	seen := map[string]bool{}
-	for i, id := range ids {
-		if _, explicit, ok := passkey.CredentialPrefix(id); explicit {
-			if !ok {
-				return nil, fmt.Errorf("%w: credential ID prefix %q: give at least %d characters of the ID before the \"…\"", passkey.ErrInvalid, strings.TrimSpace(id), passkey.MinCredentialPrefix)
-			}
-			continue // "INbbybro…": only ever a prefix, resolved below
-		}
-		raws, err := passkey.CredentialIDCandidates(id)
-		if err != nil {
-			return nil, err
-		}
-		for _, raw := range raws {
-			stored := s.app().storedID(raw)
-			cands[i] = append(cands[i], stored)
-			if !seen[stored] {
-				seen[stored] = true
-				all = append(all, stored)
-			}
-		}
-	}
-	found := make(map[string]passkey.Passkey, len(ids))
-	for batch := range slices.Chunk(all, batchSize) {
-		err := lookup.find(ctx, batch, func(p passkey.Passkey) error {
-			// IN compares under the column's collation, which on MySQL may
-			// ignore case; only the byte-exact match counts.
-			if !seen[p.CredentialID] {
-				return nil
-			}
-			if prev, dup := found[p.CredentialID]; dup && lookup.duplicate != nil {
-				return lookup.duplicate(prev, p)
-			}
-			found[p.CredentialID] = p
-			return nil
-		})
-		if err != nil {
-			return nil, err
-		}
-	}
-	var out []passkey.Passkey
-	var missing []string
-	done := map[string]bool{}
-	for i, id := range ids {
-		var hits []string
-		for _, c := range cands[i] {
-			if _, ok := found[c]; ok {
-				hits = append(hits, c)
-			}
-		}
-		if len(hits) == 0 {
-			// Not a whole ID: perhaps the start of one, as list shows it.
-			if prefix, _, ok := passkey.CredentialPrefix(id); ok {
-				full, err := d.resolvePrefix(ctx, s, id, prefix)
-				if err != nil && !errors.Is(err, passkey.ErrNotFound) {
-					return nil, err
-				}
-				if err == nil {
-					if err := lookup.find(ctx, []string{full}, func(p passkey.Passkey) error {
-						if p.CredentialID == full {
-							found[full] = p
-						}
-						return nil
-					}); err != nil {
-						return nil, err
-					}
-					if _, ok := found[full]; ok {
-						hits = []string{full}
-					}
-				}
-			}
-		}
-		switch len(hits) {
-		case 0:
-			missing = append(missing, strings.TrimSpace(id))
-			continue
-		case 1:
-		default:
-			return nil, fmt.Errorf("%w: credential ID %q is ambiguous: as base64 it is %s, as hex %s; give it as stored, or prefix hex with \"hex:\"", passkey.ErrInvalid, strings.TrimSpace(id), hits[0], hits[1])
-		}
-		if !done[hits[0]] {
-			done[hits[0]] = true
-			out = append(out, found[hits[0]])
-		}
-	}
-	if len(missing) > 0 {
-		return nil, notFoundError(missing)
-	}
-	return out, nil
+	return store.ResolveCredentials(ctx, store.CredentialFinder{
+		StoredID:     s.app().storedID,
+		StoredPrefix: s.app().storedPrefix,
+		Find:         lookup.find,
+		BatchSize:    batchSize,
+		Duplicate:    lookup.duplicate,
+		Complete: func(ctx context.Context, prefix string, limit int) ([]string, error) {
+			return d.CompleteCredentialIDs(ctx, s, prefix, limit)
+		},
+	}, ids)
 }
 
 // credentialLookup is how ResolveCredentials finds one app's passkeys.
@@ -142,20 +53,6 @@ type credentialLookup struct {
 
 func (d *DB) credentialLookupFor(s *Schema, providerID string) (*credentialLookup, error) {
 	return s.app().credentialLookup(d, s, providerID)
-}
-
-// notFoundError names the unknown IDs (the first few of a long list).
-func notFoundError(missing []string) error {
-	const show = 5
-	if len(missing) == 1 {
-		return fmt.Errorf("revoke %s: credential %w; nothing was revoked", missing[0], passkey.ErrNotFound)
-	}
-	list := missing
-	more := ""
-	if len(list) > show {
-		list, more = list[:show], fmt.Sprintf(" and %d more", len(missing)-show)
-	}
-	return fmt.Errorf("revoke: %d credential IDs %w: %s%s; nothing was revoked", len(missing), passkey.ErrNotFound, strings.Join(list, ", "), more)
 }
 
 // Revoke deletes the passkeys in one transaction, in batches, each

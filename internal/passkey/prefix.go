@@ -32,6 +32,20 @@ func CredentialPrefix(id string) (prefix string, explicit, ok bool) {
 	return id, explicit, true
 }
 
+// StandardBase64Prefix is a credential ID prefix in the standard base64
+// alphabet Auth.js stores IDs in: base64url's "-" and "_" are "+" and "/"
+// there, one for one, so a prefix copied from a browser or a log finds the
+// stored ID.
+func StandardBase64Prefix(prefix string) string {
+	return strings.NewReplacer("-", "+", "_", "/").Replace(prefix)
+}
+
+// Base64URLPrefix is a credential ID prefix in the base64url alphabet,
+// without padding (Better Auth's).
+func Base64URLPrefix(prefix string) string {
+	return strings.NewReplacer("+", "-", "/", "_", "=", "").Replace(prefix)
+}
+
 // IsCredentialPrefix reports whether id can only be, or may be, the start
 // of a credential ID that ResolveCredentials resolves: it ends with "…" (or
 // "...") after at least MinCredentialPrefix base64 characters.

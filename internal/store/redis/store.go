@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/passkeyctl/passkeyctl/internal/passkey"
+	"github.com/passkeyctl/passkeyctl/internal/store"
 	goredis "github.com/redis/go-redis/v9"
 )
 
@@ -374,84 +375,37 @@ func (s *Store) GetPasskey(ctx context.Context, raw []byte) (passkey.Passkey, er
 	return ps[0], nil
 }
 
-// ResolveCredentials looks up every credential ID given, in any form
-// passkey.CredentialIDCandidates accepts, and returns the passkeys in the order
-// given, each once, as internal/db's ResolveCredentials does: all or
-// nothing (any unknown ID is passkey.ErrNotFound naming them, and no passkey is
-// returned), an ID whose base64 and hex readings both match is
-// passkey.ErrInvalid. A key only counts when its value names the credential
-// exactly (keys are normalised; values are not).
+// ResolveCredentials implements store.Store with store.ResolveCredentials:
+// every ID form, prefixes included, means what it means on SQL. A key only
+// counts when its value names the credential exactly (keys are normalised;
+// values are not).
 func (s *Store) ResolveCredentials(ctx context.Context, ids []string) ([]passkey.Passkey, error) {
-	cands := make([][]string, len(ids))
-	var keys []string
-	index := map[string]bool{}
-	for i, id := range ids {
-		raws, err := passkey.CredentialIDCandidates(id)
-		if err != nil {
-			return nil, err
-		}
-		for _, raw := range raws {
-			c := passkey.AuthjsCredentialID(raw)
-			cands[i] = append(cands[i], c)
-			if k := s.L.AuthenticatorKey(c); !index[k] {
-				index[k] = true
-				keys = append(keys, k)
+	return store.ResolveCredentials(ctx, store.CredentialFinder{
+		StoredID:     passkey.AuthjsCredentialID,
+		StoredPrefix: passkey.StandardBase64Prefix,
+		Find: func(ctx context.Context, batch []string, fn func(passkey.Passkey) error) error {
+			keys := make([]string, len(batch))
+			for i, id := range batch {
+				keys[i] = s.L.AuthenticatorKey(id)
 			}
-		}
-	}
-	auths, err := s.readAuthenticators(ctx, keys)
-	if err != nil {
-		return nil, err
-	}
-	ps, err := s.passkeys(ctx, auths)
-	if err != nil {
-		return nil, err
-	}
-	found := make(map[string]passkey.Passkey, len(ps))
-	for _, p := range ps {
-		found[p.CredentialID] = p
-	}
-	var out []passkey.Passkey
-	var missing []string
-	done := map[string]bool{}
-	for i, id := range ids {
-		var hits []string
-		for _, c := range cands[i] {
-			if _, ok := found[c]; ok {
-				hits = append(hits, c)
+			auths, err := s.readAuthenticators(ctx, keys)
+			if err != nil {
+				return err
 			}
-		}
-		switch len(hits) {
-		case 0:
-			missing = append(missing, strings.TrimSpace(id))
-			continue
-		case 1:
-		default:
-			return nil, fmt.Errorf("%w: credential ID %q is ambiguous: as base64 it is %s, as hex %s; give it as stored, or prefix hex with \"hex:\"", passkey.ErrInvalid, strings.TrimSpace(id), hits[0], hits[1])
-		}
-		if !done[hits[0]] {
-			done[hits[0]] = true
-			out = append(out, found[hits[0]])
-		}
-	}
-	if len(missing) > 0 {
-		return nil, notFoundError(missing)
-	}
-	return out, nil
-}
-
-// notFoundError names the unknown IDs (the first few of a long list), in
-// internal/db's words.
-func notFoundError(missing []string) error {
-	const show = 5
-	if len(missing) == 1 {
-		return fmt.Errorf("revoke %s: credential %w; nothing was revoked", missing[0], passkey.ErrNotFound)
-	}
-	list, more := missing, ""
-	if len(list) > show {
-		list, more = list[:show], fmt.Sprintf(" and %d more", len(missing)-show)
-	}
-	return fmt.Errorf("revoke: %d credential IDs %w: %s%s; nothing was revoked", len(missing), passkey.ErrNotFound, strings.Join(list, ", "), more)
+			ps, err := s.passkeys(ctx, auths)
+			if err != nil {
+				return err
+			}
+			for _, p := range ps {
+				if err := fn(p); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+		BatchSize: batchSize,
+		Complete:  s.CompleteCredentialIDs,
+	}, ids)
 }
 
 // UserCredentialIDs returns the raw credential IDs to exclude when user

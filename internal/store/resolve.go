@@ -1,0 +1,188 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/passkeyctl/passkeyctl/internal/passkey"
+)
+
+// CredentialFinder is what ResolveCredentials needs from a backend: how
+// the app writes a credential ID, and the lookups by stored ID and by
+// prefix. Every backend's Store.ResolveCredentials is ResolveCredentials
+// with its own finder, so that every form an operator may give an ID in
+// means the same on every backend.
+type CredentialFinder struct {
+	// StoredID is a raw ID as the app stores it.
+	StoredID func(raw []byte) string
+	// StoredPrefix is a prefix in the alphabet the app stores IDs in
+	// (base64 and base64url differ only in two characters, one for one,
+	// so a prefix copied from a browser or a log finds the stored ID).
+	StoredPrefix func(prefix string) string
+	// Find calls fn with each passkey whose stored ID is in batch; it may
+	// also return near matches (a case-insensitive collation): only the
+	// exact one counts.
+	Find func(ctx context.Context, batch []string, fn func(passkey.Passkey) error) error
+	// BatchSize is how many IDs one Find covers (all at once when 0).
+	BatchSize int
+	// Duplicate is the error for a second passkey with the same stored ID;
+	// nil keeps the last one read.
+	Duplicate func(first, second passkey.Passkey) error
+	// Complete returns up to limit stored IDs that start with prefix (it
+	// may ignore case: the exact test is made here).
+	Complete func(ctx context.Context, prefix string, limit int) ([]string, error)
+}
+
+// maxPrefixMatches is how many IDs of an ambiguous prefix an error lists.
+const maxPrefixMatches = 10
+
+// ResolveCredentials looks up every credential ID given, in any form
+// passkey.CredentialIDCandidates accepts (standard base64, base64url,
+// padded or not, hex) or as a unique prefix of at least
+// passkey.MinCredentialPrefix characters (what list shows on a terminal,
+// "…" included), and returns the matching passkeys in the order given, each
+// once. Each ID is looked up in the form the app stores, byte-exactly. It
+// is all or nothing: when any ID matches no passkey the error (ErrNotFound)
+// names them and no passkey is returned; a malformed ID, or one whose
+// base64 and hex readings both match a stored credential, is ErrInvalid.
+func ResolveCredentials(ctx context.Context, f CredentialFinder, ids []string) ([]passkey.Passkey, error) {
+	// Every stored form each ID may denote.
+	cands := make([][]string, len(ids))
+	var all []string
+	seen := map[string]bool{}
+	for i, id := range ids {
+		if _, explicit, ok := passkey.CredentialPrefix(id); explicit {
+			if !ok {
+				return nil, fmt.Errorf("%w: credential ID prefix %q: give at least %d characters of the ID before the \"…\"", passkey.ErrInvalid, strings.TrimSpace(id), passkey.MinCredentialPrefix)
+			}
+			continue // "INbbybro…": only ever a prefix, resolved below
+		}
+		raws, err := passkey.CredentialIDCandidates(id)
+		if err != nil {
+			return nil, err
+		}
+		for _, raw := range raws {
+			stored := f.StoredID(raw)
+			cands[i] = append(cands[i], stored)
+			if !seen[stored] {
+				seen[stored] = true
+				all = append(all, stored)
+			}
+		}
+	}
+	found := make(map[string]passkey.Passkey, len(ids))
+	batch := f.BatchSize
+	if batch <= 0 {
+		batch = max(len(all), 1)
+	}
+	for ids := range slices.Chunk(all, batch) {
+		err := f.Find(ctx, ids, func(p passkey.Passkey) error {
+			if !seen[p.CredentialID] {
+				return nil
+			}
+			if prev, dup := found[p.CredentialID]; dup && f.Duplicate != nil {
+				return f.Duplicate(prev, p)
+			}
+			found[p.CredentialID] = p
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	var out []passkey.Passkey
+	var missing []string
+	done := map[string]bool{}
+	for i, id := range ids {
+		var hits []string
+		for _, c := range cands[i] {
+			if _, ok := found[c]; ok {
+				hits = append(hits, c)
+			}
+		}
+		if len(hits) == 0 {
+			// Not a whole ID: perhaps the start of one, as list shows it.
+			if prefix, _, ok := passkey.CredentialPrefix(id); ok {
+				full, err := resolvePrefix(ctx, f, id, prefix)
+				if err != nil && !errors.Is(err, passkey.ErrNotFound) {
+					return nil, err
+				}
+				if err == nil {
+					if err := f.Find(ctx, []string{full}, func(p passkey.Passkey) error {
+						if p.CredentialID == full {
+							found[full] = p
+						}
+						return nil
+					}); err != nil {
+						return nil, err
+					}
+					if _, ok := found[full]; ok {
+						hits = []string{full}
+					}
+				}
+			}
+		}
+		switch len(hits) {
+		case 0:
+			missing = append(missing, strings.TrimSpace(id))
+			continue
+		case 1:
+		default:
+			return nil, fmt.Errorf("%w: credential ID %q is ambiguous: as base64 it is %s, as hex %s; give it as stored, or prefix hex with \"hex:\"", passkey.ErrInvalid, strings.TrimSpace(id), hits[0], hits[1])
+		}
+		if !done[hits[0]] {
+			done[hits[0]] = true
+			out = append(out, found[hits[0]])
+		}
+	}
+	if len(missing) > 0 {
+		return nil, notFoundError(missing)
+	}
+	return out, nil
+}
+
+// resolvePrefix returns the one stored credential ID that starts with
+// prefix, ErrNotFound when none does, and ErrInvalid listing them when
+// several do.
+func resolvePrefix(ctx context.Context, f CredentialFinder, id, prefix string) (string, error) {
+	want := f.StoredPrefix(prefix)
+	// Completion may ignore case (SQLite's and MySQL's collations): the
+	// exact prefix test is made here, on a few more IDs than can be listed.
+	cands, err := f.Complete(ctx, want, 5*maxPrefixMatches)
+	if err != nil {
+		return "", err
+	}
+	var hits []string
+	for _, c := range cands {
+		if strings.HasPrefix(c, want) {
+			hits = append(hits, c)
+		}
+	}
+	switch {
+	case len(hits) == 0:
+		return "", passkey.ErrNotFound
+	case len(hits) == 1:
+		return hits[0], nil
+	}
+	more := ""
+	if len(hits) > maxPrefixMatches {
+		hits, more = hits[:maxPrefixMatches], ", ..."
+	}
+	return "", fmt.Errorf("%w: credential ID prefix %q matches %d passkeys (%s%s): give more characters", passkey.ErrInvalid, strings.TrimSpace(id), len(hits), strings.Join(hits, ", "), more)
+}
+
+// notFoundError names the unknown IDs (the first few of a long list).
+func notFoundError(missing []string) error {
+	const show = 5
+	if len(missing) == 1 {
+		return fmt.Errorf("revoke %s: credential %w; nothing was revoked", missing[0], passkey.ErrNotFound)
+	}
+	list, more := missing, ""
+	if len(list) > show {
+		list, more = list[:show], fmt.Sprintf(" and %d more", len(missing)-show)
+	}
+	return fmt.Errorf("revoke: %d credential IDs %w: %s%s; nothing was revoked", len(missing), passkey.ErrNotFound, strings.Join(list, ", "), more)
+}
