@@ -40,7 +40,7 @@ MATRIX_ENV := PASSKEYCTL_TEST_MATRIX=1 PASSKEYCTL_TEST_POOLER_ROUNDS=25 \
 	PASSKEYCTL_TEST_PGBOUNCER='$(PGBOUNCER_DSN)' \
 	PASSKEYCTL_TEST_PGBOUNCER_DROPPING='$(PGBOUNCER_DROPPING_DSN)' \
 	PASSKEYCTL_TEST_PGLITE='$(PGLITE_DSN)'
-MATRIX_GOTEST := $(GO) test -count=1 -timeout 20m ./internal/db ./cmd/passkeyctl
+MATRIX_GOTEST := $(GO) test -count=1 -timeout 20m ./internal/db ./internal/store ./cmd/passkeyctl
 # The pooler tests always go through PgBouncer to PostgreSQL 15, whatever
 # server a run names: they run in the PgBouncer run (8 clients x 25 rounds,
 # the figure issue 8 asks for) and are skipped in the others.

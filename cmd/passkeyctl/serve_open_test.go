@@ -33,7 +33,15 @@ func TestServe_openKeepsTokenOffCommandLine(t *testing.T) {
 	opts := &ServeOptions{
 		IO: &IOStreams{In: strings.NewReader(""), Out: &out, ErrOut: &errOut},
 		Store: func(ctx context.Context) (store.Store, error) {
-			return db.OpenStore(ctx, dsn, db.OpenOptions{}, db.SchemaOptions{}, "passkey")
+			d, err := db.Open(ctx, dsn, db.OpenOptions{})
+			if err != nil {
+				return nil, err
+			}
+			s, err := d.DetectForStore(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return &db.Store{DB: d, Schema: s, ProviderID: "passkey"}, nil
 		},
 		Now: time.Now, Rand: rand.Reader, Output: outputTable, ProviderID: "passkey",
 		Enroll: true, User: "new@example.com", CreateUser: true,

@@ -22,22 +22,6 @@ type Store struct {
 
 var _ store.Store = (*Store)(nil)
 
-// OpenStore opens dsn, detects its schema and returns its store: the SQL
-// backend's entry point.
-func OpenStore(ctx context.Context, dsn string, opts OpenOptions, schema SchemaOptions, providerID string) (*Store, error) {
-	d, err := Open(ctx, dsn, opts)
-	if err != nil {
-		return nil, err
-	}
-	d.SchemaOptions = schema
-	s, err := d.DetectForStore(ctx)
-	if err != nil {
-		d.Close()
-		return nil, err
-	}
-	return &Store{DB: d, Schema: s, ProviderID: providerID}, nil
-}
-
 // DetectForStore detects the schema for the store. The errors of the
 // passkeyctl domain (both apps' tables without --schema, missing tables,
 // drift) already say what to do and are returned as they are, so that

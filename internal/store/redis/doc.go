@@ -2,10 +2,10 @@
 // users and passkeys in Redis through @auth/unstorage-adapter and
 // unstorage's Redis driver: the only way an Auth.js app on Redis, Upstash
 // or Vercel KV gets passkeys. It reads and writes the keys exactly as that
-// adapter does, in the domain's words (find a user, list, resolve, revoke,
-// enrol, update a counter, export and import), with internal/db's domain
-// types (Passkey, User, NewPasskey, ExportRecord, the statuses and errors),
-// so that the store interface of the redesign can wrap it as it is.
+// adapter does: *Store implements store.Store (find a user, list, resolve,
+// revoke, enrol, update a counter, export and import) with the domain
+// values of internal/passkey, so that every command works on it as on the
+// SQL apps.
 //
 // # What the adapter stores
 //
