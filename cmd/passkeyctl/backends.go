@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/passkeyctl/passkeyctl/internal/db"
+	"github.com/passkeyctl/passkeyctl/internal/passkey"
 	"github.com/passkeyctl/passkeyctl/internal/store"
 	"github.com/passkeyctl/passkeyctl/internal/store/redis"
 )
@@ -85,7 +88,15 @@ func openRedis(ctx context.Context, f *Factory, dsn string) (store.Store, error)
 	}
 	st, err := redis.Open(ctx, t, redis.Options{ConnectTimeout: timeout, ProviderID: f.ProviderID()})
 	if err != nil {
-		return nil, fmt.Errorf("%w", err)
+		return nil, err
+	}
+	// The layout is detected from the keys present only to warn: one Redis
+	// may hold several apps, and a new one has no passkeys yet.
+	if err := st.CheckLayout(ctx); errors.Is(err, passkey.ErrSchemaNotReady) {
+		fmt.Fprintln(f.IO.ErrOut, "warning: "+strings.TrimPrefix(err.Error(), passkey.ErrSchemaNotReady.Error()+": "))
+	} else if err != nil {
+		st.Close()
+		return nil, err
 	}
 	return st, nil
 }

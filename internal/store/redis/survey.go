@@ -2,8 +2,11 @@ package redis
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/passkeyctl/passkeyctl/internal/passkey"
 )
 
 // Survey is what the database holds for passkeys, as Survey finds it: the
@@ -85,4 +88,41 @@ func (s *Store) Survey(ctx context.Context) (Survey, error) {
 		return nil
 	})
 	return sv, err
+}
+
+// CheckLayout reports (ErrSchemaNotReady) a layout that reads no passkey
+// while authenticator values sit under other stems: most likely a DSN
+// without the app's base or baseKeyPrefix, under which listing shows
+// nothing and an import or enrolment writes keys the app never reads; but
+// also a new app beside others in one Redis, so callers warn rather than
+// refuse. When the layout reads a passkey the check stops at the first
+// one; only an empty layout pays for the Survey (one SCAN of the
+// database).
+func (s *Store) CheckLayout(ctx context.Context) error {
+	found := false
+	err := s.scan(ctx, s.L.matchPattern(s.L.AuthenticatorKeyPrefix), func(keys []string) error {
+		auths, err := s.readAuthenticators(ctx, keys)
+		if err != nil {
+			return err
+		}
+		if len(auths) > 0 {
+			found = true
+			return errEnough
+		}
+		return nil
+	})
+	if err == errEnough {
+		err = nil
+	}
+	if found || err != nil {
+		return err
+	}
+	sv, err := s.Survey(ctx)
+	if err != nil || len(sv.Elsewhere) == 0 {
+		return err
+	}
+	stems := sv.Stems()
+	own := s.L.storageKey(s.L.BaseKeyPrefix + s.L.AuthenticatorKeyPrefix)
+	return fmt.Errorf("%w: no passkeys under %s*, but %d under %s:*: if these are the app's keys, give the DSN the app's unstorage base (?base=) and adapter baseKeyPrefix (?baseKeyPrefix=), which join to %q",
+		passkey.ErrSchemaNotReady, own, sv.Elsewhere[stems[0]], stems[0], strings.TrimSuffix(stems[0], ":"+strings.TrimSuffix(s.L.AuthenticatorKeyPrefix, ":")))
 }

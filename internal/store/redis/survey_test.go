@@ -1,8 +1,12 @@
 package redis_test
 
 import (
+	"errors"
 	"strings"
 	"testing"
+
+	"github.com/passkeyctl/passkeyctl/internal/passkey"
+	"github.com/passkeyctl/passkeyctl/internal/store"
 )
 
 // TestSurvey: the default layout counts its own passkeys and points at the
@@ -43,5 +47,27 @@ func TestSurvey(t *testing.T) {
 	}
 	if sv.Passkeys != 0 || sv.Elsewhere[e.ns+":authenticator"] != 2 || sv.Stems()[0] == "" {
 		t.Errorf("custom prefix: %d passkeys, elsewhere %v", sv.Passkeys, sv.Elsewhere)
+	}
+}
+
+// TestCheckLayout: a DSN without the app's base sees no passkey while the
+// app's keys sit under its base: refused, naming the prefix to give; the
+// right DSN, and an empty database, pass.
+func TestCheckLayout(t *testing.T) {
+	e := newEnv(t)
+	app := e.open("myapp", "baseKeyPrefix=app2:")
+	if err := app.CheckLayout(ctx); err != nil {
+		t.Fatalf("empty database: %v", err)
+	}
+	if _, err := app.CreatePasskey(ctx, store.NewPasskey{CredentialID: []byte{1, 2, 3, 4}, PublicKey: fixtureKey1(t)},
+		store.EnrollOptions{CreateUser: &store.NewUser{ID: "u1", Email: "a@example.com"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := app.CheckLayout(ctx); err != nil {
+		t.Fatalf("the app's own layout: %v", err)
+	}
+	err := e.open("", "").CheckLayout(ctx)
+	if !errors.Is(err, passkey.ErrSchemaNotReady) || !strings.Contains(err.Error(), e.ns+":myapp:app2") {
+		t.Fatalf("layout without the base: %v", err)
 	}
 }
