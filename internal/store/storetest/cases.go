@@ -258,6 +258,14 @@ func (s *suite) testCounter(t *testing.T) {
 		wantErr(t, "UpdateCounter of an unknown credential", st.UpdateCounter(ctx, unknown, 5), passkey.ErrNotFound)
 		_, err := st.GetPasskey(ctx, unknown)
 		wantErr(t, "GetPasskey of an unknown credential", err, passkey.ErrNotFound)
+		// The stored ID with its letters' case swapped is another
+		// credential, whatever the column's collation.
+		before := getPasskey(t, st, np.CredentialID)
+		other := rawID(t, swapCase(before.CredentialID))
+		wantErr(t, "UpdateCounter of the raw ID whose stored form is the other case", st.UpdateCounter(ctx, other, 99), passkey.ErrNotFound)
+		if got := getPasskey(t, st, np.CredentialID); got.Counter != before.Counter {
+			t.Errorf("UpdateCounter of the ID in the other case changed this passkey's counter from %d to %d", before.Counter, got.Counter)
+		}
 	})
 }
 
@@ -394,6 +402,19 @@ func (s *suite) testResolve(t *testing.T) {
 	s.run(t, "prefix", func(t *testing.T) { resolves(t, stored[:10]) })
 	s.run(t, "prefix-base64url", func(t *testing.T) { resolves(t, url[:10]) })
 	s.run(t, "prefix-ellipsis", func(t *testing.T) { resolves(t, stored[:10]+"…") })
+	s.run(t, "other-case", func(t *testing.T) {
+		// The stored ID with its letters' case swapped is another
+		// credential: only a byte-exact match counts, whatever the
+		// column's collation.
+		swapped := swapCase(stored)
+		ps, err := st.ResolveCredentials(ctx, []string{swapped})
+		wantErr(t, "ResolveCredentials of the stored ID in the other case", err, passkey.ErrNotFound)
+		if len(ps) != 0 {
+			t.Errorf("ResolveCredentials(%q) found %d passkeys, want none", swapped, len(ps))
+		}
+		_, err = st.GetPasskey(ctx, rawID(t, swapped))
+		wantErr(t, "GetPasskey of the raw ID whose stored form is the other case", err, passkey.ErrNotFound)
+	})
 	s.run(t, "several", func(t *testing.T) {
 		ps, err := st.ResolveCredentials(ctx, []string{stored, passkey.Base64URL(nps[1].CredentialID)})
 		if err != nil || len(ps) != 2 {
@@ -477,6 +498,12 @@ func (s *suite) testRevoke(t *testing.T) {
 	if res.DryRun || len(res.Passkeys) != 1 {
 		t.Errorf("Revoke result: DryRun %v, %d passkeys; want false, 1", res.DryRun, len(res.Passkeys))
 	}
+	s.run(t, "stranded", func(t *testing.T) {
+		// The user enrolled by passkeyctl has no other account.
+		if len(res.Stranded) != 1 || res.Stranded[0].ID != "user-revoke" {
+			t.Errorf("Revoke result: Stranded %+v, want user-revoke alone (left with no passkey and no account)", res.Stranded)
+		}
+	})
 
 	s.run(t, "backup", func(t *testing.T) {
 		if len(backup) != 1 {
@@ -590,6 +617,10 @@ func (s *suite) testExportImport(t *testing.T) {
 		}
 	}
 
+	if one, _ := exportAll(t, src, store.ExportOptions{UserID: "user-ben"}); len(one) != 2 || one[0].User.ID != "user-ben" || one[1].User.ID != "user-ben" {
+		t.Errorf("Export UserID user-ben: %d records, want ben's 2", len(one))
+	}
+
 	dst := s.open(t)
 	res, err := dst.Import(ctx, bytes.NewReader(jsonl), importOptions(store.ConflictFail, true))
 	if err != nil {
@@ -677,4 +708,18 @@ func (s *suite) testCompletion(t *testing.T) {
 			t.Errorf("CompleteUsers(%q) = %q, want it to hold amelie@example.com and not zoe@example.com", "a", got)
 		}
 	})
+}
+
+// swapCase turns upper-case ASCII letters into lower case and the other
+// way round.
+func swapCase(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z':
+			return r - 'a' + 'A'
+		case r >= 'A' && r <= 'Z':
+			return r - 'A' + 'a'
+		}
+		return r
+	}, s)
 }
