@@ -157,6 +157,7 @@ func cmdRedis(ts *testscript.TestScript, neg bool, args []string) {
 	key := func(k string) string { return storeredis.JoinKeys(base, k) }
 	switch cmd := args[1]; {
 	case cmd == "dump" && len(args) == 2:
+		out := ts.Stdout() // replaces the previous command's, also when empty
 		var keys []string
 		var cursor uint64
 		for {
@@ -172,7 +173,7 @@ func cmdRedis(ts *testscript.TestScript, neg bool, args []string) {
 		for _, k := range keys {
 			v, err := c.Get(ctx, k).Result()
 			ts.Check(err)
-			fmt.Fprintf(ts.Stdout(), "%s\t%s\n", strings.TrimPrefix(k, base+":"), v)
+			fmt.Fprintf(out, "%s\t%s\n", strings.TrimPrefix(k, base+":"), v)
 		}
 	case cmd == "get" && len(args) == 3:
 		v, err := c.Get(ctx, key(args[2])).Result()
