@@ -6,10 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
+	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/passkeyctl/passkeyctl/internal/db"
+	storeredis "github.com/passkeyctl/passkeyctl/internal/store/redis"
+	goredis "github.com/redis/go-redis/v9"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
@@ -18,6 +21,7 @@ import (
 var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []string){
 	"sql":      cmdSQL,
 	"exitcode": cmdExitCode,
+	"redis":    cmdRedis,
 }
 
 // cmdSQL runs SQL against a test database, so scripts can seed rows and
@@ -121,5 +125,63 @@ func cmdExitCode(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	if got != want {
 		ts.Fatalf("exit code %d, want %d", got, want)
+	}
+}
+
+// cmdRedis reads and writes the keys of a script's Redis key space (the
+// DSN's base) directly, as the app does: to seed what passkeyctl never
+// writes (sessions) and to show what a command left.
+//
+//	redis DSN dump             every key under the base, sorted, as KEY<tab>VALUE
+//	redis DSN get KEY          KEY's value
+//	redis DSN set KEY VALUE
+//
+// KEY is written without the base and goes through unstorage's key
+// normalisation, as the app's keys do.
+func cmdRedis(ts *testscript.TestScript, neg bool, args []string) {
+	if neg {
+		ts.Fatalf("unsupported: ! redis")
+	}
+	if len(args) < 2 {
+		ts.Fatalf("usage: redis DSN dump | get KEY | set KEY VALUE")
+	}
+	t, err := storeredis.ParseTarget(args[0])
+	ts.Check(err)
+	base := strings.TrimSuffix(t.Layout.Base, ":")
+	if base == "" {
+		ts.Fatalf("redis: the DSN has no ?base=: a script works in its own key space ($REDIS_DSN)")
+	}
+	c := goredis.NewClient(&goredis.Options{Addr: t.Addr, Username: t.Username, Password: t.Password, DB: t.DB})
+	defer c.Close()
+	ctx := context.Background()
+	key := func(k string) string { return storeredis.JoinKeys(base, k) }
+	switch cmd := args[1]; {
+	case cmd == "dump" && len(args) == 2:
+		out := ts.Stdout() // replaces the previous command's, also when empty
+		var keys []string
+		var cursor uint64
+		for {
+			batch, next, err := c.Scan(ctx, cursor, base+":*", 1000).Result()
+			ts.Check(err)
+			keys = append(keys, batch...)
+			if next == 0 {
+				break
+			}
+			cursor = next
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			v, err := c.Get(ctx, k).Result()
+			ts.Check(err)
+			fmt.Fprintf(out, "%s\t%s\n", strings.TrimPrefix(k, base+":"), v)
+		}
+	case cmd == "get" && len(args) == 3:
+		v, err := c.Get(ctx, key(args[2])).Result()
+		ts.Check(err)
+		fmt.Fprintln(ts.Stdout(), v)
+	case cmd == "set" && len(args) == 4:
+		ts.Check(c.Set(ctx, key(args[2]), args[3], 0).Err())
+	default:
+		ts.Fatalf("usage: redis DSN dump | get KEY | set KEY VALUE")
 	}
 }
