@@ -156,6 +156,12 @@ func TestServe_browser(t *testing.T) {
 				if status != "error" || !strings.HasPrefix(msg, "This authenticator is already registered for this user.") {
 					t.Fatalf("enrol twice: page %s %q\nstderr: %s", status, msg, p.stderr.String())
 				}
+				// The page shows the error as soon as the browser refuses;
+				// the server logs the report it then receives a moment
+				// later: wait for it (a loaded machine), then interrupt.
+				for deadline := time.Now().Add(10 * time.Second); !strings.Contains(p.stderr.String(), "the browser reported") && time.Now().Before(deadline); {
+					time.Sleep(20 * time.Millisecond)
+				}
 				p.cmd.Process.Signal(os.Interrupt)
 				code, _, stderr = p.wait(t)
 				if code != exitInterrupted || !strings.Contains(stderr, "the browser reported InvalidStateError") || !strings.Contains(stderr, "passkeyctl: interrupted by SIGINT: ceremony cancelled: nothing was written") {

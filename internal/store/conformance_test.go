@@ -113,20 +113,6 @@ func authjsRedis() storetest.Backend {
 			t.Cleanup(func() { s.Close() })
 			return s
 		},
-		KnownBugs: map[string]string{
-			"resolve/prefix": "ResolveCredentials does not resolve a prefix of 8 or more characters of a stored ID, as store.Store promises and the SQL stores do: " +
-				"the plain prefix \"+///xxxxxx\" is read as a whole base64 ID and is ErrNotFound",
-			"resolve/prefix-base64url": "ResolveCredentials does not resolve a base64url prefix (\"-___xxxxxx\") of a stored ID: ErrNotFound",
-			"resolve/prefix-ellipsis": "ResolveCredentials refuses a prefix written as list shows it (\"+///xxxxxx…\") with ErrInvalid " +
-				"(\"is not base64, base64url or hex\"): it only tries passkey.CredentialIDCandidates",
-			"resolve/unknown-prefix": "ResolveCredentials of a prefix nothing starts with (\"zzzzzzzzzz…\") is ErrInvalid, not ErrNotFound",
-			"revoke/backup": "Revoke never calls RevokeOptions.Backup: revoke --backup on Redis deletes the passkeys and saves no record of them " +
-				"(the command then reports \"Backed up 0 passkeys\"), so the revoke cannot be undone",
-			"revoke/restore-again-skips": "Import of a revoke backup record (RevokedAt set) of a passkey the store holds again for the same user fails with ErrConflict " +
-				"(\"1 credentials conflict with the target\") instead of counting it Skipped, as ExportRecord.RevokedAt and ImportResult.Skipped say and the SQL stores do",
-			"completion/users": "CompleteUsers(\"a\") does not return amelie@example.com: it scans the user:email:* keys but parses their values (a bare user id) as user JSON, " +
-				"so no e-mail is ever completed unless the user's id starts with the prefix too",
-		},
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/passkeyctl/passkeyctl/internal/passkey"
 	"github.com/passkeyctl/passkeyctl/internal/store"
@@ -104,6 +105,14 @@ func (s *Store) Revoke(ctx context.Context, passkeys []passkey.Passkey, opts sto
 			if opts.DryRun {
 				return nil
 			}
+			if opts.Backup != nil {
+				// The records of the values just read under WATCH: if EXEC
+				// then fails because one changed, the retry writes them
+				// again as they are then (import merges such records).
+				if err := s.backup(ctx, todo, keys, vals, ok, opts); err != nil {
+					return err
+				}
+			}
 			_, err = tx.TxPipelined(ctx, func(pipe goredis.Pipeliner) error {
 				if len(plan.del) > 0 {
 					pipe.Del(ctx, plan.del...)
@@ -134,6 +143,34 @@ func (s *Store) Revoke(ctx context.Context, passkeys []passkey.Passkey, opts sto
 		return res, err
 	}
 	return res, nil
+}
+
+// backup hands opts.Backup the export records of the passkeys about to be
+// revoked, built from their authenticator values as read (keys[2i] is
+// passkey i's authenticator key), with revokedAt set, before anything is
+// deleted.
+func (s *Store) backup(ctx context.Context, todo []passkey.Passkey, keys, vals []string, ok []bool, opts store.RevokeOptions) error {
+	auths := make([]stored, 0, len(todo))
+	for i := range todo {
+		if a, isAuth := parseAuthenticator(vals[2*i]); ok[2*i] && isAuth {
+			auths = append(auths, stored{key: keys[2*i], raw: vals[2*i], a: a})
+		}
+	}
+	es, err := s.entries(ctx, auths)
+	if err != nil {
+		return err
+	}
+	now := time.Now
+	if opts.Now != nil {
+		now = opts.Now
+	}
+	at := now().UTC().Format("2006-01-02T15:04:05.000Z07:00")
+	records := make([]passkey.ExportRecord, len(es))
+	for i, e := range es {
+		records[i] = e.record()
+		records[i].RevokedAt = &at
+	}
+	return opts.Backup(records)
 }
 
 // revokePlan is what one revocation writes.

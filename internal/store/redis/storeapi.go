@@ -135,7 +135,8 @@ func (s *Store) ListOrphans(ctx context.Context, opts store.ListOptions, fn func
 }
 
 // CompleteUsers implements store.Store: user ids and e-mails starting with
-// prefix, from the user and e-mail keys (SCAN with MATCH on the prefix).
+// prefix, from the user keys (whose values are the users) and the e-mail
+// keys (whose values are the users' ids), SCAN with MATCH on the prefix.
 func (s *Store) CompleteUsers(ctx context.Context, prefix string, limit int) ([]string, error) {
 	var out []string
 	add := func(v string) {
@@ -143,27 +144,54 @@ func (s *Store) CompleteUsers(ctx context.Context, prefix string, limit int) ([]
 			out = append(out, v)
 		}
 	}
-	for _, item := range []string{s.L.EmailKeyPrefix, s.L.UserKeyPrefix} {
-		err := s.scanPrefix(ctx, item, prefix, func(keys []string) error {
+	fromUsers := func(vals []string, ok []bool) {
+		for i := range vals {
+			if u, isUser := parseUser(vals[i]); ok[i] && isUser {
+				add(u.ID)
+				if u.Email != nil {
+					add(*u.Email)
+				}
+			}
+		}
+	}
+	err := s.scanPrefix(ctx, s.L.EmailKeyPrefix, prefix, func(keys []string) error {
+		ids, ok, err := s.mget(ctx, keys)
+		if err != nil {
+			return err
+		}
+		var userKeys []string
+		for i, id := range ids {
+			if ok[i] {
+				userKeys = append(userKeys, s.L.UserKey(id))
+			}
+		}
+		vals, found, err := s.mget(ctx, userKeys)
+		if err != nil {
+			return err
+		}
+		fromUsers(vals, found)
+		if len(out) >= limit {
+			return errEnough
+		}
+		return nil
+	})
+	if err == nil {
+		err = s.scanPrefix(ctx, s.L.UserKeyPrefix, prefix, func(keys []string) error {
 			vals, ok, err := s.mget(ctx, keys)
 			if err != nil {
 				return err
 			}
-			for i := range keys {
-				if u, isUser := parseUser(vals[i]); ok[i] && isUser {
-					add(u.ID)
-					if u.Email != nil {
-						add(*u.Email)
-					}
-				}
+			fromUsers(vals, ok)
+			if len(out) >= limit {
+				return errEnough
 			}
 			return nil
 		})
-		if err != nil || len(out) >= limit {
-			return out, err
-		}
 	}
-	return out, nil
+	if err == errEnough {
+		err = nil
+	}
+	return out, err
 }
 
 // CompleteCredentialIDs implements store.Store: credential IDs as Auth.js

@@ -21,14 +21,7 @@ import (
 // The owner's details come from the user value; a passkey whose user key
 // is gone carries its user id only.
 func (s *Store) Export(ctx context.Context, opts store.ExportOptions, fn func(passkey.ExportRecord) error) error {
-	emit := func(e entry) error {
-		u := passkey.ExportUser{ID: e.p.UserID}
-		if e.user != nil {
-			uu := e.user.user()
-			u = passkey.ExportUser{ID: uu.ID, Email: uu.Email, Name: uu.Name, EmailVerified: uu.EmailVerified}
-		}
-		return fn(passkey.ExportRecordFromAuthjs(passkey.AuthjsExportRow{Passkey: e.p, TransportsNull: e.transportsNull, User: u}))
-	}
+	emit := func(e entry) error { return fn(e.record()) }
 	if opts.CredentialIDs == nil {
 		return s.list(ctx, listOptions{UserID: opts.UserID}, emit)
 	}
@@ -191,7 +184,13 @@ func (s *Store) Import(ctx context.Context, r io.Reader, opts store.ImportOption
 				switch {
 				case !isAuth || a.CredentialID != it.auth.CredentialID:
 					res.Conflicts = append(res.Conflicts, store.ImportConflict{Line: it.line, CredentialID: it.rec.CredentialID, Reason: fmt.Sprintf("its key %s holds another credential (unstorage normalises their keys alike)", authKey)})
-				case opts.OnConflict == store.ConflictSkip:
+				case opts.OnConflict == store.ConflictSkip,
+					it.rec.RevokedAt != nil && a.UserID == it.userID && a.CredentialPublicKey == it.auth.CredentialPublicKey:
+					// Kept as it is: --on-conflict skip, or a revoke
+					// backup's record of the same passkey still there
+					// (that revoke did not commit, or the passkey was
+					// restored since): nothing to undo, and the stored
+					// value is the newer one.
 					res.Skipped++
 				case opts.OnConflict == store.ConflictUpdate && a.UserID == it.userID:
 					counter := max(a.counter(), it.auth.Counter)
@@ -389,4 +388,14 @@ func (s *Store) matchImportUser(ctx context.Context, id, email string, folded *m
 	}
 	slices.Sort(ids)
 	return "", fmt.Sprintf("the e-mail matches %d users in the target (%s)", len(ids), strings.Join(ids, ", ")), nil
+}
+
+// record is the entry in the export format.
+func (e entry) record() passkey.ExportRecord {
+	u := passkey.ExportUser{ID: e.p.UserID}
+	if e.user != nil {
+		uu := e.user.user()
+		u = passkey.ExportUser{ID: uu.ID, Email: uu.Email, Name: uu.Name, EmailVerified: uu.EmailVerified}
+	}
+	return passkey.ExportRecordFromAuthjs(passkey.AuthjsExportRow{Passkey: e.p, TransportsNull: e.transportsNull, User: u})
 }
