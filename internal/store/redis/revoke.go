@@ -60,6 +60,20 @@ func (s *Store) Revoke(ctx context.Context, passkeys []passkey.Passkey, opts sto
 	if len(todo) == 0 {
 		return res, nil
 	}
+	// A wrong --provider-id: passkeys without an account under it whose
+	// webauthn accounts sit under another provider. Deleting their
+	// authenticators would leave those accounts behind as orphans, so
+	// nothing is revoked and the error names the provider to use, as on
+	// SQL.
+	var check store.ProviderCheck
+	for _, p := range todo {
+		check.AddPasskey(p)
+	}
+	if hint, err := (&Store{c: s.c, L: s.L, ProviderID: provider}).WrongProviderHint(ctx, &check); err != nil {
+		return nil, err
+	} else if hint != "" {
+		return nil, fmt.Errorf("%w: revoke: %s; nothing was revoked", passkey.ErrInvalid, hint)
+	}
 	var sessionKeys []string
 	if opts.RevokeSessions {
 		var err error

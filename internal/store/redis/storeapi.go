@@ -62,12 +62,39 @@ func (s *Store) CheckEnroll(ctx context.Context, userID string, newUser bool) er
 	return fmt.Errorf("user not found: %s: %w", userID, passkey.ErrNotFound)
 }
 
-// WrongProviderHint implements store.Store. The adapter keeps no index of
-// a user's accounts (by-user-id points at the last one linked only), so
-// telling which provider the accounts are under would take a pass over
-// the whole key space per passkey: Redis gives no hint.
-func (s *Store) WrongProviderHint(context.Context, *store.ProviderCheck) (string, error) {
-	return "", nil
+// WrongProviderHint implements store.Store: when the no-account passkeys
+// c collected have webauthn accounts under other providers, the provider
+// to use. The adapter keeps no index of a user's accounts (by-user-id
+// points at the last one linked only), so this is one SCAN over the
+// account keys, paid only when passkeys came out no-account.
+func (s *Store) WrongProviderHint(ctx context.Context, c *store.ProviderCheck) (string, error) {
+	if len(c.Refs) == 0 {
+		return "", nil
+	}
+	want := map[[2]string]bool{}
+	for _, r := range c.Refs {
+		want[[2]string{r[0], r[1]}] = true
+	}
+	var providers []string
+	err := s.scan(ctx, s.L.matchPattern(s.L.AccountKeyPrefix), func(keys []string) error {
+		vals, ok, err := s.mget(ctx, keys)
+		if err != nil {
+			return err
+		}
+		for i := range keys {
+			a, isAcct := parseAccount(vals[i])
+			if ok[i] && isAcct && a.Type == "webauthn" && a.Provider != s.ProviderID && want[[2]string{a.UserID, a.ProviderAccountID}] && !slices.Contains(providers, a.Provider) {
+				providers = append(providers, a.Provider)
+			}
+		}
+		return nil
+	})
+	if err != nil || len(providers) == 0 {
+		return "", err
+	}
+	slices.Sort(providers)
+	return fmt.Sprintf("the accounts of these passkeys have provider %q, not %q: pass --provider-id %s (the app's Passkey provider id)",
+		strings.Join(providers, `", "`), s.ProviderID, providers[0]), nil
 }
 
 // ListOrphans implements store.Store: the webauthn accounts of the

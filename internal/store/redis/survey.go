@@ -122,7 +122,15 @@ func (s *Store) CheckLayout(ctx context.Context) error {
 		return err
 	}
 	stems := sv.Stems()
-	own := s.L.storageKey(s.L.BaseKeyPrefix + s.L.AuthenticatorKeyPrefix)
-	return fmt.Errorf("%w: no passkeys under %s*, but %d under %s:*: if these are the app's keys, give the DSN the app's unstorage base (?base=) and adapter baseKeyPrefix (?baseKeyPrefix=), which join to %q",
-		passkey.ErrSchemaNotReady, own, sv.Elsewhere[stems[0]], stems[0], strings.TrimSuffix(stems[0], ":"+strings.TrimSuffix(s.L.AuthenticatorKeyPrefix, ":")))
+	own := strings.TrimSuffix(s.L.storageKey(s.L.BaseKeyPrefix+s.L.AuthenticatorKeyPrefix), ":")
+	var where []string
+	for _, st := range stems[:min(len(stems), 3)] {
+		where = append(where, fmt.Sprintf("%d under %s:*", sv.Elsewhere[st], st))
+	}
+	if len(stems) > 3 {
+		where = append(where, fmt.Sprintf("and %d other prefixes", len(stems)-3))
+	}
+	item := ":" + strings.TrimSuffix(s.L.AuthenticatorKeyPrefix, ":")
+	return fmt.Errorf("%w: no passkeys under %s:*, but %s: if these are the app's keys, give the DSN the app's unstorage base (?base=) and adapter baseKeyPrefix (?baseKeyPrefix=), which join to %q",
+		passkey.ErrSchemaNotReady, own, strings.Join(where, ", "), strings.TrimSuffix(stems[0], item))
 }

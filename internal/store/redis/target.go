@@ -219,3 +219,16 @@ func scrub(err error, secret string) string {
 	}
 	return msg
 }
+
+func init() {
+	// go-redis logs dial failures and pool events to stderr on its own;
+	// passkeyctl reports every failure itself, once, in one line with the
+	// password scrubbed (Open's errors), and a library's log line is one
+	// more place a secret could reach.
+	goredis.SetLogger(silentLogger{})
+}
+
+// silentLogger drops go-redis's log lines.
+type silentLogger struct{}
+
+func (silentLogger) Printf(context.Context, string, ...interface{}) {}

@@ -289,8 +289,18 @@ func (s *Store) resolveImportUsers(ctx context.Context, items []*importItem, opt
 				id = created[j].id
 				break
 			}
-			if id, err = newUUIDv4(opts.Rand); err != nil {
+			// The source's id, as the SQL stores keep it where the id type
+			// allows (on Redis any string does): the app's other data
+			// keyed by the user's id still matches. A fresh UUID, as
+			// @auth/core's createUser makes, when the source has none
+			// or it is taken by another user.
+			id = u.ID
+			if taken, err := s.userExists(ctx, id); err != nil {
 				return nil, err
+			} else if id == "" || taken || slices.ContainsFunc(created, func(c newImportUser) bool { return c.id == id }) {
+				if id, err = newUUIDv4(opts.Rand); err != nil {
+					return nil, err
+				}
 			}
 			created = append(created, newImportUser{id: id, email: email})
 			res.UsersCreated = append(res.UsersCreated, store.ImportUser{Line: it.line, ID: u.ID, Email: u.Email, TargetID: id})
@@ -398,4 +408,14 @@ func (e entry) record() passkey.ExportRecord {
 		u = passkey.ExportUser{ID: uu.ID, Email: uu.Email, Name: uu.Name, EmailVerified: uu.EmailVerified}
 	}
 	return passkey.ExportRecordFromAuthjs(passkey.AuthjsExportRow{Passkey: e.p, TransportsNull: e.transportsNull, User: u})
+}
+
+// userExists reports whether a user key holds id (an empty id never
+// does).
+func (s *Store) userExists(ctx context.Context, id string) (bool, error) {
+	if id == "" {
+		return false, nil
+	}
+	_, found, err := s.getUser(ctx, id)
+	return found, err
 }
