@@ -31,7 +31,9 @@ const maxTxRetries = 10
 //
 // It is all or nothing: when a passkey's key is gone or names another
 // credential or user since it was read (a concurrent revoke), nothing is
-// written and the error is passkey.ErrConflict. A watched key changed by
+// written and the error is passkey.ErrNotFound, as a revoke that lost the
+// race on SQL (exit 3); keys that keep changing through every retry are
+// passkey.ErrConflict. A watched key changed by
 // anything else (a sign-in updating a counter) makes it read again and
 // retry, up to maxTxRetries times.
 //
@@ -146,7 +148,7 @@ func (s *Store) Revoke(ctx context.Context, passkeys []passkey.Passkey, opts sto
 		return nil, fmt.Errorf("revoke: the passkeys' keys kept changing (%d attempts); nothing was revoked, try again: %w", maxTxRetries+1, passkey.ErrConflict)
 	}
 	if err != nil {
-		if errors.Is(err, passkey.ErrConflict) {
+		if errors.Is(err, passkey.ErrConflict) || errors.Is(err, passkey.ErrNotFound) {
 			return nil, err
 		}
 		return nil, s.err("revoke", err)
@@ -218,7 +220,7 @@ func (s *Store) planRevoke(todo []passkey.Passkey, users []string, provider stri
 		authKey, acctKey := keys[i], keys[i+1]
 		a, isAuth := parseAuthenticator(vals[i])
 		if !ok[i] || !isAuth || a.CredentialID != p.CredentialID || a.UserID != p.UserID {
-			return nil, fmt.Errorf("revoke %s: the passkey is gone or changed owner since it was read (revoked concurrently?); nothing was revoked: %w", p.CredentialID, passkey.ErrConflict)
+			return nil, fmt.Errorf("revoke %s: the passkey is gone or changed owner since it was read (revoked concurrently?); nothing was revoked: %w", p.CredentialID, passkey.ErrNotFound)
 		}
 		remove(authKey)
 		revoked[p.UserID] = append(revoked[p.UserID], p.CredentialID)

@@ -85,8 +85,8 @@ func TestRevoke_fixture(t *testing.T) {
 
 	// Revoking it again: nothing there, nothing written.
 	_, err = s.Revoke(ctx, ps, store.RevokeOptions{})
-	if !errors.Is(err, passkey.ErrConflict) {
-		t.Errorf("second revoke: %v", err)
+	if !errors.Is(err, passkey.ErrNotFound) {
+		t.Errorf("second revoke: %v, want ErrNotFound (a revoke that lost the race)", err)
 	}
 	diffKeys(t, "second revoke wrote nothing", want, e.snapshot())
 }
@@ -164,8 +164,8 @@ func TestRevoke_concurrent(t *testing.T) {
 			switch {
 			case err == nil:
 				ok++
-			case errors.Is(err, passkey.ErrConflict):
-				conflict++
+			case errors.Is(err, passkey.ErrNotFound):
+				conflict++ // lost the race
 			default:
 				t.Errorf("round %d: %v", round, err)
 			}
