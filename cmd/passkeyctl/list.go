@@ -129,7 +129,7 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 			return err
 		}
 		if w.count == 0 && opts.Output == outputTable {
-			fmt.Fprintf(opts.IO.ErrOut, "no orphan Account rows%s\n", who)
+			fmt.Fprintf(opts.IO.ErrOut, "no orphan %ss%s\n", st.Describe().Account, who)
 		}
 		limitNote(opts, cut, "orphan Account rows")
 		return nil

@@ -347,7 +347,7 @@ func printRevokeSummary(w io.Writer, res *store.RevokeResult, sessions bool, des
 	if res.DryRun {
 		verb, del, note = "Dry run: would revoke", "would delete", "; nothing was changed"
 	}
-	extra := del + " " + plural(int(res.Accounts), "Account row")
+	extra := del + " " + plural(int(res.Accounts), desc.Account)
 	if !desc.Accounts {
 		// The app keeps a passkey in one record (Better Auth's one row):
 		// there is no Account.
@@ -363,8 +363,8 @@ func printRevokeSummary(w io.Writer, res *store.RevokeResult, sessions bool, des
 			mismatched = append(mismatched, p.CredentialID)
 		}
 	}
-	printNotes(w, mismatched, "the Account row of %s belongs to another user and was left alone",
-		"passkeys' Account rows belong to other users and were left alone")
+	printNotes(w, mismatched, "the "+desc.Account+" of %s belongs to another user and was left alone",
+		"passkeys' "+desc.Account+"s belong to other users and were left alone")
 	stranded := desc.Stranded
 	strandedMany := "users have " + stranded
 	var who []string

@@ -472,7 +472,7 @@ func (authjsApp) describe(s *Schema) store.Description {
 	}
 	return store.Description{
 		ID: string(AppAuthjs), Name: "Auth.js", Label: fmt.Sprintf("Auth.js (table %s)", table), Where: table + " table", Record: "row of table " + table,
-		Accounts: true, DeviceTypeField: "credentialDeviceType", EncodeID: passkey.AuthjsCredentialID,
+		Accounts: true, Account: "Account row", DeviceTypeField: "credentialDeviceType", EncodeID: passkey.AuthjsCredentialID,
 		Stranded: passkey.AuthjsStranded, RPIDSource: passkey.AuthjsRPIDSource, ExportWarning: passkey.AuthjsExportWarning,
 		Warnings: s.Warnings,
 	}

@@ -122,8 +122,10 @@ type Description struct {
 	// listings show (Better Auth).
 	Named bool
 	// Accounts is true when each passkey has an account record of its
-	// own that revoke deletes with it (Auth.js).
+	// own that revoke deletes with it (Auth.js); Account names one in
+	// messages: "Account row", "account key".
 	Accounts bool
+	Account  string
 	// DeviceTypeField is where the app stores singleDevice/multiDevice.
 	DeviceTypeField string
 	// EncodeID writes a raw credential ID the way the app stores it.

@@ -23,7 +23,7 @@ func (s *Store) Describe() store.Description {
 	keys := s.L.storageKey(s.L.BaseKeyPrefix+s.L.AuthenticatorKeyPrefix) + "*"
 	d := store.Description{
 		ID: "authjs", Name: "Auth.js", Label: "Auth.js (Redis keys " + keys + ")", Where: "Redis keys " + keys, Record: "key " + keys,
-		Location: s.target.Redacted(), Accounts: true,
+		Location: s.target.Redacted(), Accounts: true, Account: "account key",
 		DeviceTypeField: "credentialDeviceType", EncodeID: base64.StdEncoding.EncodeToString,
 		Stranded: passkey.AuthjsStranded, RPIDSource: passkey.AuthjsRPIDSource, ExportWarning: passkey.AuthjsExportWarning,
 	}
