@@ -147,7 +147,9 @@ func (d *DB) BetterAuthPasskeys(ctx context.Context, s *Schema, opts BetterAuthL
 		query += " WHERE " + d.ExactEq("p."+d.Q(ba.P.UserID))
 		args = append(args, opts.UserID, opts.UserID)
 	}
-	query += " ORDER BY p." + d.Q(ba.P.UserID) + ", p." + d.Q(ba.P.CredentialID)
+	// By the IDs' bytes, as every store orders: Better Auth's migrator
+	// leaves MySQL's default case-insensitive collation on these columns.
+	query += " ORDER BY " + d.byteOrder("p."+d.Q(ba.P.UserID)) + ", " + d.byteOrder("p."+d.Q(ba.P.CredentialID))
 	if opts.Limit > 0 {
 		query += fmt.Sprintf(" LIMIT %d", opts.Limit)
 	}
@@ -264,6 +266,9 @@ func (d *DB) InsertBetterAuthPasskey(ctx context.Context, s *Schema, p BetterAut
 // already in the table (ErrConflict): Better Auth's table has no unique
 // index that would refuse it.
 func (d *DB) insertNewBetterAuthPasskey(ctx context.Context, tx *sqlx.Tx, s *Schema, ba *BetterAuthSchema, p *BetterAuthPasskey, r io.Reader) error {
+	if err := d.checkBetterAuthCounter(ba, p.Counter); err != nil {
+		return err
+	}
 	if _, err := d.getBetterAuthPasskey(ctx, tx, s, p.CredentialID); err == nil {
 		return fmt.Errorf("credential %s is already registered (it is in table %s): %w", p.CredentialID, ba.Passkey.Name, passkey.ErrConflict)
 	} else if !isNotFound(err) {
@@ -488,6 +493,9 @@ func (d *DB) DeleteBetterAuthPasskey(ctx context.Context, s *Schema, credentialI
 func (d *DB) UpdateBetterAuthCounter(ctx context.Context, s *Schema, credentialID string, counter uint32) error {
 	ba, err := s.PasskeyTableReady()
 	if err != nil {
+		return err
+	}
+	if err := d.checkBetterAuthCounter(ba, int64(counter)); err != nil {
 		return err
 	}
 	return d.updateCounter(ctx, ba.Passkey.Name, ba.P.Counter, ba.P.CredentialID, credentialID, counter)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -422,4 +423,20 @@ func (betterAuthApp) describe(s *Schema) store.Description {
 func (betterAuthApp) ready(s *Schema, _ store.Purpose) error {
 	_, err := s.PasskeyTableReady()
 	return err
+}
+
+// checkBetterAuthCounter refuses, as the Auth.js store does, a signature
+// counter that Better Auth's counter column cannot hold: its migrator
+// declares an INTEGER, 32 bits on PostgreSQL and MySQL (64 on SQLite),
+// and the database would refuse the write with its own raw error.
+func (d *DB) checkBetterAuthCounter(ba *BetterAuthSchema, counter int64) error {
+	c, ok := ba.Passkey.Column(ba.P.Counter)
+	if !ok || d.Dialect == SQLite || counter <= math.MaxInt32 {
+		return nil
+	}
+	switch c.Type {
+	case "integer", "int", "int4", "mediumint", "smallint", "int2":
+		return fmt.Errorf("%w: signature counter %d does not fit %s.%s (a 32-bit %s)", passkey.ErrSchemaNotReady, counter, ba.Passkey.Name, ba.P.Counter, strings.ToUpper(c.Type))
+	}
+	return nil
 }

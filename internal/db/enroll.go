@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
@@ -267,12 +268,24 @@ func (d *DB) updateCounter(ctx context.Context, table, counterCol, idCol, id str
 	if err != nil {
 		return d.Err("update counter", err)
 	}
-	// MySQL reports changed rows, not matched ones: writing the same
-	// counter (0 after 0) affects none, so only the others can tell.
-	if n, err := res.RowsAffected(); err == nil && n == 0 && d.Dialect != MySQL {
-		return fmt.Errorf("update counter of %s: %w", id, passkey.ErrNotFound)
+	n, err := res.RowsAffected()
+	if err != nil || n > 0 {
+		return nil
 	}
-	return nil
+	if d.Dialect == MySQL {
+		// MySQL reports changed rows, not matched ones: writing the same
+		// counter (0 after 0) affects none. Whether the row is there at
+		// all is asked separately, only then.
+		var one int
+		err := d.X.GetContext(ctx, &one, d.Dialect.Rebind("SELECT 1 FROM "+d.Q(table)+" WHERE "+d.ExactEq(d.Q(idCol))), id, id)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return d.Err("update counter", err)
+		}
+	}
+	return fmt.Errorf("update counter of %s: %w", id, passkey.ErrNotFound)
 }
 
 // UserCredentialIDs returns the raw IDs of the user's passkeys, for

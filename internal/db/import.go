@@ -397,6 +397,13 @@ func (imp *importer) warnDuplicates() {
 // store a row Prisma cannot read.
 func (imp *importer) checkAuthjsCounters(groups ...[]*passkey.Normalized) error {
 	if imp.ba != nil {
+		for _, ns := range groups {
+			for _, n := range ns {
+				if err := imp.d.checkBetterAuthCounter(imp.ba, n.Rec.Counter); err != nil {
+					return fmt.Errorf("line %d: %w; nothing was written", n.Line, err)
+				}
+			}
+		}
 		return nil
 	}
 	for _, ns := range groups {

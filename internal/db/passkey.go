@@ -53,3 +53,13 @@ func anySlice(ss []string) []any {
 	}
 	return out
 }
+
+// byteOrder is expr as ORDER BY compares it byte by byte: on MySQL, whose
+// usual collations ignore case, its BINARY form; elsewhere expr (the test
+// and app databases' collations already compare these ASCII IDs by byte).
+func (d *DB) byteOrder(expr string) string {
+	if d.Dialect == MySQL {
+		return "BINARY " + expr
+	}
+	return expr
+}

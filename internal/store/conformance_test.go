@@ -40,22 +40,8 @@ func authjsSQL(dialect string) storetest.Backend {
 			return sqlStore(t, d)
 		},
 	}
-	if dialect == "mysql" {
-		b.KnownBugs = map[string]string{"counter/unknown": bugMySQLUpdateCounterUnknown}
-	}
 	return b
 }
-
-// The SQL stores' known bugs (internal/db), shared by both apps.
-const (
-	bugMySQLUpdateCounterUnknown = "UpdateCounter of a credential ID that is not stored returns nil instead of ErrNotFound on MySQL: " +
-		"db.updateCounter trusts RowsAffected only on the other dialects (MySQL counts changed rows, not matched ones), so on MySQL it never reports a missing row"
-	bugBetterAuthCounterRange = "UpdateCounter(4294967295) and CreatePasskey with counter 4294967295 fail with the driver's raw out-of-range error " +
-		"(pq 22003 / MySQL 1264) on Better Auth's 32-bit INTEGER counter column, where the Auth.js store refuses the same value with ErrSchemaNotReady " +
-		"(\"signature counter ... does not fit Authenticator.counter (a 32-bit INT)\")"
-	bugBetterAuthMySQLOrder = "ListPasskeys orders a user's passkeys by credentialID under the column's collation: with MariaDB's default utf8mb4_general_ci " +
-		"\"bq...\" comes before \"Bq...\", not by the IDs' bytes as on every other backend (Auth.js on MySQL has an ascii_bin column); Limit then cuts a different set"
-)
 
 // betterAuthSQL is Better Auth on a fresh database of dialect, its tables
 // as its own migrator creates them (camelCase columns, text ids).
@@ -67,16 +53,6 @@ func betterAuthSQL(dialect string) storetest.Backend {
 			_, d := dbtest.BetterAuth(t, dialect, dbtest.BetterAuthOptions{})
 			return sqlStore(t, d)
 		},
-	}
-	switch dialect {
-	case "postgres":
-		b.KnownBugs = map[string]string{"counter/above-int32": bugBetterAuthCounterRange}
-	case "mysql":
-		b.KnownBugs = map[string]string{
-			"counter/above-int32": bugBetterAuthCounterRange,
-			"counter/unknown":     bugMySQLUpdateCounterUnknown,
-			"order-and-limit":     bugBetterAuthMySQLOrder,
-		}
 	}
 	return b
 }
