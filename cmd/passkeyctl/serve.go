@@ -43,6 +43,7 @@ type ServeOptions struct {
 	User       string
 	CreateUser bool
 	Credential string
+	ReadOnly   bool
 	RPID       string
 	RPName     string
 	Origins    []string
@@ -67,7 +68,9 @@ func newCmdServe(f *Factory, runF func(context.Context, *ServeOptions) error) *c
             Auth.js the Authenticator row and its Account row, in one transaction;
             for Better Auth one row of its passkey table (see --schema).
   --test    checks that a stored passkey signs in as the app would (stored key, user
-            verification, counter rule) and updates its counter, as a sign-in does.
+            verification, counter rule) and updates its counter, as a sign-in does;
+            with --read-only it writes nothing (for a database role that may only
+            read: the output says the counter was not advanced).
 
 The page's URL, with a random one-time token, is the first line on stdout; open it
 in a browser (--open does). Messages go to stderr. Exactly one ceremony runs: on
@@ -106,6 +109,9 @@ with "-" must be given as --credential=-...`,
   passkeyctl serve --test
   passkeyctl serve --test --user alice@example.com
 
+  # The same with a read-only database role: nothing is written
+  passkeyctl serve --test --user alice@example.com --read-only
+
   # Production: TLS on this host, the page at https://passkeys.example.com
   passkeyctl serve --enroll --user alice@example.com --rp-id example.com \
     --origin https://passkeys.example.com --listen 0.0.0.0:443 \
@@ -134,6 +140,8 @@ with "-" must be given as --credential=-...`,
 				return usageError{errors.New("--credential goes with --test; an enrolment makes a new credential")}
 			case opts.Test && opts.CreateUser:
 				return usageError{errors.New("--create-user goes with --enroll")}
+			case opts.Enroll && opts.ReadOnly:
+				return usageError{errors.New("--read-only goes with --test; an enrolment writes the passkey")}
 			case opts.User != "" && opts.Credential != "":
 				return usageError{errors.New("give --user or --credential, not both")}
 			case opts.Timeout <= 0:
@@ -153,6 +161,7 @@ with "-" must be given as --credential=-...`,
 	nonEmptyStringVarP(fl, &opts.User, "user", "u", "", "the passkey's owner: a User.id or e-mail address")
 	fl.BoolVar(&opts.CreateUser, "create-user", false, "with --enroll: create the User (by e-mail) with the passkey when it does not exist")
 	nonEmptyStringVarP(fl, &opts.Credential, "credential", "", "", "with --test: accept only this passkey (credential ID in base64, base64url or hex)")
+	fl.BoolVar(&opts.ReadOnly, "read-only", false, "with --test: verify without writing the new counter (for a database role that may only read)")
 	nonEmptyStringVarP(fl, &opts.RPID, "rp-id", "", "localhost", "relying party ID: the host name of the app (AUTH_URL) the passkey is for")
 	nonEmptyStringVarP(fl, &opts.RPName, "rp-name", "", "", "relying party name some authenticators show (default: the rpID)")
 	fl.StringArrayVar(&opts.Origins, "origin", nil, "origin the page is opened at, https://... or http://localhost... (repeatable; default http://localhost:<port>)")
@@ -179,7 +188,10 @@ type serveEvent struct {
 	Mode    string           `json:"mode,omitempty"`
 	RPID    string           `json:"rpId,omitempty"`
 	Passkey *passkey.Passkey `json:"passkey,omitempty"`
-	Error   string           `json:"error,omitempty"`
+	// CounterNotStored is set by a --read-only test: the passkey's stored
+	// counter was left as it was.
+	CounterNotStored bool   `json:"counterNotStored,omitempty"`
+	Error            string `json:"error,omitempty"`
 }
 
 func serveRun(ctx context.Context, opts *ServeOptions) error {
@@ -217,16 +229,17 @@ func serveRun(ctx context.Context, opts *ServeOptions) error {
 // the stdout events.
 func serveCeremony(ctx context.Context, opts *ServeOptions, emit func(serveEvent) error) error {
 	cfg := ceremony.Config{
-		Mode:    ceremony.ModeTest,
-		RPID:    opts.RPID,
-		RPName:  opts.RPName,
-		Origins: opts.Origins,
-		Listen:  opts.Listen,
-		Timeout: opts.Timeout,
-		TLSCert: opts.TLSCert,
-		TLSKey:  opts.TLSKey,
-		Now:     opts.Now,
-		Rand:    opts.Rand,
+		Mode:     ceremony.ModeTest,
+		RPID:     opts.RPID,
+		RPName:   opts.RPName,
+		Origins:  opts.Origins,
+		Listen:   opts.Listen,
+		Timeout:  opts.Timeout,
+		TLSCert:  opts.TLSCert,
+		TLSKey:   opts.TLSKey,
+		Now:      opts.Now,
+		Rand:     opts.Rand,
+		ReadOnly: opts.ReadOnly,
 		Logf: func(format string, args ...any) {
 			fmt.Fprintf(opts.IO.ErrOut, format+"\n", args...)
 		},
@@ -313,10 +326,16 @@ func serveCeremony(ctx context.Context, opts *ServeOptions, emit func(serveEvent
 		return fmt.Errorf("the ceremony succeeded but the passkey cannot be read back: %w", err)
 	}
 	event := serveEvent{Event: "verified", Passkey: &p}
-	if res.Mode == ceremony.ModeEnroll {
+	switch {
+	case res.Mode == ceremony.ModeEnroll:
 		fmt.Fprintf(opts.IO.ErrOut, "Enrolled %s passkey %s for %s.\n", p.Algorithm, p.CredentialID, userLabel(cfg.User))
 		event.Event = "enrolled"
-	} else {
+	case !res.CounterStored:
+		// The passkey as stored: its counter did not move. The event says
+		// so for scripts.
+		fmt.Fprintf(opts.IO.ErrOut, "Verified passkey %s of user %s: %s would accept it. Read-only: the counter was not advanced (stored %d, the authenticator sent %d).\n", p.CredentialID, p.UserID, desc.Name, p.Counter, res.Counter)
+		event.CounterNotStored = true
+	default:
 		fmt.Fprintf(opts.IO.ErrOut, "Verified passkey %s of user %s: %s would accept it. Counter now %d.\n", p.CredentialID, p.UserID, desc.Name, p.Counter)
 	}
 	// The change is committed: a reader that went away does not make it a

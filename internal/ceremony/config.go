@@ -75,6 +75,10 @@ type Config struct {
 	User *User
 	// CredentialID, for ModeTest, accepts only this passkey (raw ID).
 	CredentialID []byte
+	// ReadOnly, for ModeTest, verifies without writing the new signature
+	// counter: for a database role that may only read. The next real
+	// sign-in still sees the old counter, which the new one exceeds.
+	ReadOnly bool
 	// Now is the clock (challenge expiry); time.Now when nil.
 	Now func() time.Time
 	// Rand is the source of the URL token, challenges and user handles;

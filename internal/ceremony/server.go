@@ -44,8 +44,13 @@ type Result struct {
 	CredentialID []byte
 	// UserID is the passkey's owner.
 	UserID string
-	// Counter is the signature counter stored after the ceremony.
+	// Counter is the signature counter stored after the ceremony; with
+	// Config.ReadOnly the one the authenticator sent, which was not
+	// stored.
 	Counter uint32
+	// CounterStored is false when a test did not write the counter
+	// (Config.ReadOnly).
+	CounterStored bool
 }
 
 // Server is one ceremony's HTTP server. New checks the configuration and

@@ -236,7 +236,7 @@ func (s *Server) finishEnroll(ctx context.Context, p *pending, body []byte) (Res
 		}
 		return Result{}, s.fail(http.StatusInternalServerError, "The passkey could not be saved in the database. Nothing was saved; the terminal running passkeyctl shows why.", fmt.Errorf("save credential %s: %w", id, err))
 	}
-	return Result{Mode: ModeEnroll, CredentialID: cred.ID, UserID: s.cfg.User.ID, Counter: nc.Counter}, nil
+	return Result{Mode: ModeEnroll, CredentialID: cred.ID, UserID: s.cfg.User.ID, Counter: nc.Counter, CounterStored: true}, nil
 }
 
 // finishTest verifies an assertion as Auth.js does at sign-in: the row
@@ -296,10 +296,13 @@ func (s *Server) finishTest(ctx context.Context, p *pending, body []byte) (Resul
 		return Result{}, s.fail(http.StatusUnprocessableEntity, fmt.Sprintf("The passkey's signature counter did not go up (stored %d, received %d). The app refuses such a sign-in: the answer may be a replay, or the authenticator a copy.", stored.Counter, got),
 			fmt.Errorf("passkey %s: signature counter %d is not greater than the stored %d (replay or cloned authenticator); %s would refuse this sign-in", id, got, stored.Counter, s.app.Name))
 	}
+	if s.cfg.ReadOnly {
+		return Result{Mode: ModeTest, CredentialID: raw, UserID: stored.UserID, Counter: cred.Authenticator.SignCount}, nil
+	}
 	if err := s.store.UpdateCounter(ctx, raw, cred.Authenticator.SignCount); err != nil {
 		return Result{}, s.fail(http.StatusInternalServerError, "The passkey verified, but its counter could not be saved; the terminal running passkeyctl shows why.", fmt.Errorf("update counter of %s: %w", id, err))
 	}
-	return Result{Mode: ModeTest, CredentialID: raw, UserID: stored.UserID, Counter: cred.Authenticator.SignCount}, nil
+	return Result{Mode: ModeTest, CredentialID: raw, UserID: stored.UserID, Counter: cred.Authenticator.SignCount, CounterStored: true}, nil
 }
 
 func containsID(ids [][]byte, id []byte) bool {
