@@ -446,6 +446,7 @@ environment (PASSKEYCTL_DSN, then DATABASE_URL), else PASSKEYCTL_CONFIG or
 	root.AddCommand(newCmdMigrate(f, nil))
 	root.AddCommand(newCmdList(f, nil))
 	root.AddCommand(newCmdRevoke(f, nil))
+	root.AddCommand(newCmdRename(f, nil))
 	root.AddCommand(newCmdServe(f, nil))
 	root.AddCommand(newCmdExport(f, nil))
 	root.AddCommand(newCmdImport(f, nil))

@@ -44,6 +44,7 @@ type ServeOptions struct {
 	CreateUser bool
 	Credential string
 	ReadOnly   bool
+	Name       string
 	RPID       string
 	RPName     string
 	Origins    []string
@@ -140,6 +141,8 @@ with "-" must be given as --credential=-...`,
 				return usageError{errors.New("--credential goes with --test; an enrolment makes a new credential")}
 			case opts.Test && opts.CreateUser:
 				return usageError{errors.New("--create-user goes with --enroll")}
+			case opts.Test && cmd.Flags().Changed("name"):
+				return usageError{errors.New("--name goes with --enroll: it names the new passkey")}
 			case opts.Enroll && opts.ReadOnly:
 				return usageError{errors.New("--read-only goes with --test; an enrolment writes the passkey")}
 			case opts.User != "" && opts.Credential != "":
@@ -161,6 +164,7 @@ with "-" must be given as --credential=-...`,
 	nonEmptyStringVarP(fl, &opts.User, "user", "u", "", "the passkey's owner: a User.id or e-mail address")
 	fl.BoolVar(&opts.CreateUser, "create-user", false, "with --enroll: create the User (by e-mail) with the passkey when it does not exist")
 	nonEmptyStringVarP(fl, &opts.Credential, "credential", "", "", "with --test: accept only this passkey (credential ID in base64, base64url or hex)")
+	nonEmptyStringVarP(fl, &opts.Name, "name", "", "", "with --enroll: the passkey's name, for apps that store one (Better Auth)")
 	fl.BoolVar(&opts.ReadOnly, "read-only", false, "with --test: verify without writing the new counter (for a database role that may only read)")
 	nonEmptyStringVarP(fl, &opts.RPID, "rp-id", "", "localhost", "relying party ID: the host name of the app (AUTH_URL) the passkey is for")
 	nonEmptyStringVarP(fl, &opts.RPName, "rp-name", "", "", "relying party name some authenticators show (default: the rpID)")
@@ -262,6 +266,13 @@ func serveCeremony(ctx context.Context, opts *ServeOptions, emit func(serveEvent
 		return err
 	}
 	desc := st.Describe()
+	var name *string
+	if opts.Enroll && opts.Name != "" {
+		if !desc.Named {
+			return fmt.Errorf("--name: %w", passkey.ErrNoPasskeyName)
+		}
+		name = &opts.Name
+	}
 	printTarget(opts.IO, opts.Target, desc)
 	if opts.Enroll {
 		if cfg.User, err = enrolUser(ctx, opts, st); err != nil {
@@ -275,7 +286,7 @@ func serveCeremony(ctx context.Context, opts *ServeOptions, emit func(serveEvent
 		return err
 	}
 
-	srv, err := ceremony.New(cfg, &ceremony.AppStore{Store: st, ProviderID: opts.ProviderID, Now: opts.Now, Rand: opts.Rand})
+	srv, err := ceremony.New(cfg, &ceremony.AppStore{Store: st, ProviderID: opts.ProviderID, PasskeyName: name, Now: opts.Now, Rand: opts.Rand})
 	if err != nil {
 		if errors.Is(err, ceremony.ErrConfig) {
 			return usageError{err}

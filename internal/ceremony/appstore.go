@@ -18,6 +18,9 @@ type AppStore struct {
 	Store store.Store
 	// ProviderID is the app's Passkey provider id, for messages.
 	ProviderID string
+	// PasskeyName names the passkey an enrolment stores (apps that store
+	// a name); nil for none.
+	PasskeyName *string
 	// Now and Rand feed generated ids and timestamps.
 	Now  func() time.Time
 	Rand io.Reader
@@ -43,6 +46,7 @@ func (s *AppStore) Save(ctx context.Context, c NewCredential) error {
 		BackupState:    c.BackupState,
 		Transports:     c.Transports,
 		AAGUID:         c.AAGUID,
+		Name:           s.PasskeyName,
 	}, opts)
 	if errors.Is(err, passkey.ErrNotFound) {
 		return fmt.Errorf("the user was deleted during the ceremony: %w", err)

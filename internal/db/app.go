@@ -58,6 +58,8 @@ type sqlApp interface {
 	checkEnroll(d *DB, ctx context.Context, q sqlx.QueryerContext, s *Schema, userID string, newUser bool) error
 	createPasskey(d *DB, ctx context.Context, s *Schema, p store.NewPasskey, opts store.EnrollOptions) (passkey.Passkey, error)
 	updateCounter(d *DB, ctx context.Context, s *Schema, raw []byte, counter uint32) error
+	// rename sets a passkey's name where the app stores one.
+	rename(d *DB, ctx context.Context, s *Schema, raw []byte, name string) (before, after passkey.Passkey, err error)
 	// importTarget refuses up front an import that would fail half-way
 	// (missing tables, drift, NOT NULL columns without a default that no
 	// app column explains) and returns Better Auth's schema, which the

@@ -335,6 +335,9 @@ func (authjsApp) checkEnroll(d *DB, ctx context.Context, q sqlx.QueryerContext, 
 
 // createPasskey is CreatePasskey for Auth.js (see there).
 func (authjsApp) createPasskey(d *DB, ctx context.Context, s *Schema, p store.NewPasskey, opts store.EnrollOptions) (passkey.Passkey, error) {
+	if p.Name != nil {
+		return passkey.Passkey{}, passkey.ErrNoPasskeyName
+	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -492,4 +495,9 @@ func (authjsApp) ready(s *Schema, purpose store.Purpose) error {
 		return s.MissingPasskeyTable()
 	}
 	return nil
+}
+
+// rename implements sqlApp: Auth.js stores no passkey name.
+func (authjsApp) rename(*DB, context.Context, *Schema, []byte, string) (passkey.Passkey, passkey.Passkey, error) {
+	return passkey.Passkey{}, passkey.Passkey{}, passkey.ErrNoPasskeyName
 }

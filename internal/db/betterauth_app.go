@@ -355,6 +355,7 @@ func (d *DB) baCreatePasskey(ctx context.Context, s *Schema, p store.NewPasskey,
 		BackedUp:     p.BackupState,
 		Transports:   &transports,
 		CreatedAt:    &now,
+		Name:         p.Name,
 	}
 	if len(p.AAGUID) == 16 {
 		id := formatUUID(p.AAGUID)
@@ -439,4 +440,36 @@ func (d *DB) checkBetterAuthCounter(ba *BetterAuthSchema, counter int64) error {
 		return fmt.Errorf("%w: signature counter %d does not fit %s.%s (a 32-bit %s)", passkey.ErrSchemaNotReady, counter, ba.Passkey.Name, ba.P.Counter, strings.ToUpper(c.Type))
 	}
 	return nil
+}
+
+// rename implements sqlApp: the name column of the passkey's row, in a
+// transaction that reads the row first (the name before, for the operator's
+// way back).
+func (betterAuthApp) rename(d *DB, ctx context.Context, s *Schema, raw []byte, name string) (before, after passkey.Passkey, err error) {
+	ba, err := s.PasskeyTableReady()
+	if err != nil {
+		return before, after, err
+	}
+	if ba.P.Name == "" {
+		return before, after, fmt.Errorf("%w: table %s has no name column", passkey.ErrSchemaNotReady, ba.Passkey.Name)
+	}
+	id := passkey.Base64URL(raw)
+	err = d.inTx(ctx, txOptions{}, func(ctx context.Context, tx *sqlx.Tx) error {
+		r, err := d.getBetterAuthPasskey(ctx, tx, s, id)
+		if err != nil {
+			return err
+		}
+		before = passkeyFromBetterAuth(r)
+		q := d.Dialect.Rebind("UPDATE " + d.Q(ba.Passkey.Name) + " SET " + d.Q(ba.P.Name) + " = ? WHERE " + d.ExactEq(d.Q(ba.P.CredentialID)))
+		if _, err := tx.ExecContext(ctx, q, name, id, id); err != nil {
+			return d.Err("rename passkey", err)
+		}
+		r, err = d.getBetterAuthPasskey(ctx, tx, s, id)
+		if err != nil {
+			return err
+		}
+		after = passkeyFromBetterAuth(r)
+		return nil
+	})
+	return before, after, err
 }

@@ -137,6 +137,11 @@ func (st *Store) UpdateCounter(ctx context.Context, rawID []byte, counter uint32
 	return st.DB.UpdateCounter(ctx, st.Schema, rawID, counter)
 }
 
+// Rename implements store.Store.
+func (st *Store) Rename(ctx context.Context, rawID []byte, name string) (before, after passkey.Passkey, err error) {
+	return st.Schema.app().rename(st.DB, ctx, st.Schema, rawID, name)
+}
+
 // Export implements store.Store.
 func (st *Store) Export(ctx context.Context, opts store.ExportOptions, fn func(passkey.ExportRecord) error) error {
 	opts.ProviderID = st.ProviderID

@@ -4,7 +4,10 @@
 // every layer returns.
 package passkey
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Domain errors. Callers test them with errors.Is; every wrap adds the
 // context a user needs ("revoke INbb...: credential not found").
@@ -23,6 +26,9 @@ var (
 	// ErrInvalid means the caller passed a value the operation cannot use
 	// (a malformed DSN, credential ID or user reference).
 	ErrInvalid = errors.New("invalid input")
+	// ErrNoPasskeyName is the ErrInvalid of naming a passkey in an app that
+	// stores no passkey name (Auth.js).
+	ErrNoPasskeyName = fmt.Errorf("%w: the app stores no passkey name (Better Auth does; Auth.js does not)", ErrInvalid)
 	// ErrRefused means the operation would destroy data and was not forced.
 	ErrRefused = errors.New("refused")
 )

@@ -130,6 +130,9 @@ type NewPasskey struct {
 	BackupEligible, BackupState bool
 	// Transports are what the browser reported, in its order.
 	Transports []string
+	// Name is the passkey's name, for apps that store one
+	// (Description.Named); nil for none.
+	Name *string
 	// AAGUID is the authenticator's AAGUID from the attested credential
 	// data; Better Auth stores it, Auth.js does not.
 	AAGUID []byte

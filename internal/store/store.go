@@ -77,6 +77,9 @@ type Store interface {
 	CreatePasskey(ctx context.Context, p NewPasskey, opts EnrollOptions) (passkey.Passkey, error)
 	// UpdateCounter writes the signature counter after a verification.
 	UpdateCounter(ctx context.Context, rawID []byte, counter uint32) error
+	// Rename sets the passkey's name (Description.Named apps; others
+	// refuse with ErrInvalid) and returns the passkey before and after.
+	Rename(ctx context.Context, rawID []byte, name string) (before, after passkey.Passkey, err error)
 
 	// Export calls fn with the export record of each passkey.
 	Export(ctx context.Context, opts ExportOptions, fn func(passkey.ExportRecord) error) error

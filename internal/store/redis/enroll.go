@@ -36,6 +36,9 @@ import (
 // when the browser reported an empty list, and no field when it reported
 // none.
 func (s *Store) CreatePasskey(ctx context.Context, p store.NewPasskey, opts store.EnrollOptions) (passkey.Passkey, error) {
+	if p.Name != nil {
+		return passkey.Passkey{}, passkey.ErrNoPasskeyName
+	}
 	provider := s.ProviderID
 	if opts.ProviderID != "" {
 		provider = opts.ProviderID

@@ -259,3 +259,8 @@ func (s *Store) scanPrefix(ctx context.Context, item, idPrefix string, fn func(k
 	}
 	return s.scan(ctx, pattern, fn)
 }
+
+// Rename implements store.Store: Auth.js stores no passkey name.
+func (s *Store) Rename(context.Context, []byte, string) (passkey.Passkey, passkey.Passkey, error) {
+	return passkey.Passkey{}, passkey.Passkey{}, passkey.ErrNoPasskeyName
+}

@@ -214,6 +214,46 @@ func (s *suite) testDuplicateCredential(t *testing.T) {
 	wantPasskey(t, "GetPasskey after the refused duplicates", st, getPasskey(t, st, np.CredentialID), np, "dup@example.com")
 }
 
+// testRename: an app that stores passkey names (Describe().Named) takes a
+// name at enrolment and a new one with Rename, which returns the passkey
+// before and after; the others refuse both (ErrNoPasskeyName) and change
+// nothing.
+func (s *suite) testRename(t *testing.T) {
+	st := s.open(t)
+	np := newPasskey(t, "user-name", 1, true, "internal")
+	name := "Alice's laptop"
+	np.Name = &name
+	if !st.Describe().Named {
+		_, err := st.CreatePasskey(ctx, np, enrolNewUserOptions("user-name", "name@example.com"))
+		wantErr(t, "CreatePasskey with a name", err, passkey.ErrNoPasskeyName)
+		np.Name = nil
+		enrol(t, st, np, enrolNewUserOptions("user-name", "name@example.com"))
+		before := state(t, st)
+		_, _, err = st.Rename(ctx, np.CredentialID, "YubiKey")
+		wantErr(t, "Rename", err, passkey.ErrNoPasskeyName)
+		if after := state(t, st); after != before {
+			t.Errorf("a refused rename changed the store:\nbefore %s\nafter  %s", before, after)
+		}
+		return
+	}
+	enrol(t, st, np, enrolNewUserOptions("user-name", "name@example.com"))
+	if p := getPasskey(t, st, np.CredentialID); p.Name == nil || *p.Name != name {
+		t.Fatalf("enrolled with a name: GetPasskey's name %v", p.Name)
+	}
+	before, after, err := st.Rename(ctx, np.CredentialID, "YubiKey 5")
+	if err != nil {
+		t.Fatalf("Rename: %v", err)
+	}
+	if before.Name == nil || *before.Name != name || after.Name == nil || *after.Name != "YubiKey 5" || after.CredentialID != before.CredentialID {
+		t.Errorf("Rename returned before %v, after %v", before.Name, after.Name)
+	}
+	if p := getPasskey(t, st, np.CredentialID); p.Name == nil || *p.Name != "YubiKey 5" || p.Counter != 1 {
+		t.Errorf("after Rename: GetPasskey's name %v, counter %d", p.Name, p.Counter)
+	}
+	_, _, err = st.Rename(ctx, []byte("no such credential"), "x")
+	wantErr(t, "Rename of an unknown credential", err, passkey.ErrNotFound)
+}
+
 // testCounter: UpdateCounter is what GetPasskey then reads, up to the
 // largest value a 32-bit signed column holds; above it the store either
 // keeps the value or refuses it as a schema limit (ErrSchemaNotReady), as

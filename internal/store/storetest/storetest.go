@@ -76,6 +76,7 @@ func Run(t *testing.T, b Backend) {
 	s := &suite{b: b, root: t.Name()}
 	s.run(t, "describe-and-ready", s.testDescribeAndReady)
 	s.run(t, "enrol", s.testEnrol)
+	s.run(t, "rename", s.testRename)
 	s.run(t, "duplicate-credential", s.testDuplicateCredential)
 	s.run(t, "counter", s.testCounter)
 	s.run(t, "order-and-limit", s.testOrderAndLimit)
