@@ -50,7 +50,9 @@ ID, with the owner's e-mail, the key algorithm and a status read from the rows:
 On a Better Auth database (see --schema) the passkeys are the rows of its passkey
 table: credentialID as Better Auth stores it (base64url), the status "ok",
 "no-user" or "bad-public-key", and the name, createdAt and aaguid fields (NAME and
-CREATED AT columns in the table).
+CREATED AT columns in the table). JSON adds authenticator, the AAGUID's provider name
+from an embedded map ("Google Password Manager", "1Password", ...; the all-zero
+AAGUID says the authenticator did not identify itself), left out when unknown.
 
 The listing streams: memory stays flat however many passkeys there are.
 
@@ -65,7 +67,7 @@ Output: -o table (on a terminal credential IDs are shortened; --wide shows them 
 full, as does any table written to a pipe or file), -o json (one array), -o jsonl
 (one object per line). JSON fields: credentialID, userId, email, counter,
 credentialDeviceType, credentialBackedUp, transports, algorithm, status, and for
-Better Auth name, createdAt, aaguid (when set). A table aligns its columns in blocks
+Better Auth name, createdAt, aaguid, authenticator (when set). A table aligns its columns in blocks
 of 1,000 rows so that memory stays flat; for large listings use -o jsonl.`,
 		Example: `  # Who has passkeys
   passkeyctl list

@@ -226,6 +226,7 @@ func passkeyFromBetterAuth(r BetterAuthPasskeyRow) passkey.Passkey {
 		Name:                 r.Name,
 		CreatedAt:            r.CreatedAt,
 		AAGUID:               r.AAGUID,
+		Authenticator:        passkey.AuthenticatorOf(r.AAGUID),
 	}
 	alg, keyErr := passkey.CheckStoredPublicKey(r.PublicKey)
 	p.Algorithm, p.Status = alg, r.status(keyErr)

@@ -55,6 +55,7 @@ func TestBetterAuthApp(t *testing.T) {
 				// browser's id, the key as stored, "" transports.
 				if p.CredentialID != str(fxRow["credentialID"]) || p.PublicKey != str(fxRow["publicKey"]) || p.CredentialDeviceType != "multiDevice" ||
 					!p.CredentialBackedUp || len(p.Transports) != 0 || p.AAGUID == nil || *p.AAGUID != str(fxRow["aaguid"]) ||
+					p.Authenticator == nil || *p.Authenticator != "Google Password Manager" ||
 					p.CreatedAt == nil || !p.CreatedAt.Equal(now) || p.Status != passkey.StatusOK || p.Algorithm != "ES256" || p.Email == nil {
 					t.Fatalf("enrolled %+v", p)
 				}

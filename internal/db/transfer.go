@@ -33,6 +33,7 @@ func ExportRecordFromBetterAuth(r BetterAuthPasskeyRow) passkey.ExportRecord {
 		a := strings.ToLower(*rec.AAGUID)
 		rec.AAGUID = &a
 	}
+	rec.Authenticator = passkey.AuthenticatorOf(rec.AAGUID)
 	return rec
 }
 

@@ -43,6 +43,10 @@ type ExportRecord struct {
 	Name      *string `json:"name"`
 	CreatedAt *string `json:"createdAt"`
 	AAGUID    *string `json:"aaguid"`
+	// Authenticator is the name AuthenticatorName gives the AAGUID, for
+	// people reading the file; left out when unknown. It is derived, so
+	// import ignores it.
+	Authenticator *string `json:"authenticator,omitempty"`
 	// User is the owner as the source knows them.
 	User ExportUser `json:"user"`
 	// Status is "ok", or the ownership problem that stops the passkey from

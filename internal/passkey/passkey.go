@@ -31,6 +31,10 @@ type Passkey struct {
 	Name      *string    `json:"name,omitempty"`
 	CreatedAt *time.Time `json:"createdAt,omitempty"`
 	AAGUID    *string    `json:"aaguid,omitempty"`
+	// Authenticator is the name AuthenticatorName gives the AAGUID
+	// ("Google Password Manager", ...); left out when there is no AAGUID
+	// or the embedded map does not know it.
+	Authenticator *string `json:"authenticator,omitempty"`
 
 	// PublicKey is credentialPublicKey as stored (standard base64 COSE key).
 	PublicKey string `json:"-"`
