@@ -1,7 +1,6 @@
 package passkey
 
 import (
-	"crypto/ecdh"
 	"encoding/base64"
 	"fmt"
 	"math"
@@ -214,28 +213,6 @@ func (k *coseKey) curveText() string {
 		return "none"
 	}
 	return fmt.Sprint(k.crv)
-}
-
-// onCurve reports whether (x, y) is a point of the NIST curve, with
-// crypto/ecdh (constant-size field arithmetic, no big.Int).
-func onCurve(crv int64, x, y []byte) bool {
-	var buf [1 + 2*66]byte
-	buf[0] = 4
-	n := copy(buf[1:], x)
-	n += copy(buf[1+n:], y)
-	var c ecdh.Curve
-	switch crv {
-	case coseCrvP256:
-		c = ecdh.P256()
-	case coseCrvP384:
-		c = ecdh.P384()
-	case coseCrvP521:
-		c = ecdh.P521()
-	default:
-		return false
-	}
-	_, err := c.NewPublicKey(buf[:1+n])
-	return err == nil
 }
 
 // parseCOSEKeyFast decodes the COSE keys authenticators actually send: a

@@ -22,3 +22,20 @@ func TestParseCredentialID_emptyHex(t *testing.T) {
 		t.Errorf("hex:00 = %x, %v; want one zero byte", b, err)
 	}
 }
+
+func TestSplitTransports(t *testing.T) {
+	for in, want := range map[string][]string{
+		"": {}, ",": {}, "usb": {"usb"}, "hybrid,internal": {"hybrid", "internal"}, " usb , nfc ,,": {"usb", "nfc"}, ",ble": {"ble"},
+	} {
+		got := passkey.SplitTransports(in)
+		if got == nil || len(got) != len(want) {
+			t.Errorf("SplitTransports(%q) = %#v, want %#v", in, got, want)
+			continue
+		}
+		for i := range want {
+			if got[i] != want[i] {
+				t.Errorf("SplitTransports(%q) = %#v, want %#v", in, got, want)
+			}
+		}
+	}
+}

@@ -239,20 +239,25 @@ func (n *Normalized) Authjs(userID string) AuthjsAuthenticator {
 	}
 }
 
-// ExportWriter writes records as JSON Lines.
+// ExportWriter writes records as JSON Lines: the bytes of an
+// encoding/json Encoder without HTML escaping, one Write per line, encoded
+// by ExportRecord.AppendJSON into a buffer reused from line to line.
 type ExportWriter struct {
-	enc *json.Encoder
+	w   io.Writer
+	buf []byte
 }
 
 // NewExportWriter returns a writer of the export format on w.
 func NewExportWriter(w io.Writer) *ExportWriter {
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	return &ExportWriter{enc: enc}
+	return &ExportWriter{w: w}
 }
 
 // Write writes one record as one line.
-func (w *ExportWriter) Write(rec ExportRecord) error { return w.enc.Encode(rec) }
+func (w *ExportWriter) Write(rec ExportRecord) error {
+	w.buf = append(rec.AppendJSON(w.buf[:0]), '\n')
+	_, err := w.w.Write(w.buf)
+	return err
+}
 
 // ExportReader reads the export format one record at a time; blank lines
 // are skipped. A torn record — the start of a line cut short, as a crash or

@@ -53,16 +53,21 @@ const (
 // SplitTransports turns the stored comma-joined transports into a list;
 // never nil, so JSON shows [].
 func SplitTransports(s string) []string {
-	out := []string{}
 	if s == "" {
-		return out
+		return []string{}
 	}
-	for _, t := range strings.Split(s, ",") {
+	// One allocation: the parts are substrings of s.
+	out := make([]string, 0, strings.Count(s, ",")+1)
+	for rest := s; ; {
+		t, after, more := strings.Cut(rest, ",")
 		if t = strings.TrimSpace(t); t != "" {
 			out = append(out, t)
 		}
+		if !more {
+			return out
+		}
+		rest = after
 	}
-	return out
 }
 
 // StatusNoUser is the status of a passkey whose user row is missing: no
