@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/passkeyctl/passkeyctl/internal/passkey"
 	"github.com/passkeyctl/passkeyctl/internal/store"
 )
@@ -107,6 +108,18 @@ func (d *DB) ForeignStatus(ctx context.Context) (report StatusReport, ready, err
 		st.IDMode, st.UserIDMode, st.CreatedAt, st.Columns = ba.IDMode, ba.UserIDMode, ba.CreatedAt, ba.P
 		st.Drift = append(st.Drift, ba.Drift...)
 		st.Warnings = append(st.Warnings, ba.Warnings...)
+		if ut, uerr := ba.users(); uerr == nil {
+			err = d.reading(ctx, func(q sqlx.QueryerContext) error {
+				w, ok, err := d.emailFoldIndexWarning(ctx, q, ut)
+				if ok {
+					st.Warnings = append(st.Warnings, w)
+				}
+				return err
+			})
+			if err != nil {
+				return nil, nil, err
+			}
+		}
 	}
 	_, ready = s.PasskeyTableReady()
 	st.UpToDate = ready == nil

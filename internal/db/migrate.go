@@ -640,7 +640,17 @@ func (d *DB) MigrationStatus(ctx context.Context, fsys fs.FS) (*Status, error) {
 	var p *plan
 	err := d.reading(ctx, func(q sqlx.QueryerContext) error {
 		var err error
-		p, err = d.makePlan(ctx, q, fsys, false)
+		if p, err = d.makePlan(ctx, q, fsys, false); err != nil {
+			return err
+		}
+		ut, err := p.schema.users()
+		if err != nil {
+			return nil // no user table yet: nothing to index
+		}
+		w, ok, err := d.emailFoldIndexWarning(ctx, q, ut)
+		if ok {
+			p.status.Warnings = append(p.status.Warnings, w)
+		}
 		return err
 	})
 	if err != nil {
