@@ -54,6 +54,10 @@ CREATED AT columns in the table). JSON adds authenticator, the AAGUID's provider
 from an embedded map ("Google Password Manager", "1Password", ...; the all-zero
 AAGUID says the authenticator did not identify itself), left out when unknown.
 
+On an Auth.js app's Redis (a redis:// DSN: the keys @auth/unstorage-adapter writes)
+the passkeys are its authenticator keys and each one's Account is an account key;
+the statuses are the same.
+
 The listing streams: memory stays flat however many passkeys there are.
 
 --user takes a User.id or an e-mail address (matched exactly, then ignoring case).

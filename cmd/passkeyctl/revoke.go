@@ -60,6 +60,11 @@ On a Better Auth database (see --schema) a passkey is one row of its passkey tab
 and that row is deleted; --revoke-sessions deletes the users' rows of its session
 table.
 
+On an Auth.js app's Redis (a redis:// DSN) a passkey's authenticator key, its entry
+in the user's list of credential IDs, its account key and the user's account
+pointer go together in one MULTI/EXEC, under WATCH of every key read;
+--revoke-sessions deletes the users' session keys.
+
 --backup PATH appends the passkeys to PATH in passkeyctl's export format (the file
 is created with mode 0600), read with their rows locked after every check that can
 refuse the revoke, and synced before anything is deleted; a mistaken revocation is

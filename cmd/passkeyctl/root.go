@@ -383,7 +383,9 @@ Better Auth tables). export and import move passkeys between the two apps, or
 between databases, in an app-neutral JSON Lines format, re-encoding each
 credential ID as the target app stores it.
 
-Databases: PostgreSQL, MySQL 8 / MariaDB and SQLite. What the command line names
+Databases: PostgreSQL, MySQL 8 / MariaDB and SQLite, and an Auth.js app's Redis
+(redis://HOST:6379/0?base=...: the keys @auth/unstorage-adapter writes; see the
+README, "Auth.js on Redis"). What the command line names
 wins over what is ambient: the DSN comes from --dsn, else --env-file (PASSKEYCTL_DSN,
 then DATABASE_URL; a later file overrides an earlier one), else --config, else the
 environment (PASSKEYCTL_DSN, then DATABASE_URL), else PASSKEYCTL_CONFIG or
@@ -397,7 +399,11 @@ environment (PASSKEYCTL_DSN, then DATABASE_URL), else PASSKEYCTL_CONFIG or
 
   # Move an Auth.js app's passkeys to Better Auth
   passkeyctl --dsn "$OLD_DSN" export > passkeys.jsonl
-  passkeyctl --dsn "$NEW_DSN" --schema better-auth import passkeys.jsonl`,
+  passkeyctl --dsn "$NEW_DSN" --schema better-auth import passkeys.jsonl
+
+  # An Auth.js app on Redis: its passkeys, then moved to PostgreSQL
+  passkeyctl --dsn 'redis://127.0.0.1:6379/0' list
+  passkeyctl --dsn 'redis://127.0.0.1:6379/0' export | passkeyctl --dsn "$PG_DSN" import --create-users`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
