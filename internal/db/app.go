@@ -62,9 +62,8 @@ type sqlApp interface {
 	rename(d *DB, ctx context.Context, s *Schema, raw []byte, name string) (before, after passkey.Passkey, err error)
 	// importTarget refuses up front an import that would fail half-way
 	// (missing tables, drift, NOT NULL columns without a default that no
-	// app column explains) and returns Better Auth's schema, which the
-	// importer writes through; nil for Auth.js.
-	importTarget(d *DB, s *Schema, opts store.ImportOptions) (*BetterAuthSchema, error)
+	// app column explains) and returns what writes the app's rows.
+	importTarget(d *DB, s *Schema, opts store.ImportOptions) (importTarget, error)
 }
 
 // appFor is the implementation of app: the one place an App becomes

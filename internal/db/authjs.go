@@ -71,7 +71,7 @@ func (authjsApp) exportBatch(d *DB, ctx context.Context, s *Schema, opts store.E
 
 // importTarget: import writes Authenticator and Account rows (and User
 // rows with CreateUsers) through the importer's own Auth.js code.
-func (authjsApp) importTarget(d *DB, s *Schema, opts store.ImportOptions) (*BetterAuthSchema, error) {
+func (authjsApp) importTarget(d *DB, s *Schema, opts store.ImportOptions) (importTarget, error) {
 	if err := authjsWritable(s); err != nil {
 		return nil, err
 	}
@@ -89,7 +89,7 @@ func (authjsApp) importTarget(d *DB, s *Schema, opts store.ImportOptions) (*Bett
 			return nil, err
 		}
 	}
-	return nil, nil
+	return authjsImport{}, nil
 }
 
 // wrongProviderHint is WrongProviderHint: it reads the passkeys' "webauthn"

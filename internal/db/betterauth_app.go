@@ -187,7 +187,7 @@ func (betterAuthApp) updateCounter(d *DB, ctx context.Context, s *Schema, raw []
 	return d.UpdateBetterAuthCounter(ctx, s, passkey.Base64URL(raw), counter)
 }
 
-func (betterAuthApp) importTarget(d *DB, s *Schema, opts store.ImportOptions) (*BetterAuthSchema, error) {
+func (betterAuthApp) importTarget(d *DB, s *Schema, opts store.ImportOptions) (importTarget, error) {
 	ba, err := s.PasskeyTableReady()
 	if err != nil {
 		return nil, err
@@ -207,7 +207,7 @@ func (betterAuthApp) importTarget(d *DB, s *Schema, opts store.ImportOptions) (*
 			return nil, err
 		}
 	}
-	return ba, nil
+	return betterAuthImport{ba: ba}, nil
 }
 
 // passkeyFromBetterAuth is a Better Auth row as `list` shows passkeys:

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"slices"
 	"strings"
 	"time"
@@ -100,9 +99,8 @@ func (d *DB) Import(ctx context.Context, s *Schema, r io.Reader, opts store.Impo
 type importer struct {
 	d *DB
 	s *Schema
-	// ba is the Better Auth schema import writes through (importTarget);
-	// nil on Auth.js, where the steps below write Auth.js's tables.
-	ba *BetterAuthSchema
+	// target writes the app's rows (the sqlApp's importTarget).
+	target importTarget
 	// ut is the target app's user table.
 	ut   userTable
 	opts store.ImportOptions
@@ -181,11 +179,11 @@ func (d *DB) newImporter(s *Schema, opts store.ImportOptions) (*importer, error)
 	}
 	// Refuse up front what would fail half-way: missing tables, drift, and
 	// NOT NULL columns without a default that no app column explains.
-	ba, err := s.app().importTarget(d, s, opts)
+	target, err := s.app().importTarget(d, s, opts)
 	if err != nil {
 		return nil, err
 	}
-	imp.ba = ba
+	imp.target = target
 	if imp.ut, err = s.users(); err != nil {
 		return nil, err
 	}
@@ -344,7 +342,7 @@ func (imp *importer) flush(ctx context.Context) error {
 			imp.known[passkey.Base64URL(n.RawID)].pending = nil
 		}
 	}
-	if err := imp.checkAuthjsCounters(inserts, updates, merges); err != nil {
+	if err := imp.target.checkCounters(imp, inserts, updates, merges); err != nil {
 		return err
 	}
 	if !imp.failed() {
@@ -391,46 +389,56 @@ func (imp *importer) warnDuplicates() {
 		what, where, strings.Join(show, ", "), more))
 }
 
-// checkAuthjsCounters refuses, as CreatePasskey does, a counter that
-// Auth.js's signed 32-bit counter column cannot hold: PostgreSQL and MySQL
-// would reject it (or, not in strict mode, clamp it), and SQLite would
-// store a row Prisma cannot read.
-func (imp *importer) checkAuthjsCounters(groups ...[]*passkey.Normalized) error {
-	if imp.ba != nil {
-		for _, ns := range groups {
-			for _, n := range ns {
-				if err := imp.d.checkBetterAuthCounter(imp.ba, n.Rec.Counter); err != nil {
-					return fmt.Errorf("line %d: %w; nothing was written", n.Line, err)
-				}
-			}
-		}
-		return nil
-	}
-	for _, ns := range groups {
-		for _, n := range ns {
-			if n.Rec.Counter > math.MaxInt32 {
-				return fmt.Errorf("%w: line %d: signature counter %d of %s does not fit %s.counter (a 32-bit INT); nothing was written",
-					passkey.ErrSchemaNotReady, n.Line, n.Rec.Counter, n.Rec.CredentialID, imp.s.Authenticator.Name)
-			}
-		}
-	}
-	return nil
-}
-
 func (imp *importer) conflict(n *passkey.Normalized, reason string) {
 	if len(imp.res.Conflicts) < maxReported {
 		imp.res.Conflicts = append(imp.res.Conflicts, store.ImportConflict{Line: n.Line, CredentialID: n.Rec.CredentialID, Reason: reason})
 	}
 }
 
-func (imp *importer) tableName() string {
-	if imp.ba != nil {
-		return imp.ba.Passkey.Name
-	}
-	return imp.s.Authenticator.Name
-}
+func (imp *importer) tableName() string { return imp.target.passkeyTable(imp) }
 
 type targetUser struct{ id, email string }
+
+// importTarget is what an import writes differently in each app: the
+// sqlApp's importTarget gives it (authjs_import.go, betterauth_import.go),
+// and the importer's steps are written once against it.
+type importTarget interface {
+	// passkeyTable is the table of the app's passkeys.
+	passkeyTable(imp *importer) string
+	// columns names the passkey table's columns the import reads and
+	// updates.
+	columns() importColumns
+	// checkCounters refuses counters the counter column cannot hold.
+	checkCounters(imp *importer, groups ...[]*passkey.Normalized) error
+	// newUserID is the id of a user import creates: the input's where the
+	// app's ids allow it, so that a re-import matches by id; "" where the
+	// database numbers users (serialUsers).
+	newUserID(imp *importer, u passkey.ExportUser) (string, error)
+	// userRow is a new user's columns and values.
+	userRow(imp *importer, id, email string, u passkey.ExportUser) ([]string, []any)
+	// serialUsers names the user table and id column when the database
+	// numbers users (inserted one by one, their ids read back).
+	serialUsers() (table, idCol string, ok bool)
+	// existingAccounts passes scan the app's account rows that hold the
+	// stored IDs, if it keeps one per passkey.
+	existingAccounts(imp *importer, stored []string, scan func(query string, args []any, accountRows bool) error) error
+	// insert writes the new passkeys.
+	insert(ctx context.Context, imp *importer, ns []*passkey.Normalized, owners map[*passkey.Normalized]string, existing map[string]existingCredential) error
+}
+
+// importColumns are the passkey table's columns an import reads and
+// updates.
+type importColumns struct {
+	credential, user, publicKey, counter, deviceType, backedUp string
+}
+
+// insert writes the new passkeys as the app stores them.
+func (imp *importer) insert(ctx context.Context, ns []*passkey.Normalized, owners map[*passkey.Normalized]string, existing map[string]existingCredential) error {
+	if len(ns) == 0 {
+		return nil
+	}
+	return imp.target.insert(ctx, imp, ns, owners, existing)
+}
 
 // resolveUsers maps every new input user of the batch to a target user:
 // by id (with the e-mail, when both sides have one, agreeing), else by
@@ -626,24 +634,20 @@ func (imp *importer) lookupUsers(ctx context.Context, values []string, byEmail, 
 // database numbers them) and records them.
 func (imp *importer) createUsers(ctx context.Context, us []passkey.ExportUser, lines []int) error {
 	d := imp.d
-	serial := imp.ba != nil && imp.ba.UserIDMode == IDInteger
+	serialTable, serialID, serial := imp.target.serialUsers()
 	var cols []string
 	var rows [][]any
 	for i, u := range us {
 		email := strings.TrimSpace(*u.Email)
-		id, err := imp.newUserID(u)
+		id, err := imp.target.newUserID(imp, u)
 		if err != nil {
 			return err
 		}
 		var vals []any
-		if imp.ba != nil {
-			cols, vals = betterAuthUserRow(d.Dialect, imp.ba, id, email, u.Name, u.EmailVerified, imp.now)
-		} else {
-			cols, vals = imp.authjsUserRow(id, email, u)
-		}
+		cols, vals = imp.target.userRow(imp, id, email, u)
 		switch {
 		case serial && imp.writing():
-			if id, err = imp.insertReturningID(ctx, imp.ba.User.Name, imp.ba.U.ID, cols, vals); err != nil {
+			if id, err = imp.insertReturningID(ctx, serialTable, serialID, cols, vals); err != nil {
 				return err
 			}
 		case serial:
@@ -666,57 +670,6 @@ func (imp *importer) createUsers(ctx context.Context, us []passkey.ExportUser, l
 		return nil
 	}
 	return d.insertRows(ctx, imp.tx, imp.ut.table.Name, cols, rows, "create users")
-}
-
-// newUserID is the id of a user import creates: the input's id where the
-// target's id mode allows it, so that a re-import matches by id, else a
-// new one in the target's form; "" where the database numbers users.
-func (imp *importer) newUserID(u passkey.ExportUser) (string, error) {
-	if imp.ba == nil {
-		if u.ID != "" {
-			return u.ID, nil
-		}
-		return NewCUID(imp.now, imp.opts.Rand)
-	}
-	switch imp.ba.UserIDMode {
-	case IDInteger:
-		return "", nil
-	case IDUUID:
-		if id := strings.ToLower(u.ID); uuidPattern.MatchString(id) {
-			return id, nil
-		}
-		return NewBetterAuthID(IDUUID, imp.opts.Rand)
-	}
-	if c, _ := imp.ba.User.Column(imp.ba.U.ID); u.ID != "" && (c.MaxLength == 0 || len(u.ID) <= c.MaxLength) {
-		return u.ID, nil
-	}
-	return NewBetterAuthID(IDText, imp.opts.Rand)
-}
-
-// authjsUserRow returns the columns and values of a new Auth.js User:
-// id, e-mail, the name and emailVerified (the import time when verified)
-// where the table has them, and the dates that have no database default.
-func (imp *importer) authjsUserRow(id, email string, u passkey.ExportUser) ([]string, []any) {
-	t := imp.s.User
-	cols, vals := []string{"id", "email"}, []any{id, email}
-	if t.Has("name") {
-		cols, vals = append(cols, "name"), append(vals, nullString(u.Name))
-	}
-	if t.Has("emailVerified") {
-		var v any
-		if u.EmailVerified {
-			col, _ := t.Column("emailVerified")
-			v = imp.d.authjsTime(col, imp.now)
-		}
-		cols, vals = append(cols, "emailVerified"), append(vals, v)
-	}
-	for _, c := range []string{"createdAt", "updatedAt"} {
-		if t.NeedsValue(c) {
-			col, _ := t.Column(c)
-			cols, vals = append(cols, c), append(vals, imp.d.authjsTime(col, imp.now))
-		}
-	}
-	return cols, vals
 }
 
 // insertReturningID inserts one row and returns the id the database gave
@@ -775,10 +728,8 @@ func (imp *importer) existing(ctx context.Context, batch []*passkey.Normalized) 
 		stored = append(stored, v)
 		toURL[v] = passkey.Base64URL(n.RawID)
 	}
-	table, credCol, userCol, keyCol := imp.tableName(), "credentialID", "userId", "credentialPublicKey"
-	if imp.ba != nil {
-		credCol, userCol, keyCol = imp.ba.P.CredentialID, imp.ba.P.UserID, imp.ba.P.PublicKey
-	}
+	cols := imp.target.columns()
+	table, credCol, userCol, keyCol := imp.tableName(), cols.credential, cols.user, cols.publicKey
 	scan := func(query string, args []any, accountRows bool) error {
 		rows, err := imp.tx.QueryContext(ctx, imp.d.Dialect.Rebind(query), args...)
 		if err != nil {
@@ -803,14 +754,9 @@ func (imp *importer) existing(ctx context.Context, batch []*passkey.Normalized) 
 		return imp.d.Err("check existing credentials", rows.Err())
 	}
 	q := imp.d.Q
-	if imp.ba == nil {
-		// Account rows first: an Authenticator row found next overrides.
-		in, args := imp.d.inList(q("providerAccountId"), stored)
-		query := "SELECT " + q("providerAccountId") + ", " + q("userId") + ", NULL FROM " + q(imp.s.Account.Name) +
-			" WHERE " + imp.d.ExactEq(q("provider")) + " AND " + in
-		if err := scan(query, append([]any{imp.opts.ProviderID, imp.opts.ProviderID}, args...), true); err != nil {
-			return nil, err
-		}
+	// The app's account rows first: a passkey row found next overrides.
+	if err := imp.target.existingAccounts(imp, stored, scan); err != nil {
+		return nil, err
 	}
 	in, args := imp.d.inList(q(credCol), stored)
 	query := "SELECT " + q(credCol) + ", " + q(userCol) + ", " + q(keyCol) + " FROM " + q(table) + " WHERE " + in
@@ -818,156 +764,6 @@ func (imp *importer) existing(ctx context.Context, batch []*passkey.Normalized) 
 		return nil, err
 	}
 	return out, nil
-}
-
-// insert writes the new passkeys: one passkey row each for Better Auth;
-// the Account (unless one of the same user is already there) and the
-// Authenticator for Auth.js, Account first as Auth.js does.
-func (imp *importer) insert(ctx context.Context, ns []*passkey.Normalized, owners map[*passkey.Normalized]string, existing map[string]existingCredential) error {
-	if len(ns) == 0 {
-		return nil
-	}
-	if imp.ba != nil {
-		w := newBetterAuthWriter(imp.d, imp.ba, imp.opts.Rand)
-		ps := make([]*BetterAuthPasskey, len(ns))
-		for i, n := range ns {
-			p := betterAuthPasskey(n, owners[n])
-			ps[i] = &p
-		}
-		if err := imp.checkWidths(ns, imp.ba.Passkey, map[string]func(*passkey.Normalized) string{
-			imp.ba.P.CredentialID: func(n *passkey.Normalized) string { return passkey.Base64URL(n.RawID) },
-			imp.ba.P.PublicKey:    func(n *passkey.Normalized) string { return n.PublicKey },
-		}); err != nil {
-			return err
-		}
-		return w.insert(ctx, imp.tx, ps)
-	}
-	s := imp.s
-	if err := imp.checkWidths(ns, s.Authenticator, map[string]func(*passkey.Normalized) string{
-		"credentialID":        func(n *passkey.Normalized) string { return passkey.AuthjsCredentialID(n.RawID) },
-		"providerAccountId":   func(n *passkey.Normalized) string { return passkey.AuthjsCredentialID(n.RawID) },
-		"credentialPublicKey": func(n *passkey.Normalized) string { return n.PublicKey },
-		"transports":          func(n *passkey.Normalized) string { return JoinTransports(n.Rec.Transports).String },
-	}); err != nil {
-		return err
-	}
-	if err := imp.checkWidths(ns, s.Account, map[string]func(*passkey.Normalized) string{
-		"providerAccountId": func(n *passkey.Normalized) string { return passkey.AuthjsCredentialID(n.RawID) },
-	}); err != nil {
-		return err
-	}
-	authCols := []string{"credentialID", "userId", "providerAccountId", "credentialPublicKey", "counter", "credentialDeviceType", "credentialBackedUp", "transports"}
-	authID := s.Authenticator.NeedsValue("id")
-	if authID {
-		authCols = append([]string{"id"}, authCols...)
-	}
-	acctCols := []string{"userId", "type", "provider", "providerAccountId"}
-	acctID := s.Account.NeedsValue("id")
-	if acctID {
-		acctCols = append([]string{"id"}, acctCols...)
-	}
-	var acctTimes []string
-	for _, c := range []string{"createdAt", "updatedAt"} {
-		if s.Account.NeedsValue(c) {
-			acctTimes = append(acctTimes, c)
-			acctCols = append(acctCols, c)
-		}
-	}
-	var authRows, acctRows [][]any
-	var acctUsers []*passkey.Normalized
-	for _, n := range ns {
-		a := n.Authjs(owners[n])
-		var row []any
-		if authID {
-			id, err := NewCUID(imp.now, imp.opts.Rand)
-			if err != nil {
-				return err
-			}
-			row = append(row, id)
-		}
-		row = append(row, a.CredentialID, a.UserID, a.ProviderAccountID, a.CredentialPublicKey, a.Counter, a.CredentialDeviceType, a.CredentialBackedUp, a.Transports)
-		authRows = append(authRows, row)
-		if ex, ok := existing[passkey.Base64URL(n.RawID)]; ok && !ex.authenticator {
-			continue // the user's own Account row is already there
-		}
-		var arow []any
-		if acctID {
-			id, err := NewCUID(imp.now, imp.opts.Rand)
-			if err != nil {
-				return err
-			}
-			arow = append(arow, id)
-		}
-		acctUsers = append(acctUsers, n)
-		arow = append(arow, a.UserID, "webauthn", imp.opts.ProviderID, a.ProviderAccountID)
-		for _, c := range acctTimes {
-			col, _ := s.Account.Column(c)
-			arow = append(arow, imp.d.authjsTime(col, imp.now))
-		}
-		acctRows = append(acctRows, arow)
-	}
-	if err := imp.checkUniqueAccountUser(ctx, acctUsers, owners); err != nil {
-		return err
-	}
-	if err := imp.d.insertRows(ctx, imp.tx, s.Account.Name, acctCols, acctRows, "insert Account"); err != nil {
-		if errors.Is(err, passkey.ErrConflict) && s.Account.IsUnique("userId") {
-			// Another writer gave the user an Account meanwhile.
-			return imp.uniqueAccountUserError(ctx, "", "already has one")
-		}
-		return err
-	}
-	return imp.d.insertRows(ctx, imp.tx, s.Authenticator.Name, authCols, authRows, "insert Authenticator")
-}
-
-// checkUniqueAccountUser refuses, as serve --enroll does, passkeys that the
-// Auth.js MySQL docs schema cannot hold: its UNIQUE Account.userId lets a
-// user own one Account, and every passkey needs one of its own. The error
-// is ErrSchemaNotReady with the statement that fixes the schema, where the
-// INSERT would fail with a bare duplicate-key error.
-func (imp *importer) checkUniqueAccountUser(ctx context.Context, ns []*passkey.Normalized, owners map[*passkey.Normalized]string) error {
-	if len(ns) == 0 || !imp.s.Account.IsUnique("userId") {
-		return nil
-	}
-	if imp.accountUsers == nil {
-		imp.accountUsers = map[string]int{}
-	}
-	var users []string
-	for _, n := range ns {
-		u := owners[n]
-		if first, ok := imp.accountUsers[u]; ok {
-			return imp.uniqueAccountUserError(ctx, u, fmt.Sprintf("would get a second one from this input (lines %d and %d)", first, n.Line))
-		}
-		imp.accountUsers[u] = n.Line
-		users = append(users, u)
-	}
-	d := imp.d
-	for chunk := range slices.Chunk(users, 500) {
-		in, args := d.inList(d.Q("userId"), chunk)
-		var taken []string
-		query := d.Dialect.Rebind("SELECT " + d.Q("userId") + " FROM " + d.Q(imp.s.Account.Name) + " WHERE " + in)
-		if err := sqlx.SelectContext(ctx, imp.tx, &taken, query, args...); err != nil {
-			return d.Err("check Account", err)
-		}
-		if len(taken) > 0 {
-			return imp.uniqueAccountUserError(ctx, taken[0], "already has one")
-		}
-	}
-	return nil
-}
-
-// uniqueAccountUserError is serve --enroll's error for the UNIQUE
-// Account.userId of the Auth.js MySQL docs schema, with the fixing SQL.
-func (imp *importer) uniqueAccountUserError(ctx context.Context, user, what string) error {
-	a := imp.s.Account
-	fix, err := imp.d.dropUniqueUserIDSQL(ctx, imp.tx, a)
-	if err != nil {
-		return err
-	}
-	if user != "" {
-		user = " " + user
-	}
-	return fmt.Errorf("%w: %s.userId is UNIQUE (the Auth.js MySQL docs schema), so a user can own one Account, and user%s %s: a passkey needs an Account row of its own; nothing was written. Fix: %s (and remove @unique from Account.userId in schema.prisma)",
-		passkey.ErrSchemaNotReady, a.Name, user, what, fix)
 }
 
 // checkWidths refuses values that do not fit narrow columns (Prisma's
@@ -1007,10 +803,8 @@ func (imp *importer) update(ctx context.Context, ns []*passkey.Normalized) error
 		return nil
 	}
 	d := imp.d
-	table, cred, counter, dev, backed := imp.tableName(), "credentialID", "counter", "credentialDeviceType", "credentialBackedUp"
-	if imp.ba != nil {
-		cred, counter, dev, backed = imp.ba.P.CredentialID, imp.ba.P.Counter, imp.ba.P.DeviceType, imp.ba.P.BackedUp
-	}
+	cols := imp.target.columns()
+	table, cred, counter, dev, backed := imp.tableName(), cols.credential, cols.counter, cols.deviceType, cols.backedUp
 	type change struct {
 		id      string
 		counter int64

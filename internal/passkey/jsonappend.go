@@ -49,6 +49,10 @@ func (p *Passkey) AppendJSON(b []byte) ([]byte, error) {
 		b = append(b, `,"aaguid":`...)
 		b = appendJSONString(b, *p.AAGUID)
 	}
+	if p.Authenticator != nil {
+		b = append(b, `,"authenticator":`...)
+		b = appendJSONString(b, *p.Authenticator)
+	}
 	return append(b, '}'), nil
 }
 
@@ -75,6 +79,10 @@ func (rec *ExportRecord) AppendJSON(b []byte) []byte {
 	b = appendJSONStringPtr(b, rec.CreatedAt)
 	b = append(b, `,"aaguid":`...)
 	b = appendJSONStringPtr(b, rec.AAGUID)
+	if rec.Authenticator != nil {
+		b = append(b, `,"authenticator":`...)
+		b = appendJSONString(b, *rec.Authenticator)
+	}
 	b = append(b, `,"user":{"id":`...)
 	b = appendJSONString(b, rec.User.ID)
 	b = append(b, `,"email":`...)

@@ -35,7 +35,7 @@ func TestAppendJSON(t *testing.T) {
 		str := s
 		ps := []Passkey{
 			{CredentialID: s, UserID: s, Email: &str, Counter: int64(i) - 3, CredentialDeviceType: s, CredentialBackedUp: i%2 == 0,
-				Transports: []string{s, "usb"}, Algorithm: s, Status: s, Name: &str, CreatedAt: &when, AAGUID: &str, PublicKey: s, ProviderAccountID: s},
+				Transports: []string{s, "usb"}, Algorithm: s, Status: s, Name: &str, CreatedAt: &when, AAGUID: &str, Authenticator: &str, PublicKey: s, ProviderAccountID: s},
 			{CredentialID: s, Transports: []string{}, Counter: math.MaxInt64},
 			{Status: s, Counter: math.MinInt64},
 		}
@@ -50,7 +50,7 @@ func TestAppendJSON(t *testing.T) {
 		}
 		recs := []ExportRecord{
 			{Version: 1, CredentialID: s, PublicKey: s, Counter: int64(i), DeviceType: s, BackedUp: true, Transports: []string{s},
-				Name: &str, CreatedAt: &str, AAGUID: &str, User: ExportUser{ID: s, Email: &str, Name: &str, EmailVerified: true}, Status: s, RevokedAt: &str},
+				Name: &str, CreatedAt: &str, AAGUID: &str, Authenticator: &str, User: ExportUser{ID: s, Email: &str, Name: &str, EmailVerified: true}, Status: s, RevokedAt: &str},
 			{Version: 1, Transports: []string{}, User: ExportUser{ID: s}},
 			{Status: s},
 		}
