@@ -217,7 +217,9 @@ func (s *Store) userOfKey(prefix, key string, keyOf func(string) string) (string
 	if !ok {
 		return "", false
 	}
-	for _, id := range []string{rest, strings.TrimPrefix(rest, ":")} {
+	// The separator the normalisation keeps between stem and id goes
+	// first: ids that begin with ":" lose it in the key anyway.
+	for _, id := range []string{strings.TrimPrefix(rest, ":"), rest} {
 		if id != "" && keyOf(id) == key {
 			return id, true
 		}
