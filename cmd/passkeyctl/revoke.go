@@ -93,8 +93,9 @@ user:account:by-user-id: pointers to an account key that is gone. Everything goe
 one transaction (one MULTI/EXEC on Redis), each orphan checked again as it is deleted.
 --user limits it to one user, also one whose user record is gone (give the id); it
 takes no credential IDs, --all or --from-file. With --backup the removed passkeys
-are written as export records; orphan accounts and index entries hold no key, so
-they are only listed in the output. The output has one record per thing removed
+are written as export records (status no-user, which import leaves out until the
+user exists again and the status is set to "ok"); orphan accounts and index entries
+hold no key, so they are only listed in the output. The output has one record per thing removed
 (-o json: an array of {kind, userId, email, credentialID, target, status}).
 
 The output lists the revoked passkeys as "passkeyctl list" shows them (-o json: an

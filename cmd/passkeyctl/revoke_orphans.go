@@ -155,7 +155,7 @@ func revokeOrphansRun(ctx context.Context, opts *RevokeOptions) error {
 		return err
 	}
 	if backup != nil {
-		fmt.Fprintf(opts.IO.ErrOut, "Backed up %s to %s (their users are gone: restore the users, then: passkeyctl import %s).\n", plural(backup.records, "passkey"), opts.Backup, opts.Backup)
+		fmt.Fprintf(opts.IO.ErrOut, "Backed up %s to %s (status no-user, which passkeyctl import leaves out: to restore one, recreate its user and set its status to \"ok\").\n", plural(backup.records, "passkey"), opts.Backup)
 	}
 	w := newOrphanRowWriter(opts.IO, opts.Output, desc)
 	for _, r := range orphanRows(res) {
