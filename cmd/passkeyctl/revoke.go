@@ -31,6 +31,9 @@ type RevokeOptions struct {
 	Yes            bool
 	DryRun         bool
 	Wide           bool
+	// Orphans removes what no sign-in can use instead of given passkeys
+	// (revoke_orphans.go).
+	Orphans bool
 }
 
 func newCmdRevoke(f *Factory, runF func(context.Context, *RevokeOptions) error) *cobra.Command {
@@ -84,6 +87,22 @@ the question. Without a terminal it refuses (exit 2) unless --yes is given.
 --dry-run shows what would be removed and changes nothing (it runs the deletes in a
 transaction and rolls it back, so the counts are exact).
 
+--orphans removes, instead of given passkeys, what no sign-in can use: on Auth.js the
+webauthn Account rows without their Authenticator row (what list --orphans shows) and
+Authenticator rows whose User row is gone (status no-user, possible without foreign
+keys) with their Account rows; on Better Auth the passkey rows whose user row is gone
+(its deleteUser leaves them where there is no foreign key); on Redis the same as
+Auth.js on SQL, plus credential IDs in a user's authenticator:by-user-id: list whose
+authenticator key is gone or another user's (the list is rewritten without them) and
+user:account:by-user-id: pointers to an account key that is gone. Everything goes in
+one transaction (one MULTI/EXEC on Redis), each orphan checked again as it is deleted.
+--user limits it to one user, also one whose user record is gone (give the id); it
+takes no credential IDs, --all or --from-file. With --backup the removed passkeys
+are written as export records (status no-user, which import leaves out until the
+user exists again and the status is set to "ok"); orphan accounts and index entries
+hold no key, so they are only listed in the output. The output has one record per thing removed
+(-o json: an array of {kind, userId, email, credentialID, target, status}).
+
 The output lists the revoked passkeys as "passkeyctl list" shows them (-o json: an
 array of the same objects); a summary, and a note for every user left with no
 passkey and no other Account, goes to stderr.`,
@@ -99,7 +118,11 @@ passkey and no other Account, goes to stderr.`,
 
   # Bulk, from a script: see first, then do
   passkeyctl revoke --from-file ids.txt --dry-run
-  passkeyctl revoke --from-file ids.txt --yes -o json > revoked.json`,
+  passkeyctl revoke --from-file ids.txt --yes -o json > revoked.json
+
+  # Remove what no sign-in can use (see first)
+  passkeyctl revoke --orphans --dry-run
+  passkeyctl revoke --orphans --yes --backup orphans.jsonl`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.IDs = args
 			if err := opts.check(); err != nil {
@@ -126,11 +149,18 @@ passkey and no other Account, goes to stderr.`,
 	fl.BoolVarP(&opts.Yes, "yes", "y", false, "do not ask for confirmation")
 	fl.BoolVar(&opts.DryRun, "dry-run", false, "show what would be revoked and change nothing")
 	fl.BoolVar(&opts.Wide, "wide", false, "show full credential IDs in the table")
+	fl.BoolVar(&opts.Orphans, "orphans", false, "remove what no sign-in can use: accounts without their passkey, passkeys whose user is gone, dangling index entries")
 	return cmd
 }
 
 // check validates the combination of arguments and flags.
 func (o *RevokeOptions) check() error {
+	if o.Orphans {
+		if err := o.checkOrphans(); err != nil {
+			return err
+		}
+		return o.checkConfirmable()
+	}
 	sources := 0
 	if len(o.IDs) > 0 {
 		sources++
@@ -155,8 +185,12 @@ func (o *RevokeOptions) check() error {
 	if o.FromFile == "-" && !o.Yes && !o.DryRun {
 		return errors.New("--from-file - reads the IDs from stdin, which cannot also answer the confirmation: add --yes (or --dry-run)")
 	}
-	// Refuse before touching the database: a script must never hang on,
-	// or half-pass, a prompt.
+	return o.checkConfirmable()
+}
+
+// checkConfirmable refuses before touching the database: a script must
+// never hang on, or half-pass, a prompt.
+func (o *RevokeOptions) checkConfirmable() error {
 	if !o.Yes && !o.DryRun && !o.IO.InTTY {
 		return fmt.Errorf("%w: refusing to revoke without confirmation: stdin is not a terminal; pass --yes (or --dry-run to see what would be removed)", passkey.ErrRefused)
 	}
@@ -164,6 +198,9 @@ func (o *RevokeOptions) check() error {
 }
 
 func revokeRun(ctx context.Context, opts *RevokeOptions) error {
+	if opts.Orphans {
+		return revokeOrphansRun(ctx, opts)
+	}
 	ids := opts.IDs
 	if opts.FromFile != "" {
 		var err error

@@ -48,6 +48,9 @@ type sqlApp interface {
 	wrongProviderHint(d *DB, ctx context.Context, q sqlx.QueryerContext, s *Schema, c *store.ProviderCheck, providerID string) (string, error)
 	credentialLookup(d *DB, s *Schema, providerID string) (*credentialLookup, error)
 	revokePlan(d *DB, s *Schema, opts store.RevokeOptions) (*revokePlan, error)
+	// orphanPlan is how RemoveOrphans finds and deletes what no sign-in
+	// of the app can use (orphans.go).
+	orphanPlan(d *DB, s *Schema, opts store.OrphanOptions) (*orphanPlan, error)
 	// exportPasskeys calls fn with every passkey (of opts.UserID) as an
 	// export record.
 	exportPasskeys(d *DB, ctx context.Context, s *Schema, opts store.ExportOptions, fn func(passkey.ExportRecord) error) error

@@ -121,6 +121,12 @@ func (st *Store) Revoke(ctx context.Context, passkeys []passkey.Passkey, opts st
 	return st.DB.Revoke(ctx, st.Schema, passkeys, opts)
 }
 
+// RemoveOrphans implements store.Store.
+func (st *Store) RemoveOrphans(ctx context.Context, opts store.OrphanOptions) (*store.OrphanResult, error) {
+	opts.ProviderID = st.ProviderID
+	return st.DB.RemoveOrphans(ctx, st.Schema, opts)
+}
+
 // CheckEnroll implements store.Store.
 func (st *Store) CheckEnroll(ctx context.Context, userID string, newUser bool) error {
 	return st.DB.CheckEnroll(ctx, st.Schema, userID, newUser)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/passkeyctl/passkeyctl/internal/db"
 	"github.com/passkeyctl/passkeyctl/internal/db/dbtest"
+	"github.com/passkeyctl/passkeyctl/internal/passkey"
 	"github.com/passkeyctl/passkeyctl/internal/store"
 	"github.com/passkeyctl/passkeyctl/internal/store/redis"
 	"github.com/passkeyctl/passkeyctl/internal/store/storetest"
@@ -39,6 +40,7 @@ func authjsSQL(dialect string) storetest.Backend {
 			_, d := dbtest.Migrated(t, dialect)
 			return sqlStore(t, d)
 		},
+		MakeOrphan: makeSQLOrphan,
 	}
 	return b
 }
@@ -53,8 +55,54 @@ func betterAuthSQL(dialect string) storetest.Backend {
 			_, d := dbtest.BetterAuth(t, dialect, dbtest.BetterAuthOptions{})
 			return sqlStore(t, d)
 		},
+		MakeOrphan: makeSQLOrphan,
 	}
 	return b
+}
+
+// makeSQLOrphan is storetest.Backend.MakeOrphan on SQL: the user row
+// deleted with the foreign keys' checks (and so their cascades) off on its
+// connection, as an app without foreign keys leaves it; or the Auth.js
+// Authenticator row deleted alone.
+func makeSQLOrphan(t *testing.T, st store.Store, kind storetest.OrphanKind, userID string, raw []byte) {
+	t.Helper()
+	ctx := context.Background()
+	sq := st.(*db.Store)
+	d, s := sq.DB, sq.Schema
+	conn, err := d.X.Connx(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := conn.ExecContext(ctx, d.Dialect.Rebind(q), args...); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	switch kind {
+	case storetest.OrphanNoAuthenticator:
+		exec("DELETE FROM "+d.Q(s.Authenticator.Name)+" WHERE "+d.Q("credentialID")+" = ?", passkey.AuthjsCredentialID(raw))
+	case storetest.OrphanNoUser:
+		users, id := "", ""
+		if s.App == db.AppBetterAuth {
+			users, id = s.BetterAuth.User.Name, s.BetterAuth.U.ID
+		} else {
+			users, id = s.User.Name, "id"
+		}
+		switch d.Dialect {
+		case db.Postgres:
+			exec("SET session_replication_role = replica")
+			defer exec("SET session_replication_role = DEFAULT")
+		case db.MySQL:
+			exec("SET FOREIGN_KEY_CHECKS = 0")
+			defer exec("SET FOREIGN_KEY_CHECKS = 1")
+		case db.SQLite:
+			exec("PRAGMA foreign_keys = OFF")
+			defer exec("PRAGMA foreign_keys = ON")
+		}
+		exec("DELETE FROM "+d.Q(users)+" WHERE "+d.Q(id)+" = ?", userID)
+	}
 }
 
 // redisServer is the Redis the tests use: PASSKEYCTL_TEST_REDIS when set
@@ -89,6 +137,28 @@ func authjsRedis() storetest.Backend {
 			t.Cleanup(func() { s.Close() })
 			return s
 		},
+		MakeOrphan: makeRedisOrphan,
+	}
+}
+
+// makeRedisOrphan is storetest.Backend.MakeOrphan on Redis: the user key
+// or the authenticator key deleted alone, as a partial write of the
+// adapter leaves them.
+func makeRedisOrphan(t *testing.T, st store.Store, kind storetest.OrphanKind, userID string, raw []byte) {
+	t.Helper()
+	rs := st.(*redis.Store)
+	opts, err := goredis.ParseURL(redisServer())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := goredis.NewClient(opts)
+	defer c.Close()
+	key := rs.L.UserKey(userID)
+	if kind == storetest.OrphanNoAuthenticator {
+		key = rs.L.AuthenticatorKey(passkey.AuthjsCredentialID(raw))
+	}
+	if n, err := c.Del(context.Background(), key).Result(); err != nil || n != 1 {
+		t.Fatalf("DEL %s: %d, %v", key, n, err)
 	}
 }
 

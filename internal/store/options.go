@@ -277,3 +277,68 @@ type ExportOptions struct {
 	// (raw IDs): what revoke --backup saves.
 	CredentialIDs [][]byte
 }
+
+// OrphanOptions tunes RemoveOrphans.
+type OrphanOptions struct {
+	// ProviderID is Account.provider of the Auth.js Passkey provider; the
+	// store sets it.
+	ProviderID string
+	// UserID limits the clean-up to what is left of one user (compared
+	// byte-exactly, and possibly a user whose record is gone); "" is
+	// everyone.
+	UserID string
+	// DryRun finds and deletes as the real run does and then rolls back
+	// (SQL) or writes nothing (Redis): the result is what would go.
+	DryRun bool
+	// Backup, when set, receives the export records (with RevokedAt) of
+	// the passkeys about to be removed, as RevokeOptions.Backup does;
+	// orphan accounts and index entries hold no key and are not backed
+	// up. It may be called again when the transaction is retried.
+	Backup func([]passkey.ExportRecord) error
+	// Now is the clock for RevokedAt; time.Now when nil.
+	Now func() time.Time
+}
+
+// OrphanResult is what RemoveOrphans removed (or, for a dry run, would
+// remove). The JSON field names are a documented, stable interface.
+type OrphanResult struct {
+	// Accounts are the webauthn accounts that had no passkey (status
+	// no-authenticator, what ListOrphans lists), including those of the
+	// passkeys removed below.
+	Accounts []Orphan `json:"accounts"`
+	// Passkeys are the passkeys whose user is gone, as they were before
+	// removal; their Status says what else was wrong with them.
+	Passkeys []passkey.Passkey `json:"passkeys"`
+	// Entries are index entries that named nothing a sign-in can use
+	// (Redis: a user's credential-ID list, an account pointer).
+	Entries []DanglingEntry `json:"entries"`
+	// DryRun is true when nothing was committed.
+	DryRun bool `json:"dryRun"`
+}
+
+// Empty reports whether nothing was (or would be) removed.
+func (r *OrphanResult) Empty() bool {
+	return len(r.Accounts) == 0 && len(r.Passkeys) == 0 && len(r.Entries) == 0
+}
+
+// Kinds of DanglingEntry.
+const (
+	// EntryCredentialList is a credential ID in a user's list of
+	// credential IDs (Redis authenticator:by-user-id:) whose passkey is
+	// gone or is another user's.
+	EntryCredentialList = "credential-list"
+	// EntryAccountPointer is a user's pointer to their last linked account
+	// (Redis user:account:by-user-id:) whose account is gone.
+	EntryAccountPointer = "account-pointer"
+)
+
+// DanglingEntry is an index entry that names nothing usable.
+type DanglingEntry struct {
+	// Kind is EntryCredentialList or EntryAccountPointer.
+	Kind   string `json:"kind"`
+	UserID string `json:"userId"`
+	// CredentialID is the listed ID (EntryCredentialList).
+	CredentialID string `json:"credentialID,omitempty"`
+	// Target is the key the pointer names (EntryAccountPointer).
+	Target string `json:"target,omitempty"`
+}

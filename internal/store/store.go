@@ -64,6 +64,13 @@ type Store interface {
 	// UserCredentialIDs returns the raw IDs of the user's passkeys.
 	UserCredentialIDs(ctx context.Context, userID string) ([][]byte, error)
 
+	// RemoveOrphans deletes, atomically, what no sign-in can use: the
+	// webauthn accounts without their passkey, the passkeys whose user is
+	// gone (with their accounts), and on Redis the index entries that name
+	// nothing; each is checked again at delete time, so one that became
+	// usable meanwhile stays. opts.Backup receives the passkeys' records
+	// before anything is deleted.
+	RemoveOrphans(ctx context.Context, opts OrphanOptions) (*OrphanResult, error)
 	// Revoke deletes the passkeys (and what the app keeps for each, and
 	// with RevokeSessions the users' sessions) atomically, after locking
 	// and re-reading them; opts.Backup receives the records of the locked

@@ -763,3 +763,142 @@ func swapCase(s string) string {
 		return r
 	}, s)
 }
+
+// OrphanKind is what Backend.MakeOrphan leaves behind.
+type OrphanKind int
+
+const (
+	// OrphanNoUser deletes the user's record and nothing else, as an app
+	// without foreign keys (or Better Auth's deleteUser) does: their
+	// passkeys stay.
+	OrphanNoUser OrphanKind = iota
+	// OrphanNoAuthenticator deletes the passkey's own record and keeps its
+	// account (Auth.js: a registration written half-way); only asked of
+	// stores whose Describe().Accounts is true.
+	OrphanNoAuthenticator
+)
+
+// testRemoveOrphans: a store where passkeys were enrolled and revoked has
+// no orphans; with the backend's MakeOrphan, a passkey whose user is gone
+// and (where the app keeps accounts) an account without its passkey are
+// removed, after a dry run that changes nothing, backed up, limited by
+// user, and never with a healthy passkey.
+func (s *suite) testRemoveOrphans(t *testing.T) {
+	st := s.open(t)
+	keep := newPasskey(t, "user-keep", 3, true, "internal")
+	enrol(t, st, keep, enrolNewUserOptions("user-keep", "keep@example.com"))
+	gone := newPasskey(t, "user-gone", 4, false, "usb")
+	enrol(t, st, gone, enrolNewUserOptions("user-gone", "gone@example.com"))
+	half := newPasskey(t, "user-half", 0, true, "hybrid")
+	enrol(t, st, half, enrolNewUserOptions("user-half", "half@example.com"))
+	half2 := newPasskey(t, "user-half", 1, true, "internal")
+	enrol(t, st, half2, enrolOptions())
+	revoked := newPasskey(t, "user-keep", 0, false)
+	enrol(t, st, revoked, enrolOptions())
+	ps, err := st.ResolveCredentials(ctx, []string{passkey.Base64URL(revoked.CredentialID)})
+	if err != nil {
+		t.Fatalf("ResolveCredentials: %v", err)
+	}
+	if _, err := st.Revoke(ctx, ps, store.RevokeOptions{Now: now}); err != nil {
+		t.Fatalf("Revoke: %v", err)
+	}
+	// Enrolments and a revoke leave nothing behind.
+	res, err := st.RemoveOrphans(ctx, store.OrphanOptions{})
+	if err != nil {
+		t.Fatalf("RemoveOrphans on a healthy store: %v", err)
+	}
+	if !res.Empty() || res.DryRun {
+		t.Fatalf("RemoveOrphans on a healthy store: %+v, want nothing removed", res)
+	}
+	if s.b.MakeOrphan == nil {
+		t.Skipf("%s has no MakeOrphan", s.b.Name)
+	}
+	accounts := st.Describe().Accounts
+	s.b.MakeOrphan(t, st, OrphanNoUser, "user-gone", gone.CredentialID)
+	if accounts {
+		s.b.MakeOrphan(t, st, OrphanNoAuthenticator, "user-half", half.CredentialID)
+	}
+	enc := st.Describe().EncodeID
+	check := func(what string, res *store.OrphanResult) {
+		t.Helper()
+		if len(res.Passkeys) != 1 || res.Passkeys[0].CredentialID != enc(gone.CredentialID) || res.Passkeys[0].UserID != "user-gone" {
+			t.Errorf("%s: Passkeys %+v, want only user-gone's", what, res.Passkeys)
+		}
+		var got []string
+		for _, o := range res.Accounts {
+			got = append(got, o.UserID+" "+o.CredentialID)
+			if o.Status != passkey.StatusNoAuthenticator {
+				t.Errorf("%s: account %s status %q", what, o.CredentialID, o.Status)
+			}
+		}
+		var want []string
+		if accounts {
+			// The removed passkey's own account goes with it.
+			want = []string{"user-gone " + passkey.AuthjsCredentialID(gone.CredentialID), "user-half " + passkey.AuthjsCredentialID(half.CredentialID)}
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: Accounts %q, want %q", what, got, want)
+		}
+	}
+
+	before := state(t, st)
+	res, err = st.RemoveOrphans(ctx, store.OrphanOptions{DryRun: true})
+	if err != nil {
+		t.Fatalf("RemoveOrphans DryRun: %v", err)
+	}
+	check("dry run", res)
+	if !res.DryRun {
+		t.Error("dry run: DryRun false")
+	}
+	if after := state(t, st); after != before {
+		t.Errorf("RemoveOrphans DryRun changed the store:\nbefore %s\nafter  %s", before, after)
+	}
+
+	// Limited to a user who has none: nothing.
+	res, err = st.RemoveOrphans(ctx, store.OrphanOptions{UserID: "user-keep"})
+	if err != nil || !res.Empty() {
+		t.Fatalf("RemoveOrphans of user-keep: %+v, %v; want nothing", res, err)
+	}
+
+	// Limited to user-gone, whose user record is gone: their passkey only.
+	var backup []passkey.ExportRecord
+	res, err = st.RemoveOrphans(ctx, store.OrphanOptions{UserID: "user-gone", Now: now, Backup: func(recs []passkey.ExportRecord) error {
+		backup = append(backup[:0], recs...)
+		return nil
+	}})
+	if err != nil {
+		t.Fatalf("RemoveOrphans of user-gone: %v", err)
+	}
+	if len(res.Passkeys) != 1 || len(backup) != 1 || backup[0].RevokedAt == nil || !bytes.Equal(rawID(t, backup[0].CredentialID), gone.CredentialID) {
+		t.Errorf("RemoveOrphans of user-gone: %d passkeys, backup %+v; want user-gone's passkey, backed up with revokedAt", len(res.Passkeys), backup)
+	}
+	if _, err := st.GetPasskey(ctx, gone.CredentialID); !errors.Is(err, passkey.ErrNotFound) {
+		t.Errorf("GetPasskey of the removed passkey: %v, want ErrNotFound", err)
+	}
+
+	// Everyone: what is left of user-half's half-written passkey.
+	res, err = st.RemoveOrphans(ctx, store.OrphanOptions{})
+	if err != nil {
+		t.Fatalf("RemoveOrphans: %v", err)
+	}
+	if len(res.Passkeys) != 0 || accounts && len(res.Accounts) != 1 {
+		t.Errorf("RemoveOrphans after user-gone's: %+v", res)
+	}
+	if o := listOrphans(t, st); len(o) != 0 {
+		t.Errorf("ListOrphans after RemoveOrphans: %+v", o)
+	}
+	// Healthy passkeys were never touched.
+	wantPasskey(t, "kept passkey", st, getPasskey(t, st, keep.CredentialID), keep, "keep@example.com")
+	wantPasskey(t, "user-half's whole passkey", st, getPasskey(t, st, half2.CredentialID), half2, "half@example.com")
+	wantLeft := 3 // keep, half, half2
+	if accounts {
+		wantLeft = 2 // half was only an account
+	}
+	if left := listAll(t, st, store.ListOptions{}); len(left) != wantLeft {
+		t.Errorf("%d passkeys left, want %d", len(left), wantLeft)
+	}
+	res, err = st.RemoveOrphans(ctx, store.OrphanOptions{})
+	if err != nil || !res.Empty() {
+		t.Errorf("RemoveOrphans again: %+v, %v; want nothing", res, err)
+	}
+}

@@ -27,6 +27,13 @@ type Backend struct {
 	// stays green while the bug is open and says what is wrong. Set
 	// PASSKEYCTL_TEST_KNOWN_BUGS=fail to run those cases anyway.
 	KnownBugs map[string]string
+	// MakeOrphan, when set, leaves behind in st (a store Open returned)
+	// the orphan kind of what userID and the passkey with this raw
+	// credential ID wrote, by writing to the database directly (what the
+	// interface cannot do: delete a user, or half a passkey). Only the
+	// remove-orphans case uses it; without it that case checks only that a
+	// healthy store has none.
+	MakeOrphan func(t *testing.T, st store.Store, kind OrphanKind, userID string, rawCredentialID []byte)
 }
 
 // KnownBugsEnv, set to "fail", runs the cases a Backend lists in
@@ -84,4 +91,5 @@ func Run(t *testing.T, b Backend) {
 	s.run(t, "revoke", s.testRevoke)
 	s.run(t, "export-import", s.testExportImport)
 	s.run(t, "completion", s.testCompletion)
+	s.run(t, "remove-orphans", s.testRemoveOrphans)
 }
