@@ -65,6 +65,8 @@ type sqlApp interface {
 	// app column explains) and returns Better Auth's schema, which the
 	// importer writes through; nil for Auth.js.
 	importTarget(d *DB, s *Schema, opts store.ImportOptions) (*BetterAuthSchema, error)
+	// statsSQL is the app's queries of Stats (stats.go).
+	statsSQL(d *DB, s *Schema, providerID string) (*statsSQL, error)
 }
 
 // appFor is the implementation of app: the one place an App becomes

@@ -84,4 +84,5 @@ func Run(t *testing.T, b Backend) {
 	s.run(t, "revoke", s.testRevoke)
 	s.run(t, "export-import", s.testExportImport)
 	s.run(t, "completion", s.testCompletion)
+	s.run(t, "stats", s.testStats)
 }
