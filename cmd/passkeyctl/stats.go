@@ -38,7 +38,7 @@ orphans (Auth.js: webauthn Account rows, or account keys on Redis, without their
 passkey; Better Auth has none).
 
 The counting is done by the database (GROUP BY queries on SQL, one streaming SCAN
-on Redis): a million passkeys take about a second on PostgreSQL.
+on Redis); no passkey is read into passkeyctl.
 
 The status counted is structural, from the same joins as list: ok, no-account,
 account-user-mismatch, no-user. Whether a key can verify a signature needs every
