@@ -425,10 +425,8 @@ environment (PASSKEYCTL_DSN, then DATABASE_URL), else PASSKEYCTL_CONFIG or
 				return usageError{fmt.Errorf("invalid quiet setting %q: use true or false", f.Get(keyQuiet))}
 			}
 			f.IO.setQuiet(quiet)
-			switch f.Output() {
-			case outputTable, outputJSON, outputJSONL:
-			default:
-				return usageError{fmt.Errorf("invalid --output %q: use table, json or jsonl", f.Output())}
+			if err := checkOutput(cmd, f.Output()); err != nil {
+				return err
 			}
 			f.started = true
 			return nil
@@ -440,7 +438,7 @@ environment (PASSKEYCTL_DSN, then DATABASE_URL), else PASSKEYCTL_CONFIG or
 	nonEmptyStringVarP(pf, new(string), keyDSN, "", "", "database URL: postgres://, postgresql://, mysql://, sqlite:PATH or file:PATH (env PASSKEYCTL_DSN, DATABASE_URL)")
 	nonEmptyStringArrayVar(pf, &f.envFiles, "env-file", nil, "read DATABASE_URL and PASSKEYCTL_* from the dotenv file `PATH` (the app's .env), as Next.js reads it; repeatable: a later file overrides an earlier one")
 	nonEmptyStringVarP(pf, new(string), "config", "", "", "YAML config file (default ./passkeyctl.yaml when present)")
-	pf.StringP(keyOutput, "o", outputTable, "output format: table, json or jsonl")
+	pf.StringP(keyOutput, "o", outputTable, "output format: table, json or jsonl (stats: also prometheus)")
 	pf.BoolP(keyQuiet, "q", false, "print nothing on stderr but errors and prompts: no notes, warnings or progress")
 	nonEmptyStringVarP(pf, new(string), keyProviderID, "", "passkey", "Auth.js provider id written to Account.provider")
 	nonEmptyStringVarP(pf, new(string), keyConnectTimeout, "", "", "give up connecting to the database after this long: 5s, 1m, or whole seconds; unset, the DSN's connect_timeout applies (env PASSKEYCTL_CONNECT_TIMEOUT) (default 15s)")
@@ -458,6 +456,7 @@ environment (PASSKEYCTL_DSN, then DATABASE_URL), else PASSKEYCTL_CONFIG or
 	root.AddCommand(newCmdImport(f, nil))
 	root.AddCommand(newCmdVersion(f))
 	root.AddCommand(newCmdConfig(f, nil))
+	root.AddCommand(newCmdStats(f, nil))
 	// `passkeyctl help exit-codes`, as `gh help exit-codes`: a help topic.
 	exitCodes := &cobra.Command{Use: "exit-codes", Short: "The exit codes scripts can rely on", Long: exitCodesHelp}
 	exitCodes.SetHelpTemplate("{{.Long}}\n")

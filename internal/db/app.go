@@ -67,6 +67,8 @@ type sqlApp interface {
 	// (missing tables, drift, NOT NULL columns without a default that no
 	// app column explains) and returns what writes the app's rows.
 	importTarget(d *DB, s *Schema, opts store.ImportOptions) (importTarget, error)
+	// statsSQL is the app's queries of Stats (stats.go).
+	statsSQL(d *DB, s *Schema, providerID string) (*statsSQL, error)
 }
 
 // appFor is the implementation of app: the one place an App becomes

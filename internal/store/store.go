@@ -95,6 +95,10 @@ type Store interface {
 
 	// Close releases the connections.
 	Close() error
+
+	// Stats counts the passkeys by status, algorithm, device type, backup
+	// state and authenticator, aggregated where they are stored (see Stats).
+	Stats(ctx context.Context) (*Stats, error)
 }
 
 // Purpose is what a command needs a store for (see Store.Ready).

@@ -92,4 +92,5 @@ func Run(t *testing.T, b Backend) {
 	s.run(t, "export-import", s.testExportImport)
 	s.run(t, "completion", s.testCompletion)
 	s.run(t, "remove-orphans", s.testRemoveOrphans)
+	s.run(t, "stats", s.testStats)
 }
