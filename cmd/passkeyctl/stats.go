@@ -48,12 +48,12 @@ one each key's COSE header names, as list names it.
 Output: -o table (default), -o json (one object; -o jsonl on one line) with the
 fields passkeys, usersWithPasskeys, usersSingleDeviceOnly, orphans, byStatus,
 byAlgorithm, byDeviceType, byBackedUp (objects of counts) and byAuthenticator (a
-list of {aaguid, passkeys}, most first), or -o prometheus: the text exposition
+list of {aaguid, name, passkeys}, most first; name where the AAGUID is known), or -o prometheus: the text exposition
 format for node_exporter's textfile collector, gauges passkeyctl_passkeys{status},
 passkeyctl_passkeys_by_algorithm{algorithm},
 passkeyctl_passkeys_by_device_type{device_type},
 passkeyctl_passkeys_by_backup_state{backed_up},
-passkeyctl_passkeys_by_authenticator{aaguid}, passkeyctl_users_with_passkeys,
+passkeyctl_passkeys_by_authenticator{aaguid,name}, passkeyctl_users_with_passkeys,
 passkeyctl_users_single_device_only and passkeyctl_orphans.`,
 		Example: `  # The counts, for people
   passkeyctl stats
@@ -148,11 +148,10 @@ func writeStatsPrometheus(w io.Writer, st *store.Stats) error {
 	labelled("passkeyctl_passkeys_by_algorithm", "Passkeys by the COSE algorithm their key names.", "algorithm", st.ByAlgorithm)
 	labelled("passkeyctl_passkeys_by_device_type", "Passkeys by credentialDeviceType.", "device_type", st.ByDeviceType)
 	labelled("passkeyctl_passkeys_by_backup_state", "Passkeys by credentialBackedUp.", "backed_up", st.ByBackedUp)
-	byAAGUID := make(map[string]int64, len(st.ByAuthenticator))
-	for _, a := range st.ByAuthenticator {
-		byAAGUID[a.AAGUID] = a.Passkeys
+	gauge("passkeyctl_passkeys_by_authenticator", "Passkeys by authenticator AAGUID (unknown where the app stores none), with its name where known.")
+	for _, a := range slices.SortedFunc(slices.Values(st.ByAuthenticator), func(x, y store.AuthenticatorCount) int { return strings.Compare(x.AAGUID, y.AAGUID) }) {
+		fmt.Fprintf(&b, "passkeyctl_passkeys_by_authenticator{aaguid=\"%s\",name=\"%s\"} %d\n", escapeLabelValue(a.AAGUID), escapeLabelValue(a.Name), a.Passkeys)
 	}
-	labelled("passkeyctl_passkeys_by_authenticator", "Passkeys by authenticator AAGUID (unknown where the app stores none).", "aaguid", byAAGUID)
 	gauge("passkeyctl_users_with_passkeys", "Users with at least one passkey.")
 	fmt.Fprintf(&b, "passkeyctl_users_with_passkeys %d\n", st.UsersWithPasskeys)
 	gauge("passkeyctl_users_single_device_only", "Users whose only passkey is single-device and not backed up.")

@@ -50,7 +50,10 @@ type Stats struct {
 type AuthenticatorCount struct {
 	// AAGUID is the authenticator's AAGUID as the app stores it (a
 	// lower-case UUID), or "unknown".
-	AAGUID   string `json:"aaguid"`
+	AAGUID string `json:"aaguid"`
+	// Name is the authenticator's name (passkey.AuthenticatorName),
+	// left out when the AAGUID is not in the embedded list.
+	Name     string `json:"name,omitempty"`
 	Passkeys int64  `json:"passkeys"`
 }
 
@@ -109,7 +112,8 @@ func (st *Stats) Add(g StatsGroup) {
 			return
 		}
 	}
-	st.ByAuthenticator = append(st.ByAuthenticator, AuthenticatorCount{AAGUID: aaguid, Passkeys: g.N})
+	name, _ := passkey.AuthenticatorName(aaguid)
+	st.ByAuthenticator = append(st.ByAuthenticator, AuthenticatorCount{AAGUID: aaguid, Name: name, Passkeys: g.N})
 }
 
 // Finish sorts ByAuthenticator, most passkeys first, then by AAGUID, and
