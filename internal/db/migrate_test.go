@@ -259,6 +259,9 @@ func TestMigrate_adoptsKnownVariants(t *testing.T) {
 				}
 				var msgs []string
 				for _, w := range st.Warnings {
+					if strings.HasPrefix(w.Message, "no index on lower(") {
+						continue // TestMigrationStatus_emailFoldIndex
+					}
 					msgs = append(msgs, w.Message)
 				}
 				want := c.mysqlWarnings

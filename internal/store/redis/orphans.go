@@ -401,16 +401,7 @@ func (s *Store) RemoveOrphans(ctx context.Context, opts store.OrphanOptions) (*s
 					return err
 				}
 			}
-			_, err := tx.TxPipelined(ctx, func(pipe goredis.Pipeliner) error {
-				if len(w.del) > 0 {
-					pipe.Del(ctx, w.del...)
-				}
-				for _, kv := range w.set {
-					pipe.Set(ctx, kv[0], kv[1], 0)
-				}
-				return nil
-			})
-			return err
+			return execWrites(ctx, tx, w.del, w.set)
 		}, first...)
 		if !errors.Is(err, goredis.TxFailedErr) || attempt >= maxTxRetries {
 			break

@@ -129,16 +129,7 @@ func (s *Store) Revoke(ctx context.Context, passkeys []passkey.Passkey, opts sto
 					return err
 				}
 			}
-			_, err = tx.TxPipelined(ctx, func(pipe goredis.Pipeliner) error {
-				if len(plan.del) > 0 {
-					pipe.Del(ctx, plan.del...)
-				}
-				for _, kv := range plan.set {
-					pipe.Set(ctx, kv[0], kv[1], 0)
-				}
-				return nil
-			})
-			return err
+			return execWrites(ctx, tx, plan.del, plan.set)
 		}, watched...)
 		if !errors.Is(err, goredis.TxFailedErr) || attempt >= maxTxRetries {
 			break

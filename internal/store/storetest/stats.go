@@ -82,7 +82,11 @@ func (s *suite) testStats(t *testing.T) {
 	// one "unknown" bucket.
 	want := []store.AuthenticatorCount{{AAGUID: store.Unknown, Passkeys: 4}}
 	if stored.AAGUID != nil {
-		want = []store.AuthenticatorCount{{AAGUID: *stored.AAGUID, Passkeys: 2}, {AAGUID: store.Unknown, Passkeys: 2}}
+		name := ""
+		if stored.Authenticator != nil {
+			name = *stored.Authenticator // the name list shows, from the same AAGUID
+		}
+		want = []store.AuthenticatorCount{{AAGUID: *stored.AAGUID, Name: name, Passkeys: 2}, {AAGUID: store.Unknown, Passkeys: 2}}
 	}
 	if len(got.ByAuthenticator) != len(want) {
 		t.Errorf("Stats: byAuthenticator = %+v, want %+v", got.ByAuthenticator, want)
