@@ -112,6 +112,18 @@ func checkRedisDSN(dsn string) error {
 	return err
 }
 
+// describeDSN is a DSN as messages show it: the backend's redacted form
+// when the backend can parse it, else db.DescribeDSN's, which never quotes
+// what it cannot split cleanly.
+func describeDSN(dsn string) string {
+	if redis.IsTarget(dsn) && checkRedisDSN(dsn) == nil {
+		if t, err := redis.ParseTarget(dsn); err == nil {
+			return t.Redacted()
+		}
+	}
+	return db.DescribeDSN(dsn)
+}
+
 // errNoSchema is `migrate` on a backend that keeps no schema.
 type errNoSchema struct{ backend string }
 

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 
-	"github.com/passkeyctl/passkeyctl/internal/db"
 	"github.com/spf13/cobra"
 )
 
@@ -107,12 +106,12 @@ func configRun(opts *ConfigOptions) error {
 	return tw.Flush()
 }
 
-// displayDSN is a DSN as it may be printed (db.DescribeDSN), "" kept.
+// displayDSN is a DSN as it may be printed (describeDSN), "" kept.
 func displayDSN(dsn string) string {
 	if dsn == "" {
 		return ""
 	}
-	return db.DescribeDSN(dsn)
+	return describeDSN(dsn)
 }
 
 // dashIfEmpty shows an unset value as "-".

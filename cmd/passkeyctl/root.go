@@ -197,7 +197,7 @@ func (f *Factory) dsn() (resolvedSetting, error) {
 	if len(f.envFiles) > 0 && dsn.kind != fromFlag && dsn.kind != fromEnvFile {
 		// The operator named env files, and none of them chose the database:
 		// a misspelt DATABASE_URL there must not silently mean the ambient one.
-		fmt.Fprintf(f.IO.ErrOut, "warning: no --env-file sets PASSKEYCTL_DSN or DATABASE_URL; using the DSN %s from %s\n", db.DescribeDSN(dsn.Value), dsn.Source)
+		fmt.Fprintf(f.IO.ErrOut, "warning: no --env-file sets PASSKEYCTL_DSN or DATABASE_URL; using the DSN %s from %s\n", describeDSN(dsn.Value), dsn.Source)
 	}
 	return dsn, nil
 }
@@ -265,19 +265,19 @@ func (f *Factory) DB(ctx context.Context, opts db.OpenOptions) (*db.DB, error) {
 }
 
 // dsnDisagreement is the warning printed when sources give different DSNs,
-// or "". DSNs are shown as db.DescribeDSN prints them: redacted, and of one
+// or "". DSNs are shown as describeDSN prints them: redacted, and of one
 // that does not parse at most its scheme.
 func dsnDisagreement(all []resolvedSetting) string {
 	var ignored []string
 	for _, s := range all[1:] {
 		if !s.layered && strings.TrimSpace(s.Value) != strings.TrimSpace(all[0].Value) {
-			ignored = append(ignored, fmt.Sprintf("%s from %s", db.DescribeDSN(s.Value), s.Source))
+			ignored = append(ignored, fmt.Sprintf("%s from %s", describeDSN(s.Value), s.Source))
 		}
 	}
 	if len(ignored) == 0 {
 		return ""
 	}
-	return fmt.Sprintf("warning: using the DSN %s from %s; ignored: %s", db.DescribeDSN(all[0].Value), all[0].Source, strings.Join(ignored, "; "))
+	return fmt.Sprintf("warning: using the DSN %s from %s; ignored: %s", describeDSN(all[0].Value), all[0].Source, strings.Join(ignored, "; "))
 }
 
 // parseConnectTimeout reads --connect-timeout: a Go duration ("5s",
