@@ -25,7 +25,7 @@ type listOptions struct {
 
 // ListPasskeys calls fn for each passkey (every authenticator key whose
 // value names the credential that maps to that key), with Email,
-// Algorithm and Status filled, ordered as internal/db's list orders: by
+// Algorithm and Status filled, ordered as every store lists them: by
 // user ID, then credential ID (bytewise). fn's error stops the listing
 // and is returned as is. Keys are found with SCAN (never KEYS) over the
 // authenticator prefix and read with pipelined MGETs of batchSize keys.

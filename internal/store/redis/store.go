@@ -224,7 +224,7 @@ func (s *Store) passkey(a authenticatorValue, acct *accountValue, user *userValu
 	return p
 }
 
-// FindUser resolves a user reference as internal/db's FindUser does for
+// FindUser resolves a user reference as the SQL store's FindUser does for
 // Auth.js: a user id or an e-mail matched exactly (both tested; a
 // reference that is one user's id and another's e-mail is ambiguous), and
 // only when neither matches, an e-mail matched case-insensitively. No

@@ -15,7 +15,7 @@ import (
 )
 
 // Export calls fn with every passkey as a record of passkeyctl's export
-// format (internal/db's ExportRecord), broken ones included (Status says
+// format (passkey.ExportRecord), broken ones included (Status says
 // which), in ListPasskeys' order; with opts.CredentialIDs, those
 // credentials in that order, each once, skipping the ones not stored.
 // The owner's details come from the user value; a passkey whose user key
@@ -71,7 +71,7 @@ type importItem struct {
 // adapter would have written it at registration (see CreatePasskey):
 // authenticator, webauthn account and its pointer, and the user's
 // credential-ID list ([credID, ...old] per passkey, in input order). Users
-// are matched as internal/db's Import matches them: by id (the e-mails,
+// are matched as the SQL store's Import matches them: by id (the e-mails,
 // when both sides have one, must agree ignoring case), else by e-mail
 // exactly then ignoring case; with opts.CreateUsers a missing user is
 // created as the adapter's createUser does (random UUID v4). A record whose
