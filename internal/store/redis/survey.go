@@ -3,6 +3,7 @@ package redis
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -121,8 +122,12 @@ func (s *Store) CheckLayout(ctx context.Context) error {
 	if err != nil || len(sv.Elsewhere) == 0 {
 		return err
 	}
-	stems := sv.Stems()
 	own := strings.TrimSuffix(s.L.storageKey(s.L.BaseKeyPrefix+s.L.AuthenticatorKeyPrefix), ":")
+	// The stems nearest the DSN's own come first (a right base with a
+	// wrong baseKeyPrefix, say), then the ones with most passkeys: in a
+	// Redis shared by several apps, those are the likely fix.
+	stems := sv.Stems()
+	slices.SortStableFunc(stems, func(a, b string) int { return commonPrefix(b, own) - commonPrefix(a, own) })
 	var where []string
 	for _, st := range stems[:min(len(stems), 3)] {
 		where = append(where, fmt.Sprintf("%d under %s:*", sv.Elsewhere[st], st))
@@ -133,4 +138,13 @@ func (s *Store) CheckLayout(ctx context.Context) error {
 	item := ":" + strings.TrimSuffix(s.L.AuthenticatorKeyPrefix, ":")
 	return fmt.Errorf("%w: no passkeys under %s:*, but %s: if these are the app's keys, give the DSN the app's unstorage base (?base=) and adapter baseKeyPrefix (?baseKeyPrefix=), which join to %q",
 		passkey.ErrSchemaNotReady, own, strings.Join(where, ", "), strings.TrimSuffix(stems[0], item))
+}
+
+// commonPrefix is the length of the longest common prefix of a and b.
+func commonPrefix(a, b string) int {
+	n := 0
+	for n < len(a) && n < len(b) && a[n] == b[n] {
+		n++
+	}
+	return n
 }

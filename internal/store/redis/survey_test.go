@@ -1,12 +1,16 @@
 package redis_test
 
 import (
+	"context"
 	"errors"
+	"net/url"
 	"strings"
 	"testing"
 
 	"github.com/passkeyctl/passkeyctl/internal/passkey"
 	"github.com/passkeyctl/passkeyctl/internal/store"
+	"github.com/passkeyctl/passkeyctl/internal/store/redis"
+	goredis "github.com/redis/go-redis/v9"
 )
 
 // TestSurvey: the default layout counts its own passkeys and points at the
@@ -51,11 +55,44 @@ func TestSurvey(t *testing.T) {
 }
 
 // TestCheckLayout: a DSN without the app's base sees no passkey while the
-// app's keys sit under its base: refused, naming the prefix to give; the
-// right DSN, and an empty database, pass.
+// app's keys sit under its base: reported, naming the prefix to give; the
+// right DSN, and an empty database, pass. CheckLayout surveys the whole
+// database, so this test has a Redis database number of its own (13),
+// where no other test writes.
 func TestCheckLayout(t *testing.T) {
 	e := newEnv(t)
-	app := e.open("myapp", "baseKeyPrefix=app2:")
+	u, err := url.Parse(testServer())
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/13"
+	open := func(base, query string) *redis.Store {
+		t.Helper()
+		tg, err := redis.ParseTarget(u.String() + "?base=" + base + query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := redis.Open(ctx, tg, redis.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	opts, err := goredis.ParseURL(u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := goredis.NewClient(opts)
+	t.Cleanup(func() {
+		keys, _ := c.Keys(context.Background(), e.ns+":*").Result() // database 13 holds only this test's keys
+		if len(keys) > 0 {
+			c.Del(context.Background(), keys...)
+		}
+		c.Close()
+	})
+
+	app := open(e.ns+":myapp", "&baseKeyPrefix=app2:")
 	if err := app.CheckLayout(ctx); err != nil {
 		t.Fatalf("empty database: %v", err)
 	}
@@ -66,8 +103,8 @@ func TestCheckLayout(t *testing.T) {
 	if err := app.CheckLayout(ctx); err != nil {
 		t.Fatalf("the app's own layout: %v", err)
 	}
-	err := e.open("", "").CheckLayout(ctx)
-	if !errors.Is(err, passkey.ErrSchemaNotReady) || !strings.Contains(err.Error(), e.ns+":myapp:app2") {
+	err = open(e.ns, "").CheckLayout(ctx)
+	if !errors.Is(err, passkey.ErrSchemaNotReady) || !strings.Contains(err.Error(), "join to \""+e.ns+":myapp:app2\"") {
 		t.Fatalf("layout without the base: %v", err)
 	}
 }
