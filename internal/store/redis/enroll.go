@@ -96,7 +96,7 @@ func (s *Store) CreatePasskey(ctx context.Context, p store.NewPasskey, opts stor
 		watched = append(watched, emailKey)
 	}
 	var userVal string
-	err := s.watchRetry(ctx, func(tx *goredis.Tx) error {
+	err := s.watchRetry(ctx, "create passkey", func(tx *goredis.Tx) error {
 		vals, ok, err := mgetTx(ctx, tx, []string{authKey, acctKey, listKey, userKey, emailKey})
 		if err != nil {
 			return err
@@ -166,7 +166,7 @@ func (s *Store) CreatePasskey(ctx context.Context, p store.NewPasskey, opts stor
 func (s *Store) UpdateCounter(ctx context.Context, raw []byte, counter uint32) error {
 	credID := passkey.AuthjsCredentialID(raw)
 	authKey := s.L.AuthenticatorKey(credID)
-	return s.watchRetry(ctx, func(tx *goredis.Tx) error {
+	return s.watchRetry(ctx, "update counter", func(tx *goredis.Tx) error {
 		v, err := tx.Get(ctx, authKey).Result()
 		if errors.Is(err, goredis.Nil) {
 			return fmt.Errorf("credential %s: %w", credID, passkey.ErrNotFound)
@@ -205,8 +205,9 @@ func (s *Store) UpdateCounter(ctx context.Context, raw []byte, counter uint32) e
 
 // watchRetry runs fn under WATCH of keys, again when a watched key changed
 // before EXEC, up to maxTxRetries times. Errors of fn are returned as they
-// are; Redis errors are wrapped.
-func (s *Store) watchRetry(ctx context.Context, fn func(*goredis.Tx) error, keys ...string) error {
+// are; Redis errors are wrapped with op, as is the conflict of keys that
+// never stop changing.
+func (s *Store) watchRetry(ctx context.Context, op string, fn func(*goredis.Tx) error, keys ...string) error {
 	var err error
 	for attempt := 0; attempt <= maxTxRetries; attempt++ {
 		err = s.c.Watch(ctx, fn, keys...)
@@ -218,11 +219,11 @@ func (s *Store) watchRetry(ctx context.Context, fn func(*goredis.Tx) error, keys
 	case err == nil:
 		return nil
 	case errors.Is(err, goredis.TxFailedErr):
-		return fmt.Errorf("the keys kept changing (%d attempts); nothing was written, try again: %w", maxTxRetries+1, passkey.ErrConflict)
+		return fmt.Errorf("%s: the keys kept changing (%d attempts); nothing was written, try again: %w", op, maxTxRetries+1, passkey.ErrConflict)
 	case errors.Is(err, passkey.ErrConflict), errors.Is(err, passkey.ErrNotFound), errors.Is(err, passkey.ErrInvalid):
 		return err
 	}
-	return s.err("write", err)
+	return s.err(op, err)
 }
 
 // newUUIDv4 is a random UUID v4 in crypto.randomUUID()'s form.

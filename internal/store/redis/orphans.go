@@ -2,8 +2,6 @@ package redis
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -373,48 +371,37 @@ func (s *Store) RemoveOrphans(ctx context.Context, opts store.OrphanOptions) (*s
 	}
 	var w *orphanWrites
 	first := cands.keys()
-	for attempt := 0; ; attempt++ {
-		err = s.c.Watch(ctx, func(tx *goredis.Tx) error {
-			vals := map[string]*string{}
-			mget := func(ctx context.Context, keys []string) ([]string, []bool, error) { return mgetTx(ctx, tx, keys) }
-			if err := readValues(ctx, first, vals, mget); err != nil {
-				return err
-			}
-			get := mapGetter(vals)
-			deps := s.orphanDeps(cands, get, provider)
-			if len(deps) > 0 {
-				// What decides an orphan is watched too: a passkey or user
-				// written back before EXEC makes the clean-up read again.
-				if err := tx.Watch(ctx, deps...).Err(); err != nil {
-					return err
-				}
-			}
-			if err := readValues(ctx, deps, vals, mget); err != nil {
-				return err
-			}
-			w = s.planOrphans(cands, get, provider, opts.UserID, nil)
-			if opts.DryRun || len(w.del)+len(w.set) == 0 {
-				return nil
-			}
-			if opts.Backup != nil && len(w.auths) > 0 {
-				if err := s.backupOrphans(ctx, w.auths, opts); err != nil {
-					return err
-				}
-			}
-			return execWrites(ctx, tx, w.del, w.set)
-		}, first...)
-		if !errors.Is(err, goredis.TxFailedErr) || attempt >= maxTxRetries {
-			break
+	err = s.watchRetry(ctx, "remove orphans", func(tx *goredis.Tx) error {
+		vals := map[string]*string{}
+		mget := func(ctx context.Context, keys []string) ([]string, []bool, error) { return mgetTx(ctx, tx, keys) }
+		if err := readValues(ctx, first, vals, mget); err != nil {
+			return err
 		}
-	}
-	if errors.Is(err, goredis.TxFailedErr) {
-		return nil, fmt.Errorf("remove orphans: the keys kept changing (%d attempts); nothing was removed, try again: %w", maxTxRetries+1, passkey.ErrConflict)
-	}
+		get := mapGetter(vals)
+		deps := s.orphanDeps(cands, get, provider)
+		if len(deps) > 0 {
+			// What decides an orphan is watched too: a passkey or user
+			// written back before EXEC makes the clean-up read again.
+			if err := tx.Watch(ctx, deps...).Err(); err != nil {
+				return err
+			}
+		}
+		if err := readValues(ctx, deps, vals, mget); err != nil {
+			return err
+		}
+		w = s.planOrphans(cands, get, provider, opts.UserID, nil)
+		if opts.DryRun || len(w.del)+len(w.set) == 0 {
+			return nil
+		}
+		if opts.Backup != nil && len(w.auths) > 0 {
+			if err := s.backupOrphans(ctx, w.auths, opts); err != nil {
+				return err
+			}
+		}
+		return execWrites(ctx, tx, w.del, w.set)
+	}, first...)
 	if err != nil {
-		if errors.Is(err, passkey.ErrConflict) || errors.Is(err, passkey.ErrNotFound) {
-			return nil, err
-		}
-		return nil, s.err("remove orphans", err)
+		return nil, err
 	}
 	res := w.res
 	res.DryRun = opts.DryRun

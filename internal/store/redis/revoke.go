@@ -2,7 +2,6 @@ package redis
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -97,52 +96,40 @@ func (s *Store) Revoke(ctx context.Context, passkeys []passkey.Passkey, opts sto
 	watched := uniq(keys)
 
 	var plan *revokePlan
-	var err error
-	for attempt := 0; ; attempt++ {
-		err = s.c.Watch(ctx, func(tx *goredis.Tx) error {
-			vals, ok, err := mgetTx(ctx, tx, keys)
-			if err != nil {
-				return err
-			}
-			plan, err = s.planRevoke(todo, users, provider, keys, vals, ok, len(sessionKeys), opts.RevokeSessions)
-			if err != nil {
-				return err
-			}
-			for _, sp := range plan.sessionPtrs {
-				n, err := tx.Exists(ctx, sp[1]).Result()
-				if err != nil {
-					return err
-				}
-				if n == 0 && !plan.deleted[sp[0]] {
-					plan.deleted[sp[0]] = true
-					plan.del = append(plan.del, sp[0])
-				}
-			}
-			if opts.DryRun {
-				return nil
-			}
-			if opts.Backup != nil {
-				// The records of the values just read under WATCH: if EXEC
-				// then fails because one changed, the retry writes them
-				// again as they are then (import merges such records).
-				if err := s.backup(ctx, todo, keys, vals, ok, opts); err != nil {
-					return err
-				}
-			}
-			return execWrites(ctx, tx, plan.del, plan.set)
-		}, watched...)
-		if !errors.Is(err, goredis.TxFailedErr) || attempt >= maxTxRetries {
-			break
+	err := s.watchRetry(ctx, "revoke", func(tx *goredis.Tx) error {
+		vals, ok, err := mgetTx(ctx, tx, keys)
+		if err != nil {
+			return err
 		}
-	}
-	if errors.Is(err, goredis.TxFailedErr) {
-		return nil, fmt.Errorf("revoke: the passkeys' keys kept changing (%d attempts); nothing was revoked, try again: %w", maxTxRetries+1, passkey.ErrConflict)
-	}
+		plan, err = s.planRevoke(todo, users, provider, keys, vals, ok, len(sessionKeys), opts.RevokeSessions)
+		if err != nil {
+			return err
+		}
+		for _, sp := range plan.sessionPtrs {
+			n, err := tx.Exists(ctx, sp[1]).Result()
+			if err != nil {
+				return err
+			}
+			if n == 0 && !plan.deleted[sp[0]] {
+				plan.deleted[sp[0]] = true
+				plan.del = append(plan.del, sp[0])
+			}
+		}
+		if opts.DryRun {
+			return nil
+		}
+		if opts.Backup != nil {
+			// The records of the values just read under WATCH: if EXEC
+			// then fails because one changed, the retry writes them
+			// again as they are then (import merges such records).
+			if err := s.backup(ctx, todo, keys, vals, ok, opts); err != nil {
+				return err
+			}
+		}
+		return execWrites(ctx, tx, plan.del, plan.set)
+	}, watched...)
 	if err != nil {
-		if errors.Is(err, passkey.ErrConflict) || errors.Is(err, passkey.ErrNotFound) {
-			return nil, err
-		}
-		return nil, s.err("revoke", err)
+		return nil, err
 	}
 	res.Passkeys = append(res.Passkeys, todo...)
 	res.Accounts, res.Sessions = plan.accounts, plan.sessions

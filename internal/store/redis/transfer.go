@@ -152,7 +152,7 @@ func (s *Store) Import(ctx context.Context, r io.Reader, opts store.ImportOption
 	}
 	watched := uniq(keys)
 	base := *res
-	err = s.watchRetry(ctx, func(tx *goredis.Tx) error {
+	err = s.watchRetry(ctx, "import", func(tx *goredis.Tx) error {
 		*res = base
 		res.Conflicts = slices.Clone(base.Conflicts)
 		vals, ok, err := mgetTx(ctx, tx, keys)
