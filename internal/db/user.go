@@ -135,21 +135,7 @@ func (d *DB) lookupUser(ctx context.Context, q sqlx.QueryerContext, ut userTable
 	if err != nil {
 		return passkey.User{}, err
 	}
-	switch len(users) {
-	case 0:
-		return passkey.User{}, fmt.Errorf("user not found: %s: %w", ref, passkey.ErrNotFound)
-	case 1:
-		return users[0], nil
-	}
-	var ids []string
-	for _, u := range users {
-		e := ""
-		if u.Email != nil {
-			e = " <" + *u.Email + ">"
-		}
-		ids = append(ids, u.ID+e)
-	}
-	return passkey.User{}, fmt.Errorf("%w: %q matches %d users (%s); give the user id instead", passkey.ErrInvalid, ref, len(users), strings.Join(ids, ", "))
+	return passkey.OneUser(ref, users)
 }
 
 // maxUsersListed caps the users an ambiguity error lists (one more is read

@@ -1,6 +1,7 @@
 package passkey
 
 import (
+	"fmt"
 	"regexp"
 	"strings"
 	"time"
@@ -102,3 +103,24 @@ func IsUUID(s string) bool { return uuidPattern.MatchString(s) }
 // StatusNoAuthenticator is the status of an orphan: a webauthn account
 // whose passkey is gone, which no sign-in can use.
 const StatusNoAuthenticator = "no-authenticator"
+
+// OneUser is the answer to a user lookup by ref (an id or an e-mail) that
+// found users: the one, ErrNotFound for none, and ErrInvalid listing them
+// (id <e-mail>) when ref is ambiguous, as every store reports it.
+func OneUser(ref string, users []User) (User, error) {
+	switch len(users) {
+	case 0:
+		return User{}, fmt.Errorf("user not found: %s: %w", ref, ErrNotFound)
+	case 1:
+		return users[0], nil
+	}
+	var ids []string
+	for _, u := range users {
+		e := ""
+		if u.Email != nil {
+			e = " <" + *u.Email + ">"
+		}
+		ids = append(ids, u.ID+e)
+	}
+	return User{}, fmt.Errorf("%w: %q matches %d users (%s); give the user id instead", ErrInvalid, ref, len(users), strings.Join(ids, ", "))
+}
