@@ -313,8 +313,18 @@ func (s *Store) foldedEmailUsers(ctx context.Context, ref string) ([]passkey.Use
 		}
 		return nil
 	})
-	if err != nil || len(cands) == 0 {
+	if err != nil {
 		return nil, err
+	}
+	return s.usersOfEmailKeys(ctx, cands, ref)
+}
+
+// usersOfEmailKeys are the users the e-mail keys cands point at whose
+// stored e-mail equals email ignoring case (keys are normalised, values
+// are not), each once, ordered by id, at most maxUsersListed+1.
+func (s *Store) usersOfEmailKeys(ctx context.Context, cands []string, email string) ([]passkey.User, error) {
+	if len(cands) == 0 {
+		return nil, nil
 	}
 	ids, ok, err := s.mget(ctx, cands)
 	if err != nil {
@@ -331,7 +341,7 @@ func (s *Store) foldedEmailUsers(ctx context.Context, ref string) ([]passkey.Use
 		if err != nil {
 			return nil, err
 		}
-		if found && u.Email != nil && strings.EqualFold(*u.Email, ref) {
+		if found && u.Email != nil && strings.EqualFold(*u.Email, email) {
 			out = append(out, u)
 			if len(out) > maxUsersListed {
 				break

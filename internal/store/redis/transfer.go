@@ -364,26 +364,8 @@ func (s *Store) matchImportUser(ctx context.Context, id, email string, folded *m
 			}
 			*folded = idx
 		}
-		cands := (*folded)[strings.ToLower(s.L.EmailKey(email))]
-		if len(cands) > 0 {
-			ids, ok, err := s.mget(ctx, cands)
-			if err != nil {
-				return "", "", err
-			}
-			seen := map[string]bool{}
-			for i := range cands {
-				if !ok[i] || seen[ids[i]] {
-					continue
-				}
-				seen[ids[i]] = true
-				u, found, err := s.getUser(ctx, ids[i])
-				if err != nil {
-					return "", "", err
-				}
-				if found && u.Email != nil && strings.EqualFold(*u.Email, email) {
-					byEmail = append(byEmail, u)
-				}
-			}
+		if byEmail, err = s.usersOfEmailKeys(ctx, (*folded)[strings.ToLower(s.L.EmailKey(email))], email); err != nil {
+			return "", "", err
 		}
 	}
 	switch len(byEmail) {
