@@ -91,7 +91,12 @@ func openRedis(ctx context.Context, f *Factory, dsn string) (store.Store, error)
 		return nil, err
 	}
 	// The layout is detected from the keys present only to warn: one Redis
-	// may hold several apps, and a new one has no passkeys yet.
+	// may hold several apps, and a new one has no passkeys yet. A shell
+	// completion says nothing and must not pay for a survey of the
+	// database at each keystroke.
+	if f.completing {
+		return st, nil
+	}
 	if err := st.CheckLayout(ctx); errors.Is(err, passkey.ErrSchemaNotReady) {
 		fmt.Fprintln(f.IO.ErrOut, "warning: "+strings.TrimPrefix(err.Error(), passkey.ErrSchemaNotReady.Error()+": "))
 	} else if err != nil {

@@ -93,6 +93,7 @@ func (f *Factory) completeFromStore(values func(store.Store, context.Context, st
 		if f.loadConfig() != nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
+		f.completing = true
 		st, err := f.Store(ctx)
 		if err != nil {
 			return nil, cobra.ShellCompDirectiveNoFileComp

@@ -45,7 +45,10 @@ type Factory struct {
 	db             *db.DB
 	store          store.Store
 	dsnTold        bool // dsn said which DSN is used
-	started        bool // set once a command's own code runs; errors before that are usage errors
+	// completing is set while a shell completion opens the store: it must
+	// answer fast and never say anything.
+	completing bool
+	started    bool // set once a command's own code runs; errors before that are usage errors
 	// interrupt is run's context, which main cancels on SIGINT/SIGTERM.
 	interrupt context.Context
 }

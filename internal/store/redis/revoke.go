@@ -70,7 +70,7 @@ func (s *Store) Revoke(ctx context.Context, passkeys []passkey.Passkey, opts sto
 	for _, p := range todo {
 		check.AddPasskey(p)
 	}
-	if hint, err := (&Store{c: s.c, L: s.L, ProviderID: provider}).WrongProviderHint(ctx, &check); err != nil {
+	if hint, err := s.wrongProviderHint(ctx, &check, provider); err != nil {
 		return nil, err
 	} else if hint != "" {
 		return nil, fmt.Errorf("%w: revoke: %s; nothing was revoked", passkey.ErrInvalid, hint)

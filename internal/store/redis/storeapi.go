@@ -68,6 +68,12 @@ func (s *Store) CheckEnroll(ctx context.Context, userID string, newUser bool) er
 // points at the last one linked only), so this is one SCAN over the
 // account keys, paid only when passkeys came out no-account.
 func (s *Store) WrongProviderHint(ctx context.Context, c *store.ProviderCheck) (string, error) {
+	return s.wrongProviderHint(ctx, c, s.ProviderID)
+}
+
+// wrongProviderHint is WrongProviderHint for the Passkey provider id
+// provider (Revoke's may override the store's).
+func (s *Store) wrongProviderHint(ctx context.Context, c *store.ProviderCheck, provider string) (string, error) {
 	if len(c.Refs) == 0 {
 		return "", nil
 	}
@@ -83,7 +89,7 @@ func (s *Store) WrongProviderHint(ctx context.Context, c *store.ProviderCheck) (
 		}
 		for i := range keys {
 			a, isAcct := parseAccount(vals[i])
-			if ok[i] && isAcct && a.Type == "webauthn" && a.Provider != s.ProviderID && want[[2]string{a.UserID, a.ProviderAccountID}] && !slices.Contains(providers, a.Provider) {
+			if ok[i] && isAcct && a.Type == "webauthn" && a.Provider != provider && want[[2]string{a.UserID, a.ProviderAccountID}] && !slices.Contains(providers, a.Provider) {
 				providers = append(providers, a.Provider)
 			}
 		}
@@ -94,7 +100,7 @@ func (s *Store) WrongProviderHint(ctx context.Context, c *store.ProviderCheck) (
 	}
 	slices.Sort(providers)
 	return fmt.Sprintf("the accounts of these passkeys have provider %q, not %q: pass --provider-id %s (the app's Passkey provider id)",
-		strings.Join(providers, `", "`), s.ProviderID, providers[0]), nil
+		strings.Join(providers, `", "`), provider, providers[0]), nil
 }
 
 // ListOrphans implements store.Store: the webauthn accounts of the
