@@ -413,7 +413,7 @@ environment (PASSKEYCTL_DSN, then DATABASE_URL), else PASSKEYCTL_CONFIG or
 			if cmd.Name() == cobra.ShellCompRequestCmd || cmd.Name() == cobra.ShellCompNoDescRequestCmd {
 				// A completion prints nothing but candidates: it reads the
 				// configuration itself, quietly, when it needs the database
-				// (completeFromDB).
+				// (completeFromStore).
 				f.IO.setQuiet(true)
 				return nil
 			}
