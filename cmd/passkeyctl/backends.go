@@ -86,7 +86,11 @@ func openRedis(ctx context.Context, f *Factory, dsn string) (store.Store, error)
 	if err != nil {
 		return nil, err
 	}
-	st, err := redis.Open(ctx, t, redis.Options{ConnectTimeout: timeout, ProviderID: f.ProviderID()})
+	audit, err := f.auditContext()
+	if err != nil {
+		return nil, err
+	}
+	st, err := redis.Open(ctx, t, redis.Options{ConnectTimeout: timeout, ProviderID: f.ProviderID(), Audit: audit})
 	if err != nil {
 		return nil, err
 	}

@@ -51,6 +51,16 @@ type Factory struct {
 	started    bool // set once a command's own code runs; errors before that are usage errors
 	// interrupt is run's context, which main cancels on SIGINT/SIGTERM.
 	interrupt context.Context
+	// args is the command line (without the program's name), for the
+	// audit log.
+	args []string
+	// audit is auditContext's, once built; auditFile the --audit-file it
+	// appends to; undoes the entry `undo` reverses; recorded the entries
+	// this command's changes were recorded as.
+	audit     *store.AuditContext
+	auditFile *os.File
+	undoes    int64
+	recorded  []int64
 }
 
 // envFileVar is a variable read from an --env-file, with where it was set.
@@ -263,6 +273,10 @@ func (f *Factory) DB(ctx context.Context, opts db.OpenOptions) (*db.DB, error) {
 		return nil, withSource(err, dsn)
 	}
 	d.SchemaOptions = so
+	if d.Audit, err = f.auditContext(); err != nil {
+		d.Close()
+		return nil, err
+	}
 	f.db = d
 	return d, nil
 }
@@ -319,6 +333,9 @@ func (f *Factory) describeTarget(desc store.Description) string {
 }
 
 func (f *Factory) close() {
+	if f.auditFile != nil {
+		f.auditFile.Close()
+	}
 	switch {
 	case f.store != nil:
 		f.store.Close() // the SQL store's closes f.db
@@ -330,7 +347,7 @@ func (f *Factory) close() {
 // run is the whole program: it parses args, runs one command, prints at
 // most one error and returns the exit code.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	f := &Factory{IO: newIOStreams(stdin, stdout, stderr), Now: time.Now, LookupEnv: os.LookupEnv, interrupt: ctx}
+	f := &Factory{IO: newIOStreams(stdin, stdout, stderr), Now: time.Now, LookupEnv: os.LookupEnv, interrupt: ctx, args: args}
 	defer f.close()
 	root := newRootCmd(f)
 	root.SetArgs(args)
@@ -447,6 +464,9 @@ environment (PASSKEYCTL_DSN, then DATABASE_URL), else PASSKEYCTL_CONFIG or
 	nonEmptyStringVarP(pf, new(string), keyConnectTimeout, "", "", "give up connecting to the database after this long: 5s, 1m, or whole seconds; unset, the DSN's connect_timeout applies (env PASSKEYCTL_CONNECT_TIMEOUT) (default 15s)")
 	nonEmptyStringVarP(pf, new(string), keySchema, "", "", "app whose tables to use: authjs or better-auth (default: detected; required when the database holds both)")
 	nonEmptyStringVarP(pf, new(string), keyTables, "", "", "Better Auth tables the app renamed: passkey=NAME,user=NAME")
+	nonEmptyStringVarP(pf, new(string), keyActor, "", "", "who makes the change, for the audit log (env PASSKEYCTL_ACTOR) (default: OS user@host)")
+	nonEmptyStringVarP(pf, new(string), keyReason, "", "", "why, for the audit log: a ticket, a sentence (env PASSKEYCTL_REASON)")
+	nonEmptyStringVarP(pf, new(string), keyAuditFile, "", "", "also append each audit entry as a JSON line to `PATH` (for a SIEM; env PASSKEYCTL_AUDIT_FILE)")
 	f.flags = pf
 
 	// One line per command; each command lives in its own file.
@@ -460,6 +480,8 @@ environment (PASSKEYCTL_DSN, then DATABASE_URL), else PASSKEYCTL_CONFIG or
 	root.AddCommand(newCmdVersion(f))
 	root.AddCommand(newCmdConfig(f, nil))
 	root.AddCommand(newCmdStats(f, nil))
+	root.AddCommand(newCmdAudit(f, nil))
+	root.AddCommand(newCmdUndo(f, nil))
 	// `passkeyctl help exit-codes`, as `gh help exit-codes`: a help topic.
 	exitCodes := &cobra.Command{Use: "exit-codes", Short: "The exit codes scripts can rely on", Long: exitCodesHelp}
 	exitCodes.SetHelpTemplate("{{.Long}}\n")

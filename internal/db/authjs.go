@@ -387,71 +387,75 @@ func (authjsApp) createPasskey(d *DB, ctx context.Context, s *Schema, p store.Ne
 	}
 	now := opts.Now().UTC().Truncate(time.Millisecond)
 
-	tx, err := d.X.BeginTxx(ctx, nil)
+	var entry *store.AuditEntry
+	var owner *string
+	err = d.inTx(ctx, txOptions{what: "enrol", audit: func() *store.AuditEntry { return entry }}, func(ctx context.Context, tx *sqlx.Tx) error {
+
+		if err := d.checkEnroll(ctx, tx, s, userID, opts.CreateUser != nil); err != nil {
+			return err
+		}
+		if opts.CreateUser != nil {
+			if err := d.insertUser(ctx, tx, s, *opts.CreateUser, now); err != nil {
+				return err
+			}
+			owner = &opts.CreateUser.Email
+		} else if u, err := d.findUser(ctx, tx, s, userID); err != nil {
+			return err
+		} else {
+			owner = u.Email
+		}
+		if err := d.refuseDuplicate(ctx, tx, s, credID, opts.ProviderID); err != nil {
+			return err
+		}
+
+		auth := newRow()
+		if s.Authenticator.NeedsValue("id") {
+			id, err := NewCUID(now, opts.Rand)
+			if err != nil {
+				return err
+			}
+			auth.add("id", id)
+		}
+		auth.add("credentialID", credID)
+		auth.add("userId", userID)
+		auth.add("providerAccountId", credID)
+		auth.add("credentialPublicKey", publicKey)
+		auth.add("counter", int64(p.Counter))
+		auth.add("credentialDeviceType", deviceType)
+		auth.add("credentialBackedUp", p.BackupState)
+		auth.add("transports", transports)
+
+		acct := newRow()
+		if s.Account.NeedsValue("id") {
+			id, err := NewCUID(now, opts.Rand)
+			if err != nil {
+				return err
+			}
+			acct.add("id", id)
+		}
+		acct.add("userId", userID)
+		acct.add("type", "webauthn")
+		acct.add("provider", opts.ProviderID)
+		acct.add("providerAccountId", credID)
+		for _, c := range []string{"createdAt", "updatedAt"} {
+			if s.Account.NeedsValue(c) {
+				col, _ := s.Account.Column(c)
+				acct.add(c, d.authjsTime(col, now))
+			}
+		}
+		// Auth.js creates the Account first (linkAccount) and then the
+		// Authenticator; the order matters only to triggers, but keep it.
+		if err := d.insertRow(ctx, tx, s.Account.Name, acct); err != nil {
+			return d.conflictOr(err, credID, "insert Account")
+		}
+		if err := d.insertRow(ctx, tx, s.Authenticator.Name, auth); err != nil {
+			return d.conflictOr(err, credID, "insert Authenticator")
+		}
+		entry = d.enrolEntry(s, p, userID, owner)
+		return nil
+	})
 	if err != nil {
-		return passkey.Passkey{}, d.Err("begin transaction", err)
-	}
-	defer tx.Rollback()
-
-	if err := d.checkEnroll(ctx, tx, s, userID, opts.CreateUser != nil); err != nil {
 		return passkey.Passkey{}, err
-	}
-	if opts.CreateUser != nil {
-		if err := d.insertUser(ctx, tx, s, *opts.CreateUser, now); err != nil {
-			return passkey.Passkey{}, err
-		}
-	} else if _, err := d.findUser(ctx, tx, s, userID); err != nil {
-		return passkey.Passkey{}, err
-	}
-	if err := d.refuseDuplicate(ctx, tx, s, credID, opts.ProviderID); err != nil {
-		return passkey.Passkey{}, err
-	}
-
-	auth := newRow()
-	if s.Authenticator.NeedsValue("id") {
-		id, err := NewCUID(now, opts.Rand)
-		if err != nil {
-			return passkey.Passkey{}, err
-		}
-		auth.add("id", id)
-	}
-	auth.add("credentialID", credID)
-	auth.add("userId", userID)
-	auth.add("providerAccountId", credID)
-	auth.add("credentialPublicKey", publicKey)
-	auth.add("counter", int64(p.Counter))
-	auth.add("credentialDeviceType", deviceType)
-	auth.add("credentialBackedUp", p.BackupState)
-	auth.add("transports", transports)
-
-	acct := newRow()
-	if s.Account.NeedsValue("id") {
-		id, err := NewCUID(now, opts.Rand)
-		if err != nil {
-			return passkey.Passkey{}, err
-		}
-		acct.add("id", id)
-	}
-	acct.add("userId", userID)
-	acct.add("type", "webauthn")
-	acct.add("provider", opts.ProviderID)
-	acct.add("providerAccountId", credID)
-	for _, c := range []string{"createdAt", "updatedAt"} {
-		if s.Account.NeedsValue(c) {
-			col, _ := s.Account.Column(c)
-			acct.add(c, d.authjsTime(col, now))
-		}
-	}
-	// Auth.js creates the Account first (linkAccount) and then the
-	// Authenticator; the order matters only to triggers, but keep it.
-	if err := d.insertRow(ctx, tx, s.Account.Name, acct); err != nil {
-		return passkey.Passkey{}, d.conflictOr(err, credID, "insert Account")
-	}
-	if err := d.insertRow(ctx, tx, s.Authenticator.Name, auth); err != nil {
-		return passkey.Passkey{}, d.conflictOr(err, credID, "insert Authenticator")
-	}
-	if err := tx.Commit(); err != nil {
-		return passkey.Passkey{}, d.Err("commit passkey", err)
 	}
 	return d.GetPasskey(ctx, s, p.CredentialID, opts.ProviderID)
 }

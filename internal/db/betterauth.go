@@ -417,6 +417,12 @@ func (w *betterAuthWriter) insert(ctx context.Context, q sqlx.ExecerContext, ps 
 // insertRows runs INSERT INTO table (cols) VALUES (...), (...) in chunks
 // that stay under every dialect's placeholder limit.
 func (d *DB) insertRows(ctx context.Context, q sqlx.ExecerContext, table string, cols []string, rows [][]any, what string) error {
+	return d.insertRowsInto(ctx, q, d.Q(table), table, cols, rows, what)
+}
+
+// insertRowsInto is insertRows into a table whose name is already
+// qualified and quoted (passkeyctl's own tables, outside the app's).
+func (d *DB) insertRowsInto(ctx context.Context, q sqlx.ExecerContext, qualified, table string, cols []string, rows [][]any, what string) error {
 	if len(rows) == 0 {
 		return nil
 	}
@@ -424,7 +430,7 @@ func (d *DB) insertRows(ctx context.Context, q sqlx.ExecerContext, table string,
 	for i, c := range cols {
 		quoted[i] = d.Q(c)
 	}
-	head := "INSERT INTO " + d.Q(table) + " (" + strings.Join(quoted, ", ") + ") VALUES "
+	head := "INSERT INTO " + qualified + " (" + strings.Join(quoted, ", ") + ") VALUES "
 	tuple := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
 	per := max(1, 30000/max(1, len(cols)))
 	for start := 0; start < len(rows); start += per {

@@ -371,29 +371,33 @@ func (d *DB) baCreatePasskey(ctx context.Context, s *Schema, p store.NewPasskey,
 	if err := d.baCheckEnroll(s, opts.CreateUser != nil); err != nil {
 		return passkey.Passkey{}, err
 	}
-	tx, err := d.X.BeginTxx(ctx, nil)
+	var entry *store.AuditEntry
+	var owner *string
+	err = d.inTx(ctx, txOptions{what: "enrol", audit: func() *store.AuditEntry { return entry }}, func(ctx context.Context, tx *sqlx.Tx) error {
+		if opts.CreateUser != nil {
+			if _, err := d.findBetterAuthUser(ctx, tx, ba, opts.CreateUser.Email, false); err == nil {
+				return fmt.Errorf("create user %s: a user with this e-mail already exists: %w", opts.CreateUser.Email, passkey.ErrConflict)
+			} else if !isNotFound(err) {
+				return err
+			}
+			cols, vals := betterAuthUserRow(d.Dialect, ba, userID, opts.CreateUser.Email, nil, false, now)
+			if err := d.insertRows(ctx, tx, ba.User.Name, cols, [][]any{vals}, "create user"); err != nil {
+				return err
+			}
+			owner = &opts.CreateUser.Email
+		} else if u, err := d.findBetterAuthUser(ctx, tx, ba, userID, true); err != nil {
+			return err
+		} else {
+			owner = u.Email
+		}
+		if err := d.insertNewBetterAuthPasskey(ctx, tx, s, ba, &row, opts.Rand); err != nil {
+			return err
+		}
+		entry = d.enrolEntry(s, p, userID, owner)
+		return nil
+	})
 	if err != nil {
-		return passkey.Passkey{}, d.Err("begin transaction", err)
-	}
-	defer tx.Rollback()
-	if opts.CreateUser != nil {
-		if _, err := d.findBetterAuthUser(ctx, tx, ba, opts.CreateUser.Email, false); err == nil {
-			return passkey.Passkey{}, fmt.Errorf("create user %s: a user with this e-mail already exists: %w", opts.CreateUser.Email, passkey.ErrConflict)
-		} else if !isNotFound(err) {
-			return passkey.Passkey{}, err
-		}
-		cols, vals := betterAuthUserRow(d.Dialect, ba, userID, opts.CreateUser.Email, nil, false, now)
-		if err := d.insertRows(ctx, tx, ba.User.Name, cols, [][]any{vals}, "create user"); err != nil {
-			return passkey.Passkey{}, err
-		}
-	} else if _, err := d.findBetterAuthUser(ctx, tx, ba, userID, true); err != nil {
 		return passkey.Passkey{}, err
-	}
-	if err := d.insertNewBetterAuthPasskey(ctx, tx, s, ba, &row, opts.Rand); err != nil {
-		return passkey.Passkey{}, err
-	}
-	if err := tx.Commit(); err != nil {
-		return passkey.Passkey{}, d.Err("commit passkey", err)
 	}
 	return d.baGetPasskey(ctx, d.X, s, p.CredentialID)
 }
@@ -455,7 +459,8 @@ func (betterAuthApp) rename(d *DB, ctx context.Context, s *Schema, raw []byte, n
 		return before, after, fmt.Errorf("%w: table %s has no name column", passkey.ErrSchemaNotReady, ba.Passkey.Name)
 	}
 	id := passkey.Base64URL(raw)
-	err = d.inTx(ctx, txOptions{}, func(ctx context.Context, tx *sqlx.Tx) error {
+	var entry *store.AuditEntry
+	err = d.inTx(ctx, txOptions{what: "rename", audit: func() *store.AuditEntry { return entry }}, func(ctx context.Context, tx *sqlx.Tx) error {
 		r, err := d.getBetterAuthPasskey(ctx, tx, s, id)
 		if err != nil {
 			return err
@@ -470,6 +475,8 @@ func (betterAuthApp) rename(d *DB, ctx context.Context, s *Schema, raw []byte, n
 			return err
 		}
 		after = passkeyFromBetterAuth(r)
+		entry = d.auditEntry(s, store.AuditRename, "renamed passkey "+id)
+		entry.AddRename(before, after)
 		return nil
 	})
 	return before, after, err

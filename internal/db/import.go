@@ -62,6 +62,12 @@ func (d *DB) Import(ctx context.Context, s *Schema, r io.Reader, opts store.Impo
 	var warnings []string
 	collect := opts
 	collect.Warn = func(w string) { warnings = append(warnings, w) }
+	txo.audit = func() *store.AuditEntry {
+		if imp.entry != nil {
+			imp.entry.SetSummary(store.ImportSummary(imp.res))
+		}
+		return imp.entry
+	}
 	err := d.inTx(ctx, txo, func(ctx context.Context, tx *sqlx.Tx) error {
 		var err error
 		warnings = nil
@@ -69,6 +75,7 @@ func (d *DB) Import(ctx context.Context, s *Schema, r io.Reader, opts store.Impo
 			return err
 		}
 		imp.tx = tx
+		imp.entry = d.auditEntry(s, store.AuditImport, "")
 		err = imp.run(ctx, passkey.NewExportReader(r))
 		slices.SortStableFunc(imp.res.Unmatched, func(a, b store.ImportUser) int { return a.Line - b.Line })
 		slices.SortStableFunc(imp.res.Conflicts, func(a, b store.ImportConflict) int { return a.Line - b.Line })
@@ -95,6 +102,7 @@ func (d *DB) Import(ctx context.Context, s *Schema, r io.Reader, opts store.Impo
 	return imp.res, err
 }
 
+
 // importer is one Import run.
 type importer struct {
 	d *DB
@@ -107,6 +115,9 @@ type importer struct {
 	tx   *sqlx.Tx
 	res  *store.ImportResult
 	now  time.Time
+	// entry is the audit entry of what the import wrote; nil when d
+	// records nothing.
+	entry *store.AuditEntry
 
 	// users maps an input user (userKey) to the target user id; failed
 	// users map to "".
@@ -436,6 +447,12 @@ type importColumns struct {
 func (imp *importer) insert(ctx context.Context, ns []*passkey.Normalized, owners map[*passkey.Normalized]string, existing map[string]existingCredential) error {
 	if len(ns) == 0 {
 		return nil
+	}
+	if imp.entry != nil {
+		for _, n := range ns {
+			imp.entry.Added = append(imp.entry.Added, store.AuditPasskey{CredentialID: n.Rec.CredentialID, UserID: owners[n]})
+			imp.entry.AddUser(owners[n], n.Rec.User.Email)
+		}
 	}
 	return imp.target.insert(ctx, imp, ns, owners, existing)
 }
@@ -801,6 +818,16 @@ func (imp *importer) checkWidths(ns []*passkey.Normalized, t *Table, values map[
 func (imp *importer) update(ctx context.Context, ns []*passkey.Normalized) error {
 	if len(ns) == 0 {
 		return nil
+	}
+	if imp.entry != nil {
+		for _, n := range ns {
+			owner := n.Rec.User.ID
+			if k := imp.known[n.Rec.CredentialID]; k != nil && k.owner != "" {
+				owner = k.owner
+			}
+			imp.entry.Updated = append(imp.entry.Updated, store.AuditPasskey{CredentialID: n.Rec.CredentialID, UserID: owner})
+			imp.entry.AddUser(owner, n.Rec.User.Email)
+		}
 	}
 	d := imp.d
 	cols := imp.target.columns()

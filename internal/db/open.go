@@ -25,6 +25,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq" // PostgreSQL driver
 	"github.com/passkeyctl/passkeyctl/internal/passkey"
+	"github.com/passkeyctl/passkeyctl/internal/store"
 	_ "modernc.org/sqlite" // SQLite driver, pure Go
 )
 
@@ -46,6 +47,9 @@ type DB struct {
 	// SchemaOptions overrides schema detection (--schema, --tables); the
 	// zero value detects.
 	SchemaOptions SchemaOptions
+	// Audit, when set, is who makes the changes: each one is recorded in
+	// passkeyctl's audit log with it, in its own transaction (audit.go).
+	Audit *store.AuditContext
 
 	// lockTimeout is OpenOptions.LockTimeout.
 	lockTimeout time.Duration

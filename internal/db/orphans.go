@@ -49,21 +49,23 @@ func (d *DB) RemoveOrphans(ctx context.Context, s *Schema, opts store.OrphanOpti
 		opts.Now = time.Now
 	}
 	var res *store.OrphanResult
-	err = d.inTx(ctx, txOptions{what: "remove orphans", retry: true, rollback: opts.DryRun}, func(ctx context.Context, tx *sqlx.Tx) error {
+	var entry *store.AuditEntry
+	err = d.inTx(ctx, txOptions{what: "remove orphans", retry: true, rollback: opts.DryRun, audit: func() *store.AuditEntry { return entry }}, func(ctx context.Context, tx *sqlx.Tx) error {
 		res = &store.OrphanResult{Accounts: []store.Orphan{}, Passkeys: []passkey.Passkey{}, Entries: []store.DanglingEntry{}, DryRun: opts.DryRun}
+		var records []passkey.ExportRecord
 		if plan.noUser != nil {
 			locked, err := plan.noUser(ctx, tx, opts.UserID)
 			if err != nil {
 				return err
 			}
 			if len(locked) > 0 {
+				at := opts.Now().UTC().Format(timeFormatMillis)
+				records = make([]passkey.ExportRecord, len(locked))
+				for i, l := range locked {
+					records[i] = l.record()
+					records[i].RevokedAt = &at
+				}
 				if opts.Backup != nil {
-					at := opts.Now().UTC().Format(timeFormatMillis)
-					records := make([]passkey.ExportRecord, len(locked))
-					for i, l := range locked {
-						records[i] = l.record()
-						records[i].RevokedAt = &at
-					}
 					if err := opts.Backup(records); err != nil {
 						return err
 					}
@@ -83,6 +85,8 @@ func (d *DB) RemoveOrphans(ctx context.Context, s *Schema, opts store.OrphanOpti
 				return err
 			}
 		}
+		entry = d.auditEntry(s, store.AuditRevokeOrphans, "")
+		entry.RecordOrphans(res, records)
 		return nil
 	})
 	if err != nil {

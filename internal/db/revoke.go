@@ -87,7 +87,9 @@ func (d *DB) Revoke(ctx context.Context, s *Schema, passkeys []passkey.Passkey, 
 	sorted := slices.Clone(passkeys)
 	slices.SortFunc(sorted, func(a, b passkey.Passkey) int { return strings.Compare(a.CredentialID, b.CredentialID) })
 	var res *store.RevokeResult
-	err = d.inTx(ctx, txOptions{what: "revoke", retry: true, rollback: opts.DryRun}, func(ctx context.Context, tx *sqlx.Tx) error {
+	var entry *store.AuditEntry
+	audit := func() *store.AuditEntry { return entry }
+	err = d.inTx(ctx, txOptions{what: "revoke", retry: true, rollback: opts.DryRun, audit: audit}, func(ctx context.Context, tx *sqlx.Tx) error {
 		res = &store.RevokeResult{Stranded: []passkey.User{}, DryRun: opts.DryRun}
 		if plan.check != nil {
 			if err := plan.check(ctx, tx, sorted); err != nil {
@@ -102,15 +104,21 @@ func (d *DB) Revoke(ctx context.Context, s *Schema, passkeys []passkey.Passkey, 
 		for i, p := range sorted {
 			current[i] = locked[p.CredentialID].passkey
 		}
-		if opts.Backup != nil {
+		entry = d.auditEntry(s, store.AuditRevoke, store.RevokeSummary(len(current), opts.RevokeSessions))
+		if opts.Backup != nil || entry != nil {
 			at := opts.Now().UTC().Format(timeFormatMillis)
 			records := make([]passkey.ExportRecord, len(current))
 			for i, p := range current {
 				records[i] = locked[p.CredentialID].record()
 				records[i].RevokedAt = &at
 			}
-			if err := opts.Backup(records); err != nil {
-				return err
+			if opts.Backup != nil {
+				if err := opts.Backup(records); err != nil {
+					return err
+				}
+			}
+			if entry != nil {
+				entry.AddRemoved(records...)
 			}
 		}
 		if err := plan.deletePasskeys(ctx, tx, current, res); err != nil {
@@ -147,6 +155,7 @@ func (d *DB) Revoke(ctx context.Context, s *Schema, passkeys []passkey.Passkey, 
 	}
 	return res, nil
 }
+
 
 // timeFormatMillis is RFC 3339 with milliseconds, as the export format
 // writes times.

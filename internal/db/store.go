@@ -181,3 +181,8 @@ func isDomainError(err error) bool {
 	}
 	return false
 }
+
+// AuditLog implements store.Store.
+func (st *Store) AuditLog(ctx context.Context, f store.AuditFilter, fn func(store.AuditEntry) error) error {
+	return st.DB.AuditLog(ctx, f, fn)
+}

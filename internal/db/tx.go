@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"strings"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 	"github.com/passkeyctl/passkeyctl/internal/passkey"
+	"github.com/passkeyctl/passkeyctl/internal/store"
 	"modernc.org/sqlite"
 )
 
@@ -42,6 +44,13 @@ type txOptions struct {
 	// rollback ends the transaction with ROLLBACK instead of COMMIT: a dry
 	// run that ran every real statement.
 	rollback bool
+	// audit, when set, returns the audit entry of what fn did (nil or
+	// empty: nothing to record); it is written in the same transaction,
+	// after fn, and passed to the AuditContext's Recorded once committed.
+	// A dry run writes it too, then rolls it back, when the audit tables
+	// exist (so that it fails where the real run would), and creates
+	// nothing.
+	audit func() *store.AuditEntry
 }
 
 // inTx runs fn in one transaction and commits it (or rolls it back, for a
@@ -82,6 +91,15 @@ func (d *DB) inTx(ctx context.Context, opts txOptions, fn func(ctx context.Conte
 func (d *DB) txOnce(ctx context.Context, opts txOptions, fn func(ctx context.Context, tx *sqlx.Tx) error) error {
 	var begin func(context.Context, *sql.TxOptions) (*sqlx.Tx, error) = d.X.BeginTxx
 	var txOpts *sql.TxOptions
+	auditing := opts.audit != nil && d.Audit != nil
+	if auditing {
+		var err error
+		var release func()
+		if auditing, begin, release, err = d.prepareAudit(ctx, opts.rollback); err != nil {
+			return err
+		}
+		defer release()
+	}
 	switch d.Dialect {
 	case Postgres:
 		txOpts = &sql.TxOptions{Isolation: sql.LevelReadCommitted}
@@ -119,10 +137,64 @@ func (d *DB) txOnce(ctx context.Context, opts txOptions, fn func(ctx context.Con
 	if err := fn(ctx, tx); err != nil {
 		return err
 	}
+	var entry *store.AuditEntry
+	if auditing {
+		if entry = opts.audit(); entry != nil && !entry.Empty() {
+			if err := d.writeAudit(ctx, tx, entry); err != nil {
+				return err
+			}
+		}
+	}
 	if opts.rollback {
 		return d.Err(opts.what+": roll back dry run", tx.Rollback())
 	}
-	return d.Err(opts.what+": commit", tx.Commit())
+	if err := tx.Commit(); err != nil {
+		return d.Err(opts.what+": commit", err)
+	}
+	if entry != nil && !entry.Empty() && d.Audit.Recorded != nil {
+		d.Audit.Recorded(*entry)
+	}
+	return nil
+}
+
+// prepareAudit makes the audit tables ready for a transaction that records
+// its change, before BEGIN (MySQL commits at any CREATE; SQLite attaches
+// the audit file to one connection, on which the transaction must run).
+// It returns whether to record, and how to begin. A dry run records only
+// where the tables exist already: it creates nothing.
+func (d *DB) prepareAudit(ctx context.Context, dryRun bool) (bool, func(context.Context, *sql.TxOptions) (*sqlx.Tx, error), func(), error) {
+	nothing := func() {}
+	if d.Dialect != SQLite {
+		if dryRun {
+			ok, err := d.auditExists(ctx, d.X)
+			return ok, d.X.BeginTxx, nothing, d.Err("audit log: look for "+d.AuditWhere(), err)
+		}
+		return true, d.X.BeginTxx, nothing, d.ensureAudit(ctx, d.X)
+	}
+	if dryRun {
+		if file := d.auditFile(); file != ":memory:" {
+			if _, err := os.Stat(file); err != nil {
+				return false, d.X.BeginTxx, nothing, nil
+			}
+		}
+	}
+	// The transaction runs on the connection the file is attached to; the
+	// caller releases it once the transaction ended (Conn.Close waits for
+	// it).
+	conn, err := d.X.Connx(ctx)
+	if err != nil {
+		return false, nil, nothing, d.Err("audit log: connect", err)
+	}
+	release := func() { conn.Close() }
+	if err := d.attachAudit(ctx, conn); err != nil {
+		release()
+		return false, nil, nothing, err
+	}
+	if err := d.ensureAudit(ctx, conn); err != nil {
+		release()
+		return false, nil, nothing, err
+	}
+	return true, conn.BeginTxx, release, nil
 }
 
 // isRetryable reports whether err is a deadlock or serialisation failure

@@ -93,6 +93,11 @@ type Store interface {
 	// Import writes the records read from r.
 	Import(ctx context.Context, r io.Reader, opts ImportOptions) (*ImportResult, error)
 
+	// AuditLog calls fn with the entries of passkeyctl's audit log of this
+	// app (see AuditContext) that f selects, oldest first; a log never
+	// written has none.
+	AuditLog(ctx context.Context, f AuditFilter, fn func(AuditEntry) error) error
+
 	// Close releases the connections.
 	Close() error
 

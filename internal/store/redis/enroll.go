@@ -96,6 +96,7 @@ func (s *Store) CreatePasskey(ctx context.Context, p store.NewPasskey, opts stor
 		watched = append(watched, emailKey)
 	}
 	var userVal string
+	var entry *store.AuditEntry
 	err := s.watchRetry(ctx, "create passkey", func(tx *goredis.Tx) error {
 		vals, ok, err := mgetTx(ctx, tx, []string{authKey, acctKey, listKey, userKey, emailKey})
 		if err != nil {
@@ -132,7 +133,18 @@ func (s *Store) CreatePasskey(ctx context.Context, p store.NewPasskey, opts stor
 			old = parseList(vals[2])
 		}
 		list := jsStringArray(prependToList(old, credID))
+		entry = s.auditEntry(store.AuditEnroll, "enrolled passkey "+passkey.Base64URL(p.CredentialID))
+		if entry != nil {
+			entry.Added = append(entry.Added, store.AuditPasskey{CredentialID: passkey.Base64URL(p.CredentialID), UserID: userID})
+			u, _ := parseUser(userVal)
+			entry.AddUser(userID, u.Email)
+		}
+		record, err := s.auditWrite(ctx, tx, entry)
+		if err != nil {
+			return err
+		}
 		_, err = tx.TxPipelined(ctx, func(pipe goredis.Pipeliner) error {
+			record(pipe)
 			if opts.CreateUser != nil {
 				pipe.Set(ctx, userKey, userVal, 0)
 				pipe.Set(ctx, emailKey, userID, 0)
@@ -148,6 +160,7 @@ func (s *Store) CreatePasskey(ctx context.Context, p store.NewPasskey, opts stor
 	if err != nil {
 		return passkey.Passkey{}, err
 	}
+	s.recorded(entry)
 	a, _ := parseAuthenticator(authVal)
 	acct, _ := parseAccount(accountJSON(provider, credID, userID))
 	u, _ := parseUser(userVal)

@@ -370,6 +370,7 @@ func (s *Store) RemoveOrphans(ctx context.Context, opts store.OrphanOptions) (*s
 		return empty, nil
 	}
 	var w *orphanWrites
+	var entry *store.AuditEntry
 	first := cands.keys()
 	err = s.watchRetry(ctx, "remove orphans", func(tx *goredis.Tx) error {
 		vals := map[string]*string{}
@@ -393,16 +394,26 @@ func (s *Store) RemoveOrphans(ctx context.Context, opts store.OrphanOptions) (*s
 		if opts.DryRun || len(w.del)+len(w.set) == 0 {
 			return nil
 		}
-		if opts.Backup != nil && len(w.auths) > 0 {
-			if err := s.backupOrphans(ctx, w.auths, opts); err != nil {
+		entry = s.auditEntry(store.AuditRevokeOrphans, "")
+		var records []passkey.ExportRecord
+		if (opts.Backup != nil || entry != nil) && len(w.auths) > 0 {
+			var err error
+			if records, err = s.recordsOf(ctx, w.auths, opts.Now); err != nil {
 				return err
 			}
+			if opts.Backup != nil {
+				if err := opts.Backup(records); err != nil {
+					return err
+				}
+			}
 		}
-		return execWrites(ctx, tx, w.del, w.set)
+		entry.RecordOrphans(&w.res, records)
+		return s.execAudited(ctx, tx, w.del, w.set, entry)
 	}, first...)
 	if err != nil {
 		return nil, err
 	}
+	s.recorded(entry)
 	res := w.res
 	res.DryRun = opts.DryRun
 	slices.SortFunc(res.Passkeys, func(a, b passkey.Passkey) int { return cmp2(a.UserID, a.CredentialID, b.UserID, b.CredentialID) })
@@ -420,16 +431,16 @@ func cmp2(a1, a2, b1, b2 string) int {
 	return strings.Compare(a2, b2)
 }
 
-// backupOrphans hands opts.Backup the export records, with revokedAt, of
-// the passkeys about to be removed, as read under WATCH.
-func (s *Store) backupOrphans(ctx context.Context, auths []stored, opts store.OrphanOptions) error {
+// recordsOf are the export records, with revokedAt, of the passkeys about
+// to be removed (revoked, or orphans cleaned up), as read under WATCH.
+func (s *Store) recordsOf(ctx context.Context, auths []stored, clock func() time.Time) ([]passkey.ExportRecord, error) {
 	es, err := s.entries(ctx, auths)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	now := time.Now
-	if opts.Now != nil {
-		now = opts.Now
+	if clock != nil {
+		now = clock
 	}
 	at := now().UTC().Format("2006-01-02T15:04:05.000Z07:00")
 	records := make([]passkey.ExportRecord, len(es))
@@ -437,5 +448,5 @@ func (s *Store) backupOrphans(ctx context.Context, auths []stored, opts store.Or
 		records[i] = e.record()
 		records[i].RevokedAt = &at
 	}
-	return opts.Backup(records)
+	return records, nil
 }

@@ -96,6 +96,7 @@ func (s *Store) Revoke(ctx context.Context, passkeys []passkey.Passkey, opts sto
 	watched := uniq(keys)
 
 	var plan *revokePlan
+	var entry *store.AuditEntry
 	err := s.watchRetry(ctx, "revoke", func(tx *goredis.Tx) error {
 		vals, ok, err := mgetTx(ctx, tx, keys)
 		if err != nil {
@@ -118,19 +119,30 @@ func (s *Store) Revoke(ctx context.Context, passkeys []passkey.Passkey, opts sto
 		if opts.DryRun {
 			return nil
 		}
-		if opts.Backup != nil {
+		entry = s.auditEntry(store.AuditRevoke, store.RevokeSummary(len(todo), opts.RevokeSessions))
+		if opts.Backup != nil || entry != nil {
 			// The records of the values just read under WATCH: if EXEC
 			// then fails because one changed, the retry writes them
 			// again as they are then (import merges such records).
-			if err := s.backup(ctx, todo, keys, vals, ok, opts); err != nil {
+			records, err := s.revokedRecords(ctx, todo, keys, vals, ok, opts.Now)
+			if err != nil {
 				return err
 			}
+			if opts.Backup != nil {
+				if err := opts.Backup(records); err != nil {
+					return err
+				}
+			}
+			if entry != nil {
+				entry.AddRemoved(records...)
+			}
 		}
-		return execWrites(ctx, tx, plan.del, plan.set)
+		return s.execAudited(ctx, tx, plan.del, plan.set, entry)
 	}, watched...)
 	if err != nil {
 		return nil, err
 	}
+	s.recorded(entry)
 	res.Passkeys = append(res.Passkeys, todo...)
 	res.Accounts, res.Sessions = plan.accounts, plan.sessions
 	if res.Stranded, err = s.stranded(ctx, plan.emptied, opts.DryRun, plan.deleted); err != nil {
@@ -139,33 +151,20 @@ func (s *Store) Revoke(ctx context.Context, passkeys []passkey.Passkey, opts sto
 	return res, nil
 }
 
-// backup hands opts.Backup the export records of the passkeys about to be
-// revoked, built from their authenticator values as read (keys[2i] is
-// passkey i's authenticator key), with revokedAt set, before anything is
-// deleted.
-func (s *Store) backup(ctx context.Context, todo []passkey.Passkey, keys, vals []string, ok []bool, opts store.RevokeOptions) error {
+// revokedRecords are the export records of the passkeys about to be
+// revoked (for --backup and the audit log), built from their authenticator
+// values as read (keys[2i] is passkey i's authenticator key), with
+// revokedAt set, before anything is deleted.
+func (s *Store) revokedRecords(ctx context.Context, todo []passkey.Passkey, keys, vals []string, ok []bool, clock func() time.Time) ([]passkey.ExportRecord, error) {
 	auths := make([]stored, 0, len(todo))
 	for i := range todo {
 		if a, isAuth := parseAuthenticator(vals[2*i]); ok[2*i] && isAuth {
 			auths = append(auths, stored{key: keys[2*i], raw: vals[2*i], a: a})
 		}
 	}
-	es, err := s.entries(ctx, auths)
-	if err != nil {
-		return err
-	}
-	now := time.Now
-	if opts.Now != nil {
-		now = opts.Now
-	}
-	at := now().UTC().Format("2006-01-02T15:04:05.000Z07:00")
-	records := make([]passkey.ExportRecord, len(es))
-	for i, e := range es {
-		records[i] = e.record()
-		records[i].RevokedAt = &at
-	}
-	return opts.Backup(records)
+	return s.recordsOf(ctx, auths, clock)
 }
+
 
 // revokePlan is what one revocation writes.
 type revokePlan struct {

@@ -24,6 +24,8 @@ type Store struct {
 	ProviderID string
 	// target is where the store is (Describe).
 	target Target
+	// audit is Options.Audit.
+	audit *store.AuditContext
 }
 
 // Close closes the connections.

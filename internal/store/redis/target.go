@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/passkeyctl/passkeyctl/internal/passkey"
+	"github.com/passkeyctl/passkeyctl/internal/store"
 	goredis "github.com/redis/go-redis/v9"
 )
 
@@ -195,7 +196,7 @@ func Open(ctx context.Context, t Target, o Options) (*Store, error) {
 	if provider == "" {
 		provider = DefaultProviderID
 	}
-	return &Store{c: c, L: t.Layout, ProviderID: provider, target: t}, nil
+	return &Store{c: c, L: t.Layout, ProviderID: provider, target: t, audit: o.Audit}, nil
 }
 
 // Options tune Open.
@@ -205,6 +206,9 @@ type Options struct {
 	// ProviderID is the app's Passkey provider id (DefaultProviderID when
 	// empty).
 	ProviderID string
+	// Audit, when set, is who makes the changes: each one is recorded in
+	// passkeyctl's audit log (audit.go) in its own MULTI/EXEC.
+	Audit *store.AuditContext
 }
 
 // scrub is err's text without secret (a server may echo what it was sent).

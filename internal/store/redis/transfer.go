@@ -152,9 +152,11 @@ func (s *Store) Import(ctx context.Context, r io.Reader, opts store.ImportOption
 	}
 	watched := uniq(keys)
 	base := *res
+	var entry *store.AuditEntry
 	err = s.watchRetry(ctx, "import", func(tx *goredis.Tx) error {
 		*res = base
 		res.Conflicts = slices.Clone(base.Conflicts)
+		entry = s.auditEntry(store.AuditImport, "")
 		vals, ok, err := mgetTx(ctx, tx, keys)
 		if err != nil {
 			return err
@@ -204,6 +206,10 @@ func (s *Store) Import(ctx context.Context, r io.Reader, opts store.ImportOption
 					}
 					sets = append(sets, [2]string{authKey, v})
 					res.Updated++
+					if entry != nil {
+						entry.Updated = append(entry.Updated, store.AuditPasskey{CredentialID: it.rec.CredentialID, UserID: it.userID})
+						entry.AddUser(it.userID, it.rec.User.Email)
+					}
 				case opts.OnConflict == store.ConflictUpdate:
 					res.Conflicts = append(res.Conflicts, store.ImportConflict{Line: it.line, CredentialID: it.rec.CredentialID, Reason: "stored for another user (" + a.UserID + ")"})
 				default:
@@ -223,6 +229,10 @@ func (s *Store) Import(ctx context.Context, r io.Reader, opts store.ImportOption
 			lists[it.userID] = prependToList(lists[it.userID], it.auth.CredentialID)
 			listChanged[it.userID] = true
 			res.Inserted++
+			if entry != nil {
+				entry.Added = append(entry.Added, store.AuditPasskey{CredentialID: it.rec.CredentialID, UserID: it.userID})
+				entry.AddUser(it.userID, it.rec.User.Email)
+			}
 		}
 		if len(res.Conflicts) > 0 || opts.DryRun {
 			return nil
@@ -232,13 +242,10 @@ func (s *Store) Import(ctx context.Context, r io.Reader, opts store.ImportOption
 				sets = append(sets, [2]string{s.L.AuthenticatorListKey(u), jsStringArray(lists[u])})
 			}
 		}
-		_, err = tx.TxPipelined(ctx, func(pipe goredis.Pipeliner) error {
-			for _, kv := range sets {
-				pipe.Set(ctx, kv[0], kv[1], 0)
-			}
-			return nil
-		})
-		return err
+		if entry != nil {
+			entry.SetSummary(store.ImportSummary(res))
+		}
+		return s.execAudited(ctx, tx, nil, sets, entry)
 	}, watched...)
 	slices.SortStableFunc(res.Conflicts, func(a, b store.ImportConflict) int { return a.Line - b.Line })
 	if err != nil {
@@ -246,6 +253,9 @@ func (s *Store) Import(ctx context.Context, r io.Reader, opts store.ImportOption
 	}
 	if len(res.Conflicts) > 0 {
 		return res, fmt.Errorf("import: %d credentials conflict with the target (see --on-conflict); nothing was imported: %w", len(res.Conflicts), passkey.ErrConflict)
+	}
+	if !opts.DryRun {
+		s.recorded(entry)
 	}
 	return res, nil
 }

@@ -1,0 +1,338 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/passkeyctl/passkeyctl/internal/passkey"
+	"github.com/passkeyctl/passkeyctl/internal/store"
+	"github.com/spf13/cobra"
+)
+
+// UndoOptions are the inputs of `passkeyctl undo`.
+type UndoOptions struct {
+	IO     *IOStreams
+	Store  func(context.Context) (store.Store, error)
+	Output string
+	Target targetFunc
+	// Undoing tells the store's audit context which entry this reverses,
+	// before the store opens.
+	Undoing func(id int64)
+
+	Entry  int64
+	DryRun bool
+	Yes    bool
+}
+
+func newCmdUndo(f *Factory, runF func(context.Context, *UndoOptions) error) *cobra.Command {
+	opts := &UndoOptions{IO: f.IO, Store: f.Store, Target: f.describeTarget, Undoing: func(id int64) { f.undoes = id }}
+	cmd := &cobra.Command{
+		Use:   "undo [flags] ENTRY",
+		Short: "Reverse a change recorded in the audit log",
+		Long: `Reverse the change of one audit log entry (see passkeyctl audit):
+
+  revoke, revoke --orphans   the passkeys removed are written back from the
+                             records the entry holds, with their accounts
+                             (Auth.js); a passkey whose signature counter moved
+                             on since (it was restored and used, and removed
+                             again later) comes back with the highest counter
+                             the log holds, never a lower one
+  serve --enroll, import     the passkeys written are revoked
+  rename                     the old name is set back
+  undo                       the undo is reversed (a redo)
+
+What has changed since is left as it is and said: a passkey already back, one
+already gone, a name changed again. Sessions revoked with --revoke-sessions
+stay revoked (their users sign in again), passkeys whose user is gone cannot
+come back (their records stay in the log), an import's updates of existing
+passkeys are not reverted, and migrations are reversed with passkeyctl migrate
+(down). The undo is itself recorded, with the entry it reverses; an entry is
+undone once.
+
+Like revoke, undo shows what it will do and asks; without a terminal it needs
+--yes. --dry-run shows it and changes nothing.`,
+		Example: `  passkeyctl audit --user alice@example.com
+  passkeyctl undo 42 --dry-run
+  passkeyctl undo 42 --yes --reason "INC-1234: revoked the wrong user"`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return usageError{fmt.Errorf("undo takes one audit entry ID (got %d arguments): passkeyctl audit lists them", len(args))}
+			}
+			n, err := strconv.ParseInt(strings.TrimPrefix(strings.TrimSpace(args[0]), "#"), 10, 64)
+			if err != nil || n <= 0 {
+				return usageError{fmt.Errorf("audit entry %q: an entry ID is a positive number, as passkeyctl audit lists it", args[0])}
+			}
+			opts.Entry = n
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Output = f.Output()
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return undoRun(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "show what would be reversed; change nothing")
+	cmd.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "do not ask for confirmation (needed without a terminal)")
+	return cmd
+}
+
+// undoPlan is what reversing an entry does, and what it leaves.
+type undoPlan struct {
+	Entry store.AuditEntry `json:"-"`
+	// Restore are the records written back; Remove the passkeys revoked;
+	// Rename the names set back.
+	Restore []passkey.ExportRecord `json:"restore"`
+	Remove  []passkey.Passkey      `json:"remove"`
+	Rename  []store.AuditRenamed   `json:"rename"`
+	// Left says what is not reversed, and why.
+	Left []string `json:"left"`
+}
+
+func (p *undoPlan) empty() bool { return len(p.Restore)+len(p.Remove)+len(p.Rename) == 0 }
+
+// undoResult is undo's -o json. The field names are a documented, stable
+// interface.
+type undoResult struct {
+	Entry    int64                  `json:"entry"`
+	DryRun   bool                   `json:"dryRun"`
+	Restored []passkey.ExportRecord `json:"restored"`
+	Removed  []passkey.Passkey      `json:"removed"`
+	Renamed  []store.AuditRenamed   `json:"renamed"`
+	Left     []string               `json:"left"`
+	// RecordedAs are the audit entries the undo was recorded as.
+	RecordedAs []int64 `json:"recordedAs"`
+}
+
+func undoRun(ctx context.Context, opts *UndoOptions) error {
+	opts.Undoing(opts.Entry)
+	st, err := opts.Store(ctx)
+	if err != nil {
+		return err
+	}
+	desc := st.Describe()
+	plan, err := planUndo(ctx, st, opts.Entry)
+	if err != nil {
+		return err
+	}
+	printTarget(opts.IO, opts.Target, desc)
+	res := undoResult{Entry: opts.Entry, DryRun: opts.DryRun, Restored: []passkey.ExportRecord{}, Removed: []passkey.Passkey{}, Renamed: []store.AuditRenamed{}, Left: plan.Left, RecordedAs: []int64{}}
+	if plan.Left == nil {
+		res.Left = []string{}
+	}
+	fmt.Fprintf(opts.IO.ErrOut, "Entry %d: %s, %s by %s.\n", plan.Entry.ID, plan.Entry.Summary, plan.Entry.Time.UTC().Format("2006-01-02 15:04:05 UTC"), plan.Entry.Actor)
+	previewUndo(opts.IO.ErrOut, plan)
+	if plan.empty() {
+		fmt.Fprintln(opts.IO.ErrOut, "Nothing to reverse; nothing was changed.")
+		if isJSON(opts.Output) {
+			return writeResult(opts.IO.Out, opts.Output, res)
+		}
+		return nil
+	}
+	if opts.DryRun {
+		res.Restored, res.Removed, res.Renamed = plan.Restore, plan.Remove, plan.Rename
+		fmt.Fprintln(opts.IO.ErrOut, "Dry run: nothing was changed.")
+		if isJSON(opts.Output) {
+			return writeResult(opts.IO.Out, opts.Output, res)
+		}
+		return nil
+	}
+	if !opts.Yes {
+		ok, err := opts.IO.Confirm(fmt.Sprintf("Reverse entry %d in %s?", plan.Entry.ID, desc.Location))
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("%w: not confirmed; nothing was changed", passkey.ErrRefused)
+		}
+	}
+	if len(plan.Restore) > 0 {
+		var buf bytes.Buffer
+		w := passkey.NewExportWriter(&buf)
+		for _, r := range plan.Restore {
+			if err := w.Write(r); err != nil {
+				return err
+			}
+		}
+		if _, err := st.Import(ctx, &buf, store.ImportOptions{OnConflict: store.ConflictSkip}); err != nil {
+			return fmt.Errorf("undo entry %d: restore: %w", plan.Entry.ID, err)
+		}
+		res.Restored = plan.Restore
+	}
+	if len(plan.Remove) > 0 {
+		if _, err := st.Revoke(ctx, plan.Remove, store.RevokeOptions{}); err != nil {
+			return fmt.Errorf("undo entry %d: remove: %w", plan.Entry.ID, err)
+		}
+		res.Removed = plan.Remove
+	}
+	for _, r := range plan.Rename {
+		raw, err := passkey.DecodeBase64(r.CredentialID)
+		if err != nil {
+			return err
+		}
+		name := ""
+		if r.From != nil {
+			name = *r.From
+		}
+		if _, _, err := st.Rename(ctx, raw, name); err != nil {
+			return fmt.Errorf("undo entry %d: rename: %w", plan.Entry.ID, err)
+		}
+		res.Renamed = append(res.Renamed, r)
+	}
+	var did []string
+	for _, d := range []struct {
+		verb string
+		n    int
+	}{{"restored", len(res.Restored)}, {"removed", len(res.Removed)}, {"renamed", len(res.Renamed)}} {
+		if d.n > 0 {
+			did = append(did, d.verb+" "+plural(d.n, "passkey"))
+		}
+	}
+	fmt.Fprintf(opts.IO.ErrOut, "Reversed entry %d: %s.\n", plan.Entry.ID, strings.Join(did, ", "))
+	if isJSON(opts.Output) {
+		return writeResult(opts.IO.Out, opts.Output, res)
+	}
+	return nil
+}
+
+// planUndo reads entry id and what has happened since, and says what
+// reversing it does now.
+func planUndo(ctx context.Context, st store.Store, id int64) (*undoPlan, error) {
+	var plan undoPlan
+	found := false
+	if err := st.AuditLog(ctx, store.AuditFilter{ID: id}, func(e store.AuditEntry) error {
+		plan.Entry, found = e, true
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, fmt.Errorf("audit entry %d: %w in the audit log of %s (passkeyctl audit lists the entries)", id, passkey.ErrNotFound, st.Describe().Location)
+	}
+	e := &plan.Entry
+	if len(e.Migrations) > 0 {
+		what := "passkeyctl migrate down"
+		if e.Action == store.AuditMigrateDown {
+			what = "passkeyctl migrate"
+		}
+		return nil, usageError{fmt.Errorf("entry %d changed the schema (%s): reverse it with %s", id, strings.Join(e.Migrations, ", "), what)}
+	}
+	// The highest counter the log holds for each credential after this
+	// entry: a restored passkey never comes back below it.
+	counters := map[string]int64{}
+	undoneBy := int64(0)
+	if err := st.AuditLog(ctx, store.AuditFilter{After: id}, func(later store.AuditEntry) error {
+		if later.Undoes == id && undoneBy == 0 {
+			undoneBy = later.ID
+		}
+		for _, r := range later.Removed {
+			counters[r.CredentialID] = max(counters[r.CredentialID], r.Counter)
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	if undoneBy != 0 {
+		return nil, usageError{fmt.Errorf("entry %d was undone already, by entry %d (passkeyctl undo %d reverses that undo)", id, undoneBy, undoneBy)}
+	}
+	for _, r := range e.Removed {
+		raw, err := passkey.DecodeBase64(r.CredentialID)
+		if err != nil {
+			return nil, fmt.Errorf("entry %d: credential %s: %w", id, r.CredentialID, err)
+		}
+		switch _, err := st.GetPasskey(ctx, raw); {
+		case err == nil:
+			plan.Left = append(plan.Left, "passkey "+r.CredentialID+" is there already: kept as it is")
+			continue
+		case !errors.Is(err, passkey.ErrNotFound):
+			return nil, err
+		}
+		if r.Status != "" && r.Status != passkey.StatusOK {
+			plan.Left = append(plan.Left, fmt.Sprintf("passkey %s of user %s was removed with status %s (its user was gone): not restored, its record stays in the log", r.CredentialID, r.User.ID, r.Status))
+			continue
+		}
+		r.Counter = max(r.Counter, counters[r.CredentialID])
+		// Matched by user id alone: the user's e-mail may have changed
+		// since, and the id is what the passkey belonged to.
+		r.User.Email = nil
+		r.RevokedAt = nil
+		plan.Restore = append(plan.Restore, r)
+	}
+	for _, a := range e.Added {
+		raw, err := passkey.DecodeBase64(a.CredentialID)
+		if err != nil {
+			return nil, fmt.Errorf("entry %d: credential %s: %w", id, a.CredentialID, err)
+		}
+		p, err := st.GetPasskey(ctx, raw)
+		switch {
+		case errors.Is(err, passkey.ErrNotFound):
+			plan.Left = append(plan.Left, "passkey "+a.CredentialID+" is gone already")
+		case err != nil:
+			return nil, err
+		case p.UserID != a.UserID:
+			plan.Left = append(plan.Left, fmt.Sprintf("passkey %s belongs to user %s now, not %s: kept", a.CredentialID, p.UserID, a.UserID))
+		default:
+			plan.Remove = append(plan.Remove, p)
+		}
+	}
+	for _, r := range e.Renamed {
+		raw, err := passkey.DecodeBase64(r.CredentialID)
+		if err != nil {
+			return nil, err
+		}
+		p, err := st.GetPasskey(ctx, raw)
+		switch {
+		case errors.Is(err, passkey.ErrNotFound):
+			plan.Left = append(plan.Left, "passkey "+r.CredentialID+" is gone: its name is not set back")
+		case err != nil:
+			return nil, err
+		case !sameName(p.Name, r.To):
+			plan.Left = append(plan.Left, fmt.Sprintf("passkey %s was renamed again since (now %s): kept", r.CredentialID, quoteName(p.Name)))
+		default:
+			plan.Rename = append(plan.Rename, r)
+		}
+	}
+	if len(e.Updated) > 0 {
+		plan.Left = append(plan.Left, fmt.Sprintf("%s updated by the import are not reverted (their counters may have moved on)", plural(len(e.Updated), "passkey")))
+	}
+	if n := len(e.OrphanAccounts) + len(e.DanglingEntries); n > 0 {
+		plan.Left = append(plan.Left, fmt.Sprintf("%d orphan account(s) and index entries are not written back: no sign-in could use them", n))
+	}
+	if strings.Contains(e.Command, "--revoke-sessions") {
+		plan.Left = append(plan.Left, "the sessions revoked stay revoked: their users sign in again")
+	}
+	return &plan, nil
+}
+
+func sameName(a, b *string) bool {
+	av, bv := "", ""
+	if a != nil {
+		av = *a
+	}
+	if b != nil {
+		bv = *b
+	}
+	return av == bv
+}
+
+// previewUndo shows what undo will do and what it leaves.
+func previewUndo(w io.Writer, p *undoPlan) {
+	for _, r := range p.Restore {
+		fmt.Fprintf(w, "  restore passkey %s of user %s (counter %d)\n", r.CredentialID, r.User.ID, r.Counter)
+	}
+	for _, r := range p.Remove {
+		fmt.Fprintf(w, "  remove  passkey %s of user %s\n", r.CredentialID, describeUser(r.UserID, r.Email))
+	}
+	for _, r := range p.Rename {
+		fmt.Fprintf(w, "  rename  passkey %s back to %s\n", r.CredentialID, quoteName(r.From))
+	}
+	for _, l := range p.Left {
+		fmt.Fprintf(w, "  left:   %s\n", l)
+	}
+}

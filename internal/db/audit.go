@@ -1,0 +1,391 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/passkeyctl/passkeyctl/internal/passkey"
+	"github.com/passkeyctl/passkeyctl/internal/store"
+)
+
+// passkeyctl's audit log on SQL is two tables in passkeyctl's own place
+// beside the app's, never in the app's own namespace, where Prisma's
+// `migrate dev` would report them as drift (and offer to reset the
+// database) and `drizzle-kit push` would offer to drop them:
+//
+//   - PostgreSQL: the schema passkeyctl (beside schema_migrations), each row
+//     keyed by the app's schema;
+//   - MySQL and MariaDB: the database passkeyctl on the same server, each
+//     row keyed by the app's database; InnoDB commits one transaction
+//     across both databases atomically;
+//   - SQLite: the file beside the app's, named as it with "-passkeyctl"
+//     appended, attached as schema passkeyctl to the connection of each
+//     write. One transaction spans both files; SQLite commits it atomically
+//     across them in its default rollback-journal mode, and file by file in
+//     WAL mode (where a crash between the two commits could keep the change
+//     without its entry: the README says so).
+//
+// Each change is written in the transaction that makes it (txOptions.audit),
+// so that a change that rolls back records nothing and none commits
+// without its entry.
+const auditSchema = "passkeyctl"
+
+// auditTable is one of passkeyctl's audit tables, qualified and quoted.
+func (d *DB) auditTable(name string) string {
+	return d.Dialect.Quote(auditSchema) + "." + d.Dialect.Quote(name)
+}
+
+// AuditWhere says where the audit log of d lives, for messages and docs.
+func (d *DB) AuditWhere() string {
+	switch d.Dialect {
+	case Postgres:
+		return "PostgreSQL schema passkeyctl (tables audit_log, audit_passkeys)"
+	case MySQL:
+		return "database passkeyctl on the same server (tables audit_log, audit_passkeys)"
+	}
+	return "SQLite file " + d.auditFile()
+}
+
+// auditFile is the SQLite file of the audit log.
+func (d *DB) auditFile() string {
+	p := d.Target.SQLitePath
+	if p == "" || strings.Contains(p, ":memory:") {
+		return ":memory:"
+	}
+	return p + "-passkeyctl"
+}
+
+// auditTarget is the SQL expression (with its arguments) that keys rows to
+// the app's place: its PostgreSQL schema, its MySQL database.
+func (d *DB) auditTarget() (string, []any) {
+	switch d.Dialect {
+	case Postgres:
+		if d.Target.SearchPath != "" {
+			return "?", []any{d.Target.SearchPath}
+		}
+		return "current_schema()", nil
+	case MySQL:
+		return "DATABASE()", nil
+	}
+	return "'main'", nil
+}
+
+func (d *DB) createAuditSQL() []string {
+	switch d.Dialect {
+	case Postgres:
+		return []string{
+			`CREATE SCHEMA IF NOT EXISTS passkeyctl`,
+			`CREATE TABLE IF NOT EXISTS passkeyctl.audit_log (id BIGSERIAL PRIMARY KEY, target TEXT NOT NULL, at TIMESTAMPTZ NOT NULL, actor TEXT NOT NULL, reason TEXT NOT NULL, command TEXT NOT NULL, action TEXT NOT NULL, app TEXT NOT NULL, undoes BIGINT, summary TEXT NOT NULL, detail TEXT NOT NULL)`,
+			`CREATE INDEX IF NOT EXISTS audit_log_target_at ON passkeyctl.audit_log (target, at)`,
+			`CREATE TABLE IF NOT EXISTS passkeyctl.audit_passkeys (entry_id BIGINT NOT NULL REFERENCES passkeyctl.audit_log (id) ON DELETE CASCADE, seq INT NOT NULL, kind TEXT NOT NULL, credential_id TEXT NOT NULL, user_id TEXT NOT NULL, record TEXT, PRIMARY KEY (entry_id, seq))`,
+			`CREATE INDEX IF NOT EXISTS audit_passkeys_credential ON passkeyctl.audit_passkeys (credential_id)`,
+		}
+	case MySQL:
+		return []string{
+			"CREATE DATABASE IF NOT EXISTS `passkeyctl` DEFAULT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin",
+			"CREATE TABLE IF NOT EXISTS `passkeyctl`.`audit_log` (`id` BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, `target` VARCHAR(191) NOT NULL, `at` DATETIME(3) NOT NULL, `actor` TEXT NOT NULL, `reason` TEXT NOT NULL, `command` TEXT NOT NULL, `action` VARCHAR(32) NOT NULL, `app` VARCHAR(32) NOT NULL, `undoes` BIGINT NULL, `summary` TEXT NOT NULL, `detail` LONGTEXT NOT NULL, KEY `audit_log_target_at` (`target`, `at`)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
+			"CREATE TABLE IF NOT EXISTS `passkeyctl`.`audit_passkeys` (`entry_id` BIGINT NOT NULL, `seq` INT NOT NULL, `kind` VARCHAR(16) NOT NULL, `credential_id` VARCHAR(1024) NOT NULL, `user_id` VARCHAR(255) NOT NULL, `record` LONGTEXT NULL, PRIMARY KEY (`entry_id`, `seq`), KEY `audit_passkeys_credential` (`credential_id`(191)), FOREIGN KEY (`entry_id`) REFERENCES `audit_log` (`id`) ON DELETE CASCADE) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
+		}
+	}
+	return []string{
+		`CREATE TABLE IF NOT EXISTS passkeyctl."audit_log" ("id" INTEGER PRIMARY KEY AUTOINCREMENT, "target" TEXT NOT NULL, "at" TEXT NOT NULL, "actor" TEXT NOT NULL, "reason" TEXT NOT NULL, "command" TEXT NOT NULL, "action" TEXT NOT NULL, "app" TEXT NOT NULL, "undoes" INTEGER, "summary" TEXT NOT NULL, "detail" TEXT NOT NULL)`,
+		`CREATE TABLE IF NOT EXISTS passkeyctl."audit_passkeys" ("entry_id" INTEGER NOT NULL REFERENCES "audit_log" ("id") ON DELETE CASCADE, "seq" INTEGER NOT NULL, "kind" TEXT NOT NULL, "credential_id" TEXT NOT NULL, "user_id" TEXT NOT NULL, "record" TEXT, PRIMARY KEY ("entry_id", "seq"))`,
+		`CREATE INDEX IF NOT EXISTS passkeyctl."audit_passkeys_credential" ON "audit_passkeys" ("credential_id")`,
+	}
+}
+
+// auditExists reports whether the audit tables are there (on SQLite, in
+// the file attached to q).
+func (d *DB) auditExists(ctx context.Context, q sqlx.QueryerContext) (bool, error) {
+	var n int
+	var err error
+	switch d.Dialect {
+	case Postgres:
+		err = sqlx.GetContext(ctx, q, &n, `SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname = 'passkeyctl' AND tablename = 'audit_passkeys'`)
+	case MySQL:
+		err = sqlx.GetContext(ctx, q, &n, `SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'passkeyctl' AND table_name = 'audit_passkeys'`)
+	default:
+		err = sqlx.GetContext(ctx, q, &n, `SELECT count(*) FROM passkeyctl.sqlite_master WHERE type = 'table' AND name = 'audit_passkeys'`)
+	}
+	return n > 0, err
+}
+
+// EnsureAudit creates the audit tables when they are missing (migrate
+// calls it, so that a role that may only write rows can record). On SQLite
+// q is a connection the audit file is attached to.
+func (d *DB) ensureAudit(ctx context.Context, q execQuerier) error {
+	ok, err := d.auditExists(ctx, q)
+	if err != nil {
+		return d.Err("audit log: look for "+d.AuditWhere(), err)
+	}
+	if ok {
+		return nil
+	}
+	for _, stmt := range d.createAuditSQL() {
+		if _, err := q.ExecContext(ctx, stmt); err != nil {
+			// Another passkeyctl may have created them meanwhile (two
+			// CREATE TABLE IF NOT EXISTS at once can collide on PostgreSQL).
+			if ok, _ := d.auditExists(ctx, q); ok {
+				return nil
+			}
+			return fmt.Errorf("%w: nothing was changed; run `passkeyctl migrate` once as a role that may create it (migrate creates passkeyctl's own tables), or grant this one that right", d.Err("audit log: cannot create "+d.AuditWhere()+" to record the change", err))
+		}
+	}
+	return nil
+}
+
+// EnsureAudit creates the audit tables when they are missing.
+func (d *DB) EnsureAudit(ctx context.Context) error {
+	if d.Dialect != SQLite {
+		return d.ensureAudit(ctx, d.X)
+	}
+	conn, err := d.X.Connx(ctx)
+	if err != nil {
+		return d.Err("audit log: connect", err)
+	}
+	defer conn.Close()
+	if err := d.attachAudit(ctx, conn); err != nil {
+		return err
+	}
+	return d.ensureAudit(ctx, conn)
+}
+
+// attachAudit attaches the SQLite audit file to conn as schema passkeyctl,
+// unless it already is (a pooled connection keeps it).
+func (d *DB) attachAudit(ctx context.Context, conn *sqlx.Conn) error {
+	var names []string
+	rows, err := conn.QueryxContext(ctx, `SELECT name FROM pragma_database_list`)
+	if err != nil {
+		return d.Err("audit log: list attached databases", err)
+	}
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			rows.Close()
+			return d.Err("audit log: list attached databases", err)
+		}
+		names = append(names, n)
+	}
+	rows.Close()
+	for _, n := range names {
+		if n == auditSchema {
+			return nil
+		}
+	}
+	if _, err := conn.ExecContext(ctx, `ATTACH DATABASE ? AS passkeyctl`, d.auditFile()); err != nil {
+		return d.Err("audit log: attach "+d.auditFile(), err)
+	}
+	return nil
+}
+
+// auditEntry starts the audit entry of a change to s's passkeys; nil when
+// d records nothing (no AuditContext: a library caller, a test).
+func (d *DB) auditEntry(s *Schema, action, summary string) *store.AuditEntry {
+	if d.Audit == nil {
+		return nil
+	}
+	e := d.Audit.Entry(action, summary)
+	if s != nil {
+		e.App = s.description().ID
+	}
+	return e
+}
+
+// enrolEntry is the audit entry of passkey p enrolled for userID.
+func (d *DB) enrolEntry(s *Schema, p store.NewPasskey, userID string, email *string) *store.AuditEntry {
+	id := passkey.Base64URL(p.CredentialID)
+	e := d.auditEntry(s, store.AuditEnroll, "enrolled passkey "+id)
+	if e != nil {
+		e.Added = append(e.Added, store.AuditPasskey{CredentialID: id, UserID: userID})
+		e.AddUser(userID, email)
+	}
+	return e
+}
+
+// auditDetail is what an entry's detail column holds: everything but its
+// passkeys, which are rows of audit_passkeys.
+type auditDetail struct {
+	Users           []store.AuditUser     `json:"users"`
+	Renamed         []store.AuditRenamed  `json:"renamed"`
+	Migrations      []string              `json:"migrations,omitempty"`
+	OrphanAccounts  []store.Orphan        `json:"orphanAccounts,omitempty"`
+	DanglingEntries []store.DanglingEntry `json:"danglingEntries,omitempty"`
+}
+
+// Kinds of audit_passkeys rows.
+const (
+	auditRemoved = "removed"
+	auditAdded   = "added"
+	auditUpdated = "updated"
+)
+
+// writeAudit records e in tx and sets its ID.
+func (d *DB) writeAudit(ctx context.Context, tx *sqlx.Tx, e *store.AuditEntry) error {
+	detail, err := json.Marshal(auditDetail{Users: e.Users, Renamed: e.Renamed, Migrations: e.Migrations, OrphanAccounts: e.OrphanAccounts, DanglingEntries: e.DanglingEntries})
+	if err != nil {
+		return err
+	}
+	target, targetArgs := d.auditTarget()
+	var at any = e.Time
+	if d.Dialect == SQLite {
+		at = e.Time.UTC().Format(timeFormatMillis)
+	}
+	var undoes any
+	if e.Undoes != 0 {
+		undoes = e.Undoes
+	}
+	args := append(targetArgs, at, e.Actor, e.Reason, e.Command, e.Action, e.App, undoes, e.Summary, string(detail))
+	insert := `INSERT INTO ` + d.auditTable("audit_log") + ` (` + d.quoteList("target", "at", "actor", "reason", "command", "action", "app", "undoes", "summary", "detail") + `) VALUES (` + target + `, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	if d.Dialect == Postgres {
+		err = tx.GetContext(ctx, &e.ID, d.Dialect.Rebind(insert+` RETURNING id`), args...)
+	} else {
+		var res sql.Result
+		if res, err = tx.ExecContext(ctx, d.Dialect.Rebind(insert), args...); err == nil {
+			e.ID, err = res.LastInsertId()
+		}
+	}
+	if err != nil {
+		return d.Err("audit log: record the change", err)
+	}
+	var rows [][]any
+	add := func(kind, cred, user string, record any) {
+		rows = append(rows, []any{e.ID, len(rows) + 1, kind, cred, user, record})
+	}
+	for _, r := range e.Removed {
+		js, err := json.Marshal(r)
+		if err != nil {
+			return err
+		}
+		add(auditRemoved, r.CredentialID, r.User.ID, string(js))
+	}
+	for _, p := range e.Added {
+		add(auditAdded, p.CredentialID, p.UserID, nil)
+	}
+	for _, p := range e.Updated {
+		add(auditUpdated, p.CredentialID, p.UserID, nil)
+	}
+	return d.insertRowsInto(ctx, tx, d.auditTable("audit_passkeys"), "audit_passkeys", []string{"entry_id", "seq", "kind", "credential_id", "user_id", "record"}, rows, "audit log: record the change")
+}
+
+// AuditLog calls fn with the entries of the audit log of d's app (its
+// schema or database) that f selects, oldest first. A log never written
+// has no entries.
+func (d *DB) AuditLog(ctx context.Context, f store.AuditFilter, fn func(store.AuditEntry) error) error {
+	var q sqlx.QueryerContext = d.X
+	if d.Dialect == SQLite {
+		if file := d.auditFile(); file != ":memory:" {
+			if _, err := os.Stat(file); errors.Is(err, os.ErrNotExist) {
+				return nil
+			}
+		}
+		conn, err := d.X.Connx(ctx)
+		if err != nil {
+			return d.Err("audit log: connect", err)
+		}
+		defer conn.Close()
+		if err := d.attachAudit(ctx, conn); err != nil {
+			return err
+		}
+		q = conn
+	}
+	if ok, err := d.auditExists(ctx, q); err != nil || !ok {
+		return d.Err("audit log: look for "+d.AuditWhere(), err)
+	}
+	target, args := d.auditTarget()
+	query := `SELECT ` + d.quoteList("id", "at", "actor", "reason", "command", "action", "app", "undoes", "summary", "detail") + ` FROM ` + d.auditTable("audit_log") + ` WHERE ` + d.Q("target") + ` = ` + target + ` AND ` + d.Q("id") + ` > ?`
+	args = append(args, f.After)
+	if f.ID != 0 {
+		query += ` AND ` + d.Q("id") + ` = ?`
+		args = append(args, f.ID)
+	}
+	query += ` ORDER BY ` + d.Q("id")
+	rows, err := q.QueryxContext(ctx, d.Dialect.Rebind(query), args...)
+	if err != nil {
+		return d.Err("audit log: read", err)
+	}
+	var entries []store.AuditEntry
+	for rows.Next() {
+		var e store.AuditEntry
+		var at any
+		var undoes sql.NullInt64
+		var detail string
+		if err := rows.Scan(&e.ID, &at, &e.Actor, &e.Reason, &e.Command, &e.Action, &e.App, &undoes, &e.Summary, &detail); err != nil {
+			rows.Close()
+			return d.Err("audit log: read", err)
+		}
+		e.Time, e.Undoes = parseTime(at), undoes.Int64
+		var dt auditDetail
+		if err := json.Unmarshal([]byte(detail), &dt); err != nil {
+			rows.Close()
+			return fmt.Errorf("audit log: entry %d: %v", e.ID, err)
+		}
+		e.Users, e.Renamed, e.Migrations, e.OrphanAccounts, e.DanglingEntries = dt.Users, dt.Renamed, dt.Migrations, dt.OrphanAccounts, dt.DanglingEntries
+		if f.Match(&e) {
+			entries = append(entries, e)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return d.Err("audit log: read", err)
+	}
+	for i := range entries {
+		if err := d.auditPasskeys(ctx, q, &entries[i]); err != nil {
+			return err
+		}
+		if err := fn(entries[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// auditPasskeys reads the passkey rows of e.
+func (d *DB) auditPasskeys(ctx context.Context, q sqlx.QueryerContext, e *store.AuditEntry) error {
+	e.Removed, e.Added, e.Updated = []passkey.ExportRecord{}, []store.AuditPasskey{}, []store.AuditPasskey{}
+	if e.Users == nil {
+		e.Users = []store.AuditUser{}
+	}
+	if e.Renamed == nil {
+		e.Renamed = []store.AuditRenamed{}
+	}
+	rows, err := q.QueryxContext(ctx, d.Dialect.Rebind(`SELECT `+d.quoteList("kind", "credential_id", "user_id", "record")+` FROM `+d.auditTable("audit_passkeys")+` WHERE `+d.Q("entry_id")+` = ? ORDER BY `+d.Q("seq")), e.ID)
+	if err != nil {
+		return d.Err("audit log: read", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var kind, cred, user string
+		var record sql.NullString
+		if err := rows.Scan(&kind, &cred, &user, &record); err != nil {
+			return d.Err("audit log: read", err)
+		}
+		switch kind {
+		case auditRemoved:
+			var r passkey.ExportRecord
+			if err := json.Unmarshal([]byte(record.String), &r); err != nil {
+				return fmt.Errorf("audit log: entry %d: %v", e.ID, err)
+			}
+			e.Removed = append(e.Removed, r)
+		case auditAdded:
+			e.Added = append(e.Added, store.AuditPasskey{CredentialID: cred, UserID: user})
+		case auditUpdated:
+			e.Updated = append(e.Updated, store.AuditPasskey{CredentialID: cred, UserID: user})
+		}
+	}
+	return d.Err("audit log: read", rows.Err())
+}
+
+// quoteList quotes column names and joins them with commas.
+func (d *DB) quoteList(cols ...string) string {
+	q := make([]string, len(cols))
+	for i, c := range cols {
+		q[i] = d.Dialect.Quote(c)
+	}
+	return strings.Join(q, ", ")
+}
