@@ -102,7 +102,6 @@ func (d *DB) Import(ctx context.Context, s *Schema, r io.Reader, opts store.Impo
 	return imp.res, err
 }
 
-
 // importer is one Import run.
 type importer struct {
 	d *DB

@@ -156,7 +156,6 @@ func (d *DB) Revoke(ctx context.Context, s *Schema, passkeys []passkey.Passkey, 
 	return res, nil
 }
 
-
 // timeFormatMillis is RFC 3339 with milliseconds, as the export format
 // writes times.
 const timeFormatMillis = "2006-01-02T15:04:05.000Z07:00"

@@ -41,6 +41,7 @@ func authjsSQL(dialect string) storetest.Backend {
 			return sqlStore(t, d)
 		},
 		MakeOrphan: makeSQLOrphan,
+		SetAudit:   setSQLAudit,
 	}
 	return b
 }
@@ -56,9 +57,13 @@ func betterAuthSQL(dialect string) storetest.Backend {
 			return sqlStore(t, d)
 		},
 		MakeOrphan: makeSQLOrphan,
+		SetAudit:   setSQLAudit,
 	}
 	return b
 }
+
+// setSQLAudit is storetest.Backend.SetAudit on SQL.
+func setSQLAudit(st store.Store, a *store.AuditContext) { st.(*db.Store).DB.Audit = a }
 
 // makeSQLOrphan is storetest.Backend.MakeOrphan on SQL: the user row
 // deleted with the foreign keys' checks (and so their cascades) off on its
@@ -138,6 +143,7 @@ func authjsRedis() storetest.Backend {
 			return s
 		},
 		MakeOrphan: makeRedisOrphan,
+		SetAudit:   func(st store.Store, a *store.AuditContext) { st.(*redis.Store).SetAudit(a) },
 	}
 }
 

@@ -19,8 +19,13 @@ import (
 // and the counter passkeyctl:audit:seq that numbers the entries. An entry
 // is written in the MULTI/EXEC of the change it records: both or neither.
 
-func (s *Store) auditKey() string    { return s.L.storageKey(s.L.BaseKeyPrefix + "passkeyctl:audit") }
-func (s *Store) auditSeqKey() string { return s.L.storageKey(s.L.BaseKeyPrefix + "passkeyctl:audit:seq") }
+func (s *Store) auditKey() string { return s.L.storageKey(s.L.BaseKeyPrefix + "passkeyctl:audit") }
+func (s *Store) auditSeqKey() string {
+	return s.L.storageKey(s.L.BaseKeyPrefix + "passkeyctl:audit:seq")
+}
+
+// SetAudit records the store's changes from now on with a (nil: none).
+func (s *Store) SetAudit(a *store.AuditContext) { s.audit = a }
 
 // auditEntry starts the audit entry of a change; nil when the store
 // records nothing.

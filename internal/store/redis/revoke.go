@@ -165,7 +165,6 @@ func (s *Store) revokedRecords(ctx context.Context, todo []passkey.Passkey, keys
 	return s.recordsOf(ctx, auths, clock)
 }
 
-
 // revokePlan is what one revocation writes.
 type revokePlan struct {
 	del             []string

@@ -34,6 +34,9 @@ type Backend struct {
 	// remove-orphans case uses it; without it that case checks only that a
 	// healthy store has none.
 	MakeOrphan func(t *testing.T, st store.Store, kind OrphanKind, userID string, rawCredentialID []byte)
+	// SetAudit gives st (a store Open returned) an audit context, as the
+	// commands open stores: the audit case needs it.
+	SetAudit func(st store.Store, a *store.AuditContext)
 }
 
 // KnownBugsEnv, set to "fail", runs the cases a Backend lists in
@@ -93,4 +96,5 @@ func Run(t *testing.T, b Backend) {
 	s.run(t, "completion", s.testCompletion)
 	s.run(t, "remove-orphans", s.testRemoveOrphans)
 	s.run(t, "stats", s.testStats)
+	s.run(t, "audit", s.testAudit)
 }
