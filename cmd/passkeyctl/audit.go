@@ -56,8 +56,8 @@ An entry's ID is what passkeyctl undo takes.`,
 			return auditRun(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().StringVar(&opts.User, "user", "", "only entries concerning this user id or e-mail address")
-	cmd.Flags().StringVar(&opts.Since, "since", "", "only entries at or after this time: a duration back from now (90m, 24h, 7d) or a date (2026-11-01, RFC 3339)")
+	nonEmptyStringVarP(cmd.Flags(), &opts.User, "user", "", "", "only entries concerning this user id or e-mail address")
+	nonEmptyStringVarP(cmd.Flags(), &opts.Since, "since", "", "", "only entries at or after this time: a duration back from now (90m, 24h, 7d) or a date (2026-11-01, RFC 3339)")
 	return cmd
 }
 

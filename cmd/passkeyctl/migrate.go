@@ -358,6 +358,8 @@ type MigrateDownOptions struct {
 	Output string
 	// Target describes the database written to (prompt, summary).
 	Target targetFunc
+	// ProviderID is the Auth.js provider id of the passkeys' accounts.
+	ProviderID string
 }
 
 // migrateDownResult is `migrate down -o json`.
@@ -388,6 +390,7 @@ unless --yes; without a terminal it refuses unless --yes.`,
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
+			opts.ProviderID = f.ProviderID()
 			return migrateDownRun(cmd.Context(), opts)
 		},
 	}
@@ -429,6 +432,21 @@ func migrateDownRun(ctx context.Context, opts *MigrateDownOptions) error {
 		}
 		if !ok {
 			return fmt.Errorf("%w: not confirmed; nothing was changed", passkey.ErrRefused)
+		}
+	}
+	if plan.Rows > 0 {
+		// The passkeys dropped are kept in the audit log, record by record:
+		// a --force that was a mistake can still be undone by hand
+		// (passkeyctl audit -o json, then import after migrate).
+		s, err := d.DetectForStore(ctx)
+		if err != nil {
+			return err
+		}
+		if err := d.ExportPasskeys(ctx, s, store.ExportOptions{ProviderID: opts.ProviderID}, func(r passkey.ExportRecord) error {
+			plan.Records = append(plan.Records, r)
+			return nil
+		}); err != nil {
+			return err
 		}
 	}
 	if err := d.MigrateDown(ctx, plan); err != nil {

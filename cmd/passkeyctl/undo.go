@@ -216,7 +216,14 @@ func planUndo(ctx context.Context, st store.Store, id int64) (*undoPlan, error) 
 		return nil, fmt.Errorf("audit entry %d: %w in the audit log of %s (passkeyctl audit lists the entries)", id, passkey.ErrNotFound, st.Describe().Location)
 	}
 	e := &plan.Entry
-	if len(e.Migrations) > 0 {
+	switch {
+	case e.Action == store.AuditMigrateDown && len(e.Removed) > 0:
+		// The table is back (the store opened): its passkeys can be.
+		if err := st.Ready(store.ForReading); err != nil {
+			return nil, fmt.Errorf("entry %d dropped the passkeys' table: run passkeyctl migrate first, then passkeyctl undo %d restores its %s: %w", id, id, plural(len(e.Removed), "passkey"), err)
+		}
+		plan.Left = append(plan.Left, "the table itself was created again by passkeyctl migrate")
+	case len(e.Migrations) > 0:
 		what := "passkeyctl migrate down"
 		if e.Action == store.AuditMigrateDown {
 			what = "passkeyctl migrate"

@@ -753,6 +753,19 @@ func (d *DB) migrateInTx(ctx context.Context, conn *sqlx.Conn, fsys fs.FS, opts 
 			return nil, d.Err("set busy timeout", err)
 		}
 	}
+	auditing := d.Audit != nil
+	if auditing {
+		// The audit tables are made ready before BEGIN, on the migration's
+		// connection (SQLite attaches the audit file to it).
+		if d.Dialect == SQLite {
+			if err := d.attachAudit(ctx, conn); err != nil {
+				return nil, err
+			}
+		}
+		if err := d.ensureAudit(ctx, conn); err != nil {
+			return nil, err
+		}
+	}
 	// On SQLite the DSN's _txlock=immediate makes this BEGIN IMMEDIATE: the
 	// write lock is the migration lock.
 	tx, err := conn.BeginTxx(ctx, nil)
@@ -804,10 +817,53 @@ func (d *DB) migrateInTx(ctx context.Context, conn *sqlx.Conn, fsys fs.FS, opts 
 	if res.Variant, err = d.variantNow(ctx, tx); err != nil {
 		return nil, err
 	}
+	entry := d.migrateEntry(p.schema, res)
+	if auditing {
+		if err := d.writeAudit(ctx, tx, entry); err != nil {
+			return nil, err
+		}
+	}
 	if err := tx.Commit(); err != nil {
 		return nil, d.Err("commit migration", err)
 	}
+	if auditing && d.Audit.Recorded != nil {
+		d.Audit.Recorded(*entry)
+	}
 	return res, nil
+}
+
+// migrateEntry is the audit entry of a migration run that did res.
+func (d *DB) migrateEntry(s *Schema, res *MigrateResult) *store.AuditEntry {
+	if d.Audit == nil {
+		return nil
+	}
+	e := d.Audit.Entry(store.AuditMigrate, "")
+	if s != nil {
+		e.App = s.description().ID
+	}
+	if e.App == "" {
+		e.App = "authjs"
+	}
+	e.Migrations = append(slices.Clone(res.Applied), res.Adopted...)
+	var parts []string
+	if len(res.Applied) > 0 {
+		parts = append(parts, "applied "+strings.Join(res.Applied, ", "))
+	}
+	if len(res.Adopted) > 0 {
+		parts = append(parts, "adopted "+strings.Join(res.Adopted, ", "))
+	}
+	e.SetSummary(strings.Join(parts, "; "))
+	return e
+}
+
+// recordMigrateMySQL records a MySQL migration run after its steps, which
+// MySQL commits one by one: in a transaction of its own.
+func (d *DB) recordMigrateMySQL(ctx context.Context, s *Schema, res *MigrateResult) error {
+	entry := d.migrateEntry(s, res)
+	if entry == nil || entry.Empty() {
+		return nil
+	}
+	return d.inTx(ctx, txOptions{what: "migrate: record", audit: func() *store.AuditEntry { return entry }}, func(context.Context, *sqlx.Tx) error { return nil })
 }
 
 // pgLockSQL takes the PostgreSQL migration lock for the current database.
@@ -1024,6 +1080,9 @@ func (d *DB) migrateMySQL(ctx context.Context, conn *sqlx.Conn, fsys fs.FS, opts
 	if res.Variant, err = d.variantNow(ctx, conn); err != nil {
 		return nil, err
 	}
+	if err := d.recordMigrateMySQL(ctx, p.schema, res); err != nil {
+		return nil, fmt.Errorf("%w (the migration itself is applied and recorded in its history)", err)
+	}
 	return res, nil
 }
 
@@ -1033,6 +1092,9 @@ type DownPlan struct {
 	Table string
 	// Rows is how many passkeys it held when the plan was made.
 	Rows int64
+	// Records, when the caller read them, are the export records of those
+	// passkeys: the audit entry keeps them.
+	Records []passkey.ExportRecord
 }
 
 // MigrateDownPlan finds the Authenticator table and counts its rows.
@@ -1057,11 +1119,19 @@ func (d *DB) MigrateDownPlan(ctx context.Context) (DownPlan, error) {
 // refuses with ErrConflict when the table no longer holds p.Rows rows: the
 // operator confirmed a different table.
 func (d *DB) MigrateDown(ctx context.Context, p DownPlan) error {
-	tx, err := d.X.BeginTxx(ctx, nil)
-	if err != nil {
-		return d.Err("begin", err)
+	var entry *store.AuditEntry
+	if d.Audit != nil {
+		entry = d.Audit.Entry(store.AuditMigrateDown, fmt.Sprintf("dropped table %s holding %d passkey(s)", p.Table, p.Rows))
+		entry.App = "authjs"
+		entry.Migrations = []string{authenticatorMigration}
+		entry.AddRemoved(p.Records...)
 	}
-	defer tx.Rollback()
+	return d.inTx(ctx, txOptions{what: "migrate down", audit: func() *store.AuditEntry { return entry }}, func(ctx context.Context, tx *sqlx.Tx) error {
+		return d.migrateDownTx(ctx, tx, p)
+	})
+}
+
+func (d *DB) migrateDownTx(ctx context.Context, tx *sqlx.Tx, p DownPlan) error {
 	// The history rows below are those of ?schema= (current_schema()).
 	if err := d.setLocalSearchPath(ctx, tx); err != nil {
 		return err
@@ -1097,5 +1167,5 @@ func (d *DB) MigrateDown(ctx context.Context, p DownPlan) error {
 	if _, err := tx.ExecContext(ctx, "DROP TABLE "+d.Q(p.Table)); err != nil {
 		return d.Err("drop "+p.Table, err)
 	}
-	return d.Err("commit", tx.Commit())
+	return nil
 }
