@@ -21,8 +21,10 @@ type UndoOptions struct {
 	Output string
 	Target targetFunc
 	// Undoing tells the store's audit context which entry this reverses,
-	// before the store opens.
-	Undoing func(id int64)
+	// before the store opens; Recorded returns the entries this command's
+	// changes were recorded as.
+	Undoing  func(id int64)
+	Recorded func() []int64
 
 	Entry  int64
 	DryRun bool
@@ -30,7 +32,7 @@ type UndoOptions struct {
 }
 
 func newCmdUndo(f *Factory, runF func(context.Context, *UndoOptions) error) *cobra.Command {
-	opts := &UndoOptions{IO: f.IO, Store: f.Store, Target: f.describeTarget, Undoing: func(id int64) { f.undoes = id }}
+	opts := &UndoOptions{IO: f.IO, Store: f.Store, Target: f.describeTarget, Undoing: func(id int64) { f.undoes = id }, Recorded: func() []int64 { return f.recorded }}
 	cmd := &cobra.Command{
 		Use:   "undo [flags] ENTRY",
 		Short: "Reverse a change recorded in the audit log",
@@ -195,6 +197,7 @@ func undoRun(ctx context.Context, opts *UndoOptions) error {
 		}
 	}
 	fmt.Fprintf(opts.IO.ErrOut, "Reversed entry %d: %s.\n", plan.Entry.ID, strings.Join(did, ", "))
+	res.RecordedAs = append(res.RecordedAs, opts.Recorded()...)
 	if isJSON(opts.Output) {
 		return writeResult(opts.IO.Out, opts.Output, res)
 	}
