@@ -61,6 +61,7 @@ func (f *Factory) auditContext() (*store.AuditContext, error) {
 		f.recorded = append(f.recorded, e.ID)
 		fmt.Fprintf(f.IO.ErrOut, "Recorded as audit entry %d; `passkeyctl undo %d` reverses it.\n", e.ID, e.ID)
 	}
+	a.Warn = func(w string) { fmt.Fprintln(f.IO.ErrOut, "warning: "+w) }
 	f.audit = a
 	return a, nil
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/go-sql-driver/mysql"
 	"github.com/jmoiron/sqlx"
 	"github.com/passkeyctl/passkeyctl/internal/passkey"
 	"github.com/passkeyctl/passkeyctl/internal/store"
@@ -36,17 +37,26 @@ import (
 // without its entry.
 const auditSchema = "passkeyctl"
 
+// auditInAppPrefix names the MySQL fallback's tables in the app's own
+// database (see ensureAudit).
+const auditInAppPrefix = "_passkeyctl_"
+
 // auditTable is one of passkeyctl's audit tables, qualified and quoted.
 func (d *DB) auditTable(name string) string {
+	if d.auditInApp.Load() {
+		return d.Dialect.Quote(auditInAppPrefix + name)
+	}
 	return d.Dialect.Quote(auditSchema) + "." + d.Dialect.Quote(name)
 }
 
 // AuditWhere says where the audit log of d lives, for messages and docs.
 func (d *DB) AuditWhere() string {
-	switch d.Dialect {
-	case Postgres:
+	switch {
+	case d.auditInApp.Load():
+		return "the app's database (tables _passkeyctl_audit_log, _passkeyctl_audit_passkeys)"
+	case d.Dialect == Postgres:
 		return "PostgreSQL schema passkeyctl (tables audit_log, audit_passkeys)"
-	case MySQL:
+	case d.Dialect == MySQL:
 		return "database passkeyctl on the same server (tables audit_log, audit_passkeys)"
 	}
 	return "SQLite file " + d.auditFile()
@@ -101,7 +111,8 @@ func (d *DB) createAuditSQL() []string {
 }
 
 // auditExists reports whether the audit tables are there (on SQLite, in
-// the file attached to q).
+// the file attached to q). On MySQL it also finds the fallback's tables in
+// the app's database, and then uses them.
 func (d *DB) auditExists(ctx context.Context, q sqlx.QueryerContext) (bool, error) {
 	var n int
 	var err error
@@ -109,7 +120,12 @@ func (d *DB) auditExists(ctx context.Context, q sqlx.QueryerContext) (bool, erro
 	case Postgres:
 		err = sqlx.GetContext(ctx, q, &n, `SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname = 'passkeyctl' AND tablename = 'audit_passkeys'`)
 	case MySQL:
-		err = sqlx.GetContext(ctx, q, &n, `SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'passkeyctl' AND table_name = 'audit_passkeys'`)
+		var where string
+		err = sqlx.GetContext(ctx, q, &where, `SELECT COALESCE(MAX(CASE WHEN table_schema = 'passkeyctl' THEN 'passkeyctl' ELSE 'app' END), '') FROM information_schema.tables WHERE (table_schema = 'passkeyctl' AND table_name = 'audit_passkeys') OR (table_schema = DATABASE() AND table_name = '`+auditInAppPrefix+`audit_passkeys')`)
+		if where != "" {
+			n = 1
+			d.auditInApp.Store(where == "app")
+		}
 	default:
 		err = sqlx.GetContext(ctx, q, &n, `SELECT count(*) FROM passkeyctl.sqlite_master WHERE type = 'table' AND name = 'audit_passkeys'`)
 	}
@@ -134,8 +150,36 @@ func (d *DB) ensureAudit(ctx context.Context, q execQuerier) error {
 			if ok, _ := d.auditExists(ctx, q); ok {
 				return nil
 			}
+			if d.Dialect == MySQL && isAccessDenied(err) {
+				// Managed MySQL (PlanetScale, most hosting) often grants one
+				// database and no CREATE DATABASE: the log goes into the
+				// app's database rather than no change being possible.
+				return d.createAuditInApp(ctx, q, err)
+			}
 			return fmt.Errorf("%w: nothing was changed; run `passkeyctl migrate` once as a role that may create it (migrate creates passkeyctl's own tables), or grant this one that right", d.Err("audit log: cannot create "+d.AuditWhere()+" to record the change", err))
 		}
+	}
+	return nil
+}
+
+// createAuditInApp is ensureAudit's MySQL fallback when the database
+// passkeyctl cannot be created (denied): the audit tables in the app's own
+// database, prefixed, with a warning that says what that costs and how to
+// move them.
+func (d *DB) createAuditInApp(ctx context.Context, q execQuerier, denied error) error {
+	d.auditInApp.Store(true)
+	stmts := []string{
+		"CREATE TABLE IF NOT EXISTS `_passkeyctl_audit_log` (`id` BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, `target` VARCHAR(191) NOT NULL, `at` DATETIME(3) NOT NULL, `actor` TEXT NOT NULL, `reason` TEXT NOT NULL, `command` TEXT NOT NULL, `action` VARCHAR(32) NOT NULL, `app` VARCHAR(32) NOT NULL, `undoes` BIGINT NULL, `summary` TEXT NOT NULL, `detail` LONGTEXT NOT NULL, KEY `audit_log_target_at` (`target`, `at`)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
+		"CREATE TABLE IF NOT EXISTS `_passkeyctl_audit_passkeys` (`entry_id` BIGINT NOT NULL, `seq` INT NOT NULL, `kind` VARCHAR(16) NOT NULL, `credential_id` VARCHAR(1024) NOT NULL, `user_id` VARCHAR(255) NOT NULL, `record` LONGTEXT NULL, PRIMARY KEY (`entry_id`, `seq`), KEY `audit_passkeys_credential` (`credential_id`(191))) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
+	}
+	for _, stmt := range stmts {
+		if _, err := q.ExecContext(ctx, stmt); err != nil {
+			d.auditInApp.Store(false)
+			return fmt.Errorf("%w: nothing was changed; grant this user CREATE on passkeyctl.* (or on this database)", d.Err("audit log: cannot create the database passkeyctl ("+d.Target.Scrub(denied.Error())+") nor the audit tables in the app's database", err))
+		}
+	}
+	if d.Audit != nil && d.Audit.Warn != nil {
+		d.Audit.Warn("the audit log is kept in the app's own database (tables _passkeyctl_audit_log, _passkeyctl_audit_passkeys): this user may not create the database passkeyctl, where it stays out of sight of Prisma and drizzle-kit, which will report these tables as drift. To move it: CREATE DATABASE passkeyctl and GRANT ALL ON passkeyctl.* to this user; passkeyctl reads both")
 	}
 	return nil
 }
@@ -388,4 +432,17 @@ func (d *DB) quoteList(cols ...string) string {
 		q[i] = d.Dialect.Quote(c)
 	}
 	return strings.Join(q, ", ")
+}
+
+// isAccessDenied reports whether err is MySQL refusing a privilege: access
+// to a database (1044), a command (1142, 1227).
+func isAccessDenied(err error) bool {
+	var me *mysql.MySQLError
+	if errors.As(err, &me) {
+		switch me.Number {
+		case 1044, 1142, 1227:
+			return true
+		}
+	}
+	return false
 }

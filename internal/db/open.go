@@ -19,6 +19,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-sql-driver/mysql" // MySQL/MariaDB driver
@@ -50,6 +51,9 @@ type DB struct {
 	// Audit, when set, is who makes the changes: each one is recorded in
 	// passkeyctl's audit log with it, in its own transaction (audit.go).
 	Audit *store.AuditContext
+	// auditInApp is set when the MySQL audit log is in the app's own
+	// database (the fallback of ensureAudit).
+	auditInApp atomic.Bool
 
 	// lockTimeout is OpenOptions.LockTimeout.
 	lockTimeout time.Duration

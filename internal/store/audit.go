@@ -45,6 +45,9 @@ type AuditContext struct {
 	Recorded func(AuditEntry)
 	// Now is the clock for entries; time.Now when nil.
 	Now func() time.Time
+	// Warn, when set, receives what the operator should know about where
+	// the log is kept (a MySQL user that may not create its database).
+	Warn func(string)
 }
 
 // Entry starts the entry of one change: action (AuditUndo when c undoes
