@@ -179,7 +179,7 @@ func (d *DB) createAuditInApp(ctx context.Context, q execQuerier, denied error) 
 		}
 	}
 	if d.Audit != nil && d.Audit.Warn != nil {
-		d.Audit.Warn("the audit log is kept in the app's own database (tables _passkeyctl_audit_log, _passkeyctl_audit_passkeys): this user may not create the database passkeyctl, where it stays out of sight of Prisma and drizzle-kit, which will report these tables as drift. To move it: CREATE DATABASE passkeyctl and GRANT ALL ON passkeyctl.* to this user; passkeyctl reads both")
+		d.Audit.Warn("the audit log is kept in the app's own database (tables _passkeyctl_audit_log, _passkeyctl_audit_passkeys): this user may not create the database passkeyctl, where it stays out of sight of Prisma and drizzle-kit, which will report these tables as drift. To move it: CREATE DATABASE passkeyctl and GRANT ALL ON passkeyctl.* to this user (see README, The audit log)")
 	}
 	return nil
 }
