@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 	"github.com/passkeyctl/passkeyctl/internal/passkey"
 	"github.com/passkeyctl/passkeyctl/internal/store"
 )
@@ -143,12 +145,19 @@ func (d *DB) ensureAudit(ctx context.Context, q execQuerier) error {
 	if ok {
 		return nil
 	}
-	for _, stmt := range d.createAuditSQL() {
+	for i := 0; i < len(d.createAuditSQL()); i++ {
+		stmt := d.createAuditSQL()[i]
 		if _, err := q.ExecContext(ctx, stmt); err != nil {
-			// Another passkeyctl may have created them meanwhile (two
-			// CREATE TABLE IF NOT EXISTS at once can collide on PostgreSQL).
+			// Another passkeyctl may be creating them at the same moment:
+			// two CREATE ... IF NOT EXISTS at once collide on PostgreSQL
+			// (a unique violation in its catalog). Wait for it and go on.
 			if ok, _ := d.auditExists(ctx, q); ok {
 				return nil
+			}
+			if isCatalogRace(err) && ctx.Err() == nil {
+				time.Sleep(100 * time.Millisecond)
+				i--
+				continue
 			}
 			if d.Dialect == MySQL && isAccessDenied(err) {
 				// Managed MySQL (PlanetScale, most hosting) often grants one
@@ -441,6 +450,20 @@ func isAccessDenied(err error) bool {
 	if errors.As(err, &me) {
 		switch me.Number {
 		case 1044, 1142, 1227:
+			return true
+		}
+	}
+	return false
+}
+
+// isCatalogRace reports whether err is PostgreSQL refusing a CREATE ... IF
+// NOT EXISTS that another session's concurrent CREATE of the same object
+// won (23505 in pg_namespace or pg_type, 42P07, 42P06).
+func isCatalogRace(err error) bool {
+	var pe *pq.Error
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case "23505", "42P07", "42P06":
 			return true
 		}
 	}

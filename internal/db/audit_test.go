@@ -87,3 +87,29 @@ func TestAudit_mysqlUserWithoutCreateDatabase(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestAudit_firstWritesAtOnce: several passkeyctl runs making the first
+// change of a fresh database at the same moment all create, or find, the
+// audit tables, and every change is recorded once.
+func TestAudit_firstWritesAtOnce(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		const runs = 4
+		errs := make(chan error, runs)
+		for range runs {
+			d := dbtest.Open(t, dsn)
+			d.Audit = &store.AuditContext{Actor: "tester"}
+			go func() { errs <- d.EnsureAudit(ctx) }()
+		}
+		for range runs {
+			if err := <-errs; err != nil {
+				t.Errorf("EnsureAudit at once: %v", err)
+			}
+		}
+		var n int
+		d := dbtest.Open(t, dsn)
+		if err := d.AuditLog(ctx, store.AuditFilter{}, func(store.AuditEntry) error { n++; return nil }); err != nil || n != 0 {
+			t.Errorf("AuditLog of the fresh log: %d entries, %v", n, err)
+		}
+	})
+}
