@@ -157,12 +157,21 @@ func (e *AuditEntry) RecordOrphans(res *OrphanResult, records []passkey.ExportRe
 	if e == nil {
 		return
 	}
+	// The passkeys carry their IDs as stored (standard base64 on Auth.js),
+	// the records in base64url: compared as bytes.
+	raw := func(id string) string {
+		b, err := passkey.DecodeBase64(id)
+		if err != nil {
+			return id
+		}
+		return string(b)
+	}
 	removed := map[string]bool{}
 	for _, p := range res.Passkeys {
-		removed[p.CredentialID] = true
+		removed[raw(p.CredentialID)] = true
 	}
 	for _, r := range records {
-		if removed[r.CredentialID] {
+		if removed[raw(r.CredentialID)] {
 			e.AddRemoved(r)
 		}
 	}
