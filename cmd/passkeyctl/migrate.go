@@ -51,10 +51,13 @@ The Auth.js tables (User, Account) must exist first: run the app's own migration
 or pass --core to create them in Prisma's shape (new apps, demos, tests). Without
 them migrate exits 4 and changes nothing.
 
-Each applied or adopted migration is recorded with its SHA-256: in the schema
-"passkeyctl" on PostgreSQL (per target schema, so Prisma sees no extra table), in
-the table _passkeyctl_migrations on MySQL and SQLite. A recorded migration whose
-file changed is reported, never re-run.
+Each applied or adopted migration is recorded with its SHA-256 in passkeyctl's own
+place, out of sight of Prisma and drizzle-kit (which report any extra table in the
+app's namespace as drift): the schema "passkeyctl" on PostgreSQL, the database
+"passkeyctl" on MySQL (both per target schema or database), the file next to the
+app's with "-passkeyctl" appended on SQLite. The table _passkeyctl_migrations that
+earlier versions kept in the app's namespace is read, and moved by the next migrate.
+A recorded migration whose file changed is reported, never re-run.
 
 Concurrent runs are safe: a database lock (PostgreSQL advisory lock, MySQL
 GET_LOCK, SQLite write lock) makes them apply the schema exactly once; a run that

@@ -45,7 +45,7 @@ const auditInAppPrefix = "_passkeyctl_"
 
 // auditTable is one of passkeyctl's audit tables, qualified and quoted.
 func (d *DB) auditTable(name string) string {
-	if d.auditInApp.Load() {
+	if d.ownInApp.Load() {
 		return d.Dialect.Quote(auditInAppPrefix + name)
 	}
 	return d.Dialect.Quote(auditSchema) + "." + d.Dialect.Quote(name)
@@ -54,7 +54,7 @@ func (d *DB) auditTable(name string) string {
 // AuditWhere says where the audit log of d lives, for messages and docs.
 func (d *DB) AuditWhere() string {
 	switch {
-	case d.auditInApp.Load():
+	case d.ownInApp.Load():
 		return "the app's database (tables _passkeyctl_audit_log, _passkeyctl_audit_passkeys)"
 	case d.Dialect == Postgres:
 		return "PostgreSQL schema passkeyctl (tables audit_log, audit_passkeys)"
@@ -126,7 +126,7 @@ func (d *DB) auditExists(ctx context.Context, q sqlx.QueryerContext) (bool, erro
 		err = sqlx.GetContext(ctx, q, &where, `SELECT COALESCE(MAX(CASE WHEN table_schema = 'passkeyctl' THEN 'passkeyctl' ELSE 'app' END), '') FROM information_schema.tables WHERE (table_schema = 'passkeyctl' AND table_name = 'audit_passkeys') OR (table_schema = DATABASE() AND table_name = '`+auditInAppPrefix+`audit_passkeys')`)
 		if where != "" {
 			n = 1
-			d.auditInApp.Store(where == "app")
+			d.ownInApp.Store(where == "app")
 		}
 	default:
 		err = sqlx.GetContext(ctx, q, &n, `SELECT count(*) FROM passkeyctl.sqlite_master WHERE type = 'table' AND name = 'audit_passkeys'`)
@@ -176,14 +176,14 @@ func (d *DB) ensureAudit(ctx context.Context, q execQuerier) error {
 // database, prefixed, with a warning that says what that costs and how to
 // move them.
 func (d *DB) createAuditInApp(ctx context.Context, q execQuerier, denied error) error {
-	d.auditInApp.Store(true)
+	d.ownInApp.Store(true)
 	stmts := []string{
 		"CREATE TABLE IF NOT EXISTS `_passkeyctl_audit_log` (`id` BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, `target` VARCHAR(191) NOT NULL, `at` DATETIME(3) NOT NULL, `actor` TEXT NOT NULL, `reason` TEXT NOT NULL, `command` TEXT NOT NULL, `action` VARCHAR(32) NOT NULL, `app` VARCHAR(32) NOT NULL, `undoes` BIGINT NULL, `summary` TEXT NOT NULL, `detail` LONGTEXT NOT NULL, KEY `audit_log_target_at` (`target`, `at`)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
 		"CREATE TABLE IF NOT EXISTS `_passkeyctl_audit_passkeys` (`entry_id` BIGINT NOT NULL, `seq` INT NOT NULL, `kind` VARCHAR(16) NOT NULL, `credential_id` VARCHAR(1024) NOT NULL, `user_id` VARCHAR(255) NOT NULL, `record` LONGTEXT NULL, PRIMARY KEY (`entry_id`, `seq`), KEY `audit_passkeys_credential` (`credential_id`(191))) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
 	}
 	for _, stmt := range stmts {
 		if _, err := q.ExecContext(ctx, stmt); err != nil {
-			d.auditInApp.Store(false)
+			d.ownInApp.Store(false)
 			return fmt.Errorf("%w: nothing was changed; grant this user CREATE on passkeyctl.* (or on this database)", d.Err("audit log: cannot create the database passkeyctl ("+d.Target.Scrub(denied.Error())+") nor the audit tables in the app's database", err))
 		}
 	}
@@ -209,9 +209,22 @@ func (d *DB) EnsureAudit(ctx context.Context) error {
 	return d.ensureAudit(ctx, conn)
 }
 
-// attachAudit attaches the SQLite audit file to conn as schema passkeyctl,
-// unless it already is (a pooled connection keeps it).
+// attachAudit attaches the SQLite file of passkeyctl's own tables to conn,
+// creating it if need be (see attachOwn).
 func (d *DB) attachAudit(ctx context.Context, conn *sqlx.Conn) error {
+	return d.attachOwn(ctx, conn, true)
+}
+
+// attachOwn attaches the SQLite file of passkeyctl's own tables (the audit
+// log, the migration history) to conn as schema passkeyctl, unless it
+// already is (a pooled connection keeps it). Without create, a file that
+// does not exist is left alone: reading creates nothing.
+func (d *DB) attachOwn(ctx context.Context, conn *sqlx.Conn, create bool) error {
+	if file := d.auditFile(); !create && file != ":memory:" {
+		if _, err := os.Stat(file); err != nil {
+			return nil
+		}
+	}
 	var names []string
 	rows, err := conn.QueryxContext(ctx, `SELECT name FROM pragma_database_list`)
 	if err != nil {

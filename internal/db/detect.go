@@ -220,6 +220,19 @@ func (d *DB) Detect(ctx context.Context) (*Schema, error) {
 // reading runs fn's reads in the DSN's schema: in an inSchema transaction
 // on PostgreSQL with ?schema= or a lock timeout, else straight on the pool.
 func (d *DB) reading(ctx context.Context, fn func(q sqlx.QueryerContext) error) error {
+	if d.Dialect == SQLite {
+		// One connection, with the file of passkeyctl's own tables (the
+		// migration history) attached when it exists.
+		conn, err := d.X.Connx(ctx)
+		if err != nil {
+			return d.Err("connect", err)
+		}
+		defer conn.Close()
+		if err := d.attachOwn(ctx, conn, false); err != nil {
+			return err
+		}
+		return fn(conn)
+	}
 	if d.Dialect != Postgres || d.Target.SearchPath == "" && d.lockTimeout == 0 {
 		return fn(d.X)
 	}

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io/fs"
 	"maps"
+	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -287,70 +288,213 @@ type historyRow struct {
 	AppliedAt time.Time `db:"applied_at"`
 }
 
-// historyTable is where passkeyctl records migrations: its own PostgreSQL
-// schema (out of Prisma's sight, which would report any extra table in the
-// app's schema as drift), a prefixed table elsewhere.
+// legacyHistoryTable is where passkeyctl recorded migrations on MySQL and
+// SQLite before it kept them in its own place: in the app's namespace,
+// where Prisma's migrate dev reports it as drift. It is still read, and
+// moved by the next migrate (moveLegacyHistory); on MySQL it stays the
+// place of a user who may not create the database passkeyctl.
+const legacyHistoryTable = "_passkeyctl_migrations"
+
+// historyTable is where passkeyctl records migrations: in its own place
+// beside the app's, out of sight of Prisma and drizzle-kit, as the audit
+// log (audit.go): the PostgreSQL schema passkeyctl, the MySQL database
+// passkeyctl (each row keyed by the app's schema or database), the SQLite
+// file attached as passkeyctl.
 func (d *DB) historyTable() string {
-	if d.Dialect == Postgres {
+	switch {
+	case d.Dialect == Postgres:
 		return `passkeyctl.schema_migrations`
+	case d.ownInApp.Load():
+		return d.Q(legacyHistoryTable)
 	}
-	return "_passkeyctl_migrations"
+	return d.Dialect.Quote(auditSchema) + "." + d.Dialect.Quote("schema_migrations")
+}
+
+// historyName is where the history is, as messages and JSON say it.
+func (d *DB) historyName() string {
+	switch {
+	case d.Dialect == SQLite:
+		return "schema_migrations in " + d.auditFile()
+	case d.ownInApp.Load():
+		return legacyHistoryTable
+	}
+	return "passkeyctl.schema_migrations"
+}
+
+// historyKey is the WHERE term that selects this app's history rows in
+// historyTable ("" where the place holds one app's).
+func (d *DB) historyKey() string {
+	switch {
+	case d.Dialect == Postgres:
+		return `target_schema = current_schema()`
+	case d.Dialect == MySQL && !d.ownInApp.Load():
+		return "`target_schema` = DATABASE()"
+	}
+	return ""
 }
 
 func (d *DB) createHistorySQL() []string {
-	switch d.Dialect {
-	case Postgres:
+	switch {
+	case d.Dialect == Postgres:
 		return []string{
 			`CREATE SCHEMA IF NOT EXISTS passkeyctl`,
 			// One database may hold several apps in separate schemas
 			// (Prisma's ?schema=): history is kept per target schema.
 			`CREATE TABLE IF NOT EXISTS passkeyctl.schema_migrations (target_schema TEXT NOT NULL, name TEXT NOT NULL, checksum TEXT NOT NULL, kind TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL, PRIMARY KEY (target_schema, name))`,
 		}
-	case MySQL:
+	case d.Dialect == MySQL && d.ownInApp.Load():
 		return []string{"CREATE TABLE IF NOT EXISTS `_passkeyctl_migrations` (`name` VARCHAR(191) NOT NULL PRIMARY KEY, `checksum` CHAR(64) NOT NULL, `kind` VARCHAR(16) NOT NULL, `applied_at` DATETIME(3) NOT NULL) DEFAULT CHARACTER SET utf8mb4"}
-	default:
-		return []string{`CREATE TABLE IF NOT EXISTS "_passkeyctl_migrations" ("name" TEXT NOT NULL PRIMARY KEY, "checksum" TEXT NOT NULL, "kind" TEXT NOT NULL, "applied_at" TEXT NOT NULL)`}
+	case d.Dialect == MySQL:
+		return []string{
+			"CREATE DATABASE IF NOT EXISTS `passkeyctl` DEFAULT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin",
+			// One server holds many apps' databases: history is kept per
+			// target database.
+			"CREATE TABLE IF NOT EXISTS `passkeyctl`.`schema_migrations` (`target_schema` VARCHAR(191) NOT NULL, `name` VARCHAR(191) NOT NULL, `checksum` CHAR(64) NOT NULL, `kind` VARCHAR(16) NOT NULL, `applied_at` DATETIME(3) NOT NULL, PRIMARY KEY (`target_schema`, `name`)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
+		}
 	}
+	return []string{`CREATE TABLE IF NOT EXISTS passkeyctl."schema_migrations" ("name" TEXT NOT NULL PRIMARY KEY, "checksum" TEXT NOT NULL, "kind" TEXT NOT NULL, "applied_at" TEXT NOT NULL)`}
 }
 
-func (d *DB) historyExists(ctx context.Context, q sqlx.QueryerContext) (bool, error) {
-	if d.Dialect == Postgres {
-		var ok bool
-		err := sqlx.GetContext(ctx, q, &ok, `SELECT to_regclass('passkeyctl.schema_migrations') IS NOT NULL`)
-		return ok, err
+// createHistory creates the history table; on MySQL, a user who may not
+// create the database passkeyctl keeps it in the app's database (the
+// place of earlier versions), as the audit log does.
+func (d *DB) createHistory(ctx context.Context, q execQuerier) error {
+	for _, stmt := range d.createHistorySQL() {
+		if _, err := q.ExecContext(ctx, stmt); err != nil {
+			if d.Dialect == MySQL && !d.ownInApp.Load() && isAccessDenied(err) {
+				d.ownInApp.Store(true)
+				return d.createHistory(ctx, q)
+			}
+			return d.Err("create migration history", err)
+		}
+	}
+	return nil
+}
+
+// historyExists reports whether the history is in its place, and whether
+// the legacy table of earlier versions is in the app's namespace.
+func (d *DB) historyExists(ctx context.Context, q sqlx.QueryerContext) (current, legacy bool, err error) {
+	switch d.Dialect {
+	case Postgres:
+		err = sqlx.GetContext(ctx, q, &current, `SELECT to_regclass('passkeyctl.schema_migrations') IS NOT NULL`)
+		return current, false, err
+	case MySQL:
+		var n int
+		err = sqlx.GetContext(ctx, q, &n, `SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'passkeyctl' AND table_name = 'schema_migrations'`)
+		current = n > 0
+	default:
+		if current, err = d.sqliteAttached(ctx, q); err == nil && current {
+			var n int
+			err = sqlx.GetContext(ctx, q, &n, `SELECT count(*) FROM passkeyctl.sqlite_master WHERE type = 'table' AND name = 'schema_migrations'`)
+			current = n > 0
+		}
+	}
+	if err != nil {
+		return false, false, err
 	}
 	tables, err := d.Dialect.listTables(ctx, q)
-	return slices.Contains(tables, "_passkeyctl_migrations"), err
+	legacy = slices.Contains(tables, legacyHistoryTable)
+	if d.ownInApp.Load() {
+		current, legacy = legacy, false
+	}
+	return current, legacy, err
 }
 
+// sqliteAttached reports whether the SQLite connection q is has the file of
+// passkeyctl's own tables attached.
+func (d *DB) sqliteAttached(ctx context.Context, q sqlx.QueryerContext) (bool, error) {
+	var n int
+	err := sqlx.GetContext(ctx, q, &n, `SELECT count(*) FROM pragma_database_list WHERE name = 'passkeyctl'`)
+	return n > 0, err
+}
+
+// readHistory reads this app's migration history: the legacy table's rows
+// (earlier versions), then those of its place, which win.
 func (d *DB) readHistory(ctx context.Context, q sqlx.QueryerContext) (map[string]historyRow, error) {
-	ok, err := d.historyExists(ctx, q)
+	current, legacy, err := d.historyExists(ctx, q)
 	if err != nil {
 		return nil, d.Err("read migration history", err)
 	}
-	if !ok {
-		return map[string]historyRow{}, nil
-	}
-	query := `SELECT name, checksum, kind, applied_at FROM ` + d.historyTable()
-	if d.Dialect == Postgres {
-		query += ` WHERE target_schema = current_schema()`
-	}
-	rows, err := q.QueryxContext(ctx, query)
-	if err != nil {
-		return nil, d.Err("read migration history", err)
-	}
-	defer rows.Close()
 	out := map[string]historyRow{}
-	for rows.Next() {
-		var r historyRow
-		var at any
-		if err := rows.Scan(&r.Name, &r.Checksum, &r.Kind, &at); err != nil {
-			return nil, d.Err("read migration history", err)
+	read := func(query string) error {
+		rows, err := q.QueryxContext(ctx, query)
+		if err != nil {
+			return d.Err("read migration history", err)
 		}
-		r.AppliedAt = parseTime(at)
-		out[r.Name] = r
+		defer rows.Close()
+		for rows.Next() {
+			var r historyRow
+			var at any
+			if err := rows.Scan(&r.Name, &r.Checksum, &r.Kind, &at); err != nil {
+				return d.Err("read migration history", err)
+			}
+			r.AppliedAt = parseTime(at)
+			out[r.Name] = r
+		}
+		return d.Err("read migration history", rows.Err())
 	}
-	return out, d.Err("read migration history", rows.Err())
+	if legacy {
+		if err := read(`SELECT name, checksum, kind, applied_at FROM ` + d.Q(legacyHistoryTable)); err != nil {
+			return nil, err
+		}
+	}
+	if current {
+		query := `SELECT ` + d.quoteList("name", "checksum", "kind", "applied_at") + ` FROM ` + d.historyTable()
+		if k := d.historyKey(); k != "" {
+			query += ` WHERE ` + k
+		}
+		if err := read(query); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// moveLegacyHistoryOnly is moveLegacyHistory for a migrate with nothing to
+// apply: it makes the history's place ready only when there is a legacy
+// table to move, and reports whether it moved one.
+func (d *DB) moveLegacyHistoryOnly(ctx context.Context, q execQuerier) (bool, error) {
+	_, legacy, err := d.historyExists(ctx, q)
+	if err != nil || !legacy {
+		return false, d.Err("read migration history", err)
+	}
+	if err := d.createHistory(ctx, q); err != nil {
+		return false, err
+	}
+	return true, d.moveLegacyHistory(ctx, q)
+}
+
+// moveLegacyHistory moves the rows of the legacy history table in the
+// app's namespace into passkeyctl's own place and drops the table, so that
+// the app's migration tool no longer sees it. q must have the history's
+// place ready (createHistory; on SQLite, the file attached). Nothing to do
+// where the legacy table is the place (MySQL without the database
+// passkeyctl).
+func (d *DB) moveLegacyHistory(ctx context.Context, q execQuerier) error {
+	if d.Dialect == Postgres || d.ownInApp.Load() {
+		return nil
+	}
+	tables, err := d.Dialect.listTables(ctx, q)
+	if err != nil {
+		return d.Err("read migration history", err)
+	}
+	if !slices.Contains(tables, legacyHistoryTable) {
+		return nil
+	}
+	cols := d.quoteList("name", "checksum", "kind", "applied_at")
+	from := ` FROM ` + d.Q(legacyHistoryTable) + ` l WHERE NOT EXISTS (SELECT 1 FROM ` + d.historyTable() + ` h WHERE h.` + d.Q("name") + ` = l.` + d.Q("name")
+	insert := `INSERT INTO ` + d.historyTable() + ` (` + cols + `) SELECT l.` + d.Q("name") + `, l.` + d.Q("checksum") + `, l.` + d.Q("kind") + `, l.` + d.Q("applied_at")
+	if d.Dialect == MySQL {
+		insert = `INSERT INTO ` + d.historyTable() + ` (` + d.Q("target_schema") + `, ` + cols + `) SELECT DATABASE(), l.` + d.Q("name") + `, l.` + d.Q("checksum") + `, l.` + d.Q("kind") + `, l.` + d.Q("applied_at")
+		from += ` AND h.` + d.historyKey()
+	}
+	if _, err := q.ExecContext(ctx, insert+from+`)`); err != nil {
+		return d.Err("move the migration history out of the app's tables", err)
+	}
+	if _, err := q.ExecContext(ctx, `DROP TABLE `+d.Q(legacyHistoryTable)); err != nil {
+		return d.Err("move the migration history out of the app's tables", err)
+	}
+	return nil
 }
 
 func parseTime(v any) time.Time {
@@ -380,9 +524,15 @@ func (d *DB) recordSQL(name, checksum, kind string, at time.Time) (del string, i
 	if d.Dialect == SQLite {
 		ts = at.UTC().Format(time.RFC3339Nano)
 	}
-	t := d.Q("_passkeyctl_migrations")
-	return `DELETE FROM ` + t + ` WHERE name = ?`,
-		`INSERT INTO ` + t + ` (name, checksum, kind, applied_at) VALUES (?, ?, ?, ?)`,
+	t := d.historyTable()
+	cols := d.quoteList("name", "checksum", "kind", "applied_at")
+	if k := d.historyKey(); k != "" {
+		return `DELETE FROM ` + t + ` WHERE ` + k + ` AND ` + d.Q("name") + ` = ?`,
+			`INSERT INTO ` + t + ` (` + d.Q("target_schema") + `, ` + cols + `) VALUES (DATABASE(), ?, ?, ?, ?)`,
+			[]any{name, checksum, kind, ts}
+	}
+	return `DELETE FROM ` + t + ` WHERE ` + d.Q("name") + ` = ?`,
+		`INSERT INTO ` + t + ` (` + cols + `) VALUES (?, ?, ?, ?)`,
 		[]any{name, checksum, kind, ts}
 }
 
@@ -602,7 +752,9 @@ func (d *DB) missingForeignKeyWarning(s *Schema) (store.Warning, bool) {
 // has checked that the table is right.
 func (d *DB) checksumWarning(m Migration, r historyRow) store.Warning {
 	where := "name = '" + m.Name + "'"
-	if d.Dialect == Postgres {
+	table, run := d.historyTable(), ""
+	switch {
+	case d.Dialect == Postgres:
 		// The operator runs the fix in a session of their own, whose
 		// search_path is not the transaction's that migrate uses.
 		target := "current_schema()"
@@ -610,10 +762,15 @@ func (d *DB) checksumWarning(m Migration, r historyRow) store.Warning {
 			target = pq.QuoteLiteral(d.Target.SearchPath)
 		}
 		where = "target_schema = " + target + " AND " + where
+	case d.Dialect == MySQL && d.historyKey() != "":
+		where = "target_schema = DATABASE() AND " + where
+	case d.Dialect == SQLite:
+		// The history is in its own file: the fix runs there.
+		table, run = `"schema_migrations"`, " (in the file "+d.auditFile()+")"
 	}
 	return store.Warning{
-		Message: fmt.Sprintf("migration %s was recorded with checksum %s but this passkeyctl embeds %s: the file changed since it ran; it is never re-run. Compare the table with the file, then accept it with the SQL below", m.Name, short(r.Checksum), short(m.Checksum)),
-		FixSQL:  fmt.Sprintf("UPDATE %s SET checksum = '%s' WHERE %s;", d.historyTable(), m.Checksum, where),
+		Message: fmt.Sprintf("migration %s was recorded with checksum %s but this passkeyctl embeds %s: the file changed since it ran; it is never re-run. Compare the table with the file, then accept it with the SQL below%s", m.Name, short(r.Checksum), short(m.Checksum), run),
+		FixSQL:  fmt.Sprintf("UPDATE %s SET checksum = '%s' WHERE %s;", table, m.Checksum, where),
 	}
 }
 
@@ -725,7 +882,7 @@ func (d *DB) checkPlan(p *plan) (*MigrateResult, error) {
 	}
 	res := &MigrateResult{
 		Variant: s.Variant, Naming: s.Naming, Warnings: slices.Clone(p.status.Warnings),
-		Applied: []string{}, Adopted: []string{}, SQL: []string{}, HistoryTable: d.historyTable(),
+		Applied: []string{}, Adopted: []string{}, SQL: []string{}, HistoryTable: d.historyName(),
 		ChecksumChanged: append([]MigrationStatus{}, p.changed...),
 	}
 	if len(p.core) > 0 {
@@ -753,19 +910,25 @@ func (d *DB) migrateInTx(ctx context.Context, conn *sqlx.Conn, fsys fs.FS, opts 
 			return nil, d.Err("set busy timeout", err)
 		}
 	}
-	auditing := d.Audit != nil
-	if auditing {
-		// The audit tables are made ready before BEGIN, on the migration's
-		// connection (SQLite attaches the audit file to it).
-		if d.Dialect == SQLite {
-			if err := d.attachAudit(ctx, conn); err != nil {
-				return nil, err
-			}
-		}
-		if err := d.ensureAudit(ctx, conn); err != nil {
+	// SQLite keeps passkeyctl's own tables (history, audit log) in a file
+	// of their own, attached to the migration's connection before BEGIN
+	// (it cannot be inside a transaction). A run that changes nothing
+	// leaves no such file behind.
+	if d.Dialect == SQLite {
+		file := d.auditFile()
+		_, statErr := os.Stat(file)
+		if err := d.attachAudit(ctx, conn); err != nil {
 			return nil, err
 		}
+		if statErr != nil && file != ":memory:" {
+			defer func() {
+				if fi, err := os.Stat(file); err == nil && fi.Size() == 0 {
+					os.Remove(file)
+				}
+			}()
+		}
 	}
+	auditing := d.Audit != nil
 	// On SQLite the DSN's _txlock=immediate makes this BEGIN IMMEDIATE: the
 	// write lock is the migration lock.
 	tx, err := conn.BeginTxx(ctx, nil)
@@ -807,7 +970,12 @@ func (d *DB) migrateInTx(ctx context.Context, conn *sqlx.Conn, fsys fs.FS, opts 
 		return nil, err
 	}
 	if p.empty() {
-		return res, nil
+		// Nothing to apply; the history of an earlier version still
+		// moves out of the app's tables.
+		if moved, err := d.moveLegacyHistoryOnly(ctx, tx); err != nil || !moved {
+			return res, err
+		}
+		return res, d.Err("commit migration history", tx.Commit())
 	}
 	executed, err := d.runPlan(ctx, tx, p, opts)
 	if err != nil {
@@ -819,6 +987,12 @@ func (d *DB) migrateInTx(ctx context.Context, conn *sqlx.Conn, fsys fs.FS, opts 
 	}
 	entry := d.migrateEntry(p.schema, res)
 	if auditing {
+		// In the migration's transaction, under its lock: a migration
+		// refused or rolled back creates nothing, not even the audit
+		// tables.
+		if err := d.ensureAudit(ctx, tx); err != nil {
+			return nil, err
+		}
 		if err := d.writeAudit(ctx, tx, entry); err != nil {
 			return nil, err
 		}
@@ -960,10 +1134,11 @@ func isSQLiteBusy(err error) bool {
 // runPlan executes the plan's statements and history rows on q, and
 // returns the schema statements it executed (core.sql's excepted).
 func (d *DB) runPlan(ctx context.Context, q execQuerier, p *plan, opts MigrateOptions) ([]string, error) {
-	for _, stmt := range d.createHistorySQL() {
-		if _, err := q.ExecContext(ctx, stmt); err != nil {
-			return nil, d.Err("create migration history", err)
-		}
+	if err := d.createHistory(ctx, q); err != nil {
+		return nil, err
+	}
+	if err := d.moveLegacyHistory(ctx, q); err != nil {
+		return nil, err
 	}
 	now := opts.Now().UTC().Truncate(time.Millisecond)
 	exec := func(stmt string) error {
@@ -1056,7 +1231,10 @@ func (d *DB) migrateMySQL(ctx context.Context, conn *sqlx.Conn, fsys fs.FS, opts
 		return nil, err
 	}
 	if p.empty() {
-		return res, nil
+		// Nothing to apply; the history of an earlier version still
+		// moves out of the app's tables.
+		_, err := d.moveLegacyHistoryOnly(ctx, conn)
+		return res, err
 	}
 	if len(p.core) > 0 {
 		// After the core tables exist, plan again: the Authenticator DDL
@@ -1126,7 +1304,7 @@ func (d *DB) MigrateDown(ctx context.Context, p DownPlan) error {
 		entry.Migrations = []string{authenticatorMigration}
 		entry.AddRemoved(p.Records...)
 	}
-	return d.inTx(ctx, txOptions{what: "migrate down", audit: func() *store.AuditEntry { return entry }}, func(ctx context.Context, tx *sqlx.Tx) error {
+	return d.inTx(ctx, txOptions{what: "migrate down", attach: true, audit: func() *store.AuditEntry { return entry }}, func(ctx context.Context, tx *sqlx.Tx) error {
 		return d.migrateDownTx(ctx, tx, p)
 	})
 }
@@ -1151,17 +1329,26 @@ func (d *DB) migrateDownTx(ctx context.Context, tx *sqlx.Tx, p DownPlan) error {
 	}
 	// The history rows go first: on MySQL the DROP commits implicitly, and
 	// a crash after it must not leave a history that claims the table.
-	ok, err := d.historyExists(ctx, tx)
+	current, legacy, err := d.historyExists(ctx, tx)
 	if err != nil {
 		return d.Err("read migration history", err)
 	}
-	if ok {
-		q := "DELETE FROM " + d.historyTable() + " WHERE name <> ?"
-		if d.Dialect == Postgres {
-			q += " AND target_schema = current_schema()"
+	forget := func(table, key string) error {
+		q := "DELETE FROM " + table + " WHERE " + d.Q("name") + " <> ?"
+		if key != "" {
+			q += " AND " + key
 		}
-		if _, err := tx.ExecContext(ctx, d.Dialect.Rebind(q), CoreMigration); err != nil {
-			return d.Err("update migration history", err)
+		_, err := tx.ExecContext(ctx, d.Dialect.Rebind(q), CoreMigration)
+		return d.Err("update migration history", err)
+	}
+	if current {
+		if err := forget(d.historyTable(), d.historyKey()); err != nil {
+			return err
+		}
+	}
+	if legacy {
+		if err := forget(d.Q(legacyHistoryTable), ""); err != nil {
+			return err
 		}
 	}
 	if _, err := tx.ExecContext(ctx, "DROP TABLE "+d.Q(p.Table)); err != nil {

@@ -76,23 +76,39 @@ type migHistoryRow struct {
 	Name, Checksum, Kind string
 }
 
-// history reads passkeyctl's history rows for the current schema.
+// history reads passkeyctl's history rows for the current schema, in
+// passkeyctl's own place: the PostgreSQL schema or MySQL database
+// passkeyctl, the SQLite file next to the app's. No legacy table may be
+// left in the app's namespace.
 func migHistory(t *testing.T, d *db.DB) []migHistoryRow {
 	t.Helper()
-	q := `SELECT name, checksum, kind FROM _passkeyctl_migrations ORDER BY name`
-	if d.Dialect == db.Postgres {
-		var ok bool
-		if err := d.X.GetContext(ctx, &ok, `SELECT to_regclass('passkeyctl.schema_migrations') IS NOT NULL`); err != nil {
-			t.Fatal(err)
-		}
-		if !ok {
+	if slices.Contains(migTables(t, d), "_passkeyctl_migrations") {
+		t.Errorf("the migration history is in the app's namespace (_passkeyctl_migrations)")
+	}
+	q := `SELECT name, checksum, kind FROM passkeyctl.schema_migrations WHERE target_schema = current_schema() ORDER BY name`
+	exists := `SELECT to_regclass('passkeyctl.schema_migrations') IS NOT NULL`
+	x := d.X
+	switch d.Dialect {
+	case db.MySQL:
+		q = "SELECT name, checksum, kind FROM `passkeyctl`.`schema_migrations` WHERE target_schema = DATABASE() ORDER BY name"
+		exists = `SELECT COUNT(*) > 0 FROM information_schema.tables WHERE table_schema = 'passkeyctl' AND table_name = 'schema_migrations'`
+	case db.SQLite:
+		file := d.Target.SQLitePath + "-passkeyctl"
+		if _, err := os.Stat(file); err != nil {
 			return nil
 		}
-		q = `SELECT name, checksum, kind FROM passkeyctl.schema_migrations WHERE target_schema = current_schema() ORDER BY name`
-	} else if !slices.Contains(migTables(t, d), "_passkeyctl_migrations") {
+		x = dbtest.Open(t, "sqlite:"+file).X
+		q = `SELECT name, checksum, kind FROM schema_migrations ORDER BY name`
+		exists = `SELECT COUNT(*) > 0 FROM sqlite_master WHERE name = 'schema_migrations'`
+	}
+	var ok bool
+	if err := x.GetContext(ctx, &ok, exists); err != nil {
+		t.Fatal(err)
+	}
+	if !ok {
 		return nil
 	}
-	rows, err := d.X.QueryContext(ctx, q)
+	rows, err := x.QueryContext(ctx, q)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -837,4 +853,60 @@ func TestMigrationStatus_emailFoldIndex(t *testing.T) {
 			t.Fatalf("FindUser in another case: %+v %v", u, err)
 		}
 	})
+}
+
+// TestMigrate_movesLegacyHistory: a database whose history an earlier
+// version kept in the app's namespace (_passkeyctl_migrations, MySQL and
+// SQLite), where Prisma's migrate dev reports it as drift: status reads it,
+// and the next migrate, with nothing to apply, moves it to passkeyctl's own
+// place and drops the table.
+func TestMigrate_movesLegacyHistory(t *testing.T) {
+	for _, dialect := range []string{"mysql", "sqlite"} {
+		t.Run(dialect, func(t *testing.T) {
+			dsn := dbtest.New(t, dialect)
+			d := dbtest.Open(t, dsn)
+			migRun(t, d, db.MigrateOptions{Core: true})
+			want := migHistory(t, d)
+			if len(want) != 2 {
+				t.Fatalf("history after migrate --core: %+v", want)
+			}
+			// What an earlier version left: the rows in the app's own table,
+			// none in passkeyctl's place.
+			legacy := []string{"CREATE TABLE `_passkeyctl_migrations` (`name` VARCHAR(191) NOT NULL PRIMARY KEY, `checksum` CHAR(64) NOT NULL, `kind` VARCHAR(16) NOT NULL, `applied_at` DATETIME(3) NOT NULL)"}
+			for _, r := range want {
+				legacy = append(legacy, "INSERT INTO `_passkeyctl_migrations` VALUES ('"+r.Name+"', '"+r.Checksum+"', '"+r.Kind+"', '2025-01-01 00:00:00')")
+			}
+			if dialect == "sqlite" {
+				for i := range legacy {
+					legacy[i] = strings.ReplaceAll(strings.ReplaceAll(legacy[i], "`", `"`), "DATETIME(3)", "TEXT")
+				}
+				if err := os.Remove(d.Target.SQLitePath + "-passkeyctl"); err != nil {
+					t.Fatal(err)
+				}
+				d = dbtest.Open(t, dsn)
+			} else {
+				dbtest.Exec(t, d, "DELETE FROM `passkeyctl`.`schema_migrations` WHERE target_schema = DATABASE()")
+			}
+			dbtest.Exec(t, d, legacy...)
+			if st := migStatus(t, d); !st.UpToDate() {
+				t.Fatalf("status with the legacy history: %+v", st.Migrations)
+			}
+			res := migRun(t, d, db.MigrateOptions{})
+			if len(res.Applied)+len(res.Adopted) != 0 {
+				t.Errorf("migrate with the legacy history applied %v, adopted %v", res.Applied, res.Adopted)
+			}
+			got := migHistory(t, d) // fails if _passkeyctl_migrations is left
+			if len(got) != len(want) {
+				t.Fatalf("history moved: %+v, want %+v", got, want)
+			}
+			for i := range want {
+				if got[i] != want[i] {
+					t.Errorf("history row %d moved as %+v, want %+v", i, got[i], want[i])
+				}
+			}
+			if st := migStatus(t, d); !st.UpToDate() {
+				t.Errorf("status after the move: %+v", st.Migrations)
+			}
+		})
+	}
 }

@@ -51,9 +51,10 @@ type DB struct {
 	// Audit, when set, is who makes the changes: each one is recorded in
 	// passkeyctl's audit log with it, in its own transaction (audit.go).
 	Audit *store.AuditContext
-	// auditInApp is set when the MySQL audit log is in the app's own
-	// database (the fallback of ensureAudit).
-	auditInApp atomic.Bool
+	// ownInApp is set when passkeyctl's own tables (the audit log, the
+	// migration history) are in the app's own MySQL database: the user may
+	// not create the database passkeyctl (ensureAudit, createHistory).
+	ownInApp atomic.Bool
 
 	// lockTimeout is OpenOptions.LockTimeout.
 	lockTimeout time.Duration

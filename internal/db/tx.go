@@ -51,6 +51,10 @@ type txOptions struct {
 	// exist (so that it fails where the real run would), and creates
 	// nothing.
 	audit func() *store.AuditEntry
+	// attach runs the transaction, on SQLite, on a connection with the
+	// file of passkeyctl's own tables attached (when it exists) also when
+	// nothing is recorded: migrate down forgets history rows there.
+	attach bool
 }
 
 // inTx runs fn in one transaction and commits it (or rolls it back, for a
@@ -99,6 +103,16 @@ func (d *DB) txOnce(ctx context.Context, opts txOptions, fn func(ctx context.Con
 			return err
 		}
 		defer release()
+	} else if opts.attach && d.Dialect == SQLite {
+		conn, err := d.X.Connx(ctx)
+		if err != nil {
+			return d.Err(opts.what+": connect", err)
+		}
+		defer conn.Close()
+		if err := d.attachOwn(ctx, conn, false); err != nil {
+			return err
+		}
+		begin = conn.BeginTxx
 	}
 	switch d.Dialect {
 	case Postgres:
