@@ -266,7 +266,7 @@ func (d *DB) DiscardCreated() {
 		return
 	}
 	d.X.Close()
-	for _, suffix := range []string{"", "-journal", "-wal", "-shm"} {
+	for _, suffix := range []string{"", "-journal", "-wal", "-shm", "-passkeyctl", "-passkeyctl-journal"} {
 		os.Remove(d.createdSQLite + suffix)
 	}
 }

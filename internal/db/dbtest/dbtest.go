@@ -112,11 +112,15 @@ func createOn(dialect, server string) (dsn string, drop func() error, err error)
 			return fmt.Errorf("drop database %s: %v", name, err)
 		}
 		if dialect == "mysql" {
-			// passkeyctl's audit log of every database on the server is
-			// one database, passkeyctl, keyed by the app's database: its
-			// entries go with the test's (their passkey rows cascade).
+			// passkeyctl's own tables of every database on the server
+			// (audit log, migration history) are in one database,
+			// passkeyctl, keyed by the app's database: the test's rows go
+			// with it (the audit log's passkey rows cascade).
 			if _, err := admin.X.ExecContext(context.Background(), "DELETE FROM passkeyctl.audit_log WHERE target = ?", name); err != nil && !db.IsSchemaError(err) {
 				return fmt.Errorf("remove the audit log of %s: %v", name, err)
+			}
+			if _, err := admin.X.ExecContext(context.Background(), "DELETE FROM passkeyctl.schema_migrations WHERE target_schema = ?", name); err != nil && !db.IsSchemaError(err) {
+				return fmt.Errorf("remove the migration history of %s: %v", name, err)
 			}
 		}
 		return nil
