@@ -922,8 +922,13 @@ func (d *DB) migrateInTx(ctx context.Context, conn *sqlx.Conn, fsys fs.FS, opts 
 		}
 		if statErr != nil && file != ":memory:" {
 			defer func() {
+				// After the transaction ended (its deferred rollback runs
+				// first); detached first, or the pooled connection would
+				// keep a file that is gone.
 				if fi, err := os.Stat(file); err == nil && fi.Size() == 0 {
-					os.Remove(file)
+					if _, err := conn.ExecContext(context.WithoutCancel(ctx), "DETACH DATABASE passkeyctl"); err == nil {
+						os.Remove(file)
+					}
 				}
 			}()
 		}
