@@ -129,7 +129,10 @@ func (d *DB) auditExists(ctx context.Context, q sqlx.QueryerContext) (bool, erro
 			d.ownInApp.Store(where == "app")
 		}
 	default:
-		err = sqlx.GetContext(ctx, q, &n, `SELECT count(*) FROM passkeyctl.sqlite_master WHERE type = 'table' AND name = 'audit_passkeys'`)
+		var attached bool
+		if attached, err = d.sqliteAttached(ctx, q); err == nil && attached {
+			err = sqlx.GetContext(ctx, q, &n, `SELECT count(*) FROM passkeyctl.sqlite_master WHERE type = 'table' AND name = 'audit_passkeys'`)
+		}
 	}
 	return n > 0, err
 }
@@ -343,23 +346,12 @@ func (d *DB) writeAudit(ctx context.Context, tx *sqlx.Tx, e *store.AuditEntry) e
 // schema or database) that f selects, oldest first. A log never written
 // has no entries.
 func (d *DB) AuditLog(ctx context.Context, f store.AuditFilter, fn func(store.AuditEntry) error) error {
-	var q sqlx.QueryerContext = d.X
-	if d.Dialect == SQLite {
-		if file := d.auditFile(); file != ":memory:" {
-			if _, err := os.Stat(file); errors.Is(err, os.ErrNotExist) {
-				return nil
-			}
-		}
-		conn, err := d.X.Connx(ctx)
-		if err != nil {
-			return d.Err("audit log: connect", err)
-		}
-		defer conn.Close()
-		if err := d.attachAudit(ctx, conn); err != nil {
-			return err
-		}
-		q = conn
-	}
+	// reading: on SQLite, a connection with the log's file attached when
+	// it exists.
+	return d.reading(ctx, func(q sqlx.QueryerContext) error { return d.auditLog(ctx, q, f, fn) })
+}
+
+func (d *DB) auditLog(ctx context.Context, q sqlx.QueryerContext, f store.AuditFilter, fn func(store.AuditEntry) error) error {
 	if ok, err := d.auditExists(ctx, q); err != nil || !ok {
 		return d.Err("audit log: look for "+d.AuditWhere(), err)
 	}
