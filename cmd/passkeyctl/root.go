@@ -423,7 +423,12 @@ environment (PASSKEYCTL_DSN, then DATABASE_URL), else PASSKEYCTL_CONFIG or
 
   # An Auth.js app on Redis: its passkeys, then moved to PostgreSQL
   passkeyctl --dsn 'redis://127.0.0.1:6379/0' list
-  passkeyctl --dsn 'redis://127.0.0.1:6379/0' export | passkeyctl --dsn "$PG_DSN" import --create-users`,
+  passkeyctl --dsn 'redis://127.0.0.1:6379/0' export | passkeyctl --dsn "$PG_DSN" import --create-users
+
+  # Every change is recorded (who, when, why, what it removed), and undone by entry
+  passkeyctl revoke --user bob@example.com --all --yes --reason "INC-1234: lost laptop"
+  passkeyctl audit --user bob@example.com
+  passkeyctl undo 17 --yes`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
