@@ -41,15 +41,16 @@ func BenchmarkStats1M(b *testing.B) {
 	bin := buildPasskeyctl(b)
 
 	// What stats runs on an Auth.js schema (internal/db/stats.go), as psql
-	// runs it: one after the other in one session.
+	// runs it: one after the other in one session, with the same work_mem.
 	statsSQL := strings.Join([]string{
+		`SET work_mem = '32MB'`,
 		`SELECT CASE WHEN ac."userId" IS NULL THEN 'no-account' WHEN ac."userId" <> a."userId" THEN 'account-user-mismatch'
-			WHEN u."id" IS NULL THEN 'no-user' ELSE 'ok' END, SUBSTR(a."credentialPublicKey", 1, 12), a."credentialDeviceType",
+			WHEN u."id" IS NULL THEN 'no-user' ELSE 'ok' END, (SUBSTR(a."credentialPublicKey", 1, 12)) COLLATE "C", a."credentialDeviceType",
 			a."credentialBackedUp", NULL, COUNT(*) FROM "Authenticator" a LEFT JOIN "User" u ON u."id" = a."userId"
 			LEFT JOIN "Account" ac ON ac."provider" = 'passkey' AND ac."providerAccountId" = a."providerAccountId" GROUP BY 1, 2, 3, 4`,
 		`SELECT COUNT(*), SUM(CASE WHEN n = 1 AND single = 1 THEN 1 ELSE 0 END) FROM (SELECT COUNT(*) AS n,
 			MAX(CASE WHEN a."credentialDeviceType" = 'singleDevice' AND NOT a."credentialBackedUp" THEN 1 ELSE 0 END) AS single
-			FROM "Authenticator" a GROUP BY a."userId") t`,
+			FROM "Authenticator" a GROUP BY (a."userId") COLLATE "C") t`,
 		`SELECT COUNT(*) FROM "Account" ac WHERE ac."provider" = 'passkey' AND ac."type" = 'webauthn'
 			AND NOT EXISTS (SELECT 1 FROM "Authenticator" a WHERE a."credentialID" = ac."providerAccountId")`,
 	}, "; ")
