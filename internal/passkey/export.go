@@ -305,6 +305,9 @@ func (r *ExportReader) Next() (ExportRecord, int, error) {
 		}
 		b := r.rest
 		r.rest = nil
+		if rec, ok := parseExportRecord(b); ok {
+			return rec, r.line, nil
+		}
 		var rec ExportRecord
 		err := json.Unmarshal(b, &rec)
 		if err == nil {

@@ -1,0 +1,118 @@
+package passkey
+
+import (
+	"encoding/json"
+	"math"
+	"reflect"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// parseRecords are records in every field form AppendJSON writes.
+func parseRecords() []ExportRecord {
+	var recs []ExportRecord
+	for i, s := range jsonAppendStrings {
+		str := s
+		recs = append(recs,
+			ExportRecord{Version: 1, CredentialID: s, PublicKey: s, Counter: int64(i), DeviceType: s, BackedUp: true, Transports: []string{s, "usb", s},
+				Name: &str, CreatedAt: &str, AAGUID: &str, Authenticator: &str, User: ExportUser{ID: s, Email: &str, Name: &str, EmailVerified: true}, Status: s, RevokedAt: &str},
+			ExportRecord{Version: 1, Transports: []string{}, User: ExportUser{ID: s}, Counter: -int64(i)},
+			ExportRecord{Status: s, Version: -7, Counter: 999_999_999_999_999_999},
+			ExportRecord{Version: 1, CredentialID: "AAEC", PublicKey: "pQECAyYg", DeviceType: "multiDevice", Transports: []string{"hybrid", "internal"},
+				User: ExportUser{ID: "u1", Email: &str}, Status: StatusOK, Counter: math.MaxUint32},
+		)
+	}
+	return recs
+}
+
+// wantParsed is what encoding/json makes of b.
+func wantParsed(t testing.TB, b []byte) (ExportRecord, error) {
+	t.Helper()
+	var rec ExportRecord
+	err := json.Unmarshal(b, &rec)
+	return rec, err
+}
+
+func TestParseExportRecord(t *testing.T) {
+	for _, rec := range parseRecords() {
+		b := rec.AppendJSON(nil)
+		want, err := wantParsed(t, b)
+		if err != nil {
+			t.Fatalf("%s: %v", b, err)
+		}
+		got, ok := parseExportRecord(b)
+		// Strings with escapes or invalid UTF-8 are encoding/json's; every
+		// other record written by AppendJSON is taken.
+		plain := !strings.ContainsAny(string(b), "\\") && utf8.Valid(b)
+		if ok != plain {
+			t.Errorf("%s: parsed %v, want %v", b, ok, plain)
+		}
+		if ok && !reflect.DeepEqual(got, want) {
+			t.Errorf("%s:\n got %#v\nwant %#v", b, got, want)
+		}
+	}
+	// Lines of the format that are not AppendJSON's exact form are left
+	// to encoding/json.
+	base := string(parseRecords()[3].AppendJSON(nil))
+	for _, in := range []string{
+		strings.Replace(base, `"version":1`, `"version": 1`, 1),
+		strings.Replace(base, `"version":1`, `"Version":1`, 1),
+		strings.Replace(base, `"version":1`, `"version":01`, 1),
+		strings.Replace(base, `"version":1`, `"version":1.0`, 1),
+		strings.Replace(base, `"version":1`, `"version":1e0`, 1),
+		strings.Replace(base, `"counter":4294967295`, `"counter":1234567890123456789`, 1),
+		strings.Replace(base, `"AAEC"`, `"AA\u0045C"`, 1),
+		strings.Replace(base, `"u1"`, "\"u\xff1\"", 1),
+		strings.Replace(base, `"u1"`, "\"u\t1\"", 1),
+		strings.Replace(base, `"backedUp":false`, `"backedUp":0`, 1),
+		strings.Replace(base, `"name":null`, `"name":null,"extra":1`, 1),
+		strings.Replace(base, `["hybrid","internal"]`, `["hybrid" ,"internal"]`, 1),
+		strings.Replace(base, `["hybrid","internal"]`, `["hybrid",]`, 1),
+		strings.Replace(base, `["hybrid","internal"]`, `["hybrid",null]`, 1),
+		base + " ",
+		base + "{}",
+		base[:len(base)-1],
+		strings.TrimSuffix(base, "}") + `,"revokedAt":null}`,
+		`{"version":1}`,
+		"",
+	} {
+		if got, ok := parseExportRecord([]byte(in)); ok {
+			t.Errorf("%s: parsed as %#v", in, got)
+		}
+	}
+	if _, ok := parseExportRecord([]byte(base)); !ok {
+		t.Errorf("%s: not parsed", base)
+	}
+}
+
+// FuzzParseExportRecord: whatever parseExportRecord takes, encoding/json
+// decodes to the same record.
+func FuzzParseExportRecord(f *testing.F) {
+	for _, rec := range parseRecords() {
+		f.Add(rec.AppendJSON(nil))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, ok := parseExportRecord(b)
+		if !ok {
+			return
+		}
+		want, err := wantParsed(t, b)
+		if err != nil {
+			t.Fatalf("%q: parsed, encoding/json: %v", b, err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("%q:\n got %#v\nwant %#v", b, got, want)
+		}
+	})
+}
+
+func BenchmarkParseExportRecord(b *testing.B) {
+	line := parseRecords()[3].AppendJSON(nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, ok := parseExportRecord(line); !ok {
+			b.Fatal("not parsed")
+		}
+	}
+}
