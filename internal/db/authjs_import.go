@@ -108,7 +108,7 @@ func (authjsImport) insert(ctx context.Context, imp *importer, ns []*passkey.Nor
 		}
 		row = append(row, a.CredentialID, a.UserID, a.ProviderAccountID, a.CredentialPublicKey, a.Counter, a.CredentialDeviceType, a.CredentialBackedUp, a.Transports)
 		authRows = append(authRows, row)
-		if ex, ok := existing[passkey.Base64URL(n.RawID)]; ok && !ex.authenticator {
+		if ex, ok := existing[n.ID]; ok && !ex.authenticator {
 			continue // the user's own Account row is already there
 		}
 		var arow []any

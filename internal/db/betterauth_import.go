@@ -77,7 +77,7 @@ func (t betterAuthImport) insert(ctx context.Context, imp *importer, ns []*passk
 		ps[i] = &p
 	}
 	if err := imp.checkWidths(ns, t.ba.Passkey, map[string]func(*passkey.Normalized) string{
-		t.ba.P.CredentialID: func(n *passkey.Normalized) string { return passkey.Base64URL(n.RawID) },
+		t.ba.P.CredentialID: func(n *passkey.Normalized) string { return n.ID },
 		t.ba.P.PublicKey:    func(n *passkey.Normalized) string { return n.PublicKey },
 	}); err != nil {
 		return err

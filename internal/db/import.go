@@ -277,7 +277,7 @@ func (imp *importer) flush(ctx context.Context) error {
 	owners := map[*passkey.Normalized]string{}
 	for _, n := range batch {
 		owner := imp.users[userKey(n.Rec.User)]
-		id := passkey.Base64URL(n.RawID)
+		id := n.ID
 		if k, ok := imp.known[id]; ok {
 			// Another record of a credential an earlier line holds: a
 			// backup appended to more than once. One passkey, with the
@@ -339,7 +339,7 @@ func (imp *importer) flush(ctx context.Context) error {
 	// Records of this batch are merged; the next batch updates the rows.
 	for _, ns := range [][]*passkey.Normalized{inserts, updates, merges} {
 		for _, n := range ns {
-			imp.known[passkey.Base64URL(n.RawID)].pending = nil
+			imp.known[n.ID].pending = nil
 		}
 	}
 	if err := imp.target.checkCounters(imp, inserts, updates, merges); err != nil {
@@ -726,7 +726,7 @@ func (imp *importer) existing(ctx context.Context, batch []*passkey.Normalized) 
 	for _, n := range batch {
 		v := imp.s.app().storedID(n.RawID)
 		stored = append(stored, v)
-		toURL[v] = passkey.Base64URL(n.RawID)
+		toURL[v] = n.ID
 	}
 	cols := imp.target.columns()
 	table, credCol, userCol, keyCol := imp.tableName(), cols.credential, cols.user, cols.publicKey

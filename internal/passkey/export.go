@@ -124,6 +124,8 @@ type Normalized struct {
 	Rec ExportRecord
 	// RawID is the decoded credential ID.
 	RawID []byte
+	// ID is RawID in base64url without padding (Base64URL).
+	ID string
 	// PublicKey is the COSE key in standard padded base64.
 	PublicKey string
 	// CreatedAt is the parsed createdAt, in UTC.
@@ -169,7 +171,8 @@ func (rec ExportRecord) Validate(line int) (*Normalized, error) {
 			return nil, bad("transport %q of %s is not a WebAuthn transport name", t, rec.CredentialID)
 		}
 	}
-	n := &Normalized{Rec: rec, RawID: raw, PublicKey: base64.StdEncoding.EncodeToString(key), Line: line}
+	n := &Normalized{Rec: rec, RawID: raw, ID: reencoded(base64.RawURLEncoding, raw, rec.CredentialID),
+		PublicKey: reencoded(base64.StdEncoding, key, rec.PublicKey), Line: line}
 	if rec.CreatedAt != nil {
 		t, err := time.Parse(time.RFC3339Nano, *rec.CreatedAt)
 		if err != nil {
@@ -199,6 +202,19 @@ func (rec ExportRecord) Validate(line int) (*Normalized, error) {
 		}
 	}
 	return n, nil
+}
+
+// reencoded is b in enc: s itself when s is already that encoding (the
+// usual record), so that the record's string is shared, not copied.
+func reencoded(enc *base64.Encoding, b []byte, s string) string {
+	var buf [512]byte
+	if n := enc.EncodedLen(len(b)); n == len(s) && n <= len(buf) {
+		enc.Encode(buf[:n], b)
+		if string(buf[:n]) == s {
+			return s
+		}
+	}
+	return enc.EncodeToString(b)
 }
 
 // AuthjsAuthenticator is an Authenticator row as Auth.js writes it.

@@ -116,3 +116,28 @@ func BenchmarkParseExportRecord(b *testing.B) {
 		}
 	}
 }
+
+// TestValidate_encodings: Normalized.ID is the credential ID in base64url
+// and PublicKey the key in padded standard base64, whichever form the
+// record holds them in; the record's own strings where they already are.
+func TestValidate_encodings(t *testing.T) {
+	const key = "pQECAyYgASFYIMAYEZESxZA8Oph6Bewn9vMntNwy+Ca7PZbKcHhUMANrIlggZLbNNdO6oJ/2NtR8/An2CHU8ASi/rqmwaztKfyYows4="
+	urlKey := strings.NewReplacer("+", "-", "/", "_", "=", "").Replace(key)
+	for _, c := range []struct{ id, key, wantID string }{
+		{"-_8A", key, "-_8A"},
+		{"+/8A", key, "-_8A"},
+		{"+/8=", key, "-_8"},
+		{"-_8", urlKey, "-_8"},
+		{" -_8 ", key, "-_8"},
+	} {
+		email := "a@example.com"
+		rec := ExportRecord{Version: 1, CredentialID: c.id, PublicKey: c.key, DeviceType: "multiDevice", User: ExportUser{Email: &email}}
+		n, err := rec.Validate(1)
+		if err != nil {
+			t.Fatalf("%+v: %v", c, err)
+		}
+		if n.ID != c.wantID || n.ID != Base64URL(n.RawID) || n.PublicKey != key {
+			t.Errorf("%+v: ID %q, PublicKey %q", c, n.ID, n.PublicKey)
+		}
+	}
+}
