@@ -1,0 +1,117 @@
+package db_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/passkeyctl/passkeyctl/internal/db/dbtest"
+	"github.com/passkeyctl/passkeyctl/internal/passkey"
+)
+
+// TestWriteRows writes rows through writeRows on every dialect (COPY on
+// PostgreSQL, INSERTs elsewhere) and reads them back: the text COPY
+// escapes comes back as it was, NULL stays NULL, a duplicate key is
+// ErrConflict, and a row of the wrong width or a value of no known form
+// is refused.
+func TestWriteRows(t *testing.T) {
+	awkward := []string{"plain", `back\slash`, "tab\there", "new\nline", "carriage\rreturn", `\N`, `\.`, "\\\t\n\r\\", "é ü 日本 😀", ""}
+	for _, dialect := range dbtest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			ctx := context.Background()
+			d := dbtest.Open(t, dbtest.New(t, dialect))
+			key := "VARCHAR(64) NOT NULL PRIMARY KEY"
+			if dialect != "mysql" {
+				key = "TEXT NOT NULL PRIMARY KEY"
+			}
+			dbtest.Exec(t, d, "CREATE TABLE "+d.Q("w")+" (id "+key+", s TEXT, n BIGINT, b BOOLEAN)")
+			cols := []string{"id", "s", "n", "b"}
+			var rows [][]any
+			for i, s := range awkward {
+				rows = append(rows, []any{"id-" + s, s, int64(i*1000 - 3), i%2 == 0})
+			}
+			rows = append(rows, []any{"nulls", sql.NullString{}, nil, false}, []any{"pointer", &awkward[1], 7, true})
+			if err := d.WriteRows(ctx, "w", cols, rows); err != nil {
+				t.Fatal(err)
+			}
+			got := map[string][]any{}
+			rs, err := d.X.QueryContext(ctx, "SELECT id, s, n, b FROM "+d.Q("w"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for rs.Next() {
+				var id string
+				var s sql.NullString
+				var n sql.NullInt64
+				var b bool
+				if err := rs.Scan(&id, &s, &n, &b); err != nil {
+					t.Fatal(err)
+				}
+				got[id] = []any{s, n, b}
+			}
+			if err := rs.Err(); err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(rows) {
+				t.Fatalf("%d rows read back, want %d: %v", len(got), len(rows), got)
+			}
+			for i, s := range awkward {
+				want := []any{sql.NullString{String: s, Valid: true}, sql.NullInt64{Int64: int64(i*1000 - 3), Valid: true}, i%2 == 0}
+				if g := got["id-"+s]; !slices.Equal(g, want) {
+					t.Errorf("%q: read back %v, want %v", s, g, want)
+				}
+			}
+			if g := got["nulls"]; !slices.Equal(g, []any{sql.NullString{}, sql.NullInt64{}, false}) {
+				t.Errorf("NULLs read back as %v", g)
+			}
+			if g := got["pointer"]; !slices.Equal(g, []any{sql.NullString{String: awkward[1], Valid: true}, sql.NullInt64{Int64: 7, Valid: true}, true}) {
+				t.Errorf("*string and int read back as %v", g)
+			}
+			// A key already there, and twice in one call: nothing written.
+			err = d.WriteRows(ctx, "w", cols, [][]any{{"new", "x", nil, true}, {"id-plain", "x", nil, true}})
+			if !errors.Is(err, passkey.ErrConflict) {
+				t.Errorf("duplicate key: %v, want ErrConflict", err)
+			}
+			err = d.WriteRows(ctx, "w", cols, [][]any{{"twice", "x", nil, true}, {"twice", "y", nil, true}})
+			if !errors.Is(err, passkey.ErrConflict) {
+				t.Errorf("key twice in one call: %v, want ErrConflict", err)
+			}
+			if got := countRows(t, d, "w")[0]; got != len(rows) {
+				t.Errorf("%d rows after the conflicts, want %d", got, len(rows))
+			}
+			if d.Dialect.Name != "postgres" {
+				return
+			}
+			// COPY's own checks: the row's width, and values it has no text
+			// form for.
+			if err := d.WriteRows(ctx, "w", cols, [][]any{{"short", "x", nil}}); err == nil || !strings.Contains(err.Error(), "3 values for 4 columns") {
+				t.Errorf("short row: %v", err)
+			}
+			if err := d.WriteRows(ctx, "w", cols, [][]any{{"float", "x", 1.5, true}}); err == nil || !strings.Contains(err.Error(), "float64") {
+				t.Errorf("float: %v", err)
+			}
+			// Times as lib/pq sends them: the instant in a timestamptz, the
+			// wall clock of the value's own zone in a timestamp.
+			dbtest.Exec(t, d, "CREATE TABLE "+d.Q("tw")+" (id TEXT PRIMARY KEY, tz TIMESTAMPTZ(3), ts TIMESTAMP(3))")
+			when := time.Date(2025, 3, 4, 5, 6, 7, 891_000_000, time.FixedZone("x", 5400))
+			utc := when.UTC()
+			if err := d.WriteRows(ctx, "tw", []string{"id", "tz", "ts"}, [][]any{{"a", when, when}, {"b", utc, utc}}); err != nil {
+				t.Fatal(err)
+			}
+			for id, wall := range map[string]time.Time{"a": when, "b": utc} {
+				var tz time.Time
+				var ts string
+				if err := d.X.QueryRowContext(ctx, `SELECT tz, to_char(ts, 'YYYY-MM-DD HH24:MI:SS.MS') FROM `+d.Q("tw")+" WHERE id = $1", id).Scan(&tz, &ts); err != nil {
+					t.Fatal(err)
+				}
+				if !tz.Equal(when) || ts != wall.Format("2006-01-02 15:04:05.000") {
+					t.Errorf("%s: timestamptz %v, timestamp %s; want %v and %s", id, tz, ts, when, wall.Format("2006-01-02 15:04:05.000"))
+				}
+			}
+		})
+	}
+}
