@@ -94,50 +94,88 @@ func (authjsImport) insert(ctx context.Context, imp *importer, ns []*passkey.Nor
 			acctCols = append(acctCols, c)
 		}
 	}
-	var authRows, acctRows [][]any
+	// The ids the rows need, drawn row by row; the Account rows, but for
+	// the users' own Accounts left behind without their Authenticator.
+	var authIDs, acctIDs []string
 	var acctUsers []*passkey.Normalized
 	for _, n := range ns {
-		a := n.Authjs(owners[n])
-		var row []any
 		if authID {
 			id, err := NewCUID(imp.now, imp.opts.Rand)
 			if err != nil {
 				return err
 			}
-			row = append(row, id)
+			authIDs = append(authIDs, id)
 		}
-		row = append(row, a.CredentialID, a.UserID, a.ProviderAccountID, a.CredentialPublicKey, a.Counter, a.CredentialDeviceType, a.CredentialBackedUp, a.Transports)
-		authRows = append(authRows, row)
 		if ex, ok := existing[n.ID]; ok && !ex.authenticator {
 			continue // the user's own Account row is already there
 		}
-		var arow []any
 		if acctID {
 			id, err := NewCUID(imp.now, imp.opts.Rand)
 			if err != nil {
 				return err
 			}
-			arow = append(arow, id)
+			acctIDs = append(acctIDs, id)
 		}
 		acctUsers = append(acctUsers, n)
-		arow = append(arow, a.UserID, "webauthn", imp.opts.ProviderID, a.ProviderAccountID)
-		for _, c := range acctTimes {
-			col, _ := s.Account.Column(c)
-			arow = append(arow, imp.d.authjsTime(col, imp.now))
-		}
-		acctRows = append(acctRows, arow)
 	}
 	if err := imp.checkUniqueAccountUser(ctx, acctUsers, owners); err != nil {
 		return err
 	}
-	if err := imp.d.insertRows(ctx, imp.tx, s.Account.Name, acctCols, acctRows, "insert Account"); err != nil {
+	// The same dates in every Account row.
+	times := make([]any, len(acctTimes))
+	for i, c := range acctTimes {
+		col, _ := s.Account.Column(c)
+		times[i] = imp.d.authjsTime(col, imp.now)
+	}
+	err := imp.d.writeRows(ctx, imp.tx, s.Account.Name, acctCols, "insert Account", func(w rowWriter) error {
+		for i, n := range acctUsers {
+			if acctID {
+				w.str(acctIDs[i])
+			}
+			w.str(owners[n])
+			w.str("webauthn")
+			w.str(imp.opts.ProviderID)
+			w.str(passkey.AuthjsCredentialID(n.RawID))
+			for _, t := range times {
+				if err := w.value(t); err != nil {
+					return err
+				}
+			}
+			if err := w.endRow(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
 		if errors.Is(err, passkey.ErrConflict) && s.Account.IsUnique("userId") {
 			// Another writer gave the user an Account meanwhile.
 			return imp.uniqueAccountUserError(ctx, "", "already has one")
 		}
 		return err
 	}
-	return imp.d.insertRows(ctx, imp.tx, s.Authenticator.Name, authCols, authRows, "insert Authenticator")
+	return imp.d.writeRows(ctx, imp.tx, s.Authenticator.Name, authCols, "insert Authenticator", func(w rowWriter) error {
+		for i, n := range ns {
+			a := n.Authjs(owners[n])
+			if authID {
+				w.str(authIDs[i])
+			}
+			w.str(a.CredentialID)
+			w.str(a.UserID)
+			w.str(a.ProviderAccountID)
+			w.str(a.CredentialPublicKey)
+			w.int(a.Counter)
+			w.str(a.CredentialDeviceType)
+			w.bool(a.CredentialBackedUp)
+			if err := w.value(a.Transports); err != nil {
+				return err
+			}
+			if err := w.endRow(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // userRow implements importTarget: the columns and values of a new Auth.js User:

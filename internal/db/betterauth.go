@@ -361,43 +361,59 @@ func webauthnUserIDValue(r io.Reader) (string, error) {
 // values fills p's generated fields and returns its INSERT arguments in
 // the order of columns.
 func (w *betterAuthWriter) values(p *BetterAuthPasskey) ([]any, error) {
+	var iw insertWriter
+	if err := w.row(&iw, p); err != nil {
+		return nil, err
+	}
+	return iw.rows[0], nil
+}
+
+// row fills p's generated fields and writes its values to rw in the order
+// of columns.
+func (w *betterAuthWriter) row(rw rowWriter, p *BetterAuthPasskey) error {
 	c := w.ba.P
-	var out []any
 	if w.ba.IDMode != IDInteger {
 		if p.ID == "" {
 			id, err := NewBetterAuthID(w.ba.IDMode, w.rand)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			p.ID = id
 		}
-		out = append(out, p.ID)
+		rw.str(p.ID)
 	}
-	out = append(out, p.PublicKey, p.UserID, p.CredentialID, p.Counter, p.DeviceType, p.BackedUp)
+	rw.str(p.PublicKey)
+	rw.str(p.UserID)
+	rw.str(p.CredentialID)
+	rw.int(p.Counter)
+	rw.str(p.DeviceType)
+	rw.bool(p.BackedUp)
 	if c.Name != "" {
-		out = append(out, nullString(p.Name))
+		rw.nullString(nullString(p.Name))
 	}
 	if c.Transports != "" {
-		out = append(out, nullString(p.Transports))
+		rw.nullString(nullString(p.Transports))
 	}
 	if c.CreatedAt != "" {
 		var v any
 		if p.CreatedAt != nil {
 			v = timeArg(w.ba.CreatedAt, *p.CreatedAt)
 		}
-		out = append(out, v)
+		if err := rw.value(v); err != nil {
+			return err
+		}
 	}
 	if c.AAGUID != "" {
-		out = append(out, nullString(p.AAGUID))
+		rw.nullString(nullString(p.AAGUID))
 	}
 	if c.WebAuthnUserID != "" {
 		id, err := webauthnUserIDValue(w.rand)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		out = append(out, id)
+		rw.str(id)
 	}
-	return out, nil
+	return rw.endRow()
 }
 
 // insert writes ps with multi-row INSERTs on q.

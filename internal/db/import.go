@@ -161,7 +161,7 @@ func (d *DB) newImporter(s *Schema, opts store.ImportOptions) (*importer, error)
 		opts.OnConflict = store.ConflictFail
 	}
 	if opts.BatchSize <= 0 {
-		opts.BatchSize = 500
+		opts.BatchSize = d.Dialect.importBatch
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -669,7 +669,19 @@ func (imp *importer) createUsers(ctx context.Context, us []passkey.ExportUser, l
 	if !imp.writing() || len(rows) == 0 {
 		return nil
 	}
-	return d.insertRows(ctx, imp.tx, imp.ut.table.Name, cols, rows, "create users")
+	return d.writeRows(ctx, imp.tx, imp.ut.table.Name, cols, "create users", func(w rowWriter) error {
+		for _, row := range rows {
+			for _, v := range row {
+				if err := w.value(v); err != nil {
+					return err
+				}
+			}
+			if err := w.endRow(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // insertReturningID inserts one row and returns the id the database gave
