@@ -53,10 +53,9 @@ func (authjsImport) serialUsers() (table, idCol string, ok bool) { return "", ""
 // Authenticator row found next overrides its Account).
 func (authjsImport) existingAccounts(imp *importer, stored []string, scan func(query string, args []any, accountRows bool) error) error {
 	q := imp.d.Q
-	in, args := imp.d.inList(q("providerAccountId"), stored)
-	query := "SELECT " + q("providerAccountId") + ", " + q("userId") + ", NULL FROM " + q(imp.s.Account.Name) +
-		" WHERE " + imp.d.ExactEq(q("provider")) + " AND " + in
-	return scan(query, append([]any{imp.opts.ProviderID, imp.opts.ProviderID}, args...), true)
+	query, args := imp.d.selectIn(q("providerAccountId")+", "+q("userId")+", NULL", q(imp.s.Account.Name),
+		imp.d.ExactEq(q("provider")), []any{imp.opts.ProviderID, imp.opts.ProviderID}, q("providerAccountId"), stored)
+	return scan(query, args, true)
 }
 
 // insert implements importTarget: the Account (unless one of the same

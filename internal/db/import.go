@@ -770,8 +770,7 @@ func (imp *importer) existing(ctx context.Context, batch []*passkey.Normalized) 
 	if err := imp.target.existingAccounts(imp, stored, scan); err != nil {
 		return nil, err
 	}
-	in, args := imp.d.inList(q(credCol), stored)
-	query := "SELECT " + q(credCol) + ", " + q(userCol) + ", " + q(keyCol) + " FROM " + q(table) + " WHERE " + in
+	query, args := imp.d.selectIn(q(credCol)+", "+q(userCol)+", "+q(keyCol), q(table), "", nil, q(credCol), stored)
 	if err := scan(query, args, false); err != nil {
 		return nil, err
 	}

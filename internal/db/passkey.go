@@ -46,6 +46,29 @@ func (d *DB) inList(expr string, values []string) (string, []any) {
 	return expr + " IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(values)), ", ") + ")", anySlice(values)
 }
 
+// selectIn returns SELECT cols FROM table WHERE cond AND col IN
+// (values...) and its arguments, cond taking condArgs ("" for none). On
+// PostgreSQL it probes col's index once per value: a LATERAL subquery
+// the planner keeps as one (OFFSET 0) behind unnest of one array. The
+// plain "col = ANY(array)", on a table without statistics or whose
+// statistics predate the rows this transaction wrote (an import filling
+// a new table), is planned as a scan of the whole table: every batch of
+// an import read every row the batches before it had written.
+func (d *DB) selectIn(cols, table, cond string, condArgs []any, col string, values []string) (string, []any) {
+	if d.Dialect == Postgres {
+		if cond != "" {
+			cond += " AND "
+		}
+		return "SELECT t.* FROM unnest(?::text[]) AS v(x) CROSS JOIN LATERAL (SELECT " + cols + " FROM " + table +
+			" WHERE " + cond + col + " = v.x OFFSET 0) AS t", append([]any{pq.StringArray(values)}, condArgs...)
+	}
+	in, args := d.inList(col, values)
+	if cond != "" {
+		in = cond + " AND " + in
+	}
+	return "SELECT " + cols + " FROM " + table + " WHERE " + in, append(condArgs, args...)
+}
+
 func anySlice(ss []string) []any {
 	out := make([]any, len(ss))
 	for i, s := range ss {
