@@ -192,3 +192,47 @@ func TestImport_textRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestSelectIn finds rows by values that an array literal must quote, on
+// every dialect, with and without a further condition.
+func TestSelectIn(t *testing.T) {
+	values := []string{`quo"te`, `back\slash`, "com,ma", "{brace}", "sp ace", "NULL", "", "é", `\"`}
+	for _, dialect := range dbtest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			d := dbtest.Open(t, dbtest.New(t, dialect))
+			key := "VARCHAR(64) NOT NULL PRIMARY KEY"
+			if dialect != "mysql" {
+				key = "TEXT NOT NULL PRIMARY KEY"
+			}
+			dbtest.Exec(t, d, "CREATE TABLE "+d.Q("w")+" (id "+key+", k TEXT)")
+			var rows [][]any
+			for i, v := range values {
+				rows = append(rows, []any{v, fmt.Sprint(i % 2)})
+			}
+			rows = append(rows, []any{"other", "0"})
+			if err := d.WriteRows(context.Background(), "w", []string{"id", "k"}, rows); err != nil {
+				t.Fatal(err)
+			}
+			find := append(slices.Clone(values), "missing", `"`)
+			for _, c := range []struct {
+				cond string
+				args []any
+				want []string
+			}{
+				{"", nil, values},
+				{"k = ?", []any{"1"}, []string{values[1], values[3], values[5], values[7]}},
+			} {
+				q, args := d.SelectIn("id, k", d.Q("w"), c.cond, c.args, "id", find)
+				var got []string
+				if err := d.X.Select(&got, d.Dialect.Rebind("SELECT id FROM ("+q+") AS s"), args...); err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+				slices.Sort(got)
+				want := slices.Sorted(slices.Values(c.want))
+				if !slices.Equal(got, want) {
+					t.Errorf("%q: found %q, want %q", c.cond, got, want)
+				}
+			}
+		})
+	}
+}

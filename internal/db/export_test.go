@@ -63,3 +63,9 @@ func (d *DB) WriteRows(ctx context.Context, table string, cols []string, rows []
 		})
 	})
 }
+
+// SelectIn is selectIn, with a buffer of its own.
+func (d *DB) SelectIn(cols, table, cond string, condArgs []any, col string, values []string) (string, []any) {
+	var buf []byte
+	return d.selectIn(cols, table, cond, condArgs, col, values, &buf)
+}

@@ -123,6 +123,8 @@ type importer struct {
 	// accountUsers maps the users this import gives an Account row to
 	// the line that does (Account.userId UNIQUE only).
 	accountUsers map[string]int
+	// scratch is a buffer lookups reuse.
+	scratch []byte
 }
 
 // knownCredential is a credential of the input and what import does with
@@ -770,7 +772,7 @@ func (imp *importer) existing(ctx context.Context, batch []*passkey.Normalized) 
 	if err := imp.target.existingAccounts(imp, stored, scan); err != nil {
 		return nil, err
 	}
-	query, args := imp.d.selectIn(q(credCol)+", "+q(userCol)+", "+q(keyCol), q(table), "", nil, q(credCol), stored)
+	query, args := imp.d.selectIn(q(credCol)+", "+q(userCol)+", "+q(keyCol), q(table), "", nil, q(credCol), stored, &imp.scratch)
 	if err := scan(query, args, false); err != nil {
 		return nil, err
 	}
