@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"math"
@@ -134,7 +135,7 @@ func (authjsImport) insert(ctx context.Context, imp *importer, ns []*passkey.Nor
 			w.str(owners[n])
 			w.str("webauthn")
 			w.str(imp.opts.ProviderID)
-			w.str(passkey.AuthjsCredentialID(n.RawID))
+			w.base64(base64.StdEncoding, n.RawID) // passkey.AuthjsCredentialID
 			for _, t := range times {
 				if err := w.value(t); err != nil {
 					return err
@@ -154,21 +155,19 @@ func (authjsImport) insert(ctx context.Context, imp *importer, ns []*passkey.Nor
 		return err
 	}
 	return imp.d.writeRows(ctx, imp.tx, s.Authenticator.Name, authCols, "insert Authenticator", func(w rowWriter) error {
+		// The columns of n.Authjs, written without making its strings.
 		for i, n := range ns {
-			a := n.Authjs(owners[n])
 			if authID {
 				w.str(authIDs[i])
 			}
-			w.str(a.CredentialID)
-			w.str(a.UserID)
-			w.str(a.ProviderAccountID)
-			w.str(a.CredentialPublicKey)
-			w.int(a.Counter)
-			w.str(a.CredentialDeviceType)
-			w.bool(a.CredentialBackedUp)
-			if err := w.value(a.Transports); err != nil {
-				return err
-			}
+			w.base64(base64.StdEncoding, n.RawID)
+			w.str(owners[n])
+			w.base64(base64.StdEncoding, n.RawID)
+			w.str(n.PublicKey)
+			w.int(n.Rec.Counter)
+			w.str(n.Rec.DeviceType)
+			w.bool(n.Rec.BackedUp)
+			w.transports(n.Rec.Transports)
 			if err := w.endRow(); err != nil {
 				return err
 			}

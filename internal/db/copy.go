@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"encoding/base64"
 	"fmt"
 	"strconv"
 	"strings"
@@ -22,6 +23,10 @@ type rowWriter interface {
 	nullString(s sql.NullString)
 	int(i int64)
 	bool(b bool)
+	// base64 writes raw in enc: a credential ID in its stored form.
+	base64(enc *base64.Encoding, raw []byte)
+	// transports writes ts as both apps store them (passkey.JoinTransports).
+	transports(ts []string)
 	// value is any other argument an INSERT takes: nil, a time.Time, a
 	// driver.Valuer...
 	value(v any) error
@@ -58,6 +63,10 @@ func (w *insertWriter) nullString(s sql.NullString) { w.row = append(w.row, s) }
 func (w *insertWriter) int(i int64)                 { w.row = append(w.row, i) }
 func (w *insertWriter) bool(b bool)                 { w.row = append(w.row, b) }
 func (w *insertWriter) value(v any) error           { w.row = append(w.row, v); return nil }
+func (w *insertWriter) base64(enc *base64.Encoding, raw []byte) {
+	w.row = append(w.row, enc.EncodeToString(raw))
+}
+func (w *insertWriter) transports(ts []string) { w.row = append(w.row, passkey.JoinTransports(ts)) }
 func (w *insertWriter) endRow() error {
 	w.rows = append(w.rows, w.row)
 	w.row = nil
@@ -190,6 +199,27 @@ func (w *copyWriter) nullString(s sql.NullString) {
 		return
 	}
 	w.str(s.String)
+}
+
+// base64 appends raw encoded, which needs no escapes.
+func (w *copyWriter) base64(enc *base64.Encoding, raw []byte) {
+	w.sep()
+	w.buf = enc.AppendEncode(w.buf, raw)
+}
+
+// transports appends what passkey.JoinTransports makes of ts.
+func (w *copyWriter) transports(ts []string) {
+	if len(ts) == 0 {
+		w.null()
+		return
+	}
+	w.sep()
+	for i, t := range ts {
+		if i > 0 {
+			w.buf = append(w.buf, ',')
+		}
+		w.buf = appendCopyText(w.buf, t)
+	}
 }
 
 func (w *copyWriter) int(i int64) {
