@@ -123,8 +123,8 @@ type importer struct {
 	// accountUsers maps the users this import gives an Account row to
 	// the line that does (Account.userId UNIQUE only).
 	accountUsers map[string]int
-	// scratch is a buffer lookups reuse.
-	scratch []byte
+	// scratch is a buffer lookups reuse, key one userOf reuses.
+	scratch, key []byte
 }
 
 // knownCredential is a credential of the input and what import does with
@@ -151,11 +151,24 @@ const (
 )
 
 func userKey(u passkey.ExportUser) string {
-	e := ""
+	return string(appendUserKey(nil, u))
+}
+
+func appendUserKey(b []byte, u passkey.ExportUser) []byte {
+	b = append(b, u.ID...)
+	b = append(b, 0)
 	if u.Email != nil {
-		e = strings.ToLower(*u.Email)
+		b = append(b, strings.ToLower(*u.Email)...)
 	}
-	return u.ID + "\x00" + e
+	return b
+}
+
+// userOf is imp.users[userKey(u)], without making the key: it is looked
+// up for every record.
+func (imp *importer) userOf(u passkey.ExportUser) (string, bool) {
+	imp.key = appendUserKey(imp.key[:0], u)
+	id, ok := imp.users[string(imp.key)]
+	return id, ok
 }
 
 func (d *DB) newImporter(s *Schema, opts store.ImportOptions) (*importer, error) {
@@ -276,9 +289,9 @@ func (imp *importer) flush(ctx context.Context) error {
 	// updates are the target's rows that --on-conflict update writes;
 	// merges the rows this import wrote that later records update.
 	var inserts, updates, merges []*passkey.Normalized
-	owners := map[*passkey.Normalized]string{}
+	owners := make(map[*passkey.Normalized]string, len(batch))
 	for _, n := range batch {
-		owner := imp.users[userKey(n.Rec.User)]
+		owner, _ := imp.userOf(n.Rec.User)
 		id := n.ID
 		if k, ok := imp.known[id]; ok {
 			// Another record of a credential an earlier line holds: a
@@ -453,11 +466,10 @@ func (imp *importer) resolveUsers(ctx context.Context, batch []*passkey.Normaliz
 	var todo []pending
 	seen := map[string]bool{}
 	for _, n := range batch {
-		k := userKey(n.Rec.User)
-		if _, ok := imp.users[k]; ok || seen[k] {
+		if _, ok := imp.userOf(n.Rec.User); ok || seen[string(imp.key)] {
 			continue
 		}
-		seen[k] = true
+		seen[string(imp.key)] = true
 		todo = append(todo, pending{n.Rec.User, n.Line})
 	}
 	if len(todo) == 0 {
@@ -735,13 +747,13 @@ func (ex existingCredential) publicKeyIs(key string) bool {
 // keyed by base64url ID, compared exactly.
 func (imp *importer) existing(ctx context.Context, batch []*passkey.Normalized) (map[string]existingCredential, error) {
 	out := map[string]existingCredential{}
-	var stored []string
-	toURL := map[string]string{}
+	stored := make([]string, 0, len(batch))
 	for _, n := range batch {
-		v := imp.s.app().storedID(n.RawID)
-		stored = append(stored, v)
-		toURL[v] = n.ID
+		stored = append(stored, imp.s.app().storedID(n.RawID))
 	}
+	// toURL maps the stored IDs back, made when a row is found (a fresh
+	// import finds none).
+	var toURL map[string]string
 	cols := imp.target.columns()
 	table, credCol, userCol, keyCol := imp.tableName(), cols.credential, cols.user, cols.publicKey
 	scan := func(query string, args []any, accountRows bool) error {
@@ -755,6 +767,12 @@ func (imp *importer) existing(ctx context.Context, batch []*passkey.Normalized) 
 			var key sql.NullString
 			if err := rows.Scan(&id, &owner, &key); err != nil {
 				return imp.d.Err("check existing credentials", err)
+			}
+			if toURL == nil {
+				toURL = make(map[string]string, len(batch))
+				for i, n := range batch {
+					toURL[stored[i]] = n.ID
+				}
 			}
 			u, ok := toURL[id]
 			if !ok {
