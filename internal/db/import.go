@@ -118,6 +118,9 @@ type importer struct {
 	// to its owner in the target, its first line and what became of it.
 	known map[string]*knownCredential
 	batch []*passkey.Normalized
+	// normalized are the records batch points to, reused from batch to
+	// batch.
+	normalized []*passkey.Normalized
 	// duplicateLines are the first lines that repeat a credential.
 	duplicateLines []int
 	// accountUsers maps the users this import gives an Account row to
@@ -234,7 +237,13 @@ func (imp *importer) run(ctx context.Context, rd *passkey.ExportReader) error {
 			imp.opts.Warn(fmt.Sprintf("line %d: passkey %s left out: status %s at the source (it could not sign in there)", line, rec.CredentialID, rec.Status))
 			continue
 		}
-		n, err := rec.Validate(line)
+		// The batch's records are validated into the same Normalized
+		// values batch after batch: nothing keeps one after its flush.
+		if len(imp.batch) == len(imp.normalized) {
+			imp.normalized = append(imp.normalized, new(passkey.Normalized))
+		}
+		n := imp.normalized[len(imp.batch)]
+		err = rec.ValidateInto(line, n)
 		var broken *passkey.BrokenRecordError
 		if errors.As(err, &broken) {
 			imp.res.Broken++
@@ -275,7 +284,7 @@ func (imp *importer) writing() bool { return !imp.failed() }
 // flush handles the batch: users, conflicts, then the writes.
 func (imp *importer) flush(ctx context.Context) error {
 	batch := imp.batch
-	imp.batch = nil
+	imp.batch = imp.batch[:0]
 	if len(batch) == 0 {
 		return nil
 	}
