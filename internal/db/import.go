@@ -128,6 +128,14 @@ type importer struct {
 	accountUsers map[string]int
 	// scratch is a buffer lookups reuse, key one userOf reuses.
 	scratch, key []byte
+	// inserts, owners and seen are flush's and resolveUsers' storage,
+	// reused from batch to batch.
+	inserts []*passkey.Normalized
+	owners  map[*passkey.Normalized]string
+	seen    map[string]bool
+	// stored and ends are existing()'s, reused likewise.
+	stored []string
+	ends   []int
 }
 
 // knownCredential is a credential of the input and what import does with
@@ -297,8 +305,16 @@ func (imp *importer) flush(ctx context.Context) error {
 	}
 	// updates are the target's rows that --on-conflict update writes;
 	// merges the rows this import wrote that later records update.
-	var inserts, updates, merges []*passkey.Normalized
-	owners := make(map[*passkey.Normalized]string, len(batch))
+	// inserts and owners keep their storage from batch to batch: nothing
+	// holds them after the flush.
+	var updates, merges []*passkey.Normalized
+	inserts := imp.inserts[:0]
+	if imp.owners == nil {
+		imp.owners = make(map[*passkey.Normalized]string, len(batch))
+	}
+	owners := imp.owners
+	clear(owners)
+	defer func() { imp.inserts = inserts[:0] }()
 	for _, n := range batch {
 		owner, _ := imp.userOf(n.Rec.User)
 		id := n.ID
@@ -473,7 +489,11 @@ func (imp *importer) resolveUsers(ctx context.Context, batch []*passkey.Normaliz
 		line int
 	}
 	var todo []pending
-	seen := map[string]bool{}
+	if imp.seen == nil {
+		imp.seen = map[string]bool{}
+	}
+	seen := imp.seen
+	clear(seen)
 	for _, n := range batch {
 		if _, ok := imp.userOf(n.Rec.User); ok || seen[string(imp.key)] {
 			continue
@@ -756,10 +776,24 @@ func (ex existingCredential) publicKeyIs(key string) bool {
 // keyed by base64url ID, compared exactly.
 func (imp *importer) existing(ctx context.Context, batch []*passkey.Normalized) (map[string]existingCredential, error) {
 	out := map[string]existingCredential{}
-	stored := make([]string, 0, len(batch))
+	// The stored IDs, cut from one string (one allocation, not one per
+	// passkey); stored's own storage is reused from batch to batch.
+	app := imp.s.app()
+	arena := imp.scratch[:0]
+	ends := imp.ends[:0]
 	for _, n := range batch {
-		stored = append(stored, imp.s.app().storedID(n.RawID))
+		arena = app.appendStoredID(arena, n.RawID)
+		ends = append(ends, len(arena))
 	}
+	all := string(arena)
+	imp.scratch, imp.ends = arena, ends
+	stored := imp.stored[:0]
+	start := 0
+	for _, end := range ends {
+		stored = append(stored, all[start:end])
+		start = end
+	}
+	imp.stored = stored
 	// toURL maps the stored IDs back, made when a row is found (a fresh
 	// import finds none).
 	var toURL map[string]string
