@@ -315,6 +315,8 @@ type betterAuthWriter struct {
 	d    *DB
 	ba   *BetterAuthSchema
 	rand io.Reader
+	// idBuf is newID's storage, reused from row to row.
+	idBuf []byte
 }
 
 func newBetterAuthWriter(d *DB, ba *BetterAuthSchema, r io.Reader) *betterAuthWriter {
@@ -339,6 +341,19 @@ func (w *betterAuthWriter) columns() []string {
 		}
 	}
 	return cols
+}
+
+// newID is NewBetterAuthID for the passkey table's id mode, its random
+// bytes read through a buffer of the writer's.
+func (w *betterAuthWriter) newID() (string, error) {
+	if w.ba.IDMode != IDText {
+		return NewBetterAuthID(w.ba.IDMode, w.rand)
+	}
+	if w.idBuf == nil {
+		w.idBuf = make([]byte, 32+64)
+	}
+	id, err := appendBetterAuthID(w.idBuf[:0:32], w.idBuf[32:], w.rand)
+	return string(id), err
 }
 
 // webauthnUserIDValue is what Better Auth 1.0 wrote to a new passkey's
@@ -374,7 +389,7 @@ func (w *betterAuthWriter) row(rw rowWriter, p *BetterAuthPasskey) error {
 	c := w.ba.P
 	if w.ba.IDMode != IDInteger {
 		if p.ID == "" {
-			id, err := NewBetterAuthID(w.ba.IDMode, w.rand)
+			id, err := w.newID()
 			if err != nil {
 				return err
 			}
