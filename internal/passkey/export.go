@@ -300,6 +300,9 @@ type ExportReader struct {
 	line int
 	// rest is what is left of the current line after a torn record.
 	rest []byte
+	// user is the user of the last record parseExportRecord read, whose
+	// strings the next record shares when it has the same.
+	user ExportUser
 }
 
 // ErrTornRecord marks a line, or the start of one, that holds a record cut
@@ -336,7 +339,8 @@ func (r *ExportReader) Next() (ExportRecord, int, error) {
 		}
 		b := r.rest
 		r.rest = nil
-		if rec, ok := parseExportRecord(b); ok {
+		if rec, ok := parseExportRecord(b, &r.user); ok {
+			r.user = rec.User
 			return rec, r.line, nil
 		}
 		var rec ExportRecord

@@ -16,9 +16,15 @@ import (
 // more for its own state: that was a third of an import's client CPU and
 // of its allocations. Here a record costs a string per field that is not
 // a constant (the names of the device types, the transports and "ok"
-// come from constants) and the pointers of the nullable fields.
-func parseExportRecord(b []byte) (rec ExportRecord, ok bool) {
+// come from constants) and the pointers of the nullable fields; and the
+// user's strings are prev's (the previous record's user, when not nil)
+// where they are the same, as they are for a user's passkeys one after
+// the other in an export.
+func parseExportRecord(b []byte, prev *ExportUser) (rec ExportRecord, ok bool) {
 	p := jsonParser{b: b}
+	if prev == nil {
+		prev = &ExportUser{}
+	}
 	var v int64
 	if !p.lit(`{"version":`) {
 		return rec, false
@@ -52,9 +58,9 @@ func parseExportRecord(b []byte) (rec ExportRecord, ok bool) {
 		}
 		rec.Authenticator = &a
 	}
-	ok = p.lit(`,"user":{"id":`) && p.str(&rec.User.ID) &&
-		p.lit(`,"email":`) && p.strPtr(&rec.User.Email) &&
-		p.lit(`,"name":`) && p.strPtr(&rec.User.Name) &&
+	ok = p.lit(`,"user":{"id":`) && p.strAs(&rec.User.ID, &prev.ID) &&
+		p.lit(`,"email":`) && p.strPtrAs(&rec.User.Email, prev.Email) &&
+		p.lit(`,"name":`) && p.strPtrAs(&rec.User.Name, prev.Name) &&
 		p.lit(`,"emailVerified":`) && p.bool(&rec.User.EmailVerified) &&
 		p.lit(`},"status":`) && p.str(&rec.Status)
 	if !ok {
@@ -168,6 +174,40 @@ func (p *jsonParser) strPtr(dst **string) bool {
 		*dst = &v
 	}
 	return ok
+}
+
+// strAs is str, giving *same itself when the string is the same.
+func (p *jsonParser) strAs(dst, same *string) bool {
+	s, ok := p.raw()
+	switch {
+	case !ok:
+	case string(s) == *same:
+		*dst = *same
+	default:
+		*dst = internJSON(s)
+	}
+	return ok
+}
+
+// strPtrAs is strPtr, pointing to a copy of *same (sharing its string,
+// not the pointer) when the string is the same.
+func (p *jsonParser) strPtrAs(dst **string, same *string) bool {
+	if p.lit("null") {
+		*dst = nil
+		return true
+	}
+	s, ok := p.raw()
+	if !ok {
+		return false
+	}
+	var v string
+	if same != nil && string(s) == *same {
+		v = *same
+	} else {
+		v = internJSON(s)
+	}
+	*dst = &v
+	return true
 }
 
 func (p *jsonParser) strs(dst *[]string) bool {

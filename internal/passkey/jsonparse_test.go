@@ -41,7 +41,7 @@ func TestParseExportRecord(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", b, err)
 		}
-		got, ok := parseExportRecord(b)
+		got, ok := parseExportRecord(b, nil)
 		// Strings with escapes or invalid UTF-8 are encoding/json's; every
 		// other record written by AppendJSON is taken.
 		plain := !strings.ContainsAny(string(b), "\\") && utf8.Valid(b)
@@ -50,6 +50,28 @@ func TestParseExportRecord(t *testing.T) {
 		}
 		if ok && !reflect.DeepEqual(got, want) {
 			t.Errorf("%s:\n got %#v\nwant %#v", b, got, want)
+		}
+	}
+	// Read after another record, whose user's strings it shares where
+	// they are the same (not its pointers): the same records.
+	recs := parseRecords()
+	for i, rec := range recs {
+		b := rec.AppendJSON(nil)
+		want, err := wantParsed(t, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, prev := range []ExportUser{recs[(i+len(recs)-1)%len(recs)].User, want.User, {}} {
+			got, ok := parseExportRecord(b, &prev)
+			if !ok {
+				continue
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("%s after user %+v:\n got %#v\nwant %#v", b, prev, got, want)
+			}
+			if got.User.Email != nil && got.User.Email == prev.Email || got.User.Name != nil && got.User.Name == prev.Name {
+				t.Errorf("%s: shares a pointer of the previous record's user", b)
+			}
 		}
 	}
 	// Lines of the format that are not AppendJSON's exact form are left
@@ -77,11 +99,11 @@ func TestParseExportRecord(t *testing.T) {
 		`{"version":1}`,
 		"",
 	} {
-		if got, ok := parseExportRecord([]byte(in)); ok {
+		if got, ok := parseExportRecord([]byte(in), nil); ok {
 			t.Errorf("%s: parsed as %#v", in, got)
 		}
 	}
-	if _, ok := parseExportRecord([]byte(base)); !ok {
+	if _, ok := parseExportRecord([]byte(base), nil); !ok {
 		t.Errorf("%s: not parsed", base)
 	}
 }
@@ -92,8 +114,10 @@ func FuzzParseExportRecord(f *testing.F) {
 	for _, rec := range parseRecords() {
 		f.Add(rec.AppendJSON(nil))
 	}
+	email, name := "a@example.com", "A"
+	prev := ExportUser{ID: "u1", Email: &email, Name: &name}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		got, ok := parseExportRecord(b)
+		got, ok := parseExportRecord(b, nil)
 		if !ok {
 			return
 		}
@@ -104,6 +128,11 @@ func FuzzParseExportRecord(f *testing.F) {
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("%q:\n got %#v\nwant %#v", b, got, want)
 		}
+		for _, p := range []ExportUser{got.User, prev} {
+			if again, ok := parseExportRecord(b, &p); !ok || !reflect.DeepEqual(again, want) {
+				t.Fatalf("%q after user %+v: %v %#v", b, p, ok, again)
+			}
+		}
 	})
 }
 
@@ -111,7 +140,7 @@ func BenchmarkParseExportRecord(b *testing.B) {
 	line := parseRecords()[3].AppendJSON(nil)
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, ok := parseExportRecord(line); !ok {
+		if _, ok := parseExportRecord(line, nil); !ok {
 			b.Fatal("not parsed")
 		}
 	}
