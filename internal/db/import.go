@@ -217,6 +217,11 @@ func (d *DB) newImporter(s *Schema, opts store.ImportOptions) (*importer, error)
 }
 
 func (imp *importer) run(ctx context.Context, rd *passkey.ExportReader) error {
+	if q := imp.d.Dialect.importSetup; q != "" {
+		if _, err := imp.tx.ExecContext(ctx, q); err != nil {
+			return imp.d.Err("import: set up the transaction", err)
+		}
+	}
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
