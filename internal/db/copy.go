@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unsafe"
 
@@ -40,8 +41,12 @@ type rowWriter interface {
 // building one; elsewhere in multi-row INSERTs (insertRows). A
 // unique-key violation is ErrConflict either way.
 func (d *DB) writeRows(ctx context.Context, tx *sqlx.Tx, table string, cols []string, what string, fill func(w rowWriter) error) error {
-	if d.Dialect.copyFrom {
-		if conn := txConn(ctx); conn != nil {
+	if conn := txConn(ctx); conn != nil && d.Dialect.copyFrom {
+		ok, err := d.copyWorks(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if ok {
 			return d.copyIn(ctx, conn, table, cols, what, fill)
 		}
 	}
@@ -50,6 +55,30 @@ func (d *DB) writeRows(ctx context.Context, tx *sqlx.Tx, table string, cols []st
 		return err
 	}
 	return d.insertRows(ctx, tx, table, cols, w.rows, what)
+}
+
+// copyProbe is what a DB found out about its server's COPY FROM STDIN.
+type copyProbe struct {
+	mu           sync.Mutex
+	known, works bool
+}
+
+// copyWorks reports whether the server takes COPY FROM STDIN, asking it
+// once per DB: PGlite (what `npx prisma dev` serves; version() names it)
+// runs behind pglite-socket one protocol message at a time, and a COPY
+// waiting for its data there ends the database for every client.
+func (d *DB) copyWorks(ctx context.Context, q sqlx.QueryerContext) (bool, error) {
+	p := &d.copy
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.known {
+		var v string
+		if err := q.QueryRowxContext(ctx, "SELECT version()").Scan(&v); err != nil {
+			return false, d.Err("ask the server's version", err)
+		}
+		p.known, p.works = true, !strings.Contains(v, "PGlite") && !strings.Contains(v, "emscripten")
+	}
+	return p.works, nil
 }
 
 // insertWriter collects INSERT arguments.
@@ -120,7 +149,7 @@ func (d *DB) copyIn(ctx context.Context, conn *sqlx.Conn, table string, cols []s
 		}
 		// Exec without arguments ends the COPY and returns the server's
 		// verdict on every row.
-		_, err = st.Exec(nil) //nolint:staticcheck // lib/pq's COPY ends with Exec(nil)
+		_, err = st.Exec(nil)
 		return err
 	})
 	switch {
