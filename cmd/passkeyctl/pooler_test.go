@@ -235,16 +235,40 @@ func TestPgBouncer_PrismaSchema(t *testing.T) {
 			if res.code != exitNotFound {
 				t.Errorf("revoke of the decoy: exit %d, stderr %q; want 3 (not found in auth)", res.code, res.stderr)
 			}
+			var n int
+			backup := filepath.Join(t.TempDir(), "auth.jsonl")
+			res = runBin(t, "--dsn", auth, "export", "--file", backup)
+			if res.code != 0 {
+				t.Fatalf("export: exit %d, stderr %q", res.code, res.stderr)
+			}
 			res = runBin(t, "--dsn", auth, "revoke", "--yes", "--", benchCred(2))
 			if res.code != 0 {
 				t.Errorf("revoke in auth: exit %d, stderr %q", res.code, res.stderr)
+			}
+			// Import (its rows go through COPY inside its transaction) into
+			// auth, once as a dry run: never into public.
+			for _, args := range [][]string{{"--dry-run"}, nil} {
+				res = runBin(t, append([]string{"--dsn", auth, "import"}, append(args, backup)...)...)
+				if res.code != 0 {
+					t.Fatalf("import %v: exit %d, stdout %q, stderr %q", args, res.code, res.stdout, res.stderr)
+				}
+				want := 0
+				if args == nil {
+					want = 1
+				}
+				if err := d.X.Get(&n, `SELECT COUNT(*) FROM auth."Authenticator" WHERE "credentialID" = $1`, benchCred(2)); err != nil || n != want {
+					t.Errorf("after import %v: %d auth passkeys (%v); want %d", args, n, err, want)
+				}
+			}
+			res = runBin(t, "--dsn", auth, "revoke", "--yes", "--", benchCred(2))
+			if res.code != 0 {
+				t.Errorf("revoke of the imported passkey: exit %d, stderr %q", res.code, res.stderr)
 			}
 			res = runBin(t, "--dsn", auth, "migrate", "status")
 			if res.code != 0 {
 				t.Errorf("migrate status: exit %d, stdout %q, stderr %q", res.code, res.stdout, res.stderr)
 			}
 
-			var n int
 			if err := d.X.Get(&n, `SELECT COUNT(*) FROM public."Authenticator" WHERE "credentialID" = $1`, decoy); err != nil || n != 1 {
 				t.Errorf("decoy passkey in public: %d rows (%v); want it untouched", n, err)
 			}

@@ -19,6 +19,8 @@ type sqlApp interface {
 	// storedID is raw in the form the app stores and looks up in its
 	// credential ID column.
 	storedID(raw []byte) string
+	// appendStoredID appends storedID(raw) to b.
+	appendStoredID(b, raw []byte) []byte
 	// storedPrefix is a credential ID prefix in the alphabet the app
 	// stores IDs in.
 	storedPrefix(prefix string) string

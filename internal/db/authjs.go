@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"database/sql"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -23,6 +24,8 @@ type authjsApp struct{}
 
 // storedID: Auth.js stores credential IDs in standard padded base64.
 func (authjsApp) storedID(raw []byte) string { return passkey.AuthjsCredentialID(raw) }
+
+func (authjsApp) appendStoredID(b, raw []byte) []byte { return base64.StdEncoding.AppendEncode(b, raw) }
 
 func (authjsApp) storedPrefix(prefix string) string { return passkey.StandardBase64Prefix(prefix) }
 

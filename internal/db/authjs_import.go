@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"math"
@@ -53,10 +54,9 @@ func (authjsImport) serialUsers() (table, idCol string, ok bool) { return "", ""
 // Authenticator row found next overrides its Account).
 func (authjsImport) existingAccounts(imp *importer, stored []string, scan func(query string, args []any, accountRows bool) error) error {
 	q := imp.d.Q
-	in, args := imp.d.inList(q("providerAccountId"), stored)
-	query := "SELECT " + q("providerAccountId") + ", " + q("userId") + ", NULL FROM " + q(imp.s.Account.Name) +
-		" WHERE " + imp.d.ExactEq(q("provider")) + " AND " + in
-	return scan(query, append([]any{imp.opts.ProviderID, imp.opts.ProviderID}, args...), true)
+	query, args := imp.d.selectIn(q("providerAccountId")+", "+q("userId")+", NULL", q(imp.s.Account.Name),
+		imp.d.ExactEq(q("provider")), []any{imp.opts.ProviderID, imp.opts.ProviderID}, q("providerAccountId"), stored, &imp.scratch)
+	return scan(query, args, true)
 }
 
 // insert implements importTarget: the Account (unless one of the same
@@ -94,50 +94,86 @@ func (authjsImport) insert(ctx context.Context, imp *importer, ns []*passkey.Nor
 			acctCols = append(acctCols, c)
 		}
 	}
-	var authRows, acctRows [][]any
+	// The ids the rows need, drawn row by row; the Account rows, but for
+	// the users' own Accounts left behind without their Authenticator.
+	var authIDs, acctIDs []string
 	var acctUsers []*passkey.Normalized
 	for _, n := range ns {
-		a := n.Authjs(owners[n])
-		var row []any
 		if authID {
 			id, err := NewCUID(imp.now, imp.opts.Rand)
 			if err != nil {
 				return err
 			}
-			row = append(row, id)
+			authIDs = append(authIDs, id)
 		}
-		row = append(row, a.CredentialID, a.UserID, a.ProviderAccountID, a.CredentialPublicKey, a.Counter, a.CredentialDeviceType, a.CredentialBackedUp, a.Transports)
-		authRows = append(authRows, row)
-		if ex, ok := existing[passkey.Base64URL(n.RawID)]; ok && !ex.authenticator {
+		if ex, ok := existing[n.ID]; ok && !ex.authenticator {
 			continue // the user's own Account row is already there
 		}
-		var arow []any
 		if acctID {
 			id, err := NewCUID(imp.now, imp.opts.Rand)
 			if err != nil {
 				return err
 			}
-			arow = append(arow, id)
+			acctIDs = append(acctIDs, id)
 		}
 		acctUsers = append(acctUsers, n)
-		arow = append(arow, a.UserID, "webauthn", imp.opts.ProviderID, a.ProviderAccountID)
-		for _, c := range acctTimes {
-			col, _ := s.Account.Column(c)
-			arow = append(arow, imp.d.authjsTime(col, imp.now))
-		}
-		acctRows = append(acctRows, arow)
 	}
 	if err := imp.checkUniqueAccountUser(ctx, acctUsers, owners); err != nil {
 		return err
 	}
-	if err := imp.d.insertRows(ctx, imp.tx, s.Account.Name, acctCols, acctRows, "insert Account"); err != nil {
+	// The same dates in every Account row.
+	times := make([]any, len(acctTimes))
+	for i, c := range acctTimes {
+		col, _ := s.Account.Column(c)
+		times[i] = imp.d.authjsTime(col, imp.now)
+	}
+	err := imp.d.writeRows(ctx, imp.tx, s.Account.Name, acctCols, "insert Account", func(w rowWriter) error {
+		for i, n := range acctUsers {
+			if acctID {
+				w.str(acctIDs[i])
+			}
+			w.str(owners[n])
+			w.str("webauthn")
+			w.str(imp.opts.ProviderID)
+			w.base64(base64.StdEncoding, n.RawID) // passkey.AuthjsCredentialID
+			for _, t := range times {
+				if err := w.value(t); err != nil {
+					return err
+				}
+			}
+			if err := w.endRow(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
 		if errors.Is(err, passkey.ErrConflict) && s.Account.IsUnique("userId") {
 			// Another writer gave the user an Account meanwhile.
 			return imp.uniqueAccountUserError(ctx, "", "already has one")
 		}
 		return err
 	}
-	return imp.d.insertRows(ctx, imp.tx, s.Authenticator.Name, authCols, authRows, "insert Authenticator")
+	return imp.d.writeRows(ctx, imp.tx, s.Authenticator.Name, authCols, "insert Authenticator", func(w rowWriter) error {
+		// The columns of n.Authjs, written without making its strings.
+		for i, n := range ns {
+			if authID {
+				w.str(authIDs[i])
+			}
+			w.base64(base64.StdEncoding, n.RawID)
+			w.str(owners[n])
+			w.base64(base64.StdEncoding, n.RawID)
+			w.str(n.PublicKey)
+			w.int(n.Rec.Counter)
+			w.str(n.Rec.DeviceType)
+			w.bool(n.Rec.BackedUp)
+			w.transports(n.Rec.Transports)
+			if err := w.endRow(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // userRow implements importTarget: the columns and values of a new Auth.js User:

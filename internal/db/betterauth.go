@@ -315,6 +315,8 @@ type betterAuthWriter struct {
 	d    *DB
 	ba   *BetterAuthSchema
 	rand io.Reader
+	// idBuf is newID's storage, reused from row to row.
+	idBuf []byte
 }
 
 func newBetterAuthWriter(d *DB, ba *BetterAuthSchema, r io.Reader) *betterAuthWriter {
@@ -341,6 +343,19 @@ func (w *betterAuthWriter) columns() []string {
 	return cols
 }
 
+// newID is NewBetterAuthID for the passkey table's id mode, its random
+// bytes read through a buffer of the writer's.
+func (w *betterAuthWriter) newID() (string, error) {
+	if w.ba.IDMode != IDText {
+		return NewBetterAuthID(w.ba.IDMode, w.rand)
+	}
+	if w.idBuf == nil {
+		w.idBuf = make([]byte, 32+64)
+	}
+	id, err := appendBetterAuthID(w.idBuf[:0:32], w.idBuf[32:], w.rand)
+	return string(id), err
+}
+
 // webauthnUserIDValue is what Better Auth 1.0 wrote to a new passkey's
 // NOT NULL webauthnUserID: ctx.context.generateId({model: "passkey"}),
 // which was nanoid() then — 21 random URL-safe characters, a fresh one per
@@ -361,43 +376,59 @@ func webauthnUserIDValue(r io.Reader) (string, error) {
 // values fills p's generated fields and returns its INSERT arguments in
 // the order of columns.
 func (w *betterAuthWriter) values(p *BetterAuthPasskey) ([]any, error) {
+	var iw insertWriter
+	if err := w.row(&iw, p); err != nil {
+		return nil, err
+	}
+	return iw.rows[0], nil
+}
+
+// row fills p's generated fields and writes its values to rw in the order
+// of columns.
+func (w *betterAuthWriter) row(rw rowWriter, p *BetterAuthPasskey) error {
 	c := w.ba.P
-	var out []any
 	if w.ba.IDMode != IDInteger {
 		if p.ID == "" {
-			id, err := NewBetterAuthID(w.ba.IDMode, w.rand)
+			id, err := w.newID()
 			if err != nil {
-				return nil, err
+				return err
 			}
 			p.ID = id
 		}
-		out = append(out, p.ID)
+		rw.str(p.ID)
 	}
-	out = append(out, p.PublicKey, p.UserID, p.CredentialID, p.Counter, p.DeviceType, p.BackedUp)
+	rw.str(p.PublicKey)
+	rw.str(p.UserID)
+	rw.str(p.CredentialID)
+	rw.int(p.Counter)
+	rw.str(p.DeviceType)
+	rw.bool(p.BackedUp)
 	if c.Name != "" {
-		out = append(out, nullString(p.Name))
+		rw.nullString(nullString(p.Name))
 	}
 	if c.Transports != "" {
-		out = append(out, nullString(p.Transports))
+		rw.nullString(nullString(p.Transports))
 	}
 	if c.CreatedAt != "" {
 		var v any
 		if p.CreatedAt != nil {
 			v = timeArg(w.ba.CreatedAt, *p.CreatedAt)
 		}
-		out = append(out, v)
+		if err := rw.value(v); err != nil {
+			return err
+		}
 	}
 	if c.AAGUID != "" {
-		out = append(out, nullString(p.AAGUID))
+		rw.nullString(nullString(p.AAGUID))
 	}
 	if c.WebAuthnUserID != "" {
 		id, err := webauthnUserIDValue(w.rand)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		out = append(out, id)
+		rw.str(id)
 	}
-	return out, nil
+	return rw.endRow()
 }
 
 // insert writes ps with multi-row INSERTs on q.

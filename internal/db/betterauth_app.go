@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"math"
@@ -25,6 +26,10 @@ type betterAuthApp struct{}
 // storedID: Better Auth stores credential IDs in base64url without
 // padding.
 func (betterAuthApp) storedID(raw []byte) string { return passkey.Base64URL(raw) }
+
+func (betterAuthApp) appendStoredID(b, raw []byte) []byte {
+	return base64.RawURLEncoding.AppendEncode(b, raw)
+}
 
 func (betterAuthApp) storedPrefix(prefix string) string { return passkey.Base64URLPrefix(prefix) }
 

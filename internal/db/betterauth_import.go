@@ -70,17 +70,20 @@ func (betterAuthImport) existingAccounts(*importer, []string, func(string, []any
 
 // insert implements importTarget: one passkey row each.
 func (t betterAuthImport) insert(ctx context.Context, imp *importer, ns []*passkey.Normalized, owners map[*passkey.Normalized]string, _ map[string]existingCredential) error {
-	w := newBetterAuthWriter(imp.d, t.ba, imp.opts.Rand)
-	ps := make([]*BetterAuthPasskey, len(ns))
-	for i, n := range ns {
-		p := betterAuthPasskey(n, owners[n])
-		ps[i] = &p
-	}
 	if err := imp.checkWidths(ns, t.ba.Passkey, map[string]func(*passkey.Normalized) string{
-		t.ba.P.CredentialID: func(n *passkey.Normalized) string { return passkey.Base64URL(n.RawID) },
+		t.ba.P.CredentialID: func(n *passkey.Normalized) string { return n.ID },
 		t.ba.P.PublicKey:    func(n *passkey.Normalized) string { return n.PublicKey },
 	}); err != nil {
 		return err
 	}
-	return w.insert(ctx, imp.tx, ps)
+	w := newBetterAuthWriter(imp.d, t.ba, imp.opts.Rand)
+	return imp.d.writeRows(ctx, imp.tx, t.ba.Passkey.Name, w.columns(), "insert passkey", func(rw rowWriter) error {
+		for _, n := range ns {
+			p := betterAuthPasskey(n, owners[n])
+			if err := w.row(rw, &p); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }

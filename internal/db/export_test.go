@@ -1,5 +1,11 @@
 package db
 
+import (
+	"context"
+
+	"github.com/jmoiron/sqlx"
+)
+
 // Test-only access to the migrator's internals for the external test
 // package, which needs dbtest (importing dbtest from package db itself would
 // be an import cycle).
@@ -25,4 +31,41 @@ var MySQLLockName = mysqlLockName
 func (d *DB) AccountDeleteWhere(providerID string, tuples [][]string) (string, []any) {
 	fixed, fixedArgs := d.webauthnAccountOf(providerID)
 	return d.anyTuple(accountTupleColumns, tuples, fixed, fixedArgs)
+}
+
+// WriteRows writes rows into table with writeRows (COPY on PostgreSQL,
+// multi-row INSERTs elsewhere) in a transaction of inTx, each value given
+// to the writer as rowWriter.value takes it, but strings, int64s and
+// bools, which go through str, int and bool.
+func (d *DB) WriteRows(ctx context.Context, table string, cols []string, rows [][]any) error {
+	return d.inTx(ctx, txOptions{what: "write rows"}, func(ctx context.Context, tx *sqlx.Tx) error {
+		return d.writeRows(ctx, tx, table, cols, "write rows", func(w rowWriter) error {
+			for _, row := range rows {
+				for _, v := range row {
+					switch x := v.(type) {
+					case string:
+						w.str(x)
+					case int64:
+						w.int(x)
+					case bool:
+						w.bool(x)
+					default:
+						if err := w.value(v); err != nil {
+							return err
+						}
+					}
+				}
+				if err := w.endRow(); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	})
+}
+
+// SelectIn is selectIn, with a buffer of its own.
+func (d *DB) SelectIn(cols, table, cond string, condArgs []any, col string, values []string) (string, []any) {
+	var buf []byte
+	return d.selectIn(cols, table, cond, condArgs, col, values, &buf)
 }

@@ -128,11 +128,24 @@ type importer struct {
 	// to its owner in the target, its first line and what became of it.
 	known map[string]*knownCredential
 	batch []*passkey.Normalized
+	// normalized are the records batch points to, reused from batch to
+	// batch.
+	normalized []*passkey.Normalized
 	// duplicateLines are the first lines that repeat a credential.
 	duplicateLines []int
 	// accountUsers maps the users this import gives an Account row to
 	// the line that does (Account.userId UNIQUE only).
 	accountUsers map[string]int
+	// scratch is a buffer lookups reuse, key one userOf reuses.
+	scratch, key []byte
+	// inserts, owners and seen are flush's and resolveUsers' storage,
+	// reused from batch to batch.
+	inserts []*passkey.Normalized
+	owners  map[*passkey.Normalized]string
+	seen    map[string]bool
+	// stored and ends are existing()'s, reused likewise.
+	stored []string
+	ends   []int
 }
 
 // knownCredential is a credential of the input and what import does with
@@ -159,11 +172,24 @@ const (
 )
 
 func userKey(u passkey.ExportUser) string {
-	e := ""
+	return string(appendUserKey(nil, u))
+}
+
+func appendUserKey(b []byte, u passkey.ExportUser) []byte {
+	b = append(b, u.ID...)
+	b = append(b, 0)
 	if u.Email != nil {
-		e = strings.ToLower(*u.Email)
+		b = append(b, strings.ToLower(*u.Email)...)
 	}
-	return u.ID + "\x00" + e
+	return b
+}
+
+// userOf is imp.users[userKey(u)], without making the key: it is looked
+// up for every record.
+func (imp *importer) userOf(u passkey.ExportUser) (string, bool) {
+	imp.key = appendUserKey(imp.key[:0], u)
+	id, ok := imp.users[string(imp.key)]
+	return id, ok
 }
 
 func (d *DB) newImporter(s *Schema, opts store.ImportOptions) (*importer, error) {
@@ -171,7 +197,7 @@ func (d *DB) newImporter(s *Schema, opts store.ImportOptions) (*importer, error)
 		opts.OnConflict = store.ConflictFail
 	}
 	if opts.BatchSize <= 0 {
-		opts.BatchSize = 500
+		opts.BatchSize = d.Dialect.importBatch
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -201,6 +227,11 @@ func (d *DB) newImporter(s *Schema, opts store.ImportOptions) (*importer, error)
 }
 
 func (imp *importer) run(ctx context.Context, rd *passkey.ExportReader) error {
+	if q := imp.d.Dialect.importSetup; q != "" {
+		if _, err := imp.tx.ExecContext(ctx, q); err != nil {
+			return imp.d.Err("import: set up the transaction", err)
+		}
+	}
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -229,7 +260,13 @@ func (imp *importer) run(ctx context.Context, rd *passkey.ExportReader) error {
 			imp.opts.Warn(fmt.Sprintf("line %d: passkey %s left out: status %s at the source (it could not sign in there)", line, rec.CredentialID, rec.Status))
 			continue
 		}
-		n, err := rec.Validate(line)
+		// The batch's records are validated into the same Normalized
+		// values batch after batch: nothing keeps one after its flush.
+		if len(imp.batch) == len(imp.normalized) {
+			imp.normalized = append(imp.normalized, new(passkey.Normalized))
+		}
+		n := imp.normalized[len(imp.batch)]
+		err = rec.ValidateInto(line, n)
 		var broken *passkey.BrokenRecordError
 		if errors.As(err, &broken) {
 			imp.res.Broken++
@@ -270,7 +307,7 @@ func (imp *importer) writing() bool { return !imp.failed() }
 // flush handles the batch: users, conflicts, then the writes.
 func (imp *importer) flush(ctx context.Context) error {
 	batch := imp.batch
-	imp.batch = nil
+	imp.batch = imp.batch[:0]
 	if len(batch) == 0 {
 		return nil
 	}
@@ -283,11 +320,19 @@ func (imp *importer) flush(ctx context.Context) error {
 	}
 	// updates are the target's rows that --on-conflict update writes;
 	// merges the rows this import wrote that later records update.
-	var inserts, updates, merges []*passkey.Normalized
-	owners := map[*passkey.Normalized]string{}
+	// inserts and owners keep their storage from batch to batch: nothing
+	// holds them after the flush.
+	var updates, merges []*passkey.Normalized
+	inserts := imp.inserts[:0]
+	if imp.owners == nil {
+		imp.owners = make(map[*passkey.Normalized]string, len(batch))
+	}
+	owners := imp.owners
+	clear(owners)
+	defer func() { imp.inserts = inserts[:0] }()
 	for _, n := range batch {
-		owner := imp.users[userKey(n.Rec.User)]
-		id := passkey.Base64URL(n.RawID)
+		owner, _ := imp.userOf(n.Rec.User)
+		id := n.ID
 		if k, ok := imp.known[id]; ok {
 			// Another record of a credential an earlier line holds: a
 			// backup appended to more than once. One passkey, with the
@@ -349,7 +394,7 @@ func (imp *importer) flush(ctx context.Context) error {
 	// Records of this batch are merged; the next batch updates the rows.
 	for _, ns := range [][]*passkey.Normalized{inserts, updates, merges} {
 		for _, n := range ns {
-			imp.known[passkey.Base64URL(n.RawID)].pending = nil
+			imp.known[n.ID].pending = nil
 		}
 	}
 	if err := imp.target.checkCounters(imp, inserts, updates, merges); err != nil {
@@ -465,13 +510,16 @@ func (imp *importer) resolveUsers(ctx context.Context, batch []*passkey.Normaliz
 		line int
 	}
 	var todo []pending
-	seen := map[string]bool{}
+	if imp.seen == nil {
+		imp.seen = map[string]bool{}
+	}
+	seen := imp.seen
+	clear(seen)
 	for _, n := range batch {
-		k := userKey(n.Rec.User)
-		if _, ok := imp.users[k]; ok || seen[k] {
+		if _, ok := imp.userOf(n.Rec.User); ok || seen[string(imp.key)] {
 			continue
 		}
-		seen[k] = true
+		seen[string(imp.key)] = true
 		todo = append(todo, pending{n.Rec.User, n.Line})
 	}
 	if len(todo) == 0 {
@@ -685,7 +733,19 @@ func (imp *importer) createUsers(ctx context.Context, us []passkey.ExportUser, l
 	if !imp.writing() || len(rows) == 0 {
 		return nil
 	}
-	return d.insertRows(ctx, imp.tx, imp.ut.table.Name, cols, rows, "create users")
+	return d.writeRows(ctx, imp.tx, imp.ut.table.Name, cols, "create users", func(w rowWriter) error {
+		for _, row := range rows {
+			for _, v := range row {
+				if err := w.value(v); err != nil {
+					return err
+				}
+			}
+			if err := w.endRow(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // insertReturningID inserts one row and returns the id the database gave
@@ -737,13 +797,27 @@ func (ex existingCredential) publicKeyIs(key string) bool {
 // keyed by base64url ID, compared exactly.
 func (imp *importer) existing(ctx context.Context, batch []*passkey.Normalized) (map[string]existingCredential, error) {
 	out := map[string]existingCredential{}
-	var stored []string
-	toURL := map[string]string{}
+	// The stored IDs, cut from one string (one allocation, not one per
+	// passkey); stored's own storage is reused from batch to batch.
+	app := imp.s.app()
+	arena := imp.scratch[:0]
+	ends := imp.ends[:0]
 	for _, n := range batch {
-		v := imp.s.app().storedID(n.RawID)
-		stored = append(stored, v)
-		toURL[v] = passkey.Base64URL(n.RawID)
+		arena = app.appendStoredID(arena, n.RawID)
+		ends = append(ends, len(arena))
 	}
+	all := string(arena)
+	imp.scratch, imp.ends = arena, ends
+	stored := imp.stored[:0]
+	start := 0
+	for _, end := range ends {
+		stored = append(stored, all[start:end])
+		start = end
+	}
+	imp.stored = stored
+	// toURL maps the stored IDs back, made when a row is found (a fresh
+	// import finds none).
+	var toURL map[string]string
 	cols := imp.target.columns()
 	table, credCol, userCol, keyCol := imp.tableName(), cols.credential, cols.user, cols.publicKey
 	scan := func(query string, args []any, accountRows bool) error {
@@ -757,6 +831,12 @@ func (imp *importer) existing(ctx context.Context, batch []*passkey.Normalized) 
 			var key sql.NullString
 			if err := rows.Scan(&id, &owner, &key); err != nil {
 				return imp.d.Err("check existing credentials", err)
+			}
+			if toURL == nil {
+				toURL = make(map[string]string, len(batch))
+				for i, n := range batch {
+					toURL[stored[i]] = n.ID
+				}
 			}
 			u, ok := toURL[id]
 			if !ok {
@@ -774,8 +854,7 @@ func (imp *importer) existing(ctx context.Context, batch []*passkey.Normalized) 
 	if err := imp.target.existingAccounts(imp, stored, scan); err != nil {
 		return nil, err
 	}
-	in, args := imp.d.inList(q(credCol), stored)
-	query := "SELECT " + q(credCol) + ", " + q(userCol) + ", " + q(keyCol) + " FROM " + q(table) + " WHERE " + in
+	query, args := imp.d.selectIn(q(credCol)+", "+q(userCol)+", "+q(keyCol), q(table), "", nil, q(credCol), stored, &imp.scratch)
 	if err := scan(query, args, false); err != nil {
 		return nil, err
 	}

@@ -63,6 +63,8 @@ type DB struct {
 	// appTables are the names Q schema-qualifies (see Q).
 	appTablesMu sync.RWMutex
 	appTables   map[string]bool
+	// copy is whether the server takes COPY FROM STDIN (copyWorks).
+	copy copyProbe
 }
 
 // DefaultConnectTimeout bounds a connection attempt when neither

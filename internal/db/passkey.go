@@ -46,6 +46,56 @@ func (d *DB) inList(expr string, values []string) (string, []any) {
 	return expr + " IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(values)), ", ") + ")", anySlice(values)
 }
 
+// selectIn returns SELECT cols FROM table WHERE cond AND col IN
+// (values...) and its arguments, cond taking condArgs ("" for none). On
+// PostgreSQL it probes col's index once per value: a LATERAL subquery
+// the planner keeps as one (OFFSET 0) behind unnest of one array. The
+// plain "col = ANY(array)", on a table without statistics or whose
+// statistics predate the rows this transaction wrote (an import filling
+// a new table), is planned as a scan of the whole table: every batch of
+// an import read every row the batches before it had written. The array
+// is written into *buf, which the caller may reuse once the query's rows
+// are read.
+func (d *DB) selectIn(cols, table, cond string, condArgs []any, col string, values []string, buf *[]byte) (string, []any) {
+	if d.Dialect == Postgres {
+		if cond != "" {
+			cond += " AND "
+		}
+		// The literal goes as text (bytes are sent as they are, in the
+		// binary format, which for text is the text itself) and becomes
+		// text[] on the server: one copy of it, where pq.StringArray makes
+		// four.
+		*buf = appendTextArray((*buf)[:0], values)
+		return "SELECT t.* FROM unnest(?::text::text[]) AS v(x) CROSS JOIN LATERAL (SELECT " + cols + " FROM " + table +
+			" WHERE " + cond + col + " = v.x OFFSET 0) AS t", append([]any{*buf}, condArgs...)
+	}
+	in, args := d.inList(col, values)
+	if cond != "" {
+		in = cond + " AND " + in
+	}
+	return "SELECT " + cols + " FROM " + table + " WHERE " + in, append(condArgs, args...)
+}
+
+// appendTextArray appends values as a PostgreSQL text[] literal, each
+// element quoted, its '"' and '\' escaped.
+func appendTextArray(b []byte, values []string) []byte {
+	b = append(b, '{')
+	for i, v := range values {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '"')
+		for j := 0; j < len(v); j++ {
+			if c := v[j]; c == '"' || c == '\\' {
+				b = append(b, '\\')
+			}
+			b = append(b, v[j])
+		}
+		b = append(b, '"')
+	}
+	return append(b, '}')
+}
+
 func anySlice(ss []string) []any {
 	out := make([]any, len(ss))
 	for i, s := range ss {

@@ -54,7 +54,7 @@ func betterAuthPasskey(n *passkey.Normalized, userID string) BetterAuthPasskey {
 		Name:         n.Rec.Name,
 		PublicKey:    n.PublicKey,
 		UserID:       userID,
-		CredentialID: passkey.Base64URL(n.RawID),
+		CredentialID: n.ID,
 		Counter:      n.Rec.Counter,
 		DeviceType:   n.Rec.DeviceType,
 		BackedUp:     n.Rec.BackedUp,

@@ -444,7 +444,7 @@ func TestExportImport_authjsRoundTrip(t *testing.T) {
 	want := slices.DeleteFunc(authjsRows(t, src, ss), func(r string) bool {
 		return strings.Contains(r, passkey.AuthjsCredentialID([]byte("no-account")))
 	})
-	for _, dialect := range []string{"mysql", "sqlite"} {
+	for _, dialect := range []string{"postgres", "mysql", "sqlite"} {
 		t.Run(dialect, func(t *testing.T) {
 			_, dst := dbtest.Migrated(t, dialect)
 			ds := detect(t, dst)

@@ -117,6 +117,15 @@ func (d *DB) txOnce(ctx context.Context, opts txOptions, fn func(ctx context.Con
 	switch d.Dialect {
 	case Postgres:
 		txOpts = &sql.TxOptions{Isolation: sql.LevelReadCommitted}
+		// On a connection of its own, which fn reaches through ctx for
+		// what database/sql's Tx cannot do: COPY (copyIn).
+		conn, err := d.X.Connx(ctx)
+		if err != nil {
+			return d.Err(opts.what+": connect", err)
+		}
+		defer conn.Close()
+		begin = conn.BeginTxx
+		ctx = context.WithValue(ctx, txConnKey{}, conn)
 	case MySQL:
 		if opts.lock != "" {
 			// GET_LOCK belongs to a session: take it on the connection the
@@ -209,6 +218,17 @@ func (d *DB) prepareAudit(ctx context.Context, dryRun bool) (bool, func(context.
 		return false, nil, nothing, err
 	}
 	return true, conn.BeginTxx, release, nil
+}
+
+// txConnKey is the context key under which inTx gives fn, on
+// PostgreSQL, the connection its transaction runs on (txConn).
+type txConnKey struct{}
+
+// txConn is the connection of the transaction inTx runs fn in, when it
+// has one of its own (PostgreSQL).
+func txConn(ctx context.Context) *sqlx.Conn {
+	c, _ := ctx.Value(txConnKey{}).(*sqlx.Conn)
+	return c
 }
 
 // isRetryable reports whether err is a deadlock or serialisation failure

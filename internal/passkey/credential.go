@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/fxamacker/cbor/v2"
@@ -70,14 +71,23 @@ func CredentialIDCandidates(s string) ([][]byte, error) {
 // DecodeBase64 decodes standard or URL-alphabet base64, padded or not, as
 // Auth.js and Better Auth rows may hold either.
 func DecodeBase64(s string) ([]byte, error) {
+	return decodeBase64Into(nil, s)
+}
+
+// decodeBase64Into is DecodeBase64 into dst's storage when it is large
+// enough.
+func decodeBase64Into(dst []byte, s string) ([]byte, error) {
 	s = strings.TrimRight(strings.TrimSpace(s), "=")
+	enc := base64.RawStdEncoding
 	if strings.ContainsAny(s, "-_") {
 		if strings.ContainsAny(s, "+/") {
 			return nil, fmt.Errorf("%w: mixed base64 alphabets", ErrInvalid)
 		}
-		return base64.RawURLEncoding.DecodeString(s)
+		enc = base64.RawURLEncoding
 	}
-	return base64.RawStdEncoding.DecodeString(s)
+	dst = slices.Grow(dst[:0], enc.DecodedLen(len(s)))[:enc.DecodedLen(len(s))]
+	n, err := enc.Decode(dst, []byte(s))
+	return dst[:n], err
 }
 
 // AuthjsCredentialID is the form Auth.js stores in credentialID and

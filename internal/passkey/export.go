@@ -124,6 +124,8 @@ type Normalized struct {
 	Rec ExportRecord
 	// RawID is the decoded credential ID.
 	RawID []byte
+	// ID is RawID in base64url without padding (Base64URL).
+	ID string
 	// PublicKey is the COSE key in standard padded base64.
 	PublicKey string
 	// CreatedAt is the parsed createdAt, in UTC.
@@ -131,49 +133,65 @@ type Normalized struct {
 	// Line is where the record was read (0 when it was not read from a
 	// file).
 	Line int
+	// key holds the decoded public key while ValidateInto checks it.
+	key []byte
 }
 
-// validate checks a record read from line and decodes its fields.
+// Validate checks a record read from line and decodes its fields.
 func (rec ExportRecord) Validate(line int) (*Normalized, error) {
+	n := new(Normalized)
+	if err := rec.ValidateInto(line, n); err != nil {
+		return nil, err
+	}
+	n.key = nil
+	return n, nil
+}
+
+// ValidateInto is Validate into n, whose storage it reuses (RawID's, and
+// its buffer for the key): an import validates batch after batch of
+// records into the same Normalized values. After an error n holds
+// nothing of use.
+func (rec ExportRecord) ValidateInto(line int, n *Normalized) error {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: line %d: %s", ErrInvalid, line, fmt.Sprintf(format, args...))
 	}
 	if rec.Version == 0 {
-		return nil, bad("not a passkeyctl export record (no \"version\"); write one with: passkeyctl export")
+		return bad("not a passkeyctl export record (no \"version\"); write one with: passkeyctl export")
 	}
 	if rec.Version > ExportFormatVersion {
-		return nil, bad("export format version %d is newer than this passkeyctl understands (%d): upgrade passkeyctl", rec.Version, ExportFormatVersion)
+		return bad("export format version %d is newer than this passkeyctl understands (%d): upgrade passkeyctl", rec.Version, ExportFormatVersion)
 	}
-	raw, err := DecodeBase64(rec.CredentialID)
+	raw, err := decodeBase64Into(n.RawID, rec.CredentialID)
 	if err != nil || len(raw) == 0 {
-		return nil, bad("credentialID %q is not base64url", rec.CredentialID)
+		return bad("credentialID %q is not base64url", rec.CredentialID)
 	}
 	if len(raw) > 1023 {
-		return nil, bad("credentialID is %d bytes; WebAuthn allows at most 1023", len(raw))
+		return bad("credentialID is %d bytes; WebAuthn allows at most 1023", len(raw))
 	}
-	key, err := DecodeBase64(rec.PublicKey)
+	key, err := decodeBase64Into(n.key, rec.PublicKey)
 	if err != nil || len(key) == 0 {
-		return nil, &BrokenRecordError{Reason: "its publicKey is empty or not base64"}
+		return &BrokenRecordError{Reason: "its publicKey is empty or not base64"}
 	}
 	if rec.DeviceType != "singleDevice" && rec.DeviceType != "multiDevice" {
-		return nil, bad("deviceType %q of %s: want singleDevice or multiDevice", rec.DeviceType, rec.CredentialID)
+		return bad("deviceType %q of %s: want singleDevice or multiDevice", rec.DeviceType, rec.CredentialID)
 	}
 	if rec.Counter < 0 || rec.Counter > 1<<32-1 {
-		return nil, bad("counter %d of %s is not a 32-bit unsigned signature counter", rec.Counter, rec.CredentialID)
+		return bad("counter %d of %s is not a 32-bit unsigned signature counter", rec.Counter, rec.CredentialID)
 	}
 	if strings.TrimSpace(rec.User.ID) == "" && (rec.User.Email == nil || strings.TrimSpace(*rec.User.Email) == "") {
-		return nil, bad("passkey %s has neither a user id nor an e-mail", rec.CredentialID)
+		return bad("passkey %s has neither a user id nor an e-mail", rec.CredentialID)
 	}
 	for _, t := range rec.Transports {
 		if t == "" || strings.ContainsAny(t, ", ") {
-			return nil, bad("transport %q of %s is not a WebAuthn transport name", t, rec.CredentialID)
+			return bad("transport %q of %s is not a WebAuthn transport name", t, rec.CredentialID)
 		}
 	}
-	n := &Normalized{Rec: rec, RawID: raw, PublicKey: base64.StdEncoding.EncodeToString(key), Line: line}
+	*n = Normalized{Rec: rec, RawID: raw, ID: reencoded(base64.RawURLEncoding, raw, rec.CredentialID),
+		PublicKey: reencoded(base64.StdEncoding, key, rec.PublicKey), Line: line, key: key}
 	if rec.CreatedAt != nil {
 		t, err := time.Parse(time.RFC3339Nano, *rec.CreatedAt)
 		if err != nil {
-			return nil, bad("createdAt %q of %s is not an RFC 3339 time", *rec.CreatedAt, rec.CredentialID)
+			return bad("createdAt %q of %s is not an RFC 3339 time", *rec.CreatedAt, rec.CredentialID)
 		}
 		t = t.UTC()
 		n.CreatedAt = &t
@@ -181,7 +199,7 @@ func (rec ExportRecord) Validate(line int) (*Normalized, error) {
 	if rec.AAGUID != nil {
 		a := strings.ToLower(*rec.AAGUID)
 		if !IsUUID(a) {
-			return nil, bad("aaguid %q of %s is not a UUID", *rec.AAGUID, rec.CredentialID)
+			return bad("aaguid %q of %s is not a UUID", *rec.AAGUID, rec.CredentialID)
 		}
 		n.Rec.AAGUID = &a
 	}
@@ -195,10 +213,23 @@ func (rec ExportRecord) Validate(line int) (*Normalized, error) {
 		// record, rather than failing the whole import: one bad record in
 		// a backup must not stand between the operator and the undo.
 		if _, err := CheckPublicKey(key); err != nil {
-			return nil, &BrokenRecordError{Reason: fmt.Sprintf("its publicKey is not a usable COSE key: %v", err)}
+			return &BrokenRecordError{Reason: fmt.Sprintf("its publicKey is not a usable COSE key: %v", err)}
 		}
 	}
-	return n, nil
+	return nil
+}
+
+// reencoded is b in enc: s itself when s is already that encoding (the
+// usual record), so that the record's string is shared, not copied.
+func reencoded(enc *base64.Encoding, b []byte, s string) string {
+	var buf [512]byte
+	if n := enc.EncodedLen(len(b)); n == len(s) && n <= len(buf) {
+		enc.Encode(buf[:n], b)
+		if string(buf[:n]) == s {
+			return s
+		}
+	}
+	return enc.EncodeToString(b)
 }
 
 // AuthjsAuthenticator is an Authenticator row as Auth.js writes it.
@@ -269,6 +300,9 @@ type ExportReader struct {
 	line int
 	// rest is what is left of the current line after a torn record.
 	rest []byte
+	// user is the user of the last record parseExportRecord read, whose
+	// strings the next record shares when it has the same.
+	user ExportUser
 }
 
 // ErrTornRecord marks a line, or the start of one, that holds a record cut
@@ -305,6 +339,10 @@ func (r *ExportReader) Next() (ExportRecord, int, error) {
 		}
 		b := r.rest
 		r.rest = nil
+		if rec, ok := parseExportRecord(b, &r.user); ok {
+			r.user = rec.User
+			return rec, r.line, nil
+		}
 		var rec ExportRecord
 		err := json.Unmarshal(b, &rec)
 		if err == nil {
