@@ -41,20 +41,26 @@ type rowWriter interface {
 // building one; elsewhere in multi-row INSERTs (insertRows). A
 // unique-key violation is ErrConflict either way.
 func (d *DB) writeRows(ctx context.Context, tx *sqlx.Tx, table string, cols []string, what string, fill func(w rowWriter) error) error {
+	return d.writeRowsInto(ctx, tx, d.Q(table), table, cols, what, fill)
+}
+
+// writeRowsInto is writeRows into a table whose name is already qualified
+// and quoted (passkeyctl's own tables, outside the app's).
+func (d *DB) writeRowsInto(ctx context.Context, tx *sqlx.Tx, qualified, table string, cols []string, what string, fill func(w rowWriter) error) error {
 	if conn := txConn(ctx); conn != nil && d.Dialect.copyFrom {
 		ok, err := d.copyWorks(ctx, tx)
 		if err != nil {
 			return err
 		}
 		if ok {
-			return d.copyIn(ctx, conn, table, cols, what, fill)
+			return d.copyIn(ctx, conn, qualified, table, cols, what, fill)
 		}
 	}
 	w := &insertWriter{}
 	if err := fill(w); err != nil {
 		return err
 	}
-	return d.insertRows(ctx, tx, table, cols, w.rows, what)
+	return d.insertRowsInto(ctx, tx, qualified, table, cols, w.rows, what)
 }
 
 // copyProbe is what a DB found out about its server's COPY FROM STDIN.
@@ -112,9 +118,9 @@ type copyData interface {
 
 // copyIn runs COPY table (cols) FROM STDIN on the transaction's
 // connection and streams the rows fill writes.
-func (d *DB) copyIn(ctx context.Context, conn *sqlx.Conn, table string, cols []string, what string, fill func(w rowWriter) error) error {
+func (d *DB) copyIn(ctx context.Context, conn *sqlx.Conn, qualified, table string, cols []string, what string, fill func(w rowWriter) error) error {
 	var sb strings.Builder
-	sb.WriteString("COPY " + d.Q(table) + " (")
+	sb.WriteString("COPY " + qualified + " (")
 	for i, c := range cols {
 		if i > 0 {
 			sb.WriteString(", ")

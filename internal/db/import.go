@@ -64,7 +64,7 @@ func (d *DB) Import(ctx context.Context, s *Schema, r io.Reader, opts store.Impo
 	collect.Warn = func(w string) { warnings = append(warnings, w) }
 	txo.audit = func() *store.AuditEntry {
 		if imp.entry != nil {
-			imp.entry.SetSummary(store.ImportSummary(imp.res))
+			imp.recordAudit()
 		}
 		return imp.entry
 	}
@@ -100,6 +100,53 @@ func (d *DB) Import(ctx context.Context, s *Schema, r io.Reader, opts store.Impo
 		return nil, err
 	}
 	return imp.res, err
+}
+
+// recordAudit fills the import's audit entry from what the run wrote: the
+// passkeys inserted and updated, as known records them (one allocation of
+// each list at the end, rather than lists grown batch by batch: an import
+// of 100,000 passkeys stays within its memory budget), and their owners.
+func (imp *importer) recordAudit() {
+	e := imp.entry
+	var added, updated int
+	for _, k := range imp.known {
+		switch k.outcome {
+		case outcomeInserted:
+			added++
+		case outcomeUpdated:
+			updated++
+		}
+	}
+	e.Added = make([]store.AuditPasskey, 0, added)
+	e.Updated = make([]store.AuditPasskey, 0, updated)
+	for id, k := range imp.known {
+		switch k.outcome {
+		case outcomeInserted:
+			e.Added = append(e.Added, store.AuditPasskey{CredentialID: id, UserID: k.owner})
+		case outcomeUpdated:
+			e.Updated = append(e.Updated, store.AuditPasskey{CredentialID: id, UserID: k.owner})
+		}
+	}
+	byID := func(a, b store.AuditPasskey) int { return strings.Compare(a.CredentialID, b.CredentialID) }
+	slices.SortFunc(e.Added, byID)
+	slices.SortFunc(e.Updated, byID)
+	// The owners, once each (sized from the run's user map, which has
+	// one entry per input user), with the e-mail of those it created.
+	email := make(map[string]*string, len(imp.res.UsersCreated))
+	for _, u := range imp.res.UsersCreated {
+		email[u.TargetID] = u.Email
+	}
+	seen := make(map[string]bool, len(imp.users))
+	e.Users = make([]store.AuditUser, 0, len(imp.users))
+	for _, list := range [][]store.AuditPasskey{e.Added, e.Updated} {
+		for _, p := range list {
+			if !seen[p.UserID] {
+				seen[p.UserID] = true
+				e.Users = append(e.Users, store.AuditUser{ID: p.UserID, Email: email[p.UserID]})
+			}
+		}
+	}
+	e.SetSummary(store.ImportSummary(imp.res))
 }
 
 // importer is one Import run.
@@ -491,12 +538,6 @@ type importColumns struct {
 func (imp *importer) insert(ctx context.Context, ns []*passkey.Normalized, owners map[*passkey.Normalized]string, existing map[string]existingCredential) error {
 	if len(ns) == 0 {
 		return nil
-	}
-	if imp.entry != nil {
-		for _, n := range ns {
-			imp.entry.Added = append(imp.entry.Added, store.AuditPasskey{CredentialID: n.Rec.CredentialID, UserID: owners[n]})
-			imp.entry.AddUser(owners[n], n.Rec.User.Email)
-		}
 	}
 	return imp.target.insert(ctx, imp, ns, owners, existing)
 }
@@ -896,16 +937,6 @@ func (imp *importer) checkWidths(ns []*passkey.Normalized, t *Table, values map[
 func (imp *importer) update(ctx context.Context, ns []*passkey.Normalized) error {
 	if len(ns) == 0 {
 		return nil
-	}
-	if imp.entry != nil {
-		for _, n := range ns {
-			owner := n.Rec.User.ID
-			if k := imp.known[n.Rec.CredentialID]; k != nil && k.owner != "" {
-				owner = k.owner
-			}
-			imp.entry.Updated = append(imp.entry.Updated, store.AuditPasskey{CredentialID: n.Rec.CredentialID, UserID: owner})
-			imp.entry.AddUser(owner, n.Rec.User.Email)
-		}
 	}
 	d := imp.d
 	cols := imp.target.columns()

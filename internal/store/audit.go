@@ -148,6 +148,10 @@ type AuditEntry struct {
 	// besides passkeys: nothing a sign-in could use, kept for the record.
 	OrphanAccounts  []Orphan        `json:"orphanAccounts,omitempty"`
 	DanglingEntries []DanglingEntry `json:"danglingEntries,omitempty"`
+
+	// users indexes Users by id (AddUser: an import of 100,000 passkeys
+	// adds a user per passkey).
+	users map[string]bool
 }
 
 // RecordOrphans records what RemoveOrphans removed: res, and the records
@@ -208,11 +212,16 @@ type AuditRenamed struct {
 
 // AddUser adds u to the users concerned, once.
 func (e *AuditEntry) AddUser(id string, email *string) {
-	for _, u := range e.Users {
-		if u.ID == id {
-			return
+	if e.users == nil {
+		e.users = make(map[string]bool, len(e.Users))
+		for _, u := range e.Users {
+			e.users[u.ID] = true
 		}
 	}
+	if e.users[id] {
+		return
+	}
+	e.users[id] = true
 	e.Users = append(e.Users, AuditUser{ID: id, Email: email})
 }
 

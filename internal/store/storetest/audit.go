@@ -115,6 +115,16 @@ func (s *suite) testAudit(t *testing.T) {
 		t.Errorf("the restore's entry: %+v", undo)
 	}
 
+	// An import that updates the passkey (--on-conflict update) records it
+	// as updated, with its owner.
+	rec.Counter = 6
+	if _, err := st.Import(ctx, bytes.NewReader(encodeRecords(t, []passkey.ExportRecord{rec})), importOptions(store.ConflictUpdate, false)); err != nil {
+		t.Fatalf("Import --on-conflict update: %v", err)
+	}
+	if e := recorded[len(recorded)-1]; e.Action != store.AuditImport || len(e.Added) != 0 || len(e.Updated) != 1 || e.Updated[0].CredentialID != rec.CredentialID || e.Updated[0].UserID != uid {
+		t.Errorf("the updating import's entry: %+v", e)
+	}
+
 	// Renames are recorded with the names before and after.
 	if st.Describe().Named {
 		if _, _, err := st.Rename(ctx, np.CredentialID, "YubiKey"); err != nil {
@@ -138,7 +148,7 @@ func (s *suite) testAudit(t *testing.T) {
 		}
 	}
 	// Two enrolments, the revoke and a rename name the e-mail; the restore
-	// knew the user by id alone.
+	// and the updating import knew the user by id alone.
 	want := 3
 	if st.Describe().Named {
 		want++
