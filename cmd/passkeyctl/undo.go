@@ -274,12 +274,31 @@ func planUndo(ctx context.Context, st store.Store, id int64) (*undoPlan, error) 
 		r.RevokedAt = nil
 		plan.Restore = append(plan.Restore, r)
 	}
+	// The passkeys written, as they are now: in batches when every one is
+	// still there (an import's undo may have 100,000), else one by one.
+	now := map[string]passkey.Passkey{}
+	if len(e.Added) > 1 {
+		ids := make([]string, len(e.Added))
+		for i, a := range e.Added {
+			ids[i] = a.CredentialID
+		}
+		if ps, err := st.ResolveCredentials(ctx, ids); err == nil {
+			for _, p := range ps {
+				if raw, err := passkey.DecodeBase64(p.CredentialID); err == nil {
+					now[string(raw)] = p
+				}
+			}
+		}
+	}
 	for _, a := range e.Added {
 		raw, err := passkey.DecodeBase64(a.CredentialID)
 		if err != nil {
 			return nil, fmt.Errorf("entry %d: credential %s: %w", id, a.CredentialID, err)
 		}
-		p, err := st.GetPasskey(ctx, raw)
+		p, found := now[string(raw)]
+		if !found {
+			p, err = st.GetPasskey(ctx, raw)
+		}
 		switch {
 		case errors.Is(err, passkey.ErrNotFound):
 			plan.Left = append(plan.Left, "passkey "+a.CredentialID+" is gone already")
