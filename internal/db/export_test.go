@@ -19,10 +19,3 @@ const PGLockSQL = pgLockSQL
 
 // MySQLLockName is mysqlLockName.
 var MySQLLockName = mysqlLockName
-
-// AccountDeleteWhere is the WHERE clause (and arguments) revoke's DELETE
-// of Auth.js Account rows uses for the (userId, providerAccountId) tuples.
-func (d *DB) AccountDeleteWhere(providerID string, tuples [][]string) (string, []any) {
-	fixed, fixedArgs := d.webauthnAccountOf(providerID)
-	return d.anyTuple(accountTupleColumns, tuples, fixed, fixedArgs)
-}
