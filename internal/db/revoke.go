@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -347,37 +348,64 @@ func (d *DB) anyTuple(cols []string, tuples [][]string, fixed string, fixedArgs 
 }
 
 // usersWithRows returns which of users still own a row in one of the
-// tables.
+// tables. It looks in each table, in order, only for the users no earlier
+// table had a row of: a user who keeps a passkey needs no look at Account,
+// which in Auth.js's own schemas on PostgreSQL and SQLite (Prisma's and
+// Drizzle's) has no index on userId, so that any lookup there reads the
+// whole table. For that case the users go to each table in as few
+// statements as the dialect takes (userListSize): one read of the table
+// per revoke, not one per batchSize users (10 reads of 1,000,000 Account
+// rows for 5,000 users took 0.85 s on PostgreSQL and 2.2 s on SQLite).
 func (d *DB) usersWithRows(ctx context.Context, q sqlx.QueryerContext, tables []userColumn, users []string) (map[string]bool, error) {
 	left := map[string]bool{}
-	for batch := range slices.Chunk(users, batchSize) {
-		var parts []string
-		var all []any
-		for _, t := range tables {
+	for _, t := range tables {
+		var todo []string
+		for _, u := range users {
+			if !left[u] {
+				todo = append(todo, u)
+			}
+		}
+		if len(todo) == 0 {
+			break
+		}
+		for batch := range slices.Chunk(todo, d.userListSize()) {
 			in, args := d.inList(d.Q(t.col), batch)
-			parts = append(parts, "SELECT "+d.Q(t.col)+" FROM "+d.Q(t.table)+" WHERE "+in)
-			all = append(all, args...)
-		}
-		rows, err := q.QueryContext(ctx, d.Dialect.Rebind(strings.Join(parts, " UNION ")), all...)
-		if err != nil {
-			return nil, d.Err("revoke: check remaining sign-in methods", err)
-		}
-		for rows.Next() {
-			var u string
-			if err := rows.Scan(&u); err != nil {
-				rows.Close()
+			rows, err := q.QueryContext(ctx, d.Dialect.Rebind("SELECT "+d.Q(t.col)+" FROM "+d.Q(t.table)+" WHERE "+in), args...)
+			if err != nil {
 				return nil, d.Err("revoke: check remaining sign-in methods", err)
 			}
-			left[u] = true
-		}
-		if err := rows.Close(); err != nil {
-			return nil, d.Err("revoke: check remaining sign-in methods", err)
-		}
-		if err := rows.Err(); err != nil {
-			return nil, d.Err("revoke: check remaining sign-in methods", err)
+			for rows.Next() {
+				var u string
+				if err := rows.Scan(&u); err != nil {
+					rows.Close()
+					return nil, d.Err("revoke: check remaining sign-in methods", err)
+				}
+				left[u] = true
+			}
+			if err := rows.Close(); err != nil {
+				return nil, d.Err("revoke: check remaining sign-in methods", err)
+			}
+			if err := rows.Err(); err != nil {
+				return nil, d.Err("revoke: check remaining sign-in methods", err)
+			}
 		}
 	}
 	return left, nil
+}
+
+// userListSize is how many user IDs usersWithRows puts into one IN list:
+// all of them on PostgreSQL (inList passes one array); 30,000 on SQLite
+// (at most 32,766 placeholders); batchSize on MySQL, where MariaDB turns
+// an IN list of 1,000 values or more into a join with a derived table,
+// whose plan the indexes no longer decide alone.
+func (d *DB) userListSize() int {
+	switch d.Dialect {
+	case Postgres:
+		return math.MaxInt
+	case SQLite:
+		return 30_000
+	}
+	return batchSize
 }
 
 // distinctUsers returns the passkeys' user IDs in first-seen order and
