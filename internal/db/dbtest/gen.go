@@ -192,8 +192,11 @@ func generateSQLite(ctx context.Context, d *db.DB, users, perUser int) error {
 		series(total) + fmt.Sprintf(`INSERT INTO "Account" ("userId", "type", "provider", "providerAccountId", "updatedAt")
 			SELECT %s, 'webauthn', 'passkey', %s(n), %s FROM s`, owner, benchCredFunc, now),
 	}
-	// A page cache that holds the indexes: the credential IDs arrive in
-	// random order. No ANALYZE: an app's SQLite file has no statistics
-	// (neither Prisma nor Drizzle runs it), so the planner works without.
-	return execAll(ctx, d, []string{"PRAGMA cache_size = -524288"}, []string{"PRAGMA cache_size = -2000"}, stmts)
+	// SQLite's default page cache: a bigger one saves a third of the time
+	// but stays in the test process, whose peak RSS a benchmark's child
+	// process inherits on Linux (512 MB of cache: 1 GB peak RSS, read as
+	// list -o jsonl's by BenchmarkPasskeys1M). No ANALYZE: an app's
+	// SQLite file has no statistics (neither Prisma nor Drizzle runs
+	// it), so the planner works without.
+	return execAll(ctx, d, nil, nil, stmts)
 }
