@@ -26,13 +26,6 @@ const PGLockSQL = pgLockSQL
 // MySQLLockName is mysqlLockName.
 var MySQLLockName = mysqlLockName
 
-// AccountDeleteWhere is the WHERE clause (and arguments) revoke's DELETE
-// of Auth.js Account rows uses for the (userId, providerAccountId) tuples.
-func (d *DB) AccountDeleteWhere(providerID string, tuples [][]string) (string, []any) {
-	fixed, fixedArgs := d.webauthnAccountOf(providerID)
-	return d.anyTuple(accountTupleColumns, tuples, fixed, fixedArgs)
-}
-
 // WriteRows writes rows into table with writeRows (COPY on PostgreSQL,
 // multi-row INSERTs elsewhere) in a transaction of inTx, each value given
 // to the writer as rowWriter.value takes it, but strings, int64s and

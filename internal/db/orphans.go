@@ -117,7 +117,7 @@ func (d *DB) presentTuples(ctx context.Context, q sqlx.QueryerContext, table, fi
 		sel[i] = d.Q(c)
 	}
 	for batch := range slices.Chunk(tuples, batchSize) {
-		where, args := d.anyTuple(cols, batch, fixed, fixedArgs)
+		where, args := d.tupleMatch(cols, batch, fixed, fixedArgs)
 		rows, err := q.QueryContext(ctx, d.Dialect.Rebind("SELECT "+strings.Join(sel, ", ")+" FROM "+d.Q(table)+" WHERE "+where), args...)
 		if err != nil {
 			return nil, d.Err("remove orphans: read "+table, err)

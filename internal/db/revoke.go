@@ -3,11 +3,13 @@ package db
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 	"github.com/passkeyctl/passkeyctl/internal/passkey"
 	"github.com/passkeyctl/passkeyctl/internal/store"
 )
@@ -300,7 +302,7 @@ func (d *DB) deleteTuples(ctx context.Context, tx *sqlx.Tx, table, fixed string,
 	var total int64
 	for start := 0; start < len(tuples); start += batchSize {
 		batch := tuples[start:min(start+batchSize, len(tuples))]
-		where, args := d.anyTuple(cols, batch, fixed, fixedArgs)
+		where, args := d.tupleMatch(cols, batch, fixed, fixedArgs)
 		r, err := tx.ExecContext(ctx, d.Dialect.Rebind("DELETE FROM "+d.Q(table)+" WHERE "+where), args...)
 		if err != nil {
 			return 0, d.Err("revoke: delete from "+table, err)
@@ -312,6 +314,74 @@ func (d *DB) deleteTuples(ctx context.Context, tx *sqlx.Tx, table, fixed string,
 		total += n
 	}
 	return total, nil
+}
+
+// tupleMatch is the condition that a row's cols equal one of tuples,
+// compared as ExactEq compares, and that fixed (with fixedArgs) holds, in
+// the shape each dialect runs fastest through its indexes. The last of
+// cols is the one an index finds by itself (the credential ID, or
+// providerAccountId after Account's fixed provider); it leads:
+//
+//   - PostgreSQL: last = ANY($1) AND (c1::text, ...) IN (SELECT * FROM
+//     unnest($2::text[], ...)), one array per column. Planning anyTuple's
+//     OR of 500 terms took 24-40 ms per statement, longer than running it;
+//     this takes 1-7 ms. The casts to text keep the comparison exact for
+//     the id types an app uses (text, uuid, integer, in their canonical
+//     form as read back) and the column's collation.
+//   - SQLite: last IN (?, ...) AND (c1, ...) IN (VALUES (?, ...), ...),
+//     where SQLite compares each value with the column's affinity and
+//     collation, as = does. Preparing anyTuple's OR of 500 terms took
+//     18-23 ms per statement; this takes about 1.
+//   - MySQL/MariaDB: anyTuple, whose BINARY comparisons keep the match
+//     exact under case-insensitive collations; it prepares in about 3 ms
+//     and its range access reads no more pages than another shape would.
+func (d *DB) tupleMatch(cols []string, tuples [][]string, fixed string, fixedArgs []any) (string, []any) {
+	if d.Dialect == MySQL {
+		return d.anyTuple(cols, tuples, fixed, fixedArgs)
+	}
+	var conds []string
+	var args []any
+	if fixed != "" {
+		conds = append(conds, fixed)
+		args = append(args, fixedArgs...)
+	}
+	last := len(cols) - 1
+	column := func(j int) []string {
+		vals := make([]string, len(tuples))
+		for i, t := range tuples {
+			vals[i] = t[j]
+		}
+		return vals
+	}
+	in, inArgs := d.inList(d.Q(cols[last]), column(last))
+	conds = append(conds, in)
+	args = append(args, inArgs...)
+	if len(cols) > 1 {
+		quoted := make([]string, len(cols))
+		for j, c := range cols {
+			quoted[j] = d.Q(c)
+		}
+		if d.Dialect == Postgres {
+			arrays := make([]string, len(cols))
+			for j := range cols {
+				quoted[j] += "::text"
+				arrays[j] = "?::text[]"
+				args = append(args, pq.StringArray(column(j)))
+			}
+			conds = append(conds, "("+strings.Join(quoted, ", ")+") IN (SELECT * FROM unnest("+strings.Join(arrays, ", ")+"))")
+		} else {
+			row := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
+			rows := make([]string, len(tuples))
+			for i, t := range tuples {
+				rows[i] = row
+				for _, v := range t {
+					args = append(args, v)
+				}
+			}
+			conds = append(conds, "("+strings.Join(quoted, ", ")+") IN (VALUES "+strings.Join(rows, ", ")+")")
+		}
+	}
+	return strings.Join(conds, " AND "), args
 }
 
 // anyTuple returns "(c1 = v AND c2 = v) OR (...)" for tuples, with each
@@ -347,37 +417,64 @@ func (d *DB) anyTuple(cols []string, tuples [][]string, fixed string, fixedArgs 
 }
 
 // usersWithRows returns which of users still own a row in one of the
-// tables.
+// tables. It looks in each table, in order, only for the users no earlier
+// table had a row of: a user who keeps a passkey needs no look at Account,
+// which in Auth.js's own schemas on PostgreSQL and SQLite (Prisma's and
+// Drizzle's) has no index on userId, so that any lookup there reads the
+// whole table. For that case the users go to each table in as few
+// statements as the dialect takes (userListSize): one read of the table
+// per revoke, not one per batchSize users (10 reads of 1,000,000 Account
+// rows for 5,000 users took 0.85 s on PostgreSQL and 2.2 s on SQLite).
 func (d *DB) usersWithRows(ctx context.Context, q sqlx.QueryerContext, tables []userColumn, users []string) (map[string]bool, error) {
 	left := map[string]bool{}
-	for batch := range slices.Chunk(users, batchSize) {
-		var parts []string
-		var all []any
-		for _, t := range tables {
+	for _, t := range tables {
+		var todo []string
+		for _, u := range users {
+			if !left[u] {
+				todo = append(todo, u)
+			}
+		}
+		if len(todo) == 0 {
+			break
+		}
+		for batch := range slices.Chunk(todo, d.userListSize()) {
 			in, args := d.inList(d.Q(t.col), batch)
-			parts = append(parts, "SELECT "+d.Q(t.col)+" FROM "+d.Q(t.table)+" WHERE "+in)
-			all = append(all, args...)
-		}
-		rows, err := q.QueryContext(ctx, d.Dialect.Rebind(strings.Join(parts, " UNION ")), all...)
-		if err != nil {
-			return nil, d.Err("revoke: check remaining sign-in methods", err)
-		}
-		for rows.Next() {
-			var u string
-			if err := rows.Scan(&u); err != nil {
-				rows.Close()
+			rows, err := q.QueryContext(ctx, d.Dialect.Rebind("SELECT "+d.Q(t.col)+" FROM "+d.Q(t.table)+" WHERE "+in), args...)
+			if err != nil {
 				return nil, d.Err("revoke: check remaining sign-in methods", err)
 			}
-			left[u] = true
-		}
-		if err := rows.Close(); err != nil {
-			return nil, d.Err("revoke: check remaining sign-in methods", err)
-		}
-		if err := rows.Err(); err != nil {
-			return nil, d.Err("revoke: check remaining sign-in methods", err)
+			for rows.Next() {
+				var u string
+				if err := rows.Scan(&u); err != nil {
+					rows.Close()
+					return nil, d.Err("revoke: check remaining sign-in methods", err)
+				}
+				left[u] = true
+			}
+			if err := rows.Close(); err != nil {
+				return nil, d.Err("revoke: check remaining sign-in methods", err)
+			}
+			if err := rows.Err(); err != nil {
+				return nil, d.Err("revoke: check remaining sign-in methods", err)
+			}
 		}
 	}
 	return left, nil
+}
+
+// userListSize is how many user IDs usersWithRows puts into one IN list:
+// all of them on PostgreSQL (inList passes one array); 30,000 on SQLite
+// (at most 32,766 placeholders); batchSize on MySQL, where MariaDB turns
+// an IN list of 1,000 values or more into a join with a derived table,
+// whose plan the indexes no longer decide alone.
+func (d *DB) userListSize() int {
+	switch d.Dialect {
+	case Postgres:
+		return math.MaxInt
+	case SQLite:
+		return 30_000
+	}
+	return batchSize
 }
 
 // distinctUsers returns the passkeys' user IDs in first-seen order and
