@@ -59,7 +59,15 @@ func (f *Factory) auditContext() (*store.AuditContext, error) {
 			}
 		}
 		f.recorded = append(f.recorded, e.ID)
-		fmt.Fprintf(f.IO.ErrOut, "Recorded as audit entry %d; `passkeyctl undo %d` reverses it.\n", e.ID, e.ID)
+		switch {
+		case e.Action == store.AuditMigrateDown && len(e.Removed) > 0:
+			fmt.Fprintf(f.IO.ErrOut, "Recorded as audit entry %d, with the records of the %d passkey(s) dropped: after `passkeyctl migrate`, `passkeyctl undo %d` restores them.\n", e.ID, len(e.Removed), e.ID)
+		case len(e.Migrations) > 0:
+			// A schema step is reversed by migrate (down), not undo.
+			fmt.Fprintf(f.IO.ErrOut, "Recorded as audit entry %d.\n", e.ID)
+		default:
+			fmt.Fprintf(f.IO.ErrOut, "Recorded as audit entry %d; `passkeyctl undo %d` reverses it.\n", e.ID, e.ID)
+		}
 	}
 	a.Warn = func(w string) { fmt.Fprintln(f.IO.ErrOut, "warning: "+w) }
 	f.audit = a
