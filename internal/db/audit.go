@@ -485,12 +485,13 @@ func isAccessDenied(err error) bool {
 
 // isCatalogRace reports whether err is PostgreSQL refusing a CREATE ... IF
 // NOT EXISTS that another session's concurrent CREATE of the same object
-// won (23505 in pg_namespace or pg_type, 42P07, 42P06).
+// won (23505 in pg_namespace or pg_type, 42P07 relation, 42P06 schema,
+// 42710 the table's row type).
 func isCatalogRace(err error) bool {
 	var pe *pq.Error
 	if errors.As(err, &pe) {
 		switch pe.Code {
-		case "23505", "42P07", "42P06":
+		case "23505", "42P07", "42P06", "42710":
 			return true
 		}
 	}
