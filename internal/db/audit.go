@@ -414,51 +414,72 @@ func (d *DB) auditLog(ctx context.Context, q sqlx.QueryerContext, f store.AuditF
 	if err := rows.Err(); err != nil {
 		return d.Err("audit log: read", err)
 	}
+	if len(entries) == 0 {
+		return nil
+	}
+	// The entries' passkey rows in one query, in entry order, read
+	// alongside the entries (not a query per entry): rows of entries the
+	// filter left out are skipped.
+	target, args = d.auditTarget()
+	query = `SELECT ` + d.quoteList("entry_id", "kind", "credential_id", "user_id", "record") + ` FROM ` + d.auditTable("audit_passkeys") +
+		` WHERE ` + d.Q("entry_id") + ` BETWEEN ? AND ? AND ` + d.Q("entry_id") + ` IN (SELECT ` + d.Q("id") + ` FROM ` + d.auditTable("audit_log") +
+		` WHERE ` + d.Q("target") + ` = ` + target + `) ORDER BY ` + d.Q("entry_id") + `, ` + d.Q("seq")
+	rows, err = q.QueryxContext(ctx, d.Dialect.Rebind(query), append([]any{entries[0].ID, entries[len(entries)-1].ID}, args...)...)
+	if err != nil {
+		return d.Err("audit log: read", err)
+	}
+	defer rows.Close()
+	pending := rows.Next()
 	for i := range entries {
-		if err := d.auditPasskeys(ctx, q, &entries[i]); err != nil {
-			return err
+		e := &entries[i]
+		e.Removed, e.Added, e.Updated = []passkey.ExportRecord{}, []store.AuditPasskey{}, []store.AuditPasskey{}
+		if e.Users == nil {
+			e.Users = []store.AuditUser{}
 		}
-		if err := fn(entries[i]); err != nil {
+		if e.Renamed == nil {
+			e.Renamed = []store.AuditRenamed{}
+		}
+		for ; pending; pending = rows.Next() {
+			var id int64
+			var kind, cred, user string
+			var record sql.NullString
+			if err := rows.Scan(&id, &kind, &cred, &user, &record); err != nil {
+				return d.Err("audit log: read", err)
+			}
+			if id > e.ID {
+				break
+			}
+			if id == e.ID {
+				if err := addAuditPasskey(e, kind, cred, user, record); err != nil {
+					return err
+				}
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return d.Err("audit log: read", err)
+		}
+		if err := fn(*e); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// auditPasskeys reads the passkey rows of e.
-func (d *DB) auditPasskeys(ctx context.Context, q sqlx.QueryerContext, e *store.AuditEntry) error {
-	e.Removed, e.Added, e.Updated = []passkey.ExportRecord{}, []store.AuditPasskey{}, []store.AuditPasskey{}
-	if e.Users == nil {
-		e.Users = []store.AuditUser{}
-	}
-	if e.Renamed == nil {
-		e.Renamed = []store.AuditRenamed{}
-	}
-	rows, err := q.QueryxContext(ctx, d.Dialect.Rebind(`SELECT `+d.quoteList("kind", "credential_id", "user_id", "record")+` FROM `+d.auditTable("audit_passkeys")+` WHERE `+d.Q("entry_id")+` = ? ORDER BY `+d.Q("seq")), e.ID)
-	if err != nil {
-		return d.Err("audit log: read", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var kind, cred, user string
-		var record sql.NullString
-		if err := rows.Scan(&kind, &cred, &user, &record); err != nil {
-			return d.Err("audit log: read", err)
+// addAuditPasskey adds one audit_passkeys row to e.
+func addAuditPasskey(e *store.AuditEntry, kind, cred, user string, record sql.NullString) error {
+	switch kind {
+	case auditRemoved:
+		var r passkey.ExportRecord
+		if err := json.Unmarshal([]byte(record.String), &r); err != nil {
+			return fmt.Errorf("audit log: entry %d: %v", e.ID, err)
 		}
-		switch kind {
-		case auditRemoved:
-			var r passkey.ExportRecord
-			if err := json.Unmarshal([]byte(record.String), &r); err != nil {
-				return fmt.Errorf("audit log: entry %d: %v", e.ID, err)
-			}
-			e.Removed = append(e.Removed, r)
-		case auditAdded:
-			e.Added = append(e.Added, store.AuditPasskey{CredentialID: cred, UserID: user})
-		case auditUpdated:
-			e.Updated = append(e.Updated, store.AuditPasskey{CredentialID: cred, UserID: user})
-		}
+		e.Removed = append(e.Removed, r)
+	case auditAdded:
+		e.Added = append(e.Added, store.AuditPasskey{CredentialID: cred, UserID: user})
+	case auditUpdated:
+		e.Updated = append(e.Updated, store.AuditPasskey{CredentialID: cred, UserID: user})
 	}
-	return d.Err("audit log: read", rows.Err())
+	return nil
 }
 
 // quoteList quotes column names and joins them with commas.
