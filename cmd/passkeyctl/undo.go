@@ -333,8 +333,8 @@ func planUndo(ctx context.Context, st store.Store, id int64) (*undoPlan, error) 
 	if n := len(e.OrphanAccounts) + len(e.DanglingEntries); n > 0 {
 		plan.Left = append(plan.Left, fmt.Sprintf("%d orphan account(s) and index entries are not written back: no sign-in could use them", n))
 	}
-	if strings.Contains(e.Command, "--revoke-sessions") {
-		plan.Left = append(plan.Left, "the sessions revoked stay revoked: their users sign in again")
+	if e.Sessions > 0 {
+		plan.Left = append(plan.Left, fmt.Sprintf("the %d session(s) revoked stay revoked: their users sign in again", e.Sessions))
 	}
 	return &plan, nil
 }

@@ -288,6 +288,7 @@ type auditDetail struct {
 	Users           []store.AuditUser     `json:"users"`
 	Renamed         []store.AuditRenamed  `json:"renamed"`
 	Migrations      []string              `json:"migrations,omitempty"`
+	Sessions        int64                 `json:"sessions,omitempty"`
 	OrphanAccounts  []store.Orphan        `json:"orphanAccounts,omitempty"`
 	DanglingEntries []store.DanglingEntry `json:"danglingEntries,omitempty"`
 }
@@ -301,7 +302,7 @@ const (
 
 // writeAudit records e in tx and sets its ID.
 func (d *DB) writeAudit(ctx context.Context, tx *sqlx.Tx, e *store.AuditEntry) error {
-	detail, err := json.Marshal(auditDetail{Users: e.Users, Renamed: e.Renamed, Migrations: e.Migrations, OrphanAccounts: e.OrphanAccounts, DanglingEntries: e.DanglingEntries})
+	detail, err := json.Marshal(auditDetail{Users: e.Users, Renamed: e.Renamed, Migrations: e.Migrations, Sessions: e.Sessions, OrphanAccounts: e.OrphanAccounts, DanglingEntries: e.DanglingEntries})
 	if err != nil {
 		return err
 	}
@@ -405,7 +406,7 @@ func (d *DB) auditLog(ctx context.Context, q sqlx.QueryerContext, f store.AuditF
 			rows.Close()
 			return fmt.Errorf("audit log: entry %d: %v", e.ID, err)
 		}
-		e.Users, e.Renamed, e.Migrations, e.OrphanAccounts, e.DanglingEntries = dt.Users, dt.Renamed, dt.Migrations, dt.OrphanAccounts, dt.DanglingEntries
+		e.Users, e.Renamed, e.Migrations, e.Sessions, e.OrphanAccounts, e.DanglingEntries = dt.Users, dt.Renamed, dt.Migrations, dt.Sessions, dt.OrphanAccounts, dt.DanglingEntries
 		if f.Match(&e) {
 			entries = append(entries, e)
 		}

@@ -140,6 +140,9 @@ func (d *DB) Revoke(ctx context.Context, s *Schema, passkeys []passkey.Passkey, 
 			if res.Sessions, err = d.deleteTuples(ctx, tx, plan.sessions.table, "", nil, []string{plan.sessions.col}, tuples); err != nil {
 				return err
 			}
+			if entry != nil {
+				entry.Sessions = res.Sessions
+			}
 		}
 		left, err := d.usersWithRows(ctx, tx, plan.signIns, users)
 		if err != nil {

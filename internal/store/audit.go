@@ -142,6 +142,9 @@ type AuditEntry struct {
 	Updated []AuditPasskey `json:"updated"`
 	// Renamed are the name changes.
 	Renamed []AuditRenamed `json:"renamed"`
+	// Sessions is how many sessions a revoke --revoke-sessions deleted
+	// (undo does not bring them back, and says so).
+	Sessions int64 `json:"sessions,omitempty"`
 	// Migrations are the migration steps applied or dropped.
 	Migrations []string `json:"migrations,omitempty"`
 	// OrphanAccounts and DanglingEntries are what revoke --orphans removed

@@ -135,6 +135,7 @@ func (s *Store) Revoke(ctx context.Context, passkeys []passkey.Passkey, opts sto
 			}
 			if entry != nil {
 				entry.AddRemoved(records...)
+				entry.Sessions = plan.sessions
 			}
 		}
 		return s.execAudited(ctx, tx, plan.del, plan.set, entry)
