@@ -310,15 +310,7 @@ func printStatusTable(io *IOStreams, st *db.Status) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", m.Name, state, at, shortSum(m.Checksum))
 	}
 	tw.Flush()
-	for _, dr := range st.Drift {
-		fmt.Fprintf(out, "drift: %s\n", dr)
-	}
-	for _, w := range st.Warnings {
-		fmt.Fprintf(out, "warning: %s\n", w.Message)
-		if w.FixSQL != "" {
-			fmt.Fprintf(out, "  fix: %s\n", w.FixSQL)
-		}
-	}
+	store.WriteProblems(out, st.Drift, st.Warnings)
 }
 
 func statusSummary(st *db.Status) string {

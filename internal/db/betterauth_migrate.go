@@ -149,15 +149,7 @@ func (st BetterAuthStatus) Print(out io.Writer) {
 		}
 		fmt.Fprintf(out, "credential:   %s (base64url, compared exactly)\n", st.Columns.CredentialID)
 	}
-	for _, dr := range st.Drift {
-		fmt.Fprintf(out, "drift: %s\n", dr)
-	}
-	for _, w := range st.Warnings {
-		fmt.Fprintf(out, "warning: %s\n", w.Message)
-		if w.FixSQL != "" {
-			fmt.Fprintf(out, "  fix: %s\n", w.FixSQL)
-		}
-	}
+	store.WriteProblems(out, st.Drift, st.Warnings)
 }
 
 // PrepareMigrateDown points `migrate down` at the one table it may drop:

@@ -14,6 +14,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"time"
 
@@ -168,4 +169,18 @@ type Description struct {
 type Warning struct {
 	Message string `json:"message"`
 	FixSQL  string `json:"fixSQL,omitempty"`
+}
+
+// WriteProblems prints drift differences and warnings (each with its fix)
+// as every status report shows them.
+func WriteProblems(w io.Writer, drift []string, warnings []Warning) {
+	for _, dr := range drift {
+		fmt.Fprintf(w, "drift: %s\n", dr)
+	}
+	for _, wa := range warnings {
+		fmt.Fprintf(w, "warning: %s\n", wa.Message)
+		if wa.FixSQL != "" {
+			fmt.Fprintf(w, "  fix: %s\n", wa.FixSQL)
+		}
+	}
 }
