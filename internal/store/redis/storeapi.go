@@ -177,7 +177,13 @@ func (s *Store) CompleteUsers(ctx context.Context, prefix string, limit int) ([]
 			out = append(out, v)
 		}
 	}
-	fromUsers := func(vals []string, ok []bool) {
+	// fromUserKeys adds the ids and e-mails of the users under keys; it
+	// stops the scan once limit are found.
+	fromUserKeys := func(keys []string) error {
+		vals, ok, err := s.mget(ctx, keys)
+		if err != nil {
+			return err
+		}
 		for i := range vals {
 			if u, isUser := parseUser(vals[i]); ok[i] && isUser {
 				add(u.ID)
@@ -186,7 +192,12 @@ func (s *Store) CompleteUsers(ctx context.Context, prefix string, limit int) ([]
 				}
 			}
 		}
+		if len(out) >= limit {
+			return errEnough
+		}
+		return nil
 	}
+	// E-mail keys hold the users' ids: their users are read by id.
 	err := s.scanPrefix(ctx, s.L.EmailKeyPrefix, prefix, func(keys []string) error {
 		ids, ok, err := s.mget(ctx, keys)
 		if err != nil {
@@ -198,28 +209,10 @@ func (s *Store) CompleteUsers(ctx context.Context, prefix string, limit int) ([]
 				userKeys = append(userKeys, s.L.UserKey(id))
 			}
 		}
-		vals, found, err := s.mget(ctx, userKeys)
-		if err != nil {
-			return err
-		}
-		fromUsers(vals, found)
-		if len(out) >= limit {
-			return errEnough
-		}
-		return nil
+		return fromUserKeys(userKeys)
 	})
 	if err == nil {
-		err = s.scanPrefix(ctx, s.L.UserKeyPrefix, prefix, func(keys []string) error {
-			vals, ok, err := s.mget(ctx, keys)
-			if err != nil {
-				return err
-			}
-			fromUsers(vals, ok)
-			if len(out) >= limit {
-				return errEnough
-			}
-			return nil
-		})
+		err = s.scanPrefix(ctx, s.L.UserKeyPrefix, prefix, fromUserKeys)
 	}
 	if err == errEnough {
 		err = nil
