@@ -18,9 +18,10 @@ const (
 )
 
 // auditContext is who runs this command and why, which every change it
-// makes is recorded with (store.AuditContext): built once, before any
-// change, so that an --audit-file that cannot be opened stops the command
-// before it changes anything.
+// makes is recorded with (store.AuditContext). The --audit-file is opened
+// by Prepare, which a store calls before its first change: a command that
+// only reads never creates it, and one that cannot open it changes
+// nothing.
 func (f *Factory) auditContext() (*store.AuditContext, error) {
 	if f.audit != nil {
 		return f.audit, nil
@@ -36,14 +37,20 @@ func (f *Factory) auditContext() (*store.AuditContext, error) {
 		a.Actor = osActor()
 	}
 	var file *os.File
-	if path := f.Get(keyAuditFile); path != "" {
-		var err error
+	var openErr error
+	a.Prepare = func() error {
+		path := f.Get(keyAuditFile)
+		if path == "" || file != nil || openErr != nil {
+			return openErr
+		}
 		// Opened for appending, created owner-only: entries hold public
 		// keys and e-mail addresses.
-		if file, err = os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600); err != nil {
-			return nil, usageError{fmt.Errorf("--audit-file: %v; nothing was changed", unwrapPathError(err))}
+		if file, openErr = os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600); openErr != nil {
+			openErr = usageError{fmt.Errorf("--audit-file: %v; nothing was changed", unwrapPathError(openErr))}
+			return openErr
 		}
 		f.auditFile = file
+		return nil
 	}
 	a.Recorded = func(e store.AuditEntry) {
 		if file != nil {

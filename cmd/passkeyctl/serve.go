@@ -37,6 +37,10 @@ type ServeOptions struct {
 	Rand io.Reader
 	// OpenBrowser opens a URL for --open.
 	OpenBrowser func(url string) error
+	// AuditReady checks, before an enrolment's ceremony, that its audit
+	// entry can be written (the --audit-file opens): no operator goes
+	// through the ceremony for a write that then refuses.
+	AuditReady func() error
 
 	Enroll     bool
 	Test       bool
@@ -58,7 +62,14 @@ type ServeOptions struct {
 }
 
 func newCmdServe(f *Factory, runF func(context.Context, *ServeOptions) error) *cobra.Command {
-	opts := &ServeOptions{IO: f.IO, Store: f.Store, Now: f.Now, Rand: rand.Reader, OpenBrowser: openBrowser, Target: f.describeTarget}
+	opts := &ServeOptions{IO: f.IO, Store: f.Store, Now: f.Now, Rand: rand.Reader, OpenBrowser: openBrowser, Target: f.describeTarget,
+		AuditReady: func() error {
+			a, err := f.auditContext()
+			if err != nil {
+				return err
+			}
+			return a.Ready()
+		}}
 	cmd := &cobra.Command{
 		Use:   "serve (--enroll --user USER | --test [--user USER | --credential ID])",
 		Short: "Enrol or test one passkey through a one-shot local WebAuthn page",
@@ -280,6 +291,11 @@ func serveCeremony(ctx context.Context, opts *ServeOptions, emit func(serveEvent
 		}
 		if err := st.CheckEnroll(ctx, cfg.User.ID, cfg.User.Create); err != nil {
 			return err
+		}
+		if opts.AuditReady != nil {
+			if err := opts.AuditReady(); err != nil {
+				return err
+			}
 		}
 		printWarnings(opts.IO, desc.Warnings)
 	} else if err := testTarget(ctx, opts, st, &cfg); err != nil {

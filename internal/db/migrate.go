@@ -850,6 +850,9 @@ func (d *DB) Migrate(ctx context.Context, fsys fs.FS, opts MigrateOptions) (*Mig
 		}
 		return res, nil
 	}
+	if err := d.Audit.Ready(); err != nil {
+		return nil, err
+	}
 	conn, err := d.X.Connx(ctx)
 	if err != nil {
 		return nil, d.Err("connect", err)

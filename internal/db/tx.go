@@ -187,6 +187,11 @@ func (d *DB) txOnce(ctx context.Context, opts txOptions, fn func(ctx context.Con
 // where the tables exist already: it creates nothing.
 func (d *DB) prepareAudit(ctx context.Context, dryRun bool) (bool, func(context.Context, *sql.TxOptions) (*sqlx.Tx, error), func(), error) {
 	nothing := func() {}
+	if !dryRun {
+		if err := d.Audit.Ready(); err != nil {
+			return false, nil, nothing, err
+		}
+	}
 	if d.Dialect != SQLite {
 		if dryRun {
 			ok, err := d.auditExists(ctx, d.X)

@@ -40,6 +40,10 @@ type AuditContext struct {
 	// Undoes, when not 0, is the entry that this command reverses: its
 	// changes are recorded as AuditUndo.
 	Undoes int64
+	// Prepare, when set, is called before a store's first change (not for
+	// a dry run): an error stops the change (the --audit-file cannot be
+	// opened).
+	Prepare func() error
 	// Recorded, when set, is called with each entry once it committed: the
 	// --audit-file copy and the command's "recorded as entry N" line.
 	Recorded func(AuditEntry)
@@ -48,6 +52,14 @@ type AuditContext struct {
 	// Warn, when set, receives what the operator should know about where
 	// the log is kept (a MySQL user that may not create its database).
 	Warn func(string)
+}
+
+// Ready calls Prepare, if any: before a change.
+func (c *AuditContext) Ready() error {
+	if c == nil || c.Prepare == nil {
+		return nil
+	}
+	return c.Prepare()
 }
 
 // Entry starts the entry of one change: action (AuditUndo when c undoes

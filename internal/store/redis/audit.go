@@ -45,6 +45,9 @@ func (s *Store) auditWrite(ctx context.Context, tx *goredis.Tx, e *store.AuditEn
 	if e == nil || e.Empty() {
 		return func(goredis.Pipeliner) {}, nil
 	}
+	if err := s.audit.Ready(); err != nil {
+		return nil, err
+	}
 	id, err := tx.Incr(ctx, s.auditSeqKey()).Result()
 	if err != nil {
 		return nil, err
