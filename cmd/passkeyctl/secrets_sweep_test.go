@@ -30,6 +30,10 @@ var sweepArgs = map[string][]string{
 	"serve":          {"--test", "--timeout", "2s"},
 	"config":         {},
 	"version":        {},
+	"rename":         {"--", "Y3JlZA==", "name"},
+	"stats":          {},
+	"audit":          {"--user", "a@example.com"},
+	"undo":           {"1", "--yes"},
 }
 
 // sweepCommands lists every command and sub-command of the CLI, as paths

@@ -113,3 +113,54 @@ func TestAudit_firstWritesAtOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestAudit_unrecordableChangeIsNotMade: a revoke whose audit entry
+// cannot be written (a PostgreSQL role that may delete passkeys but not
+// write passkeyctl's log) fails, and the passkey is still there: the
+// change and its entry commit together or not at all.
+func TestAudit_unrecordableChangeIsNotMade(t *testing.T) {
+	ctx := context.Background()
+	dsn, root := dbtest.Migrated(t, "postgres")
+	dbtest.Exec(t, root, auditFixture...)
+	if err := root.EnsureAudit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var b [6]byte
+	rand.Read(b[:])
+	role := "pk_" + hex.EncodeToString(b[:])
+	dbtest.Exec(t, root, `CREATE ROLE `+role+` LOGIN`,
+		`GRANT ALL ON ALL TABLES IN SCHEMA public TO `+role,
+		`GRANT USAGE ON SCHEMA passkeyctl TO `+role,
+		`GRANT SELECT ON ALL TABLES IN SCHEMA passkeyctl TO `+role)
+	t.Cleanup(func() {
+		root.X.Exec(`DROP OWNED BY ` + role)
+		root.X.Exec(`DROP ROLE ` + role)
+	})
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = url.User(role)
+
+	d := dbtest.Open(t, u.String())
+	d.Audit = &store.AuditContext{Actor: "tester"}
+	s, err := d.DetectForStore(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &db.Store{DB: d, Schema: s, ProviderID: "passkey"}
+	ps, err := st.ResolveCredentials(ctx, []string{"AQEBAQEBAQEBAQEBAQEBAQ"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Revoke(ctx, ps, store.RevokeOptions{}); err == nil || !strings.Contains(err.Error(), "audit log") {
+		t.Fatalf("revoke by a role that may not write the audit log: %v, want the audit log's error", err)
+	}
+	var n int
+	if err := root.X.Get(&n, `SELECT COUNT(*) FROM "Authenticator"`); err != nil || n != 1 {
+		t.Errorf("passkeys after the refused revoke: %d, %v; want 1", n, err)
+	}
+	if err := root.X.Get(&n, `SELECT COUNT(*) FROM "Account"`); err != nil || n != 1 {
+		t.Errorf("accounts after the refused revoke: %d, %v; want 1", n, err)
+	}
+}
