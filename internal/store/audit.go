@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"strconv"
 	"slices"
 	"strings"
 	"time"
@@ -86,7 +87,7 @@ func (c *AuditContext) Entry(action, summary string) *AuditEntry {
 func (e *AuditEntry) SetSummary(summary string) {
 	e.Summary = summary
 	if e.Undoes != 0 {
-		e.Summary = "undo of entry " + itoa(e.Undoes) + ": " + summary
+		e.Summary = "undo of entry " + strconv.FormatInt(e.Undoes, 10) + ": " + summary
 	}
 }
 
@@ -111,18 +112,6 @@ func ImportSummary(r *ImportResult) string {
 	return s
 }
 
-func itoa(n int64) string {
-	var b [20]byte
-	i := len(b)
-	for {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-		if n == 0 {
-			return string(b[i:])
-		}
-	}
-}
 
 // AuditEntry is one change passkeyctl made, as recorded with it. The JSON
 // field names are a documented, stable interface (`passkeyctl audit -o
