@@ -2,8 +2,8 @@ package store
 
 import (
 	"fmt"
-	"strconv"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -111,7 +111,6 @@ func ImportSummary(r *ImportResult) string {
 	}
 	return s
 }
-
 
 // AuditEntry is one change passkeyctl made, as recorded with it. The JSON
 // field names are a documented, stable interface (`passkeyctl audit -o
