@@ -29,8 +29,10 @@ import (
 // twice with one backup file, the passkeys' counters raised in between, so
 // that the backup holds older records of the same passkeys. After every
 // step the database must be consistent (no Authenticator without its
-// Account or the reverse), and the import must restore every passkey with
-// its highest counter.
+// Account or the reverse), the audit log must hold the removed passkeys of
+// exactly the revokes that committed (on SQLite, whose log is a second
+// file, too), and the import must restore every passkey with its highest
+// counter.
 //
 // By default 3 runs of 500 passkeys per kind of fault; the full run of
 // issue 9 is PASSKEYCTL_FAULT_RUNS=20 PASSKEYCTL_FAULT_PASSKEYS=5000.
@@ -45,7 +47,7 @@ func TestRevokeBackup_faults(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	for _, c := range []struct{ dialect, fault string }{{"postgres", "kill"}, {"postgres", "terminate"}, {"mysql", "kill"}, {"mysql", "terminate"}} {
+	for _, c := range []struct{ dialect, fault string }{{"postgres", "kill"}, {"postgres", "terminate"}, {"mysql", "kill"}, {"mysql", "terminate"}, {"sqlite", "kill"}} {
 		t.Run(c.dialect+"/"+c.fault, func(t *testing.T) {
 			stats := map[string]int{}
 			for run := range runs {
@@ -128,7 +130,13 @@ func faultRun(t *testing.T, bin, dialect, fault string, run, n int, stats map[st
 			t.Fatalf("run %d: %d passkeys before the revoke, want %d", run, len(want), n)
 		}
 		grew := fileSize(backup)
+		logged := auditRemovedRows(t, d)
 		what := faultedRevoke(t, bin, dsn, fault, ids, backup, n)
+		// The audit log's records of removed passkeys committed with the
+		// revoke, or not at all.
+		if left, got := len(counters(t, d)), auditRemovedRows(t, d); left == 0 && got != logged+n || left == n && got != logged {
+			t.Fatalf("run %d: %d passkeys left of %d, and the audit log holds %d removed passkeys (%d before): the revoke and its entry commit together", run, left, n, got, logged)
+		}
 		switch left := len(counters(t, d)); {
 		case left == n && fileSize(backup) > grew:
 			what += ", backed up, not committed"
@@ -291,6 +299,31 @@ func fileSize(path string) int64 {
 		return 0
 	}
 	return fi.Size()
+}
+
+// auditRemovedRows counts the passkeys the audit log of d's app records as
+// removed (0 before its tables exist).
+func auditRemovedRows(t *testing.T, d *db.DB) int {
+	t.Helper()
+	q := `SELECT COUNT(*) FROM passkeyctl.audit_passkeys p JOIN passkeyctl.audit_log l ON l.id = p.entry_id WHERE l.target = current_schema() AND p.kind = 'removed'`
+	if d.Dialect == db.MySQL {
+		q = "SELECT COUNT(*) FROM `passkeyctl`.`audit_passkeys` p JOIN `passkeyctl`.`audit_log` l ON l.`id` = p.`entry_id` WHERE l.`target` = DATABASE() AND p.`kind` = 'removed'"
+	}
+	x := d.X
+	if d.Dialect == db.SQLite {
+		// The log is in the file next to the app's.
+		file := d.Target.SQLitePath + "-passkeyctl"
+		if _, err := os.Stat(file); err != nil {
+			return 0
+		}
+		x = dbtest.Open(t, "sqlite:"+file).X
+		q = `SELECT COUNT(*) FROM audit_passkeys WHERE kind = 'removed'`
+	}
+	var n int
+	if err := x.Get(&n, q); err != nil && !db.IsSchemaError(err) {
+		t.Fatal(err)
+	}
+	return n
 }
 
 // counters returns the counter of every passkey, by credential ID.
