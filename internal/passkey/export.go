@@ -103,13 +103,6 @@ func ExportRecordFromAuthjs(r AuthjsExportRow) ExportRecord {
 	return rec
 }
 
-func splitTransportsNullable(s *string) []string {
-	if s == nil {
-		return nil
-	}
-	return SplitTransports(*s)
-}
-
 // BrokenRecordError is a record of the export format whose passkey could
 // never sign in (its public key is unusable): import leaves it out with a
 // warning, as it leaves out records whose status is not "ok".

@@ -69,7 +69,9 @@ func (s *Store) recorded(e *store.AuditEntry) {
 	}
 }
 
-// execAudited is execWrites with e's entry in the same MULTI/EXEC.
+// execAudited queues deletes and sets, and e's audit entry, in tx's
+// MULTI/EXEC: the one write of revoke, orphan removal and import, which
+// EXEC refuses when a watched key changed since it was read.
 func (s *Store) execAudited(ctx context.Context, tx *goredis.Tx, del []string, set [][2]string, e *store.AuditEntry) error {
 	record, err := s.auditWrite(ctx, tx, e)
 	if err != nil {

@@ -2,7 +2,6 @@ package redis
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
@@ -453,20 +452,3 @@ func (s *Store) UserCredentialIDs(ctx context.Context, userID string) ([][]byte,
 	return out, nil
 }
 
-func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: true} }
-
-// execWrites queues deletes and sets in tx's MULTI/EXEC: the one write of
-// revoke, orphan removal and the other multi-key changes, which EXEC
-// refuses when a watched key changed since it was read.
-func execWrites(ctx context.Context, tx *goredis.Tx, del []string, set [][2]string) error {
-	_, err := tx.TxPipelined(ctx, func(pipe goredis.Pipeliner) error {
-		if len(del) > 0 {
-			pipe.Del(ctx, del...)
-		}
-		for _, kv := range set {
-			pipe.Set(ctx, kv[0], kv[1], 0)
-		}
-		return nil
-	})
-	return err
-}
