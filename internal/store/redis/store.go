@@ -451,4 +451,3 @@ func (s *Store) UserCredentialIDs(ctx context.Context, userID string) ([][]byte,
 	}
 	return out, nil
 }
-
