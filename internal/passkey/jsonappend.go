@@ -123,6 +123,16 @@ func appendJSONStrings(b []byte, ss []string) []byte {
 
 const jsonHex = "0123456789abcdef"
 
+// jsonPlain marks the bytes a JSON string holds as they are: printable
+// ASCII but '"' and '\\'. A table lookup per byte, because the strings
+// written (IDs, base64 keys) are almost all such bytes.
+var jsonPlain = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 // appendJSONString is encoding/json's string encoding with HTML escaping
 // off: '"' and '\\' escaped, control characters as \b \f \n \r \t or
 // \u00XX, invalid UTF-8 as \ufffd, U+2028 and U+2029 escaped.
@@ -131,11 +141,11 @@ func appendJSONString(b []byte, s string) []byte {
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
+		if jsonPlain[c] {
+			i++
+			continue
+		}
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
 			b = append(b, s[start:i]...)
 			switch c {
 			case '\\', '"':
