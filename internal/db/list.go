@@ -53,13 +53,24 @@ func (d *DB) passkeyQueryFor(s *Schema, providerID string) (*passkeyQuery, error
 		userJoin = " LEFT JOIN " + q(s.User.Name) + " u ON " + col("u", "id") + " = " + col("a", "userId")
 	}
 	accountUser, accountJoin, args := d.accountJoin(s, providerID)
-	cols := make([]string, 0, len(passkeyColumns)+3)
-	for _, c := range passkeyColumns {
-		cols = append(cols, col("a", c))
-	}
-	cols = append(cols, email, accountUser, noUser)
+	cols := append(d.passkeyColumnsSQL("a"), d.Dialect.RawText(email), d.Dialect.RawText(accountUser), noUser)
 	sel := "SELECT " + strings.Join(cols, ", ") + " FROM " + q(s.Authenticator.Name) + " a" + userJoin + accountJoin
 	return &passkeyQuery{sel: sel, args: args, d: d}, nil
+}
+
+// passkeyColumnsSQL is the select list of passkeyColumns of the
+// Authenticator table aliased alias, in passkeyRow.dest's order, the
+// text columns through Dialect.RawText.
+func (d *DB) passkeyColumnsSQL(alias string) []string {
+	cols := make([]string, 0, len(passkeyColumns)+5)
+	for _, c := range passkeyColumns {
+		expr := alias + "." + d.Q(c)
+		if c != "counter" && c != "credentialBackedUp" {
+			expr = d.Dialect.RawText(expr)
+		}
+		cols = append(cols, expr)
+	}
+	return cols
 }
 
 // accountJoin is the LEFT JOIN, as "ac", of the Account row that Auth.js
@@ -134,7 +145,7 @@ func (pq *passkeyQuery) eachRow(ctx context.Context, q sqlx.QueryerContext, quer
 	var r passkeyRow
 	dst := append(r.dest(), &r.noUser)
 	for rows.Next() {
-		if err := rows.Scan(dst...); err != nil {
+		if err := r.scan(rows, dst); err != nil {
 			return pq.d.Err("read passkeys", err)
 		}
 		if err := fn(&r); err != nil {
@@ -145,41 +156,65 @@ func (pq *passkeyQuery) eachRow(ctx context.Context, q sqlx.QueryerContext, quer
 }
 
 // passkeyRow holds one scanned row of passkeyQuery. Non-key columns are
-// scanned as nullable so that a drifted table with a NULL in them is still
-// listed rather than aborting the whole listing.
+// nullable so that a drifted table with a NULL in them is still listed
+// rather than aborting the whole listing. The text columns are rawText,
+// selected through Dialect.RawText (passkeyColumnsSQL).
 type passkeyRow struct {
-	credentialID, userID, providerAccountID string
-	publicKey, deviceType, transports       sql.NullString
+	credentialID, userID, providerAccountID rawText
+	publicKey, deviceType, transports       rawText
 	counter                                 sql.NullInt64
 	backedUp                                sql.NullBool
-	email, accountUserID                    sql.NullString
+	email, accountUserID                    rawText
 	// noUser is 1 when the passkey's User row is missing; passkeyQuery
 	// selects it after dest's columns, and other readers set it.
 	noUser int64
+	text   rowText
 }
 
+// dest is where the columns of passkeyColumnsSQL, then the e-mail and the
+// Account's userId, are scanned.
 func (r *passkeyRow) dest() []any {
 	return []any{&r.credentialID, &r.userID, &r.providerAccountID, &r.publicKey, &r.counter,
 		&r.deviceType, &r.backedUp, &r.transports, &r.email, &r.accountUserID}
 }
 
+// scan scans the current row into dst (dest's columns and those a reader
+// added) and refuses a NULL key column, as scanning it into a string did.
+func (r *passkeyRow) scan(rows *sql.Rows, dst []any) error {
+	if err := rows.Scan(dst...); err != nil {
+		return err
+	}
+	for i, c := range []*rawText{&r.credentialID, &r.userID, &r.providerAccountID} {
+		if !c.valid {
+			return fmt.Errorf("column %s of a passkey is NULL", []string{"credentialID", "userId", "providerAccountId"}[i])
+		}
+	}
+	return nil
+}
+
 // passkey turns the row into a Passkey with Algorithm and Status computed
-// the way Auth.js would fare signing in with it.
+// the way Auth.js would fare signing in with it. Its strings share one
+// allocation (rowText).
 func (r *passkeyRow) passkey() passkey.Passkey {
+	var s [7]string
+	r.text.strings([]*rawText{&r.credentialID, &r.userID, &r.providerAccountID, &r.publicKey, &r.deviceType, &r.transports, &r.email}, s[:])
 	p := passkey.Passkey{
-		CredentialID:         r.credentialID,
-		UserID:               r.userID,
-		Email:                nullable(r.email),
+		CredentialID:         s[0],
+		UserID:               s[1],
 		Counter:              r.counter.Int64,
-		CredentialDeviceType: r.deviceType.String,
+		CredentialDeviceType: s[4],
 		CredentialBackedUp:   r.backedUp.Bool,
-		Transports:           passkey.SplitTransports(r.transports.String),
-		PublicKey:            r.publicKey.String,
-		ProviderAccountID:    r.providerAccountID,
+		Transports:           passkey.SplitTransports(s[5]),
+		PublicKey:            s[3],
+		ProviderAccountID:    s[2],
+	}
+	if r.email.valid {
+		email := s[6]
+		p.Email = &email
 	}
 	alg, keyErr := passkey.CheckStoredPublicKey(p.PublicKey)
 	p.Algorithm = alg
-	p.Status = authjsStatus(r.accountUserID, r.userID, r.noUser == 1, keyErr)
+	p.Status = authjsStatus(r.accountUserID, p.UserID, r.noUser == 1, keyErr)
 	return p
 }
 
@@ -187,11 +222,11 @@ func (r *passkeyRow) passkey() passkey.Passkey {
 // are given: who owns it first (the Account row Auth.js finds at sign-in,
 // then the User row, as Better Auth's "no-user" comes first), then whether
 // its key can verify a signature.
-func authjsStatus(accountUserID sql.NullString, userID string, noUser bool, keyErr error) string {
+func authjsStatus(accountUserID rawText, userID string, noUser bool, keyErr error) string {
 	switch {
-	case !accountUserID.Valid:
+	case !accountUserID.valid:
 		return passkey.StatusNoAccount
-	case accountUserID.String != userID:
+	case !accountUserID.equal(userID):
 		return passkey.StatusAccountUserMismatch
 	case noUser:
 		return passkey.StatusNoUser
@@ -238,52 +273,77 @@ const (
 	streamBuffer = 4
 )
 
-// stream is each with the reading of rows on its own goroutine, so that
-// the driver's work (receiving and parsing rows) and the decoding of keys
-// plus fn's work (typically JSON encoding) run at the same time on two
-// cores.
+// stream is each with the reading of rows on its own goroutine (see
+// pipeline).
 func (pq *passkeyQuery) stream(ctx context.Context, query string, args []any, fn func(passkey.Passkey) error) error {
+	return pipeline(ctx, func(ctx context.Context, emit func(passkey.Passkey) error) error {
+		return pq.eachRow(ctx, pq.d.X, query, args, func(r *passkeyRow) error {
+			// The reader also decodes the row and checks its key, so
+			// that this work and fn's (JSON encoding) run on the two
+			// cores at once.
+			return emit(r.passkey())
+		})
+	}, fn)
+}
+
+// pipeline runs read on its own goroutine and fn on the caller's for each
+// value read emits, in order, so that the driver's work (receiving and
+// parsing rows, decoding them) and fn's (typically JSON encoding) run at
+// the same time on two cores. Values pass in batches of streamBatch, whose
+// storage goes back to the reader once fn has seen them: the listing of a
+// million passkeys allocates no batch after the first few.
+//
+// fn's error stops read (through its context) and is returned as is; so
+// is read's.
+func pipeline[T any](ctx context.Context, read func(ctx context.Context, emit func(T) error) error, fn func(T) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	batches := make(chan []passkey.Passkey, streamBuffer)
+	full := make(chan []T, streamBuffer)
+	empty := make(chan []T, streamBuffer+1)
 	readErr := make(chan error, 1)
 	go func() {
-		defer close(batches)
-		batch := make([]passkey.Passkey, 0, streamBatch)
-		err := pq.eachRow(ctx, pq.d.X, query, args, func(r *passkeyRow) error {
-			// The reader also decodes the row and checks its key (about a
-			// microsecond for an EC point), so that this work and fn's
-			// (JSON encoding) run on the two cores at once.
-			batch = append(batch, r.passkey())
-			if len(batch) < streamBatch {
-				return nil
-			}
+		defer close(full)
+		batch := make([]T, 0, streamBatch)
+		send := func() error {
 			select {
-			case batches <- batch:
+			case full <- batch:
 			case <-ctx.Done():
 				return ctx.Err()
 			}
-			batch = make([]passkey.Passkey, 0, streamBatch)
+			select {
+			case batch = <-empty:
+			default:
+				batch = make([]T, 0, streamBatch)
+			}
 			return nil
+		}
+		err := read(ctx, func(v T) error {
+			batch = append(batch, v)
+			if len(batch) < streamBatch {
+				return nil
+			}
+			return send()
 		})
 		if err == nil && len(batch) > 0 {
-			select {
-			case batches <- batch:
-			case <-ctx.Done():
-				err = ctx.Err()
-			}
+			err = send()
 		}
 		readErr <- err
 	}()
-	for batch := range batches {
+	var zero T
+	for batch := range full {
 		for i := range batch {
 			if err := fn(batch[i]); err != nil {
 				cancel()
-				for range batches {
+				for range full {
 					// Let the reader see the cancellation and finish.
 				}
 				return err
 			}
+			batch[i] = zero // nothing of it stays reachable from the pool
+		}
+		select {
+		case empty <- batch[:0]:
+		default:
 		}
 	}
 	return <-readErr

@@ -474,3 +474,71 @@ func TestKeyAlgorithm(t *testing.T) {
 		}
 	}
 }
+
+// TestListPasskeys_emptyAndNull: the text columns are read as the bytes
+// the driver received (no string per value), and an empty value is still
+// not NULL: transports '' lists as [] and exports as "", NULL as [] and
+// null; an e-mail '' is "", NULL is null; a drifted table with a NULL in
+// a column a passkey cannot do without stops the listing with an error
+// that names it, on every dialect.
+func TestListPasskeys_emptyAndNull(t *testing.T) {
+	f := loadFixture(t)
+	key := f.Registration.RowsWritten.Authenticator[0]["credentialPublicKey"].(string)
+	for _, dialect := range dbtest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			d := dbtest.Open(t, dbtest.New(t, dialect))
+			q, id := d.Dialect.Quote, " VARCHAR(191)"
+			dbtest.Exec(t, d,
+				"CREATE TABLE "+q("User")+" ("+q("id")+id+" PRIMARY KEY, "+q("email")+id+")",
+				"CREATE TABLE "+q("Account")+" ("+q("userId")+id+", "+q("type")+id+", "+q("provider")+id+", "+q("providerAccountId")+id+")",
+				"CREATE TABLE "+q("Authenticator")+" ("+q("credentialID")+id+" PRIMARY KEY, "+q("userId")+id+", "+q("providerAccountId")+id+", "+
+					q("credentialPublicKey")+" TEXT, "+q("counter")+" INT, "+q("credentialDeviceType")+id+", "+q("credentialBackedUp")+" BOOLEAN, "+q("transports")+id+")")
+			s := detect(t, d)
+			exec := func(q string, args ...any) {
+				t.Helper()
+				if _, err := d.X.Exec(d.Dialect.Rebind(q), args...); err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+			}
+			exec(`INSERT INTO `+d.Q("User")+` VALUES ('u1', ''), ('u2', NULL)`)
+			for _, c := range []string{"AAAA", "AAAB"} {
+				exec(`INSERT INTO `+d.Q("Account")+` VALUES (?, 'webauthn', 'passkey', ?)`, map[string]string{"AAAA": "u1", "AAAB": "u2"}[c], c)
+			}
+			exec(`INSERT INTO `+d.Q("Authenticator")+` VALUES ('AAAA', 'u1', 'AAAA', ?, 300, 'singleDevice', TRUE, ''), ('AAAB', 'u2', 'AAAB', ?, 0, NULL, NULL, NULL)`, key, key)
+			got := listAll(t, d, s, store.ListOptions{ProviderID: "passkey"})
+			if len(got) != 2 {
+				t.Fatalf("listed %d passkeys, want 2", len(got))
+			}
+			a, b := got[0], got[1]
+			if a.Email == nil || *a.Email != "" || b.Email != nil {
+				t.Errorf("e-mails: %v and %v, want \"\" and nil", a.Email, b.Email)
+			}
+			if a.Transports == nil || len(a.Transports) != 0 || b.Transports == nil || len(b.Transports) != 0 {
+				t.Errorf("transports: %#v and %#v, want empty lists", a.Transports, b.Transports)
+			}
+			if a.Counter != 300 || !a.CredentialBackedUp || a.CredentialDeviceType != "singleDevice" || b.CredentialDeviceType != "" {
+				t.Errorf("first passkey %+v, second %+v", a, b)
+			}
+			if a.Status != passkey.StatusOK || b.Status != passkey.StatusOK {
+				t.Errorf("statuses %s and %s, want ok", a.Status, b.Status)
+			}
+			var lines []string
+			if err := d.ExportPasskeys(context.Background(), s, store.ExportOptions{ProviderID: "passkey"}, func(r passkey.ExportRecord) error {
+				line, err := json.Marshal(r)
+				lines = append(lines, string(line))
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if len(lines) != 2 || !strings.Contains(lines[0], `"transports":[]`) || !strings.Contains(lines[1], `"transports":null`) {
+				t.Errorf("export:\n%s", strings.Join(lines, "\n"))
+			}
+
+			exec(`INSERT INTO ` + d.Q("Authenticator") + ` VALUES ('AAAC', NULL, 'AAAC', '', 0, '', FALSE, '')`)
+			err := d.ListPasskeys(context.Background(), s, store.ListOptions{ProviderID: "passkey"}, func(passkey.Passkey) error { return nil })
+			if err == nil || !strings.Contains(err.Error(), "column userId of a passkey is NULL") {
+				t.Fatalf("a NULL userId: want an error naming it, got %v", err)
+			}
+		})
+	}
+}

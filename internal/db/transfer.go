@@ -123,10 +123,7 @@ func (d *DB) authjsExportRows(ctx context.Context, qx sqlx.QueryerContext, s *Sc
 	}
 	q := d.Q
 	col := func(alias, name string) string { return alias + "." + q(name) }
-	cols := make([]string, 0, len(passkeyColumns)+5)
-	for _, c := range passkeyColumns {
-		cols = append(cols, col("a", c))
-	}
+	cols := d.passkeyColumnsSQL("a")
 	userCols := []string{"NULL", "NULL", "NULL", "NULL"}
 	userJoin := ""
 	if s.User != nil && s.User.Has("id") {
@@ -144,7 +141,7 @@ func (d *DB) authjsExportRows(ctx context.Context, qx sqlx.QueryerContext, s *Sc
 	}
 	// The same Account join as list's, so that the status is the same.
 	accountUser, accountJoin, args := d.accountJoin(s, opts.ProviderID)
-	cols = append(cols, userCols[1], accountUser, userCols[0], userCols[2], userCols[3])
+	cols = append(cols, d.Dialect.RawText(userCols[1]), d.Dialect.RawText(accountUser), d.Dialect.RawText(userCols[0]), d.Dialect.RawText(userCols[2]), userCols[3])
 	query := "SELECT " + strings.Join(cols, ", ") + " FROM " + q(s.Authenticator.Name) + " a" + userJoin + accountJoin
 	var conds []string
 	if opts.UserID != "" {
@@ -167,24 +164,24 @@ func (d *DB) authjsExportRows(ctx context.Context, qx sqlx.QueryerContext, s *Sc
 	}
 	defer rows.Close()
 	var r passkeyRow
-	var uid, name sql.NullString
+	var uid, name rawText
 	var verified sql.NullInt64
 	dst := append(r.dest(), &uid, &name, &verified)
 	for rows.Next() {
-		if err := rows.Scan(dst...); err != nil {
+		if err := r.scan(rows, dst); err != nil {
 			return d.Err("read passkeys", err)
 		}
 		r.noUser = 0
 		// Only a joined User table can say the user is gone: without an id
 		// column nothing was joined and u.id is NULL for every row.
-		if userJoin != "" && !uid.Valid {
+		if userJoin != "" && !uid.valid {
 			r.noUser = 1
 		}
 		p := r.passkey()
 		out := passkey.AuthjsExportRow{
 			Passkey:        p,
-			TransportsNull: !r.transports.Valid,
-			User:           passkey.ExportUser{ID: p.UserID, Email: p.Email, Name: nullable(name), EmailVerified: verified.Int64 == 1},
+			TransportsNull: !r.transports.valid,
+			User:           passkey.ExportUser{ID: p.UserID, Email: p.Email, Name: name.nullable(), EmailVerified: verified.Int64 == 1},
 		}
 		if err := fn(out); err != nil {
 			return err
