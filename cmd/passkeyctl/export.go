@@ -116,6 +116,9 @@ func exportRun(ctx context.Context, opts *ExportOptions) error {
 	// ctx, a panic), the temporary file, which holds every e-mail address
 	// written so far, goes with it. After commit, abort does nothing.
 	defer abort()
+	if userID == "" {
+		defer collectLessOften()()
+	}
 	bw := bufio.NewWriterSize(out, 64<<10)
 	w := passkey.NewExportWriter(bw)
 	var written, broken int

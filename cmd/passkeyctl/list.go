@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
-	"runtime/debug"
 	"strings"
 
 	"github.com/passkeyctl/passkeyctl/internal/passkey"
@@ -140,13 +138,8 @@ func listRun(ctx context.Context, opts *ListOptions) error {
 		limitNote(opts, cut, "orphan Account rows")
 		return nil
 	}
-	if _, set := os.LookupEnv("GOGC"); !set && lo.UserID == "" {
-		// A full listing makes about a kilobyte of short-lived garbage per
-		// passkey over a live heap of a few megabytes, so the default
-		// GOGC=100 collects every few thousand rows. 400 saves most of
-		// that work for about 15 MB more (peak RSS stays near 40 MB on a
-		// million passkeys; see BenchmarkPasskeys1M).
-		defer debug.SetGCPercent(debug.SetGCPercent(400))
+	if lo.UserID == "" {
+		defer collectLessOften()()
 	}
 	w := newPasskeyWriter(opts.IO, opts.Output, opts.Wide)
 	w.named = st.Describe().Named

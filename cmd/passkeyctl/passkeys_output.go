@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"os"
+	"runtime/debug"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -35,6 +37,22 @@ type recordWriter[T any] struct {
 	appendJSON func(T, []byte) ([]byte, error)
 	line       []byte
 	count      int
+}
+
+// collectLessOften sets GOGC to 400, unless the environment sets it, for
+// a command that streams a whole table, and returns what restores it. A
+// full listing or export makes a few hundred bytes of short-lived garbage
+// per passkey over a live heap of a few megabytes, so the default GOGC=100
+// collects every few thousand rows. 400 saves most of that work for about
+// 15 MB more (peak RSS stays near 40 MB on a million passkeys; see
+// BenchmarkPasskeys1M). Only for streams: a command that holds every
+// passkey would hold five times its live heap.
+func collectLessOften() (restore func()) {
+	if _, set := os.LookupEnv("GOGC"); set {
+		return func() {}
+	}
+	old := debug.SetGCPercent(400)
+	return func() { debug.SetGCPercent(old) }
 }
 
 // credentialIDWidth is how much of a credential ID a terminal table shows.

@@ -58,10 +58,13 @@ func (d *DB) authjsTime(col Column, t time.Time) any {
 	return d.timeValue(col, AppAuthjs, t)
 }
 
+// exportPasskeys reads on a goroutine of its own, as list does (pipeline).
 func (authjsApp) exportPasskeys(d *DB, ctx context.Context, s *Schema, opts store.ExportOptions, fn func(passkey.ExportRecord) error) error {
-	return d.authjsExportRows(ctx, d.X, s, opts, "", nil, "", func(r passkey.AuthjsExportRow) error {
-		return fn(passkey.ExportRecordFromAuthjs(r))
-	})
+	return pipeline(ctx, func(ctx context.Context, emit func(passkey.ExportRecord) error) error {
+		return d.authjsExportRows(ctx, d.X, s, opts, "", nil, "", func(r passkey.AuthjsExportRow) error {
+			return emit(passkey.ExportRecordFromAuthjs(r))
+		})
+	}, fn)
 }
 
 func (authjsApp) exportBatch(d *DB, ctx context.Context, s *Schema, opts store.ExportOptions, batch []string, fn func(stored string, rec passkey.ExportRecord)) error {

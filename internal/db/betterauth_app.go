@@ -162,10 +162,13 @@ func (betterAuthApp) revokePlan(d *DB, s *Schema, opts store.RevokeOptions) (*re
 	return plan, nil
 }
 
+// exportPasskeys reads on a goroutine of its own, as list does (pipeline).
 func (betterAuthApp) exportPasskeys(d *DB, ctx context.Context, s *Schema, opts store.ExportOptions, fn func(passkey.ExportRecord) error) error {
-	return d.BetterAuthPasskeys(ctx, s, BetterAuthListOptions{UserID: opts.UserID}, func(r BetterAuthPasskeyRow) error {
-		return fn(ExportRecordFromBetterAuth(r))
-	})
+	return pipeline(ctx, func(ctx context.Context, emit func(passkey.ExportRecord) error) error {
+		return d.BetterAuthPasskeys(ctx, s, BetterAuthListOptions{UserID: opts.UserID}, func(r BetterAuthPasskeyRow) error {
+			return emit(ExportRecordFromBetterAuth(r))
+		})
+	}, fn)
 }
 
 func (betterAuthApp) exportBatch(d *DB, ctx context.Context, s *Schema, _ store.ExportOptions, batch []string, fn func(stored string, rec passkey.ExportRecord)) error {

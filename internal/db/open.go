@@ -314,7 +314,7 @@ func (s *socketSet) DialContext(ctx context.Context, network, address string) (n
 		return nil, errInterrupted
 	}
 	s.conns[c] = struct{}{}
-	return &trackedConn{Conn: c, set: s}, nil
+	return &trackedConn{Conn: c, set: s, rbuf: make([]byte, 0, readBufferSize)}, nil
 }
 
 // closeAll closes every open socket and refuses new ones (lib/pq's cancel
@@ -329,10 +329,39 @@ func (s *socketSet) closeAll() {
 	clear(s.conns)
 }
 
-// trackedConn leaves its socketSet when lib/pq closes it.
+// trackedConn leaves its socketSet when lib/pq closes it, and reads
+// through a buffer of its own (Read).
 type trackedConn struct {
 	net.Conn
 	set *socketSet
+	// rbuf holds bytes received and not yet read; rpos is the next one.
+	rbuf []byte
+	rpos int
+}
+
+// readBufferSize is how much one read from the socket may take. lib/pq
+// reads through a 4 KiB bufio.Reader: a million-row listing (300 MB)
+// made 75,000 read system calls, a tenth of the client's time.
+const readBufferSize = 64 << 10
+
+// Read returns buffered bytes, or makes one read from the socket into the
+// buffer. Like the socket's own Read it returns what has arrived and
+// waits only when nothing has, so lib/pq's one-byte SSL answer and the
+// TLS handshake after it read exactly as before.
+func (c *trackedConn) Read(p []byte) (int, error) {
+	if c.rpos == len(c.rbuf) {
+		if len(p) >= cap(c.rbuf) {
+			return c.Conn.Read(p)
+		}
+		n, err := c.Conn.Read(c.rbuf[:cap(c.rbuf)])
+		c.rbuf, c.rpos = c.rbuf[:n], 0
+		if n == 0 {
+			return 0, err
+		}
+	}
+	n := copy(p, c.rbuf[c.rpos:])
+	c.rpos += n
+	return n, nil
 }
 
 func (c *trackedConn) Close() error {
