@@ -477,8 +477,8 @@ func TestKeyAlgorithm(t *testing.T) {
 
 // TestListPasskeys_emptyAndNull: the text columns are read as the bytes
 // the driver received (no string per value), and an empty value is still
-// not NULL: transports '' lists as [] and exports as "", NULL as [] and
-// null; an e-mail '' is "", NULL is null; a drifted table with a NULL in
+// not NULL: transports ” lists as [] and exports as "", NULL as [] and
+// null; an e-mail ” is "", NULL is null; a drifted table with a NULL in
 // a column a passkey cannot do without stops the listing with an error
 // that names it, on every dialect.
 func TestListPasskeys_emptyAndNull(t *testing.T) {
@@ -500,7 +500,7 @@ func TestListPasskeys_emptyAndNull(t *testing.T) {
 					t.Fatalf("%s: %v", q, err)
 				}
 			}
-			exec(`INSERT INTO `+d.Q("User")+` VALUES ('u1', ''), ('u2', NULL)`)
+			exec(`INSERT INTO ` + d.Q("User") + ` VALUES ('u1', ''), ('u2', NULL)`)
 			for _, c := range []string{"AAAA", "AAAB"} {
 				exec(`INSERT INTO `+d.Q("Account")+` VALUES (?, 'webauthn', 'passkey', ?)`, map[string]string{"AAAA": "u1", "AAAB": "u2"}[c], c)
 			}
