@@ -38,24 +38,62 @@ func (d *DB) passkeyQueryFor(s *Schema, providerID string) (*passkeyQuery, error
 	if err := readable(s); err != nil {
 		return nil, err
 	}
+	owner := d.authjsOwnerOf(s, providerID)
+	cols := append(d.passkeyColumnsSQL("a"), d.Dialect.RawText(owner.email), owner.status)
+	sel := "SELECT " + strings.Join(cols, ", ") + " FROM " + d.Q(s.Authenticator.Name) + " a" + owner.joins
+	return &passkeyQuery{sel: sel, args: owner.args, d: d}, nil
+}
+
+// authjsOwner is how a passkeyctl query joins an Auth.js passkey (the
+// Authenticator row "a") to what Auth.js finds at sign-in: its User row,
+// as "u", and the Account row of the provider, as "ac". list, get,
+// export, revoke and stats all read passkeys through it, so the status is
+// computed the same way everywhere, by the database.
+type authjsOwner struct {
+	// joins are the LEFT JOINs, args their arguments.
+	joins string
+	args  []any
+	// status is the passkey's status as far as these rows say, in the
+	// order Better Auth's are given: passkey.StatusNoAccount, then
+	// StatusAccountUserMismatch, StatusNoUser or StatusOK. Whether the key
+	// can verify a signature is the client's to check (keyStatus).
+	status string
+	// email is the user's e-mail, NULL without a User table or column.
+	email string
+	// user is the User table's alias, "" when none is joined.
+	user string
+}
+
+func (d *DB) authjsOwnerOf(s *Schema, providerID string) authjsOwner {
 	q := d.Q
 	col := func(alias, name string) string { return alias + "." + q(name) }
-	email, noUser := "NULL", "0"
-	userJoin := ""
+	o := authjsOwner{email: "NULL"}
+	noUser := ""
 	if s.User != nil && s.User.Has("id") {
 		// Without a foreign key (Prisma's relationMode = "prisma") a
 		// passkey can outlive its User row: Auth.js then finds no user at
 		// sign-in.
-		noUser = "CASE WHEN " + col("u", "id") + " IS NULL THEN 1 ELSE 0 END"
+		o.user = "u"
+		noUser = " WHEN " + col("u", "id") + " IS NULL THEN '" + passkey.StatusNoUser + "'"
 		if s.User.Has("email") {
-			email = col("u", "email")
+			o.email = col("u", "email")
 		}
-		userJoin = " LEFT JOIN " + q(s.User.Name) + " u ON " + col("u", "id") + " = " + col("a", "userId")
+		o.joins = " LEFT JOIN " + q(s.User.Name) + " u ON " + col("u", "id") + " = " + col("a", "userId")
 	}
 	accountUser, accountJoin, args := d.accountJoin(s, providerID)
-	cols := append(d.passkeyColumnsSQL("a"), d.Dialect.RawText(email), d.Dialect.RawText(accountUser), noUser)
-	sel := "SELECT " + strings.Join(cols, ", ") + " FROM " + q(s.Authenticator.Name) + " a" + userJoin + accountJoin
-	return &passkeyQuery{sel: sel, args: args, d: d}, nil
+	o.joins += accountJoin
+	o.args = args
+	o.status = "CASE WHEN " + accountUser + " IS NULL THEN '" + passkey.StatusNoAccount + "'"
+	if accountJoin != "" {
+		mismatch := accountUser + " <> " + col("a", "userId")
+		if d.Dialect == MySQL {
+			// Byte-exact, not under the column's case-insensitive collation.
+			mismatch = "BINARY " + accountUser + " <> BINARY " + col("a", "userId")
+		}
+		o.status += " WHEN " + mismatch + " THEN '" + passkey.StatusAccountUserMismatch + "'"
+	}
+	o.status += noUser + " ELSE '" + passkey.StatusOK + "' END"
+	return o
 }
 
 // passkeyColumnsSQL is the select list of passkeyColumns of the
@@ -143,7 +181,7 @@ func (pq *passkeyQuery) eachRow(ctx context.Context, q sqlx.QueryerContext, quer
 	}
 	defer rows.Close()
 	var r passkeyRow
-	dst := append(r.dest(), &r.noUser)
+	dst := r.dest()
 	for rows.Next() {
 		if err := r.scan(rows, dst); err != nil {
 			return pq.d.Err("read passkeys", err)
@@ -164,18 +202,17 @@ type passkeyRow struct {
 	publicKey, deviceType, transports       rawText
 	counter                                 sql.NullInt64
 	backedUp                                sql.NullBool
-	email, accountUserID                    rawText
-	// noUser is 1 when the passkey's User row is missing; passkeyQuery
-	// selects it after dest's columns, and other readers set it.
-	noUser int64
+	email                                   rawText
+	// status is authjsOwner.status.
+	status rawText
 	text   rowText
 }
 
 // dest is where the columns of passkeyColumnsSQL, then the e-mail and the
-// Account's userId, are scanned.
+// authjsOwner status, are scanned.
 func (r *passkeyRow) dest() []any {
 	return []any{&r.credentialID, &r.userID, &r.providerAccountID, &r.publicKey, &r.counter,
-		&r.deviceType, &r.backedUp, &r.transports, &r.email, &r.accountUserID}
+		&r.deviceType, &r.backedUp, &r.transports, &r.email, &r.status}
 }
 
 // scan scans the current row into dst (dest's columns and those a reader
@@ -214,26 +251,32 @@ func (r *passkeyRow) passkey() passkey.Passkey {
 	}
 	alg, keyErr := passkey.CheckStoredPublicKey(p.PublicKey)
 	p.Algorithm = alg
-	p.Status = authjsStatus(r.accountUserID, p.UserID, r.noUser == 1, keyErr)
+	p.Status = keyStatus(ownerStatus(r.status.b), keyErr)
 	return p
 }
 
-// authjsStatus is an Auth.js passkey's status, in the order Better Auth's
-// are given: who owns it first (the Account row Auth.js finds at sign-in,
-// then the User row, as Better Auth's "no-user" comes first), then whether
-// its key can verify a signature.
-func authjsStatus(accountUserID rawText, userID string, noUser bool, keyErr error) string {
-	switch {
-	case !accountUserID.valid:
-		return passkey.StatusNoAccount
-	case !accountUserID.equal(userID):
-		return passkey.StatusAccountUserMismatch
-	case noUser:
-		return passkey.StatusNoUser
-	case keyErr != nil:
+// ownerStatuses are the values of authjsOwner.status.
+var ownerStatuses = []string{passkey.StatusOK, passkey.StatusNoAccount, passkey.StatusAccountUserMismatch, passkey.StatusNoUser}
+
+// ownerStatus is the constant among ownerStatuses that b spells, without
+// a string per row.
+func ownerStatus(b []byte) string {
+	for _, s := range ownerStatuses {
+		if string(b) == s {
+			return s
+		}
+	}
+	return string(b)
+}
+
+// keyStatus is a passkey's status once its key is checked: a key that
+// cannot verify a signature makes a passkey its rows call ok
+// StatusBadPublicKey; who owns it is told first.
+func keyStatus(ownerStatus string, keyErr error) string {
+	if ownerStatus == passkey.StatusOK && keyErr != nil {
 		return passkey.StatusBadPublicKey
 	}
-	return passkey.StatusOK
+	return ownerStatus
 }
 
 // GetPasskey returns the passkey whose credential ID is raw (compared

@@ -202,26 +202,12 @@ func (authjsApp) statsSQL(d *DB, s *Schema, providerID string) (*statsSQL, error
 	}
 	q := d.Q
 	col := func(alias, name string) string { return alias + "." + q(name) }
-	noUser, userJoin := "", ""
-	if s.User != nil && s.User.Has("id") {
-		noUser = " WHEN " + col("u", "id") + " IS NULL THEN '" + passkey.StatusNoUser + "'"
-		userJoin = " LEFT JOIN " + q(s.User.Name) + " u ON " + col("u", "id") + " = " + col("a", "userId")
-	}
-	accountUser, accountJoin, args := d.accountJoin(s, providerID)
-	mismatch := accountUser + " <> " + col("a", "userId")
-	if d.Dialect == MySQL {
-		mismatch = "BINARY " + accountUser + " <> BINARY " + col("a", "userId")
-	}
-	status := "CASE WHEN " + accountUser + " IS NULL THEN '" + passkey.StatusNoAccount + "'"
-	if accountJoin != "" {
-		status += " WHEN " + mismatch + " THEN '" + passkey.StatusAccountUserMismatch + "'"
-	}
-	status += noUser + " ELSE '" + passkey.StatusOK + "' END"
+	owner := d.authjsOwnerOf(s, providerID)
 	out := &statsSQL{
-		groups: "SELECT " + status + ", " + d.keyHeader(col("a", "credentialPublicKey")) + ", " + col("a", "credentialDeviceType") + ", " +
-			col("a", "credentialBackedUp") + ", NULL, COUNT(*) FROM " + q(s.Authenticator.Name) + " a" + userJoin + accountJoin +
+		groups: "SELECT " + owner.status + ", " + d.keyHeader(col("a", "credentialPublicKey")) + ", " + col("a", "credentialDeviceType") + ", " +
+			col("a", "credentialBackedUp") + ", NULL, COUNT(*) FROM " + q(s.Authenticator.Name) + " a" + owner.joins +
 			" GROUP BY 1, 2, 3, 4",
-		groupsArgs: args,
+		groupsArgs: owner.args,
 		users:      d.usersSQL(s.Authenticator.Name, "userId", "credentialDeviceType", "credentialBackedUp"),
 	}
 	if s.Account != nil && s.Account.Has("provider") && s.Account.Has("providerAccountId") && s.Account.Has("type") {

@@ -123,26 +123,20 @@ func (d *DB) authjsExportRows(ctx context.Context, qx sqlx.QueryerContext, s *Sc
 	}
 	q := d.Q
 	col := func(alias, name string) string { return alias + "." + q(name) }
-	cols := d.passkeyColumnsSQL("a")
-	userCols := []string{"NULL", "NULL", "NULL", "NULL"}
-	userJoin := ""
-	if s.User != nil && s.User.Has("id") {
-		userJoin = " LEFT JOIN " + q(s.User.Name) + " u ON " + col("u", "id") + " = " + col("a", "userId")
-		userCols[0] = col("u", "id")
-		if s.User.Has("email") {
-			userCols[1] = col("u", "email")
-		}
+	// The same joins as list's, so that the status is the same.
+	owner := d.authjsOwnerOf(s, opts.ProviderID)
+	nameCol, verifiedCol := "NULL", "0"
+	if owner.user != "" {
 		if s.User.Has("name") {
-			userCols[2] = col("u", "name")
+			nameCol = col("u", "name")
 		}
 		if s.User.Has("emailVerified") {
-			userCols[3] = "CASE WHEN " + col("u", "emailVerified") + " IS NULL THEN 0 ELSE 1 END"
+			verifiedCol = "CASE WHEN " + col("u", "emailVerified") + " IS NULL THEN 0 ELSE 1 END"
 		}
 	}
-	// The same Account join as list's, so that the status is the same.
-	accountUser, accountJoin, args := d.accountJoin(s, opts.ProviderID)
-	cols = append(cols, d.Dialect.RawText(userCols[1]), d.Dialect.RawText(accountUser), d.Dialect.RawText(userCols[0]), d.Dialect.RawText(userCols[2]), userCols[3])
-	query := "SELECT " + strings.Join(cols, ", ") + " FROM " + q(s.Authenticator.Name) + " a" + userJoin + accountJoin
+	cols := append(d.passkeyColumnsSQL("a"), d.Dialect.RawText(owner.email), owner.status, d.Dialect.RawText(nameCol), verifiedCol)
+	query := "SELECT " + strings.Join(cols, ", ") + " FROM " + q(s.Authenticator.Name) + " a" + owner.joins
+	args := owner.args
 	var conds []string
 	if opts.UserID != "" {
 		conds = append(conds, d.ExactEq(col("a", "userId")))
@@ -164,18 +158,12 @@ func (d *DB) authjsExportRows(ctx context.Context, qx sqlx.QueryerContext, s *Sc
 	}
 	defer rows.Close()
 	var r passkeyRow
-	var uid, name rawText
+	var name rawText
 	var verified sql.NullInt64
-	dst := append(r.dest(), &uid, &name, &verified)
+	dst := append(r.dest(), &name, &verified)
 	for rows.Next() {
 		if err := r.scan(rows, dst); err != nil {
 			return d.Err("read passkeys", err)
-		}
-		r.noUser = 0
-		// Only a joined User table can say the user is gone: without an id
-		// column nothing was joined and u.id is NULL for every row.
-		if userJoin != "" && !uid.valid {
-			r.noUser = 1
 		}
 		p := r.passkey()
 		out := passkey.AuthjsExportRow{
