@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/jmoiron/sqlx"
@@ -39,7 +41,7 @@ func (d *DB) passkeyQueryFor(s *Schema, providerID string) (*passkeyQuery, error
 		return nil, err
 	}
 	owner := d.authjsOwnerOf(s, providerID)
-	cols := append(d.passkeyColumnsSQL("a"), d.Dialect.RawText(owner.email), owner.status)
+	cols := append(d.passkeyColumnsSQL("a"), d.Dialect.RawText(owner.email), owner.statusCode)
 	sel := "SELECT " + strings.Join(cols, ", ") + " FROM " + d.Q(s.Authenticator.Name) + " a" + owner.joins
 	return &passkeyQuery{sel: sel, args: owner.args, d: d}, nil
 }
@@ -58,6 +60,9 @@ type authjsOwner struct {
 	// StatusAccountUserMismatch, StatusNoUser or StatusOK. Whether the key
 	// can verify a signature is the client's to check (keyStatus).
 	status string
+	// statusCode is status as its index in ownerStatuses: a row reads a
+	// small integer, which the driver passes without an allocation.
+	statusCode string
 	// email is the user's e-mail, NULL without a User table or column.
 	email string
 	// user is the User table's alias, "" when none is joined.
@@ -68,31 +73,37 @@ func (d *DB) authjsOwnerOf(s *Schema, providerID string) authjsOwner {
 	q := d.Q
 	col := func(alias, name string) string { return alias + "." + q(name) }
 	o := authjsOwner{email: "NULL"}
-	noUser := ""
-	if s.User != nil && s.User.Has("id") {
-		// Without a foreign key (Prisma's relationMode = "prisma") a
-		// passkey can outlive its User row: Auth.js then finds no user at
-		// sign-in.
-		o.user = "u"
-		noUser = " WHEN " + col("u", "id") + " IS NULL THEN '" + passkey.StatusNoUser + "'"
-		if s.User.Has("email") {
-			o.email = col("u", "email")
-		}
-		o.joins = " LEFT JOIN " + q(s.User.Name) + " u ON " + col("u", "id") + " = " + col("a", "userId")
-	}
 	accountUser, accountJoin, args := d.accountJoin(s, providerID)
-	o.joins += accountJoin
-	o.args = args
-	o.status = "CASE WHEN " + accountUser + " IS NULL THEN '" + passkey.StatusNoAccount + "'"
+	type when struct{ cond, status string }
+	cases := []when{{accountUser + " IS NULL", passkey.StatusNoAccount}}
 	if accountJoin != "" {
 		mismatch := accountUser + " <> " + col("a", "userId")
 		if d.Dialect == MySQL {
 			// Byte-exact, not under the column's case-insensitive collation.
 			mismatch = "BINARY " + accountUser + " <> BINARY " + col("a", "userId")
 		}
-		o.status += " WHEN " + mismatch + " THEN '" + passkey.StatusAccountUserMismatch + "'"
+		cases = append(cases, when{mismatch, passkey.StatusAccountUserMismatch})
 	}
-	o.status += noUser + " ELSE '" + passkey.StatusOK + "' END"
+	if s.User != nil && s.User.Has("id") {
+		// Without a foreign key (Prisma's relationMode = "prisma") a
+		// passkey can outlive its User row: Auth.js then finds no user at
+		// sign-in.
+		o.user = "u"
+		cases = append(cases, when{col("u", "id") + " IS NULL", passkey.StatusNoUser})
+		if s.User.Has("email") {
+			o.email = col("u", "email")
+		}
+		o.joins = " LEFT JOIN " + q(s.User.Name) + " u ON " + col("u", "id") + " = " + col("a", "userId")
+	}
+	o.joins += accountJoin
+	o.args = args
+	o.status, o.statusCode = "CASE", "CASE"
+	for _, c := range cases {
+		o.status += " WHEN " + c.cond + " THEN '" + c.status + "'"
+		o.statusCode += " WHEN " + c.cond + " THEN " + strconv.Itoa(slices.Index(ownerStatuses, c.status))
+	}
+	o.status += " ELSE '" + passkey.StatusOK + "' END"
+	o.statusCode += " ELSE " + strconv.Itoa(slices.Index(ownerStatuses, passkey.StatusOK)) + " END"
 	return o
 }
 
@@ -203,8 +214,8 @@ type passkeyRow struct {
 	counter                                 sql.NullInt64
 	backedUp                                sql.NullBool
 	email                                   rawText
-	// status is authjsOwner.status.
-	status rawText
+	// status is authjsOwner.statusCode.
+	status int64
 	text   rowText
 }
 
@@ -251,22 +262,20 @@ func (r *passkeyRow) passkey() passkey.Passkey {
 	}
 	alg, keyErr := passkey.CheckStoredPublicKey(p.PublicKey)
 	p.Algorithm = alg
-	p.Status = keyStatus(ownerStatus(r.status.b), keyErr)
+	p.Status = keyStatus(ownerStatus(r.status), keyErr)
 	return p
 }
 
-// ownerStatuses are the values of authjsOwner.status.
+// ownerStatuses are the values of authjsOwner.status, indexed by its
+// statusCode.
 var ownerStatuses = []string{passkey.StatusOK, passkey.StatusNoAccount, passkey.StatusAccountUserMismatch, passkey.StatusNoUser}
 
-// ownerStatus is the constant among ownerStatuses that b spells, without
-// a string per row.
-func ownerStatus(b []byte) string {
-	for _, s := range ownerStatuses {
-		if string(b) == s {
-			return s
-		}
+// ownerStatus is the status whose authjsOwner.statusCode is code.
+func ownerStatus(code int64) string {
+	if code < 0 || code >= int64(len(ownerStatuses)) {
+		return "unknown"
 	}
-	return string(b)
+	return ownerStatuses[code]
 }
 
 // keyStatus is a passkey's status once its key is checked: a key that

@@ -134,7 +134,7 @@ func (d *DB) authjsExportRows(ctx context.Context, qx sqlx.QueryerContext, s *Sc
 			verifiedCol = "CASE WHEN " + col("u", "emailVerified") + " IS NULL THEN 0 ELSE 1 END"
 		}
 	}
-	cols := append(d.passkeyColumnsSQL("a"), d.Dialect.RawText(owner.email), owner.status, d.Dialect.RawText(nameCol), verifiedCol)
+	cols := append(d.passkeyColumnsSQL("a"), d.Dialect.RawText(owner.email), owner.statusCode, d.Dialect.RawText(nameCol), verifiedCol)
 	query := "SELECT " + strings.Join(cols, ", ") + " FROM " + q(s.Authenticator.Name) + " a" + owner.joins
 	args := owner.args
 	var conds []string

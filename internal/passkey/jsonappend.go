@@ -123,6 +123,10 @@ func appendJSONStrings(b []byte, ss []string) []byte {
 
 const jsonHex = "0123456789abcdef"
 
+// ones and high are the byte-wise constants of appendJSONString's
+// word-at-a-time scan.
+const ones, high = 0x0101010101010101, 0x8080808080808080
+
 // jsonPlain marks the bytes a JSON string holds as they are: printable
 // ASCII but '"' and '\\'. A table lookup per byte, because the strings
 // written (IDs, base64 keys) are almost all such bytes.
@@ -140,6 +144,21 @@ func appendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// Eight plain bytes at a time: none with its high bit set (non-
+		// ASCII), below 0x20, '"' or '\\'. With no high bit set each
+		// "some byte is" test below is exact.
+		for i+8 <= len(s) {
+			w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+				uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+			q, bs := w^(ones*'"'), w^(ones*'\\')
+			if (w|(w-ones*0x20)&^w|(q-ones)&^q|(bs-ones)&^bs)&high != 0 {
+				break
+			}
+			i += 8
+		}
+		if i == len(s) {
+			break
+		}
 		c := s[i]
 		if jsonPlain[c] {
 			i++

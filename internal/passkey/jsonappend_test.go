@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
+	"strings"
 	"testing"
 	"time"
 )
@@ -76,4 +77,20 @@ func FuzzAppendJSONString(f *testing.F) {
 			t.Errorf("%q:\n got %s\nwant %s", s, got, want)
 		}
 	})
+}
+
+// TestAppendJSONString_everyPosition puts each kind of byte that needs
+// care at every position of strings up to three words long, since
+// appendJSONString skips plain bytes eight at a time.
+func TestAppendJSONString_everyPosition(t *testing.T) {
+	for _, special := range []string{`"`, `\`, "\x00", "\x1f", "\n", "\x7f", " ", "~", "é", "\u2028", "\xff", "€"} {
+		for n := 1; n <= 24; n++ {
+			for at := 0; at < n; at++ {
+				s := strings.Repeat("a", at) + special + strings.Repeat("Z", n-at-1)
+				if got, want := appendJSONString(nil, s), marshalLikeWriters(t, s); !bytes.Equal(got, want) {
+					t.Fatalf("%q:\n got %s\nwant %s", s, got, want)
+				}
+			}
+		}
+	}
 }
