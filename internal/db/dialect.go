@@ -56,15 +56,14 @@ type Dialect struct {
 	// outer join (FOR UPDATE OF the passkey table alone).
 	lockCoversJoins bool
 	// readers is how many connections read at once where the reads are
-	// independent of each other (ResolveCredentials' batches, revoke's
-	// read-ahead): more than one where the server waits on its disk for
-	// each page a statement misses. InnoDB (O_DIRECT by default since
-	// MariaDB 10.6 and MySQL 8.4) reads those pages synchronously, one
-	// after the other, at about 170 µs each on the test machine: 5,000
-	// passkeys spread over a table larger than the buffer pool are some
-	// 13,000 page reads, 1.8 s on one connection and 0.7 s on four.
-	// PostgreSQL reads through the OS page cache and SQLite is a file in
-	// it: one connection.
+	// independent of each other (ResolveCredentials' batches): more than
+	// one where the server waits on its disk for each page a statement
+	// misses. InnoDB (O_DIRECT by default since MariaDB 10.6 and MySQL
+	// 8.4) reads those pages synchronously, one after the other, at about
+	// 170 µs each on the test machine: 5,000 passkeys spread over tables
+	// larger than the buffer pool are some 13,000 page reads, 1.8 s on one
+	// connection and 0.7 s on four. PostgreSQL reads through the OS page
+	// cache and SQLite is a file in it: one connection.
 	readers int
 }
 
