@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -111,7 +112,20 @@ func (d *DB) Revoke(ctx context.Context, s *Schema, passkeys []passkey.Passkey, 
 		// (plan.deleteRest).
 		locked := make(map[string]lockedPasskey, len(sorted))
 		var lost lostPasskeys
-		for batch := range slices.Chunk(sorted, batchSize) {
+		batches := slices.Collect(slices.Chunk(sorted, batchSize))
+		// A user's passkeys of this revoke are all gone after the batch
+		// of the last of them: then, while the pages of the user's rows
+		// in the passkey table are still cached, it is checked whether
+		// the user keeps another passkey (plan.signIns[0]); no later
+		// statement of the revoke deletes one of them.
+		lastBatch := map[string]int{}
+		for k, batch := range batches {
+			for _, p := range batch {
+				lastBatch[p.UserID] = k
+			}
+		}
+		left := map[string]bool{}
+		for k, batch := range batches {
 			found, err := plan.lock(ctx, tx, batch)
 			if err != nil {
 				return err
@@ -133,6 +147,17 @@ func (d *DB) Revoke(ctx context.Context, s *Schema, passkeys []passkey.Passkey, 
 			if err := plan.deletePasskeys(ctx, tx, current, res); err != nil {
 				return err
 			}
+			var done []string
+			for _, u := range distinctUserIDs(batch) {
+				if lastBatch[u] == k {
+					done = append(done, u)
+				}
+			}
+			kept, err := d.usersWithRows(ctx, tx, plan.signIns[:1], done)
+			if err != nil {
+				return err
+			}
+			maps.Copy(left, kept)
 		}
 		if err := lost.err(); err != nil {
 			return err
@@ -183,10 +208,19 @@ func (d *DB) Revoke(ctx context.Context, s *Schema, passkeys []passkey.Passkey, 
 				entry.Sessions = res.Sessions
 			}
 		}
-		left, err := d.usersWithRows(ctx, tx, plan.signIns, users)
+		// The users left without a passkey may keep another way to sign
+		// in (an OAuth or password account).
+		var without []string
+		for _, u := range users {
+			if !left[u] {
+				without = append(without, u)
+			}
+		}
+		kept, err := d.usersWithRows(ctx, tx, plan.signIns[1:], without)
 		if err != nil {
 			return err
 		}
+		maps.Copy(left, kept)
 		for _, u := range users {
 			if !left[u] {
 				res.Stranded = append(res.Stranded, passkey.User{ID: u, Email: emails[u]})
@@ -284,8 +318,8 @@ type revokePlan struct {
 	deleteRest func(ctx context.Context, tx *sqlx.Tx, passkeys []passkey.Passkey, res *store.RevokeResult) error
 	// sessions is the session table's user column (with RevokeSessions).
 	sessions userColumn
-	// signIns are the rows that still let a user sign in: passkeys and
-	// accounts (OAuth, password).
+	// signIns are the rows that still let a user sign in: the passkey
+	// table first, then accounts (OAuth, password).
 	signIns []userColumn
 }
 
@@ -572,6 +606,12 @@ func (d *DB) userListSize() int {
 		return 30_000
 	}
 	return batchSize
+}
+
+// distinctUserIDs returns the passkeys' user IDs in first-seen order.
+func distinctUserIDs(passkeys []passkey.Passkey) []string {
+	users, _ := distinctUsers(passkeys)
+	return users
 }
 
 // distinctUsers returns the passkeys' user IDs in first-seen order and
