@@ -276,30 +276,28 @@ func (authjsApp) revokePlan(d *DB, s *Schema, opts store.RevokeOptions) (*revoke
 	plan.check = func(ctx context.Context, tx *sqlx.Tx, passkeys []passkey.Passkey) error {
 		return d.checkProviderID(ctx, tx, s, passkeys, opts.ProviderID)
 	}
-	plan.lock = func(ctx context.Context, tx *sqlx.Tx, sorted []passkey.Passkey) (map[string]lockedPasskey, error) {
+	plan.lock = func(ctx context.Context, tx *sqlx.Tx, batch []passkey.Passkey) (map[string]lockedPasskey, error) {
 		found := map[string]lockedPasskey{}
-		for batch := range slices.Chunk(sorted, batchSize) {
-			ids := make([]string, len(batch))
-			want := map[string]bool{}
-			for i, p := range batch {
-				ids[i] = p.CredentialID
-				want[p.CredentialID] = true
-			}
-			in, args := d.inList("a."+d.Q("credentialID"), ids)
-			err := d.authjsExportRows(ctx, tx, s, store.ExportOptions{ProviderID: opts.ProviderID}, in, args, d.lockClause("a", "credentialID"), func(r passkey.AuthjsExportRow) error {
-				if want[r.CredentialID] {
-					found[r.CredentialID] = lockedPasskey{passkey: r.Passkey, record: func() passkey.ExportRecord { return passkey.ExportRecordFromAuthjs(r) }}
-				}
-				return nil
-			})
-			if err != nil {
-				return nil, err
-			}
+		ids := make([]string, len(batch))
+		want := map[string]bool{}
+		for i, p := range batch {
+			ids[i] = p.CredentialID
+			want[p.CredentialID] = true
 		}
-		return lockedSet(sorted, found)
+		in, args := d.inList("a."+d.Q("credentialID"), ids)
+		err := d.authjsExportRows(ctx, tx, s, store.ExportOptions{ProviderID: opts.ProviderID}, in, args, d.lockClause("a", "credentialID"), func(r passkey.AuthjsExportRow) error {
+			if want[r.CredentialID] {
+				found[r.CredentialID] = lockedPasskey{passkey: r.Passkey, record: func() passkey.ExportRecord { return passkey.ExportRecordFromAuthjs(r) }}
+			}
+			return nil
+		})
+		return found, err
 	}
 	plan.deletePasskeys = func(ctx context.Context, tx *sqlx.Tx, passkeys []passkey.Passkey, res *store.RevokeResult) error {
 		return d.deleteAuthjsPasskeys(ctx, tx, s, passkeys, opts.ProviderID, res)
+	}
+	plan.deleteRest = func(ctx context.Context, tx *sqlx.Tx, passkeys []passkey.Passkey, res *store.RevokeResult) error {
+		return d.deleteAuthjsAccounts(ctx, tx, s, passkeys, opts.ProviderID, res)
 	}
 	return plan, nil
 }

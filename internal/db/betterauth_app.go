@@ -115,35 +115,28 @@ func (betterAuthApp) revokePlan(d *DB, s *Schema, opts store.RevokeOptions) (*re
 		}
 		plan.sessions = userColumn{ba.Session.Name, ba.SessionUserID}
 	}
-	plan.lock = func(ctx context.Context, tx *sqlx.Tx, sorted []passkey.Passkey) (map[string]lockedPasskey, error) {
+	plan.lock = func(ctx context.Context, tx *sqlx.Tx, batch []passkey.Passkey) (map[string]lockedPasskey, error) {
 		found := map[string]lockedPasskey{}
-		for batch := range slices.Chunk(sorted, batchSize) {
-			ids := make([]string, len(batch))
-			for i, p := range batch {
-				ids[i] = p.CredentialID
-			}
-			want := map[string]bool{}
-			for _, id := range ids {
-				want[id] = true
-			}
-			in, args := d.inList("p."+d.Q(ba.P.CredentialID), ids)
-			query := d.baPasskeySelect(ba) + " WHERE " + in + d.lockClause("p", ba.P.CredentialID)
-			err := d.eachBetterAuth(ctx, tx, query, args, func(r BetterAuthPasskeyRow) error {
-				if !want[r.CredentialID] {
-					return nil // a case-insensitive match on MySQL
-				}
-				if prev, dup := found[r.CredentialID]; dup {
-					return fmt.Errorf("credential %s is stored twice in %s (user %s and user %s); Better Auth uses whichever the database returns first: delete the extra row by its id: %w",
-						r.CredentialID, ba.Passkey.Name, prev.passkey.UserID, r.UserID, passkey.ErrConflict)
-				}
-				found[r.CredentialID] = lockedPasskey{passkey: passkeyFromBetterAuth(r), record: func() passkey.ExportRecord { return ExportRecordFromBetterAuth(r) }}
-				return nil
-			})
-			if err != nil {
-				return nil, err
-			}
+		ids := make([]string, len(batch))
+		want := map[string]bool{}
+		for i, p := range batch {
+			ids[i] = p.CredentialID
+			want[p.CredentialID] = true
 		}
-		return lockedSet(sorted, found)
+		in, args := d.inList("p."+d.Q(ba.P.CredentialID), ids)
+		query := d.baPasskeySelect(ba) + " WHERE " + in + d.lockClause("p", ba.P.CredentialID)
+		err := d.eachBetterAuth(ctx, tx, query, args, func(r BetterAuthPasskeyRow) error {
+			if !want[r.CredentialID] {
+				return nil // a case-insensitive match on MySQL
+			}
+			if prev, dup := found[r.CredentialID]; dup {
+				return fmt.Errorf("credential %s is stored twice in %s (user %s and user %s); Better Auth uses whichever the database returns first: delete the extra row by its id: %w",
+					r.CredentialID, ba.Passkey.Name, prev.passkey.UserID, r.UserID, passkey.ErrConflict)
+			}
+			found[r.CredentialID] = lockedPasskey{passkey: passkeyFromBetterAuth(r), record: func() passkey.ExportRecord { return ExportRecordFromBetterAuth(r) }}
+			return nil
+		})
+		return found, err
 	}
 	plan.deletePasskeys = func(ctx context.Context, tx *sqlx.Tx, passkeys []passkey.Passkey, res *store.RevokeResult) error {
 		tuples := make([][]string, len(passkeys))

@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -35,6 +36,7 @@ func (d *DB) ResolveCredentials(ctx context.Context, s *Schema, ids []string, pr
 		StoredPrefix: s.app().storedPrefix,
 		Find:         lookup.find,
 		BatchSize:    batchSize,
+		Parallel:     d.Dialect.parallelReads(),
 		Duplicate:    lookup.duplicate,
 		Complete: func(ctx context.Context, prefix string, limit int) ([]string, error) {
 			return d.CompleteCredentialIDs(ctx, s, prefix, limit)
@@ -66,10 +68,11 @@ func (d *DB) credentialLookupFor(s *Schema, providerID string) (*credentialLooku
 // passkey's one row. With RevokeSessions it also deletes the users'
 // session rows.
 //
-// It first locks the passkeys' rows (SELECT ... FOR UPDATE), in credential
-// ID order, so that two revokes of overlapping sets wait for each other
-// instead of deadlocking; a deadlock or serialisation failure that still
-// happens is retried (inTx). It is all or nothing: when a passkey is gone
+// It locks the passkeys' rows (SELECT ... FOR UPDATE) in credential ID
+// order, so that two revokes of overlapping sets wait for each other
+// instead of deadlocking, a batch at a time, each batch deleting the rows
+// its lock holds before the next is locked; a deadlock or serialisation
+// failure that still happens is retried (inTx). It is all or nothing: when a passkey is gone
 // since it was looked up (another revoke won the race) the error is
 // ErrNotFound, as if it had never been there; when its row changed owner
 // or (on Better Auth) is stored twice, ErrConflict. Either way nothing is
@@ -98,13 +101,75 @@ func (d *DB) Revoke(ctx context.Context, s *Schema, passkeys []passkey.Passkey, 
 				return err
 			}
 		}
-		locked, err := plan.lock(ctx, tx, sorted)
-		if err != nil {
+		// Batch by batch, in the lock order: lock and read the rows, then
+		// delete what that lock holds, while the pages just read are still
+		// in the server's cache (a revoke of thousands of passkeys spread
+		// over a table larger than MariaDB's buffer pool read every page
+		// twice when all were locked first and deleted after). A batch
+		// deletes only rows its own lock pass locked, so the locks taken
+		// and their order are those of locking everything first: what the
+		// lock pass cannot lock is deleted after the last batch
+		// (plan.deleteRest).
+		locked := make(map[string]lockedPasskey, len(sorted))
+		var lost lostPasskeys
+		batches := slices.Collect(slices.Chunk(sorted, batchSize))
+		// A user's passkeys of this revoke are all gone after the batch
+		// of the last of them: then, while the pages of the user's rows
+		// in the passkey table are still cached, it is checked whether
+		// the user keeps another passkey (plan.signIns[0]); no later
+		// statement of the revoke deletes one of them.
+		lastBatch := map[string]int{}
+		for k, batch := range batches {
+			for _, p := range batch {
+				lastBatch[p.UserID] = k
+			}
+		}
+		left := map[string]bool{}
+		for k, batch := range batches {
+			found, err := plan.lock(ctx, tx, batch)
+			if err != nil {
+				return err
+			}
+			if err := lost.check(batch, found); err != nil {
+				return err
+			}
+			if lost.any() {
+				// Nothing more is deleted; the remaining batches are
+				// only locked, so that the error counts every passkey
+				// gone, as when all were locked first.
+				continue
+			}
+			current := make([]passkey.Passkey, len(batch))
+			for i, p := range batch {
+				current[i] = found[p.CredentialID].passkey
+				locked[p.CredentialID] = found[p.CredentialID]
+			}
+			if err := plan.deletePasskeys(ctx, tx, current, res); err != nil {
+				return err
+			}
+			var done []string
+			for _, u := range distinctUserIDs(batch) {
+				if lastBatch[u] == k {
+					done = append(done, u)
+				}
+			}
+			kept, err := d.usersWithRows(ctx, tx, plan.signIns[:1], done)
+			if err != nil {
+				return err
+			}
+			maps.Copy(left, kept)
+		}
+		if err := lost.err(); err != nil {
 			return err
 		}
 		current := make([]passkey.Passkey, len(sorted))
 		for i, p := range sorted {
 			current[i] = locked[p.CredentialID].passkey
+		}
+		if plan.deleteRest != nil {
+			if err := plan.deleteRest(ctx, tx, current, res); err != nil {
+				return err
+			}
 		}
 		entry = d.auditEntry(s, store.AuditRevoke, store.RevokeSummary(len(current), opts.RevokeSessions))
 		if opts.Backup != nil || entry != nil {
@@ -114,6 +179,8 @@ func (d *DB) Revoke(ctx context.Context, s *Schema, passkeys []passkey.Passkey, 
 				records[i] = locked[p.CredentialID].record()
 				records[i].RevokedAt = &at
 			}
+			// Written once every row is deleted, still before the commit:
+			// a revoke that fails appends nothing to the backup.
 			if opts.Backup != nil {
 				if err := opts.Backup(records); err != nil {
 					return err
@@ -122,9 +189,6 @@ func (d *DB) Revoke(ctx context.Context, s *Schema, passkeys []passkey.Passkey, 
 			if entry != nil {
 				entry.AddRemoved(records...)
 			}
-		}
-		if err := plan.deletePasskeys(ctx, tx, current, res); err != nil {
-			return err
 		}
 		// The caller's order, with the rows as they were when locked.
 		res.Passkeys = make([]passkey.Passkey, len(passkeys))
@@ -144,10 +208,19 @@ func (d *DB) Revoke(ctx context.Context, s *Schema, passkeys []passkey.Passkey, 
 				entry.Sessions = res.Sessions
 			}
 		}
-		left, err := d.usersWithRows(ctx, tx, plan.signIns, users)
+		// The users left without a passkey may keep another way to sign
+		// in (an OAuth or password account).
+		var without []string
+		for _, u := range users {
+			if !left[u] {
+				without = append(without, u)
+			}
+		}
+		kept, err := d.usersWithRows(ctx, tx, plan.signIns[1:], without)
 		if err != nil {
 			return err
 		}
+		maps.Copy(left, kept)
 		for _, u := range users {
 			if !left[u] {
 				res.Stranded = append(res.Stranded, passkey.User{ID: u, Email: emails[u]})
@@ -188,29 +261,40 @@ func (d *DB) lockClause(alias, credCol string) string {
 	return order
 }
 
-// lockedSet checks that every passkey of sorted was found locked, by
-// credential ID, with the same owner: a missing one is ErrNotFound (it was
-// revoked since it was looked up), another owner ErrConflict.
-func lockedSet(sorted []passkey.Passkey, found map[string]lockedPasskey) (map[string]lockedPasskey, error) {
-	var missing []string
-	for _, p := range sorted {
-		l, ok := found[p.CredentialID]
+// lostPasskeys collects, batch by batch, the passkeys that Revoke did not
+// find locked as they were looked up.
+type lostPasskeys struct{ missing []string }
+
+// check checks that every passkey of batch was found locked, by credential
+// ID, with the same owner: a missing one is noted (it was revoked since it
+// was looked up; err reports them all), another owner is ErrConflict at
+// once.
+func (l *lostPasskeys) check(batch []passkey.Passkey, found map[string]lockedPasskey) error {
+	for _, p := range batch {
+		f, ok := found[p.CredentialID]
 		switch {
 		case !ok:
-			missing = append(missing, p.CredentialID)
-		case l.passkey.UserID != p.UserID:
-			return nil, fmt.Errorf("revoke %s: the passkey now belongs to user %s, not %s as when it was looked up: %w; nothing was revoked, run the command again", p.CredentialID, l.passkey.UserID, p.UserID, passkey.ErrConflict)
+			l.missing = append(l.missing, p.CredentialID)
+		case f.passkey.UserID != p.UserID:
+			return fmt.Errorf("revoke %s: the passkey now belongs to user %s, not %s as when it was looked up: %w; nothing was revoked, run the command again", p.CredentialID, f.passkey.UserID, p.UserID, passkey.ErrConflict)
 		}
 	}
-	if len(missing) > 0 {
-		const show = 5
-		list, more := missing, ""
-		if len(list) > show {
-			list, more = list[:show], fmt.Sprintf(" and %d more", len(missing)-show)
-		}
-		return nil, fmt.Errorf("revoke: %d credential(s) %w since they were looked up (revoked by another run?): %s%s; nothing was revoked", len(missing), passkey.ErrNotFound, strings.Join(list, ", "), more)
+	return nil
+}
+
+func (l *lostPasskeys) any() bool { return len(l.missing) > 0 }
+
+// err is ErrNotFound naming the passkeys gone, nil when none is.
+func (l *lostPasskeys) err() error {
+	if !l.any() {
+		return nil
 	}
-	return found, nil
+	const show = 5
+	list, more := l.missing, ""
+	if len(list) > show {
+		list, more = list[:show], fmt.Sprintf(" and %d more", len(l.missing)-show)
+	}
+	return fmt.Errorf("revoke: %d credential(s) %w since they were looked up (revoked by another run?): %s%s; nothing was revoked", len(l.missing), passkey.ErrNotFound, strings.Join(list, ", "), more)
 }
 
 // userColumn is a table's column that holds a user id.
@@ -221,16 +305,21 @@ type revokePlan struct {
 	// check refuses, before anything is locked or backed up, a revoke
 	// that must not run; nil when there is nothing to check.
 	check func(ctx context.Context, tx *sqlx.Tx, passkeys []passkey.Passkey) error
-	// lock reads and locks the passkeys' rows, sorted by credential ID,
-	// and returns them by credential ID (lockedSet's errors otherwise).
-	lock func(ctx context.Context, tx *sqlx.Tx, sorted []passkey.Passkey) (map[string]lockedPasskey, error)
-	// deletePasskeys deletes the passkeys' rows, or fails with
-	// ErrConflict when they are not all there as read.
+	// lock reads and locks the rows of one batch of passkeys (at most
+	// batchSize, sorted by credential ID) and returns those it found, by
+	// credential ID.
+	lock func(ctx context.Context, tx *sqlx.Tx, batch []passkey.Passkey) (map[string]lockedPasskey, error)
+	// deletePasskeys deletes the rows of one batch that its lock pass
+	// locked (the passkeys as locked), or fails with ErrConflict when
+	// they are not all there as read.
 	deletePasskeys func(ctx context.Context, tx *sqlx.Tx, passkeys []passkey.Passkey, res *store.RevokeResult) error
+	// deleteRest deletes, after the last batch, the passkeys' rows that
+	// their lock pass could not lock; nil when there are none.
+	deleteRest func(ctx context.Context, tx *sqlx.Tx, passkeys []passkey.Passkey, res *store.RevokeResult) error
 	// sessions is the session table's user column (with RevokeSessions).
 	sessions userColumn
-	// signIns are the rows that still let a user sign in: passkeys and
-	// accounts (OAuth, password).
+	// signIns are the rows that still let a user sign in: the passkey
+	// table first, then accounts (OAuth, password).
 	signIns []userColumn
 }
 
@@ -238,8 +327,11 @@ func (d *DB) revokePlanFor(s *Schema, opts store.RevokeOptions) (*revokePlan, er
 	return s.app().revokePlan(d, s, opts)
 }
 
-// deleteAuthjsPasskeys deletes the Authenticator rows, each by (userId,
-// credentialID), and the passkeys' Account rows.
+// deleteAuthjsPasskeys deletes one batch's Authenticator rows, each by
+// (userId, credentialID), and, where the lock pass locked them
+// (Dialect.lockCoversJoins), their Account rows as the lock pass found
+// them: by the passkey's providerAccountId. The other Account rows go in
+// deleteAuthjsAccounts.
 func (d *DB) deleteAuthjsPasskeys(ctx context.Context, tx *sqlx.Tx, s *Schema, passkeys []passkey.Passkey, providerID string, res *store.RevokeResult) error {
 	auth := make([][]string, len(passkeys))
 	for i, p := range passkeys {
@@ -252,6 +344,24 @@ func (d *DB) deleteAuthjsPasskeys(ctx context.Context, tx *sqlx.Tx, s *Schema, p
 	if n != int64(len(passkeys)) {
 		return fmt.Errorf("revoke: %d of %d passkeys changed or were removed since they were read: %w; nothing was revoked, run the command again", int64(len(passkeys))-n, len(passkeys), passkey.ErrConflict)
 	}
+	if s.Account == nil || !d.Dialect.lockCoversJoins {
+		return nil
+	}
+	var acc [][]string
+	for _, p := range passkeys {
+		if accountLocked(p) {
+			acc = append(acc, []string{p.UserID, p.ProviderAccountID})
+		}
+	}
+	return d.deleteAccountTuples(ctx, tx, s, providerID, acc, res)
+}
+
+// deleteAuthjsAccounts deletes, after the last batch, the passkeys'
+// Account rows that deleteAuthjsPasskeys left: all of them where the lock
+// pass locks the Authenticator rows alone (PostgreSQL), and everywhere the
+// rows it did not find (an Account row added since, or one under the
+// credential ID where it differs from providerAccountId).
+func (d *DB) deleteAuthjsAccounts(ctx context.Context, tx *sqlx.Tx, s *Schema, passkeys []passkey.Passkey, providerID string, res *store.RevokeResult) error {
 	if s.Account == nil {
 		return nil
 	}
@@ -260,13 +370,31 @@ func (d *DB) deleteAuthjsPasskeys(ctx context.Context, tx *sqlx.Tx, s *Schema, p
 	// Account left with it would become an orphan, so both go.
 	var acc [][]string
 	for _, p := range passkeys {
-		acc = append(acc, []string{p.UserID, p.ProviderAccountID})
+		if !d.Dialect.lockCoversJoins || !accountLocked(p) {
+			acc = append(acc, []string{p.UserID, p.ProviderAccountID})
+		}
 		if p.CredentialID != p.ProviderAccountID {
 			acc = append(acc, []string{p.UserID, p.CredentialID})
 		}
 	}
+	return d.deleteAccountTuples(ctx, tx, s, providerID, acc, res)
+}
+
+// accountLocked reports whether the lock pass that read p found its
+// Account row (by provider and providerAccountId, as Auth.js joins them):
+// every status but no-account says it did.
+func accountLocked(p passkey.Passkey) bool { return p.Status != passkey.StatusNoAccount }
+
+// deleteAccountTuples deletes the passkeys' webauthn Account rows of
+// providerID whose (userId, providerAccountId) is one of tuples, and
+// counts them in res.
+func (d *DB) deleteAccountTuples(ctx context.Context, tx *sqlx.Tx, s *Schema, providerID string, tuples [][]string, res *store.RevokeResult) error {
+	if len(tuples) == 0 {
+		return nil
+	}
 	fixed, fixedArgs := d.webauthnAccountOf(providerID)
-	res.Accounts, err = d.deleteTuples(ctx, tx, s.Account.Name, fixed, fixedArgs, accountTupleColumns, acc)
+	n, err := d.deleteTuples(ctx, tx, s.Account.Name, fixed, fixedArgs, accountTupleColumns, tuples)
+	res.Accounts += n
 	return err
 }
 
@@ -478,6 +606,12 @@ func (d *DB) userListSize() int {
 		return 30_000
 	}
 	return batchSize
+}
+
+// distinctUserIDs returns the passkeys' user IDs in first-seen order.
+func distinctUserIDs(passkeys []passkey.Passkey) []string {
+	users, _ := distinctUsers(passkeys)
+	return users
 }
 
 // distinctUsers returns the passkeys' user IDs in first-seen order and

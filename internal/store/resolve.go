@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/passkeyctl/passkeyctl/internal/passkey"
 )
@@ -28,6 +29,12 @@ type CredentialFinder struct {
 	Find func(ctx context.Context, batch []string, fn func(passkey.Passkey) error) error
 	// BatchSize is how many IDs one Find covers (all at once when 0).
 	BatchSize int
+	// Parallel is how many Finds may run at once (one at a time when 0 or
+	// 1); Find must then be safe for concurrent use. The batches are
+	// independent reads: a backend whose each lookup waits on the disk
+	// (InnoDB reads every page a statement misses synchronously, one after
+	// the other) overlaps those waits on several connections.
+	Parallel int
 	// Duplicate is the error for a second passkey with the same stored ID;
 	// nil keeps the last one read.
 	Duplicate func(first, second passkey.Passkey) error
@@ -78,20 +85,25 @@ func ResolveCredentials(ctx context.Context, f CredentialFinder, ids []string) (
 	if batch <= 0 {
 		batch = max(len(all), 1)
 	}
-	for ids := range slices.Chunk(all, batch) {
-		err := f.Find(ctx, ids, func(p passkey.Passkey) error {
+	// Each stored ID is in one batch only (all has no repeats), so the
+	// batches' results never meet but in found, which mu guards.
+	var mu sync.Mutex
+	err := eachParallel(ctx, slices.Collect(slices.Chunk(all, batch)), f.Parallel, func(ctx context.Context, ids []string) error {
+		return f.Find(ctx, ids, func(p passkey.Passkey) error {
 			if !seen[p.CredentialID] {
 				return nil
 			}
+			mu.Lock()
+			defer mu.Unlock()
 			if prev, dup := found[p.CredentialID]; dup && f.Duplicate != nil {
 				return f.Duplicate(prev, p)
 			}
 			found[p.CredentialID] = p
 			return nil
 		})
-		if err != nil {
-			return nil, err
-		}
+	})
+	if err != nil {
+		return nil, err
 	}
 	var out []passkey.Passkey
 	var missing []string
@@ -185,4 +197,48 @@ func notFoundError(missing []string) error {
 		list, more = list[:show], fmt.Sprintf(" and %d more", len(missing)-show)
 	}
 	return fmt.Errorf("revoke: %d credential IDs %w: %s%s; nothing was revoked", len(missing), passkey.ErrNotFound, strings.Join(list, ", "), more)
+}
+
+// eachParallel calls fn with each batch, up to parallel calls at once (one
+// at a time when parallel <= 1), and returns the first error; after an
+// error no further batch starts, and the context of the calls still
+// running is cancelled.
+func eachParallel[T any](ctx context.Context, batches []T, parallel int, fn func(context.Context, T) error) error {
+	if parallel <= 1 || len(batches) <= 1 {
+		for _, b := range batches {
+			if err := fn(ctx, b); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	var once sync.Once
+	var first error
+	next := make(chan T)
+	for range min(parallel, len(batches)) {
+		wg.Go(func() {
+			for b := range next {
+				if err := fn(ctx, b); err != nil {
+					once.Do(func() { first = err; cancel() })
+				}
+			}
+		})
+	}
+feed:
+	for _, b := range batches {
+		select {
+		case next <- b:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	if first == nil {
+		first = ctx.Err()
+	}
+	return first
 }
