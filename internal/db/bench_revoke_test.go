@@ -562,19 +562,11 @@ func (r *revokeBench) client(b *testing.B, ns []int) (time.Duration, error) {
 	case "postgres":
 		name, args = "psql", []string{"-X", "-q", "-v", "ON_ERROR_STOP=1", "-f", path, pgURL(r.dsn)}
 	case "mysql":
-		u, err := url.Parse(r.dsn)
-		if err != nil {
+		var err error
+		if name, args, err = mariadbClient(r.dsn); err != nil {
 			return 0, err
 		}
-		name = "mariadb"
-		if _, err := exec.LookPath(name); err != nil {
-			name = "mysql"
-		}
-		args = []string{"--protocol=TCP", "-h", u.Hostname(), "-P", u.Port(), "-u", u.User.Username()}
-		if pw, ok := u.User.Password(); ok {
-			args = append(args, "--password="+pw)
-		}
-		args = append(args, strings.TrimPrefix(u.Path, "/"), "-e", "source "+path)
+		args = append(args, "-e", "source "+path)
 	default:
 		name, args = "sqlite3", []string{"-bail", strings.TrimPrefix(r.dsn, "sqlite:"), ".read " + path}
 	}
@@ -585,6 +577,25 @@ func (r *revokeBench) client(b *testing.B, ns []int) (time.Duration, error) {
 	start := time.Now()
 	runToDevNull(b, bin, args...)
 	return time.Since(start), nil
+}
+
+// mariadbClient returns the MariaDB/MySQL command-line client (mariadb,
+// else mysql) and its arguments to connect to the database of a
+// passkeyctl mysql:// DSN over TCP; the caller adds what it runs.
+func mariadbClient(dsn string) (name string, args []string, err error) {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "", nil, err
+	}
+	name = "mariadb"
+	if _, err := exec.LookPath(name); err != nil {
+		name = "mysql"
+	}
+	args = []string{"--protocol=TCP", "-h", u.Hostname(), "-P", u.Port(), "-u", u.User.Username()}
+	if pw, ok := u.User.Password(); ok {
+		args = append(args, "--password="+pw)
+	}
+	return name, append(args, strings.TrimPrefix(u.Path, "/")), nil
 }
 
 func writeLines(b *testing.B, path string, fill func(*bufio.Writer)) {
