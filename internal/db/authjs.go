@@ -61,10 +61,15 @@ func (d *DB) authjsTime(col Column, t time.Time) any {
 // exportPasskeys reads on a goroutine of its own, as list does (pipeline).
 func (authjsApp) exportPasskeys(d *DB, ctx context.Context, s *Schema, opts store.ExportOptions, fn func(passkey.ExportRecord) error) error {
 	return pipeline(ctx, func(ctx context.Context, emit func(passkey.ExportRecord) error) error {
-		return d.authjsExportRows(ctx, d.X, s, opts, "", nil, "", func(r passkey.AuthjsExportRow) error {
+		return d.readAuthjsExportRows(ctx, d.X, s, opts, "", nil, "", checkKeysLater, func(r passkey.AuthjsExportRow) error {
 			return emit(passkey.ExportRecordFromAuthjs(r))
 		})
-	}, fn)
+	}, func(rec passkey.ExportRecord) error {
+		// The key is checked on fn's side, as list does (stream).
+		_, keyErr := passkey.CheckStoredPublicKey(rec.PublicKey)
+		rec.Status = keyStatus(rec.Status, keyErr)
+		return fn(rec)
+	})
 }
 
 func (authjsApp) exportBatch(d *DB, ctx context.Context, s *Schema, opts store.ExportOptions, batch []string, fn func(stored string, rec passkey.ExportRecord)) error {

@@ -118,6 +118,18 @@ func (d *DB) exportCredentials(ctx context.Context, s *Schema, opts store.Export
 // status) and with the owner's User row. tail replaces the default ORDER BY
 // (user, then credential ID): revoke passes its own order and row lock.
 func (d *DB) authjsExportRows(ctx context.Context, qx sqlx.QueryerContext, s *Schema, opts store.ExportOptions, where string, whereArgs []any, tail string, fn func(passkey.AuthjsExportRow) error) error {
+	return d.readAuthjsExportRows(ctx, qx, s, opts, where, whereArgs, tail, checkKeysNow, fn)
+}
+
+// keyCheck says when readAuthjsExportRows checks a row's key.
+type keyCheck bool
+
+const (
+	checkKeysNow   keyCheck = true
+	checkKeysLater keyCheck = false // the caller runs checkKey (through keyStatus)
+)
+
+func (d *DB) readAuthjsExportRows(ctx context.Context, qx sqlx.QueryerContext, s *Schema, opts store.ExportOptions, where string, whereArgs []any, tail string, keys keyCheck, fn func(passkey.AuthjsExportRow) error) error {
 	if err := readable(s); err != nil {
 		return err
 	}
@@ -165,7 +177,10 @@ func (d *DB) authjsExportRows(ctx context.Context, qx sqlx.QueryerContext, s *Sc
 		if err := r.scan(rows, dst); err != nil {
 			return d.Err("read passkeys", err)
 		}
-		p := r.passkey()
+		p := r.unchecked()
+		if keys == checkKeysNow {
+			checkKey(&p)
+		}
 		out := passkey.AuthjsExportRow{
 			Passkey:        p,
 			TransportsNull: !r.transports.valid,
