@@ -217,6 +217,21 @@ type passkeyRow struct {
 	// status is authjsOwner.statusCode.
 	status int64
 	text   rowText
+	// lastTransports is the last transports text split, lastSplit its
+	// list (splitTransports); nil before the first.
+	lastTransports string
+	lastSplit      []string
+}
+
+// splitTransports is passkey.SplitTransports, sharing the list with the
+// previous row when both have the same transports (as most neighbours
+// do: a handful of combinations over a whole table). Nothing changes a
+// Passkey's Transports in place.
+func (r *passkeyRow) splitTransports(s string) []string {
+	if r.lastSplit == nil || s != r.lastTransports {
+		r.lastTransports, r.lastSplit = s, passkey.SplitTransports(s)
+	}
+	return r.lastSplit
 }
 
 // dest is where the columns of passkeyColumnsSQL, then the e-mail and the
@@ -260,7 +275,7 @@ func (r *passkeyRow) unchecked() passkey.Passkey {
 		Counter:              r.counter.Int64,
 		CredentialDeviceType: s[4],
 		CredentialBackedUp:   r.backedUp.Bool,
-		Transports:           passkey.SplitTransports(s[5]),
+		Transports:           r.splitTransports(s[5]),
 		PublicKey:            s[3],
 		ProviderAccountID:    s[2],
 		Status:               ownerStatus(r.status),

@@ -125,15 +125,7 @@ func stdToURLBase64(s string) (string, bool) {
 	}
 	out := make([]byte, len(data))
 	for i := 0; i < len(data); i++ {
-		c := data[i]
-		switch {
-		case 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z', '0' <= c && c <= '9':
-			out[i] = c
-		case c == '+':
-			out[i] = '-'
-		case c == '/':
-			out[i] = '_'
-		default:
+		if out[i] = stdToURL[data[i]]; out[i] == 0 {
 			return "", false
 		}
 	}
@@ -145,6 +137,16 @@ func stdToURLBase64(s string) (string, bool) {
 }
 
 const stdAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+// stdToURL maps each character of standard base64 to its base64url
+// counterpart; every other byte to 0.
+var stdToURL = func() (t [256]byte) {
+	const url = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	for i := range len(stdAlphabet) {
+		t[stdAlphabet[i]] = url[i]
+	}
+	return t
+}()
 
 // BrokenRecordError is a record of the export format whose passkey could
 // never sign in (its public key is unusable): import leaves it out with a
