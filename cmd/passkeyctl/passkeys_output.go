@@ -45,7 +45,7 @@ type recordWriter[T any] struct {
 // per passkey over a live heap of a few megabytes, so the default GOGC=100
 // collects every few thousand rows. 400 saves most of that work for about
 // 15 MB more (peak RSS stays near 40 MB on a million passkeys; see
-// BenchmarkPasskeys1M). Only for streams: a command that holds every
+// BenchmarkList1M). Only for streams: a command that holds every
 // passkey would hold five times its live heap.
 func collectLessOften() (restore func()) {
 	if _, set := os.LookupEnv("GOGC"); set {

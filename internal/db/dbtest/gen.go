@@ -195,7 +195,7 @@ func generateSQLite(ctx context.Context, d *db.DB, users, perUser int) error {
 	// SQLite's default page cache: a bigger one saves a third of the time
 	// but stays in the test process, whose peak RSS a benchmark's child
 	// process inherits on Linux (512 MB of cache: 1 GB peak RSS, read as
-	// list -o jsonl's by BenchmarkPasskeys1M). No ANALYZE: an app's
+	// list -o jsonl's by BenchmarkList1M). No ANALYZE: an app's
 	// SQLite file has no statistics (neither Prisma nor Drizzle runs
 	// it), so the planner works without.
 	return execAll(ctx, d, nil, nil, stmts)
