@@ -69,6 +69,8 @@ type authjsOwner struct {
 	user string
 }
 
+// authjsOwnerOf builds the authjsOwner of s's tables for the Passkey
+// provider providerID.
 func (d *DB) authjsOwnerOf(s *Schema, providerID string) authjsOwner {
 	q := d.Q
 	col := func(alias, name string) string { return alias + "." + q(name) }
