@@ -213,11 +213,11 @@ func (pq *passkeyQuery) eachRow(ctx context.Context, q sqlx.QueryerContext, quer
 type passkeyRow struct {
 	credentialID, userID, providerAccountID rawText
 	publicKey, deviceType, transports       rawText
-	counter                                 sql.NullInt64
-	backedUp                                sql.NullBool
+	counter                                 rawInt
+	backedUp                                rawBool
 	email                                   rawText
 	// status is authjsOwner.statusCode.
-	status int64
+	status rawInt
 	text   rowText
 	// lastTransports is the last transports text split, lastSplit its
 	// list (splitTransports); nil before the first.
@@ -274,13 +274,13 @@ func (r *passkeyRow) unchecked() passkey.Passkey {
 	p := passkey.Passkey{
 		CredentialID:         s[0],
 		UserID:               s[1],
-		Counter:              r.counter.Int64,
+		Counter:              r.counter.v,
 		CredentialDeviceType: s[4],
-		CredentialBackedUp:   r.backedUp.Bool,
+		CredentialBackedUp:   r.backedUp.v,
 		Transports:           r.splitTransports(s[5]),
 		PublicKey:            s[3],
 		ProviderAccountID:    s[2],
-		Status:               ownerStatus(r.status),
+		Status:               ownerStatus(r.status.v),
 	}
 	if r.email.valid {
 		email := s[6]

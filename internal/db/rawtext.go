@@ -64,3 +64,52 @@ func (r *rowText) strings(cols []*rawText, out []string) {
 		out[i], all = all[:len(c.b)], all[len(c.b):]
 	}
 }
+
+// rawInt is a nullable integer column scanned without reflection:
+// database/sql assigns a driver's int64 to a NullInt64 through reflect, a
+// few hundred instructions per value. Anything but an int64 or NULL is
+// converted as sql.NullInt64 converts it (MySQL's text protocol sends
+// digits).
+type rawInt struct {
+	v     int64
+	valid bool
+}
+
+// Scan implements sql.Scanner.
+func (n *rawInt) Scan(src any) error {
+	switch v := src.(type) {
+	case nil:
+		n.v, n.valid = 0, false
+	case int64:
+		n.v, n.valid = v, true
+	default:
+		var ni sql.NullInt64
+		err := ni.Scan(src)
+		n.v, n.valid = ni.Int64, ni.Valid
+		return err
+	}
+	return nil
+}
+
+// rawBool is rawInt for a boolean column: a bool, or anything
+// sql.NullBool takes (0 and 1 from MySQL and SQLite).
+type rawBool struct {
+	v     bool
+	valid bool
+}
+
+// Scan implements sql.Scanner.
+func (b *rawBool) Scan(src any) error {
+	switch v := src.(type) {
+	case nil:
+		b.v, b.valid = false, false
+	case bool:
+		b.v, b.valid = v, true
+	default:
+		var nb sql.NullBool
+		err := nb.Scan(src)
+		b.v, b.valid = nb.Bool, nb.Valid
+		return err
+	}
+	return nil
+}
