@@ -34,9 +34,6 @@ func (t *rawText) Scan(src any) error {
 	return nil
 }
 
-// equal reports whether t holds s.
-func (t *rawText) equal(s string) bool { return t.valid && string(t.b) == s }
-
 // nullable is the text as a new string, nil for NULL.
 func (t *rawText) nullable() *string {
 	if !t.valid {
