@@ -213,10 +213,32 @@ type traceStmt struct {
 }
 
 func (s *traceStmt) Close() error  { return s.inner.Close() }
+
+// CopyData passes the rows of lib/pq's COPY FROM STDIN through (the import
+// and the audit log write their rows so); the COPY statement is reported
+// once, by the ExecContext that ends it.
+func (s *traceStmt) CopyData(ctx context.Context, line string) (driver.Result, error) {
+	cd, ok := s.inner.(interface {
+		CopyData(ctx context.Context, line string) (driver.Result, error)
+	})
+	if !ok {
+		return nil, errors.New("dbtest: the driver's statement has no CopyData")
+	}
+	return cd.CopyData(ctx, line)
+}
 func (s *traceStmt) NumInput() int { return s.inner.NumInput() }
 
+// Exec is what ends lib/pq's COPY FROM STDIN (internal/db's copyIn): the
+// driver's own Exec, reported like ExecContext.
 func (s *traceStmt) Exec(args []driver.Value) (driver.Result, error) {
-	return nil, errors.New("dbtest: Stmt.Exec without a context")
+	start := time.Now()
+	r, err := s.inner.Exec(args) //lint:ignore SA1019 lib/pq ends COPY with it
+	named := make([]driver.NamedValue, len(args))
+	for i, a := range args {
+		named[i] = driver.NamedValue{Ordinal: i + 1, Value: a}
+	}
+	s.conn.report(s.query, named, start)
+	return r, err
 }
 
 func (s *traceStmt) Query(args []driver.Value) (driver.Rows, error) {
