@@ -212,7 +212,7 @@ type traceStmt struct {
 	conn  *traceConn
 }
 
-func (s *traceStmt) Close() error  { return s.inner.Close() }
+func (s *traceStmt) Close() error { return s.inner.Close() }
 
 // CopyData passes the rows of lib/pq's COPY FROM STDIN through (the import
 // and the audit log write their rows so); the COPY statement is reported
