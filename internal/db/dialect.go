@@ -69,6 +69,11 @@ type Dialect struct {
 	// connection and 0.7 s on four. PostgreSQL reads through the OS page
 	// cache and SQLite is a file in it: one connection.
 	readers int
+	// isConnectionRefused reports whether err is the server refusing one
+	// more connection (a user's or the server's connection limit, as
+	// managed MySQL sets them): the reads that wanted readers connections
+	// then run again on one. Set where readers is more than one.
+	isConnectionRefused func(error) bool
 }
 
 // Quote quotes an identifier for the dialect (`"User"` or “ `User` “).
@@ -319,6 +324,12 @@ var MySQL = &Dialect{
 	importBatch:     500,
 	lockCoversJoins: true,
 	readers:         4,
+	isConnectionRefused: func(err error) bool {
+		// ER_CON_COUNT_ERROR, ER_TOO_MANY_USER_CONNECTIONS,
+		// ER_USER_LIMIT_REACHED (MAX_USER_CONNECTIONS).
+		var me *mysql.MySQLError
+		return errors.As(err, &me) && (me.Number == 1040 || me.Number == 1203 || me.Number == 1226)
+	},
 }
 
 // SQLite is the embedded SQLite dialect (modernc.org/sqlite, pure Go).
@@ -452,3 +463,9 @@ func collectForeignKeys(rows *sqlx.Rows) ([]ForeignKey, error) {
 
 // parallelReads is Dialect.readers, at least 1.
 func (d *Dialect) parallelReads() int { return max(d.readers, 1) }
+
+// refusedConnection reports whether err is the server refusing one more
+// connection (Dialect.isConnectionRefused).
+func (d *Dialect) refusedConnection(err error) bool {
+	return err != nil && d.isConnectionRefused != nil && d.isConnectionRefused(err)
+}

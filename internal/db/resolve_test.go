@@ -2,9 +2,11 @@ package db_test
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -174,5 +176,45 @@ func TestRevoke_betterAuth(t *testing.T) {
 				t.Fatalf("rows after revoke: %v", n)
 			}
 		})
+	}
+}
+
+// TestResolveCredentials_mysqlConnectionLimit: MySQL looks credentials up
+// on several connections at once (Dialect.readers), but a user allowed one
+// connection (MAX_USER_CONNECTIONS, as managed MySQL sets it) must still
+// be able to revoke: the refused readers give way to the one connection.
+func TestResolveCredentials_mysqlConnectionLimit(t *testing.T) {
+	ctx := context.Background()
+	dsn, root := dbtest.Migrated(t, "mysql")
+	if _, err := dbtest.GeneratePasskeys(ctx, root, 60, 10); err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b [4]byte
+	rand.Read(b[:])
+	user := "pk_" + hex.EncodeToString(b[:])
+	dbtest.Exec(t, root, "CREATE USER '"+user+"'@'%' IDENTIFIED BY 'Sup3rS3cret' WITH MAX_USER_CONNECTIONS 1",
+		"GRANT ALL ON `"+strings.TrimPrefix(u.Path, "/")+"`.* TO '"+user+"'@'%'")
+	t.Cleanup(func() { root.X.Exec("DROP USER '" + user + "'@'%'") })
+	u.User = url.UserPassword(user, "Sup3rS3cret")
+	d := dbtest.Open(t, u.String())
+	s, err := d.DetectForStore(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 600 IDs: two batches, which would run on two connections.
+	var ids []string
+	for n := 1; n <= 600; n++ {
+		ids = append(ids, passkey.Base64URL(dbtest.BenchCredential(n)))
+	}
+	found, err := d.ResolveCredentials(ctx, s, ids, "passkey")
+	if err != nil {
+		t.Fatalf("resolve as a user allowed one connection: %v", err)
+	}
+	if len(found) != len(ids) {
+		t.Fatalf("found %d passkeys, want %d", len(found), len(ids))
 	}
 }
