@@ -70,9 +70,9 @@ type Dialect struct {
 	// cache and SQLite is a file in it: one connection.
 	readers int
 	// isConnectionRefused reports whether err is the server refusing one
-	// more connection (a user's or the server's connection limit, as
-	// managed MySQL sets them): the reads that wanted readers connections
-	// then run again on one. Set where readers is more than one.
+	// more connection (a connection limit on the user or role, as managed
+	// databases set them): reads that wanted several connections at once
+	// (readers, stats) then run again on one.
 	isConnectionRefused func(error) bool
 }
 
@@ -237,6 +237,12 @@ var Postgres = &Dialect{
 	// far above jit_above_cost, and compiling it took three times as long
 	// as running it.
 	importSetup: "SET LOCAL jit = off",
+	isConnectionRefused: func(err error) bool {
+		// too_many_connections: the role's CONNECTION LIMIT, or the
+		// server's max_connections.
+		var pe *pq.Error
+		return errors.As(err, &pe) && pe.Code == "53300"
+	},
 	// A million-row listing spent a quarter of its client time in lib/pq
 	// making strings, and that much again collecting them.
 	rawText: func(expr string) string { return "textout((" + expr + ")::text)" },

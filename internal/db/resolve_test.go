@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 
@@ -179,42 +180,69 @@ func TestRevoke_betterAuth(t *testing.T) {
 	}
 }
 
-// TestResolveCredentials_mysqlConnectionLimit: MySQL looks credentials up
-// on several connections at once (Dialect.readers), but a user allowed one
-// connection (MAX_USER_CONNECTIONS, as managed MySQL sets it) must still
-// be able to revoke: the refused readers give way to the one connection.
-func TestResolveCredentials_mysqlConnectionLimit(t *testing.T) {
-	ctx := context.Background()
-	dsn, root := dbtest.Migrated(t, "mysql")
-	if _, err := dbtest.GeneratePasskeys(ctx, root, 60, 10); err != nil {
-		t.Fatal(err)
-	}
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b [4]byte
-	rand.Read(b[:])
-	user := "pk_" + hex.EncodeToString(b[:])
-	dbtest.Exec(t, root, "CREATE USER '"+user+"'@'%' IDENTIFIED BY 'Sup3rS3cret' WITH MAX_USER_CONNECTIONS 1",
-		"GRANT ALL ON `"+strings.TrimPrefix(u.Path, "/")+"`.* TO '"+user+"'@'%'")
-	t.Cleanup(func() { root.X.Exec("DROP USER '" + user + "'@'%'") })
-	u.User = url.UserPassword(user, "Sup3rS3cret")
-	d := dbtest.Open(t, u.String())
-	s, err := d.DetectForStore(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// 600 IDs: two batches, which would run on two connections.
-	var ids []string
-	for n := 1; n <= 600; n++ {
-		ids = append(ids, passkey.Base64URL(dbtest.BenchCredential(n)))
-	}
-	found, err := d.ResolveCredentials(ctx, s, ids, "passkey")
-	if err != nil {
-		t.Fatalf("resolve as a user allowed one connection: %v", err)
-	}
-	if len(found) != len(ids) {
-		t.Fatalf("found %d passkeys, want %d", len(found), len(ids))
+// TestConnectionLimit: passkeyctl reads on several connections at once
+// (MySQL's credential lookup on Dialect.readers, stats' three queries on
+// every server), but a login allowed one connection (MySQL's
+// MAX_USER_CONNECTIONS, PostgreSQL's CONNECTION LIMIT, as managed
+// databases set them) must still resolve and count: the refused extra
+// connections give way to the one the pool has.
+func TestConnectionLimit(t *testing.T) {
+	for _, dialect := range []string{"mysql", "postgres"} {
+		t.Run(dialect, func(t *testing.T) {
+			if dialect == "postgres" && os.Getenv("PASSKEYCTL_TEST_PGBOUNCER") != "" && os.Getenv("PASSKEYCTL_TEST_POSTGRES") == os.Getenv("PASSKEYCTL_TEST_PGBOUNCER") {
+				t.Skip("a role made here cannot log in through PgBouncer, which knows only its own users")
+			}
+			ctx := context.Background()
+			dsn, root := dbtest.Migrated(t, dialect)
+			if _, err := dbtest.GeneratePasskeys(ctx, root, 60, 10); err != nil {
+				t.Fatal(err)
+			}
+			u, err := url.Parse(dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var b [4]byte
+			rand.Read(b[:])
+			user := "pk_" + hex.EncodeToString(b[:])
+			database := strings.TrimPrefix(u.Path, "/")
+			if dialect == "mysql" {
+				dbtest.Exec(t, root, "CREATE USER '"+user+"'@'%' IDENTIFIED BY 'Sup3rS3cret' WITH MAX_USER_CONNECTIONS 1",
+					"GRANT ALL ON `"+database+"`.* TO '"+user+"'@'%'", "GRANT ALL ON passkeyctl.* TO '"+user+"'@'%'")
+				t.Cleanup(func() { root.X.Exec("DROP USER '" + user + "'@'%'") })
+			} else {
+				dbtest.Exec(t, root, `CREATE ROLE `+user+` LOGIN PASSWORD 'Sup3rS3cret' CONNECTION LIMIT 1`,
+					`GRANT ALL ON ALL TABLES IN SCHEMA public TO `+user)
+				t.Cleanup(func() {
+					root.X.Exec(`REVOKE ALL ON ALL TABLES IN SCHEMA public FROM ` + user)
+					root.X.Exec(`DROP ROLE ` + user)
+				})
+			}
+			u.User = url.UserPassword(user, "Sup3rS3cret")
+			d := dbtest.Open(t, u.String())
+			s, err := d.DetectForStore(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// 600 IDs: two batches, which MySQL would read on two
+			// connections.
+			var ids []string
+			for n := 1; n <= 600; n++ {
+				ids = append(ids, passkey.Base64URL(dbtest.BenchCredential(n)))
+			}
+			found, err := d.ResolveCredentials(ctx, s, ids, "passkey")
+			if err != nil {
+				t.Fatalf("resolve as a login allowed one connection: %v", err)
+			}
+			if len(found) != len(ids) {
+				t.Fatalf("found %d passkeys, want %d", len(found), len(ids))
+			}
+			stats, err := d.Stats(ctx, s, "passkey")
+			if err != nil {
+				t.Fatalf("stats as a login allowed one connection: %v", err)
+			}
+			if stats.UsersWithPasskeys != 60 {
+				t.Fatalf("stats: %d users with passkeys, want 60", stats.UsersWithPasskeys)
+			}
+		})
 	}
 }

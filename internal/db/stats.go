@@ -87,8 +87,25 @@ func (d *DB) Stats(ctx context.Context, s *Schema, providerID string) (*store.St
 }
 
 // concurrently runs each fn on its own goroutine and returns the first
-// error; the first error cancels the others' context.
+// error; the first error cancels the others' context. When the server
+// refuses the extra connections (a connection limit on the user or role:
+// Dialect.isConnectionRefused) the fns run again one after the other, on
+// the connection the pool has: they must be reads.
 func (d *DB) concurrently(ctx context.Context, fns ...func(context.Context) error) error {
+	err := d.allAtOnce(ctx, fns)
+	if !d.Dialect.refusedConnection(err) {
+		return err
+	}
+	for _, fn := range fns {
+		if err := fn(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// allAtOnce is concurrently without the fallback.
+func (d *DB) allAtOnce(ctx context.Context, fns []func(context.Context) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	errs := make([]error, len(fns))
