@@ -31,26 +31,18 @@ func (d *DB) ResolveCredentials(ctx context.Context, s *Schema, ids []string, pr
 	if err != nil {
 		return nil, err
 	}
-	finder := store.CredentialFinder{
+	return store.ResolveCredentials(ctx, store.CredentialFinder{
 		StoredID:     s.app().storedID,
 		StoredPrefix: s.app().storedPrefix,
 		Find:         lookup.find,
 		BatchSize:    batchSize,
 		Parallel:     d.Dialect.parallelReads(),
+		Refused:      d.Dialect.refusedConnection,
 		Duplicate:    lookup.duplicate,
 		Complete: func(ctx context.Context, prefix string, limit int) ([]string, error) {
 			return d.CompleteCredentialIDs(ctx, s, prefix, limit)
 		},
-	}
-	found, err := store.ResolveCredentials(ctx, finder, ids)
-	if finder.Parallel > 1 && d.Dialect.refusedConnection(err) {
-		// A connection limit (MAX_USER_CONNECTIONS on managed MySQL)
-		// refused the extra readers: the same reads on the connection the
-		// pool already has, as before they ran in parallel.
-		finder.Parallel = 1
-		found, err = store.ResolveCredentials(ctx, finder, ids)
-	}
-	return found, err
+	}, ids)
 }
 
 // credentialLookup is how ResolveCredentials finds one app's passkeys.

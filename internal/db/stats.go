@@ -87,32 +87,18 @@ func (d *DB) Stats(ctx context.Context, s *Schema, providerID string) (*store.St
 }
 
 // concurrently runs each fn on its own goroutine and returns the first
-// error; the first error cancels the others' context. When the server
-// refuses the extra connections (a connection limit on the user or role:
-// Dialect.isConnectionRefused) the fns run again one after the other, on
-// the connection the pool has: they must be reads.
+// error; the first error cancels the others' context. An fn refused a
+// connection (a connection limit on the login: Dialect.isConnectionRefused)
+// cancels nothing and runs again once the others are done, on the
+// connection they leave: the fns must be reads.
 func (d *DB) concurrently(ctx context.Context, fns ...func(context.Context) error) error {
-	err := d.allAtOnce(ctx, fns)
-	if !d.Dialect.refusedConnection(err) {
-		return err
-	}
-	for _, fn := range fns {
-		if err := fn(ctx); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// allAtOnce is concurrently without the fallback.
-func (d *DB) allAtOnce(ctx context.Context, fns []func(context.Context) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	errs := make([]error, len(fns))
 	var wg sync.WaitGroup
 	for i, fn := range fns {
 		wg.Go(func() {
-			if errs[i] = fn(ctx); errs[i] != nil {
+			if errs[i] = fn(ctx); errs[i] != nil && !d.Dialect.refusedConnection(errs[i]) {
 				cancel()
 			}
 		})
@@ -121,11 +107,21 @@ func (d *DB) allAtOnce(ctx context.Context, fns []func(context.Context) error) e
 	// The error that cancelled the others, not their cancellation.
 	var first error
 	for _, err := range errs {
-		if err != nil && (first == nil || errors.Is(first, context.Canceled) && !errors.Is(err, context.Canceled)) {
+		if err != nil && !d.Dialect.refusedConnection(err) && (first == nil || errors.Is(first, context.Canceled) && !errors.Is(err, context.Canceled)) {
 			first = err
 		}
 	}
-	return first
+	if first != nil {
+		return first
+	}
+	for i, fn := range fns {
+		if errs[i] != nil {
+			if err := fn(ctx); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // statsWorkMem is the PostgreSQL work_mem of one stats query: with the

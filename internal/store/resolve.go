@@ -35,6 +35,11 @@ type CredentialFinder struct {
 	// (InnoDB reads every page a statement misses synchronously, one after
 	// the other) overlaps those waits on several connections.
 	Parallel int
+	// Refused reports whether a Find's error is the server refusing the
+	// extra connection that reading in parallel asked for (a connection
+	// limit on the login): that batch is then read again after the
+	// others, one at a time. nil: every error is final.
+	Refused func(error) bool
 	// Duplicate is the error for a second passkey with the same stored ID;
 	// nil keeps the last one read.
 	Duplicate func(first, second passkey.Passkey) error
@@ -88,7 +93,7 @@ func ResolveCredentials(ctx context.Context, f CredentialFinder, ids []string) (
 	// Each stored ID is in one batch only (all has no repeats), so the
 	// batches' results never meet but in found, which mu guards.
 	var mu sync.Mutex
-	err := eachParallel(ctx, slices.Collect(slices.Chunk(all, batch)), f.Parallel, func(ctx context.Context, ids []string) error {
+	err := eachParallel(ctx, slices.Collect(slices.Chunk(all, batch)), f.Parallel, f.Refused, func(ctx context.Context, ids []string) error {
 		return f.Find(ctx, ids, func(p passkey.Passkey) error {
 			if !seen[p.CredentialID] {
 				return nil
@@ -202,8 +207,10 @@ func notFoundError(missing []string) error {
 // eachParallel calls fn with each batch, up to parallel calls at once (one
 // at a time when parallel <= 1), and returns the first error; after an
 // error no further batch starts, and the context of the calls still
-// running is cancelled.
-func eachParallel[T any](ctx context.Context, batches []T, parallel int, fn func(context.Context, T) error) error {
+// running is cancelled. A batch whose error refused says is a refused
+// connection (nil: none is) cancels nothing: it runs again once the others
+// are done, one at a time, on the connections they leave.
+func eachParallel[T any](ctx context.Context, batches []T, parallel int, refused func(error) bool, fn func(context.Context, T) error) error {
 	if parallel <= 1 || len(batches) <= 1 {
 		for _, b := range batches {
 			if err := fn(ctx, b); err != nil {
@@ -215,15 +222,24 @@ func eachParallel[T any](ctx context.Context, batches []T, parallel int, fn func
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	var once sync.Once
+	var mu sync.Mutex
 	var first error
+	var again []T
 	next := make(chan T)
 	for range min(parallel, len(batches)) {
 		wg.Go(func() {
 			for b := range next {
-				if err := fn(ctx, b); err != nil {
-					once.Do(func() { first = err; cancel() })
+				err := fn(ctx, b)
+				mu.Lock()
+				switch {
+				case err == nil:
+				case refused != nil && refused(err):
+					again = append(again, b)
+				case first == nil:
+					first = err
+					cancel()
 				}
+				mu.Unlock()
 			}
 		})
 	}
@@ -240,5 +256,8 @@ feed:
 	if first == nil {
 		first = ctx.Err()
 	}
-	return first
+	if first != nil {
+		return first
+	}
+	return eachParallel(ctx, again, 1, nil, fn)
 }
