@@ -132,6 +132,7 @@ func faultRun(t *testing.T, bin, dialect, fault string, run, n int, stats map[st
 		grew := fileSize(backup)
 		logged := auditRemovedRows(t, d)
 		what := faultedRevoke(t, bin, dsn, fault, ids, backup, n)
+		settled(t, d)
 		// The audit log's records of removed passkeys committed with the
 		// revoke, or not at all.
 		if left, got := len(counters(t, d)), auditRemovedRows(t, d); left == 0 && got != logged+n || left == n && got != logged {
@@ -276,6 +277,39 @@ func interrupt(t *testing.T, cmd *exec.Cmd, dsn, fault string) {
 	rows.Close()
 	for _, id := range ids {
 		conn.ExecContext(context.Background(), fmt.Sprintf("KILL CONNECTION %d", id)) // it may be gone already
+	}
+}
+
+// settled waits until the server has finished what the faulted revoke's
+// sessions sent: a client killed right after sending COMMIT leaves the
+// server committing, and reading the passkeys and then the audit log
+// meanwhile saw the one before the commit and the other after it. A
+// session with no statement running (idle, or idle in a transaction the
+// server rolls back) has nothing left to commit.
+func settled(t *testing.T, d *db.DB) {
+	t.Helper()
+	q := "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = DATABASE() AND ID <> CONNECTION_ID() AND COMMAND <> 'Sleep'"
+	var args []any
+	switch d.Dialect {
+	case db.SQLite:
+		return // no server: the killed process's writes ended with it
+	case db.Postgres:
+		q = `SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND state = 'active' AND application_name <> $1`
+		args = []any{faultTestApp}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var busy int
+		if err := d.X.Get(&busy, q, args...); err != nil {
+			t.Fatal(err)
+		}
+		if busy == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d sessions of the faulted revoke still running after 10 s", busy)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 
