@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -203,12 +204,20 @@ func faultedRevoke(t *testing.T, bin, dsn, fault, ids, backup string, n int) str
 	deadline := time.After(time.Duration(rand.IntN(window)) * time.Millisecond)
 	poll := time.NewTicker(2 * time.Millisecond)
 	defer poll.Stop()
+	// A revoke that neither ends nor reaches its backup in this long is
+	// stuck: its goroutines are dumped (SIGQUIT) and the test fails,
+	// rather than waiting for go test's timeout with no word of why.
+	stuck := time.After(60 * time.Second)
 	var err error
 wait:
 	for {
 		select {
 		case err = <-done:
 			break wait
+		case <-stuck:
+			cmd.Process.Signal(syscall.SIGQUIT)
+			<-done
+			t.Fatalf("revoke (atBackup %v) still running after 60 s; its goroutines:\n%s", atBackup, out.String())
 		case <-deadline:
 			if !atBackup {
 				interrupt(t, cmd, dsn, fault)
@@ -280,34 +289,36 @@ func interrupt(t *testing.T, cmd *exec.Cmd, dsn, fault string) {
 	}
 }
 
-// settled waits until the server has finished what the faulted revoke's
-// sessions sent: a client killed right after sending COMMIT leaves the
-// server committing, and reading the passkeys and then the audit log
-// meanwhile saw the one before the commit and the other after it. A
-// session with no statement running (idle, or idle in a transaction the
-// server rolls back) has nothing left to commit.
+// settled waits until every session of the faulted revoke has ended. A
+// client killed right after sending COMMIT leaves the server to read and
+// commit it: reading the passkeys and then the audit log meanwhile saw
+// the one before the commit and the other after it. Waiting for no
+// statement to be running was not enough: the COMMIT can still be unread
+// in the socket of a session that shows as idle in its transaction. A
+// session whose client is gone ends once the server has read everything
+// the client sent, so when none is left nothing more can commit.
 func settled(t *testing.T, d *db.DB) {
 	t.Helper()
-	q := "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = DATABASE() AND ID <> CONNECTION_ID() AND COMMAND <> 'Sleep'"
+	q := "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE DB = DATABASE() AND ID <> CONNECTION_ID()"
 	var args []any
 	switch d.Dialect {
 	case db.SQLite:
 		return // no server: the killed process's writes ended with it
 	case db.Postgres:
-		q = `SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND state = 'active' AND application_name <> $1`
+		q = `SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend' AND application_name <> $1`
 		args = []any{faultTestApp}
 	}
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
-		var busy int
-		if err := d.X.Get(&busy, q, args...); err != nil {
+		var left int
+		if err := d.X.Get(&left, q, args...); err != nil {
 			t.Fatal(err)
 		}
-		if busy == 0 {
+		if left == 0 {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%d sessions of the faulted revoke still running after 10 s", busy)
+			t.Fatalf("%d sessions of the faulted revoke still open after 30 s", left)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
