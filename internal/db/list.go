@@ -269,8 +269,25 @@ func (r *passkeyRow) passkey() passkey.Passkey {
 // unchecked is passkey before its key is checked: Status is the owner
 // status (authjsOwner), Algorithm empty; checkKey completes it.
 func (r *passkeyRow) unchecked() passkey.Passkey {
-	var s [7]string
-	r.text.strings([]*rawText{&r.credentialID, &r.userID, &r.providerAccountID, &r.publicKey, &r.deviceType, &r.transports, &r.email}, s[:])
+	p, _ := r.uncheckedNamed(nil)
+	return p
+}
+
+// ownerText is a row's nullable owner strings, which a Passkey and an
+// export record point to: one allocation for both.
+type ownerText struct{ email, name string }
+
+// uncheckedNamed is unchecked, and the text of the column name (the
+// user's name, which export reads) as a string of the same allocation
+// as the others; nil when name is nil or NULL.
+func (r *passkeyRow) uncheckedNamed(name *rawText) (passkey.Passkey, *string) {
+	var s [8]string
+	cols := [8]*rawText{&r.credentialID, &r.userID, &r.providerAccountID, &r.publicKey, &r.deviceType, &r.transports, &r.email, name}
+	n := len(cols)
+	if name == nil {
+		n--
+	}
+	r.text.strings(cols[:n], s[:n])
 	p := passkey.Passkey{
 		CredentialID:         s[0],
 		UserID:               s[1],
@@ -282,11 +299,17 @@ func (r *passkeyRow) unchecked() passkey.Passkey {
 		ProviderAccountID:    s[2],
 		Status:               ownerStatus(r.status.v),
 	}
-	if r.email.valid {
-		email := s[6]
-		p.Email = &email
+	var owner *ownerText
+	if r.email.valid || name != nil && name.valid {
+		owner = &ownerText{email: s[6], name: s[7]}
 	}
-	return p
+	if r.email.valid {
+		p.Email = &owner.email
+	}
+	if name != nil && name.valid {
+		return p, &owner.name
+	}
+	return p, nil
 }
 
 // checkKey sets the Algorithm of an unchecked passkey and, when its key

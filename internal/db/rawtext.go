@@ -34,15 +34,6 @@ func (t *rawText) Scan(src any) error {
 	return nil
 }
 
-// nullable is the text as a new string, nil for NULL.
-func (t *rawText) nullable() *string {
-	if !t.valid {
-		return nil
-	}
-	s := string(t.b)
-	return &s
-}
-
 // rowText turns the scanned columns of one row into strings with one
 // allocation: the strings are slices of a single copy of all their bytes.
 type rowText struct {

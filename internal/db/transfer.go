@@ -2,7 +2,6 @@ package db
 
 import (
 	"context"
-	"database/sql"
 	"strings"
 
 	"github.com/jmoiron/sqlx"
@@ -171,20 +170,20 @@ func (d *DB) readAuthjsExportRows(ctx context.Context, qx sqlx.QueryerContext, s
 	defer rows.Close()
 	var r passkeyRow
 	var name rawText
-	var verified sql.NullInt64
+	var verified rawInt
 	dst := append(r.dest(), &name, &verified)
 	for rows.Next() {
 		if err := r.scan(rows, dst); err != nil {
 			return d.Err("read passkeys", err)
 		}
-		p := r.unchecked()
+		p, userName := r.uncheckedNamed(&name)
 		if keys == checkKeysNow {
 			checkKey(&p)
 		}
 		out := passkey.AuthjsExportRow{
 			Passkey:        p,
 			TransportsNull: !r.transports.valid,
-			User:           passkey.ExportUser{ID: p.UserID, Email: p.Email, Name: name.nullable(), EmailVerified: verified.Int64 == 1},
+			User:           passkey.ExportUser{ID: p.UserID, Email: p.Email, Name: userName, EmailVerified: verified.v == 1},
 		}
 		if err := fn(out); err != nil {
 			return err

@@ -123,7 +123,14 @@ func stdToURLBase64(s string) (string, bool) {
 			data, unused = data[:len(data)-1], 4
 		}
 	}
-	out := make([]byte, len(data))
+	// On the stack for the usual IDs (32 bytes: 43 characters), so that
+	// the string below is the one allocation.
+	var stack [64]byte
+	out := stack[:0]
+	if len(data) > len(stack) {
+		out = make([]byte, len(data))
+	}
+	out = out[:len(data)]
 	for i := 0; i < len(data); i++ {
 		if out[i] = stdToURL[data[i]]; out[i] == 0 {
 			return "", false
