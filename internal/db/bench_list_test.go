@@ -3,6 +3,7 @@ package db_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -59,7 +61,10 @@ const listBenchRuns = 3
 // and cpu-µs/row (the binary's user + system time per row; on SQLite it
 // includes the query's execution, which is in the process), and
 // maxrss-MiB, the binary's peak RSS over all runs (through the
-// rssHelperEnv helper), which fails the benchmark at 64 MiB or more.
+// rssHelperEnv helper), which fails the benchmark at 64 MiB or more; and
+// x-driver, the best of listBenchRuns in-process reads of the same SELECT
+// through the driver alone (driverFloor) over the client's time, which
+// says how much of the ratio the driver leaves to passkeyctl.
 // Untimed, the binary's and the client's output are then counted: each
 // must print one line per passkey, or the benchmark fails. ns/op counts
 // all of the binary's runs. A missing client fails the benchmark: the
@@ -81,17 +86,18 @@ func BenchmarkList1M(b *testing.B) {
 			}
 			b.Logf("%s: generated %d passkeys of %d users in %s", dialect, rows, users, took.Round(time.Millisecond))
 			list, export := passkeyctlSelects(b, dsn)
-			b.Logf("%s: the SELECTs passkeyctl sends, which the client runs:\n\tlist:   %s\n\texport: %s", dialect, list, export)
+			b.Logf("%s: the SELECTs passkeyctl sends (the client runs them with the plain columns):\n\tlist:   %s\n\texport: %s", dialect, list.sent, export.sent)
 			for _, c := range []struct {
-				name, query string
-				args        []string
+				name  string
+				query sentSelect
+				args  []string
 			}{
 				{"list_jsonl", list, []string{"list", "-o", "jsonl"}},
 				{"export", export, []string{"export"}},
 			} {
 				b.Run(c.name, func(b *testing.B) {
 					ours := append([]string{bin, "--dsn", dsn}, c.args...)
-					benchAgainstClient(b, dialect, ours, selectClient(b, dialect, dsn, c.query), rows)
+					benchAgainstClient(b, dialect, ours, selectClient(b, dialect, dsn, c.query.plain), driverFloor(b, d, c.query.sent, rows), rows)
 				})
 			}
 		})
@@ -101,9 +107,11 @@ func BenchmarkList1M(b *testing.B) {
 // benchAgainstClient times the command ours against the reference client
 // command ref, best of listBenchRuns each, alternating, reports the
 // figures BenchmarkList1M describes, and checks both print rows lines.
-func benchAgainstClient(b *testing.B, dialect string, ours, ref []string, rows int) {
+// floor, run in the same rotation, is the driver's share (driverFloor):
+// reported as x-driver, its wall time over the client's.
+func benchAgainstClient(b *testing.B, dialect string, ours, ref []string, floor func() runUsage, rows int) {
 	name := filepath.Base(ref[0])
-	var best, bestRef runUsage
+	var best, bestRef, bestFloor runUsage
 	var maxRSS int64
 	var oursAll, refAll []time.Duration
 	for i := 0; i < b.N; i++ {
@@ -116,6 +124,7 @@ func benchAgainstClient(b *testing.B, dialect string, ours, ref []string, rows i
 			r := runPeakRSS(b, ref[0], ref[1:]...)
 			bestRef = bestRef.faster(r)
 			refAll = append(refAll, r.Wall)
+			bestFloor = bestFloor.faster(floor())
 			b.StartTimer()
 		}
 	}
@@ -125,6 +134,10 @@ func benchAgainstClient(b *testing.B, dialect string, ours, ref []string, rows i
 	b.ReportMetric(float64(rows)/best.Wall.Seconds(), "rows/s")
 	b.ReportMetric(float64(best.CPU.Nanoseconds())/float64(rows)/1000, "cpu-µs/row")
 	b.ReportMetric(float64(maxRSS)/1024, "maxrss-MiB")
+	b.ReportMetric(bestFloor.Wall.Seconds()/bestRef.Wall.Seconds(), "x-driver")
+	b.Logf("%s %s: the driver alone (the same SELECT as sent, read in process through database/sql into sql.RawBytes, nothing decoded or written): %s (CPU %s, %.2f µs per row), %.2f x %s",
+		dialect, strings.Join(ours[3:], " "), bestFloor.Wall.Round(time.Millisecond), bestFloor.CPU.Round(time.Millisecond),
+		float64(bestFloor.CPU.Nanoseconds())/float64(rows)/1000, bestFloor.Wall.Seconds()/bestRef.Wall.Seconds(), name)
 	b.Logf("%s %s, %d passkeys: passkeyctl %s (runs %s; CPU %s), %s %s (runs %s; CPU %s, peak RSS %.1f MiB): ratio %.2f (issue 13: <= 1.05); passkeyctl peak RSS %.1f MiB",
 		dialect, strings.Join(ours[3:], " "), rows, best.Wall.Round(time.Millisecond), roundAll(oursAll), best.CPU.Round(time.Millisecond),
 		name, bestRef.Wall.Round(time.Millisecond), roundAll(refAll), bestRef.CPU.Round(time.Millisecond), float64(bestRef.MaxRSSKiB)/1024,
@@ -141,13 +154,18 @@ func benchAgainstClient(b *testing.B, dialect string, ours, ref []string, rows i
 	}
 }
 
+// sentSelect is a SELECT passkeyctl sends, with its arguments written in
+// as SQL literals: as sent, and plain, with the driver's wrapping
+// undone (withoutRawText) for the reference client.
+type sentSelect struct{ sent, plain string }
+
 // passkeyctlSelects returns the SELECT that `list` and the one that
 // `export` send to read the whole Authenticator table of dsn, as they
 // build it: each runs in process (the store the CLI opens, default
 // provider id "passkey") through a traced connection and stops after the
 // first row. The statement's arguments (the provider id) are written in
 // as SQL literals, so that a command-line client can run the same text.
-func passkeyctlSelects(b *testing.B, dsn string) (list, export string) {
+func passkeyctlSelects(b *testing.B, dsn string) (list, export sentSelect) {
 	b.Helper()
 	ctx := context.Background()
 	d := dbtest.Open(b, dsn)
@@ -167,7 +185,7 @@ func passkeyctlSelects(b *testing.B, dsn string) (list, export string) {
 	st := &db.Store{DB: d, Schema: s, ProviderID: "passkey"}
 	errEnough := errors.New("one row is enough")
 	from := " FROM " + d.Dialect.Quote("Authenticator") + " a "
-	capture := func(what string, read func() error) string {
+	capture := func(what string, read func() error) sentSelect {
 		mu.Lock()
 		stmts = nil
 		mu.Unlock()
@@ -190,7 +208,8 @@ func passkeyctlSelects(b *testing.B, dsn string) (list, export string) {
 			}
 			b.Fatalf("%s sent %d SELECTs of the Authenticator table, want 1: %q", what, len(found), qs)
 		}
-		return withoutRawText(inlineArgs(b, d.Dialect, found[0]))
+		sent := inlineArgs(b, d.Dialect, found[0])
+		return sentSelect{sent: sent, plain: withoutRawText(sent)}
 	}
 	list = capture("list", func() error {
 		return st.ListPasskeys(ctx, store.ListOptions{}, func(passkey.Passkey) error { return errEnough })
@@ -199,6 +218,54 @@ func passkeyctlSelects(b *testing.B, dsn string) (list, export string) {
 		return st.Export(ctx, store.ExportOptions{}, func(passkey.ExportRecord) error { return errEnough })
 	})
 	return list, export
+}
+
+// driverFloor returns a run of query (as passkeyctl sends it) read in
+// this process through d's connections (db.Open's: lib/pq with
+// passkeyctl's socket buffer on PostgreSQL), every column scanned into
+// sql.RawBytes and nothing else done: what any client of the driver pays
+// before decoding or writing a row, and so how near the client passkeyctl
+// can get through it. It fails unless rows rows arrive. CPU is this
+// process's user and system time over the run.
+func driverFloor(b *testing.B, d *db.DB, query string, rows int) func() runUsage {
+	return func() runUsage {
+		b.Helper()
+		cpu0, start := processCPU(), time.Now()
+		rs, err := d.X.QueryContext(context.Background(), query)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer rs.Close()
+		cols, err := rs.Columns()
+		if err != nil {
+			b.Fatal(err)
+		}
+		dst := make([]any, len(cols))
+		for i := range dst {
+			dst[i] = new(sql.RawBytes)
+		}
+		n := 0
+		for rs.Next() {
+			if err := rs.Scan(dst...); err != nil {
+				b.Fatal(err)
+			}
+			n++
+		}
+		if err := rs.Err(); err != nil {
+			b.Fatal(err)
+		}
+		if n != rows {
+			b.Fatalf("driver floor: %d rows, want %d", n, rows)
+		}
+		return runUsage{Wall: time.Since(start), CPU: processCPU() - cpu0}
+	}
+}
+
+// processCPU is this process's user and system time so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 var pgPlaceholder = regexp.MustCompile(`\$[0-9]+`)
