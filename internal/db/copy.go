@@ -108,6 +108,35 @@ func (w *insertWriter) endRow() error {
 	return nil
 }
 
+// rawConn is conn.Raw(f), without the deadlock Raw meets on the Conn of a
+// transaction: when f's error says the connection is bad
+// (driver.ErrBadConn, as lib/pq says when the server ended it), Raw
+// closes the Conn, and closing waits for every user of the Conn to let go
+// of it, the open transaction too, which never does: a revoke whose
+// connection the server ended during the audit log's COPY hung for ever.
+// Raw is therefore given f's error wrapped so that it does not say so
+// (keptConnError), and the error comes back as f returned it; the
+// transaction's end (its rollback fails on the bad connection) discards
+// the connection instead.
+func rawConn(conn *sqlx.Conn, f func(dc any) error) error {
+	err := conn.Raw(func(dc any) error {
+		if err := f(dc); err != nil {
+			return &keptConnError{err}
+		}
+		return nil
+	})
+	if k, ok := err.(*keptConnError); ok {
+		return k.err
+	}
+	return err
+}
+
+// keptConnError carries an error out of sql.Conn.Raw without its meaning
+// (no Unwrap): see rawConn.
+type keptConnError struct{ err error }
+
+func (e *keptConnError) Error() string { return e.err.Error() }
+
 // copyData is lib/pq's COPY FROM STDIN statement: CopyData sends rows
 // already in COPY's text format (it copies line into its buffer before
 // returning), without a database/sql call and its argument conversions
@@ -131,7 +160,7 @@ func (d *DB) copyIn(ctx context.Context, conn *sqlx.Conn, qualified, table strin
 	// fillErr is an error of fill's own (not the server's), returned as
 	// it is.
 	var fillErr error
-	err := conn.Raw(func(dc any) error {
+	err := rawConn(conn, func(dc any) error {
 		pc, ok := dc.(driver.ConnPrepareContext)
 		if !ok {
 			return fmt.Errorf("the driver's connection (%T) cannot prepare", dc)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/passkeyctl/passkeyctl/internal/db"
 	"github.com/passkeyctl/passkeyctl/internal/db/dbtest"
 	"github.com/passkeyctl/passkeyctl/internal/passkey"
@@ -234,5 +235,55 @@ func TestSelectIn(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A connection the server ends in the middle of a transaction's COPY
+// (pg_terminate_backend here; a restart, a failover or a pooler in
+// production) fails the write at once, and the transaction ends: the
+// revoke that met it hung for ever. copyIn runs COPY through
+// database/sql's Conn.Raw on the Conn the transaction holds, and Raw,
+// told the connection was bad, closed the Conn, which waits for the
+// transaction to let go of it first.
+func TestWriteRows_connectionEndedInTransaction(t *testing.T) {
+	ctx := context.Background()
+	dsn := dbtest.New(t, "postgres")
+	d := dbtest.Open(t, dsn)
+	admin := dbtest.Open(t, dsn)
+	dbtest.Exec(t, d, `CREATE TABLE t (a TEXT)`)
+	// A first write, which learns that the server takes COPY.
+	if err := d.WriteRows(ctx, "t", []string{"a"}, [][]any{{"first"}}); err != nil {
+		t.Fatal(err)
+	}
+	for run := range 5 {
+		done := make(chan error, 1)
+		go func() {
+			done <- d.WriteRowsAfter(ctx, "t", []string{"a"}, [][]any{{"lost"}}, func(ctx context.Context, tx *sqlx.Tx) error {
+				var pid int
+				if err := tx.GetContext(ctx, &pid, `SELECT pg_backend_pid()`); err != nil {
+					return err
+				}
+				if _, err := admin.X.ExecContext(ctx, `SELECT pg_terminate_backend($1, 5000)`, pid); err != nil {
+					return err
+				}
+				return nil
+			})
+		}()
+		select {
+		case err := <-done:
+			if err == nil {
+				t.Fatalf("run %d: the write went through a connection the server had ended", run)
+			}
+			t.Logf("run %d: %v", run, err)
+		case <-time.After(30 * time.Second):
+			t.Fatalf("run %d: the write still waits 30 s after the server ended its connection", run)
+		}
+	}
+	var n int
+	if err := d.X.GetContext(ctx, &n, `SELECT COUNT(*) FROM t WHERE a = 'lost'`); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Fatalf("%d rows of the ended transactions were written", n)
 	}
 }

@@ -31,7 +31,18 @@ var MySQLLockName = mysqlLockName
 // to the writer as rowWriter.value takes it, but strings, int64s and
 // bools, which go through str, int and bool.
 func (d *DB) WriteRows(ctx context.Context, table string, cols []string, rows [][]any) error {
+	return d.WriteRowsAfter(ctx, table, cols, rows, nil)
+}
+
+// WriteRowsAfter is WriteRows with before (when not nil) run first in the
+// transaction.
+func (d *DB) WriteRowsAfter(ctx context.Context, table string, cols []string, rows [][]any, before func(ctx context.Context, tx *sqlx.Tx) error) error {
 	return d.inTx(ctx, txOptions{what: "write rows"}, func(ctx context.Context, tx *sqlx.Tx) error {
+		if before != nil {
+			if err := before(ctx, tx); err != nil {
+				return err
+			}
+		}
 		return d.writeRows(ctx, tx, table, cols, "write rows", func(w rowWriter) error {
 			for _, row := range rows {
 				for _, v := range row {
