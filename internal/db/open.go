@@ -9,6 +9,7 @@ package db
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"io"
@@ -472,7 +473,15 @@ func (d *DB) Err(context string, err error) error {
 	if err == nil {
 		return nil
 	}
-	return &scrubbedError{msg: context + ": " + d.Target.Scrub(err.Error()), err: err}
+	msg := d.Target.Scrub(err.Error())
+	if errors.Is(err, driver.ErrBadConn) {
+		// database/sql retries on a new connection where it can, so this
+		// is a connection lost in a transaction (or a Conn's). It does
+		// not say whether a COMMIT sent just before went through: the
+		// caller knows what it was doing.
+		msg = "lost the connection to the database (" + msg + "): the server ended it, restarted, or the network failed"
+	}
+	return &scrubbedError{msg: context + ": " + msg, err: err}
 }
 
 // scrubbedError keeps the driver error for errors.Is/As while printing a
