@@ -118,22 +118,35 @@ func (w *insertWriter) endRow() error {
 // (keptConnError), and the error comes back as f returned it; the
 // transaction's end (its rollback fails on the bad connection) discards
 // the connection instead.
+// A panic in f would be the same deadlock (Raw takes it for a bad
+// connection), so it is carried out the same way and raised again after.
 func rawConn(conn *sqlx.Conn, f func(dc any) error) error {
-	err := conn.Raw(func(dc any) error {
+	err := conn.Raw(func(dc any) (err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				err = &keptConnError{err: fmt.Errorf("panic: %v", p), panicked: p}
+			}
+		}()
 		if err := f(dc); err != nil {
-			return &keptConnError{err}
+			return &keptConnError{err: err}
 		}
 		return nil
 	})
 	if k, ok := err.(*keptConnError); ok {
+		if k.panicked != nil {
+			panic(k.panicked)
+		}
 		return k.err
 	}
 	return err
 }
 
-// keptConnError carries an error out of sql.Conn.Raw without its meaning
-// (no Unwrap): see rawConn.
-type keptConnError struct{ err error }
+// keptConnError carries an error (or a panic) out of sql.Conn.Raw
+// without its meaning (no Unwrap): see rawConn.
+type keptConnError struct {
+	err      error
+	panicked any
+}
 
 func (e *keptConnError) Error() string { return e.err.Error() }
 

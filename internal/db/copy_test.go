@@ -287,3 +287,35 @@ func TestWriteRows_connectionEndedInTransaction(t *testing.T) {
 		t.Fatalf("%d rows of the ended transactions were written", n)
 	}
 }
+
+// A panic inside rawConn's function, on the Conn of an open transaction,
+// comes out as a panic: database/sql's Raw takes a panic for a bad
+// connection and would have closed the Conn, waiting for the transaction
+// for ever.
+func TestRawConn_panicInTransaction(t *testing.T) {
+	ctx := context.Background()
+	d := dbtest.Open(t, dbtest.New(t, "postgres"))
+	conn, err := d.X.Connx(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	tx, err := conn.BeginTxx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	got := make(chan any, 1)
+	go func() {
+		defer func() { got <- recover() }()
+		db.RawConn(conn, func(any) error { panic("boom") })
+	}()
+	select {
+	case p := <-got:
+		if p != "boom" {
+			t.Fatalf("recovered %v, want the panic boom", p)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a panic inside Raw on a transaction's Conn still hangs after 10 s")
+	}
+}

@@ -17,6 +17,9 @@ func WithAfterStatement(opts MigrateOptions, hook func(stmt string) error) Migra
 	return opts
 }
 
+// RawConn is rawConn.
+var RawConn = rawConn
+
 // SplitStatements is splitStatements, for loading test DDL files.
 var SplitStatements = splitStatements
 
