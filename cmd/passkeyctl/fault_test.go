@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -52,7 +53,12 @@ func TestRevokeBackup_faults(t *testing.T) {
 		t.Run(c.dialect+"/"+c.fault, func(t *testing.T) {
 			stats := map[string]int{}
 			for run := range runs {
-				faultRun(t, bin, c.dialect, c.fault, run, passkeys, stats)
+				// A subtest per run, so that each run's database and
+				// connections go when it ends (80 runs in one test ran
+				// PostgreSQL out of connections).
+				t.Run(strconv.Itoa(run), func(t *testing.T) {
+					faultRun(t, bin, c.dialect, c.fault, run, passkeys, stats)
+				})
 			}
 			t.Logf("%s %s: %d runs of %d passkeys, 2 faulted revokes each: %v", c.dialect, c.fault, runs, passkeys, stats)
 		})
@@ -186,10 +192,22 @@ func faultRun(t *testing.T, bin, dialect, fault string, run, n int, stats map[st
 }
 
 // faultedRevoke starts revoke --backup of n passkeys and interrupts it: at
-// a random moment of its expected run (about 1.5 s for 5,000 passkeys here),
-// or just after the backup grew (between the backup and the commit). It
-// returns what happened, for the figures.
+// a random moment of its run, as long as a --dry-run of the same revoke
+// takes (the same statements, rolled back), or just after the backup grew
+// (between the backup and the commit). It returns what happened, for the
+// figures.
 func faultedRevoke(t *testing.T, bin, dsn, fault, ids, backup string, n int) string {
+	// A fixed window (1.5 s for 5,000 passkeys, measured on a slower
+	// machine) let most revokes of 500 finish first on a faster one: 114
+	// of 120 in one run, so the window in which a terminated connection
+	// hung the revoke (rawConn) was almost never reached.
+	start := time.Now()
+	if out, err := passkeyctl(bin, dsn, "revoke", "--yes", "--dry-run", "--from-file", ids); err != nil {
+		t.Fatalf("revoke --dry-run: %v\n%s", err, out)
+	}
+	window := max(20*time.Millisecond, time.Since(start))
+	k := newKiller(t, dsn, fault)
+	defer k.close()
 	before := fileSize(backup)
 	cmd := command(bin, dsn, "revoke", "--yes", "--from-file", ids, "--backup", backup)
 	var out bytes.Buffer
@@ -200,8 +218,7 @@ func faultedRevoke(t *testing.T, bin, dsn, fault, ids, backup string, n int) str
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	atBackup := rand.IntN(2) == 0
-	window := max(300, 1500*n/5000)
-	deadline := time.After(time.Duration(rand.IntN(window)) * time.Millisecond)
+	deadline := time.After(time.Duration(rand.Int64N(int64(window))))
 	poll := time.NewTicker(2 * time.Millisecond)
 	defer poll.Stop()
 	// A revoke that neither ends nor reaches its backup in this long is
@@ -235,14 +252,14 @@ wait:
 			dump()
 		case <-deadline:
 			if !atBackup {
-				interrupt(t, cmd, dsn, fault)
+				interrupt(t, cmd, k)
 				err = ended()
 				break wait
 			}
 		case <-poll.C:
 			if atBackup && fileSize(backup) > before {
-				time.Sleep(time.Duration(rand.IntN(20)) * time.Millisecond)
-				interrupt(t, cmd, dsn, fault)
+				time.Sleep(time.Duration(rand.IntN(5000)) * time.Microsecond) // the audit log and COMMIT follow within milliseconds
+				interrupt(t, cmd, k)
 				err = ended()
 				break wait
 			}
@@ -265,29 +282,53 @@ wait:
 	return ""
 }
 
-func interrupt(t *testing.T, cmd *exec.Cmd, dsn, fault string) {
+// killer ends every other session of the test database, on a connection
+// opened before the revoke starts, so that the fault lands when it is
+// meant to (opening it at the fault took longer than most revokes of 500
+// passkeys). nil for the kill fault, which needs none.
+type killer struct {
+	admin *db.DB
+	conn  *sql.Conn
+}
+
+func newKiller(t *testing.T, dsn, fault string) *killer {
 	if fault == "kill" {
-		cmd.Process.Kill() // SIGKILL
-		return
+		return nil
 	}
 	admin, err := db.Open(context.Background(), dsn, db.OpenOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer admin.Close()
-	if admin.Dialect == db.Postgres {
-		if _, err := admin.X.Exec(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name <> $1`, faultTestApp); err != nil {
+	conn, err := admin.X.Conn(context.Background())
+	if err != nil {
+		admin.Close()
+		t.Fatal(err)
+	}
+	return &killer{admin: admin, conn: conn}
+}
+
+// close ends the killer's own session, before settled counts sessions.
+func (k *killer) close() {
+	if k != nil {
+		k.conn.Close()
+		k.admin.Close()
+	}
+}
+
+func interrupt(t *testing.T, cmd *exec.Cmd, k *killer) {
+	if k == nil {
+		cmd.Process.Kill() // SIGKILL
+		return
+	}
+	ctx := context.Background()
+	if k.admin.Dialect == db.Postgres {
+		if _, err := k.conn.ExecContext(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name <> $1`, faultTestApp); err != nil {
 			t.Fatal(err)
 		}
 		return
 	}
-	conn, err := admin.X.Conn(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
 	var ids []int64
-	rows, err := conn.QueryContext(context.Background(), "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = DATABASE() AND ID <> CONNECTION_ID()")
+	rows, err := k.conn.QueryContext(ctx, "SELECT ID FROM information_schema.PROCESSLIST WHERE DB = DATABASE() AND ID <> CONNECTION_ID()")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -300,7 +341,7 @@ func interrupt(t *testing.T, cmd *exec.Cmd, dsn, fault string) {
 	}
 	rows.Close()
 	for _, id := range ids {
-		conn.ExecContext(context.Background(), fmt.Sprintf("KILL CONNECTION %d", id)) // it may be gone already
+		k.conn.ExecContext(ctx, fmt.Sprintf("KILL CONNECTION %d", id)) // it may be gone already
 	}
 }
 
