@@ -53,50 +53,34 @@ func (r *rowText) strings(cols []*rawText, out []string) {
 	}
 }
 
-// rawInt is a nullable integer column scanned without reflection:
-// database/sql assigns a driver's int64 to a NullInt64 through reflect, a
-// few hundred instructions per value. Anything but an int64 or NULL is
-// converted as sql.NullInt64 converts it (MySQL's text protocol sends
-// digits).
-type rawInt struct {
-	v     int64
+// rawValue is a nullable integer or boolean column scanned without
+// reflection: database/sql assigns a driver's int64 to a NullInt64 (a
+// bool to a NullBool) through reflect, a few hundred instructions per
+// value. A value of another type is converted as sql.Null converts it
+// (MySQL's text protocol sends digits; MySQL and SQLite booleans are 0
+// and 1).
+type rawValue[T int64 | bool] struct {
+	v     T
 	valid bool
 }
 
+// rawInt and rawBool are the integer and boolean columns.
+type (
+	rawInt  = rawValue[int64]
+	rawBool = rawValue[bool]
+)
+
 // Scan implements sql.Scanner.
-func (n *rawInt) Scan(src any) error {
+func (n *rawValue[T]) Scan(src any) error {
 	switch v := src.(type) {
 	case nil:
-		n.v, n.valid = 0, false
-	case int64:
+		*n = rawValue[T]{}
+	case T:
 		n.v, n.valid = v, true
 	default:
-		var ni sql.NullInt64
-		err := ni.Scan(src)
-		n.v, n.valid = ni.Int64, ni.Valid
-		return err
-	}
-	return nil
-}
-
-// rawBool is rawInt for a boolean column: a bool, or anything
-// sql.NullBool takes (0 and 1 from MySQL and SQLite).
-type rawBool struct {
-	v     bool
-	valid bool
-}
-
-// Scan implements sql.Scanner.
-func (b *rawBool) Scan(src any) error {
-	switch v := src.(type) {
-	case nil:
-		b.v, b.valid = false, false
-	case bool:
-		b.v, b.valid = v, true
-	default:
-		var nb sql.NullBool
-		err := nb.Scan(src)
-		b.v, b.valid = nb.Bool, nb.Valid
+		var conv sql.Null[T]
+		err := conv.Scan(src)
+		n.v, n.valid = conv.V, conv.Valid
 		return err
 	}
 	return nil
