@@ -41,9 +41,24 @@ func (d *DB) passkeyQueryFor(s *Schema, providerID string) (*passkeyQuery, error
 		return nil, err
 	}
 	owner := d.authjsOwnerOf(s, providerID)
-	cols := append(d.passkeyColumnsSQL("a"), d.Dialect.RawText(owner.email), owner.statusCode)
-	sel := "SELECT " + strings.Join(cols, ", ") + " FROM " + d.Q(s.Authenticator.Name) + " a" + owner.joins
-	return &passkeyQuery{sel: sel, args: owner.args, d: d}, nil
+	return &passkeyQuery{sel: d.passkeySelect(s, owner), args: owner.args, d: d}, nil
+}
+
+// passkeySelect is "SELECT ... FROM Authenticator a" with owner's joins:
+// the columns passkeyRow.dest scans (the Authenticator's, the text ones
+// through Dialect.RawText, then owner's e-mail and status code), then
+// extra.
+func (d *DB) passkeySelect(s *Schema, owner authjsOwner, extra ...string) string {
+	cols := make([]string, 0, len(passkeyColumns)+2+len(extra))
+	for _, c := range passkeyColumns {
+		expr := "a." + d.Q(c)
+		if c != "counter" && c != "credentialBackedUp" {
+			expr = d.Dialect.RawText(expr)
+		}
+		cols = append(cols, expr)
+	}
+	cols = append(append(cols, d.Dialect.RawText(owner.email), owner.statusCode), extra...)
+	return "SELECT " + strings.Join(cols, ", ") + " FROM " + d.Q(s.Authenticator.Name) + " a" + owner.joins
 }
 
 // authjsOwner is how a passkeyctl query joins an Auth.js passkey (the
@@ -107,21 +122,6 @@ func (d *DB) authjsOwnerOf(s *Schema, providerID string) authjsOwner {
 	o.status += " ELSE '" + passkey.StatusOK + "' END"
 	o.statusCode += " ELSE " + strconv.Itoa(slices.Index(ownerStatuses, passkey.StatusOK)) + " END"
 	return o
-}
-
-// passkeyColumnsSQL is the select list of passkeyColumns of the
-// Authenticator table aliased alias, in passkeyRow.dest's order, the
-// text columns through Dialect.RawText.
-func (d *DB) passkeyColumnsSQL(alias string) []string {
-	cols := make([]string, 0, len(passkeyColumns)+5)
-	for _, c := range passkeyColumns {
-		expr := alias + "." + d.Q(c)
-		if c != "counter" && c != "credentialBackedUp" {
-			expr = d.Dialect.RawText(expr)
-		}
-		cols = append(cols, expr)
-	}
-	return cols
 }
 
 // accountJoin is the LEFT JOIN, as "ac", of the Account row that Auth.js
@@ -209,7 +209,7 @@ func (pq *passkeyQuery) eachRow(ctx context.Context, q sqlx.QueryerContext, quer
 // passkeyRow holds one scanned row of passkeyQuery. Non-key columns are
 // nullable so that a drifted table with a NULL in them is still listed
 // rather than aborting the whole listing. The text columns are rawText,
-// selected through Dialect.RawText (passkeyColumnsSQL).
+// selected through Dialect.RawText (passkeySelect).
 type passkeyRow struct {
 	credentialID, userID, providerAccountID rawText
 	publicKey, deviceType, transports       rawText
@@ -236,8 +236,7 @@ func (r *passkeyRow) splitTransports(s string) []string {
 	return r.lastSplit
 }
 
-// dest is where the columns of passkeyColumnsSQL, then the e-mail and the
-// authjsOwner status, are scanned.
+// dest is where the columns of passkeySelect are scanned.
 func (r *passkeyRow) dest() []any {
 	return []any{&r.credentialID, &r.userID, &r.providerAccountID, &r.publicKey, &r.counter,
 		&r.deviceType, &r.backedUp, &r.transports, &r.email, &r.status}

@@ -145,8 +145,7 @@ func (d *DB) readAuthjsExportRows(ctx context.Context, qx sqlx.QueryerContext, s
 			verifiedCol = "CASE WHEN " + col("u", "emailVerified") + " IS NULL THEN 0 ELSE 1 END"
 		}
 	}
-	cols := append(d.passkeyColumnsSQL("a"), d.Dialect.RawText(owner.email), owner.statusCode, d.Dialect.RawText(nameCol), verifiedCol)
-	query := "SELECT " + strings.Join(cols, ", ") + " FROM " + q(s.Authenticator.Name) + " a" + owner.joins
+	query := d.passkeySelect(s, owner, d.Dialect.RawText(nameCol), verifiedCol)
 	args := owner.args
 	var conds []string
 	if opts.UserID != "" {
