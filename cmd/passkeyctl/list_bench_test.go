@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -32,10 +31,7 @@ import (
 // PASSKEYCTL_BENCH_DSN as it is (a database dbtest.GeneratePasskeys
 // filled, kept between runs): then only its dialect runs.
 func BenchmarkListJSONL_InProcess(b *testing.B) {
-	users, perUser := 20_000, 10
-	if v := os.Getenv("PASSKEYCTL_BENCH_USERS"); v != "" {
-		fmt.Sscan(v, &users)
-	}
+	users, perUser := dbtest.BenchUsers(b, 20_000), 10
 	kept := os.Getenv("PASSKEYCTL_BENCH_DSN")
 	for _, dialect := range dbtest.Dialects {
 		b.Run(dialect, func(b *testing.B) {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -70,21 +69,12 @@ const listBenchRuns = 3
 // all of the binary's runs. A missing client fails the benchmark: the
 // ratio is what it is for.
 func BenchmarkList1M(b *testing.B) {
-	users := benchUsers
-	if v := os.Getenv("PASSKEYCTL_BENCH_USERS"); v != "" {
-		fmt.Sscan(v, &users)
-	}
+	users := dbtest.BenchUsers(b, benchUsers)
 	rows := users * benchPerUser
 	bin := buildPasskeyctl(b)
 	for _, dialect := range dbtest.Dialects {
 		b.Run(dialect, func(b *testing.B) {
-			ctx := context.Background()
-			dsn, d := dbtest.Migrated(b, dialect)
-			took, err := dbtest.GeneratePasskeys(ctx, d, users, benchPerUser)
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.Logf("%s: generated %d passkeys of %d users in %s", dialect, rows, users, took.Round(time.Millisecond))
+			dsn, d := generatedDB(b, dialect, users)
 			list, export := passkeyctlSelects(b, dsn)
 			b.Logf("%s: the SELECTs passkeyctl sends (the client runs them with the plain columns):\n\tlist:   %s\n\texport: %s", dialect, list.sent, export.sent)
 			for _, c := range []struct {

@@ -71,26 +71,17 @@ const (
 // wall time, process start to exit), s/client (the client's) and
 // x-client, their ratio. A median above 2 s fails the benchmark.
 func BenchmarkRevoke5kOf1M(b *testing.B) {
-	users := benchUsers
-	if v := os.Getenv("PASSKEYCTL_BENCH_USERS"); v != "" {
-		fmt.Sscan(v, &users)
-	}
+	users := dbtest.BenchUsers(b, benchUsers)
 	if users < 10_000 || users%1_000 != 0 {
 		b.Fatalf("PASSKEYCTL_BENCH_USERS=%d: want a multiple of 1,000, at least 10,000 (7 sets of IDs of each shape)", users)
 	}
 	bin := buildPasskeyctl(b)
 	for _, dialect := range dbtest.Dialects {
 		b.Run(dialect, func(b *testing.B) {
-			ctx := context.Background()
-			dsn, d := dbtest.Migrated(b, dialect)
-			took, err := dbtest.GeneratePasskeys(ctx, d, users, benchPerUser)
-			if err != nil {
+			dsn, d := generatedDB(b, dialect, users)
+			if err := d.EnsureAudit(context.Background()); err != nil {
 				b.Fatal(err)
 			}
-			if err := d.EnsureAudit(ctx); err != nil {
-				b.Fatal(err)
-			}
-			b.Logf("%s: generated %d passkeys of %d users in %s", dialect, users*benchPerUser, users, took.Round(time.Millisecond))
 			bench := &revokeBench{dialect: dialect, dsn: dsn, d: d, bin: bin, users: users}
 			for _, shape := range []string{"spread", "users"} {
 				b.Run(shape, func(b *testing.B) { bench.run(b, shape) })

@@ -43,16 +43,8 @@ const (
 //     with 10,000 IDs (in base64url, as logs show them) of 1,000 users.
 func BenchmarkPasskeys1M(b *testing.B) {
 	ctx := context.Background()
-	users := benchUsers
-	if v := os.Getenv("PASSKEYCTL_BENCH_USERS"); v != "" {
-		fmt.Sscan(v, &users)
-	}
-	dsn, d := dbtest.Migrated(b, "postgres")
-	took, err := dbtest.GeneratePasskeys(ctx, d, users, benchPerUser)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Logf("generated %d passkeys of %d users in %s", users*benchPerUser, users, took.Round(time.Millisecond))
+	users := dbtest.BenchUsers(b, benchUsers)
+	dsn, d := generatedDB(b, "postgres", users)
 	bin := buildPasskeyctl(b)
 
 	b.Run("list_user", func(b *testing.B) {
@@ -247,6 +239,20 @@ func rssHelper(args []string) int {
 	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	fmt.Fprintf(os.Stderr, "\nrss-helper: %d %d %d\n", took.Nanoseconds(), ru.Maxrss, (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Nanoseconds())
 	return 0
+}
+
+// generatedDB is a new migrated database of dialect holding users ×
+// benchPerUser generated passkeys (dbtest.GeneratePasskeys); the time the
+// generation took is logged.
+func generatedDB(b *testing.B, dialect string, users int) (string, *db.DB) {
+	b.Helper()
+	dsn, d := dbtest.Migrated(b, dialect)
+	took, err := dbtest.GeneratePasskeys(context.Background(), d, users, benchPerUser)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("%s: generated %d passkeys of %d users in %s", dialect, users*benchPerUser, users, took.Round(time.Millisecond))
+	return dsn, d
 }
 
 // runUsage is what runPeakRSS measured of one run of a program.

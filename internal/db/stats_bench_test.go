@@ -1,10 +1,7 @@
 package db_test
 
 import (
-	"context"
 	"encoding/json"
-	"fmt"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -27,17 +24,8 @@ const statsTarget = 2 * time.Second
 //
 //	go test ./internal/db -run '^$' -bench Stats1M -benchtime 1x
 func BenchmarkStats1M(b *testing.B) {
-	ctx := context.Background()
-	users := benchUsers
-	if v := os.Getenv("PASSKEYCTL_BENCH_USERS"); v != "" {
-		fmt.Sscan(v, &users)
-	}
-	dsn, d := dbtest.Migrated(b, "postgres")
-	took, err := dbtest.GeneratePasskeys(ctx, d, users, benchPerUser)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Logf("generated %d passkeys of %d users in %s", users*benchPerUser, users, took.Round(time.Millisecond))
+	users := dbtest.BenchUsers(b, benchUsers)
+	dsn, _ := generatedDB(b, "postgres", users)
 	bin := buildPasskeyctl(b)
 
 	// What stats runs on an Auth.js schema (internal/db/stats.go), as psql

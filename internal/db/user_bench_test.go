@@ -2,8 +2,6 @@ package db_test
 
 import (
 	"context"
-	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -20,10 +18,7 @@ import (
 //
 //	go test ./internal/db -run '^$' -bench FindUser -benchtime 200x
 func BenchmarkFindUser(b *testing.B) {
-	users := 100_000
-	if v := os.Getenv("PASSKEYCTL_BENCH_USERS"); v != "" {
-		fmt.Sscan(v, &users)
-	}
+	users := dbtest.BenchUsers(b, 100_000)
 	ctx := context.Background()
 	for _, dialect := range dbtest.Dialects {
 		b.Run(dialect, func(b *testing.B) {

@@ -6,7 +6,10 @@ import (
 	"database/sql/driver"
 	"encoding/base64"
 	"fmt"
+	"os"
+	"strconv"
 	"strings"
+	"testing"
 	"time"
 
 	"github.com/passkeyctl/passkeyctl/internal/db"
@@ -17,6 +20,22 @@ import (
 // one in the Auth.js fixture, so that every row decodes as a real key
 // would.
 const BenchPublicKey = "pQECAyYgASFYIMAYEZESxZA8Oph6Bewn9vMntNwy+Ca7PZbKcHhUMANrIlggZLbNNdO6oJ/2NtR8/An2CHU8ASi/rqmwaztKfyYows4="
+
+// BenchUsers is how many users a benchmark generates: def, or
+// PASSKEYCTL_BENCH_USERS when set. A value that is not a positive number
+// fails the benchmark (a typo ran the default size, silently).
+func BenchUsers(tb testing.TB, def int) int {
+	tb.Helper()
+	v := os.Getenv("PASSKEYCTL_BENCH_USERS")
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		tb.Fatalf("PASSKEYCTL_BENCH_USERS=%q: want a positive number of users", v)
+	}
+	return n
+}
 
 // BenchUserID is the User.id of generated user u (1-based).
 func BenchUserID(u int) string { return fmt.Sprintf("bench_user_%07d", u) }
