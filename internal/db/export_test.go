@@ -76,3 +76,15 @@ func (d *DB) SelectIn(cols, table, cond string, condArgs []any, col string, valu
 	var buf []byte
 	return d.selectIn(cols, table, cond, condArgs, col, values, &buf)
 }
+
+// DeleteTuples runs deleteTuples in a transaction of its own and returns
+// the rows deleted.
+func (d *DB) DeleteTuples(ctx context.Context, table string, cols []string, tuples [][]string) (int64, error) {
+	var n int64
+	err := d.inTx(ctx, txOptions{what: "test delete"}, func(ctx context.Context, tx *sqlx.Tx) error {
+		var err error
+		n, err = d.deleteTuples(ctx, tx, table, "", nil, cols, tuples)
+		return err
+	})
+	return n, err
+}

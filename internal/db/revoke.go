@@ -464,13 +464,14 @@ func (d *DB) deleteTuples(ctx context.Context, tx *sqlx.Tx, table, fixed string,
 //     where SQLite compares each value with the column's affinity and
 //     collation, as = does. Preparing anyTuple's OR of 500 terms took
 //     18-23 ms per statement; this takes about 1.
-//   - MySQL/MariaDB: anyTuple, whose BINARY comparisons keep the match
-//     exact under case-insensitive collations; it prepares in about 3 ms
-//     and its range access reads no more pages than another shape would.
+//   - MySQL/MariaDB: last IN (?, ...) AND (BINARY c1, ...) IN ((?, ...),
+//     ...), whose BINARY comparisons keep the match exact under
+//     case-insensitive collations. anyTuple's OR of 500 terms was tested
+//     term by term on each row: with every page cached, a DELETE of 500
+//     Account rows took 45 ms, this takes 8-11 ms (MariaDB 10.11), and
+//     revoke of 5,000 spread passkeys out of 1,000,000 went from 3.9 s to
+//     3.2 s.
 func (d *DB) tupleMatch(cols []string, tuples [][]string, fixed string, fixedArgs []any) (string, []any) {
-	if d.Dialect == MySQL {
-		return d.anyTuple(cols, tuples, fixed, fixedArgs)
-	}
 	var conds []string
 	var args []any
 	if fixed != "" {
@@ -488,12 +489,13 @@ func (d *DB) tupleMatch(cols []string, tuples [][]string, fixed string, fixedArg
 	in, inArgs := d.inList(d.Q(cols[last]), column(last))
 	conds = append(conds, in)
 	args = append(args, inArgs...)
-	if len(cols) > 1 {
+	if len(cols) > 1 || d.Dialect == MySQL {
 		quoted := make([]string, len(cols))
 		for j, c := range cols {
 			quoted[j] = d.Q(c)
 		}
-		if d.Dialect == Postgres {
+		switch d.Dialect {
+		case Postgres:
 			arrays := make([]string, len(cols))
 			for j := range cols {
 				quoted[j] += "::text"
@@ -501,7 +503,17 @@ func (d *DB) tupleMatch(cols []string, tuples [][]string, fixed string, fixedArg
 				args = append(args, pq.StringArray(column(j)))
 			}
 			conds = append(conds, "("+strings.Join(quoted, ", ")+") IN (SELECT * FROM unnest("+strings.Join(arrays, ", ")+"))")
-		} else {
+		default:
+			values := "VALUES "
+			if d.Dialect == MySQL {
+				// A plain list of rows, which MySQL and MariaDB both
+				// read (their VALUES constructors differ); one column
+				// too, for its BINARY.
+				values = ""
+				for j := range quoted {
+					quoted[j] = "BINARY " + quoted[j]
+				}
+			}
 			row := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
 			rows := make([]string, len(tuples))
 			for i, t := range tuples {
@@ -510,7 +522,7 @@ func (d *DB) tupleMatch(cols []string, tuples [][]string, fixed string, fixedArg
 					args = append(args, v)
 				}
 			}
-			conds = append(conds, "("+strings.Join(quoted, ", ")+") IN (VALUES "+strings.Join(rows, ", ")+")")
+			conds = append(conds, "("+strings.Join(quoted, ", ")+") IN ("+values+strings.Join(rows, ", ")+")")
 		}
 	}
 	return strings.Join(conds, " AND "), args

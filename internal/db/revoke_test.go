@@ -500,3 +500,53 @@ func mustStd(t testing.TB, s string) []byte {
 	}
 	return b
 }
+
+// TestDeleteTuples_exact: the DELETEs of revoke match each tuple byte for
+// byte, also under MySQL's case-insensitive, trailing-space-blind
+// collations (an Account row of user "Carol" is not carol's passkey's),
+// with one column (sessions by user) and with several.
+func TestDeleteTuples_exact(t *testing.T) {
+	ctx := context.Background()
+	for _, dialect := range dbtest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			d := dbtest.Open(t, dbtest.New(t, dialect))
+			typ := "TEXT"
+			if dialect == "mysql" {
+				typ = "VARCHAR(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+			}
+			if _, err := d.X.Exec("CREATE TABLE pairs (a " + typ + " NOT NULL, b " + typ + " NOT NULL)"); err != nil {
+				t.Fatal(err)
+			}
+			rows := [][]string{{"u1", "Key"}, {"U1", "Key"}, {"u1", "key"}, {"u1 ", "Key"}, {"u1", "Key "}, {"u2", "K2"}, {"u3", "K3"}}
+			for _, r := range rows {
+				if _, err := d.X.Exec(d.Dialect.Rebind("INSERT INTO pairs (a, b) VALUES (?, ?)"), r[0], r[1]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			left := func() []string {
+				var got []string
+				if err := d.X.Select(&got, "SELECT CONCAT(CONCAT(a, '|'), b) FROM pairs"); err != nil {
+					t.Fatal(err)
+				}
+				slices.Sort(got)
+				return got
+			}
+			n, err := d.DeleteTuples(ctx, "pairs", []string{"a", "b"}, [][]string{{"u1", "Key"}, {"u2", "K2"}, {"u3", "k3"}})
+			if err != nil || n != 2 {
+				t.Fatalf("two columns: deleted %d, %v; want 2", n, err)
+			}
+			want := []string{"U1|Key", "u1 |Key", "u1|Key ", "u1|key", "u3|K3"}
+			if got := left(); !slices.Equal(got, want) {
+				t.Fatalf("two columns: left %q, want %q", got, want)
+			}
+			n, err = d.DeleteTuples(ctx, "pairs", []string{"a"}, [][]string{{"u1"}, {"U3"}})
+			if err != nil || n != 2 {
+				t.Fatalf("one column: deleted %d, %v; want 2", n, err)
+			}
+			want = []string{"U1|Key", "u1 |Key", "u3|K3"}
+			if got := left(); !slices.Equal(got, want) {
+				t.Fatalf("one column: left %q, want %q", got, want)
+			}
+		})
+	}
+}
