@@ -207,10 +207,7 @@ func (authjsApp) listOrphans(d *DB, ctx context.Context, s *Schema, opts store.L
 		email = col("u", "email")
 		userJoin = " LEFT JOIN " + q(s.User.Name) + " u ON " + col("u", "id") + " = " + col("ac", "userId")
 	}
-	match := col("a", "credentialID") + " = " + col("ac", "providerAccountId")
-	if d.Dialect == MySQL {
-		match += " AND BINARY " + col("a", "credentialID") + " = BINARY " + col("ac", "providerAccountId")
-	}
+	match := d.exactColumnsEq(col("a", "credentialID"), col("ac", "providerAccountId"))
 	where := d.ExactEq(col("ac", "provider")) + " AND " + col("ac", "type") + " = 'webauthn'" +
 		" AND NOT EXISTS (SELECT 1 FROM " + q(s.Authenticator.Name) + " a WHERE " + match + ")"
 	args := []any{opts.ProviderID, opts.ProviderID}

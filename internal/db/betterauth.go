@@ -149,7 +149,7 @@ func (d *DB) BetterAuthPasskeys(ctx context.Context, s *Schema, opts BetterAuthL
 	}
 	// By the IDs' bytes, as every store orders: Better Auth's migrator
 	// leaves MySQL's default case-insensitive collation on these columns.
-	query += " ORDER BY " + d.byteOrder("p."+d.Q(ba.P.UserID)) + ", " + d.byteOrder("p."+d.Q(ba.P.CredentialID))
+	query += " ORDER BY " + d.binary("p."+d.Q(ba.P.UserID)) + ", " + d.binary("p."+d.Q(ba.P.CredentialID))
 	if opts.Limit > 0 {
 		query += fmt.Sprintf(" LIMIT %d", opts.Limit)
 	}

@@ -189,7 +189,7 @@ var tablesWithColumnSQL = map[string]string{
 		WHERE c.table_schema = current_schema() AND c.column_name IN ('credentialID', 'credential_id', 'credential_i_d') ORDER BY 1`,
 	"mysql": `SELECT DISTINCT c.TABLE_NAME FROM information_schema.COLUMNS c
 		JOIN information_schema.TABLES t ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME AND t.TABLE_TYPE = 'BASE TABLE'
-		WHERE c.TABLE_SCHEMA = DATABASE() AND BINARY c.COLUMN_NAME IN ('credentialID', 'credential_id', 'credential_i_d') ORDER BY 1`,
+		WHERE c.TABLE_SCHEMA = DATABASE() AND CAST(c.COLUMN_NAME AS BINARY) IN ('credentialID', 'credential_id', 'credential_i_d') ORDER BY 1`,
 	"sqlite": `SELECT DISTINCT m.name FROM sqlite_master m JOIN pragma_table_info(m.name) p
 		WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND p.name IN ('credentialID', 'credential_id', 'credential_i_d') ORDER BY 1`,
 }

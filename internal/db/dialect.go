@@ -277,12 +277,12 @@ var MySQL = &Dialect{
 		return names, err
 	},
 	listColumns: func(ctx context.Context, q sqlx.QueryerContext, table string) ([]Column, error) {
-		// BINARY comparison: on case-insensitive file systems and with
+		// A binary comparison: on case-insensitive file systems and with
 		// lower_case_table_names, `user` and `User` would both match.
 		rows, err := q.QueryxContext(ctx, `SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, COALESCE(CHARACTER_MAXIMUM_LENGTH, 0),
 			IS_NULLABLE = 'YES', (COLUMN_DEFAULT IS NOT NULL AND COLUMN_DEFAULT <> 'NULL') OR EXTRA LIKE '%auto_increment%',
 			COALESCE(CHARACTER_SET_NAME, ''), COALESCE(COLLATION_NAME, '')
-			FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND BINARY TABLE_NAME = ?
+			FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND CAST(TABLE_NAME AS BINARY) = ?
 			ORDER BY ORDINAL_POSITION`, table)
 		if err != nil {
 			return nil, err
@@ -308,7 +308,7 @@ var MySQL = &Dialect{
 	listUniqueKeys: func(ctx context.Context, q sqlx.QueryerContext, table string) ([]UniqueKey, error) {
 		rows, err := q.QueryxContext(ctx, `SELECT INDEX_NAME, INDEX_NAME = 'PRIMARY', COLUMN_NAME
 			FROM information_schema.STATISTICS
-			WHERE TABLE_SCHEMA = DATABASE() AND BINARY TABLE_NAME = ? AND NON_UNIQUE = 0
+			WHERE TABLE_SCHEMA = DATABASE() AND CAST(TABLE_NAME AS BINARY) = ? AND NON_UNIQUE = 0
 			ORDER BY INDEX_NAME = 'PRIMARY' DESC, INDEX_NAME, SEQ_IN_INDEX`, table)
 		if err != nil {
 			return nil, err
@@ -320,7 +320,7 @@ var MySQL = &Dialect{
 			FROM information_schema.KEY_COLUMN_USAGE k
 			JOIN information_schema.REFERENTIAL_CONSTRAINTS r
 			  ON r.CONSTRAINT_SCHEMA = k.CONSTRAINT_SCHEMA AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME AND r.TABLE_NAME = k.TABLE_NAME
-			WHERE k.TABLE_SCHEMA = DATABASE() AND BINARY k.TABLE_NAME = ? AND k.REFERENCED_TABLE_NAME IS NOT NULL
+			WHERE k.TABLE_SCHEMA = DATABASE() AND CAST(k.TABLE_NAME AS BINARY) = ? AND k.REFERENCED_TABLE_NAME IS NOT NULL
 			ORDER BY k.CONSTRAINT_NAME, k.ORDINAL_POSITION`, table)
 		if err != nil {
 			return nil, err

@@ -94,7 +94,7 @@ func (d *DB) dropUniqueUserIDSQL(ctx context.Context, q sqlx.QueryerContext, acc
 	case MySQL:
 		var plain int
 		err := sqlx.GetContext(ctx, q, &plain, `SELECT COUNT(*) FROM information_schema.STATISTICS
-			WHERE TABLE_SCHEMA = DATABASE() AND BINARY TABLE_NAME = ? AND NON_UNIQUE = 1 AND COLUMN_NAME = 'userId' AND SEQ_IN_INDEX = 1`, account.Name)
+			WHERE TABLE_SCHEMA = DATABASE() AND CAST(TABLE_NAME AS BINARY) = ? AND NON_UNIQUE = 1 AND COLUMN_NAME = 'userId' AND SEQ_IN_INDEX = 1`, account.Name)
 		if err != nil {
 			return "", d.Err("read Account indexes", err)
 		}

@@ -97,7 +97,7 @@ func (d *DB) authjsOwnerOf(s *Schema, providerID string) authjsOwner {
 		mismatch := accountUser + " <> " + col("a", "userId")
 		if d.Dialect == MySQL {
 			// Byte-exact, not under the column's case-insensitive collation.
-			mismatch = "BINARY " + accountUser + " <> BINARY " + col("a", "userId")
+			mismatch = d.binary(accountUser) + " <> " + d.binary(col("a", "userId"))
 		}
 		cases = append(cases, when{mismatch, passkey.StatusAccountUserMismatch})
 	}
@@ -136,12 +136,10 @@ func (d *DB) accountJoin(s *Schema, providerID string) (userID, join string, arg
 	col := func(alias, name string) string { return alias + "." + d.Q(name) }
 	// The plain "=" lets MySQL use Account's (provider, providerAccountId)
 	// key; under Prisma's utf8mb4_unicode_ci it also matches IDs that
-	// differ in case, which BINARY then rules out. Comparing an ascii_bin
-	// column with a utf8mb4 one is allowed: MySQL converts the ASCII side.
-	on := d.ExactEq(col("ac", "provider")) + " AND " + col("ac", "providerAccountId") + " = " + col("a", "providerAccountId")
-	if d.Dialect == MySQL {
-		on += " AND BINARY " + col("ac", "providerAccountId") + " = BINARY " + col("a", "providerAccountId")
-	}
+	// differ in case, which the binary test then rules out. Comparing an
+	// ascii_bin column with a utf8mb4 one is allowed: MySQL converts the
+	// ASCII side.
+	on := d.ExactEq(col("ac", "provider")) + " AND " + d.exactColumnsEq(col("ac", "providerAccountId"), col("a", "providerAccountId"))
 	return col("ac", "userId"), " LEFT JOIN " + d.Q(s.Account.Name) + " ac ON " + on, []any{providerID, providerID}
 }
 

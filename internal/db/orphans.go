@@ -216,11 +216,7 @@ func (d *DB) removeOrphanAccounts(ctx context.Context, tx *sqlx.Tx, s *Schema, p
 	// An Account belongs to the Authenticator whose credentialID is its
 	// providerAccountId, byte for byte: as list --orphans decides.
 	noAuth := func(ref string) string {
-		match := "a." + q("credentialID") + " = " + ref
-		if d.Dialect == MySQL {
-			match += " AND BINARY a." + q("credentialID") + " = BINARY " + ref
-		}
-		return "NOT EXISTS (SELECT 1 FROM " + q(auth) + " a WHERE " + match + ")"
+		return "NOT EXISTS (SELECT 1 FROM " + q(auth) + " a WHERE " + d.exactColumnsEq("a."+q("credentialID"), ref) + ")"
 	}
 	email, userJoin := "NULL", ""
 	if s.User != nil && s.User.Has("email") && s.User.Has("id") {

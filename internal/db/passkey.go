@@ -19,13 +19,35 @@ func JoinTransports(ts []string) sql.NullString {
 // exactEq returns a byte-exact equality test of col that takes two
 // placeholders, to be given the same value twice. On MySQL "=" is
 // case-insensitive under the usual collations: the plain test lets the
-// index find the candidates and BINARY keeps the exact one. Elsewhere "=" is
-// already exact; repeating it keeps the argument count the same everywhere.
+// index find the candidates and the binary one (binary) keeps the exact
+// one. Elsewhere "=" is already exact; repeating it keeps the argument
+// count the same everywhere.
 func (d *DB) ExactEq(col string) string {
+	return "(" + col + " = ? AND " + d.binary(col) + " = ?)"
+}
+
+// exactColumnsEq is a byte-exact test that columns a and b are equal:
+// "a = b", which lets an index find the candidates, and on MySQL also
+// their binary forms, which rule out those that differ in case or
+// trailing spaces under a case-insensitive collation.
+func (d *DB) exactColumnsEq(a, b string) string {
 	if d.Dialect == MySQL {
-		return "(" + col + " = ? AND BINARY " + col + " = ?)"
+		return a + " = " + b + " AND " + d.binary(a) + " = " + d.binary(b)
 	}
-	return "(" + col + " = ? AND " + col + " = ?)"
+	return a + " = " + b
+}
+
+// binary is expr compared byte by byte: on MySQL, whose usual collations
+// ignore case and trailing spaces, CAST(expr AS BINARY), which MariaDB
+// reads too (MySQL 8.0.27 deprecated the BINARY operator that says the
+// same: MySQL 9.7 warns of it on every statement); elsewhere expr itself
+// (the test and app databases' collations already compare these ASCII
+// IDs byte by byte).
+func (d *DB) binary(expr string) string {
+	if d.Dialect == MySQL {
+		return "CAST(" + expr + " AS BINARY)"
+	}
+	return expr
 }
 
 func nullable(s sql.NullString) *string {
@@ -102,14 +124,4 @@ func anySlice(ss []string) []any {
 		out[i] = s
 	}
 	return out
-}
-
-// byteOrder is expr as ORDER BY compares it byte by byte: on MySQL, whose
-// usual collations ignore case, its BINARY form; elsewhere expr (the test
-// and app databases' collations already compare these ASCII IDs by byte).
-func (d *DB) byteOrder(expr string) string {
-	if d.Dialect == MySQL {
-		return "BINARY " + expr
-	}
-	return expr
 }

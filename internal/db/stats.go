@@ -149,13 +149,13 @@ func (d *DB) aggregating(ctx context.Context, fn func(q sqlx.QueryerContext) err
 // statsKey is a grouping key of the stats queries, grouped by its bytes:
 // on PostgreSQL in the "C" collation, whose sort compares bytes (the
 // database's own, en_US say, costs a strcoll per comparison: the grouping
-// sort of a million passkeys took 0.1 s longer); on MySQL its BINARY form
-// (byteOrder).
+// sort of a million passkeys took 0.1 s longer); on MySQL its binary form
+// (binary).
 func (d *DB) statsKey(expr string) string {
 	if d.Dialect == Postgres {
 		return "(" + expr + `) COLLATE "C"`
 	}
-	return d.byteOrder(expr)
+	return d.binary(expr)
 }
 
 // statsGroups runs q.groups on x and names each key header's algorithm,
@@ -224,10 +224,7 @@ func (authjsApp) statsSQL(d *DB, s *Schema, providerID string) (*statsSQL, error
 		users:      d.usersSQL(s.Authenticator.Name, "userId", "credentialDeviceType", "credentialBackedUp"),
 	}
 	if s.Account != nil && s.Account.Has("provider") && s.Account.Has("providerAccountId") && s.Account.Has("type") {
-		match := col("a", "credentialID") + " = " + col("ac", "providerAccountId")
-		if d.Dialect == MySQL {
-			match += " AND BINARY " + col("a", "credentialID") + " = BINARY " + col("ac", "providerAccountId")
-		}
+		match := d.exactColumnsEq(col("a", "credentialID"), col("ac", "providerAccountId"))
 		out.orphans = "SELECT COUNT(*) FROM " + q(s.Account.Name) + " ac WHERE " + d.ExactEq(col("ac", "provider")) +
 			" AND " + col("ac", "type") + " = 'webauthn' AND NOT EXISTS (SELECT 1 FROM " + q(s.Authenticator.Name) + " a WHERE " + match + ")"
 		out.orphansArgs = []any{providerID, providerID}
