@@ -94,11 +94,8 @@ func (d *DB) authjsOwnerOf(s *Schema, providerID string) authjsOwner {
 	type when struct{ cond, status string }
 	cases := []when{{accountUser + " IS NULL", passkey.StatusNoAccount}}
 	if accountJoin != "" {
-		mismatch := accountUser + " <> " + col("a", "userId")
-		if d.Dialect == MySQL {
-			// Byte-exact, not under the column's case-insensitive collation.
-			mismatch = d.binary(accountUser) + " <> " + d.binary(col("a", "userId"))
-		}
+		// Byte-exact, not under MySQL's case-insensitive collations.
+		mismatch := d.binary(accountUser) + " <> " + d.binary(col("a", "userId"))
 		cases = append(cases, when{mismatch, passkey.StatusAccountUserMismatch})
 	}
 	if s.User != nil && s.User.Has("id") {
