@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/passkeyctl/passkeyctl/internal/db"
@@ -548,5 +549,91 @@ func TestDeleteTuples_exact(t *testing.T) {
 				t.Fatalf("one column: left %q, want %q", got, want)
 			}
 		})
+	}
+}
+
+// TestMySQL_noDeprecatedSQL: no statement that list, orphans, stats,
+// export and revoke send makes the server warn of deprecated SQL (MySQL
+// 8.0.27 deprecated the BINARY operator, and MySQL 9.7 warned of it on
+// every exact comparison passkeyctl made). Every statement is recorded as
+// the code builds it (dbtest.Trace), then prepared with SQL's PREPARE on
+// one connection and followed by SHOW WARNINGS, which lists what the
+// parser deprecated without running the statement. It runs on the MySQL server of the run:
+// MariaDB 10.11 by default, MySQL 9.7 in make test-matrix-mysql97.
+func TestMySQL_noDeprecatedSQL(t *testing.T) {
+	ctx := context.Background()
+	_, d := dbtest.Migrated(t, "mysql")
+	if err := d.EnsureAudit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s := detect(t, d)
+	sd := seedStatuses(t, d, s)
+	var mu sync.Mutex
+	var stmts []dbtest.Statement
+	if err := dbtest.Trace(d, func(st dbtest.Statement) {
+		mu.Lock()
+		stmts = append(stmts, st)
+		mu.Unlock()
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.ListPasskeys(ctx, s, store.ListOptions{ProviderID: "passkey"}, func(passkey.Passkey) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.ListOrphans(ctx, s, store.ListOptions{ProviderID: "passkey"}, func(store.Orphan) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Stats(ctx, s, "passkey"); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.ExportPasskeys(ctx, s, store.ExportOptions{ProviderID: "passkey"}, func(passkey.ExportRecord) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	ps, err := d.ResolveCredentials(ctx, s, []string{sd.ok, sd.mismatch, sd.noAccount}, "passkey")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Revoke(ctx, s, ps, store.RevokeOptions{ProviderID: "passkey", RevokeSessions: true, DryRun: true}); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := d.X.Connx(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	prepared := 0
+	for _, st := range stmts {
+		verb, _, _ := strings.Cut(strings.TrimSpace(st.Query), " ")
+		switch strings.ToUpper(verb) {
+		case "SELECT", "DELETE", "INSERT", "UPDATE":
+		default:
+			continue
+		}
+		// PREPARE in SQL, through the text protocol, so that SHOW WARNINGS
+		// lists the parser's own (the driver's binary-protocol prepare
+		// drops them); nothing is run.
+		if _, err := conn.ExecContext(ctx, "SET @passkeyctl_stmt = ?", st.Query); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := conn.ExecContext(ctx, "PREPARE passkeyctl_stmt FROM @passkeyctl_stmt"); err != nil {
+			t.Fatalf("PREPARE %.200s: %v", st.Query, err)
+		}
+		prepared++
+		var warnings []struct {
+			Level   string `db:"Level"`
+			Code    int    `db:"Code"`
+			Message string `db:"Message"`
+		}
+		if err := conn.SelectContext(ctx, &warnings, "SHOW WARNINGS"); err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range warnings {
+			if w.Level == "Warning" {
+				t.Errorf("%d %s, from %.200s", w.Code, w.Message, st.Query)
+			}
+		}
+	}
+	if prepared < 10 {
+		t.Fatalf("prepared %d statements of %d traced, want the commands' own", prepared, len(stmts))
 	}
 }
