@@ -61,35 +61,11 @@ const maxPrefixMatches = 10
 // names them and no passkey is returned; a malformed ID, or one whose
 // base64 and hex readings both match a stored credential, is ErrInvalid.
 func ResolveCredentials(ctx context.Context, f CredentialFinder, ids []string) ([]passkey.Passkey, error) {
-	// Every stored form each ID may denote.
-	cands := make([][]string, len(ids))
-	var all []string
-	seen := map[string]bool{}
-	for i, id := range ids {
-		if _, explicit, ok := passkey.CredentialPrefix(id); explicit {
-			if !ok {
-				return nil, fmt.Errorf("%w: credential ID prefix %q: give at least %d characters of the ID before the \"…\"", passkey.ErrInvalid, strings.TrimSpace(id), passkey.MinCredentialPrefix)
-			}
-			continue // "INbbybro…": only ever a prefix, resolved below
-		}
-		raws, err := passkey.CredentialIDCandidates(id)
-		if err != nil {
-			return nil, err
-		}
-		for _, raw := range raws {
-			stored := f.StoredID(raw)
-			cands[i] = append(cands[i], stored)
-			if !seen[stored] {
-				seen[stored] = true
-				all = append(all, stored)
-			}
-		}
+	req, err := ReadCredentialIDs(ids, f.StoredID)
+	if err != nil {
+		return nil, err
 	}
 	found := make(map[string]passkey.Passkey, len(ids))
-	batch := f.BatchSize
-	if batch <= 0 {
-		batch = max(len(all), 1)
-	}
 	// Looked up in the reverse of revoke's lock order (the stored IDs'
 	// byte order), so that the rows read last, which the server's cache
 	// still holds, are the ones revoke locks first: read in the same order
@@ -97,13 +73,18 @@ func ResolveCredentials(ctx context.Context, f CredentialFinder, ids []string) (
 	// back to it when the lookup read more pages than the cache holds
 	// (MariaDB's 128 MB default buffer pool against 5,000 passkeys spread
 	// over a million).
-	slices.SortFunc(all, func(a, b string) int { return strings.Compare(b, a) })
+	all := slices.Clone(req.Stored())
+	slices.Reverse(all)
+	batch := f.BatchSize
+	if batch <= 0 {
+		batch = max(len(all), 1)
+	}
 	// Each stored ID is in one batch only (all has no repeats), so the
 	// batches' results never meet but in found, which mu guards.
 	var mu sync.Mutex
-	err := eachParallel(ctx, slices.Collect(slices.Chunk(all, batch)), f.Parallel, f.Refused, func(ctx context.Context, ids []string) error {
+	err = eachParallel(ctx, slices.Collect(slices.Chunk(all, batch)), f.Parallel, f.Refused, func(ctx context.Context, ids []string) error {
 		return f.Find(ctx, ids, func(p passkey.Passkey) error {
-			if !seen[p.CredentialID] {
+			if !req.Has(p.CredentialID) {
 				return nil
 			}
 			mu.Lock()
@@ -118,55 +99,128 @@ func ResolveCredentials(ctx context.Context, f CredentialFinder, ids []string) (
 	if err != nil {
 		return nil, err
 	}
-	var out []passkey.Passkey
+	hits, err := req.Resolve(func(stored string) bool { _, ok := found[stored]; return ok })
+	if err != nil {
+		return nil, err
+	}
 	var missing []string
-	done := map[string]bool{}
 	for i, id := range ids {
-		var hits []string
-		for _, c := range cands[i] {
-			if _, ok := found[c]; ok {
-				hits = append(hits, c)
-			}
+		if hits[i] != "" {
+			continue
 		}
-		if len(hits) == 0 {
-			// Not a whole ID: perhaps the start of one, as list shows it.
-			if prefix, _, ok := passkey.CredentialPrefix(id); ok {
-				full, err := resolvePrefix(ctx, f, id, prefix)
-				if err != nil && !errors.Is(err, passkey.ErrNotFound) {
+		// Not a whole ID: perhaps the start of one, as list shows it.
+		if prefix, _, ok := passkey.CredentialPrefix(id); ok {
+			full, err := resolvePrefix(ctx, f, id, prefix)
+			if err != nil && !errors.Is(err, passkey.ErrNotFound) {
+				return nil, err
+			}
+			if err == nil {
+				if err := f.Find(ctx, []string{full}, func(p passkey.Passkey) error {
+					if p.CredentialID == full {
+						found[full] = p
+					}
+					return nil
+				}); err != nil {
 					return nil, err
 				}
-				if err == nil {
-					if err := f.Find(ctx, []string{full}, func(p passkey.Passkey) error {
-						if p.CredentialID == full {
-							found[full] = p
-						}
-						return nil
-					}); err != nil {
-						return nil, err
-					}
-					if _, ok := found[full]; ok {
-						hits = []string{full}
-					}
+				if _, ok := found[full]; ok {
+					hits[i] = full
+					continue
 				}
 			}
 		}
-		switch len(hits) {
-		case 0:
-			missing = append(missing, strings.TrimSpace(id))
-			continue
-		case 1:
-		default:
-			return nil, fmt.Errorf("%w: credential ID %q is ambiguous: as base64 it is %s, as hex %s; give it as stored, or prefix hex with \"hex:\"", passkey.ErrInvalid, strings.TrimSpace(id), hits[0], hits[1])
-		}
-		if !done[hits[0]] {
-			done[hits[0]] = true
-			out = append(out, found[hits[0]])
-		}
+		missing = append(missing, strings.TrimSpace(id))
 	}
 	if len(missing) > 0 {
 		return nil, notFoundError(missing)
 	}
+	out := make([]passkey.Passkey, 0, len(hits))
+	for _, h := range Distinct(hits) {
+		out = append(out, found[h])
+	}
 	return out, nil
+}
+
+// CredentialRequest is the credential IDs an operator gave, read: every
+// stored form each may denote (passkey.CredentialIDCandidates).
+// ResolveCredentials looks them up and resolves what it found; a backend
+// that looks them up inside a revoke's transaction (RevokeCredentials)
+// does the same with the rows it locked.
+type CredentialRequest struct {
+	ids []string
+	// cands are each ID's stored forms; none for a prefix ("INbbybro…").
+	cands [][]string
+	// stored are all of cands, distinct, in byte order.
+	stored []string
+	has    map[string]bool
+}
+
+// ReadCredentialIDs reads ids, each as the app stores IDs (storedID): a
+// malformed ID, or a prefix too short to be one, is ErrInvalid.
+func ReadCredentialIDs(ids []string, storedID func(raw []byte) string) (*CredentialRequest, error) {
+	r := &CredentialRequest{ids: ids, cands: make([][]string, len(ids)), has: map[string]bool{}}
+	for i, id := range ids {
+		if _, explicit, ok := passkey.CredentialPrefix(id); explicit {
+			if !ok {
+				return nil, fmt.Errorf("%w: credential ID prefix %q: give at least %d characters of the ID before the \"…\"", passkey.ErrInvalid, strings.TrimSpace(id), passkey.MinCredentialPrefix)
+			}
+			continue // "INbbybro…": only ever a prefix, resolved by ResolveCredentials
+		}
+		raws, err := passkey.CredentialIDCandidates(id)
+		if err != nil {
+			return nil, err
+		}
+		for _, raw := range raws {
+			stored := storedID(raw)
+			r.cands[i] = append(r.cands[i], stored)
+			if !r.has[stored] {
+				r.has[stored] = true
+				r.stored = append(r.stored, stored)
+			}
+		}
+	}
+	slices.Sort(r.stored)
+	return r, nil
+}
+
+// Stored returns every stored ID the IDs may denote, each once, in byte
+// order: revoke's lock order.
+func (r *CredentialRequest) Stored() []string { return r.stored }
+
+// Has reports whether stored is one of Stored.
+func (r *CredentialRequest) Has(stored string) bool { return r.has[stored] }
+
+// Resolve returns, for each ID in the order given, the stored ID found
+// for it (found reports which are), or "" when none of its forms is (it
+// may be a prefix, or unknown). An ID whose base64 and hex readings are
+// both found is ErrInvalid.
+func (r *CredentialRequest) Resolve(found func(stored string) bool) ([]string, error) {
+	hits := make([]string, len(r.cands))
+	for i, cands := range r.cands {
+		for _, c := range cands {
+			if !found(c) {
+				continue
+			}
+			if hits[i] != "" {
+				return nil, fmt.Errorf("%w: credential ID %q is ambiguous: as base64 it is %s, as hex %s; give it as stored, or prefix hex with \"hex:\"", passkey.ErrInvalid, strings.TrimSpace(r.ids[i]), hits[i], c)
+			}
+			hits[i] = c
+		}
+	}
+	return hits, nil
+}
+
+// Distinct returns ids without "" and repeats, in first-seen order.
+func Distinct(ids []string) []string {
+	seen := make(map[string]bool, len(ids))
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if id != "" && !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 // resolvePrefix returns the one stored credential ID that starts with
