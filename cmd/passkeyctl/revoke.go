@@ -50,10 +50,12 @@ A credential ID may be given as stored (standard base64), as base64url (what bro
 and logs show), with or without padding, or in hex ("hex:" forces hex). A base64url ID
 can start with "-": put the IDs after "--" so they are not read as flags.
 
-All or nothing: every ID is looked up first; if one matches no passkey, the command
-exits 3 and nothing is revoked. The deletes then run in a single transaction (in
-batches of 500 rows per statement), so a failure part-way leaves the database as it
-was.
+All or nothing: if one ID matches no passkey, the command exits 3 and nothing is
+revoked. Everything runs in a single transaction (in batches of 500 rows per
+statement), so a failure part-way leaves the database as it was. On a terminal the
+IDs are looked up first, to be shown before the question; with --yes or --dry-run
+they are looked up inside the transaction, as their rows are locked, so that each
+passkey is read once.
 
 --from-file reads one credential ID per line ("-" for stdin); blank lines and lines
 starting with "#" are skipped. --user USER --all revokes every passkey of one user;
@@ -224,55 +226,60 @@ func revokeRun(ctx context.Context, opts *RevokeOptions) error {
 		}
 		user = &u
 	}
-	var passkeys []passkey.Passkey
-	if opts.All {
-		err := st.ListPasskeys(ctx, store.ListOptions{UserID: user.ID}, func(p passkey.Passkey) error {
-			passkeys = append(passkeys, p)
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		if len(passkeys) == 0 {
-			return fmt.Errorf("revoke --all: user %s has no passkeys: %w", describeUser(user.ID, user.Email), passkey.ErrNotFound)
-		}
-	} else {
-		if passkeys, err = st.ResolveCredentials(ctx, ids); err != nil {
-			return err
-		}
-		if user != nil {
-			for _, p := range passkeys {
-				if p.UserID != user.ID {
-					return kindError{passkey.ErrNotFound, fmt.Sprintf("revoke %s: credential is not a passkey of user %s; nothing was revoked", p.CredentialID, describeUser(user.ID, user.Email))}
-				}
-			}
-		}
-	}
-	printTarget(opts.IO, opts.Target, desc)
-	if !opts.Yes && !opts.DryRun {
-		previewRevoke(opts.IO.ErrOut, passkeys, opts.RevokeSessions)
-		ok, err := opts.IO.Confirm(fmt.Sprintf("Revoke %s in %s?", plural(len(passkeys), "passkey"), desc.Location))
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return fmt.Errorf("%w: not confirmed; nothing was revoked", passkey.ErrRefused)
-		}
-	}
 	revokeOpts := store.RevokeOptions{RevokeSessions: opts.RevokeSessions, DryRun: opts.DryRun}
 	var backup *backupFile
-	if opts.Backup != "" && !opts.DryRun {
+	openBackupFile := func() error {
+		if opts.Backup == "" || opts.DryRun {
+			return nil
+		}
 		if backup, err = openBackup(opts.Backup); err != nil {
 			return err
 		}
-		defer backup.Close()
 		revokeOpts.Backup = backup.write
+		return nil
 	}
+	defer func() {
+		if backup != nil {
+			backup.Close()
+		}
+	}()
 	prog := newProgress(opts.IO, opts.Output, "revoking", "passkey", nil)
-	if len(passkeys) >= 100 {
-		prog.Start(len(passkeys))
+	var res *store.RevokeResult
+	if user == nil && (opts.Yes || opts.DryRun) {
+		// Nothing to show before the revoke: the store looks the IDs up
+		// in the revoke's own transaction, reading each passkey once.
+		printTarget(opts.IO, opts.Target, desc)
+		if err := openBackupFile(); err != nil {
+			return err
+		}
+		if len(ids) >= 100 {
+			prog.Start(len(ids))
+		}
+		res, err = st.RevokeCredentials(ctx, ids, revokeOpts)
+	} else {
+		var passkeys []passkey.Passkey
+		if passkeys, err = lookUpRevoke(ctx, st, opts, ids, user); err != nil {
+			return err
+		}
+		printTarget(opts.IO, opts.Target, desc)
+		if !opts.Yes && !opts.DryRun {
+			previewRevoke(opts.IO.ErrOut, passkeys, opts.RevokeSessions)
+			ok, err := opts.IO.Confirm(fmt.Sprintf("Revoke %s in %s?", plural(len(passkeys), "passkey"), desc.Location))
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return fmt.Errorf("%w: not confirmed; nothing was revoked", passkey.ErrRefused)
+			}
+		}
+		if err := openBackupFile(); err != nil {
+			return err
+		}
+		if len(passkeys) >= 100 {
+			prog.Start(len(passkeys))
+		}
+		res, err = st.Revoke(ctx, passkeys, revokeOpts)
 	}
-	res, err := st.Revoke(ctx, passkeys, revokeOpts)
 	prog.Done()
 	if err != nil {
 		return err
@@ -292,6 +299,38 @@ func revokeRun(ctx context.Context, opts *RevokeOptions) error {
 	}
 	printRevokeSummary(opts.IO.ErrOut, res, opts.RevokeSessions, desc)
 	return nil
+}
+
+// lookUpRevoke returns the passkeys a revoke that shows them first
+// removes: every passkey of --user with --all, or those the IDs name (with
+// --user, all of them that user's).
+func lookUpRevoke(ctx context.Context, st store.Store, opts *RevokeOptions, ids []string, user *passkey.User) ([]passkey.Passkey, error) {
+	if opts.All {
+		var passkeys []passkey.Passkey
+		err := st.ListPasskeys(ctx, store.ListOptions{UserID: user.ID}, func(p passkey.Passkey) error {
+			passkeys = append(passkeys, p)
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		if len(passkeys) == 0 {
+			return nil, fmt.Errorf("revoke --all: user %s has no passkeys: %w", describeUser(user.ID, user.Email), passkey.ErrNotFound)
+		}
+		return passkeys, nil
+	}
+	passkeys, err := st.ResolveCredentials(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	if user != nil {
+		for _, p := range passkeys {
+			if p.UserID != user.ID {
+				return nil, kindError{passkey.ErrNotFound, fmt.Sprintf("revoke %s: credential is not a passkey of user %s; nothing was revoked", p.CredentialID, describeUser(user.ID, user.Email))}
+			}
+		}
+	}
+	return passkeys, nil
 }
 
 // kindError is a message that counts as kind (errors.Is, hence the exit

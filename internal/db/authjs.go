@@ -278,13 +278,11 @@ func (authjsApp) revokePlan(d *DB, s *Schema, opts store.RevokeOptions) (*revoke
 	plan.check = func(ctx context.Context, tx *sqlx.Tx, passkeys []passkey.Passkey) error {
 		return d.checkProviderID(ctx, tx, s, passkeys, opts.ProviderID)
 	}
-	plan.lock = func(ctx context.Context, tx *sqlx.Tx, batch []passkey.Passkey) (map[string]lockedPasskey, error) {
+	plan.lock = func(ctx context.Context, tx *sqlx.Tx, ids []string) (map[string]lockedPasskey, error) {
 		found := map[string]lockedPasskey{}
-		ids := make([]string, len(batch))
-		want := map[string]bool{}
-		for i, p := range batch {
-			ids[i] = p.CredentialID
-			want[p.CredentialID] = true
+		want := make(map[string]bool, len(ids))
+		for _, id := range ids {
+			want[id] = true
 		}
 		in, args := d.inList("a."+d.Q("credentialID"), ids)
 		err := d.authjsExportRows(ctx, tx, s, store.ExportOptions{ProviderID: opts.ProviderID}, in, args, d.lockClause("a", "credentialID"), func(r passkey.AuthjsExportRow) error {

@@ -115,13 +115,11 @@ func (betterAuthApp) revokePlan(d *DB, s *Schema, opts store.RevokeOptions) (*re
 		}
 		plan.sessions = userColumn{ba.Session.Name, ba.SessionUserID}
 	}
-	plan.lock = func(ctx context.Context, tx *sqlx.Tx, batch []passkey.Passkey) (map[string]lockedPasskey, error) {
+	plan.lock = func(ctx context.Context, tx *sqlx.Tx, ids []string) (map[string]lockedPasskey, error) {
 		found := map[string]lockedPasskey{}
-		ids := make([]string, len(batch))
-		want := map[string]bool{}
-		for i, p := range batch {
-			ids[i] = p.CredentialID
-			want[p.CredentialID] = true
+		want := make(map[string]bool, len(ids))
+		for _, id := range ids {
+			want[id] = true
 		}
 		in, args := d.inList("p."+d.Q(ba.P.CredentialID), ids)
 		query := d.baPasskeySelect(ba) + " WHERE " + in + d.lockClause("p", ba.P.CredentialID)

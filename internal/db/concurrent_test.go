@@ -80,9 +80,10 @@ func TestImport_concurrentSkip(t *testing.T) {
 }
 
 // TestRevoke_concurrentOppositeOrder revokes one set of passkeys twice at
-// once, the second run given them in the opposite order, several times:
-// one run revokes them all, the other finds them gone (ErrNotFound, exit
-// 3), never a deadlock or a half-done revoke.
+// once, the second run given them in the opposite order, several times,
+// each run looking them up first or in its transaction (revokePaths): one
+// run revokes them all, the other finds them gone (ErrNotFound, exit 3),
+// never a deadlock or a half-done revoke.
 func TestRevoke_concurrentOppositeOrder(t *testing.T) {
 	for _, dialect := range []string{"postgres", "mysql", "sqlite"} {
 		t.Run(dialect, func(t *testing.T) {
@@ -103,23 +104,16 @@ func TestRevoke_concurrentOppositeOrder(t *testing.T) {
 				if _, err := d.Import(ctx, s, strings.NewReader(lines(recs...)), store.ImportOptions{ProviderID: "passkey", CreateUsers: true, OnConflict: store.ConflictSkip}); err != nil {
 					t.Fatal(err)
 				}
-				forward, err := d.ResolveCredentials(ctx, s, ids, "passkey")
-				if err != nil {
-					t.Fatal(err)
-				}
-				backward, err := other.ResolveCredentials(ctx, s2, ids, "passkey")
-				if err != nil {
-					t.Fatal(err)
-				}
+				// Rounds 0 and 3 look the passkeys up first, 1 and 4 in the
+				// transaction, 2 one of each.
+				pathA, pathB := revokePaths[round%3%2], revokePaths[min(round%3, 1)]
+				backward := slices.Clone(ids)
 				slices.Reverse(backward)
 				var errA, errB error
 				var wg sync.WaitGroup
-				wg.Go(func() {
-					_, errA = d.Revoke(ctx, s, forward, store.RevokeOptions{ProviderID: "passkey", RevokeSessions: true})
-				})
-				wg.Go(func() {
-					_, errB = other.Revoke(ctx, s2, backward, store.RevokeOptions{ProviderID: "passkey", RevokeSessions: true})
-				})
+				opts := store.RevokeOptions{ProviderID: "passkey", RevokeSessions: true}
+				wg.Go(func() { _, errA = pathA.revoke(ctx, d, s, ids, opts) })
+				wg.Go(func() { _, errB = pathB.revoke(ctx, other, s2, backward, opts) })
 				wg.Wait()
 				won := 0
 				for _, err := range []error{errA, errB} {

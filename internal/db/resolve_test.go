@@ -6,9 +6,12 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/passkeyctl/passkeyctl/internal/db"
@@ -79,8 +82,21 @@ func TestResolveCredentials_apps(t *testing.T) {
 		for _, app := range []db.App{db.AppAuthjs, db.AppBetterAuth} {
 			t.Run(dialect+"/"+string(app), func(t *testing.T) {
 				rt := newResolveTarget(t, dialect, app, raw, asHex, asB64, upper)
+				// Every answer is also RevokeCredentials' (a dry run), which
+				// looks the IDs up in its transaction: the same passkeys in
+				// the same order, or the same error.
 				resolve := func(ids ...string) ([]passkey.Passkey, error) {
-					return rt.d.ResolveCredentials(ctx, rt.s, ids, "passkey")
+					t.Helper()
+					got, err := rt.d.ResolveCredentials(ctx, rt.s, ids, "passkey")
+					res, rerr := rt.d.RevokeCredentials(ctx, rt.s, ids, store.RevokeOptions{ProviderID: "passkey", DryRun: true})
+					var revoked []passkey.Passkey
+					if res != nil {
+						revoked = res.Passkeys
+					}
+					if fmt.Sprint(rerr) != fmt.Sprint(err) || !samePasskeyIDs(revoked, got) {
+						t.Fatalf("RevokeCredentials(%q) = %d passkeys, %v; ResolveCredentials = %d passkeys, %v", ids, len(revoked), rerr, len(got), err)
+					}
+					return got, err
 				}
 				for _, f := range forms {
 					got, err := resolve(f)
@@ -236,12 +252,81 @@ func TestConnectionLimit(t *testing.T) {
 			if len(found) != len(ids) {
 				t.Fatalf("found %d passkeys, want %d", len(found), len(ids))
 			}
+			// The revoke's read-ahead asks for more connections, which
+			// are refused: the revoke goes on, on its own.
+			res, err := d.RevokeCredentials(ctx, s, ids, store.RevokeOptions{ProviderID: "passkey", DryRun: true})
+			if err != nil {
+				t.Fatalf("revoke as a login allowed one connection: %v", err)
+			}
+			if len(res.Passkeys) != len(ids) {
+				t.Fatalf("revoke: %d passkeys, want %d", len(res.Passkeys), len(ids))
+			}
 			stats, err := d.Stats(ctx, s, "passkey")
 			if err != nil {
 				t.Fatalf("stats as a login allowed one connection: %v", err)
 			}
 			if stats.UsersWithPasskeys != 60 {
 				t.Fatalf("stats: %d users with passkeys, want 60", stats.UsersWithPasskeys)
+			}
+		})
+	}
+}
+
+// samePasskeyIDs reports whether a and b are the same passkeys (credential
+// ID and user) in the same order.
+func samePasskeyIDs(a, b []passkey.Passkey) bool {
+	return slices.EqualFunc(a, b, func(x, y passkey.Passkey) bool { return x.CredentialID == y.CredentialID && x.UserID == y.UserID })
+}
+
+// TestRevokeCredentials_onePass: RevokeCredentials reads the passkeys in
+// its transaction, as it locks them, and not before: a revoke that looked
+// them up first read each twice. On MySQL the read-ahead also reads them
+// on other connections, without a lock, as the transaction comes to them.
+func TestRevokeCredentials_onePass(t *testing.T) {
+	ctx := context.Background()
+	for _, dialect := range dbtest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			_, d := dbtest.Migrated(t, dialect)
+			if _, err := dbtest.GeneratePasskeys(ctx, d, 70, 10); err != nil {
+				t.Fatal(err)
+			}
+			s := detect(t, d)
+			var mu sync.Mutex
+			var outside, inside []string
+			if err := dbtest.Trace(d, func(st dbtest.Statement) {
+				if !strings.Contains(st.Query, d.Q(s.Authenticator.Name)) {
+					return
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				if st.InTx {
+					inside = append(inside, st.Query)
+				} else {
+					outside = append(outside, st.Query)
+				}
+			}); err != nil {
+				t.Fatal(err)
+			}
+			var ids []string
+			for n := 1; n <= 600; n++ {
+				ids = append(ids, passkey.Base64URL(dbtest.BenchCredential(n)))
+			}
+			res, err := d.RevokeCredentials(ctx, s, ids, store.RevokeOptions{ProviderID: "passkey", DryRun: true})
+			if err != nil || len(res.Passkeys) != len(ids) {
+				t.Fatalf("RevokeCredentials: %v", err)
+			}
+			if len(inside) == 0 {
+				t.Fatal("no statement of the transaction read the passkeys")
+			}
+			for _, q := range outside {
+				if dialect != "mysql" {
+					t.Errorf("read outside the revoke's transaction: %.120s", q)
+				} else if strings.Contains(q, "FOR UPDATE") || !strings.HasPrefix(q, "SELECT") {
+					t.Errorf("the read-ahead locks or writes: %.120s", q)
+				}
+			}
+			if dialect == "mysql" && len(outside) == 0 {
+				t.Error("no read-ahead on MySQL")
 			}
 		})
 	}

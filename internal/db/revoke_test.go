@@ -2,6 +2,7 @@ package db_test
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -189,71 +190,168 @@ func TestRevoke_allOrNothing(t *testing.T) {
 	}
 }
 
+// revokePaths are the two ways revoke runs: the passkeys looked up
+// first, shown, then revoked (Revoke); or, with --yes and --dry-run,
+// looked up inside the revoke's transaction (RevokeCredentials). Both
+// must remove exactly the same rows and report the same.
+var revokePaths = []struct {
+	name   string
+	revoke func(ctx context.Context, d *db.DB, s *db.Schema, ids []string, opts store.RevokeOptions) (*store.RevokeResult, error)
+}{
+	{"looked-up-first", func(ctx context.Context, d *db.DB, s *db.Schema, ids []string, opts store.RevokeOptions) (*store.RevokeResult, error) {
+		ps, err := d.ResolveCredentials(ctx, s, ids, opts.ProviderID)
+		if err != nil {
+			return nil, err
+		}
+		return d.Revoke(ctx, s, ps, opts)
+	}},
+	{"in-transaction", func(ctx context.Context, d *db.DB, s *db.Schema, ids []string, opts store.RevokeOptions) (*store.RevokeResult, error) {
+		return d.RevokeCredentials(ctx, s, ids, opts)
+	}},
+}
+
 func TestRevoke_rows(t *testing.T) {
 	ctx := context.Background()
 	for _, dialect := range dbtest.Dialects {
-		t.Run(dialect, func(t *testing.T) {
-			_, d := dbtest.Migrated(t, dialect)
-			s := detect(t, d)
-			sd := seedStatuses(t, d, s)
-			revoke := func(opts store.RevokeOptions, ids ...string) *store.RevokeResult {
-				t.Helper()
-				ps, err := d.ResolveCredentials(ctx, s, ids, "passkey")
+		for _, path := range revokePaths {
+			t.Run(dialect+"/"+path.name, func(t *testing.T) { testRevokeRows(t, ctx, dialect, path.revoke) })
+		}
+	}
+}
+
+func testRevokeRows(t *testing.T, ctx context.Context, dialect string, revokeIDs func(ctx context.Context, d *db.DB, s *db.Schema, ids []string, opts store.RevokeOptions) (*store.RevokeResult, error)) {
+	_, d := dbtest.Migrated(t, dialect)
+	s := detect(t, d)
+	sd := seedStatuses(t, d, s)
+	revoke := func(opts store.RevokeOptions, ids ...string) *store.RevokeResult {
+		t.Helper()
+		opts.ProviderID = "passkey"
+		res, err := revokeIDs(ctx, d, s, ids, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	auth, acct, sess := s.Authenticator.Name, s.Account.Name, s.Session.Name
+
+	// Dry run: exact counts, nothing changed.
+	before := snapshot(t, d, s)
+	res := revoke(store.RevokeOptions{DryRun: true, RevokeSessions: true}, sd.ok, sd.eddsa, sd.noAccount, sd.mismatch, sd.badKey)
+	if !res.DryRun || len(res.Passkeys) != 5 || res.Accounts != 3 || res.Sessions != 2 || len(res.Stranded) != 1 || res.Stranded[0].ID != sd.alice {
+		t.Fatalf("dry run result: %+v", res)
+	}
+	sameSnapshot(t, snapshot(t, d, s), before)
+
+	// One passkey: its Authenticator and Account rows go, nothing
+	// else; alice keeps her other passkey, so she is not stranded.
+	res = revoke(store.RevokeOptions{}, sd.ok)
+	if len(res.Passkeys) != 1 || res.Accounts != 1 || res.Sessions != 0 || len(res.Stranded) != 0 {
+		t.Fatalf("revoke ok: %+v", res)
+	}
+	want := without(without(before, auth, "credentialID="+sd.ok), acct, "providerAccountId="+sd.ok, "userId="+sd.alice)
+	sameSnapshot(t, snapshot(t, d, s), want)
+
+	// Account of another user: bob's passkey goes, carol's Account
+	// stays.
+	before = snapshot(t, d, s)
+	res = revoke(store.RevokeOptions{}, sd.mismatch)
+	if res.Accounts != 0 {
+		t.Fatalf("mismatch: deleted %d Account rows", res.Accounts)
+	}
+	sameSnapshot(t, snapshot(t, d, s), without(before, auth, "credentialID="+sd.mismatch))
+
+	// --revoke-sessions: bob's sessions only. Bob keeps his GitHub
+	// Account, so he is not stranded.
+	before = snapshot(t, d, s)
+	res = revoke(store.RevokeOptions{RevokeSessions: true}, sd.noAccount)
+	if res.Accounts != 0 || res.Sessions != 1 || len(res.Stranded) != 0 {
+		t.Fatalf("no-account with sessions: %+v", res)
+	}
+	sameSnapshot(t, snapshot(t, d, s), without(without(before, auth, "credentialID="+sd.noAccount), sess, "userId="+sd.bob))
+
+	// Alice's last passkey: she is left with nothing to sign in.
+	before = snapshot(t, d, s)
+	res = revoke(store.RevokeOptions{}, sd.eddsa)
+	if len(res.Stranded) != 1 || res.Stranded[0].ID != sd.alice || res.Stranded[0].Email == nil || *res.Stranded[0].Email != "Alice@Example.com" {
+		t.Fatalf("stranded: %+v", res.Stranded)
+	}
+	sameSnapshot(t, snapshot(t, d, s), without(without(before, auth, "credentialID="+sd.eddsa), acct, "providerAccountId="+sd.eddsa))
+}
+
+// TestRevoke_strandedAcrossBatches: revoke deletes batch by batch in the
+// stored IDs' byte order, and tells after each batch which of its users
+// keep a passkey. A user whose revoked passkeys fall in several batches is
+// stranded only when none is left, and one who keeps a passkey is not,
+// whether the passkey kept sorts before or after the revoked ones, on
+// either path.
+func TestRevoke_strandedAcrossBatches(t *testing.T) {
+	ctx := context.Background()
+	for _, dialect := range dbtest.Dialects {
+		for _, path := range revokePaths {
+			t.Run(dialect+"/"+path.name, func(t *testing.T) {
+				_, d := dbtest.Migrated(t, dialect)
+				s := detect(t, d)
+				// 1,100 passkeys: three batches of the lock order.
+				const n = 1100
+				type cred struct{ stored, given string }
+				creds := make([]cred, n)
+				for i := range creds {
+					raw := make([]byte, 16)
+					rand.Read(raw)
+					creds[i] = cred{passkey.AuthjsCredentialID(raw), base64.RawURLEncoding.EncodeToString(raw)}
+				}
+				slices.SortFunc(creds, func(a, b cred) int { return strings.Compare(a.stored, b.stored) })
+				owner := func(i int) string {
+					switch i {
+					case 0, 600: // both revoked, in batches 1 and 2
+						return "both-revoked"
+					case 1, 601: // 601 kept
+						return "keeps-later"
+					case 2, 602: // 2 kept
+						return "keeps-earlier"
+					}
+					return fmt.Sprintf("rest-%d", i%7) // all revoked, in every batch
+				}
+				kept := map[int]bool{601: true, 2: true}
+				var recs []passkey.ExportRecord
+				var ids []string
+				for i, c := range creds {
+					r := record(t, owner(i), owner(i)+"@example.com")
+					r.CredentialID = c.given
+					recs = append(recs, r)
+					if !kept[i] {
+						ids = append(ids, c.given)
+					}
+				}
+				if _, err := d.Import(ctx, s, strings.NewReader(lines(recs...)), store.ImportOptions{ProviderID: "passkey", CreateUsers: true}); err != nil {
+					t.Fatal(err)
+				}
+				res, err := path.revoke(ctx, d, s, ids, store.RevokeOptions{ProviderID: "passkey"})
 				if err != nil {
 					t.Fatal(err)
 				}
-				opts.ProviderID = "passkey"
-				res, err := d.Revoke(ctx, s, ps, opts)
-				if err != nil {
-					t.Fatal(err)
+				var stranded []string
+				for _, u := range res.Stranded {
+					stranded = append(stranded, u.ID)
 				}
-				return res
-			}
-			auth, acct, sess := s.Authenticator.Name, s.Account.Name, s.Session.Name
-
-			// Dry run: exact counts, nothing changed.
-			before := snapshot(t, d, s)
-			res := revoke(store.RevokeOptions{DryRun: true, RevokeSessions: true}, sd.ok, sd.eddsa, sd.noAccount, sd.mismatch, sd.badKey)
-			if !res.DryRun || len(res.Passkeys) != 5 || res.Accounts != 3 || res.Sessions != 2 || len(res.Stranded) != 1 || res.Stranded[0].ID != sd.alice {
-				t.Fatalf("dry run result: %+v", res)
-			}
-			sameSnapshot(t, snapshot(t, d, s), before)
-
-			// One passkey: its Authenticator and Account rows go, nothing
-			// else; alice keeps her other passkey, so she is not stranded.
-			res = revoke(store.RevokeOptions{}, sd.ok)
-			if len(res.Passkeys) != 1 || res.Accounts != 1 || res.Sessions != 0 || len(res.Stranded) != 0 {
-				t.Fatalf("revoke ok: %+v", res)
-			}
-			want := without(without(before, auth, "credentialID="+sd.ok), acct, "providerAccountId="+sd.ok, "userId="+sd.alice)
-			sameSnapshot(t, snapshot(t, d, s), want)
-
-			// Account of another user: bob's passkey goes, carol's Account
-			// stays.
-			before = snapshot(t, d, s)
-			res = revoke(store.RevokeOptions{}, sd.mismatch)
-			if res.Accounts != 0 {
-				t.Fatalf("mismatch: deleted %d Account rows", res.Accounts)
-			}
-			sameSnapshot(t, snapshot(t, d, s), without(before, auth, "credentialID="+sd.mismatch))
-
-			// --revoke-sessions: bob's sessions only. Bob keeps his GitHub
-			// Account, so he is not stranded.
-			before = snapshot(t, d, s)
-			res = revoke(store.RevokeOptions{RevokeSessions: true}, sd.noAccount)
-			if res.Accounts != 0 || res.Sessions != 1 || len(res.Stranded) != 0 {
-				t.Fatalf("no-account with sessions: %+v", res)
-			}
-			sameSnapshot(t, snapshot(t, d, s), without(without(before, auth, "credentialID="+sd.noAccount), sess, "userId="+sd.bob))
-
-			// Alice's last passkey: she is left with nothing to sign in.
-			before = snapshot(t, d, s)
-			res = revoke(store.RevokeOptions{}, sd.eddsa)
-			if len(res.Stranded) != 1 || res.Stranded[0].ID != sd.alice || res.Stranded[0].Email == nil || *res.Stranded[0].Email != "Alice@Example.com" {
-				t.Fatalf("stranded: %+v", res.Stranded)
-			}
-			sameSnapshot(t, snapshot(t, d, s), without(without(before, auth, "credentialID="+sd.eddsa), acct, "providerAccountId="+sd.eddsa))
-		})
+				slices.Sort(stranded)
+				want := []string{"both-revoked", "rest-0", "rest-1", "rest-2", "rest-3", "rest-4", "rest-5", "rest-6"}
+				if !slices.Equal(stranded, want) {
+					t.Errorf("stranded %q, want %q", stranded, want)
+				}
+				if len(res.Passkeys) != n-2 || res.Accounts != n-2 {
+					t.Errorf("revoked %d passkeys and %d accounts, want %d", len(res.Passkeys), res.Accounts, n-2)
+				}
+				for i, p := range res.Passkeys {
+					if p.CredentialID != passkey.AuthjsCredentialID(mustDecode(t, ids[i])) {
+						t.Fatalf("passkey %d is %s, want %s: not in the order given", i, p.CredentialID, ids[i])
+					}
+				}
+				if c := countRows(t, d, s.Authenticator.Name, s.Account.Name); c[0] != 2 || c[1] != 2 {
+					t.Errorf("%v rows left, want the 2 kept passkeys and their accounts", c)
+				}
+			})
+		}
 	}
 }
 

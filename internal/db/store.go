@@ -121,6 +121,12 @@ func (st *Store) Revoke(ctx context.Context, passkeys []passkey.Passkey, opts st
 	return st.DB.Revoke(ctx, st.Schema, passkeys, opts)
 }
 
+// RevokeCredentials implements store.Store.
+func (st *Store) RevokeCredentials(ctx context.Context, ids []string, opts store.RevokeOptions) (*store.RevokeResult, error) {
+	opts.ProviderID = st.ProviderID
+	return st.DB.RevokeCredentials(ctx, st.Schema, ids, opts)
+}
+
 // RemoveOrphans implements store.Store.
 func (st *Store) RemoveOrphans(ctx context.Context, opts store.OrphanOptions) (*store.OrphanResult, error) {
 	opts.ProviderID = st.ProviderID

@@ -77,6 +77,11 @@ type Store interface {
 	// and re-reading them; opts.Backup receives the records of the locked
 	// passkeys before anything is deleted.
 	Revoke(ctx context.Context, passkeys []passkey.Passkey, opts RevokeOptions) (*RevokeResult, error)
+	// RevokeCredentials is ResolveCredentials and Revoke of what it
+	// resolves, with their errors; a backend may look the IDs up inside
+	// the revoke's transaction, reading each passkey once (revoke with
+	// --yes or --dry-run, where nothing is shown before it runs).
+	RevokeCredentials(ctx context.Context, ids []string, opts RevokeOptions) (*RevokeResult, error)
 	// CheckEnroll reports, before a ceremony, whether a passkey for userID
 	// (a new user when newUser) can be written as the app writes it.
 	CheckEnroll(ctx context.Context, userID string, newUser bool) error

@@ -15,6 +15,18 @@ import (
 // between the read and EXEC (a concurrent sign-in rewriting a counter).
 const maxTxRetries = 10
 
+// RevokeCredentials implements store.Store: ResolveCredentials, then
+// Revoke, which reads every key again under WATCH, so that a passkey
+// revoked or changed in between is found out as on SQL. Each passkey is
+// a few small keys: reading them twice costs Redis no disk.
+func (s *Store) RevokeCredentials(ctx context.Context, ids []string, opts store.RevokeOptions) (*store.RevokeResult, error) {
+	passkeys, err := s.ResolveCredentials(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	return s.Revoke(ctx, passkeys, opts)
+}
+
 // Revoke removes the passkeys atomically, with one MULTI/EXEC under WATCH
 // of every key it reads: for each passkey its authenticator key, every
 // occurrence of its ID in its user's credential-ID list (the list key is

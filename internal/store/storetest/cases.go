@@ -623,6 +623,104 @@ func (s *suite) testRevoke(t *testing.T) {
 	})
 }
 
+// testRevokeCredentials: RevokeCredentials (revoke --yes and --dry-run)
+// reads IDs as ResolveCredentials does, in the order given and once each,
+// prefixes too; an unknown ID among them revokes nothing and backs
+// nothing up; a revoke tells which users are left without a passkey.
+func (s *suite) testRevokeCredentials(t *testing.T) {
+	st := s.open(t)
+	a1 := newPasskey(t, "user-a", 1, true, "hybrid")
+	enrol(t, st, a1, enrolNewUserOptions("user-a", "a@example.com"))
+	a2 := newPasskey(t, "user-a", 2, false, "usb")
+	enrol(t, st, a2, enrolOptions())
+	b1 := newPasskey(t, "user-b", 3, true, "internal")
+	enrol(t, st, b1, enrolNewUserOptions("user-b", "b@example.com"))
+	ids := func(ps []passkey.Passkey) []string {
+		var out []string
+		for _, p := range ps {
+			out = append(out, p.CredentialID)
+		}
+		return out
+	}
+	stored := func(np store.NewPasskey) string { return getPasskey(t, st, np.CredentialID).CredentialID }
+	forms := []string{passkey.Base64URL(b1.CredentialID), "hex:" + hex.EncodeToString(a1.CredentialID), stored(b1)}
+	want := []string{stored(b1), stored(a1)}
+	noBackup := func([]passkey.ExportRecord) error {
+		t.Errorf("Backup called by a revoke that does not happen")
+		return nil
+	}
+
+	s.run(t, "dry-run", func(t *testing.T) {
+		before := state(t, st)
+		res, err := st.RevokeCredentials(ctx, forms, store.RevokeOptions{DryRun: true})
+		if err != nil {
+			t.Fatalf("RevokeCredentials DryRun: %v", err)
+		}
+		if got := ids(res.Passkeys); !res.DryRun || !slices.Equal(got, want) {
+			t.Errorf("RevokeCredentials DryRun of %q: DryRun %v, passkeys %q; want true, %q", forms, res.DryRun, got, want)
+		}
+		if after := state(t, st); after != before {
+			t.Errorf("RevokeCredentials DryRun changed the store:\nbefore %s\nafter  %s", before, after)
+		}
+	})
+	s.run(t, "prefix", func(t *testing.T) {
+		prefix := passkey.Base64URL(a2.CredentialID)[:12] + "…"
+		res, err := st.RevokeCredentials(ctx, []string{prefix}, store.RevokeOptions{DryRun: true})
+		if err != nil || !slices.Equal(ids(res.Passkeys), []string{stored(a2)}) {
+			t.Errorf("RevokeCredentials DryRun of the prefix %q: %v; want %s", prefix, err, stored(a2))
+		}
+	})
+	s.run(t, "unknown-revokes-nothing", func(t *testing.T) {
+		before := state(t, st)
+		unknown := passkey.Base64URL([]byte("no such credential here"))
+		_, err := st.RevokeCredentials(ctx, append(slices.Clone(forms), unknown), store.RevokeOptions{Backup: noBackup})
+		wantErr(t, "RevokeCredentials with an unknown ID", err, passkey.ErrNotFound)
+		if err != nil && !strings.Contains(err.Error(), unknown) {
+			t.Errorf("RevokeCredentials with an unknown ID: %v; want it named", err)
+		}
+		if after := state(t, st); after != before {
+			t.Errorf("RevokeCredentials with an unknown ID changed the store:\nbefore %s\nafter  %s", before, after)
+		}
+	})
+	s.run(t, "revoke", func(t *testing.T) {
+		var backedUp []string
+		res, err := st.RevokeCredentials(ctx, forms, store.RevokeOptions{Backup: func(recs []passkey.ExportRecord) error {
+			backedUp = backedUp[:0]
+			for _, r := range recs {
+				backedUp = append(backedUp, passkey.Base64URL(rawID(t, r.CredentialID)))
+			}
+			return nil
+		}})
+		if err != nil {
+			t.Fatalf("RevokeCredentials: %v", err)
+		}
+		if got := ids(res.Passkeys); !slices.Equal(got, want) {
+			t.Errorf("RevokeCredentials: passkeys %q, want %q", got, want)
+		}
+		slices.Sort(backedUp)
+		if wantBackup := []string{passkey.Base64URL(a1.CredentialID), passkey.Base64URL(b1.CredentialID)}; !slices.Equal(backedUp, slices.Sorted(slices.Values(wantBackup))) {
+			t.Errorf("RevokeCredentials backed up %q, want %q", backedUp, wantBackup)
+		}
+		// user-a keeps a2; user-b has nothing left.
+		if len(res.Stranded) != 1 || res.Stranded[0].ID != "user-b" {
+			t.Errorf("RevokeCredentials: Stranded %+v, want user-b alone", res.Stranded)
+		}
+		for _, np := range []store.NewPasskey{a1, b1} {
+			if _, err := st.GetPasskey(ctx, np.CredentialID); !errors.Is(err, passkey.ErrNotFound) {
+				t.Errorf("GetPasskey of a revoked passkey: %v, want ErrNotFound", err)
+			}
+		}
+		wantPasskey(t, "GetPasskey of the passkey kept", st, getPasskey(t, st, a2.CredentialID), a2, "a@example.com")
+		if o := listOrphans(t, st); len(o) != 0 {
+			t.Errorf("ListOrphans after the revoke: %+v, want none", o)
+		}
+	})
+	s.run(t, "again-not-found", func(t *testing.T) {
+		_, err := st.RevokeCredentials(ctx, forms[:1], store.RevokeOptions{Backup: noBackup})
+		wantErr(t, "RevokeCredentials of a revoked passkey", err, passkey.ErrNotFound)
+	})
+}
+
 // testExportImport: the export of one store imported into a fresh store
 // of the same backend gives the same passkeys and users' e-mails; a
 // second import fails on conflicts and writes nothing with ConflictFail,

@@ -92,6 +92,7 @@ func Run(t *testing.T, b Backend) {
 	s.run(t, "order-and-limit", s.testOrderAndLimit)
 	s.run(t, "resolve", s.testResolve)
 	s.run(t, "revoke", s.testRevoke)
+	s.run(t, "revoke-credentials", s.testRevokeCredentials)
 	s.run(t, "export-import", s.testExportImport)
 	s.run(t, "completion", s.testCompletion)
 	s.run(t, "remove-orphans", s.testRemoveOrphans)
