@@ -2,8 +2,10 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 
 	"github.com/passkeyctl/passkeyctl/internal/passkey"
@@ -27,13 +29,20 @@ type backupFile struct {
 	f    *os.File
 	// records is how many records the last write appended.
 	records int
+	// created says that this run created the file.
+	created bool
 }
 
 // openBackup opens (creates, mode 0600) the --backup file for appending,
 // before anything is looked up, so that a backup that cannot be written
 // stops the revocation early.
 func openBackup(path string) (*backupFile, error) {
-	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_RDWR, 0o600)
+	created := true
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		created = false
+		f, err = os.OpenFile(path, os.O_APPEND|os.O_RDWR, 0o600)
+	}
 	if err != nil {
 		return nil, usageError{fmt.Errorf("cannot write --backup %s: %v; nothing was revoked", path, unwrapPathError(err))}
 	}
@@ -44,7 +53,7 @@ func openBackup(path string) (*backupFile, error) {
 		f.Close()
 		return nil, usageError{fmt.Errorf("cannot make --backup %s private (chmod 600): %v; nothing was revoked", path, unwrapPathError(err))}
 	}
-	return &backupFile{path: path, f: f}, nil
+	return &backupFile{path: path, f: f, created: created}, nil
 }
 
 // backupChunk is how many bytes of whole lines one write appends.
@@ -116,5 +125,14 @@ func (b *backupFile) fail(err error) error {
 	return fmt.Errorf("write --backup %s: %v; nothing was revoked", b.path, unwrapPathError(err))
 }
 
-// Close closes the file.
-func (b *backupFile) Close() error { return b.f.Close() }
+// Close closes the file, and removes it when this run created it and it
+// is still empty: a revoke that did not happen (an unknown ID, a refusal)
+// leaves no empty backup behind.
+func (b *backupFile) Close() error {
+	if b.created {
+		if fi, err := b.f.Stat(); err == nil && fi.Size() == 0 {
+			os.Remove(b.path)
+		}
+	}
+	return b.f.Close()
+}
