@@ -51,10 +51,10 @@ and logs show), with or without padding, or in hex ("hex:" forces hex). A base64
 can start with "-": put the IDs after "--" so they are not read as flags.
 
 All or nothing: if one ID matches no passkey, the command exits 3 and nothing is
-revoked. Everything runs in a single transaction (in batches of 500 rows per
+revoked. The deletes run in a single transaction (in batches of 500 rows per
 statement), so a failure part-way leaves the database as it was. On a terminal the
 IDs are looked up first, to be shown before the question; with --yes or --dry-run
-they are looked up inside the transaction, as their rows are locked, so that each
+they are looked up inside that transaction, as their rows are locked, so that each
 passkey is read once.
 
 --from-file reads one credential ID per line ("-" for stdin); blank lines and lines
