@@ -13,9 +13,9 @@ import (
 
 // backupFile is revoke --backup's file. Records are appended in the
 // export format (with revokedAt), from inside the revoke's transaction,
-// with the rows locked and before anything is deleted; the file is synced
-// before the revoke can commit, so `passkeyctl import PATH` restores every
-// passkey a committed revoke removed.
+// with the rows locked; the file is synced before the revoke can commit,
+// so `passkeyctl import PATH` restores every passkey a committed revoke
+// removed.
 //
 // The file always ends on a whole line: an append to a file that does not
 // (a write cut short by a crash or an older version) starts on a new line,

@@ -72,7 +72,7 @@ pointer go together in one MULTI/EXEC, under WATCH of every key read;
 
 --backup PATH appends the passkeys to PATH in passkeyctl's export format (the file
 is created with mode 0600), read with their rows locked after every check that can
-refuse the revoke, and synced before anything is deleted; a mistaken revocation is
+refuse the revoke, and synced before the revoke commits; a mistaken revocation is
 undone with: passkeyctl import PATH, however many revokes, crashes and re-runs
 wrote to the file.
 

@@ -89,8 +89,8 @@ type RevokeOptions struct {
 	// Backup, when set, receives the passkeys as export records (with
 	// RevokedAt) inside the revoke's transaction: after every check that
 	// can refuse the revoke and with the passkeys' rows locked, so the
-	// records are exactly the rows that go, and before anything is
-	// deleted. It must have them safely stored when it returns (revoke
+	// records are exactly the rows that go, and before the removal
+	// commits. It must have them safely stored when it returns (revoke
 	// --backup syncs the file); an error rolls the revoke back. It may be
 	// called again when the transaction is retried after a deadlock.
 	Backup func([]passkey.ExportRecord) error

@@ -70,12 +70,12 @@ type Store interface {
 	// gone (with their accounts), and on Redis the index entries that name
 	// nothing; each is checked again at delete time, so one that became
 	// usable meanwhile stays. opts.Backup receives the passkeys' records
-	// before anything is deleted.
+	// before the removal commits.
 	RemoveOrphans(ctx context.Context, opts OrphanOptions) (*OrphanResult, error)
 	// Revoke deletes the passkeys (and what the app keeps for each, and
 	// with RevokeSessions the users' sessions) atomically, after locking
 	// and re-reading them; opts.Backup receives the records of the locked
-	// passkeys before anything is deleted.
+	// passkeys before the removal commits.
 	Revoke(ctx context.Context, passkeys []passkey.Passkey, opts RevokeOptions) (*RevokeResult, error)
 	// RevokeCredentials is ResolveCredentials and Revoke of what it
 	// resolves, with their errors; a backend may look the IDs up inside
