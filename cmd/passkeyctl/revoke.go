@@ -226,39 +226,15 @@ func revokeRun(ctx context.Context, opts *RevokeOptions) error {
 		}
 		user = &u
 	}
-	revokeOpts := store.RevokeOptions{RevokeSessions: opts.RevokeSessions, DryRun: opts.DryRun}
-	var backup *backupFile
-	openBackupFile := func() error {
-		if opts.Backup == "" || opts.DryRun {
-			return nil
-		}
-		if backup, err = openBackup(opts.Backup); err != nil {
-			return err
-		}
-		revokeOpts.Backup = backup.write
-		return nil
-	}
-	defer func() {
-		if backup != nil {
-			backup.Close()
-		}
-	}()
-	prog := newProgress(opts.IO, opts.Output, "revoking", "passkey", nil)
-	var res *store.RevokeResult
-	if user == nil && (opts.Yes || opts.DryRun) {
-		// Nothing to show before the revoke: the store looks the IDs up
-		// in the revoke's own transaction, reading each passkey once.
-		printTarget(opts.IO, opts.Target, desc)
-		if err := openBackupFile(); err != nil {
-			return err
-		}
-		if len(ids) >= 100 {
-			prog.Start(len(ids))
-		}
-		res, err = st.RevokeCredentials(ctx, ids, revokeOpts)
-	} else {
-		var passkeys []passkey.Passkey
-		if passkeys, err = lookUpRevoke(ctx, st, opts, ids, user); err != nil {
+	// With nothing to show before the revoke (--yes, --dry-run), the store
+	// looks the IDs up in the revoke's own transaction, reading each
+	// passkey once; otherwise they are looked up, shown and confirmed
+	// first, and exactly those are revoked.
+	revoke := func(o store.RevokeOptions) (*store.RevokeResult, error) { return st.RevokeCredentials(ctx, ids, o) }
+	count := len(ids)
+	if user != nil || (!opts.Yes && !opts.DryRun) {
+		passkeys, err := lookUpRevoke(ctx, st, opts, ids, user)
+		if err != nil {
 			return err
 		}
 		printTarget(opts.IO, opts.Target, desc)
@@ -272,14 +248,25 @@ func revokeRun(ctx context.Context, opts *RevokeOptions) error {
 				return fmt.Errorf("%w: not confirmed; nothing was revoked", passkey.ErrRefused)
 			}
 		}
-		if err := openBackupFile(); err != nil {
+		revoke = func(o store.RevokeOptions) (*store.RevokeResult, error) { return st.Revoke(ctx, passkeys, o) }
+		count = len(passkeys)
+	} else {
+		printTarget(opts.IO, opts.Target, desc)
+	}
+	revokeOpts := store.RevokeOptions{RevokeSessions: opts.RevokeSessions, DryRun: opts.DryRun}
+	var backup *backupFile
+	if opts.Backup != "" && !opts.DryRun {
+		if backup, err = openBackup(opts.Backup); err != nil {
 			return err
 		}
-		if len(passkeys) >= 100 {
-			prog.Start(len(passkeys))
-		}
-		res, err = st.Revoke(ctx, passkeys, revokeOpts)
+		defer backup.Close()
+		revokeOpts.Backup = backup.write
 	}
+	prog := newProgress(opts.IO, opts.Output, "revoking", "passkey", nil)
+	if count >= 100 {
+		prog.Start(count)
+	}
+	res, err := revoke(revokeOpts)
 	prog.Done()
 	if err != nil {
 		return err
