@@ -11,7 +11,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -163,30 +162,18 @@ func passkeyctlSelects(b *testing.B, dsn string) (list, export sentSelect) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	var mu sync.Mutex
-	var stmts []dbtest.Statement
-	if err := dbtest.Trace(d, func(s dbtest.Statement) {
-		mu.Lock()
-		stmts = append(stmts, s)
-		mu.Unlock()
-	}); err != nil {
-		b.Fatal(err)
-	}
+	rec := dbtest.Record(b, d)
 	st := &db.Store{DB: d, Schema: s, ProviderID: "passkey"}
 	errEnough := errors.New("one row is enough")
 	from := " FROM " + d.Dialect.Quote("Authenticator") + " a "
 	capture := func(what string, read func() error) sentSelect {
-		mu.Lock()
-		stmts = nil
-		mu.Unlock()
+		rec.Take()
 		if err := read(); !errors.Is(err, errEnough) {
 			b.Fatalf("%s in process: %v, want to stop after the first row", what, err)
 		}
 		// Both have closed their rows, which reports the statement.
-		mu.Lock()
-		defer mu.Unlock()
 		var found []dbtest.Statement
-		for _, s := range stmts {
+		for _, s := range rec.Take() {
 			if strings.HasPrefix(s.Query, "SELECT ") && strings.Contains(s.Query, from) {
 				found = append(found, s)
 			}

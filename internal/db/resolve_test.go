@@ -11,7 +11,6 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/passkeyctl/passkeyctl/internal/db"
@@ -291,22 +290,7 @@ func TestRevokeCredentials_onePass(t *testing.T) {
 				t.Fatal(err)
 			}
 			s := detect(t, d)
-			var mu sync.Mutex
-			var outside, inside []string
-			if err := dbtest.Trace(d, func(st dbtest.Statement) {
-				if !strings.Contains(st.Query, d.Q(s.Authenticator.Name)) {
-					return
-				}
-				mu.Lock()
-				defer mu.Unlock()
-				if st.InTx {
-					inside = append(inside, st.Query)
-				} else {
-					outside = append(outside, st.Query)
-				}
-			}); err != nil {
-				t.Fatal(err)
-			}
+			rec := dbtest.Record(t, d)
 			var ids []string
 			for n := 1; n <= 600; n++ {
 				ids = append(ids, passkey.Base64URL(dbtest.BenchCredential(n)))
@@ -314,6 +298,16 @@ func TestRevokeCredentials_onePass(t *testing.T) {
 			res, err := d.RevokeCredentials(ctx, s, ids, store.RevokeOptions{ProviderID: "passkey", DryRun: true})
 			if err != nil || len(res.Passkeys) != len(ids) {
 				t.Fatalf("RevokeCredentials: %v", err)
+			}
+			var outside, inside []string
+			for _, st := range rec.Take() {
+				switch {
+				case !strings.Contains(st.Query, d.Q(s.Authenticator.Name)):
+				case st.InTx:
+					inside = append(inside, st.Query)
+				default:
+					outside = append(outside, st.Query)
+				}
 			}
 			if len(inside) == 0 {
 				t.Fatal("no statement of the transaction read the passkeys")

@@ -11,7 +11,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/passkeyctl/passkeyctl/internal/db"
@@ -666,15 +665,7 @@ func TestMySQL_noDeprecatedSQL(t *testing.T) {
 	}
 	s := detect(t, d)
 	sd := seedStatuses(t, d, s)
-	var mu sync.Mutex
-	var stmts []dbtest.Statement
-	if err := dbtest.Trace(d, func(st dbtest.Statement) {
-		mu.Lock()
-		stmts = append(stmts, st)
-		mu.Unlock()
-	}); err != nil {
-		t.Fatal(err)
-	}
+	rec := dbtest.Record(t, d)
 	if err := d.ListPasskeys(ctx, s, store.ListOptions{ProviderID: "passkey"}, func(passkey.Passkey) error { return nil }); err != nil {
 		t.Fatal(err)
 	}
@@ -694,6 +685,10 @@ func TestMySQL_noDeprecatedSQL(t *testing.T) {
 	if _, err := d.Revoke(ctx, s, ps, store.RevokeOptions{ProviderID: "passkey", RevokeSessions: true, DryRun: true}); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := d.RevokeCredentials(ctx, s, []string{sd.ok, sd.mismatch, sd.noAccount}, store.RevokeOptions{ProviderID: "passkey", RevokeSessions: true, DryRun: true}); err != nil {
+		t.Fatal(err)
+	}
+	stmts := rec.Take()
 	conn, err := d.X.Connx(ctx)
 	if err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"sync"
+	"testing"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -44,6 +45,37 @@ func Trace(d *db.DB, fn func(Statement)) error {
 	old := d.X
 	d.X = x
 	return old.Close()
+}
+
+// Recording is the statements a traced database ran (Record).
+type Recording struct {
+	mu    sync.Mutex
+	stmts []Statement
+}
+
+// Record traces d (Trace) into a Recording, failing the test if it
+// cannot.
+func Record(tb testing.TB, d *db.DB) *Recording {
+	tb.Helper()
+	r := &Recording{}
+	if err := Trace(d, func(s Statement) {
+		r.mu.Lock()
+		r.stmts = append(r.stmts, s)
+		r.mu.Unlock()
+	}); err != nil {
+		tb.Fatalf("dbtest: trace: %v", err)
+	}
+	return r
+}
+
+// Take returns the statements recorded since the last Take and forgets
+// them.
+func (r *Recording) Take() []Statement {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	stmts := r.stmts
+	r.stmts = nil
+	return stmts
 }
 
 type traceConnector struct {
