@@ -280,7 +280,9 @@ func samePasskeyIDs(a, b []passkey.Passkey) bool {
 // TestRevokeCredentials_onePass: RevokeCredentials reads the passkeys in
 // its transaction, as it locks them, and not before: a revoke that looked
 // them up first read each twice. On MySQL the read-ahead also reads them
-// on other connections, without a lock, as the transaction comes to them.
+// on other connections, without a lock, as the transaction comes to them;
+// whether it got to a batch before the transaction was done with it
+// depends on timing, so only what it sends is checked.
 func TestRevokeCredentials_onePass(t *testing.T) {
 	ctx := context.Background()
 	for _, dialect := range dbtest.Dialects {
@@ -318,9 +320,6 @@ func TestRevokeCredentials_onePass(t *testing.T) {
 				} else if strings.Contains(q, "FOR UPDATE") || !strings.HasPrefix(q, "SELECT") {
 					t.Errorf("the read-ahead locks or writes: %.120s", q)
 				}
-			}
-			if dialect == "mysql" && len(outside) == 0 {
-				t.Error("no read-ahead on MySQL")
 			}
 		})
 	}
