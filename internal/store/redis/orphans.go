@@ -24,7 +24,7 @@ func (c orphanCands) keys() []string {
 	for _, kv := range slices.Concat(c.lists, c.pointers) {
 		keys = append(keys, kv[0])
 	}
-	return uniq(keys)
+	return store.Distinct(keys)
 }
 
 func (c orphanCands) empty() bool {
@@ -89,7 +89,7 @@ func (s *Store) orphanDeps(c orphanCands, get getter, provider string) []string 
 			deps = append(deps, s.L.PointerKey(v))
 		}
 	}
-	return uniq(deps)
+	return store.Distinct(deps)
 }
 
 // planOrphans decides, from the values get returns, what of c goes: in
@@ -341,7 +341,7 @@ func (s *Store) findOrphans(ctx context.Context, provider, userID string) (orpha
 		return found, err
 	}
 	err = perUser(s.L.AccountByUserIDPrefix, s.L.AccountByUserIDKey, func(c *orphanCands, kv [2]string) { c.pointers = append(c.pointers, kv) })
-	found.auths, found.accounts = uniq(found.auths), uniq(found.accounts)
+	found.auths, found.accounts = store.Distinct(found.auths), store.Distinct(found.accounts)
 	return found, err
 }
 

@@ -105,7 +105,7 @@ func (s *Store) Revoke(ctx context.Context, passkeys []passkey.Passkey, opts sto
 		keys = append(keys, s.L.AuthenticatorListKey(u), s.L.AccountByUserIDKey(u), s.L.SessionByUserIDKey(u))
 	}
 	keys = append(keys, sessionKeys...)
-	watched := uniq(keys)
+	watched := store.Distinct(keys)
 
 	var plan *revokePlan
 	var entry *store.AuditEntry
@@ -280,7 +280,7 @@ func (s *Store) sessionKeysOf(ctx context.Context, users []string) ([]string, er
 		}
 		return nil
 	})
-	return uniq(out), err
+	return store.Distinct(out), err
 }
 
 // stranded returns the users among cands (whose credential list is now
@@ -374,16 +374,4 @@ func accountIDOf(p passkey.Passkey) string {
 		return p.ProviderAccountID
 	}
 	return p.CredentialID
-}
-
-func uniq(ss []string) []string {
-	seen := make(map[string]bool, len(ss))
-	out := make([]string, 0, len(ss))
-	for _, s := range ss {
-		if !seen[s] {
-			seen[s] = true
-			out = append(out, s)
-		}
-	}
-	return out
 }

@@ -150,7 +150,7 @@ func (s *Store) Import(ctx context.Context, r io.Reader, opts store.ImportOption
 	for _, c := range created {
 		keys = append(keys, s.L.UserKey(c.id), s.L.EmailKey(c.email))
 	}
-	watched := uniq(keys)
+	watched := store.Distinct(keys)
 	base := *res
 	var entry *store.AuditEntry
 	err = s.watchRetry(ctx, "import", func(tx *goredis.Tx) error {
