@@ -324,3 +324,41 @@ func TestRevokeCredentials_onePass(t *testing.T) {
 		})
 	}
 }
+
+// TestRevokeCredentials_unknownStopsEarly: an ID that matches nothing
+// stops the one pass as soon as its last stored form is looked up, before
+// that batch deletes anything: a doomed transaction does not lock and
+// delete every other passkey first. The IDs then go through the lookup,
+// whose error names it, and nothing changes.
+func TestRevokeCredentials_unknownStopsEarly(t *testing.T) {
+	ctx := context.Background()
+	for _, dialect := range dbtest.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			_, d := dbtest.Migrated(t, dialect)
+			if _, err := dbtest.GeneratePasskeys(ctx, d, 70, 10); err != nil {
+				t.Fatal(err)
+			}
+			s := detect(t, d)
+			// Standard base64 of 16 zero bytes: one reading only, which
+			// sorts before every generated ID.
+			unknown := passkey.AuthjsCredentialID(make([]byte, 16))
+			ids := []string{unknown}
+			for n := 1; n <= 700; n++ {
+				ids = append(ids, passkey.Base64URL(dbtest.BenchCredential(n)))
+			}
+			rec := dbtest.Record(t, d)
+			_, err := d.RevokeCredentials(ctx, s, ids, store.RevokeOptions{ProviderID: "passkey"})
+			if !errors.Is(err, passkey.ErrNotFound) || !strings.Contains(err.Error(), unknown) {
+				t.Fatalf("want ErrNotFound naming %s, got %v", unknown, err)
+			}
+			for _, st := range rec.Take() {
+				if st.InTx && strings.HasPrefix(st.Query, "DELETE") {
+					t.Errorf("the doomed transaction deleted: %.100s", st.Query)
+				}
+			}
+			if c := countRows(t, d, s.Authenticator.Name, s.Account.Name); c[0] != 700 || c[1] != 700 {
+				t.Errorf("%v rows left, want 700 and 700", c)
+			}
+		})
+	}
+}

@@ -90,15 +90,15 @@ func (d *DB) Revoke(ctx context.Context, s *Schema, passkeys []passkey.Passkey, 
 	if len(passkeys) == 0 {
 		return &store.RevokeResult{Passkeys: passkeys, Stranded: []passkey.User{}, DryRun: opts.DryRun}, nil
 	}
-	owners := make(map[string]string, len(passkeys))
+	set := revokeSet{owners: make(map[string]string, len(passkeys))}
 	order := make([]string, len(passkeys))
 	for i, p := range passkeys {
-		owners[p.CredentialID] = p.UserID
+		set.owners[p.CredentialID] = p.UserID
 		order[i] = p.CredentialID
 	}
-	// One lock order for every revoke: the credential IDs' byte order.
-	ids := slices.Sorted(maps.Keys(owners))
-	return d.revoke(ctx, s, plan, opts, ids, owners, func(map[string]lockedPasskey) ([]string, error) { return order, nil })
+	set.ids = slices.Sorted(maps.Keys(set.owners))
+	set.order = func(map[string]lockedPasskey) ([]string, error) { return order, nil }
+	return d.revoke(ctx, s, plan, opts, set)
 }
 
 // RevokeCredentials is store.Store.RevokeCredentials: it revokes the
@@ -109,12 +109,12 @@ func (d *DB) Revoke(ctx context.Context, s *Schema, passkeys []passkey.Passkey, 
 // cache (MariaDB's 128 MB default buffer pool against 5,000 passkeys spread
 // over 1,000,000) the second read goes to the disk again. Every stored form
 // of every ID is locked in the same byte order as Revoke's, so the two
-// wait for each other without deadlocking. When an ID resolves to nothing
-// (a prefix, or unknown), the transaction is rolled back and the IDs go
-// through ResolveCredentials and Revoke, whose errors and prefix
-// resolution are then exactly theirs.
+// wait for each other without deadlocking. As soon as an ID can resolve
+// to nothing (a prefix, or unknown), the transaction is rolled back and
+// the IDs go through ResolveCredentials and Revoke, whose errors and
+// prefix resolution are then exactly theirs.
 func (d *DB) RevokeCredentials(ctx context.Context, s *Schema, ids []string, opts store.RevokeOptions) (*store.RevokeResult, error) {
-	req, err := store.ReadCredentialIDs(ids, s.app().storedID)
+	req, err := store.NewCredentialRequest(ids, s.app().storedID)
 	if err != nil {
 		return nil, err
 	}
@@ -122,16 +122,28 @@ func (d *DB) RevokeCredentials(ctx context.Context, s *Schema, ids []string, opt
 	if err != nil {
 		return nil, err
 	}
-	if len(req.Stored()) > 0 {
-		res, err := d.revoke(ctx, s, plan, opts, req.Stored(), nil, func(locked map[string]lockedPasskey) ([]string, error) {
-			hits, err := req.Resolve(func(stored string) bool { _, ok := locked[stored]; return ok })
-			if err != nil {
-				return nil, err
-			}
-			if slices.Contains(hits, "") {
-				return nil, errUnresolved
-			}
-			return store.Distinct(hits), nil
+	if len(req.Stored()) > 0 && !req.Prefixes() {
+		isLocked := func(locked map[string]lockedPasskey) func(string) bool {
+			return func(stored string) bool { _, ok := locked[stored]; return ok }
+		}
+		res, err := d.revoke(ctx, s, plan, opts, revokeSet{
+			ids: req.Stored(),
+			settled: func(batch []string, locked map[string]lockedPasskey) error {
+				if req.Unmatched(batch, isLocked(locked)) {
+					return errUnresolved
+				}
+				return nil
+			},
+			order: func(locked map[string]lockedPasskey) ([]string, error) {
+				hits, err := req.Resolve(isLocked(locked))
+				if err != nil {
+					return nil, err
+				}
+				if slices.Contains(hits, "") { // settled tells at once
+					return nil, errUnresolved
+				}
+				return store.Distinct(hits), nil
+			},
 		})
 		if !errors.Is(err, errUnresolved) {
 			return res, err
@@ -144,19 +156,32 @@ func (d *DB) RevokeCredentials(ctx context.Context, s *Schema, ids []string, opt
 	return d.Revoke(ctx, s, passkeys, opts)
 }
 
-// errUnresolved rolls back a RevokeCredentials whose IDs did not all
-// resolve in its transaction.
-var errUnresolved = errors.New("credential IDs not all resolved in the transaction")
+// errUnresolved rolls back a RevokeCredentials with an ID that resolves
+// to nothing in its transaction.
+var errUnresolved = errors.New("a credential ID resolves to nothing in the transaction")
 
-// revoke is the transaction of Revoke and RevokeCredentials. It locks the
-// stored credential IDs ids (distinct, in byte order), batchSize at a
-// time, and deletes the rows each batch's lock pass found before the next
-// is locked. With owners (Revoke: the passkeys as looked up before), every
-// ID must be found with the same owner; without, what was found is all
-// there is, and order (called with every passkey locked) says whether
-// that is what was asked for. order returns the revoked passkeys' IDs in
-// the caller's order.
-func (d *DB) revoke(ctx context.Context, s *Schema, plan *revokePlan, opts store.RevokeOptions, ids []string, owners map[string]string, order func(locked map[string]lockedPasskey) ([]string, error)) (*store.RevokeResult, error) {
+// revokeSet is what a revoke transaction removes: the stored credential
+// IDs it locks, and how it tells that what it found is what was asked.
+type revokeSet struct {
+	// ids are the stored credential IDs to lock, distinct, in byte
+	// order: one lock order for every revoke.
+	ids []string
+	// owners (Revoke: the passkeys as looked up before) is the user each
+	// ID must be found with (lostPasskeys); nil: what the lock passes find
+	// is all there is (RevokeCredentials).
+	owners map[string]string
+	// settled, when set, is called once a batch's rows are locked, before
+	// they are deleted; an error stops the revoke.
+	settled func(batch []string, locked map[string]lockedPasskey) error
+	// order returns, once every batch is locked, the revoked passkeys'
+	// IDs in the caller's order, or why the revoke must not go on.
+	order func(locked map[string]lockedPasskey) ([]string, error)
+}
+
+// revoke is the transaction of Revoke and RevokeCredentials: it locks
+// set.ids batchSize at a time, and deletes the rows each batch's lock
+// pass found before the next is locked.
+func (d *DB) revoke(ctx context.Context, s *Schema, plan *revokePlan, opts store.RevokeOptions, set revokeSet) (*store.RevokeResult, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -179,7 +204,7 @@ func (d *DB) revoke(ctx context.Context, s *Schema, plan *revokePlan, opts store
 		// and their order are those of locking everything first: what the
 		// lock pass cannot lock is deleted after the last batch
 		// (plan.deleteRest).
-		locked := make(map[string]lockedPasskey, len(ids))
+		locked := make(map[string]lockedPasskey, len(set.ids))
 		var lost lostPasskeys
 		// Whether each user keeps another passkey (plan.signIns[0]) is
 		// read after every batch that deletes one of theirs, while the
@@ -189,8 +214,7 @@ func (d *DB) revoke(ctx context.Context, s *Schema, plan *revokePlan, opts store
 		left := map[string]bool{}
 		ahead := d.newReadAhead(ctx, lookup)
 		defer ahead.stop()
-		batches := slices.Collect(slices.Chunk(ids, batchSize))
-		for _, batch := range batches {
+		for batch := range slices.Chunk(set.ids, batchSize) {
 			// The read-ahead reads the batch's rows on other connections
 			// while the lock pass reads them in order on this one.
 			ahead.read(batch)
@@ -198,8 +222,8 @@ func (d *DB) revoke(ctx context.Context, s *Schema, plan *revokePlan, opts store
 			if err != nil {
 				return err
 			}
-			if owners != nil {
-				if err := lost.check(batch, owners, found); err != nil {
+			if set.owners != nil {
+				if err := lost.check(batch, set.owners, found); err != nil {
 					return err
 				}
 				if lost.any() {
@@ -214,6 +238,11 @@ func (d *DB) revoke(ctx context.Context, s *Schema, plan *revokePlan, opts store
 				if f, ok := found[id]; ok {
 					current = append(current, f.passkey)
 					locked[id] = f
+				}
+			}
+			if set.settled != nil {
+				if err := set.settled(batch, locked); err != nil {
+					return err
 				}
 			}
 			if len(current) == 0 {
@@ -239,12 +268,12 @@ func (d *DB) revoke(ctx context.Context, s *Schema, plan *revokePlan, opts store
 		if err := lost.err(); err != nil {
 			return err
 		}
-		callerOrder, err := order(locked)
+		callerOrder, err := set.order(locked)
 		if err != nil {
 			return err
 		}
 		current := make([]passkey.Passkey, 0, len(locked))
-		for _, id := range ids {
+		for _, id := range set.ids {
 			if f, ok := locked[id]; ok {
 				current = append(current, f.passkey)
 			}
@@ -338,8 +367,8 @@ type readAhead struct {
 	wg    sync.WaitGroup
 }
 
-// newReadAhead returns the read-ahead of a revoke; nil, which reads
-// nothing, where the dialect reads on one connection.
+// newReadAhead returns the read-ahead of a revoke's transaction (ctx);
+// nil, which reads nothing, where the dialect reads on one connection.
 func (d *DB) newReadAhead(ctx context.Context, lookup *credentialLookup) *readAhead {
 	n := d.Dialect.parallelReads()
 	if n <= 1 {

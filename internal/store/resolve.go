@@ -61,7 +61,7 @@ const maxPrefixMatches = 10
 // names them and no passkey is returned; a malformed ID, or one whose
 // base64 and hex readings both match a stored credential, is ErrInvalid.
 func ResolveCredentials(ctx context.Context, f CredentialFinder, ids []string) ([]passkey.Passkey, error) {
-	req, err := ReadCredentialIDs(ids, f.StoredID)
+	req, err := NewCredentialRequest(ids, f.StoredID)
 	if err != nil {
 		return nil, err
 	}
@@ -153,17 +153,23 @@ type CredentialRequest struct {
 	// stored are all of cands, distinct, in byte order.
 	stored []string
 	has    map[string]bool
+	// settledBy lists, by stored ID, the IDs whose last stored form (in
+	// byte order) it is (Unmatched).
+	settledBy map[string][]int
+	// prefixes counts the IDs given as a prefix only.
+	prefixes int
 }
 
-// ReadCredentialIDs reads ids, each as the app stores IDs (storedID): a
-// malformed ID, or a prefix too short to be one, is ErrInvalid.
-func ReadCredentialIDs(ids []string, storedID func(raw []byte) string) (*CredentialRequest, error) {
-	r := &CredentialRequest{ids: ids, cands: make([][]string, len(ids)), has: map[string]bool{}}
+// NewCredentialRequest reads ids, each as the app stores IDs (storedID):
+// a malformed ID, or a prefix too short to be one, is ErrInvalid.
+func NewCredentialRequest(ids []string, storedID func(raw []byte) string) (*CredentialRequest, error) {
+	r := &CredentialRequest{ids: ids, cands: make([][]string, len(ids)), has: map[string]bool{}, settledBy: map[string][]int{}}
 	for i, id := range ids {
 		if _, explicit, ok := passkey.CredentialPrefix(id); explicit {
 			if !ok {
 				return nil, fmt.Errorf("%w: credential ID prefix %q: give at least %d characters of the ID before the \"…\"", passkey.ErrInvalid, strings.TrimSpace(id), passkey.MinCredentialPrefix)
 			}
+			r.prefixes++
 			continue // "INbbybro…": only ever a prefix, resolved by ResolveCredentials
 		}
 		raws, err := passkey.CredentialIDCandidates(id)
@@ -180,7 +186,33 @@ func ReadCredentialIDs(ids []string, storedID func(raw []byte) string) (*Credent
 		}
 	}
 	slices.Sort(r.stored)
+	for i, cands := range r.cands {
+		if len(cands) > 0 {
+			last := slices.Max(cands)
+			r.settledBy[last] = append(r.settledBy[last], i)
+		}
+	}
 	return r, nil
+}
+
+// Prefixes reports whether an ID was given as a prefix only ("…"), which
+// no stored form stands for (ResolveCredentials resolves it).
+func (r *CredentialRequest) Prefixes() bool { return r.prefixes > 0 }
+
+// Unmatched reports, when the stored IDs of batch (a run of Stored) and
+// every one before them have been looked up, whether an ID is left with
+// none of its forms found (found reports which are): an ID whose last
+// form is in batch is then settled, and this one can only be a prefix or
+// unknown.
+func (r *CredentialRequest) Unmatched(batch []string, found func(stored string) bool) bool {
+	for _, last := range batch {
+		for _, i := range r.settledBy[last] {
+			if !slices.ContainsFunc(r.cands[i], found) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // Stored returns every stored ID the IDs may denote, each once, in byte
@@ -210,14 +242,14 @@ func (r *CredentialRequest) Resolve(found func(stored string) bool) ([]string, e
 	return hits, nil
 }
 
-// Distinct returns ids without "" and repeats, in first-seen order.
-func Distinct(ids []string) []string {
-	seen := make(map[string]bool, len(ids))
-	out := make([]string, 0, len(ids))
-	for _, id := range ids {
-		if id != "" && !seen[id] {
-			seen[id] = true
-			out = append(out, id)
+// Distinct returns ss without repeats, in first-seen order.
+func Distinct(ss []string) []string {
+	seen := make(map[string]bool, len(ss))
+	out := make([]string, 0, len(ss))
+	for _, s := range ss {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
 		}
 	}
 	return out
