@@ -230,6 +230,7 @@ func revokeRun(ctx context.Context, opts *RevokeOptions) error {
 	// looks the IDs up in the revoke's own transaction, reading each
 	// passkey once; otherwise they are looked up, shown and confirmed
 	// first, and exactly those are revoked.
+	printTarget(opts.IO, opts.Target, desc)
 	revoke := func(o store.RevokeOptions) (*store.RevokeResult, error) { return st.RevokeCredentials(ctx, ids, o) }
 	count := len(ids)
 	if user != nil || (!opts.Yes && !opts.DryRun) {
@@ -237,7 +238,6 @@ func revokeRun(ctx context.Context, opts *RevokeOptions) error {
 		if err != nil {
 			return err
 		}
-		printTarget(opts.IO, opts.Target, desc)
 		if !opts.Yes && !opts.DryRun {
 			previewRevoke(opts.IO.ErrOut, passkeys, opts.RevokeSessions)
 			ok, err := opts.IO.Confirm(fmt.Sprintf("Revoke %s in %s?", plural(len(passkeys), "passkey"), desc.Location))
@@ -250,8 +250,6 @@ func revokeRun(ctx context.Context, opts *RevokeOptions) error {
 		}
 		revoke = func(o store.RevokeOptions) (*store.RevokeResult, error) { return st.Revoke(ctx, passkeys, o) }
 		count = len(passkeys)
-	} else {
-		printTarget(opts.IO, opts.Target, desc)
 	}
 	revokeOpts := store.RevokeOptions{RevokeSessions: opts.RevokeSessions, DryRun: opts.DryRun}
 	var backup *backupFile
