@@ -240,10 +240,7 @@ func TestConnectionLimit(t *testing.T) {
 			}
 			// 600 IDs: two batches, which MySQL would read on two
 			// connections.
-			var ids []string
-			for n := 1; n <= 600; n++ {
-				ids = append(ids, passkey.Base64URL(dbtest.BenchCredential(n)))
-			}
+			ids := benchCredentialIDs(600)
 			found, err := d.ResolveCredentials(ctx, s, ids, "passkey")
 			if err != nil {
 				t.Fatalf("resolve as a login allowed one connection: %v", err)
@@ -287,16 +284,9 @@ func TestRevokeCredentials_onePass(t *testing.T) {
 	ctx := context.Background()
 	for _, dialect := range dbtest.Dialects {
 		t.Run(dialect, func(t *testing.T) {
-			_, d := dbtest.Migrated(t, dialect)
-			if _, err := dbtest.GeneratePasskeys(ctx, d, 70, 10); err != nil {
-				t.Fatal(err)
-			}
-			s := detect(t, d)
+			d, s := generated700(t, dialect)
 			rec := dbtest.Record(t, d)
-			var ids []string
-			for n := 1; n <= 600; n++ {
-				ids = append(ids, passkey.Base64URL(dbtest.BenchCredential(n)))
-			}
+			ids := benchCredentialIDs(600)
 			res, err := d.RevokeCredentials(ctx, s, ids, store.RevokeOptions{ProviderID: "passkey", DryRun: true})
 			if err != nil || len(res.Passkeys) != len(ids) {
 				t.Fatalf("RevokeCredentials: %v", err)
@@ -334,18 +324,11 @@ func TestRevokeCredentials_unknownStopsEarly(t *testing.T) {
 	ctx := context.Background()
 	for _, dialect := range dbtest.Dialects {
 		t.Run(dialect, func(t *testing.T) {
-			_, d := dbtest.Migrated(t, dialect)
-			if _, err := dbtest.GeneratePasskeys(ctx, d, 70, 10); err != nil {
-				t.Fatal(err)
-			}
-			s := detect(t, d)
+			d, s := generated700(t, dialect)
 			// Standard base64 of 16 zero bytes: one reading only, which
 			// sorts before every generated ID.
 			unknown := passkey.AuthjsCredentialID(make([]byte, 16))
-			ids := []string{unknown}
-			for n := 1; n <= 700; n++ {
-				ids = append(ids, passkey.Base64URL(dbtest.BenchCredential(n)))
-			}
+			ids := append([]string{unknown}, benchCredentialIDs(700)...)
 			rec := dbtest.Record(t, d)
 			_, err := d.RevokeCredentials(ctx, s, ids, store.RevokeOptions{ProviderID: "passkey"})
 			if !errors.Is(err, passkey.ErrNotFound) || !strings.Contains(err.Error(), unknown) {
@@ -361,4 +344,26 @@ func TestRevokeCredentials_unknownStopsEarly(t *testing.T) {
 			}
 		})
 	}
+}
+
+// generated700 returns a fresh database of the dialect holding 700
+// generated passkeys (dbtest.GeneratePasskeys: 70 users of 10), two
+// batches' worth, and its schema.
+func generated700(t *testing.T, dialect string) (*db.DB, *db.Schema) {
+	t.Helper()
+	_, d := dbtest.Migrated(t, dialect)
+	if _, err := dbtest.GeneratePasskeys(context.Background(), d, 70, 10); err != nil {
+		t.Fatal(err)
+	}
+	return d, detect(t, d)
+}
+
+// benchCredentialIDs returns the IDs of generated passkeys 1 to n as logs
+// show them (base64url).
+func benchCredentialIDs(n int) []string {
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = passkey.Base64URL(dbtest.BenchCredential(i + 1))
+	}
+	return ids
 }
