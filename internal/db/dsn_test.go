@@ -1,6 +1,8 @@
 package db_test
 
 import (
+	"context"
+	"database/sql"
 	"errors"
 	"net/url"
 	"path/filepath"
@@ -12,6 +14,7 @@ import (
 	"github.com/passkeyctl/passkeyctl/internal/db"
 	"github.com/passkeyctl/passkeyctl/internal/db/dbtest"
 	"github.com/passkeyctl/passkeyctl/internal/passkey"
+	"github.com/passkeyctl/passkeyctl/internal/store"
 )
 
 func TestParseDSN(t *testing.T) {
@@ -272,5 +275,55 @@ func TestOpen_passwordNeverShown(t *testing.T) {
 			}
 			t.Log(err)
 		})
+	}
+}
+
+// TestSQLite_userPragmaOnEveryConnection: a _pragma in the DSN (the
+// README's mmap_size for listing a large file faster) is set on every
+// connection of the pool, beside passkeyctl's own, and a listing reads
+// through it.
+func TestSQLite_userPragmaOnEveryConnection(t *testing.T) {
+	ctx := context.Background()
+	dsn, d := dbtest.Migrated(t, "sqlite")
+	if _, err := dbtest.GeneratePasskeys(ctx, d, 3, 2); err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+	d = dbtest.Open(t, dsn+"?_pragma=mmap_size(1048576)")
+	// Two connections held at once: the second is a new one.
+	var conns []*sql.Conn
+	for range 2 {
+		c, err := d.X.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		conns = append(conns, c)
+	}
+	for i, c := range conns {
+		var mmap, fk int64
+		if err := c.QueryRowContext(ctx, "PRAGMA mmap_size").Scan(&mmap); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.QueryRowContext(ctx, "PRAGMA foreign_keys").Scan(&fk); err != nil {
+			t.Fatal(err)
+		}
+		if mmap != 1048576 || fk != 1 {
+			t.Errorf("connection %d: mmap_size %d, foreign_keys %d; want 1048576 and 1", i, mmap, fk)
+		}
+	}
+	for _, c := range conns {
+		c.Close()
+	}
+	s, err := d.Detect(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	if err := d.ListPasskeys(ctx, s, store.ListOptions{ProviderID: "passkey"}, func(passkey.Passkey) error { n++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if n != 6 {
+		t.Errorf("listed %d passkeys through the mmap_size DSN, want 6", n)
 	}
 }
