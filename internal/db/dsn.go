@@ -35,6 +35,11 @@ type Target struct {
 	ConnectTimeout time.Duration
 	// SQLitePath is the SQLite database file, or "".
 	SQLitePath string
+	// SQLitePragmas are the names of the pragmas the DSN's _pragma
+	// parameters set. SQLite ignores a pragma it does not know, so Open
+	// checks them against its own list: a misspelt one is an error, not a
+	// setting silently left out.
+	SQLitePragmas []string
 	// passwords holds the DSN's password in each form a message may quote
 	// it (decoded, as written, and re-encoded), only to scrub it from driver
 	// errors, which may quote the DSN in forms Redact does not know.
@@ -482,7 +487,23 @@ func parseSQLite(rest, redacted string) (Target, error) {
 	if !strings.Contains(query, "busy_timeout") {
 		params += "&_pragma=busy_timeout(10000)"
 	}
-	return Target{Dialect: SQLite, DriverDSN: "file:" + path + "?" + params, Redacted: redacted, SQLitePath: path}, nil
+	var pragmas []string
+	if values, err := url.ParseQuery(query); err == nil {
+		for _, v := range values["_pragma"] {
+			// "name(value)", "name=value", "name" or "schema.name(value)".
+			name := v
+			if i := strings.IndexAny(name, "(="); i >= 0 {
+				name = name[:i]
+			}
+			if i := strings.LastIndexByte(name, '.'); i >= 0 {
+				name = name[i+1:]
+			}
+			if name = strings.ToLower(strings.TrimSpace(name)); name != "" {
+				pragmas = append(pragmas, name)
+			}
+		}
+	}
+	return Target{Dialect: SQLite, DriverDSN: "file:" + path + "?" + params, Redacted: redacted, SQLitePath: path, SQLitePragmas: pragmas}, nil
 }
 
 func isLocalHost(h string) bool {

@@ -281,7 +281,8 @@ func TestOpen_passwordNeverShown(t *testing.T) {
 // TestSQLite_userPragmaOnEveryConnection: a _pragma in the DSN (the
 // README's mmap_size for listing a large file faster) is set on every
 // connection of the pool, beside passkeyctl's own, and a listing reads
-// through it.
+// through it; a misspelt one, which SQLite would ignore without a word,
+// is refused.
 func TestSQLite_userPragmaOnEveryConnection(t *testing.T) {
 	ctx := context.Background()
 	dsn, d := dbtest.Migrated(t, "sqlite")
@@ -291,14 +292,14 @@ func TestSQLite_userPragmaOnEveryConnection(t *testing.T) {
 	d.Close()
 	d = dbtest.Open(t, dsn+"?_pragma=mmap_size(1048576)")
 	// Two connections held at once: the second is a new one.
-	var conns []*sql.Conn
-	for range 2 {
+	var conns [2]*sql.Conn
+	for i := range conns {
 		c, err := d.X.Conn(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer c.Close()
-		conns = append(conns, c)
+		conns[i] = c
 	}
 	for i, c := range conns {
 		var mmap, fk int64
@@ -312,18 +313,23 @@ func TestSQLite_userPragmaOnEveryConnection(t *testing.T) {
 			t.Errorf("connection %d: mmap_size %d, foreign_keys %d; want 1048576 and 1", i, mmap, fk)
 		}
 	}
-	for _, c := range conns {
-		c.Close()
-	}
-	s, err := d.Detect(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
 	n := 0
-	if err := d.ListPasskeys(ctx, s, store.ListOptions{ProviderID: "passkey"}, func(passkey.Passkey) error { n++; return nil }); err != nil {
+	if err := d.ListPasskeys(ctx, detect(t, d), store.ListOptions{ProviderID: "passkey"}, func(passkey.Passkey) error { n++; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if n != 6 {
 		t.Errorf("listed %d passkeys through the mmap_size DSN, want 6", n)
+	}
+
+	for _, query := range []string{"_pragma=mmap_sise(1048576)", "_pragma=busy_timeout(50)&_pragma=main.Cache_Sise=5"} {
+		_, err := db.Open(ctx, dsn+"?"+query, db.OpenOptions{})
+		if !errors.Is(err, passkey.ErrInvalid) || !strings.Contains(err.Error(), "_sise") {
+			t.Errorf("open with ?%s: %v; want ErrInvalid naming the misspelt pragma", query, err)
+		}
+	}
+	if d, err := db.Open(ctx, dsn+"?_pragma=MAIN.MMAP_SIZE=4096", db.OpenOptions{}); err != nil {
+		t.Errorf("open with a schema-qualified, upper-case pragma: %v", err)
+	} else {
+		d.Close()
 	}
 }

@@ -208,6 +208,10 @@ func Open(ctx context.Context, dsn string, opts OpenOptions) (*DB, error) {
 		closeAll()
 		return nil, err
 	}
+	if err := d.checkSQLitePragmas(pingCtx); err != nil {
+		closeAll()
+		return nil, err
+	}
 	return d, nil
 }
 
@@ -221,6 +225,22 @@ func isTimeout(err error) bool {
 // checkSchemaExists refuses, before any read or write, a PostgreSQL schema
 // named by ?schema= that does not exist: passkeyctl never falls back to
 // another schema.
+// checkSQLitePragmas refuses a DSN whose _pragma names a pragma SQLite
+// does not know (Target.SQLitePragmas): SQLite ignores it without a word,
+// and the setting the user asked for would silently not be made.
+func (d *DB) checkSQLitePragmas(ctx context.Context) error {
+	for _, name := range d.Target.SQLitePragmas {
+		var known bool
+		if err := d.X.GetContext(ctx, &known, `SELECT EXISTS (SELECT 1 FROM pragma_pragma_list WHERE name = ?)`, name); err != nil {
+			return d.Err("look up pragma "+name, err)
+		}
+		if !known {
+			return fmt.Errorf("%w: the DSN sets _pragma %s, which SQLite does not know, so it would be ignored: check its spelling (https://sqlite.org/pragma.html)", passkey.ErrInvalid, name)
+		}
+	}
+	return nil
+}
+
 func (d *DB) checkSchemaExists(ctx context.Context, missingOK bool) error {
 	name := d.Target.SearchPath
 	if d.Dialect != Postgres || name == "" {
