@@ -487,24 +487,30 @@ func parseSQLite(rest, redacted string) (Target, error) {
 	if !strings.Contains(query, "busy_timeout") {
 		params += "&_pragma=busy_timeout(10000)"
 	}
+	values, err := url.ParseQuery(query)
+	if err != nil {
+		// The driver would fail on it at the first connection, as a
+		// connection error (exit 1); it is the DSN's text that is wrong.
+		return Target{}, fmt.Errorf("%w: cannot parse the query of SQLite DSN %q: percent-encode special characters (%% as %%25, & as %%26)", passkey.ErrInvalid, redacted)
+	}
 	var pragmas []string
-	if values, err := url.ParseQuery(query); err == nil {
-		for _, v := range values["_pragma"] {
-			// "name(value)", "name=value", "name" or "schema.name(value)".
-			name := v
-			if i := strings.IndexAny(name, "(="); i >= 0 {
-				name = name[:i]
-			}
-			if i := strings.LastIndexByte(name, '.'); i >= 0 {
-				name = name[i+1:]
-			}
-			if name = strings.ToLower(strings.TrimSpace(name)); name != "" {
-				pragmas = append(pragmas, name)
-			}
+	for _, v := range values["_pragma"] {
+		m := sqlitePragma.FindStringSubmatch(v)
+		if m == nil {
+			// The driver runs "PRAGMA " + v on every connection: a syntax
+			// error there reads as a connection failure.
+			return Target{}, fmt.Errorf("%w: SQLite DSN %q sets _pragma=%s, which is not NAME, NAME(VALUE) or NAME=VALUE (https://sqlite.org/pragma.html)", passkey.ErrInvalid, redacted, Redact(v))
 		}
+		pragmas = append(pragmas, strings.ToLower(m[1]))
 	}
 	return Target{Dialect: SQLite, DriverDSN: "file:" + path + "?" + params, Redacted: redacted, SQLitePath: path, SQLitePragmas: pragmas}, nil
 }
+
+// sqlitePragma is the form of a _pragma in a SQLite DSN, as the driver
+// runs it ("PRAGMA " + it): [schema.]name, then nothing, "(value)" or
+// "=value", where a value is a number, a keyword or a quoted string.
+// Group 1 is the name.
+var sqlitePragma = regexp.MustCompile(`^\s*(?:\w+\.)?(\w+)\s*(?:\(\s*(?:[+-]?[\w.]+|'[^']*'|"[^"]*")\s*\)|=\s*(?:[+-]?[\w.]+|'[^']*'|"[^"]*"))?\s*$`)
 
 func isLocalHost(h string) bool {
 	return h == "" || h == "localhost" || h == "127.0.0.1" || h == "::1" || strings.HasPrefix(h, "/")

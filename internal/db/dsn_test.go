@@ -327,9 +327,19 @@ func TestSQLite_userPragmaOnEveryConnection(t *testing.T) {
 			t.Errorf("open with ?%s: %v; want ErrInvalid naming the misspelt pragma", query, err)
 		}
 	}
-	if d, err := db.Open(ctx, dsn+"?_pragma=MAIN.MMAP_SIZE=4096", db.OpenOptions{}); err != nil {
-		t.Errorf("open with a schema-qualified, upper-case pragma: %v", err)
-	} else {
-		d.Close()
+	// Malformed: the driver would run "PRAGMA " + it and fail as if the
+	// file could not be opened (exit 1); it is bad input (exit 2).
+	for _, query := range []string{"_pragma=mmap_size(abc", "_pragma=", "_pragma=mmap_size(1)%3Bdrop", "_pragma=cache_size=-", "_pragma=%zz"} {
+		_, err := db.Open(ctx, dsn+"?"+query, db.OpenOptions{})
+		if !errors.Is(err, passkey.ErrInvalid) {
+			t.Errorf("open with ?%s: %v; want ErrInvalid", query, err)
+		}
+	}
+	for _, query := range []string{"_pragma=MAIN.MMAP_SIZE=4096", "_pragma=journal_mode%3DWAL", "_pragma=cache_size(-2000)", "_pragma=busy_timeout%20%3D%2050", "_pragma=encoding='UTF-8'"} {
+		if d, err := db.Open(ctx, dsn+"?"+query, db.OpenOptions{}); err != nil {
+			t.Errorf("open with ?%s: %v", query, err)
+		} else {
+			d.Close()
+		}
 	}
 }
