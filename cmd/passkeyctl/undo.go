@@ -44,15 +44,19 @@ func newCmdUndo(f *Factory, runF func(context.Context, *UndoOptions) error) *cob
                              on since (it was restored and used, and removed
                              again later) comes back with the highest counter
                              the log holds, never a lower one
-  serve --enroll, import     the passkeys written are revoked
+  serve --enroll, import     the passkeys written are revoked; those an
+                             import --on-conflict update overwrote get back
+                             the flags they had (deviceType, backedUp) if
+                             they still have the ones it wrote; the counter
+                             it raised stays (a counter is never lowered)
   rename                     the old name is set back
   undo                       the undo is reversed (a redo)
 
 What has changed since is left as it is and said: a passkey already back, one
 already gone, a name changed again. Sessions revoked with --revoke-sessions
 stay revoked (their users sign in again), passkeys whose user is gone cannot
-come back (their records stay in the log), an import's updates of existing
-passkeys are not reverted, and migrations are reversed with passkeyctl migrate
+come back (their records stay in the log), the flags of a passkey changed again
+since an import stay, and migrations are reversed with passkeyctl migrate
 (down). The undo is itself recorded, with the entry it reverses; an entry is
 undone once.
 
@@ -89,15 +93,18 @@ Like revoke, undo shows what it will do and asks; without a terminal it needs
 type undoPlan struct {
 	Entry store.AuditEntry `json:"-"`
 	// Restore are the records written back; Remove the passkeys revoked;
-	// Rename the names set back.
+	// Rename the names set back; Reflag the passkeys an import updated,
+	// as they are now with the flags they had before it (written with
+	// import --on-conflict update, which never lowers a counter).
 	Restore []passkey.ExportRecord `json:"restore"`
 	Remove  []passkey.Passkey      `json:"remove"`
 	Rename  []store.AuditRenamed   `json:"rename"`
+	Reflag  []passkey.ExportRecord `json:"reflag"`
 	// Left says what is not reversed, and why.
 	Left []string `json:"left"`
 }
 
-func (p *undoPlan) empty() bool { return len(p.Restore)+len(p.Remove)+len(p.Rename) == 0 }
+func (p *undoPlan) empty() bool { return len(p.Restore)+len(p.Remove)+len(p.Rename)+len(p.Reflag) == 0 }
 
 // undoResult is undo's -o json. The field names are a documented, stable
 // interface.
@@ -107,7 +114,10 @@ type undoResult struct {
 	Restored []passkey.ExportRecord `json:"restored"`
 	Removed  []passkey.Passkey      `json:"removed"`
 	Renamed  []store.AuditRenamed   `json:"renamed"`
-	Left     []string               `json:"left"`
+	// FlagsReverted are the passkeys an import updated whose flags were
+	// set back (deviceType, backedUp), as written.
+	FlagsReverted []passkey.ExportRecord `json:"flagsReverted"`
+	Left          []string               `json:"left"`
 	// RecordedAs are the audit entries the undo was recorded as.
 	RecordedAs []int64 `json:"recordedAs"`
 }
@@ -124,7 +134,7 @@ func undoRun(ctx context.Context, opts *UndoOptions) error {
 		return err
 	}
 	printTarget(opts.IO, opts.Target, desc)
-	res := undoResult{Entry: opts.Entry, DryRun: opts.DryRun, Restored: []passkey.ExportRecord{}, Removed: []passkey.Passkey{}, Renamed: []store.AuditRenamed{}, Left: plan.Left, RecordedAs: []int64{}}
+	res := undoResult{Entry: opts.Entry, DryRun: opts.DryRun, Restored: []passkey.ExportRecord{}, Removed: []passkey.Passkey{}, Renamed: []store.AuditRenamed{}, FlagsReverted: []passkey.ExportRecord{}, Left: plan.Left, RecordedAs: []int64{}}
 	if plan.Left == nil {
 		res.Left = []string{}
 	}
@@ -138,7 +148,7 @@ func undoRun(ctx context.Context, opts *UndoOptions) error {
 		return nil
 	}
 	if opts.DryRun {
-		res.Restored, res.Removed, res.Renamed = plan.Restore, plan.Remove, plan.Rename
+		res.Restored, res.Removed, res.Renamed, res.FlagsReverted = plan.Restore, plan.Remove, plan.Rename, plan.Reflag
 		fmt.Fprintln(opts.IO.ErrOut, "Dry run: nothing was changed.")
 		if isJSON(opts.Output) {
 			return writeResult(opts.IO.Out, opts.Output, res)
@@ -155,17 +165,16 @@ func undoRun(ctx context.Context, opts *UndoOptions) error {
 		}
 	}
 	if len(plan.Restore) > 0 {
-		var buf bytes.Buffer
-		w := passkey.NewExportWriter(&buf)
-		for _, r := range plan.Restore {
-			if err := w.Write(r); err != nil {
-				return err
-			}
-		}
-		if _, err := st.Import(ctx, &buf, store.ImportOptions{OnConflict: store.ConflictSkip}); err != nil {
+		if err := importRecords(ctx, st, plan.Restore, store.ConflictSkip); err != nil {
 			return fmt.Errorf("undo entry %d: restore: %w", plan.Entry.ID, err)
 		}
 		res.Restored = plan.Restore
+	}
+	if len(plan.Reflag) > 0 {
+		if err := importRecords(ctx, st, plan.Reflag, store.ConflictUpdate); err != nil {
+			return fmt.Errorf("undo entry %d: set flags back: %w", plan.Entry.ID, err)
+		}
+		res.FlagsReverted = plan.Reflag
 	}
 	if len(plan.Remove) > 0 {
 		if _, err := st.Revoke(ctx, plan.Remove, store.RevokeOptions{}); err != nil {
@@ -191,7 +200,7 @@ func undoRun(ctx context.Context, opts *UndoOptions) error {
 	for _, d := range []struct {
 		verb string
 		n    int
-	}{{"restored", len(res.Restored)}, {"removed", len(res.Removed)}, {"renamed", len(res.Renamed)}} {
+	}{{"restored", len(res.Restored)}, {"removed", len(res.Removed)}, {"renamed", len(res.Renamed)}, {"reverted the flags of", len(res.FlagsReverted)}} {
 		if d.n > 0 {
 			did = append(did, d.verb+" "+plural(d.n, "passkey"))
 		}
@@ -202,6 +211,19 @@ func undoRun(ctx context.Context, opts *UndoOptions) error {
 		return writeResult(opts.IO.Out, opts.Output, res)
 	}
 	return nil
+}
+
+// importRecords imports recs into st with the conflict policy given.
+func importRecords(ctx context.Context, st store.Store, recs []passkey.ExportRecord, onConflict store.ConflictPolicy) error {
+	var buf bytes.Buffer
+	w := passkey.NewExportWriter(&buf)
+	for _, r := range recs {
+		if err := w.Write(r); err != nil {
+			return err
+		}
+	}
+	_, err := st.Import(ctx, &buf, store.ImportOptions{OnConflict: onConflict})
+	return err
 }
 
 // planUndo reads entry id and what has happened since, and says what
@@ -274,31 +296,9 @@ func planUndo(ctx context.Context, st store.Store, id int64) (*undoPlan, error) 
 		r.RevokedAt = nil
 		plan.Restore = append(plan.Restore, r)
 	}
-	// The passkeys written, as they are now: in batches when every one is
-	// still there (an import's undo may have 100,000), else one by one.
-	now := map[string]passkey.Passkey{}
-	if len(e.Added) > 1 {
-		ids := make([]string, len(e.Added))
-		for i, a := range e.Added {
-			ids[i] = a.CredentialID
-		}
-		if ps, err := st.ResolveCredentials(ctx, ids); err == nil {
-			for _, p := range ps {
-				if raw, err := passkey.DecodeBase64(p.CredentialID); err == nil {
-					now[string(raw)] = p
-				}
-			}
-		}
-	}
+	now := currentPasskeys(ctx, st, e.Added)
 	for _, a := range e.Added {
-		raw, err := passkey.DecodeBase64(a.CredentialID)
-		if err != nil {
-			return nil, fmt.Errorf("entry %d: credential %s: %w", id, a.CredentialID, err)
-		}
-		p, found := now[string(raw)]
-		if !found {
-			p, err = st.GetPasskey(ctx, raw)
-		}
+		p, err := now.get(ctx, a.CredentialID)
 		switch {
 		case errors.Is(err, passkey.ErrNotFound):
 			plan.Left = append(plan.Left, "passkey "+a.CredentialID+" is gone already")
@@ -328,7 +328,9 @@ func planUndo(ctx context.Context, st store.Store, id int64) (*undoPlan, error) 
 		}
 	}
 	if len(e.Updated) > 0 {
-		plan.Left = append(plan.Left, fmt.Sprintf("%s updated by the import are not reverted (their counters may have moved on)", plural(len(e.Updated), "passkey")))
+		if err := planReflag(ctx, st, e, &plan); err != nil {
+			return nil, err
+		}
 	}
 	if n := len(e.OrphanAccounts) + len(e.DanglingEntries); n > 0 {
 		plan.Left = append(plan.Left, fmt.Sprintf("%d orphan account(s) and index entries are not written back: no sign-in could use them", n))
@@ -337,6 +339,103 @@ func planUndo(ctx context.Context, st store.Store, id int64) (*undoPlan, error) 
 		plan.Left = append(plan.Left, fmt.Sprintf("the %d session(s) revoked stay revoked: their users sign in again", e.Sessions))
 	}
 	return &plan, nil
+}
+
+// planReflag plans setting back the flags (deviceType, backedUp) of the
+// passkeys import entry e updated: those still of the same user with the
+// flags the import left. The counters it raised stay: a counter is never
+// lowered.
+func planReflag(ctx context.Context, st store.Store, e *store.AuditEntry, plan *undoPlan) error {
+	now := currentPasskeys(ctx, st, e.Updated)
+	var unrecorded, unchanged int
+	for _, u := range e.Updated {
+		if u.Before == nil || u.After == nil {
+			unrecorded++
+			continue
+		}
+		if *u.Before == *u.After {
+			unchanged++
+			continue
+		}
+		p, err := now.get(ctx, u.CredentialID)
+		switch {
+		case errors.Is(err, passkey.ErrNotFound):
+			plan.Left = append(plan.Left, "passkey "+u.CredentialID+" is gone: its flags are not set back")
+			continue
+		case err != nil:
+			return err
+		case p.UserID != u.UserID:
+			plan.Left = append(plan.Left, fmt.Sprintf("passkey %s belongs to user %s now, not %s: its flags are kept", u.CredentialID, p.UserID, u.UserID))
+			continue
+		}
+		if flags := (store.AuditFlags{DeviceType: p.CredentialDeviceType, BackedUp: p.CredentialBackedUp}); flags != *u.After {
+			plan.Left = append(plan.Left, fmt.Sprintf("passkey %s's flags changed since the import (now %s): kept", u.CredentialID, describeFlags(flags)))
+			continue
+		}
+		plan.Reflag = append(plan.Reflag, passkey.ExportRecord{
+			Version:      passkey.ExportFormatVersion,
+			CredentialID: u.CredentialID,
+			PublicKey:    p.PublicKey,
+			Counter:      p.Counter,
+			DeviceType:   u.Before.DeviceType,
+			BackedUp:     u.Before.BackedUp,
+			Transports:   p.Transports,
+			// Matched by id alone, as a restore is.
+			User:   passkey.ExportUser{ID: p.UserID},
+			Status: passkey.StatusOK,
+		})
+	}
+	if unrecorded > 0 {
+		plan.Left = append(plan.Left, fmt.Sprintf("%s updated by the import are not set back: the entry was written before passkeyctl kept the flags it overwrote", plural(unrecorded, "passkey")))
+	}
+	if unchanged > 0 {
+		plan.Left = append(plan.Left, fmt.Sprintf("%s updated by the import kept their flags: nothing to set back", plural(unchanged, "passkey")))
+	}
+	plan.Left = append(plan.Left, "counters raised by the import stay: a counter is never lowered")
+	return nil
+}
+
+func describeFlags(f store.AuditFlags) string {
+	return fmt.Sprintf("deviceType %s, backedUp %t", f.DeviceType, f.BackedUp)
+}
+
+// passkeysNow are passkeys an entry wrote, as they are now: looked up in
+// batches when every one is still there (an import's undo may have
+// 100,000), else one by one (get).
+type passkeysNow struct {
+	st    store.Store
+	byRaw map[string]passkey.Passkey
+}
+
+func currentPasskeys(ctx context.Context, st store.Store, written []store.AuditPasskey) passkeysNow {
+	now := passkeysNow{st: st, byRaw: map[string]passkey.Passkey{}}
+	if len(written) > 1 {
+		ids := make([]string, len(written))
+		for i, a := range written {
+			ids[i] = a.CredentialID
+		}
+		if ps, err := st.ResolveCredentials(ctx, ids); err == nil {
+			for _, p := range ps {
+				if raw, err := passkey.DecodeBase64(p.CredentialID); err == nil {
+					now.byRaw[string(raw)] = p
+				}
+			}
+		}
+	}
+	return now
+}
+
+// get is the passkey of credentialID (base64url) now; ErrNotFound when
+// it is gone.
+func (n passkeysNow) get(ctx context.Context, credentialID string) (passkey.Passkey, error) {
+	raw, err := passkey.DecodeBase64(credentialID)
+	if err != nil {
+		return passkey.Passkey{}, fmt.Errorf("credential %s: %w", credentialID, err)
+	}
+	if p, found := n.byRaw[string(raw)]; found {
+		return p, nil
+	}
+	return n.st.GetPasskey(ctx, raw)
 }
 
 func sameName(a, b *string) bool {
@@ -360,6 +459,9 @@ func previewUndo(w io.Writer, p *undoPlan) {
 	}
 	for _, r := range p.Rename {
 		fmt.Fprintf(w, "  rename  passkey %s back to %s\n", r.CredentialID, quoteName(r.From))
+	}
+	for _, r := range p.Reflag {
+		fmt.Fprintf(w, "  flags   passkey %s of user %s back to %s\n", r.CredentialID, r.User.ID, describeFlags(store.AuditFlags{DeviceType: r.DeviceType, BackedUp: r.BackedUp}))
 	}
 	for _, l := range p.Left {
 		fmt.Fprintf(w, "  left:   %s\n", l)

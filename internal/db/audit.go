@@ -357,7 +357,16 @@ func (d *DB) writeAudit(ctx context.Context, tx *sqlx.Tx, e *store.AuditEntry) e
 			}
 		}
 		for _, p := range e.Updated {
-			if err := row(auditUpdated, p.CredentialID, p.UserID, sql.NullString{}); err != nil {
+			// The record of an update is its flags before and after.
+			var record sql.NullString
+			if p.Before != nil && p.After != nil {
+				js, err := json.Marshal(auditUpdate{Before: *p.Before, After: *p.After})
+				if err != nil {
+					return err
+				}
+				record = sql.NullString{String: string(js), Valid: true}
+			}
+			if err := row(auditUpdated, p.CredentialID, p.UserID, record); err != nil {
 				return err
 			}
 		}
@@ -478,9 +487,24 @@ func addAuditPasskey(e *store.AuditEntry, kind, cred, user string, record sql.Nu
 	case auditAdded:
 		e.Added = append(e.Added, store.AuditPasskey{CredentialID: cred, UserID: user})
 	case auditUpdated:
-		e.Updated = append(e.Updated, store.AuditPasskey{CredentialID: cred, UserID: user})
+		p := store.AuditPasskey{CredentialID: cred, UserID: user}
+		if record.Valid {
+			var u auditUpdate
+			if err := json.Unmarshal([]byte(record.String), &u); err != nil {
+				return fmt.Errorf("audit log: entry %d: %v", e.ID, err)
+			}
+			p.Before, p.After = &u.Before, &u.After
+		}
+		e.Updated = append(e.Updated, p)
 	}
 	return nil
+}
+
+// auditUpdate is the record of an audit_passkeys row of a passkey an
+// import updated (NULL in entries written before passkeyctl kept it).
+type auditUpdate struct {
+	Before store.AuditFlags `json:"before"`
+	After  store.AuditFlags `json:"after"`
 }
 
 // quoteList quotes column names and joins them with commas.

@@ -54,7 +54,7 @@ func (authjsImport) serialUsers() (table, idCol string, ok bool) { return "", ""
 // Authenticator row found next overrides its Account).
 func (authjsImport) existingAccounts(imp *importer, stored []string, scan func(query string, args []any, accountRows bool) error) error {
 	q := imp.d.Q
-	query, args := imp.d.selectIn(q("providerAccountId")+", "+q("userId")+", NULL", q(imp.s.Account.Name),
+	query, args := imp.d.selectIn(q("providerAccountId")+", "+q("userId")+", NULL, NULL, NULL", q(imp.s.Account.Name),
 		imp.d.ExactEq(q("provider")), []any{imp.opts.ProviderID, imp.opts.ProviderID}, q("providerAccountId"), stored, &imp.scratch)
 	return scan(query, args, true)
 }

@@ -124,7 +124,7 @@ func (imp *importer) recordAudit() {
 		case outcomeInserted:
 			e.Added = append(e.Added, store.AuditPasskey{CredentialID: id, UserID: k.owner})
 		case outcomeUpdated:
-			e.Updated = append(e.Updated, store.AuditPasskey{CredentialID: id, UserID: k.owner})
+			e.Updated = append(e.Updated, store.AuditPasskey{CredentialID: id, UserID: k.owner, Before: &k.flags[0], After: &k.flags[1]})
 		}
 	}
 	byID := func(a, b store.AuditPasskey) int { return strings.Compare(a.CredentialID, b.CredentialID) }
@@ -206,6 +206,17 @@ type knownCredential struct {
 	// pending is the record about to be inserted or updated in the
 	// current batch, into which later records of the batch are merged.
 	pending *passkey.Normalized
+	// flags are, for a passkey updated, its flags before and after
+	// (merged records included): its audit entry's Before and After.
+	flags *[2]store.AuditFlags
+}
+
+// setAfter records n's flags as those an updated passkey is left with:
+// the last record's, as merge keeps them.
+func (k *knownCredential) setAfter(n *passkey.Normalized) {
+	if k.flags != nil {
+		k.flags[1] = store.AuditFlags{DeviceType: n.Rec.DeviceType, BackedUp: n.Rec.BackedUp}
+	}
 }
 
 // credentialOutcome is what import does with a credential.
@@ -394,10 +405,12 @@ func (imp *importer) flush(ctx context.Context) error {
 			case k.outcome == outcomeSkipped:
 			case k.pending != nil:
 				merge(k.pending, n)
+				k.setAfter(n)
 			default:
 				// Inserted or updated by an earlier batch: update it.
 				owners[n] = owner
 				k.pending = n
+				k.setAfter(n)
 				merges = append(merges, n)
 			}
 			continue
@@ -422,6 +435,8 @@ func (imp *importer) flush(ctx context.Context) error {
 		case imp.opts.OnConflict == store.ConflictUpdate && ex.owner == owner:
 			updates = append(updates, n)
 			k.outcome, k.pending = outcomeUpdated, n
+			k.flags = &[2]store.AuditFlags{ex.flags}
+			k.setAfter(n)
 		case imp.opts.OnConflict == store.ConflictSkip,
 			n.Rec.RevokedAt != nil && ex.owner == owner && ex.publicKeyIs(n.PublicKey):
 			// Kept as it is: --on-conflict skip, or a revoke backup's
@@ -522,7 +537,8 @@ type importTarget interface {
 	// numbers users (inserted one by one, their ids read back).
 	serialUsers() (table, idCol string, ok bool)
 	// existingAccounts passes scan the app's account rows that hold the
-	// stored IDs, if it keeps one per passkey.
+	// stored IDs, if it keeps one per passkey: a query of the stored ID,
+	// the owner, then NULL for the passkey row's key and flags.
 	existingAccounts(imp *importer, stored []string, scan func(query string, args []any, accountRows bool) error) error
 	// insert writes the new passkeys.
 	insert(ctx context.Context, imp *importer, ns []*passkey.Normalized, owners map[*passkey.Normalized]string, existing map[string]existingCredential) error
@@ -824,6 +840,9 @@ type existingCredential struct {
 	authenticator bool
 	// publicKey is the stored COSE key (base64) of a passkey row.
 	publicKey string
+	// flags are a passkey row's, which an update overwrites and its
+	// audit entry keeps.
+	flags store.AuditFlags
 }
 
 // publicKeyIs reports whether the stored key is key (standard base64),
@@ -869,8 +888,9 @@ func (imp *importer) existing(ctx context.Context, batch []*passkey.Normalized) 
 		defer rows.Close()
 		for rows.Next() {
 			var id, owner string
-			var key sql.NullString
-			if err := rows.Scan(&id, &owner, &key); err != nil {
+			var key, dev sql.NullString
+			var backed sql.NullBool
+			if err := rows.Scan(&id, &owner, &key, &dev, &backed); err != nil {
 				return imp.d.Err("check existing credentials", err)
 			}
 			if toURL == nil {
@@ -886,7 +906,7 @@ func (imp *importer) existing(ctx context.Context, batch []*passkey.Normalized) 
 			if prev, dup := out[u]; dup && prev.authenticator {
 				continue
 			}
-			out[u] = existingCredential{owner: owner, authenticator: !accountRows, publicKey: key.String}
+			out[u] = existingCredential{owner: owner, authenticator: !accountRows, publicKey: key.String, flags: store.AuditFlags{DeviceType: dev.String, BackedUp: backed.Bool}}
 		}
 		return imp.d.Err("check existing credentials", rows.Err())
 	}
@@ -895,7 +915,7 @@ func (imp *importer) existing(ctx context.Context, batch []*passkey.Normalized) 
 	if err := imp.target.existingAccounts(imp, stored, scan); err != nil {
 		return nil, err
 	}
-	query, args := imp.d.selectIn(q(credCol)+", "+q(userCol)+", "+q(keyCol), q(table), "", nil, q(credCol), stored, &imp.scratch)
+	query, args := imp.d.selectIn(q(credCol)+", "+q(userCol)+", "+q(keyCol)+", "+q(cols.deviceType)+", "+q(cols.backedUp), q(table), "", nil, q(credCol), stored, &imp.scratch)
 	if err := scan(query, args, false); err != nil {
 		return nil, err
 	}

@@ -203,6 +203,20 @@ type AuditUser struct {
 type AuditPasskey struct {
 	CredentialID string `json:"credentialID"`
 	UserID       string `json:"userId"`
+	// Before and After are, for a passkey an import updated, its flags
+	// as the import found and left them: what undo sets back, when they
+	// are still After. Nil for a passkey added, and in entries written
+	// before passkeyctl kept them.
+	Before *AuditFlags `json:"before,omitempty"`
+	After  *AuditFlags `json:"after,omitempty"`
+}
+
+// AuditFlags are the flags of a passkey that import --on-conflict update
+// overwrites. The counter is not among them: it is never lowered, so an
+// undo leaves it where it is.
+type AuditFlags struct {
+	DeviceType string `json:"deviceType"`
+	BackedUp   bool   `json:"backedUp"`
 }
 
 // AuditRenamed is one rename: the names before and after (nil: none).

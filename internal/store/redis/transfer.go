@@ -207,7 +207,9 @@ func (s *Store) Import(ctx context.Context, r io.Reader, opts store.ImportOption
 					sets = append(sets, [2]string{authKey, v})
 					res.Updated++
 					if entry != nil {
-						entry.Updated = append(entry.Updated, store.AuditPasskey{CredentialID: it.rec.CredentialID, UserID: it.userID})
+						entry.Updated = append(entry.Updated, store.AuditPasskey{CredentialID: it.rec.CredentialID, UserID: it.userID,
+							Before: &store.AuditFlags{DeviceType: a.CredentialDeviceType, BackedUp: a.backedUp()},
+							After:  &store.AuditFlags{DeviceType: it.auth.CredentialDeviceType, BackedUp: it.auth.CredentialBackedUp}})
 						entry.AddUser(it.userID, it.rec.User.Email)
 					}
 				case opts.OnConflict == store.ConflictUpdate:

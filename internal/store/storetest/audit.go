@@ -116,13 +116,30 @@ func (s *suite) testAudit(t *testing.T) {
 	}
 
 	// An import that updates the passkey (--on-conflict update) records it
-	// as updated, with its owner.
+	// as updated, with its owner and its flags before and after (what
+	// undo sets back).
 	rec.Counter = 6
+	before := store.AuditFlags{DeviceType: back.CredentialDeviceType, BackedUp: back.CredentialBackedUp}
+	after := store.AuditFlags{DeviceType: store.DeviceMulti, BackedUp: true}
+	if before == after {
+		after = store.AuditFlags{DeviceType: store.DeviceSingle}
+	}
+	rec.DeviceType, rec.BackedUp = after.DeviceType, after.BackedUp
 	if _, err := st.Import(ctx, bytes.NewReader(encodeRecords(t, []passkey.ExportRecord{rec})), importOptions(store.ConflictUpdate, false)); err != nil {
 		t.Fatalf("Import --on-conflict update: %v", err)
 	}
+	updateID := recorded[len(recorded)-1].ID
 	if e := recorded[len(recorded)-1]; e.Action != store.AuditImport || len(e.Added) != 0 || len(e.Updated) != 1 || e.Updated[0].CredentialID != rec.CredentialID || e.Updated[0].UserID != uid {
 		t.Errorf("the updating import's entry: %+v", e)
+	} else if u := e.Updated[0]; u.Before == nil || *u.Before != before || u.After == nil || *u.After != after {
+		t.Errorf("the updating import's flags: before %+v, after %+v; want %+v, %+v", u.Before, u.After, before, after)
+	}
+	if p := getPasskey(t, st, np.CredentialID); p.CredentialDeviceType != after.DeviceType || p.CredentialBackedUp != after.BackedUp {
+		t.Errorf("the updated passkey: %s, %t; want %+v", p.CredentialDeviceType, p.CredentialBackedUp, after)
+	}
+	// Read back from the log, the flags are the same.
+	if es := auditLog(t, st, store.AuditFilter{ID: updateID}); len(es) != 1 || len(es[0].Updated) != 1 || es[0].Updated[0].Before == nil || *es[0].Updated[0].Before != before || es[0].Updated[0].After == nil || *es[0].Updated[0].After != after {
+		t.Errorf("the updating import's entry, read back: %+v", es)
 	}
 
 	// Renames are recorded with the names before and after.
