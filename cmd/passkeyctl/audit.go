@@ -20,8 +20,9 @@ type AuditOptions struct {
 	Output string
 	Now    func() time.Time
 
-	User  string
-	Since string
+	User       string
+	Since      string
+	Credential string
 }
 
 func newCmdAudit(f *Factory, runF func(context.Context, *AuditOptions) error) *cobra.Command {
@@ -45,6 +46,7 @@ also appends each entry as a JSON line, for a SIEM.
 An entry's ID is what passkeyctl undo takes.`,
 		Example: `  passkeyctl audit
   passkeyctl audit --user alice@example.com --since 7d
+  passkeyctl audit --credential AQEBAQEBAQEBAQEBAQEBAQ   # what happened to this passkey
   passkeyctl audit --since 2026-11-01 -o jsonl | jq 'select(.action == "revoke")'
   passkeyctl revoke --user bob@example.com --all --yes --reason "INC-1234: lost laptop"`,
 		Args: cobra.NoArgs,
@@ -58,6 +60,7 @@ An entry's ID is what passkeyctl undo takes.`,
 	}
 	nonEmptyStringVarP(cmd.Flags(), &opts.User, "user", "", "", "only entries concerning this user id or e-mail address")
 	nonEmptyStringVarP(cmd.Flags(), &opts.Since, "since", "", "", "only entries at or after this time: a duration back from now (90m, 24h, 7d) or a date (2026-11-01, RFC 3339)")
+	nonEmptyStringVarP(cmd.Flags(), &opts.Credential, "credential", "", "", "only entries that removed, added, updated or renamed this passkey (its credential ID in any base64 form)")
 	return cmd
 }
 
@@ -91,6 +94,13 @@ func auditRun(ctx context.Context, opts *AuditOptions) error {
 		f.Since = t
 	}
 	f.User = strings.TrimSpace(opts.User)
+	if opts.Credential != "" {
+		raw, err := passkey.DecodeBase64(strings.TrimSpace(opts.Credential))
+		if err != nil || len(raw) == 0 {
+			return usageError{fmt.Errorf("--credential %q: give a whole credential ID, in base64 or base64url (as list shows it)", opts.Credential)}
+		}
+		f.Credential = passkey.Base64URL(raw)
+	}
 	st, err := opts.Store(ctx)
 	if err != nil {
 		return err
@@ -139,6 +149,9 @@ func describeFilter(f store.AuditFilter) string {
 	}
 	if !f.Since.IsZero() {
 		parts = append(parts, "since "+f.Since.UTC().Format(time.RFC3339))
+	}
+	if f.Credential != "" {
+		parts = append(parts, "of passkey "+f.Credential)
 	}
 	if len(parts) == 0 {
 		return ""

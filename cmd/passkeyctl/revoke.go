@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/passkeyctl/passkeyctl/internal/passkey"
@@ -236,6 +237,7 @@ func revokeRun(ctx context.Context, opts *RevokeOptions) error {
 	if user != nil || (!opts.Yes && !opts.DryRun) {
 		passkeys, err := lookUpRevoke(ctx, st, opts, ids, user)
 		if err != nil {
+			noteRevokedBefore(ctx, opts.IO.ErrOut, st, ids, err)
 			return err
 		}
 		if !opts.Yes && !opts.DryRun {
@@ -267,6 +269,7 @@ func revokeRun(ctx context.Context, opts *RevokeOptions) error {
 	res, err := revoke(revokeOpts)
 	prog.Done()
 	if err != nil {
+		noteRevokedBefore(ctx, opts.IO.ErrOut, st, ids, err)
 		return err
 	}
 	if backup != nil {
@@ -284,6 +287,35 @@ func revokeRun(ctx context.Context, opts *RevokeOptions) error {
 	}
 	printRevokeSummary(opts.IO.ErrOut, res, opts.RevokeSessions, desc)
 	return nil
+}
+
+// noteRevokedBefore says, when err is a revoke's "not found", which of
+// the first few IDs given are gone because an entry of the audit log
+// revoked them (another run at the same time, or one before): what the
+// operator asks next. It is a hint: a failed lookup says nothing.
+func noteRevokedBefore(ctx context.Context, w io.Writer, st store.Store, ids []string, err error) {
+	if !errors.Is(err, passkey.ErrNotFound) {
+		return
+	}
+	for _, id := range ids[:min(len(ids), 5)] {
+		raw, err := passkey.DecodeBase64(strings.TrimSpace(id))
+		if err != nil || len(raw) == 0 {
+			continue // a prefix, or not an ID
+		}
+		if _, err := st.GetPasskey(ctx, raw); !errors.Is(err, passkey.ErrNotFound) {
+			continue
+		}
+		var last *store.AuditEntry
+		cred := passkey.Base64URL(raw)
+		if st.AuditLog(ctx, store.AuditFilter{Credential: cred}, func(e store.AuditEntry) error {
+			last = &e
+			return nil
+		}) != nil || last == nil || !slices.ContainsFunc(last.Removed, func(r passkey.ExportRecord) bool { return r.CredentialID == cred }) {
+			continue
+		}
+		fmt.Fprintf(w, "note: passkey %s was revoked by audit entry %d (%s, %s; passkeyctl audit --credential %s)\n",
+			cred, last.ID, last.Actor, last.Time.UTC().Format("2006-01-02 15:04:05 UTC"), cred)
+	}
 }
 
 // lookUpRevoke returns the passkeys a revoke that shows them first

@@ -394,6 +394,16 @@ func (d *DB) auditLog(ctx context.Context, q sqlx.QueryerContext, f store.AuditF
 		query += ` AND ` + d.Q("id") + ` = ?`
 		args = append(args, f.ID)
 	}
+	// The entries that may touch a credential: those with a passkey row
+	// of it, and renames (which keep theirs in detail). The entries'
+	// passkeys are read further down: f.Match checks the credential once
+	// they are, early holds the checks that need no passkeys.
+	early := f
+	if f.Credential != "" {
+		query += ` AND (` + d.Q("id") + ` IN (SELECT ` + d.Q("entry_id") + ` FROM ` + d.auditTable("audit_passkeys") + ` WHERE ` + d.Q("credential_id") + ` = ?) OR ` + d.Q("action") + ` = ?)`
+		args = append(args, f.Credential, store.AuditRename)
+		early.Credential = ""
+	}
 	query += ` ORDER BY ` + d.Q("id")
 	rows, err := q.QueryxContext(ctx, d.Dialect.Rebind(query), args...)
 	if err != nil {
@@ -416,7 +426,7 @@ func (d *DB) auditLog(ctx context.Context, q sqlx.QueryerContext, f store.AuditF
 			return fmt.Errorf("audit log: entry %d: %v", e.ID, err)
 		}
 		e.Users, e.Renamed, e.Migrations, e.Sessions, e.OrphanAccounts, e.DanglingEntries = dt.Users, dt.Renamed, dt.Migrations, dt.Sessions, dt.OrphanAccounts, dt.DanglingEntries
-		if f.Match(&e) {
+		if early.Match(&e) {
 			entries = append(entries, e)
 		}
 	}
@@ -467,6 +477,9 @@ func (d *DB) auditLog(ctx context.Context, q sqlx.QueryerContext, f store.AuditF
 		}
 		if err := rows.Err(); err != nil {
 			return d.Err("audit log: read", err)
+		}
+		if !f.Match(e) {
+			continue
 		}
 		if err := fn(*e); err != nil {
 			return err

@@ -287,6 +287,10 @@ type AuditFilter struct {
 	// user by id alone).
 	User   string
 	UserID string
+	// Credential selects entries that removed, added, updated or renamed
+	// the passkey with this credential ID (base64url without padding, as
+	// entries name it).
+	Credential string
 }
 
 // Match reports whether e passes f (the checks a store does not do in its
@@ -299,6 +303,17 @@ func (f AuditFilter) Match(e *AuditEntry) bool {
 		return false
 	case f.User != "" && !e.Concerns(f.User) && (f.UserID == "" || !e.Concerns(f.UserID)):
 		return false
+	case f.Credential != "" && !e.Touches(f.Credential):
+		return false
 	}
 	return true
+}
+
+// Touches reports whether the entry removed, added, updated or renamed
+// the passkey with this credential ID (base64url, as entries name it).
+func (e *AuditEntry) Touches(credentialID string) bool {
+	return slices.ContainsFunc(e.Removed, func(r passkey.ExportRecord) bool { return r.CredentialID == credentialID }) ||
+		slices.ContainsFunc(e.Added, func(p AuditPasskey) bool { return p.CredentialID == credentialID }) ||
+		slices.ContainsFunc(e.Updated, func(p AuditPasskey) bool { return p.CredentialID == credentialID }) ||
+		slices.ContainsFunc(e.Renamed, func(r AuditRenamed) bool { return r.CredentialID == credentialID })
 }

@@ -3,6 +3,7 @@ package storetest
 import (
 	"bytes"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -189,6 +190,27 @@ func (s *suite) testAudit(t *testing.T) {
 	}
 	if n := len(auditLog(t, st, store.AuditFilter{User: "nobody@example.com"})); n != 0 {
 		t.Errorf("AuditLog(another user): %d entries, want none", n)
+	}
+	// By credential: the entries that enrolled, revoked, restored, updated
+	// (and renamed) the passkey, with their passkeys; none of another.
+	var touching []int64
+	for i := range recorded {
+		if recorded[i].Touches(rec.CredentialID) {
+			touching = append(touching, recorded[i].ID)
+		}
+	}
+	var byCred []int64
+	for _, e := range auditLog(t, st, store.AuditFilter{Credential: rec.CredentialID}) {
+		if !e.Touches(rec.CredentialID) {
+			t.Errorf("AuditLog(credential): entry %d does not touch it: %+v", e.ID, e)
+		}
+		byCred = append(byCred, e.ID)
+	}
+	if len(touching) < 4 || !slices.Equal(byCred, touching) {
+		t.Errorf("AuditLog(credential %s): entries %v, want %v (at least 4)", rec.CredentialID, byCred, touching)
+	}
+	if n := len(auditLog(t, st, store.AuditFilter{Credential: "AAAAAAAAAAAAAAAAAAAAAA"})); n != 0 {
+		t.Errorf("AuditLog(another credential): %d entries, want none", n)
 	}
 	if n := len(auditLog(t, st, store.AuditFilter{After: revokeID})); n != len(all)-3 {
 		t.Errorf("AuditLog(after the revoke): %d entries, want %d", n, len(all)-3)
