@@ -90,7 +90,7 @@ func openRedis(ctx context.Context, f *Factory, dsn string) (store.Store, error)
 	if err != nil {
 		return nil, err
 	}
-	st, err := redis.Open(ctx, t, redis.Options{ConnectTimeout: timeout, ProviderID: f.ProviderID(), Audit: audit})
+	st, err := redis.Open(ctx, t, redis.Options{ConnectTimeout: timeout, ProviderID: f.ProviderID(), Audit: audit, Interrupt: f.interrupt})
 	if err != nil {
 		return nil, err
 	}

@@ -321,6 +321,9 @@ func TestHungEndpoint_ConnectTimeout(t *testing.T) {
 		{"postgres dsn", "postgres://u@" + addr + "/x?connect_timeout=2", ""},
 		{"mysql flag", "mysql://u@" + addr + "/x", "2s"},
 		{"mysql dsn", "mysql://u@" + addr + "/x?connect_timeout=2", ""},
+		// Redis: the TCP connect succeeds at once; the wait is for the
+		// first answer (HELLO), which the connect timeout bounds too.
+		{"redis flag", "redis://" + addr, "2s"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -402,7 +405,7 @@ func waitExit(t *testing.T, cmd *exec.Cmd, since time.Time, limit time.Duration)
 // shell's 128+signal codes; a second SIGINT ends it at once.
 func TestSignal_HungConnect(t *testing.T) {
 	addr := hungListener(t)
-	for _, dsn := range []string{"postgres://u@" + addr + "/x", "mysql://u@" + addr + "/x"} {
+	for _, dsn := range []string{"postgres://u@" + addr + "/x", "mysql://u@" + addr + "/x", "redis://" + addr} {
 		for _, tc := range []struct {
 			name  string
 			sigs  []syscall.Signal

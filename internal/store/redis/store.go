@@ -25,10 +25,17 @@ type Store struct {
 	target Target
 	// audit is Options.Audit.
 	audit *store.AuditContext
+	// stopInterrupt unregisters Options.Interrupt's watch.
+	stopInterrupt func() bool
 }
 
 // Close closes the connections.
-func (s *Store) Close() error { return s.c.Close() }
+func (s *Store) Close() error {
+	if s.stopInterrupt != nil {
+		s.stopInterrupt()
+	}
+	return s.c.Close()
+}
 
 // scanCount is the COUNT hint of every SCAN, and batchSize how many keys
 // one MGET reads: together they bound what a listing holds at once.

@@ -185,19 +185,36 @@ func Open(ctx context.Context, t Target, o Options) (*Store, error) {
 		host, _, _ := net.SplitHostPort(t.Addr)
 		opts.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, ServerName: host}
 	}
+	socks := &sockets{dial: goredis.NewDialer(opts), connectTimeout: dial, conns: map[net.Conn]struct{}{}}
+	opts.Dialer = socks.DialContext
 	c := goredis.NewClient(opts)
+	var stopInterrupt func() bool
+	if o.Interrupt != nil {
+		stopInterrupt = context.AfterFunc(o.Interrupt, socks.closeAll)
+	}
 	pctx, cancel := context.WithTimeout(ctx, dial)
 	defer cancel()
 	if err := c.Ping(pctx).Err(); err != nil {
 		c.Close()
+		if stopInterrupt != nil {
+			stopInterrupt()
+		}
+		var ne net.Error
+		if ctx.Err() == nil && errors.As(err, &ne) && ne.Timeout() {
+			return nil, fmt.Errorf("connect to %s: no answer within %s (raise --connect-timeout if the server is only slow)", t.Redacted(), dial)
+		}
 		return nil, fmt.Errorf("connect to %s: %s", t.Redacted(), scrub(err, t.Password))
 	}
 	provider := o.ProviderID
 	if provider == "" {
 		provider = DefaultProviderID
 	}
-	return &Store{c: c, L: t.Layout, ProviderID: provider, target: t, audit: o.Audit}, nil
+	return &Store{c: c, L: t.Layout, ProviderID: provider, target: t, audit: o.Audit, stopInterrupt: stopInterrupt}, nil
 }
+
+// errInterrupted is what a connection dialled after Options.Interrupt
+// ended fails with.
+var errInterrupted = errors.New("interrupted: connections closed")
 
 // Options tune Open.
 type Options struct {
@@ -209,6 +226,11 @@ type Options struct {
 	// Audit, when set, is who makes the changes: each one is recorded in
 	// passkeyctl's audit log (audit.go) in its own MULTI/EXEC.
 	Audit *store.AuditContext
+	// Interrupt, when set, is a context whose end (SIGINT or SIGTERM in
+	// passkeyctl) closes every connection at once, so that the command
+	// returns through its defers instead of waiting out a read on a server
+	// that does not answer (see sockets).
+	Interrupt context.Context
 }
 
 // scrub is err's text without secret (a server may echo what it was sent).
