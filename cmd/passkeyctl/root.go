@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"runtime"
 	"slices"
@@ -197,7 +198,11 @@ func (f *Factory) ProviderID() string { return f.Get(keyProviderID) }
 func (f *Factory) dsn() (resolvedSetting, error) {
 	all := f.sources(keyDSN)
 	if len(all) == 0 {
-		return resolvedSetting{}, usageError{errors.New("no database: pass --dsn, set PASSKEYCTL_DSN or DATABASE_URL, use --env-file with the app's .env, or put dsn: in passkeyctl.yaml")}
+		msg := "no database: pass --dsn, set PASSKEYCTL_DSN or DATABASE_URL, use --env-file with the app's .env, or put dsn: in passkeyctl.yaml"
+		if near := f.misspeltDSNVar(); near != "" {
+			msg = "no database: " + near + "; or pass --dsn"
+		}
+		return resolvedSetting{}, usageError{errors.New(msg)}
 	}
 	dsn := all[0]
 	if f.dsnTold {
@@ -210,19 +215,68 @@ func (f *Factory) dsn() (resolvedSetting, error) {
 	if len(f.envFiles) > 0 && dsn.kind != fromFlag && dsn.kind != fromEnvFile {
 		// The operator named env files, and none of them chose the database:
 		// a misspelt DATABASE_URL there must not silently mean the ambient one.
-		fmt.Fprintf(f.IO.ErrOut, "warning: no --env-file sets PASSKEYCTL_DSN or DATABASE_URL; using the DSN %s from %s\n", describeDSN(dsn.Value), dsn.Source)
+		why := ""
+		if near := f.misspeltDSNVar(); near != "" {
+			why = " (" + near + ")"
+		}
+		fmt.Fprintf(f.IO.ErrOut, "warning: no --env-file sets PASSKEYCTL_DSN or DATABASE_URL%s; using the DSN %s from %s\n", why, describeDSN(dsn.Value), dsn.Source)
 	}
 	return dsn, nil
 }
 
-// withSource adds where the DSN came from to an error about it: the DSN
+// misspeltDSNVar names a variable of the --env-file files that looks like
+// a misspelt DATABASE_URL or PASSKEYCTL_DSN ("--env-file .env:3 sets
+// DATABSE_URL, not DATABASE_URL"), or returns "": a typo there would
+// otherwise read as a file without a database.
+func (f *Factory) misspeltDSNVar() string {
+	names := slices.Sorted(maps.Keys(f.dotenv))
+	for _, want := range []string{"DATABASE_URL", "PASSKEYCTL_DSN"} {
+		for _, name := range names {
+			if name != want && editDistance(strings.ToUpper(name), want) <= 2 {
+				v := f.dotenv[name]
+				return fmt.Sprintf("--env-file %s:%d sets %s, not %s: correct the name", v.Path, v.Line, name, want)
+			}
+		}
+	}
+	return ""
+}
+
+// editDistance is the Levenshtein distance between a and b (bytes).
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// withSource adds where the DSN came from to an error about it, once
+// (Store opens the SQL store through DB, which adds it already): the DSN
 // itself is never quoted.
 func withSource(err error, dsn resolvedSetting) error {
-	if errors.Is(err, passkey.ErrInvalid) && dsn.kind != fromFlag {
-		return fmt.Errorf("%w (the DSN from %s)", err, dsn.Source)
+	var sourced dsnSourceError
+	if errors.Is(err, passkey.ErrInvalid) && dsn.kind != fromFlag && !errors.As(err, &sourced) {
+		return dsnSourceError{fmt.Errorf("%w (the DSN from %s)", err, dsn.Source)}
 	}
 	return err
 }
+
+// dsnSourceError is an error withSource has named the DSN's source in.
+type dsnSourceError struct{ error }
+
+func (e dsnSourceError) Unwrap() error { return e.error }
 
 // Store opens the configured store once: the app's passkeys in the
 // backend the DSN names (backends.go).
