@@ -27,6 +27,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq" // PostgreSQL driver
 	"github.com/passkeyctl/passkeyctl/internal/passkey"
+	"github.com/passkeyctl/passkeyctl/internal/sockets"
 	"github.com/passkeyctl/passkeyctl/internal/store"
 	_ "modernc.org/sqlite" // SQLite driver, pure Go
 )
@@ -159,10 +160,10 @@ func Open(ctx context.Context, dsn string, opts OpenOptions) (*DB, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: DSN %q: %s", passkey.ErrInvalid, t.Redacted, t.Scrub(err.Error()))
 		}
-		sockets := &socketSet{conns: map[net.Conn]struct{}{}}
-		c.Dialer(sockets)
+		socks := &socketSet{}
+		c.Dialer(socks)
 		if opts.Interrupt != nil {
-			stopInterrupt = context.AfterFunc(opts.Interrupt, sockets.closeAll)
+			stopInterrupt = context.AfterFunc(opts.Interrupt, socks.closeAll)
 		}
 		x = sqlx.NewDb(sql.OpenDB(c), t.Dialect.DriverName)
 	} else if x, err = sqlx.Open(t.Dialect.DriverName, driverDSN); err != nil {
@@ -306,12 +307,8 @@ func (d *DB) Close() error {
 // so that closeAll can close them at once (OpenOptions.Interrupt).
 type socketSet struct {
 	dialer net.Dialer
-	mu     sync.Mutex
-	conns  map[net.Conn]struct{}
-	closed bool
+	open   sockets.Set
 }
-
-var errInterrupted = errors.New("interrupted: connections closed")
 
 func (s *socketSet) Dial(network, address string) (net.Conn, error) {
 	return s.DialContext(context.Background(), network, address)
@@ -328,27 +325,15 @@ func (s *socketSet) DialContext(ctx context.Context, network, address string) (n
 	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		c.Close()
-		return nil, errInterrupted
+	if err := s.open.Add(c); err != nil {
+		return nil, err
 	}
-	s.conns[c] = struct{}{}
 	return &trackedConn{Conn: c, set: s, rbuf: make([]byte, 0, readBufferSize)}, nil
 }
 
 // closeAll closes every open socket and refuses new ones (lib/pq's cancel
 // requests included: the closed socket already ends the query).
-func (s *socketSet) closeAll() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.closed = true
-	for c := range s.conns {
-		c.Close()
-	}
-	clear(s.conns)
-}
+func (s *socketSet) closeAll() { s.open.CloseAll() }
 
 // trackedConn leaves its socketSet when lib/pq closes it, and reads
 // through a buffer of its own (Read).
@@ -385,12 +370,7 @@ func (c *trackedConn) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-func (c *trackedConn) Close() error {
-	c.set.mu.Lock()
-	delete(c.set.conns, c.Conn)
-	c.set.mu.Unlock()
-	return c.Conn.Close()
-}
+func (c *trackedConn) Close() error { return c.set.open.Close(c.Conn) }
 
 // Q quotes an identifier in the database's dialect. It is the one place
 // where SQL names a table: when the DSN names a PostgreSQL schema (Prisma's

@@ -3,14 +3,17 @@ package redis
 import (
 	"context"
 	"net"
-	"sync"
 	"syscall"
 	"time"
+
+	"github.com/passkeyctl/passkeyctl/internal/sockets"
 )
 
-// sockets dials the client's connections: each waits for the server's
+// dialer dials the client's connections: each waits for the server's
 // first answer (the HELLO that opens it) no longer than the connect
-// timeout, and closeAll closes every one at once (Options.Interrupt).
+// timeout, and open.CloseAll closes every one at once (Options.Interrupt;
+// the server drops what a connection had queued: a MULTI never EXECed is
+// discarded).
 //
 // go-redis sets a read deadline of ReadTimeout (30 s) before each reply,
 // and its context deadlines are off (ContextTimeoutEnabled would also cut
@@ -18,28 +21,21 @@ import (
 // without this, a server that accepts the connection and never answers
 // held passkeyctl for 30 s whatever --connect-timeout said, and a Ctrl-C
 // waited for the backstop.
-type sockets struct {
+type dialer struct {
 	dial           func(ctx context.Context, network, addr string) (net.Conn, error)
 	connectTimeout time.Duration
-
-	mu     sync.Mutex
-	conns  map[net.Conn]struct{}
-	closed bool
+	open           sockets.Set
 }
 
-func (s *sockets) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
-	c, err := s.dial(ctx, network, addr)
+func (d *dialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	c, err := d.dial(ctx, network, addr)
 	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		c.Close()
-		return nil, errInterrupted
+	if err := d.open.Add(c); err != nil {
+		return nil, err
 	}
-	s.conns[c] = struct{}{}
-	a := &answerConn{Conn: c, set: s, until: time.Now().Add(s.connectTimeout)}
+	a := &answerConn{Conn: c, open: &d.open, until: time.Now().Add(d.connectTimeout)}
 	if _, ok := c.(syscall.Conn); ok {
 		// go-redis checks an idle connection's health through its
 		// file descriptor, when the connection offers one.
@@ -48,24 +44,11 @@ func (s *sockets) DialContext(ctx context.Context, network, addr string) (net.Co
 	return a, nil
 }
 
-// closeAll closes every socket and refuses new ones: a command blocked on
-// a server that does not answer returns at once (the server drops what
-// the connection had queued; a MULTI never EXECed is discarded).
-func (s *sockets) closeAll() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.closed = true
-	for c := range s.conns {
-		c.Close()
-	}
-	clear(s.conns)
-}
-
 // answerConn is a connection whose reads, until the server has sent its
 // first bytes, wait no later than until.
 type answerConn struct {
 	net.Conn
-	set      *sockets
+	open     *sockets.Set
 	until    time.Time
 	answered bool
 	// asked is the read deadline go-redis last set, restored once the
@@ -97,12 +80,7 @@ func (c *answerConn) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func (c *answerConn) Close() error {
-	c.set.mu.Lock()
-	delete(c.set.conns, c.Conn)
-	c.set.mu.Unlock()
-	return c.Conn.Close()
-}
+func (c *answerConn) Close() error { return c.open.Close(c.Conn) }
 
 // answerSyscallConn is an answerConn over a connection with a file
 // descriptor (plain TCP; TLS has none).

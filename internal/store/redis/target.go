@@ -185,12 +185,12 @@ func Open(ctx context.Context, t Target, o Options) (*Store, error) {
 		host, _, _ := net.SplitHostPort(t.Addr)
 		opts.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, ServerName: host}
 	}
-	socks := &sockets{dial: goredis.NewDialer(opts), connectTimeout: dial, conns: map[net.Conn]struct{}{}}
-	opts.Dialer = socks.DialContext
+	dl := &dialer{dial: goredis.NewDialer(opts), connectTimeout: dial}
+	opts.Dialer = dl.DialContext
 	c := goredis.NewClient(opts)
 	var stopInterrupt func() bool
 	if o.Interrupt != nil {
-		stopInterrupt = context.AfterFunc(o.Interrupt, socks.closeAll)
+		stopInterrupt = context.AfterFunc(o.Interrupt, dl.open.CloseAll)
 	}
 	pctx, cancel := context.WithTimeout(ctx, dial)
 	defer cancel()
@@ -211,10 +211,6 @@ func Open(ctx context.Context, t Target, o Options) (*Store, error) {
 	}
 	return &Store{c: c, L: t.Layout, ProviderID: provider, target: t, audit: o.Audit, stopInterrupt: stopInterrupt}, nil
 }
-
-// errInterrupted is what a connection dialled after Options.Interrupt
-// ended fails with.
-var errInterrupted = errors.New("interrupted: connections closed")
 
 // Options tune Open.
 type Options struct {
