@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -58,7 +59,9 @@ stay revoked (their users sign in again), passkeys whose user is gone cannot
 come back (their records stay in the log), the flags of a passkey changed again
 since an import stay, and migrations are reversed with passkeyctl migrate
 (down). The undo is itself recorded, with the entry it reverses; an entry is
-undone once.
+undone once. Each kind of change is reversed in its own transaction and
+entry: an undo cut short between two of them is completed by running undo
+ENTRY again.
 
 Like revoke, undo shows what it will do and asks; without a terminal it needs
 --yes. --dry-run shows it and changes nothing.`,
@@ -258,10 +261,10 @@ func planUndo(ctx context.Context, st store.Store, id int64) (*undoPlan, error) 
 	// The highest counter the log holds for each credential after this
 	// entry: a restored passkey never comes back below it.
 	counters := map[string]int64{}
-	undoneBy := int64(0)
+	var undoers []store.AuditEntry
 	if err := st.AuditLog(ctx, store.AuditFilter{After: id}, func(later store.AuditEntry) error {
-		if later.Undoes == id && undoneBy == 0 {
-			undoneBy = later.ID
+		if later.Undoes == id {
+			undoers = append(undoers, later)
 		}
 		for _, r := range later.Removed {
 			counters[r.CredentialID] = max(counters[r.CredentialID], r.Counter)
@@ -270,8 +273,12 @@ func planUndo(ctx context.Context, st store.Store, id int64) (*undoPlan, error) 
 	}); err != nil {
 		return nil, err
 	}
-	if undoneBy != 0 {
-		return nil, usageError{fmt.Errorf("entry %d was undone already, by entry %d (passkeyctl undo %d reverses that undo)", id, undoneBy, undoneBy)}
+	var undoneAlready error
+	if len(undoers) > 0 {
+		var partly bool
+		if partly, undoneAlready = leftToUndo(e, undoers, &plan); !partly {
+			return nil, undoneAlready
+		}
 	}
 	for _, r := range e.Removed {
 		raw, err := passkey.DecodeBase64(r.CredentialID)
@@ -337,6 +344,11 @@ func planUndo(ctx context.Context, st store.Store, id int64) (*undoPlan, error) 
 	}
 	if e.Sessions > 0 {
 		plan.Left = append(plan.Left, fmt.Sprintf("the %d session(s) revoked stay revoked: their users sign in again", e.Sessions))
+	}
+	if undoneAlready != nil && plan.empty() {
+		// What the earlier undo left is still there to leave: it was
+		// not cut short.
+		return nil, undoneAlready
 	}
 	return &plan, nil
 }
@@ -436,6 +448,59 @@ func (n passkeysNow) get(ctx context.Context, credentialID string) (passkey.Pass
 		return p, nil
 	}
 	return n.st.GetPasskey(ctx, raw)
+}
+
+// leftToUndo narrows e to what the entries that undo it already
+// (undoers) did not reverse, and returns whether anything is left, and the
+// refusal for an entry undone already: an entry is undone once, and
+// undoing that undo is a redo. When something is left it notes the
+// partial undo in plan.Left; the caller refuses if the plan still comes
+// out empty. An undo is one step per kind of change (restore, set the
+// flags back, remove, rename), each its own transaction and entry: when a
+// run was cut short between them, undo ENTRY again completes it.
+func leftToUndo(e *store.AuditEntry, undoers []store.AuditEntry, plan *undoPlan) (partly bool, refusal error) {
+	key := func(kind, credentialID string) string {
+		if raw, err := passkey.DecodeBase64(credentialID); err == nil {
+			return kind + string(raw)
+		}
+		return kind + credentialID
+	}
+	done := map[string]bool{}
+	ids := make([]string, len(undoers))
+	for i, u := range undoers {
+		ids[i] = strconv.FormatInt(u.ID, 10)
+		for _, a := range u.Added {
+			done[key("restored ", a.CredentialID)] = true
+		}
+		for _, r := range u.Removed {
+			done[key("removed ", r.CredentialID)] = true
+		}
+		for _, p := range u.Updated {
+			done[key("reflagged ", p.CredentialID)] = true
+		}
+		for _, r := range u.Renamed {
+			done[key("renamed ", r.CredentialID)] = true
+		}
+	}
+	rest := *e
+	rest.Removed = slices.DeleteFunc(slices.Clone(e.Removed), func(r passkey.ExportRecord) bool { return done[key("restored ", r.CredentialID)] })
+	rest.Added = slices.DeleteFunc(slices.Clone(e.Added), func(a store.AuditPasskey) bool { return done[key("removed ", a.CredentialID)] })
+	rest.Updated = slices.DeleteFunc(slices.Clone(e.Updated), func(u store.AuditPasskey) bool { return done[key("reflagged ", u.CredentialID)] })
+	rest.Renamed = slices.DeleteFunc(slices.Clone(e.Renamed), func(r store.AuditRenamed) bool { return done[key("renamed ", r.CredentialID)] })
+	// Flags the import did not change were never set back: nothing of
+	// them is left to do.
+	rest.Updated = slices.DeleteFunc(rest.Updated, func(u store.AuditPasskey) bool { return u.Before != nil && u.After != nil && *u.Before == *u.After })
+	by := "entry " + ids[0]
+	if len(ids) > 1 {
+		by = "entries " + strings.Join(ids, ", ")
+	}
+	refusal = usageError{fmt.Errorf("entry %d was undone already, by %s (passkeyctl undo %s reverses that undo)", e.ID, by, ids[len(ids)-1])}
+	if len(rest.Removed)+len(rest.Added)+len(rest.Updated)+len(rest.Renamed) == 0 {
+		return false, refusal
+	}
+	*e = rest
+	plan.Left = append(plan.Left, fmt.Sprintf("entry %d was undone in part already, by %s (a run cut short?): the rest of it is reversed now", e.ID, by))
+	return true, refusal
 }
 
 func sameName(a, b *string) bool {
