@@ -491,7 +491,7 @@ func parseSQLite(rest, redacted string) (Target, error) {
 	if err != nil {
 		// The driver would fail on it at the first connection, as a
 		// connection error (exit 1); it is the DSN's text that is wrong.
-		return Target{}, fmt.Errorf("%w: cannot parse the query of SQLite DSN %q: percent-encode special characters (%% as %%25, & as %%26)", passkey.ErrInvalid, redacted)
+		return Target{}, fmt.Errorf("%w: cannot parse the query of the SQLite DSN for %s (the query is not shown): percent-encode special characters (%% as %%25, & as %%26)", passkey.ErrInvalid, path)
 	}
 	var pragmas []string
 	for _, v := range values["_pragma"] {
@@ -499,7 +499,10 @@ func parseSQLite(rest, redacted string) (Target, error) {
 		if m == nil {
 			// The driver runs "PRAGMA " + v on every connection: a syntax
 			// error there reads as a connection failure.
-			return Target{}, fmt.Errorf("%w: SQLite DSN %q sets _pragma=%s, which is not NAME, NAME(VALUE) or NAME=VALUE (https://sqlite.org/pragma.html)", passkey.ErrInvalid, redacted, Redact(v))
+			// Neither the value nor the DSN's query is shown: a value
+			// cut short may hold anything (a key, say).
+			name, _, _ := strings.Cut(strings.SplitN(v, "=", 2)[0], "(")
+			return Target{}, fmt.Errorf("%w: the SQLite DSN for %s sets _pragma=%s…, which is not NAME, NAME(VALUE) or NAME=VALUE (the value is not shown; https://sqlite.org/pragma.html)", passkey.ErrInvalid, path, strings.TrimSpace(name))
 		}
 		pragmas = append(pragmas, strings.ToLower(m[1]))
 	}

@@ -223,9 +223,6 @@ func isTimeout(err error) bool {
 	return errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()
 }
 
-// checkSchemaExists refuses, before any read or write, a PostgreSQL schema
-// named by ?schema= that does not exist: passkeyctl never falls back to
-// another schema.
 // checkSQLitePragmas refuses a DSN whose _pragma names a pragma SQLite
 // does not know (Target.SQLitePragmas): SQLite ignores it without a word,
 // and the setting the user asked for would silently not be made.
@@ -242,6 +239,9 @@ func (d *DB) checkSQLitePragmas(ctx context.Context) error {
 	return nil
 }
 
+// checkSchemaExists refuses, before any read or write, a PostgreSQL schema
+// named by ?schema= that does not exist: passkeyctl never falls back to
+// another schema.
 func (d *DB) checkSchemaExists(ctx context.Context, missingOK bool) error {
 	name := d.Target.SearchPath
 	if d.Dialect != Postgres || name == "" {
