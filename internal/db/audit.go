@@ -441,10 +441,18 @@ func (d *DB) auditLog(ctx context.Context, q sqlx.QueryerContext, f store.AuditF
 	// alongside the entries (not a query per entry): rows of entries the
 	// filter left out are skipped.
 	target, args = d.auditTarget()
+	args = append([]any{entries[0].ID, entries[len(entries)-1].ID}, args...)
 	query = `SELECT ` + d.quoteList("entry_id", "kind", "credential_id", "user_id", "record") + ` FROM ` + d.auditTable("audit_passkeys") +
 		` WHERE ` + d.Q("entry_id") + ` BETWEEN ? AND ? AND ` + d.Q("entry_id") + ` IN (SELECT ` + d.Q("id") + ` FROM ` + d.auditTable("audit_log") +
-		` WHERE ` + d.Q("target") + ` = ` + target + `) ORDER BY ` + d.Q("entry_id") + `, ` + d.Q("seq")
-	rows, err = q.QueryxContext(ctx, d.Dialect.Rebind(query), append([]any{entries[0].ID, entries[len(entries)-1].ID}, args...)...)
+		` WHERE ` + d.Q("target") + ` = ` + target + `)`
+	if f.Credential != "" {
+		// Only the entries of the credential: between its first and its
+		// last entry may lie every row of the imports in between.
+		query += ` AND ` + d.Q("entry_id") + ` IN (SELECT ` + d.Q("entry_id") + ` FROM ` + d.auditTable("audit_passkeys") + ` WHERE ` + d.Q("credential_id") + ` = ?)`
+		args = append(args, f.Credential)
+	}
+	query += ` ORDER BY ` + d.Q("entry_id") + `, ` + d.Q("seq")
+	rows, err = q.QueryxContext(ctx, d.Dialect.Rebind(query), args...)
 	if err != nil {
 		return d.Err("audit log: read", err)
 	}
