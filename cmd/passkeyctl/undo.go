@@ -310,7 +310,7 @@ func planUndo(ctx context.Context, st store.Store, id int64) (*undoPlan, error) 
 		case errors.Is(err, passkey.ErrNotFound):
 			plan.Left = append(plan.Left, "passkey "+a.CredentialID+" is gone already")
 		case err != nil:
-			return nil, err
+			return nil, fmt.Errorf("entry %d: %w", id, err)
 		case p.UserID != a.UserID:
 			plan.Left = append(plan.Left, fmt.Sprintf("passkey %s belongs to user %s now, not %s: kept", a.CredentialID, p.UserID, a.UserID))
 		default:
@@ -365,7 +365,7 @@ func planReflag(ctx context.Context, st store.Store, e *store.AuditEntry, plan *
 			unrecorded++
 			continue
 		}
-		if *u.Before == *u.After {
+		if u.FlagsUnchanged() {
 			unchanged++
 			continue
 		}
@@ -375,7 +375,7 @@ func planReflag(ctx context.Context, st store.Store, e *store.AuditEntry, plan *
 			plan.Left = append(plan.Left, "passkey "+u.CredentialID+" is gone: its flags are not set back")
 			continue
 		case err != nil:
-			return err
+			return fmt.Errorf("entry %d: %w", e.ID, err)
 		case p.UserID != u.UserID:
 			plan.Left = append(plan.Left, fmt.Sprintf("passkey %s belongs to user %s now, not %s: its flags are kept", u.CredentialID, p.UserID, u.UserID))
 			continue
@@ -489,7 +489,7 @@ func leftToUndo(e *store.AuditEntry, undoers []store.AuditEntry, plan *undoPlan)
 	rest.Renamed = slices.DeleteFunc(slices.Clone(e.Renamed), func(r store.AuditRenamed) bool { return done[key("renamed ", r.CredentialID)] })
 	// Flags the import did not change were never set back: nothing of
 	// them is left to do.
-	rest.Updated = slices.DeleteFunc(rest.Updated, func(u store.AuditPasskey) bool { return u.Before != nil && u.After != nil && *u.Before == *u.After })
+	rest.Updated = slices.DeleteFunc(rest.Updated, store.AuditPasskey.FlagsUnchanged)
 	by := "entry " + ids[0]
 	if len(ids) > 1 {
 		by = "entries " + strings.Join(ids, ", ")

@@ -211,6 +211,12 @@ type AuditPasskey struct {
 	After  *AuditFlags `json:"after,omitempty"`
 }
 
+// FlagsUnchanged reports whether an update left the passkey's flags as
+// they were, so that an undo has nothing of them to set back.
+func (p AuditPasskey) FlagsUnchanged() bool {
+	return p.Before != nil && p.After != nil && *p.Before == *p.After
+}
+
 // AuditFlags are the flags of a passkey that import --on-conflict update
 // overwrites. The counter is not among them: it is never lowered, so an
 // undo leaves it where it is.
